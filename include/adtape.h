@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MIT
+ * adtape: reverse-mode automatic differentiation in C11.
+ *
+ * This header is the manual. Read it top to bottom: version, status codes,
+ * types, tape, scalars, tensors, parameters, ops, backward, drivers and
+ * gradient checking, errors, threads and memory.
+ *
+ * The model in one paragraph: a tape (ad_tape) records every operation your
+ * code performs on ad_scalar and ad_tensor handles, in execution order. A
+ * backward sweep (ad_backward*) walks that record from last to first and
+ * accumulates adjoints (gradients) into every input. Parameters (ad_param)
+ * live outside tapes, enter them as leaves, and accumulate gradients until you
+ * zero them. Errors are sticky: the first bad call puts the tape into an error
+ * state with a message; later calls on it do nothing and return an invalid
+ * handle; the functions that return ad_status report it. */
+#ifndef ADTAPE_H
+#define ADTAPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(AD_BUILDING_SHARED)
+#define AD_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define AD_API __attribute__((visibility("default")))
+#else
+#define AD_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define ADTAPE_VERSION_MAJOR 0
+#define ADTAPE_VERSION_MINOR 1
+#define ADTAPE_VERSION_PATCH 0
+#define ADTAPE_VERSION_STRING "0.1.0"
+
+/* The version of the library actually linked, as "MAJOR.MINOR.PATCH". */
+AD_API const char *ad_version(void);
+
+/* ----------------------------------------------------------- status codes */
+
+typedef enum ad_status {
+    AD_OK = 0,
+    AD_ERR_INVALID,  /* a bad argument: NULL, out-of-range axis, empty where not allowed */
+    AD_ERR_SHAPE,    /* shapes that the op cannot combine */
+    AD_ERR_DTYPE,    /* float32 and float64 mixed in one op */
+    AD_ERR_FOREIGN,  /* a handle recorded on a different tape */
+    AD_ERR_STALE,    /* a handle recorded before the last ad_tape_reset */
+    AD_ERR_NOMEM,    /* an allocation failed */
+    AD_ERR_NUMERIC,  /* anomaly mode found a NaN or Inf */
+    AD_ERR_IO,       /* a file could not be read or written */
+    AD_ERR_FORMAT,   /* a file is damaged, truncated, or of the wrong version or shape */
+    AD_ERR_GRADCHECK /* a gradient check found a mismatch */
+} ad_status;
+
+/* A short constant name for a status code ("AD_ERR_SHAPE"). */
+AD_API const char *ad_status_name(ad_status s);
+
+/* ------------------------------------------------------------------ types */
+
+typedef struct ad_tape ad_tape;   /* opaque; one per thread */
+typedef struct ad_param ad_param; /* opaque; persists across tapes */
+
+typedef enum ad_dtype { AD_F32 = 0, AD_F64 = 1 } ad_dtype;
+
+#define AD_MAX_DIMS 4
+
+/* A scalar on a tape: a small value handle. The fields are private; read the
+ * value with ad_value and the adjoint with ad_grad. The value rides in the
+ * handle, so a recorded scalar op costs one 24-byte tape record. */
+typedef struct ad_scalar {
+    ad_tape *tape_;
+    uint32_t index_; /* 0: a constant (no gradient); UINT32_MAX: invalid */
+    uint32_t gen_;   /* tape generation when recorded: catches use after reset */
+    double value_;
+} ad_scalar;
+
+/* A tensor on a tape: a small handle. The fields are private. */
+typedef struct ad_tensor {
+    ad_tape *tape_;
+    uint32_t index_; /* UINT32_MAX: invalid */
+    uint32_t gen_;
+} ad_tensor;
+
+/* ------------------------------------------------------------------- tape */
+
+/* A new empty tape, or NULL when memory runs out. Free it with ad_tape_free. */
+AD_API ad_tape *ad_tape_new(void);
+/* Frees the tape and everything recorded on it. NULL is allowed. */
+AD_API void ad_tape_free(ad_tape *t);
+/* Forgets everything recorded (handles from before become stale) and clears
+ * the error, but keeps the memory: re-recording the same graph then makes no
+ * heap allocation. Parameters are untouched. */
+AD_API void ad_tape_reset(ad_tape *t);
+/* Recording on (default) or off. Off is evaluation mode: ops compute values
+ * but record nothing, so no gradients flow. Returns the previous setting. */
+AD_API bool ad_tape_set_recording(ad_tape *t, bool on);
+/* Anomaly mode: every recorded value and every gradient is checked for
+ * NaN/Inf; the first offender fails the tape with AD_ERR_NUMERIC, naming the
+ * op, its node index, its input shapes and the sweep (forward/backward). */
+AD_API void ad_tape_set_anomaly(ad_tape *t, bool on);
+
+typedef struct ad_tape_stats {
+    size_t scalar_nodes;   /* scalar records since the last reset */
+    size_t tensor_nodes;   /* tensor nodes since the last reset */
+    size_t bytes_used;     /* bytes of tape memory in use */
+    size_t bytes_reserved; /* bytes of tape memory held, used or not */
+    size_t allocations;    /* heap allocations this tape has made in its life */
+} ad_tape_stats;
+AD_API ad_tape_stats ad_tape_stats_get(const ad_tape *t);
+
+/* ---------------------------------------------------------------- scalars
+ * Scalars are double precision. Every op takes its tape from its operands;
+ * operands from different tapes, or from before a reset, fail the tape.
+ *
+ * Non-differentiable points follow one convention: the derivative used is the
+ * one-sided derivative from the right, except that ties go to the first
+ * operand. So fabs'(0) = 0 (the subgradient 0, as ReLU'(0) = 0 and as most
+ * frameworks do), fmax/fmin ties pass the whole adjoint to the first operand,
+ * and sqrt'(0) = +Inf as IEEE gives it. */
+
+/* An independent variable: a leaf whose gradient ad_grad reports. */
+AD_API ad_scalar ad_variable(ad_tape *t, double value);
+/* A constant: costs nothing on the tape and receives no gradient. */
+AD_API ad_scalar ad_constant(ad_tape *t, double value);
+/* The value (NaN for an invalid handle). */
+AD_API double ad_value(ad_scalar x);
+/* The adjoint of x after the last sweep (0 for constants and untouched nodes). */
+AD_API double ad_grad(ad_scalar x);
+/* The tape the handle belongs to. */
+AD_API ad_tape *ad_scalar_tape(ad_scalar x);
+/* false for the invalid handle that failed ops return. */
+AD_API bool ad_scalar_ok(ad_scalar x);
+
+AD_API ad_scalar ad_add(ad_scalar a, ad_scalar b);
+AD_API ad_scalar ad_sub(ad_scalar a, ad_scalar b);
+AD_API ad_scalar ad_mul(ad_scalar a, ad_scalar b);
+AD_API ad_scalar ad_div(ad_scalar a, ad_scalar b);
+AD_API ad_scalar ad_neg(ad_scalar a);
+AD_API ad_scalar ad_addc(ad_scalar a, double c);  /* a + c */
+AD_API ad_scalar ad_subc(ad_scalar a, double c);  /* a - c */
+AD_API ad_scalar ad_rsub(double c, ad_scalar a);  /* c - a */
+AD_API ad_scalar ad_scale(ad_scalar a, double c); /* a * c */
+AD_API ad_scalar ad_divc(ad_scalar a, double c);  /* a / c */
+AD_API ad_scalar ad_rdiv(double c, ad_scalar a);  /* c / a */
+AD_API ad_scalar ad_pow(ad_scalar a, ad_scalar b); /* a^b, a > 0 for the b-gradient */
+AD_API ad_scalar ad_powc(ad_scalar a, double p);   /* a^p, real exponent */
+AD_API ad_scalar ad_powi(ad_scalar a, int p);      /* a^p, integer exponent (any sign of a) */
+AD_API ad_scalar ad_rpow(double c, ad_scalar a);   /* c^a */
+AD_API ad_scalar ad_square(ad_scalar a);
+AD_API ad_scalar ad_sqrt(ad_scalar a);
+AD_API ad_scalar ad_cbrt(ad_scalar a);
+AD_API ad_scalar ad_exp(ad_scalar a);
+AD_API ad_scalar ad_expm1(ad_scalar a);
+AD_API ad_scalar ad_log(ad_scalar a);
+AD_API ad_scalar ad_log1p(ad_scalar a);
+AD_API ad_scalar ad_sin(ad_scalar a);
+AD_API ad_scalar ad_cos(ad_scalar a);
+AD_API ad_scalar ad_tan(ad_scalar a);
+AD_API ad_scalar ad_asin(ad_scalar a);
+AD_API ad_scalar ad_acos(ad_scalar a);
+AD_API ad_scalar ad_atan(ad_scalar a);
+AD_API ad_scalar ad_atan2(ad_scalar y, ad_scalar x);
+AD_API ad_scalar ad_sinh(ad_scalar a);
+AD_API ad_scalar ad_cosh(ad_scalar a);
+AD_API ad_scalar ad_tanh(ad_scalar a);
+AD_API ad_scalar ad_erf(ad_scalar a);
+AD_API ad_scalar ad_fabs(ad_scalar a);
+AD_API ad_scalar ad_fmin(ad_scalar a, ad_scalar b);
+AD_API ad_scalar ad_fmax(ad_scalar a, ad_scalar b);
+AD_API ad_scalar ad_hypot(ad_scalar a, ad_scalar b);
+AD_API ad_scalar ad_sigmoid(ad_scalar a);
+/* A user-defined elementary function: value v with local partials da, db.
+ * Pass b as an invalid handle (or a constant) for a unary function. */
+AD_API ad_scalar ad_custom2(ad_scalar a, ad_scalar b, double v, double da, double db);
+
+/* ---------------------------------------------------------------- tensors
+ * Tensors are float32 or float64, 1 to 4 dimensions, row-major. Shapes are
+ * given as (ndim, dims). A dimension may be 0 (an empty tensor) where the op
+ * allows it. Values and gradients live in tape memory until the next reset. */
+
+/* A constant tensor copied from `data` (which may be NULL: zeros). */
+AD_API ad_tensor ad_tensor_new(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims,
+                               const void *data);
+/* Like ad_tensor_new, but a variable: its gradient is computed by the sweep
+ * and read with ad_tensor_grad. */
+AD_API ad_tensor ad_tensor_variable(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims,
+                                    const void *data);
+AD_API ad_tensor ad_tensor_zeros(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims);
+AD_API ad_tensor ad_tensor_ones(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims);
+AD_API ad_tensor ad_tensor_fill(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims,
+                                double value);
+/* Seeded random constants from the library's own PRNG (identical on every
+ * machine for the same seed): uniform on [lo, hi), normal(mean, std). */
+AD_API ad_tensor ad_tensor_uniform(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims,
+                                   double lo, double hi, uint64_t seed);
+AD_API ad_tensor ad_tensor_normal(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims,
+                                  double mean, double std, uint64_t seed);
+
+AD_API bool ad_tensor_ok(ad_tensor x);
+AD_API ad_tape *ad_tensor_tape(ad_tensor x);
+AD_API ad_dtype ad_tensor_dtype(ad_tensor x);
+/* Number of dimensions (0 for an invalid handle); dims copied into `dims`
+ * (AD_MAX_DIMS entries) when not NULL. */
+AD_API size_t ad_tensor_shape(ad_tensor x, size_t *dims);
+AD_API size_t ad_tensor_numel(ad_tensor x);
+/* The value buffer (float* or double* by dtype), owned by the tape, valid
+ * until reset; NULL for an invalid handle. */
+AD_API const void *ad_tensor_data(ad_tensor x);
+/* The gradient buffer after a sweep, same layout as the value; NULL when the
+ * tensor needs no gradient or no sweep has run. Owned by the tape. */
+AD_API const void *ad_tensor_grad(ad_tensor x);
+/* Element i (row-major flat index) of the value, as a double. */
+AD_API double ad_tensor_get(ad_tensor x, size_t i);
+
+/* ------------------------------------------------------------- parameters
+ * A parameter owns its value and gradient buffers on the heap. It enters a
+ * tape with ad_param_use (no copy: the tape reads the parameter's buffer).
+ * Sweeps add into its gradient until ad_param_zero_grad. */
+
+/* A zero-filled parameter, or NULL when memory runs out or the shape is bad. */
+AD_API ad_param *ad_param_new(ad_dtype dt, size_t ndim, const size_t *dims);
+AD_API void ad_param_free(ad_param *p);
+/* The parameter as a leaf on tape t. Its value must not change until the
+ * sweeps of this recording are done. */
+AD_API ad_tensor ad_param_use(ad_tape *t, ad_param *p);
+AD_API ad_dtype ad_param_dtype(const ad_param *p);
+AD_API size_t ad_param_shape(const ad_param *p, size_t *dims);
+AD_API size_t ad_param_numel(const ad_param *p);
+/* The value and gradient buffers (float* or double*), owned by the parameter. */
+AD_API void *ad_param_value(ad_param *p);
+AD_API void *ad_param_grad(ad_param *p);
+AD_API void ad_param_zero_grad(ad_param *p);
+/* Fills the value with seeded uniform [lo, hi) or normal(mean, std) numbers. */
+AD_API void ad_param_uniform(ad_param *p, double lo, double hi, uint64_t seed);
+AD_API void ad_param_normal(ad_param *p, double mean, double std, uint64_t seed);
+
+/* -------------------------------------------------------------- tensor ops
+ * Every op returns a new tensor on the tape of its inputs, or an invalid
+ * handle after setting the tape's error (message names the op and shapes).
+ * Elementwise binary ops broadcast like NumPy (dimensions aligned from the
+ * right; a 1 stretches). Both inputs must share a dtype. */
+
+AD_API ad_tensor ad_tadd(ad_tensor a, ad_tensor b);
+AD_API ad_tensor ad_tsub(ad_tensor a, ad_tensor b);
+AD_API ad_tensor ad_tmul(ad_tensor a, ad_tensor b);
+AD_API ad_tensor ad_tdiv(ad_tensor a, ad_tensor b);
+AD_API ad_tensor ad_tpow(ad_tensor a, ad_tensor b); /* a^b elementwise; a > 0 for the b-gradient */
+AD_API ad_tensor ad_tmaximum(ad_tensor a, ad_tensor b); /* ties: gradient to a */
+AD_API ad_tensor ad_tminimum(ad_tensor a, ad_tensor b); /* ties: gradient to a */
+
+AD_API ad_tensor ad_tneg(ad_tensor x);
+AD_API ad_tensor ad_texp(ad_tensor x);
+AD_API ad_tensor ad_tlog(ad_tensor x);
+AD_API ad_tensor ad_tsqrt(ad_tensor x);
+AD_API ad_tensor ad_tsquare(ad_tensor x);
+AD_API ad_tensor ad_tabs(ad_tensor x); /* abs'(0) = 0 */
+AD_API ad_tensor ad_tscale(ad_tensor x, double c); /* x * c */
+AD_API ad_tensor ad_taddc(ad_tensor x, double c); /* x + c */
+
+/* Activations. relu'(0) = 0; leaky_relu(x) = x > 0 ? x : slope * x;
+ * softplus(x) = log(1 + e^x) computed without overflow; swish = x sigmoid(x);
+ * mish = x tanh(softplus(x)); gelu uses the exact erf form. */
+AD_API ad_tensor ad_tsigmoid(ad_tensor x);
+AD_API ad_tensor ad_ttanh(ad_tensor x);
+AD_API ad_tensor ad_relu(ad_tensor x);
+AD_API ad_tensor ad_leaky_relu(ad_tensor x, double slope);
+AD_API ad_tensor ad_softplus(ad_tensor x);
+AD_API ad_tensor ad_swish(ad_tensor x);
+AD_API ad_tensor ad_mish(ad_tensor x);
+AD_API ad_tensor ad_gelu(ad_tensor x);
+
+/* Matrix products. matmul: a [M,K] . b [K,N] -> [M,N], or batched
+ * a [B,M,K] . b [B,K,N] -> [B,M,N]. linear: x [B,In] . w[Out,In]^T + b[Out]
+ * -> [B,Out] (bias may be an invalid handle: none); x may also be [In]. */
+AD_API ad_tensor ad_matmul(ad_tensor a, ad_tensor b);
+AD_API ad_tensor ad_linear(ad_tensor x, ad_tensor w, ad_tensor bias);
+
+/* Shape ops. transpose swaps two axes; reshape keeps the element count;
+ * slice takes [start, stop) along one axis; concat joins n tensors along an
+ * axis (all other dimensions equal). Negative axes count from the end. */
+AD_API ad_tensor ad_transpose(ad_tensor x, int axis0, int axis1);
+AD_API ad_tensor ad_reshape(ad_tensor x, size_t ndim, const size_t *dims);
+AD_API ad_tensor ad_slice(ad_tensor x, int axis, size_t start, size_t stop);
+AD_API ad_tensor ad_concat(const ad_tensor *xs, size_t n, int axis);
+
+/* Reductions over all elements (-> shape [1]) or one axis. keepdim keeps the
+ * reduced axis as size 1. max passes the gradient to the first maximum. */
+AD_API ad_tensor ad_sum(ad_tensor x);
+AD_API ad_tensor ad_mean(ad_tensor x);
+AD_API ad_tensor ad_max(ad_tensor x);
+AD_API ad_tensor ad_sum_axis(ad_tensor x, int axis, bool keepdim);
+AD_API ad_tensor ad_mean_axis(ad_tensor x, int axis, bool keepdim);
+AD_API ad_tensor ad_max_axis(ad_tensor x, int axis, bool keepdim);
+
+/* softmax and log_softmax along one axis (stable: the max is subtracted). */
+AD_API ad_tensor ad_softmax(ad_tensor x, int axis);
+AD_API ad_tensor ad_log_softmax(ad_tensor x, int axis);
+
+/* Losses, each a [1] tensor averaged over the batch (the first dimension of
+ * 2-D inputs; a 1-D input is one sample):
+ * mse = mean over all elements of (y - t)^2;
+ * half_sse = (1/B) sum 1/2 (y - t)^2, the classic backpropagation error;
+ * bce_with_logits(z, t) = mean of softplus(z) - t z, stable for large |z|;
+ * softmax_cross_entropy(z [B,C], labels) = mean over rows of -log softmax(z)[label].
+ * Targets are constants (no gradient flows into them). */
+AD_API ad_tensor ad_mse_loss(ad_tensor y, ad_tensor target);
+AD_API ad_tensor ad_half_sse_loss(ad_tensor y, ad_tensor target);
+AD_API ad_tensor ad_bce_with_logits(ad_tensor logits, ad_tensor target);
+AD_API ad_tensor ad_softmax_cross_entropy(ad_tensor logits, const int32_t *labels, size_t n);
+
+/* Bridges between scalars and tensors, so one graph can mix both. */
+AD_API ad_scalar ad_tensor_to_scalar(ad_tensor x, size_t i); /* element i as a scalar node */
+AD_API ad_scalar ad_tensor_item(ad_tensor x);                /* the one element of a [1] tensor */
+/* n scalars stacked into a tensor of shape dims (numel n); dtype float64. */
+AD_API ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const size_t *dims);
+
+/* --------------------------------------------------------------- backward
+ * A sweep zeroes the adjoints of all tape nodes, seeds the output and walks
+ * the tape backwards, adding into parameter gradients (+=). A tape may be
+ * swept any number of times. Each returns the tape's error, if any. */
+
+/* y must hold exactly one element; its seed is 1. */
+AD_API ad_status ad_backward(ad_tensor y);
+/* A vector-Jacobian product: seed has numel(y) doubles, the output cotangent. */
+AD_API ad_status ad_backward_seeded(ad_tensor y, const double *seed);
+/* Sweep from a scalar output with seed 1 (or the given seed). */
+AD_API ad_status ad_backward_scalar(ad_scalar y);
+AD_API ad_status ad_backward_scalar_seeded(ad_scalar y, double seed);
+
+/* ------------------------------------------------ drivers and gradient check */
+
+/* A user function of n scalars to one scalar, recorded on tape t. */
+typedef ad_scalar (*ad_scalar_fn)(ad_tape *t, const ad_scalar *x, size_t n, void *ctx);
+/* A user function of n scalars to m scalars (written into y). */
+typedef void (*ad_vector_fn)(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar *y, size_t m,
+                             void *ctx);
+
+/* f(x) and its gradient (n doubles into grad) in one recording and one sweep.
+ * Returns f(x), or NaN on error (then *status, when not NULL, says why). */
+AD_API double ad_gradient(ad_scalar_fn f, size_t n, const double *x, double *grad, void *ctx);
+AD_API double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *grad,
+                                 void *ctx, ad_status *status);
+/* The m x n Jacobian (row-major into J) of a vector function: one recording
+ * and m sweeps. y (m doubles) receives f(x) when not NULL. */
+AD_API ad_status ad_jacobian(ad_vector_fn f, size_t m, size_t n, const double *x, double *J,
+                             double *y, void *ctx);
+
+typedef struct ad_gradcheck_opts {
+    double step;    /* relative central-difference step h = step * max(1, |x_i|); 0: 1e-6 */
+    double atol;    /* pass when |a - n| <= atol + rtol * max(|a|, |n|); 0: 1e-6 */
+    double rtol;    /* 0: 1e-5 */
+} ad_gradcheck_opts;
+#define AD_GRADCHECK_OPTS_DEFAULT {1e-6, 1e-6, 1e-5}
+
+typedef struct ad_gradcheck_report {
+    bool passed;
+    size_t checked;  /* elements compared */
+    size_t index;    /* the worst element: flat index within its input */
+    size_t input;    /* the input (parameter) it belongs to; 0 for scalar functions */
+    double analytic; /* at the worst element */
+    double numeric;
+    double abs_err;
+    double rel_err;
+} ad_gradcheck_report;
+
+/* Compares the gradient of f at x with central differences, evaluated in
+ * double. opts may be NULL (defaults). Returns AD_OK when all elements pass,
+ * AD_ERR_GRADCHECK when one does not, or the error that stopped the check. */
+AD_API ad_status ad_gradcheck(ad_scalar_fn f, size_t n, const double *x, void *ctx,
+                              const ad_gradcheck_opts *opts, ad_gradcheck_report *report);
+
+/* Builds a tensor graph on t from float64 parameters and returns its output
+ * (one element). Called many times: it must compute the same graph each time. */
+typedef ad_tensor (*ad_graph_fn)(ad_tape *t, ad_param *const *params, size_t n_params, void *ctx);
+/* Checks d(output)/d(params) of a graph against central differences. The
+ * params must be float64; their values are restored and their gradients left
+ * as they were. */
+AD_API ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size_t n_params,
+                                    void *ctx, const ad_gradcheck_opts *opts,
+                                    ad_gradcheck_report *report);
+
+/* ----------------------------------------------------------------- errors */
+
+/* The tape's sticky error (AD_OK when healthy); *message, when not NULL,
+ * receives a description owned by the tape ("" when healthy). */
+AD_API ad_status ad_tape_error(const ad_tape *t, const char **message);
+/* Clears the error without forgetting the recording. */
+AD_API void ad_tape_clear_error(ad_tape *t);
+
+/* ------------------------------------------------------- threads and memory */
+
+/* Threads used by large kernels (GEMM). n <= 0 means the cores available,
+ * which is also the default, overridden by the ADTAPE_NUM_THREADS variable. */
+AD_API void ad_set_num_threads(int n);
+AD_API int ad_get_num_threads(void);
+
+/* All heap memory passes through one allocator. alloc must return 64-byte
+ * aligned blocks. Set it before any other call; NULL restores malloc. */
+typedef struct ad_allocator {
+    void *(*alloc)(size_t size, void *user_data);
+    void (*free)(void *p, void *user_data);
+    void *user_data;
+} ad_allocator;
+AD_API void ad_set_allocator(const ad_allocator *a);
+
+/* Testing aids: after n more successful allocations, every allocation fails
+ * (n < 0: never). Counters of allocations made and blocks live. */
+AD_API void ad_debug_fail_alloc_after(long n);
+AD_API size_t ad_debug_alloc_count(void);
+AD_API size_t ad_debug_live_allocs(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ADTAPE_H */

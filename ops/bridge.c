@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT
+ * Leaves, and the bridges between scalar records and tensor nodes:
+ * a tensor element becomes a scalar leaf whose adjoint a sink node carries
+ * back into the tensor; scalars stacked into a tensor send the tensor's
+ * gradient back into their adjoints. */
+#include "ops.h"
+
+#include "../src/alloc.h"
+
+#include <string.h>
+
+const ad_op_def ad_op_def_leaf = {"leaf", 0, NULL, NULL, NULL};
+
+/* ---- to_scalar: x [..] -> scalar leaf s; the node itself is empty ([0]).
+ * attr_i[0] = element index, attr_i[1] = the scalar record of s. It is made
+ * right after s, so the sweep reaches it only once every use of s is swept. */
+
+static bool to_scalar_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    const ad_node *x = ad_node_input(t, y, 0);
+    if ((size_t)y->attr_i[0] >= x->numel) {
+        char s[AD_SHAPE_STR];
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: element %lld out of range for shape %s", fn,
+                     (long long)y->attr_i[0], ad_shape_str(x->ndim, x->dims, s));
+        return false;
+    }
+    y->ndim = 1;
+    y->dims[0] = 0;
+    return true;
+}
+
+static void to_scalar_forward(ad_tape *t, ad_node *y)
+{
+    (void)t;
+    y->is_sink = 1;
+}
+
+/* d s / d x[i] = 1 */
+static void to_scalar_backward(ad_tape *t, ad_node *y)
+{
+    void *gx = ad_input_grad(t, y, 0);
+    if (!gx) return;
+    size_t i = (size_t)y->attr_i[0];
+    double g = t->adj[y->attr_i[1]];
+    if (y->dtype == AD_F32)
+        ((float *)gx)[i] += (float)g;
+    else
+        ((double *)gx)[i] += g;
+}
+
+const ad_op_def ad_op_def_to_scalar = {"to_scalar", 1, to_scalar_shape, to_scalar_forward,
+                                       to_scalar_backward};
+
+ad_scalar ad_tensor_to_scalar(ad_tensor x, size_t i)
+{
+    const char *fn = "ad_tensor_to_scalar";
+    ad_tape *t = x.tape_;
+    if (!t) return ad_invalid_scalar(NULL);
+    ad_node *n = ad_tensor_node(x, fn);
+    if (!n) return ad_invalid_scalar(t);
+    if (i >= n->numel) {
+        char s[AD_SHAPE_STR];
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: element %zu out of range for shape %s", fn, i,
+                     ad_shape_str(n->ndim, n->dims, s));
+        return ad_invalid_scalar(t);
+    }
+    double v = n->dtype == AD_F32 ? (double)((const float *)n->value)[i]
+                                  : ((const double *)n->value)[i];
+    if (!n->needs_grad || !t->recording) return ad_constant(t, v);
+    ad_scalar s = ad_scalar_leaf(t, v, fn);
+    if (!ad_scalar_ok(s)) return s;
+    ad_op_attrs at = {{0, 0}, {(int64_t)i, (int64_t)s.index_, 0, 0}, NULL};
+    ad_tensor b = ad_op_record(fn, AD_OP_TO_SCALAR, &x, 1, &at);
+    if (!ad_tensor_ok(b)) return ad_invalid_scalar(t);
+    return s;
+}
+
+ad_scalar ad_tensor_item(ad_tensor x)
+{
+    ad_tape *t = x.tape_;
+    ad_node *n = ad_tensor_node(x, "ad_tensor_item");
+    if (!n) return ad_invalid_scalar(t);
+    if (n->numel != 1) {
+        char s[AD_SHAPE_STR];
+        ad_tape_fail(t, AD_ERR_SHAPE, "ad_tensor_item: shape %s has %zu elements, not one",
+                     ad_shape_str(n->ndim, n->dims, s), n->numel);
+        return ad_invalid_scalar(t);
+    }
+    return ad_tensor_to_scalar(x, 0);
+}
+
+/* ---- stack: n scalars -> float64 tensor. A stack has no tensor inputs; a
+ * one-element constant leaf stands in as input 0 so it has a tape and a
+ * dtype. ctx keeps the scalar record indices (0 for constants) for the
+ * backward rule, and, while recording only, the handles for the values. */
+
+typedef struct stack_ctx {
+    uint32_t *idx;
+    const ad_scalar *xs; /* valid only during ad_stack_scalars */
+    size_t ndim;
+    size_t dims[AD_MAX_DIMS];
+} stack_ctx;
+
+static bool stack_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    (void)t;
+    (void)fn;
+    const stack_ctx *c = y->ctx;
+    y->dtype = AD_F64;
+    y->ndim = (uint8_t)c->ndim;
+    memcpy(y->dims, c->dims, sizeof y->dims);
+    return true;
+}
+
+static void stack_forward(ad_tape *t, ad_node *y)
+{
+    (void)t;
+    stack_ctx *c = y->ctx;
+    double *v = y->value;
+    for (size_t i = 0; i < y->numel; i++)
+        v[i] = c->xs[i].value_;
+    c->xs = NULL;
+}
+
+/* d y[i] / d s_i = 1 */
+static void stack_backward(ad_tape *t, ad_node *y)
+{
+    const stack_ctx *c = y->ctx;
+    const double *g = y->grad;
+    for (size_t i = 0; i < y->numel; i++)
+        t->adj[c->idx[i]] += g[i];
+}
+
+const ad_op_def ad_op_def_stack = {"stack", 1, stack_shape, stack_forward, stack_backward};
+
+ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const size_t *dims)
+{
+    const char *fn = "ad_stack_scalars";
+    if (!xs || n == 0) return ad_invalid_tensor(NULL);
+    ad_tape *t = xs[0].tape_;
+    if (!t) return ad_invalid_tensor(NULL);
+    if (t->err != AD_OK) return ad_invalid_tensor(t);
+    if (!dims || ndim < 1 || ndim > AD_MAX_DIMS) {
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: %zu dimensions; tensors have 1 to %d", fn, ndim,
+                     AD_MAX_DIMS);
+        return ad_invalid_tensor(t);
+    }
+    size_t numel = 1;
+    for (size_t d = 0; d < ndim; d++)
+        numel = ad_mul_size(numel, dims[d]);
+    if (numel != n) {
+        char s[AD_SHAPE_STR];
+        ad_tape_fail(t, AD_ERR_SHAPE, "%s: %zu scalars do not fill shape %s", fn, n,
+                     ad_shape_str(ndim, dims, s));
+        return ad_invalid_tensor(t);
+    }
+    bool needs_grad = false;
+    for (size_t i = 0; i < n; i++) {
+        const ad_scalar *x = &xs[i];
+        if (x->tape_ != t) {
+            ad_tape_fail(t, AD_ERR_FOREIGN, "%s: scalar %zu belongs to a different tape", fn, i);
+            return ad_invalid_tensor(t);
+        }
+        if (x->index_ == AD_INVALID_INDEX || x->gen_ == 0) {
+            ad_tape_fail(t, AD_ERR_INVALID, "%s: scalar %zu is invalid", fn, i);
+            return ad_invalid_tensor(t);
+        }
+        if (x->gen_ != t->gen) {
+            ad_tape_fail(t, AD_ERR_STALE, "%s: scalar %zu was recorded before the last reset",
+                         fn, i);
+            return ad_invalid_tensor(t);
+        }
+        needs_grad |= x->index_ != 0;
+    }
+    ad_tensor anchor = ad_leaf_new(t, fn, AD_F64, 1, (size_t[]){1}, NULL, false);
+    stack_ctx *c = ad_tape_alloc(t, sizeof *c, fn);
+    uint32_t *idx = ad_tape_alloc(t, n * sizeof *idx, fn);
+    if (!ad_tensor_ok(anchor) || !c || !idx) return ad_invalid_tensor(t);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = xs[i].index_;
+    c->idx = idx;
+    c->xs = xs;
+    c->ndim = ndim;
+    memset(c->dims, 0, sizeof c->dims);
+    memcpy(c->dims, dims, ndim * sizeof *dims);
+    ad_op_attrs at = {{0, 0}, {0, 0, 0, 0}, c};
+    ad_tensor y = ad_op_record(fn, AD_OP_STACK, &anchor, 1, &at);
+    if (ad_tensor_ok(y)) t->nodes[y.index_].needs_grad = needs_grad && t->recording;
+    return y;
+}

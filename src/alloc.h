@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT
+ * The one path to the heap. Every allocation in the library goes through these
+ * functions so a test can fail the n-th allocation (ad_debug_fail_alloc_after)
+ * and count what is live. */
+#ifndef AD_ALLOC_H
+#define AD_ALLOC_H
+
+#include <stddef.h>
+
+/* 64-byte aligned block of `size` bytes, or NULL when memory (or the injected
+ * failure budget) runs out. size 0 returns a valid unique pointer. */
+void *ad_alloc(size_t size);
+/* Resizes a block from ad_alloc, keeping its prefix and its alignment;
+ * on failure returns NULL and leaves `p` untouched. */
+void *ad_realloc(void *p, size_t old_size, size_t new_size);
+void ad_free(void *p);
+/* a * b, or SIZE_MAX when it overflows (so the allocation then fails cleanly). */
+size_t ad_mul_size(size_t a, size_t b);
+
+#endif

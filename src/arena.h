@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT
+ * A bump-pointer arena: a chain of blocks, each at least twice the last.
+ * Rewinding keeps every block, and the same sequence of requests lands in
+ * the same places again, so a re-recorded graph allocates nothing. */
+#ifndef AD_ARENA_H
+#define AD_ARENA_H
+
+#include <stddef.h>
+
+typedef struct ad_arena_block {
+    struct ad_arena_block *next;
+    size_t size; /* usable bytes after the header */
+    size_t used;
+} ad_arena_block;
+
+typedef struct ad_arena {
+    ad_arena_block *first;
+    ad_arena_block *cur;
+    size_t reserved;    /* bytes held in all blocks */
+    size_t used_before; /* bytes used in blocks before cur */
+    size_t allocations; /* blocks ever allocated */
+} ad_arena;
+
+/* 64-byte aligned memory of `bytes`, or NULL when the heap says no. */
+void *ad_arena_alloc(ad_arena *a, size_t bytes);
+/* Forgets all allocations, keeps the blocks. */
+void ad_arena_rewind(ad_arena *a);
+void ad_arena_release(ad_arena *a);
+size_t ad_arena_used(const ad_arena *a);
+
+#endif

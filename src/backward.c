@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT
+ * The backward sweep. Tape order is execution order, so walking it backwards
+ * is a valid topological order: no graph search, no sort, no recursion.
+ * Scalar records and tensor nodes interleave; each tensor node remembers how
+ * many scalar records preceded it, which tells the sweep when to run the
+ * scalar multiply-add loop between two tensor nodes. */
+#include "tape.h"
+
+#include "../ops/ops.h"
+#include "alloc.h"
+
+#include <string.h>
+
+void ad_scalar_sweep(const ad_srec *rec, double *adj, size_t lo, size_t hi)
+{
+    for (size_t i = hi; i-- > lo;) {
+        const ad_srec *r = &rec[i];
+        double g = adj[i];
+        adj[r->a] += r->da * g;
+        adj[r->b] += r->db * g;
+    }
+}
+
+/* Makes x's gradient buffer a valid zero-based sum. Parameters keep their
+ * buffer as it is: their gradients accumulate across sweeps and steps. */
+static bool make_live(ad_tape *t, ad_node *x, const char *fn)
+{
+    if (x->grad_live) return true;
+    if (!x->param) {
+        size_t bytes = x->numel * ad_dtype_size((ad_dtype)x->dtype);
+        if (!x->grad) x->grad = ad_tape_alloc(t, bytes, fn);
+        if (!x->grad) return false;
+        memset(x->grad, 0, bytes);
+    }
+    x->grad_live = 1;
+    return true;
+}
+
+static bool prepare(ad_tape *t, const char *fn)
+{
+    if (t->adj_cap < t->ns) {
+        size_t cap = t->ns < 1024 ? 1024 : t->ns;
+        cap = cap + cap / 2 < cap ? cap : cap + cap / 2; /* headroom for a growing tape */
+        double *a = ad_alloc(ad_mul_size(cap, sizeof *a));
+        if (!a) {
+            ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory for %zu scalar adjoints", fn, cap);
+            return false;
+        }
+        t->allocations++;
+        ad_free(t->adj);
+        t->adj = a;
+        t->adj_cap = cap;
+    }
+    memset(t->adj, 0, t->ns * sizeof *t->adj);
+    for (size_t k = 0; k < t->nn; k++)
+        t->nodes[k].grad_live = 0;
+    return true;
+}
+
+static ad_status run(ad_tape *t, const char *fn)
+{
+    size_t cur = t->ns;
+    for (size_t k = t->nn; k-- > 0;) {
+        ad_node *y = &t->nodes[k];
+        if (y->scalar_mark < cur) {
+            ad_scalar_sweep(t->srec, t->adj, y->scalar_mark, cur);
+            cur = y->scalar_mark;
+        }
+        if (!y->needs_grad || y->op == AD_OP_LEAF) continue;
+        if (!y->grad_live && !y->is_sink) continue; /* nothing flowed into it */
+        for (size_t i = 0; i < y->n_in; i++) {
+            ad_node *x = ad_node_input(t, y, i);
+            if (x->needs_grad && !make_live(t, x, fn)) return t->err;
+        }
+        ad_op_table[y->op]->backward(t, y);
+        if (t->anomaly) {
+            for (size_t i = 0; i < y->n_in; i++) {
+                ad_node *x = ad_node_input(t, y, i);
+                /* the message names y: its rule produced the bad input gradient */
+                if (x->needs_grad && !ad_anomaly_check(t, y, x->grad, x->numel, true)) break;
+            }
+            if (t->err != AD_OK) return t->err;
+        }
+    }
+    ad_scalar_sweep(t->srec, t->adj, 1, cur);
+    /* variables off the output's path still report a gradient: zeros */
+    for (size_t k = 0; k < t->nn; k++) {
+        ad_node *x = &t->nodes[k];
+        if (x->op == AD_OP_LEAF && x->needs_grad && !make_live(t, x, fn)) break;
+    }
+    return t->err;
+}
+
+static ad_status tensor_sweep(ad_tensor y, const double *seed, const char *fn)
+{
+    ad_tape *t = y.tape_;
+    if (!t) return AD_ERR_INVALID;
+    if (t->err != AD_OK) return t->err;
+    ad_node *n = ad_tensor_node(y, fn);
+    if (!n) return t->err;
+    if (!seed) {
+        if (n->numel != 1) {
+            char s[AD_SHAPE_STR];
+            return ad_tape_fail(t, AD_ERR_SHAPE,
+                                "%s: output has shape %s, not one element; use "
+                                "ad_backward_seeded with a seed for a non-scalar output",
+                                fn, ad_shape_str(n->ndim, n->dims, s));
+        }
+    }
+    if (!prepare(t, fn)) return t->err;
+    if (!n->needs_grad) return AD_OK; /* nothing on the tape depends on a variable */
+    if (!make_live(t, n, fn)) return t->err;
+    for (size_t i = 0; i < n->numel; i++) {
+        double s = seed ? seed[i] : 1.0;
+        if (n->dtype == AD_F32)
+            ((float *)n->grad)[i] += (float)s;
+        else
+            ((double *)n->grad)[i] += s;
+    }
+    return run(t, fn);
+}
+
+ad_status ad_backward(ad_tensor y)
+{
+    return tensor_sweep(y, NULL, "ad_backward");
+}
+
+ad_status ad_backward_seeded(ad_tensor y, const double *seed)
+{
+    if (!seed) {
+        if (y.tape_)
+            return ad_tape_fail(y.tape_, AD_ERR_INVALID, "ad_backward_seeded: seed is NULL");
+        return AD_ERR_INVALID;
+    }
+    return tensor_sweep(y, seed, "ad_backward_seeded");
+}
+
+ad_status ad_backward_scalar_seeded(ad_scalar y, double seed)
+{
+    const char *fn = "ad_backward_scalar";
+    ad_tape *t = y.tape_;
+    if (!t) return AD_ERR_INVALID;
+    if (t->err != AD_OK) return t->err;
+    if (y.index_ == AD_INVALID_INDEX || y.gen_ == 0)
+        return ad_tape_fail(t, AD_ERR_INVALID, "%s: output is an invalid scalar", fn);
+    if (y.gen_ != t->gen)
+        return ad_tape_fail(t, AD_ERR_STALE,
+                            "%s: output was recorded before the last ad_tape_reset", fn);
+    if (!prepare(t, fn)) return t->err;
+    if (y.index_ == 0) return AD_OK; /* a constant: every adjoint is zero */
+    t->adj[y.index_] = seed;
+    return run(t, fn);
+}
+
+ad_status ad_backward_scalar(ad_scalar y)
+{
+    return ad_backward_scalar_seeded(y, 1.0);
+}

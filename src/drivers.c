@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT
+ * Drivers for user C functions: the gradient of f: R^n -> R in one recording
+ * and one sweep, and the Jacobian of f: R^n -> R^m in one recording and m
+ * sweeps (reverse mode pays per output, so it suits m << n). */
+#include "tape.h"
+
+#include "alloc.h"
+
+#include <math.h>
+#include <string.h>
+
+double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *grad, void *ctx,
+                          ad_status *status)
+{
+    ad_status st = AD_OK;
+    double value = NAN;
+    ad_tape *t = NULL;
+    ad_scalar *xs = NULL;
+    if (!f || (n && (!x || !grad))) {
+        st = AD_ERR_INVALID;
+        goto done;
+    }
+    t = ad_tape_new();
+    xs = ad_alloc(ad_mul_size(n ? n : 1, sizeof *xs));
+    if (!t || !xs) {
+        st = AD_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        xs[i] = ad_variable(t, x[i]);
+    ad_scalar y = f(t, xs, n, ctx);
+    st = ad_backward_scalar(y);
+    if (st == AD_OK) {
+        value = ad_value(y);
+        for (size_t i = 0; i < n; i++)
+            grad[i] = ad_grad(xs[i]);
+    }
+done:
+    ad_free(xs);
+    ad_tape_free(t);
+    if (status) *status = st;
+    return value;
+}
+
+double ad_gradient(ad_scalar_fn f, size_t n, const double *x, double *grad, void *ctx)
+{
+    return ad_gradient_status(f, n, x, grad, ctx, NULL);
+}
+
+ad_status ad_jacobian(ad_vector_fn f, size_t m, size_t n, const double *x, double *J, double *y,
+                      void *ctx)
+{
+    if (!f || (n && !x) || (m && n && !J)) return AD_ERR_INVALID;
+    ad_status st = AD_OK;
+    ad_tape *t = ad_tape_new();
+    ad_scalar *xs = ad_alloc(ad_mul_size(n ? n : 1, sizeof *xs));
+    ad_scalar *ys = ad_alloc(ad_mul_size(m ? m : 1, sizeof *ys));
+    if (!t || !xs || !ys) {
+        st = AD_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t j = 0; j < n; j++)
+        xs[j] = ad_variable(t, x[j]);
+    for (size_t i = 0; i < m; i++)
+        ys[i] = ad_constant(t, 0.0); /* outputs f leaves unset are constant zeros */
+    f(t, xs, n, ys, m, ctx);
+    st = ad_tape_error(t, NULL);
+    for (size_t i = 0; i < m && st == AD_OK; i++) {
+        if (y) y[i] = ad_value(ys[i]);
+        st = ad_backward_scalar(ys[i]);
+        for (size_t j = 0; j < n && st == AD_OK; j++)
+            J[i * n + j] = ad_grad(xs[j]);
+    }
+done:
+    ad_free(xs);
+    ad_free(ys);
+    ad_tape_free(t);
+    return st;
+}

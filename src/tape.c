@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT
+ * The tape: lifetime, the sticky error, stats, handle validation, and the
+ * one routine (ad_op_record) through which every tensor op is recorded. */
+#include "tape.h"
+
+#include "../ops/ops.h"
+#include "alloc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { FIRST_SCALARS = 1024, FIRST_NODES = 64 };
+
+const char *ad_version(void)
+{
+    return ADTAPE_VERSION_STRING;
+}
+
+const char *ad_status_name(ad_status s)
+{
+    static const char *const names[] = {
+        "AD_OK",         "AD_ERR_INVALID", "AD_ERR_SHAPE",  "AD_ERR_DTYPE",
+        "AD_ERR_FOREIGN", "AD_ERR_STALE",   "AD_ERR_NOMEM",  "AD_ERR_NUMERIC",
+        "AD_ERR_IO",     "AD_ERR_FORMAT",  "AD_ERR_GRADCHECK",
+    };
+    size_t i = (size_t)s;
+    return i < sizeof names / sizeof names[0] ? names[i] : "AD_ERR_UNKNOWN";
+}
+
+static void update_live(ad_tape *t)
+{
+    t->live_gen = (t->err == AD_OK && t->recording) ? t->gen : 0;
+}
+
+ad_tape *ad_tape_new(void)
+{
+    ad_tape *t = ad_alloc(sizeof *t);
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->srec = ad_alloc(FIRST_SCALARS * sizeof *t->srec);
+    t->nodes = ad_alloc(FIRST_NODES * sizeof *t->nodes);
+    if (!t->srec || !t->nodes) {
+        ad_free(t->srec);
+        ad_free(t->nodes);
+        ad_free(t);
+        return NULL;
+    }
+    t->scap = FIRST_SCALARS;
+    t->ncap = FIRST_NODES;
+    t->allocations = 3;
+    t->srec[0] = (ad_srec){0, 0, 0.0, 0.0}; /* the dummy every leaf points at */
+    t->ns = 1;
+    t->gen = 1;
+    t->recording = true;
+    update_live(t);
+    return t;
+}
+
+void ad_tape_free(ad_tape *t)
+{
+    if (!t) return;
+    ad_arena_release(&t->arena);
+    ad_free(t->srec);
+    ad_free(t->adj);
+    ad_free(t->nodes);
+    ad_free(t);
+}
+
+void ad_tape_reset(ad_tape *t)
+{
+    if (!t) return;
+    ad_arena_rewind(&t->arena);
+    t->ns = 1;
+    t->nn = 0;
+    t->gen = t->gen == UINT32_MAX ? 1 : t->gen + 1;
+    t->err = AD_OK;
+    t->msg[0] = '\0';
+    update_live(t);
+}
+
+bool ad_tape_set_recording(ad_tape *t, bool on)
+{
+    if (!t) return false;
+    bool was = t->recording;
+    t->recording = on;
+    update_live(t);
+    return was;
+}
+
+void ad_tape_set_anomaly(ad_tape *t, bool on)
+{
+    if (t) t->anomaly = on;
+}
+
+ad_tape_stats ad_tape_stats_get(const ad_tape *t)
+{
+    ad_tape_stats s = {0};
+    if (!t) return s;
+    s.scalar_nodes = t->ns - 1;
+    s.tensor_nodes = t->nn;
+    s.bytes_used = ad_arena_used(&t->arena) + t->ns * sizeof(ad_srec) + t->nn * sizeof(ad_node);
+    s.bytes_reserved = t->arena.reserved + t->scap * sizeof(ad_srec) +
+                       t->ncap * sizeof(ad_node) + t->adj_cap * sizeof(double);
+    s.allocations = t->allocations + t->arena.allocations;
+    return s;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+ad_status ad_tape_fail(ad_tape *t, ad_status code, const char *fmt, ...)
+{
+    if (!t || t->err != AD_OK) return code;
+    t->err = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->msg, sizeof t->msg, fmt, ap);
+    va_end(ap);
+    update_live(t);
+    return code;
+}
+
+ad_status ad_tape_error(const ad_tape *t, const char **message)
+{
+    if (!t) {
+        if (message) *message = "ad_tape_error: tape is NULL";
+        return AD_ERR_INVALID;
+    }
+    if (message) *message = t->msg;
+    return t->err;
+}
+
+void ad_tape_clear_error(ad_tape *t)
+{
+    if (!t) return;
+    t->err = AD_OK;
+    t->msg[0] = '\0';
+    update_live(t);
+}
+
+const char *ad_shape_str(size_t ndim, const size_t *dims, char *buf)
+{
+    size_t off = 0;
+    buf[off++] = '[';
+    for (size_t i = 0; i < ndim && off < AD_SHAPE_STR - 24; i++)
+        off += (size_t)snprintf(buf + off, AD_SHAPE_STR - off, i ? ",%zu" : "%zu", dims[i]);
+    buf[off++] = ']';
+    buf[off] = '\0';
+    return buf;
+}
+
+const char *ad_dtype_name(ad_dtype dt)
+{
+    return dt == AD_F32 ? "float32" : dt == AD_F64 ? "float64" : "unknown dtype";
+}
+
+size_t ad_dtype_size(ad_dtype dt)
+{
+    return dt == AD_F32 ? sizeof(float) : sizeof(double);
+}
+
+/* ---------------------------------------------------------------- memory */
+
+void *ad_tape_alloc(ad_tape *t, size_t bytes, const char *fn)
+{
+    void *p = ad_arena_alloc(&t->arena, bytes);
+    if (!p) ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory allocating %zu bytes", fn, bytes);
+    return p;
+}
+
+/* Room for one more tensor node; false (tape failed) when memory runs out. */
+static bool reserve_node(ad_tape *t, const char *fn)
+{
+    if (t->nn < t->ncap) return true;
+    if (t->nn >= AD_INVALID_INDEX - 1) {
+        ad_tape_fail(t, AD_ERR_NOMEM, "%s: too many tensor nodes on one tape", fn);
+        return false;
+    }
+    size_t cap = 2 * t->ncap;
+    ad_node *n = ad_realloc(t->nodes, t->nn * sizeof *n, ad_mul_size(cap, sizeof *n));
+    if (!n) {
+        ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory growing the tape to %zu nodes", fn, cap);
+        return false;
+    }
+    t->allocations++;
+    t->nodes = n;
+    t->ncap = cap;
+    return true;
+}
+
+/* --------------------------------------------------------------- handles */
+
+ad_scalar ad_invalid_scalar(ad_tape *t)
+{
+    ad_scalar s = {t, AD_INVALID_INDEX, 0, NAN};
+    return s;
+}
+
+ad_node *ad_tensor_node(ad_tensor x, const char *fn)
+{
+    ad_tape *t = x.tape_;
+    if (!t) return NULL; /* no tape to report on; callers handle NULL tapes */
+    if (t->err != AD_OK) return NULL;
+    if (x.index_ == AD_INVALID_INDEX || x.gen_ == 0) {
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: invalid tensor handle (the result of a failed op)",
+                     fn);
+        return NULL;
+    }
+    if (x.gen_ != t->gen) {
+        ad_tape_fail(t, AD_ERR_STALE,
+                     "%s: tensor handle #%u was recorded before the last ad_tape_reset", fn,
+                     x.index_);
+        return NULL;
+    }
+    if (x.index_ >= t->nn) {
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: tensor handle #%u is not on this tape", fn,
+                     x.index_);
+        return NULL;
+    }
+    return &t->nodes[x.index_];
+}
+
+int ad_axis_norm(ad_tape *t, const char *fn, int axis, const ad_node *x)
+{
+    int nd = (int)x->ndim;
+    int a = axis < 0 ? axis + nd : axis;
+    if (a < 0 || a >= nd) {
+        char s[AD_SHAPE_STR];
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: axis %d out of range for shape %s", fn, axis,
+                     ad_shape_str(x->ndim, x->dims, s));
+        return -1;
+    }
+    return a;
+}
+
+/* ------------------------------------------------------------- recording */
+
+static bool numel_of(ad_tape *t, const char *fn, size_t ndim, const size_t *dims, size_t *numel)
+{
+    char s[AD_SHAPE_STR];
+    if (ndim < 1 || ndim > AD_MAX_DIMS) {
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: %zu dimensions; tensors have 1 to %d", fn, ndim,
+                     AD_MAX_DIMS);
+        return false;
+    }
+    size_t n = 1;
+    for (size_t i = 0; i < ndim; i++) {
+        n = ad_mul_size(n, dims[i]);
+        if (n == SIZE_MAX) {
+            ad_tape_fail(t, AD_ERR_INVALID, "%s: shape %s has too many elements", fn,
+                         ad_shape_str(ndim, dims, s));
+            return false;
+        }
+    }
+    if (n >= SIZE_MAX / 16) {
+        ad_tape_fail(t, AD_ERR_NOMEM, "%s: shape %s is too large", fn,
+                     ad_shape_str(ndim, dims, s));
+        return false;
+    }
+    *numel = n;
+    return true;
+}
+
+/* Anomaly mode: the first non-finite element, or SIZE_MAX. */
+static size_t first_nonfinite(const void *buf, ad_dtype dt, size_t n)
+{
+    if (dt == AD_F32) {
+        const float *p = buf;
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(p[i])) return i;
+    } else {
+        const double *p = buf;
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(p[i])) return i;
+    }
+    return SIZE_MAX;
+}
+
+bool ad_anomaly_check(ad_tape *t, const ad_node *y, const void *buf, size_t n, bool backward)
+{
+    size_t bad = first_nonfinite(buf, (ad_dtype)y->dtype, n);
+    if (bad == SIZE_MAX) return true;
+    char ins[4 * AD_SHAPE_STR] = "";
+    size_t off = 0;
+    for (size_t k = 0; k < y->n_in && k < 3; k++) {
+        char s[AD_SHAPE_STR];
+        const ad_node *x = ad_node_input(t, y, k);
+        off += (size_t)snprintf(ins + off, sizeof ins - off, "%s%s", k ? " " : "",
+                                ad_shape_str(x->ndim, x->dims, s));
+    }
+    double v = y->dtype == AD_F32 ? (double)((const float *)buf)[bad] : ((const double *)buf)[bad];
+    ad_tape_fail(t, AD_ERR_NUMERIC,
+                 "anomaly in the %s sweep: op %s (node %zu, inputs %s) produced %g at element %zu",
+                 backward ? "backward" : "forward", ad_op_table[y->op]->name,
+                 (size_t)(y - t->nodes), off ? ins : "none", v, bad);
+    return false;
+}
+
+static void set_inputs(ad_node *y, const uint32_t *idx, size_t n, uint32_t *ext)
+{
+    y->n_in = (uint32_t)n;
+    y->in_ext = ext;
+    for (size_t k = 0; k < n; k++) {
+        if (n <= AD_NODE_INLINE_INPUTS)
+            y->in_inline[k] = idx[k];
+        else
+            ext[k] = idx[k];
+    }
+}
+
+ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t n_in,
+                       const ad_op_attrs *attrs)
+{
+    if (n_in == 0 || !ins || !ins[0].tape_) return ad_invalid_tensor(NULL);
+    ad_tape *t = ins[0].tape_;
+    if (t->err != AD_OK) return ad_invalid_tensor(t);
+    const ad_op_def *def = ad_op_table[op];
+    if (!def->forward) {
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: not implemented", fn);
+        return ad_invalid_tensor(t);
+    }
+    uint32_t small[AD_NODE_INLINE_INPUTS];
+    uint32_t *idx = small;
+    if (n_in > AD_NODE_INLINE_INPUTS) {
+        idx = ad_tape_alloc(t, n_in * sizeof *idx, fn);
+        if (!idx) return ad_invalid_tensor(t);
+    }
+    bool needs_grad = false;
+    for (size_t k = 0; k < n_in; k++) {
+        if (ins[k].tape_ != t) {
+            ad_tape_fail(t, AD_ERR_FOREIGN, "%s: input %zu belongs to a different tape", fn, k);
+            return ad_invalid_tensor(t);
+        }
+        ad_node *x = ad_tensor_node(ins[k], fn);
+        if (!x) return ad_invalid_tensor(t);
+        if (x->dtype != t->nodes[ins[0].index_].dtype) {
+            ad_tape_fail(t, AD_ERR_DTYPE, "%s: dtypes differ: input 0 is %s, input %zu is %s", fn,
+                         ad_dtype_name((ad_dtype)t->nodes[ins[0].index_].dtype), k,
+                         ad_dtype_name((ad_dtype)x->dtype));
+            return ad_invalid_tensor(t);
+        }
+        idx[k] = ins[k].index_;
+        needs_grad |= x->needs_grad;
+    }
+    if (!reserve_node(t, fn)) return ad_invalid_tensor(t);
+    ad_node *y = &t->nodes[t->nn];
+    memset(y, 0, sizeof *y);
+    y->op = op;
+    y->dtype = t->nodes[ins[0].index_].dtype;
+    set_inputs(y, idx, n_in, n_in > AD_NODE_INLINE_INPUTS ? idx : NULL);
+    if (attrs) {
+        memcpy(y->attr_f, attrs->f, sizeof y->attr_f);
+        memcpy(y->attr_i, attrs->i, sizeof y->attr_i);
+        y->ctx = attrs->ctx;
+    }
+    if (!def->shape(t, y, fn)) return ad_invalid_tensor(t);
+    if (!numel_of(t, fn, y->ndim, y->dims, &y->numel)) return ad_invalid_tensor(t);
+    y->value = ad_tape_alloc(t, y->numel * ad_dtype_size((ad_dtype)y->dtype), fn);
+    if (!y->value) return ad_invalid_tensor(t);
+    y->needs_grad = needs_grad && t->recording;
+    y->scalar_mark = (uint32_t)t->ns;
+    def->forward(t, y);
+    if (t->err != AD_OK) return ad_invalid_tensor(t); /* a forward may fail (labels) */
+    if (t->anomaly && !ad_anomaly_check(t, y, y->value, y->numel, false)) return ad_invalid_tensor(t);
+    ad_tensor h = {t, (uint32_t)t->nn, t->gen};
+    t->nn++;
+    return h;
+}
+
+ad_tensor ad_leaf_new(ad_tape *t, const char *fn, ad_dtype dt, size_t ndim, const size_t *dims,
+                      const void *data, bool variable)
+{
+    if (!t) return ad_invalid_tensor(NULL);
+    if (t->err != AD_OK) return ad_invalid_tensor(t);
+    if (dt != AD_F32 && dt != AD_F64) {
+        ad_tape_fail(t, AD_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt);
+        return ad_invalid_tensor(t);
+    }
+    if (!dims && ndim) {
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: dims is NULL", fn);
+        return ad_invalid_tensor(t);
+    }
+    size_t numel;
+    if (!numel_of(t, fn, ndim, dims, &numel)) return ad_invalid_tensor(t);
+    if (!reserve_node(t, fn)) return ad_invalid_tensor(t);
+    ad_node *y = &t->nodes[t->nn];
+    memset(y, 0, sizeof *y);
+    y->op = AD_OP_LEAF;
+    y->dtype = (uint8_t)dt;
+    y->ndim = (uint8_t)ndim;
+    memcpy(y->dims, dims, ndim * sizeof *dims);
+    y->numel = numel;
+    size_t bytes = numel * ad_dtype_size(dt);
+    y->value = ad_tape_alloc(t, bytes, fn);
+    if (!y->value) return ad_invalid_tensor(t);
+    if (data)
+        memcpy(y->value, data, bytes);
+    else
+        memset(y->value, 0, bytes);
+    y->needs_grad = variable && t->recording;
+    y->scalar_mark = (uint32_t)t->ns;
+    ad_tensor h = {t, (uint32_t)t->nn, t->gen};
+    t->nn++;
+    return h;
+}
+
+/* A parameter as a leaf: the node borrows the parameter's buffers. */
+ad_tensor ad_param_use(ad_tape *t, ad_param *p)
+{
+    if (!t) return ad_invalid_tensor(NULL);
+    if (t->err != AD_OK) return ad_invalid_tensor(t);
+    if (!p) {
+        ad_tape_fail(t, AD_ERR_INVALID, "ad_param_use: parameter is NULL");
+        return ad_invalid_tensor(t);
+    }
+    if (!reserve_node(t, "ad_param_use")) return ad_invalid_tensor(t);
+    ad_node *y = &t->nodes[t->nn];
+    memset(y, 0, sizeof *y);
+    y->op = AD_OP_LEAF;
+    y->dtype = p->dtype;
+    y->ndim = p->ndim;
+    memcpy(y->dims, p->dims, sizeof y->dims);
+    y->numel = p->numel;
+    y->value = p->value;
+    y->grad = p->grad;
+    y->param = p;
+    y->needs_grad = t->recording;
+    y->scalar_mark = (uint32_t)t->ns;
+    ad_tensor h = {t, (uint32_t)t->nn, t->gen};
+    t->nn++;
+    return h;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT
+ * The tape's internals, shared by src/ and ops/ (never by src/nn/ or users):
+ * the tape struct, scalar records, tensor nodes, and the helpers every op
+ * uses to validate handles, allocate from the arena and report errors. */
+#ifndef AD_TAPE_H
+#define AD_TAPE_H
+
+#include "adtape.h"
+#include "arena.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define AD_LIKELY(x)          __builtin_expect(!!(x), 1)
+#define AD_UNLIKELY(x)        __builtin_expect(!!(x), 0)
+#define AD_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
+#else
+#define AD_LIKELY(x)          (x)
+#define AD_UNLIKELY(x)        (x)
+#define AD_PRINTF(fmt, first)
+#endif
+
+#define AD_INVALID_INDEX UINT32_MAX
+
+/* One scalar op: the indices of its (at most two) inputs and the local
+ * partials d(out)/d(in) computed when it was recorded. Leaves and unused
+ * inputs point at record 0, a dummy whose adjoint soaks up zero products, so
+ * the sweep is a branch-free multiply-add loop. 24 bytes. */
+typedef struct ad_srec {
+    uint32_t a, b;
+    double da, db;
+} ad_srec;
+
+#define AD_NODE_INLINE_INPUTS 3
+
+/* One tensor op's output. Inputs are other tensor nodes of the same tape,
+ * always with smaller indices. */
+typedef struct ad_node {
+    uint16_t op;         /* ad_op_code */
+    uint8_t dtype;       /* ad_dtype */
+    uint8_t ndim;        /* 1..4 */
+    uint8_t needs_grad;  /* some input needs a gradient (or it is a variable) */
+    uint8_t grad_live;   /* during a sweep: grad holds a valid, zero-initialised sum */
+    uint8_t is_sink;     /* the sweep runs its backward even if nothing flowed in (bridges) */
+    uint32_t n_in;
+    uint32_t in_inline[AD_NODE_INLINE_INPUTS];
+    uint32_t *in_ext;     /* inputs when n_in > AD_NODE_INLINE_INPUTS (arena) */
+    uint32_t scalar_mark; /* scalar records that existed when this node was made */
+    size_t dims[AD_MAX_DIMS];
+    size_t numel;
+    void *value;      /* arena, or the parameter's buffer */
+    void *grad;       /* arena (lazily, by the sweep), or the parameter's gradient */
+    ad_param *param;  /* for parameter leaves */
+    void *ctx;        /* op-owned saved data in the arena (argmax indices, labels, ...) */
+    double attr_f[2]; /* op attributes: slope, scale, ... */
+    int64_t attr_i[4]; /* op attributes: axis, keepdim, start, stop, ... */
+} ad_node;
+
+struct ad_tape {
+    uint32_t gen;      /* bumped by every reset; handles carry the one they were made in */
+    uint32_t live_gen; /* == gen while healthy and recording, else 0: one compare on the fast path */
+    bool recording;
+    bool anomaly;
+    ad_status err;
+    char msg[512];
+
+    ad_srec *srec; /* scalar records; srec[0] is the dummy */
+    size_t ns, scap;
+    double *adj; /* scalar adjoints, one per record, rebuilt by each sweep */
+    size_t adj_cap;
+
+    ad_node *nodes; /* tensor nodes in execution order */
+    size_t nn, ncap;
+
+    ad_arena arena; /* tensor values, gradients and saved context */
+    size_t allocations;
+};
+
+struct ad_param {
+    uint8_t dtype;
+    uint8_t ndim;
+    size_t dims[AD_MAX_DIMS];
+    size_t numel;
+    void *value;
+    void *grad;
+};
+
+/* ---- errors */
+
+/* Sets the sticky error (the first one wins) with a printf-style message that
+ * starts with the public function's name. Returns the code. */
+ad_status ad_tape_fail(ad_tape *t, ad_status code, const char *fmt, ...) AD_PRINTF(3, 4);
+/* "[3,4]" for a node's shape into buf (at least AD_SHAPE_STR bytes); returns buf. */
+#define AD_SHAPE_STR 64
+const char *ad_shape_str(size_t ndim, const size_t *dims, char *buf);
+const char *ad_dtype_name(ad_dtype dt);
+static inline bool ad_tape_has_error(const ad_tape *t)
+{
+    return t->err != AD_OK;
+}
+
+/* ---- memory */
+
+/* 64-byte aligned tape memory until the next reset; NULL (and the tape failed
+ * with AD_ERR_NOMEM, naming fn) when memory runs out. */
+void *ad_tape_alloc(ad_tape *t, size_t bytes, const char *fn);
+size_t ad_dtype_size(ad_dtype dt);
+
+/* ---- handles */
+
+/* The tape of a tensor handle after checking it: NULL if the handle is
+ * invalid, stale or from another tape than `t` (t may be NULL: take the
+ * handle's). Failures set the error on the handle's tape, naming fn. */
+ad_node *ad_tensor_node(ad_tensor x, const char *fn);
+static inline ad_node *ad_node_at(const ad_tape *t, uint32_t i)
+{
+    return &t->nodes[i];
+}
+static inline uint32_t ad_node_input_index(const ad_node *y, size_t k)
+{
+    return y->n_in <= AD_NODE_INLINE_INPUTS ? y->in_inline[k] : y->in_ext[k];
+}
+static inline ad_node *ad_node_input(const ad_tape *t, const ad_node *y, size_t k)
+{
+    return &t->nodes[ad_node_input_index(y, k)];
+}
+static inline ad_tensor ad_invalid_tensor(ad_tape *t)
+{
+    ad_tensor h = {t, AD_INVALID_INDEX, 0};
+    return h;
+}
+ad_scalar ad_invalid_scalar(ad_tape *t);
+
+/* ---- recording tensor ops */
+
+/* Attributes an op is recorded with; copied into the node before its shape
+ * rule runs. */
+typedef struct ad_op_attrs {
+    double f[2];
+    int64_t i[4];
+    void *ctx;
+} ad_op_attrs;
+
+/* Validates the inputs (same tape, current generation, same dtype unless the
+ * op says otherwise), builds the node, runs the op's shape rule, allocates
+ * the output value, runs the forward kernel and, in anomaly mode, checks the
+ * result. Returns the handle, or an invalid one with the tape's error set.
+ * `fn` is the public function name for messages ("ad_matmul"). */
+ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t n_in,
+                       const ad_op_attrs *attrs);
+
+/* A leaf node with the given shape; value copied from data (NULL: zeros). */
+ad_tensor ad_leaf_new(ad_tape *t, const char *fn, ad_dtype dt, size_t ndim, const size_t *dims,
+                      const void *data, bool variable);
+
+/* Normalises a possibly negative axis; -1 (after failing the tape with a
+ * message naming fn and the shape) when out of range. */
+int ad_axis_norm(ad_tape *t, const char *fn, int axis, const ad_node *x);
+
+/* Anomaly mode: fails the tape with AD_ERR_NUMERIC when buf (n elements of
+ * y's dtype) holds a NaN or Inf, naming y's op, node index and input shapes
+ * and the sweep; true when all is finite. */
+bool ad_anomaly_check(ad_tape *t, const ad_node *y, const void *buf, size_t n, bool backward);
+
+/* ---- the scalar part of the sweep, shared with the bridges */
+void ad_scalar_sweep(const ad_srec *rec, double *adj, size_t lo, size_t hi);
+
+/* Appends a leaf scalar record (a variable) with the given value. */
+ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn);
+
+/* The library's deterministic PRNG (splitmix64 seeding xoshiro256**). */
+typedef struct ad_rng {
+    uint64_t s[4];
+} ad_rng;
+void ad_rng_seed(ad_rng *r, uint64_t seed);
+uint64_t ad_rng_next(ad_rng *r);
+double ad_rng_uniform(ad_rng *r); /* [0, 1) with 53 random bits */
+double ad_rng_normal(ad_rng *r);  /* standard normal (Box-Muller, no cached spare) */
+void ad_fill_uniform(void *buf, ad_dtype dt, size_t n, double lo, double hi, uint64_t seed);
+void ad_fill_normal(void *buf, ad_dtype dt, size_t n, double mean, double std, uint64_t seed);
+
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT
+ * Tensor leaves (constants, variables, filled and random tensors) and the
+ * accessors that hand values and gradients back to the user. */
+#include "tape.h"
+
+#include <math.h>
+
+ad_tensor ad_tensor_new(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims, const void *data)
+{
+    return ad_leaf_new(t, "ad_tensor_new", dt, ndim, dims, data, false);
+}
+
+ad_tensor ad_tensor_variable(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims,
+                             const void *data)
+{
+    return ad_leaf_new(t, "ad_tensor_variable", dt, ndim, dims, data, true);
+}
+
+ad_tensor ad_tensor_zeros(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims)
+{
+    return ad_leaf_new(t, "ad_tensor_zeros", dt, ndim, dims, NULL, false);
+}
+
+static ad_tensor filled(ad_tape *t, const char *fn, ad_dtype dt, size_t ndim, const size_t *dims,
+                        double value)
+{
+    ad_tensor h = ad_leaf_new(t, fn, dt, ndim, dims, NULL, false);
+    if (!ad_tensor_ok(h)) return h;
+    ad_node *n = &t->nodes[h.index_];
+    for (size_t i = 0; i < n->numel; i++) {
+        if (dt == AD_F32)
+            ((float *)n->value)[i] = (float)value;
+        else
+            ((double *)n->value)[i] = value;
+    }
+    return h;
+}
+
+ad_tensor ad_tensor_ones(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims)
+{
+    return filled(t, "ad_tensor_ones", dt, ndim, dims, 1.0);
+}
+
+ad_tensor ad_tensor_fill(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims, double value)
+{
+    return filled(t, "ad_tensor_fill", dt, ndim, dims, value);
+}
+
+ad_tensor ad_tensor_uniform(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims, double lo,
+                            double hi, uint64_t seed)
+{
+    ad_tensor h = ad_leaf_new(t, "ad_tensor_uniform", dt, ndim, dims, NULL, false);
+    if (!ad_tensor_ok(h)) return h;
+    ad_node *n = &t->nodes[h.index_];
+    ad_fill_uniform(n->value, dt, n->numel, lo, hi, seed);
+    return h;
+}
+
+ad_tensor ad_tensor_normal(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims, double mean,
+                           double std, uint64_t seed)
+{
+    ad_tensor h = ad_leaf_new(t, "ad_tensor_normal", dt, ndim, dims, NULL, false);
+    if (!ad_tensor_ok(h)) return h;
+    ad_node *n = &t->nodes[h.index_];
+    ad_fill_normal(n->value, dt, n->numel, mean, std, seed);
+    return h;
+}
+
+bool ad_tensor_ok(ad_tensor x)
+{
+    return x.tape_ && x.index_ != AD_INVALID_INDEX && x.gen_ != 0;
+}
+
+ad_tape *ad_tensor_tape(ad_tensor x)
+{
+    return x.tape_;
+}
+
+/* Accessors do not fail the tape: they answer "nothing" for a bad handle. */
+static const ad_node *peek(ad_tensor x)
+{
+    ad_tape *t = x.tape_;
+    if (!t || x.index_ == AD_INVALID_INDEX || x.gen_ != t->gen || x.index_ >= t->nn) return NULL;
+    return &t->nodes[x.index_];
+}
+
+ad_dtype ad_tensor_dtype(ad_tensor x)
+{
+    const ad_node *n = peek(x);
+    return n ? (ad_dtype)n->dtype : AD_F32;
+}
+
+size_t ad_tensor_shape(ad_tensor x, size_t *dims)
+{
+    const ad_node *n = peek(x);
+    if (!n) return 0;
+    if (dims)
+        for (size_t i = 0; i < AD_MAX_DIMS; i++)
+            dims[i] = i < n->ndim ? n->dims[i] : 1;
+    return n->ndim;
+}
+
+size_t ad_tensor_numel(ad_tensor x)
+{
+    const ad_node *n = peek(x);
+    return n ? n->numel : 0;
+}
+
+const void *ad_tensor_data(ad_tensor x)
+{
+    const ad_node *n = peek(x);
+    return n ? n->value : NULL;
+}
+
+const void *ad_tensor_grad(ad_tensor x)
+{
+    const ad_node *n = peek(x);
+    return n && n->needs_grad && n->grad_live ? n->grad : NULL;
+}
+
+double ad_tensor_get(ad_tensor x, size_t i)
+{
+    const ad_node *n = peek(x);
+    if (!n || i >= n->numel) return NAN;
+    return n->dtype == AD_F32 ? (double)((const float *)n->value)[i]
+                              : ((const double *)n->value)[i];
+}
