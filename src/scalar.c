@@ -70,7 +70,7 @@ static ad_scalar slow_push(ad_scalar a, ad_scalar b, bool binary, double v, doub
 }
 
 /* The fast path: both handles current on a healthy recording tape (live_gen
- * is 0 otherwise, and no handle has generation 0), and room for a record. */
+ * is AD_DEAD_GEN otherwise, which no handle carries), and room for a record. */
 static inline ad_scalar push2(ad_scalar a, ad_scalar b, double v, double da, double db,
                               const char *fn)
 {

@@ -30,7 +30,7 @@ const char *ad_status_name(ad_status s)
 
 static void update_live(ad_tape *t)
 {
-    t->live_gen = (t->err == AD_OK && t->recording) ? t->gen : 0;
+    t->live_gen = (t->err == AD_OK && t->recording) ? t->gen : AD_DEAD_GEN;
 }
 
 ad_tape *ad_tape_new(void)
@@ -73,7 +73,7 @@ void ad_tape_reset(ad_tape *t)
     ad_arena_rewind(&t->arena);
     t->ns = 1;
     t->nn = 0;
-    t->gen = t->gen == UINT32_MAX ? 1 : t->gen + 1;
+    t->gen = t->gen + 1 >= AD_DEAD_GEN ? 1 : t->gen + 1;
     t->err = AD_OK;
     t->msg[0] = '\0';
     update_live(t);

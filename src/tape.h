@@ -24,6 +24,9 @@
 #endif
 
 #define AD_INVALID_INDEX UINT32_MAX
+/* Generations run 1 .. AD_DEAD_GEN-1; invalid handles carry 0; a tape that
+ * failed or does not record has live_gen AD_DEAD_GEN, which no handle has. */
+#define AD_DEAD_GEN UINT32_MAX
 
 /* One scalar op: the indices of its (at most two) inputs and the local
  * partials d(out)/d(in) computed when it was recorded. Leaves and unused
@@ -61,7 +64,7 @@ typedef struct ad_node {
 
 struct ad_tape {
     uint32_t gen;      /* bumped by every reset; handles carry the one they were made in */
-    uint32_t live_gen; /* == gen while healthy and recording, else 0: one compare on the fast path */
+    uint32_t live_gen; /* == gen while healthy and recording, else AD_DEAD_GEN */
     bool recording;
     bool anomaly;
     ad_status err;
