@@ -401,11 +401,15 @@ AD_API void ad_set_num_threads(int n);
 AD_API int ad_get_num_threads(void);
 
 /* All heap memory passes through one allocator. alloc must return 64-byte
- * aligned blocks. Set it before any other call; NULL restores malloc. */
+ * aligned blocks. realloc is optional (NULL: alloc, copy, free); it resizes
+ * blocks that need only 16-byte alignment (the scalar record array), which
+ * lets a large tape grow without copying. Set it before any other call;
+ * NULL restores malloc. */
 typedef struct ad_allocator {
     void *(*alloc)(size_t size, void *user_data);
     void (*free)(void *p, void *user_data);
     void *user_data;
+    void *(*realloc)(void *p, size_t old_size, size_t new_size, void *user_data);
 } ad_allocator;
 AD_API void ad_set_allocator(const ad_allocator *a);
 

@@ -11,13 +11,27 @@
 
 #include <string.h>
 
-void ad_scalar_sweep(const ad_srec *rec, double *adj, size_t lo, size_t hi)
+/* adj[a] += da adj[i]; adj[b] += db adj[i], for i from hi-1 down to lo,
+ * one segment at a time. Leaves and unused operands point at the dummy
+ * record 0, so there is no branch in the loop. */
+void ad_scalar_sweep(const ad_tape *t, size_t lo, size_t hi)
 {
-    for (size_t i = hi; i-- > lo;) {
-        const ad_srec *r = &rec[i];
-        double g = adj[i];
-        adj[r->a] += r->da * g;
-        adj[r->b] += r->db * g;
+    double *adj = t->adj;
+    size_t k = 0;
+    while (hi > 0 && ad_seg_start(k + 1) < hi)
+        k++;
+    for (;; k--) {
+        size_t base = ad_seg_start(k);
+        const ad_srec *seg = t->seg[k];
+        size_t stop = lo > base ? lo : base;
+        for (size_t i = hi; i-- > stop;) {
+            const ad_srec *r = &seg[i - base];
+            double g = adj[i];
+            adj[r->a] += r->da * g;
+            adj[r->b] += r->db * g;
+        }
+        if (stop == lo || k == 0) break;
+        hi = base;
     }
 }
 
@@ -63,7 +77,7 @@ static ad_status run(ad_tape *t, const char *fn)
     for (size_t k = t->nn; k-- > 0;) {
         ad_node *y = &t->nodes[k];
         if (y->scalar_mark < cur) {
-            ad_scalar_sweep(t->srec, t->adj, y->scalar_mark, cur);
+            ad_scalar_sweep(t, y->scalar_mark, cur);
             cur = y->scalar_mark;
         }
         if (!y->needs_grad || y->op == AD_OP_LEAF) continue;
@@ -82,7 +96,7 @@ static ad_status run(ad_tape *t, const char *fn)
             if (t->err != AD_OK) return t->err;
         }
     }
-    ad_scalar_sweep(t->srec, t->adj, 1, cur);
+    ad_scalar_sweep(t, 1, cur);
     /* variables off the output's path still report a gradient: zeros */
     for (size_t k = 0; k < t->nn; k++) {
         ad_node *x = &t->nodes[k];

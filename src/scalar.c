@@ -8,26 +8,6 @@
 
 #include <math.h>
 
-/* Doubles the record array; false (tape failed) when memory runs out. */
-static bool grow(ad_tape *t, const char *fn)
-{
-    if (t->scap >= (size_t)AD_INVALID_INDEX / 2) {
-        ad_tape_fail(t, AD_ERR_NOMEM, "%s: too many scalar records on one tape", fn);
-        return false;
-    }
-    size_t cap = 2 * t->scap;
-    ad_srec *r = ad_realloc(t->srec, t->ns * sizeof *r, cap * sizeof *r);
-    if (!r) {
-        ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory growing the tape to %zu scalars", fn,
-                     cap);
-        return false;
-    }
-    t->allocations++;
-    t->srec = r;
-    t->scap = cap;
-    return true;
-}
-
 /* Everything off the fast path: a NULL or failed tape, a stale or foreign
  * handle, evaluation mode, or a full record array. */
 static ad_scalar slow_push(ad_scalar a, ad_scalar b, bool binary, double v, double da, double db,
@@ -59,8 +39,8 @@ static ad_scalar slow_push(ad_scalar a, ad_scalar b, bool binary, double v, doub
     ad_scalar out = {t, 0, t->gen, v};
     if (!t->recording) return out; /* evaluation mode: a value, no record */
     if (a.index_ == 0 && (!binary || b.index_ == 0)) return out; /* constant in, constant out */
-    if (t->ns == t->scap && !grow(t, fn)) return ad_invalid_scalar(t);
-    ad_srec *r = &t->srec[t->ns];
+    if (t->ns == t->scap && !ad_srec_next_segment(t, fn)) return ad_invalid_scalar(t);
+    ad_srec *r = &t->srec[t->ns - t->seg_base];
     r->a = a.index_;
     r->b = binary ? b.index_ : 0;
     r->da = da;
@@ -77,7 +57,7 @@ static inline ad_scalar push2(ad_scalar a, ad_scalar b, double v, double da, dou
     ad_tape *t = a.tape_;
     if (AD_LIKELY(t && t == b.tape_ && a.gen_ == t->live_gen && b.gen_ == t->live_gen &&
                   t->ns < t->scap && (a.index_ | b.index_) != 0)) {
-        ad_srec *r = &t->srec[t->ns];
+        ad_srec *r = &t->srec[t->ns - t->seg_base];
         r->a = a.index_;
         r->b = b.index_;
         r->da = da;
@@ -92,7 +72,7 @@ static inline ad_scalar push1(ad_scalar a, double v, double da, const char *fn)
 {
     ad_tape *t = a.tape_;
     if (AD_LIKELY(t && a.gen_ == t->live_gen && t->ns < t->scap && a.index_ != 0)) {
-        ad_srec *r = &t->srec[t->ns];
+        ad_srec *r = &t->srec[t->ns - t->seg_base];
         r->a = a.index_;
         r->b = 0;
         r->da = da;
@@ -109,9 +89,9 @@ ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
     if (t->err != AD_OK) return ad_invalid_scalar(t);
     ad_scalar out = {t, 0, t->gen, value};
     if (!t->recording) return out;
-    if (t->ns == t->scap && !grow(t, fn)) return ad_invalid_scalar(t);
+    if (t->ns == t->scap && !ad_srec_next_segment(t, fn)) return ad_invalid_scalar(t);
     /* a leaf is a record whose inputs are the dummy */
-    t->srec[t->ns] = (ad_srec){0, 0, 0.0, 0.0};
+    t->srec[t->ns - t->seg_base] = (ad_srec){0, 0, 0.0, 0.0};
     out.index_ = (uint32_t)t->ns++;
     return out;
 }

@@ -37,6 +37,9 @@ typedef struct ad_srec {
     double da, db;
 } ad_srec;
 
+#define AD_SEG0      1024 /* records in the first segment */
+#define AD_MAX_SEGS  22   /* enough for 2^32 records */
+
 #define AD_NODE_INLINE_INPUTS 3
 
 /* One tensor op's output. Inputs are other tensor nodes of the same tape,
@@ -70,8 +73,15 @@ struct ad_tape {
     ad_status err;
     char msg[512];
 
-    ad_srec *srec; /* scalar records; srec[0] is the dummy */
-    size_t ns, scap;
+    /* Scalar records live in segments that double in size and never move:
+     * seg[k] holds records [AD_SEG0 (2^k - 1), AD_SEG0 (2^(k+1) - 1)).
+     * Growing a tape of millions of records copies nothing. Record 0 is the
+     * dummy. The fast path writes srec[ns - seg_base] while ns < scap. */
+    ad_srec *seg[AD_MAX_SEGS];
+    size_t cur_seg;
+    ad_srec *srec;   /* == seg[cur_seg] */
+    size_t seg_base; /* index of srec[0] */
+    size_t ns, scap; /* records in use; one past the current segment's last */
     double *adj; /* scalar adjoints, one per record, rebuilt by each sweep */
     size_t adj_cap;
 
@@ -168,8 +178,20 @@ int ad_axis_norm(ad_tape *t, const char *fn, int axis, const ad_node *x);
  * and the sweep; true when all is finite. */
 bool ad_anomaly_check(ad_tape *t, const ad_node *y, const void *buf, size_t n, bool backward);
 
-/* ---- the scalar part of the sweep, shared with the bridges */
-void ad_scalar_sweep(const ad_srec *rec, double *adj, size_t lo, size_t hi);
+/* ---- scalar records */
+
+/* The scalar part of the sweep over records [lo, hi), last to first. */
+void ad_scalar_sweep(const ad_tape *t, size_t lo, size_t hi);
+/* First index of segment k. */
+static inline size_t ad_seg_start(size_t k)
+{
+    return (size_t)AD_SEG0 * (((size_t)1 << k) - 1);
+}
+/* Record i (any index below ns). */
+const ad_srec *ad_srec_at(const ad_tape *t, size_t i);
+/* Moves to the next segment (allocating it the first time); false (tape
+ * failed, naming fn) when memory runs out or the tape is full. */
+bool ad_srec_next_segment(ad_tape *t, const char *fn);
 
 /* Appends a leaf scalar record (a variable) with the given value. */
 ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn);
