@@ -165,7 +165,7 @@ ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const siz
             ad_tape_fail(t, AD_ERR_INVALID, "%s: scalar %zu is invalid", fn, i);
             return ad_invalid_tensor(t);
         }
-        if (x->gen_ != t->gen) {
+        if (x->gen_ != t->hot.gen) {
             ad_tape_fail(t, AD_ERR_STALE, "%s: scalar %zu was recorded before the last reset",
                          fn, i);
             return ad_invalid_tensor(t);

@@ -52,8 +52,8 @@ static bool make_live(ad_tape *t, ad_node *x, const char *fn)
 
 static bool prepare(ad_tape *t, const char *fn)
 {
-    if (t->adj_cap < t->ns) {
-        size_t cap = t->ns < 1024 ? 1024 : t->ns;
+    if (t->adj_cap < t->hot.ns) {
+        size_t cap = t->hot.ns < 1024 ? 1024 : t->hot.ns;
         cap = cap + cap / 2 < cap ? cap : cap + cap / 2; /* headroom for a growing tape */
         double *a = ad_alloc(ad_mul_size(cap, sizeof *a));
         if (!a) {
@@ -65,7 +65,7 @@ static bool prepare(ad_tape *t, const char *fn)
         t->adj = a;
         t->adj_cap = cap;
     }
-    memset(t->adj, 0, t->ns * sizeof *t->adj);
+    memset(t->adj, 0, t->hot.ns * sizeof *t->adj);
     for (size_t k = 0; k < t->nn; k++)
         t->nodes[k].grad_live = 0;
     return true;
@@ -73,7 +73,7 @@ static bool prepare(ad_tape *t, const char *fn)
 
 static ad_status run(ad_tape *t, const char *fn)
 {
-    size_t cur = t->ns;
+    size_t cur = t->hot.ns;
     for (size_t k = t->nn; k-- > 0;) {
         ad_node *y = &t->nodes[k];
         if (y->scalar_mark < cur) {
@@ -157,7 +157,7 @@ ad_status ad_backward_scalar_seeded(ad_scalar y, double seed)
     if (t->err != AD_OK) return t->err;
     if (y.index_ == AD_INVALID_INDEX || y.gen_ == 0)
         return ad_tape_fail(t, AD_ERR_INVALID, "%s: output is an invalid scalar", fn);
-    if (y.gen_ != t->gen)
+    if (y.gen_ != t->hot.gen)
         return ad_tape_fail(t, AD_ERR_STALE,
                             "%s: output was recorded before the last ad_tape_reset", fn);
     if (!prepare(t, fn)) return t->err;

@@ -30,7 +30,7 @@ const char *ad_status_name(ad_status s)
 
 static void update_live(ad_tape *t)
 {
-    t->live_gen = (t->err == AD_OK && t->recording) ? t->gen : AD_DEAD_GEN;
+    t->hot.live_gen = (t->err == AD_OK && t->recording) ? t->hot.gen : AD_DEAD_GEN;
 }
 
 ad_tape *ad_tape_new(void)
@@ -46,13 +46,13 @@ ad_tape *ad_tape_new(void)
         ad_free(t);
         return NULL;
     }
-    t->srec = t->seg[0];
-    t->scap = AD_SEG0;
+    t->hot.srec = t->seg[0];
+    t->hot.scap = AD_SEG0;
     t->ncap = FIRST_NODES;
     t->allocations = 3;
-    t->srec[0] = (ad_srec){0, 0, 0.0, 0.0}; /* the dummy every leaf points at */
-    t->ns = 1;
-    t->gen = 1;
+    t->hot.srec[0] = (ad_srec){0, 0, 0.0, 0.0}; /* the dummy every leaf points at */
+    t->hot.ns = 1;
+    t->hot.gen = 1;
     t->recording = true;
     update_live(t);
     return t;
@@ -73,13 +73,13 @@ void ad_tape_reset(ad_tape *t)
 {
     if (!t) return;
     ad_arena_rewind(&t->arena);
-    t->ns = 1;
+    t->hot.ns = 1;
     t->cur_seg = 0;
-    t->srec = t->seg[0];
-    t->seg_base = 0;
-    t->scap = AD_SEG0;
+    t->hot.srec = t->seg[0];
+    t->hot.seg_base = 0;
+    t->hot.scap = AD_SEG0;
     t->nn = 0;
-    t->gen = t->gen + 1 >= AD_DEAD_GEN ? 1 : t->gen + 1;
+    t->hot.gen = t->hot.gen + 1 >= AD_DEAD_GEN ? 1 : t->hot.gen + 1;
     t->err = AD_OK;
     t->msg[0] = '\0';
     update_live(t);
@@ -103,9 +103,9 @@ ad_tape_stats ad_tape_stats_get(const ad_tape *t)
 {
     ad_tape_stats s = {0};
     if (!t) return s;
-    s.scalar_nodes = t->ns - 1;
+    s.scalar_nodes = t->hot.ns - 1;
     s.tensor_nodes = t->nn;
-    s.bytes_used = ad_arena_used(&t->arena) + t->ns * sizeof(ad_srec) + t->nn * sizeof(ad_node);
+    s.bytes_used = ad_arena_used(&t->arena) + t->hot.ns * sizeof(ad_srec) + t->nn * sizeof(ad_node);
     size_t records = 0;
     for (size_t k = 0; k < AD_MAX_SEGS && t->seg[k]; k++)
         records += ad_seg_start(k + 1) - ad_seg_start(k);
@@ -189,15 +189,15 @@ bool ad_srec_next_segment(ad_tape *t, const char *fn)
         t->seg[k] = ad_alloc(ad_mul_size(n, sizeof(ad_srec)));
         if (!t->seg[k]) {
             ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory growing the tape past %zu scalars",
-                         fn, t->ns);
+                         fn, t->hot.ns);
             return false;
         }
         t->allocations++;
     }
     t->cur_seg = k;
-    t->srec = t->seg[k];
-    t->seg_base = ad_seg_start(k);
-    t->scap = ad_seg_start(k + 1);
+    t->hot.srec = t->seg[k];
+    t->hot.seg_base = ad_seg_start(k);
+    t->hot.scap = ad_seg_start(k + 1);
     return true;
 }
 
@@ -247,7 +247,7 @@ ad_node *ad_tensor_node(ad_tensor x, const char *fn)
                      fn);
         return NULL;
     }
-    if (x.gen_ != t->gen) {
+    if (x.gen_ != t->hot.gen) {
         ad_tape_fail(t, AD_ERR_STALE,
                      "%s: tensor handle #%u was recorded before the last ad_tape_reset", fn,
                      x.index_);
@@ -399,11 +399,11 @@ ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t
     y->value = ad_tape_alloc(t, y->numel * ad_dtype_size((ad_dtype)y->dtype), fn);
     if (!y->value) return ad_invalid_tensor(t);
     y->needs_grad = needs_grad && t->recording;
-    y->scalar_mark = (uint32_t)t->ns;
+    y->scalar_mark = (uint32_t)t->hot.ns;
     def->forward(t, y);
     if (t->err != AD_OK) return ad_invalid_tensor(t); /* a forward may fail (labels) */
     if (t->anomaly && !ad_anomaly_check(t, y, y->value, y->numel, false)) return ad_invalid_tensor(t);
-    ad_tensor h = {t, (uint32_t)t->nn, t->gen};
+    ad_tensor h = {t, (uint32_t)t->nn, t->hot.gen};
     t->nn++;
     return h;
 }
@@ -439,8 +439,8 @@ ad_tensor ad_leaf_new(ad_tape *t, const char *fn, ad_dtype dt, size_t ndim, cons
     else
         memset(y->value, 0, bytes);
     y->needs_grad = variable && t->recording;
-    y->scalar_mark = (uint32_t)t->ns;
-    ad_tensor h = {t, (uint32_t)t->nn, t->gen};
+    y->scalar_mark = (uint32_t)t->hot.ns;
+    ad_tensor h = {t, (uint32_t)t->nn, t->hot.gen};
     t->nn++;
     return h;
 }
@@ -466,8 +466,8 @@ ad_tensor ad_param_use(ad_tape *t, ad_param *p)
     y->grad = p->grad;
     y->param = p;
     y->needs_grad = t->recording;
-    y->scalar_mark = (uint32_t)t->ns;
-    ad_tensor h = {t, (uint32_t)t->nn, t->gen};
+    y->scalar_mark = (uint32_t)t->hot.ns;
+    ad_tensor h = {t, (uint32_t)t->nn, t->hot.gen};
     t->nn++;
     return h;
 }

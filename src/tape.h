@@ -32,10 +32,7 @@
  * partials d(out)/d(in) computed when it was recorded. Leaves and unused
  * inputs point at record 0, a dummy whose adjoint soaks up zero products, so
  * the sweep is a branch-free multiply-add loop. 24 bytes. */
-typedef struct ad_srec {
-    uint32_t a, b;
-    double da, db;
-} ad_srec;
+typedef ad_srec_ ad_srec;
 
 #define AD_SEG0      1024 /* records in the first segment */
 #define AD_MAX_SEGS  22   /* enough for 2^32 records */
@@ -66,8 +63,11 @@ typedef struct ad_node {
 } ad_node;
 
 struct ad_tape {
-    uint32_t gen;      /* bumped by every reset; handles carry the one they were made in */
-    uint32_t live_gen; /* == gen while healthy and recording, else AD_DEAD_GEN */
+    /* first, and shared with the inline arithmetic in adtape.h: gen (bumped
+     * by every reset; handles carry the one they were made in), live_gen
+     * (== gen while healthy and recording, else AD_DEAD_GEN), and the
+     * current record segment */
+    ad_tape_hot_ hot;
     bool recording;
     bool anomaly;
     ad_status err;
@@ -76,12 +76,9 @@ struct ad_tape {
     /* Scalar records live in segments that double in size and never move:
      * seg[k] holds records [AD_SEG0 (2^k - 1), AD_SEG0 (2^(k+1) - 1)).
      * Growing a tape of millions of records copies nothing. Record 0 is the
-     * dummy. The fast path writes srec[ns - seg_base] while ns < scap. */
+     * dummy. The fast path writes hot.srec[ns - seg_base] while ns < scap. */
     ad_srec *seg[AD_MAX_SEGS];
     size_t cur_seg;
-    ad_srec *srec;   /* == seg[cur_seg] */
-    size_t seg_base; /* index of srec[0] */
-    size_t ns, scap; /* records in use; one past the current segment's last */
     double *adj; /* scalar adjoints, one per record, rebuilt by each sweep */
     size_t adj_cap;
 
