@@ -179,8 +179,8 @@ static bool ce_shape(ad_tape *t, ad_node *y, const char *fn)
     }
     size_t B = batch_of(z), C = z->dims[z->ndim - 1], n = (size_t)y->attr_i[0];
     if (n != B) {
-        ad_tape_fail(t, AD_ERR_SHAPE, "%s: %zu labels for logits of shape %s (%zu rows)", fn, n,
-                     ad_shape_str(z->ndim, z->dims, s), B);
+        ad_tape_fail(t, AD_ERR_SHAPE, "%s: %zu labels for a batch of %zu (logits %s)", fn, n, B,
+                     ad_shape_str(z->ndim, z->dims, s));
         return false;
     }
     for (size_t b = 0; b < B; b++) {
