@@ -33,31 +33,31 @@ static bool pair_shape(ad_tape *t, ad_node *y, const char *fn)
     return true;
 }
 
-/* The loss as a sum of per-element terms times `scale` (1/N or 1/B). The sum
+/* Each loss is a sum of per-element terms times c (1/N or 1/(2B)). The sum
  * runs in double for float32 too: a loss adds up many small terms. */
-#define SQ_FORWARD(T)                                                                            \
-    static double sq_sum_##T(const T *a, const T *b, size_t n)                                   \
-    {                                                                                            \
-        double s = 0.0;                                                                          \
-        for (size_t i = 0; i < n; i++) {                                                         \
-            double d = (double)a[i] - (double)b[i];                                              \
-            s += d * d;                                                                          \
-        }                                                                                        \
-        return s;                                                                                \
+#define SQ_FORWARD(T)                                                                              \
+    static double sq_sum_##T(const T *a, const T *b, size_t n)                                     \
+    {                                                                                              \
+        double s = 0.0;                                                                            \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            double d = (double)a[i] - (double)b[i];                                                \
+            s += d * d;                                                                            \
+        }                                                                                          \
+        return s;                                                                                  \
     }
 SQ_FORWARD(float)
 SQ_FORWARD(double)
 
 /* y = c sum (a - b)^2, so da = 2 c g (a - b) and db = -da; c2 = 2 c g. */
-#define SQ_BACKWARD(T)                                                                           \
-    static void sq_backward_##T(const T *a, const T *b, T c2, T *ga, T *gb, size_t n)            \
-    {                                                                                            \
-        if (ga)                                                                                  \
-            for (size_t i = 0; i < n; i++)                                                       \
-                ga[i] += c2 * (a[i] - b[i]);                                                     \
-        if (gb)                                                                                  \
-            for (size_t i = 0; i < n; i++)                                                       \
-                gb[i] -= c2 * (a[i] - b[i]);                                                     \
+#define SQ_BACKWARD(T)                                                                             \
+    static void sq_backward_##T(const T *a, const T *b, T c2, T *ga, T *gb, size_t n)              \
+    {                                                                                              \
+        if (ga)                                                                                    \
+            for (size_t i = 0; i < n; i++)                                                         \
+                ga[i] += c2 * (a[i] - b[i]);                                                       \
+        if (gb)                                                                                    \
+            for (size_t i = 0; i < n; i++)                                                         \
+                gb[i] -= c2 * (a[i] - b[i]);                                                       \
     }
 SQ_BACKWARD(float)
 SQ_BACKWARD(double)
@@ -99,33 +99,33 @@ const ad_op_def ad_op_def_half_sse = {"half_sse_loss", 2, pair_shape, sq_forward
  * softplus(z) - z t = -t log s(z) - (1-t) log(1-s(z)) without overflowing
  * exp for large |z| or taking log of a rounded-to-0 sigmoid. */
 
-#define BCE_FORWARD(T, EXP, LOG1P, FABS)                                                         \
-    static double bce_sum_##T(const T *z, const T *tg, size_t n)                                 \
-    {                                                                                            \
-        double s = 0.0;                                                                          \
-        for (size_t i = 0; i < n; i++) {                                                         \
-            T l = (z[i] > 0 ? z[i] : 0) - z[i] * tg[i] + LOG1P(EXP(-FABS(z[i])));                \
-            s += (double)l;                                                                      \
-        }                                                                                        \
-        return s;                                                                                \
+#define BCE_FORWARD(T, EXP, LOG1P, FABS)                                                           \
+    static double bce_sum_##T(const T *z, const T *tg, size_t n)                                   \
+    {                                                                                              \
+        double s = 0.0;                                                                            \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            T l = (z[i] > 0 ? z[i] : 0) - z[i] * tg[i] + LOG1P(EXP(-FABS(z[i])));                  \
+            s += (double)l;                                                                        \
+        }                                                                                          \
+        return s;                                                                                  \
     }
 BCE_FORWARD(float, expf, log1pf, fabsf)
 BCE_FORWARD(double, exp, log1p, fabs)
 
 /* dl/dz = sigmoid(z) - t and dl/dt = -z; c = g/N. sigmoid is formed from
  * e = exp(-|z|) <= 1 so it never overflows. */
-#define BCE_BACKWARD(T, EXP, FABS)                                                               \
-    static void bce_backward_##T(const T *z, const T *tg, T c, T *gz, T *gt, size_t n)           \
-    {                                                                                            \
-        if (gz)                                                                                  \
-            for (size_t i = 0; i < n; i++) {                                                     \
-                T e = EXP(-FABS(z[i]));                                                          \
-                T sig = z[i] >= 0 ? 1 / (1 + e) : e / (1 + e);                                   \
-                gz[i] += c * (sig - tg[i]);                                                      \
-            }                                                                                    \
-        if (gt)                                                                                  \
-            for (size_t i = 0; i < n; i++)                                                       \
-                gt[i] -= c * z[i];                                                               \
+#define BCE_BACKWARD(T, EXP, FABS)                                                                 \
+    static void bce_backward_##T(const T *z, const T *tg, T c, T *gz, T *gt, size_t n)             \
+    {                                                                                              \
+        if (gz)                                                                                    \
+            for (size_t i = 0; i < n; i++) {                                                       \
+                T e = EXP(-FABS(z[i]));                                                            \
+                T sig = z[i] >= 0 ? 1 / (1 + e) : e / (1 + e);                                     \
+                gz[i] += c * (sig - tg[i]);                                                        \
+            }                                                                                      \
+        if (gt)                                                                                    \
+            for (size_t i = 0; i < n; i++)                                                         \
+                gt[i] -= c * z[i];                                                                 \
     }
 BCE_BACKWARD(float, expf, fabsf)
 BCE_BACKWARD(double, exp, fabs)
@@ -186,8 +186,9 @@ static bool ce_shape(ad_tape *t, ad_node *y, const char *fn)
     for (size_t b = 0; b < B; b++) {
         int32_t k = c->labels[b];
         if (k < 0 || (size_t)k >= C) {
-            ad_tape_fail(t, AD_ERR_INVALID, "%s: label %d in row %zu is out of range for %zu classes",
-                         fn, (int)k, b, C);
+            ad_tape_fail(t, AD_ERR_INVALID,
+                         "%s: label %d in row %zu is out of range for %zu classes", fn, (int)k, b,
+                         C);
             return false;
         }
     }
@@ -198,26 +199,26 @@ static bool ce_shape(ad_tape *t, ad_node *y, const char *fn)
 
 /* Row b: m = max z, s = sum exp(z - m); the loss term is (m - z[label]) +
  * log s, both parts small even when the logits are huge. */
-#define CE_FORWARD(T, EXP, LOG)                                                                  \
-    static double ce_sum_##T(const T *z, const int32_t *lab, T *p, size_t B, size_t C)           \
-    {                                                                                            \
-        double total = 0.0;                                                                      \
-        for (size_t b = 0; b < B; b++) {                                                         \
-            const T *zr = z + b * C;                                                             \
-            T m = zr[0];                                                                         \
-            for (size_t k = 1; k < C; k++)                                                       \
-                m = zr[k] > m ? zr[k] : m;                                                       \
-            T s = 0;                                                                             \
-            for (size_t k = 0; k < C; k++)                                                       \
-                s += EXP(zr[k] - m);                                                             \
-            total += (double)((m - zr[lab[b]]) + LOG(s));                                        \
-            if (p) {                                                                             \
-                T *pr = p + b * C, r = 1 / s;                                                    \
-                for (size_t k = 0; k < C; k++)                                                   \
-                    pr[k] = EXP(zr[k] - m) * r;                                                  \
-            }                                                                                    \
-        }                                                                                        \
-        return total;                                                                            \
+#define CE_FORWARD(T, EXP, LOG)                                                                    \
+    static double ce_sum_##T(const T *z, const int32_t *lab, T *p, size_t B, size_t C)             \
+    {                                                                                              \
+        double total = 0.0;                                                                        \
+        for (size_t b = 0; b < B; b++) {                                                           \
+            const T *zr = z + b * C;                                                               \
+            T m = zr[0];                                                                           \
+            for (size_t k = 1; k < C; k++)                                                         \
+                m = zr[k] > m ? zr[k] : m;                                                         \
+            T s = 0;                                                                               \
+            for (size_t k = 0; k < C; k++)                                                         \
+                s += EXP(zr[k] - m);                                                               \
+            total += (double)((m - zr[lab[b]]) + LOG(s));                                          \
+            if (p) {                                                                               \
+                T *pr = p + b * C, r = 1 / s;                                                      \
+                for (size_t k = 0; k < C; k++)                                                     \
+                    pr[k] = EXP(zr[k] - m) * r;                                                    \
+            }                                                                                      \
+        }                                                                                          \
+        return total;                                                                              \
     }
 CE_FORWARD(float, expf, logf)
 CE_FORWARD(double, exp, log)
@@ -241,14 +242,14 @@ static void ce_forward(ad_tape *t, ad_node *y)
 }
 
 /* d/dz_b [lse(z_b) - z_b[label]] = softmax(z_b) - onehot(label); cg = g/B. */
-#define CE_BACKWARD(T)                                                                           \
-    static void ce_backward_##T(const T *p, const int32_t *lab, T cg, T *gz, size_t B, size_t C) \
-    {                                                                                            \
-        for (size_t b = 0; b < B; b++) {                                                         \
-            for (size_t k = 0; k < C; k++)                                                       \
-                gz[b * C + k] += cg * p[b * C + k];                                              \
-            gz[b * C + (size_t)lab[b]] -= cg;                                                    \
-        }                                                                                        \
+#define CE_BACKWARD(T)                                                                             \
+    static void ce_backward_##T(const T *p, const int32_t *lab, T cg, T *gz, size_t B, size_t C)   \
+    {                                                                                              \
+        for (size_t b = 0; b < B; b++) {                                                           \
+            for (size_t k = 0; k < C; k++)                                                         \
+                gz[b * C + k] += cg * p[b * C + k];                                                \
+            gz[b * C + (size_t)lab[b]] -= cg;                                                      \
+        }                                                                                          \
     }
 CE_BACKWARD(float)
 CE_BACKWARD(double)

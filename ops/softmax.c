@@ -37,25 +37,25 @@ static bool softmax_shape(ad_tape *t, ad_node *y, const char *fn)
 
 /* ---- softmax: y_k = exp(x_k - m) / sum_j exp(x_j - m), m = max_j x_j */
 
-#define SOFTMAX_FORWARD(T, EXP)                                                                  \
-    static void softmax_forward_##T(const T *x, T *y, lanes l)                                   \
-    {                                                                                            \
-        for (size_t o = 0; o < l.outer; o++)                                                     \
-            for (size_t i = 0; i < l.inner; i++) {                                               \
-                const T *xl = x + o * l.n * l.inner + i;                                         \
-                T *yl = y + o * l.n * l.inner + i;                                               \
-                T m = xl[0];                                                                     \
-                for (size_t k = 1; k < l.n; k++)                                                 \
-                    m = xl[k * l.inner] > m ? xl[k * l.inner] : m;                               \
-                T s = 0;                                                                         \
-                for (size_t k = 0; k < l.n; k++) {                                               \
-                    yl[k * l.inner] = EXP(xl[k * l.inner] - m);                                  \
-                    s += yl[k * l.inner];                                                        \
-                }                                                                                \
-                T r = 1 / s;                                                                     \
-                for (size_t k = 0; k < l.n; k++)                                                 \
-                    yl[k * l.inner] *= r;                                                        \
-            }                                                                                    \
+#define SOFTMAX_FORWARD(T, EXP)                                                                    \
+    static void softmax_forward_##T(const T *x, T *y, lanes l)                                     \
+    {                                                                                              \
+        for (size_t o = 0; o < l.outer; o++)                                                       \
+            for (size_t i = 0; i < l.inner; i++) {                                                 \
+                const T *xl = x + o * l.n * l.inner + i;                                           \
+                T *yl = y + o * l.n * l.inner + i;                                                 \
+                T m = xl[0];                                                                       \
+                for (size_t k = 1; k < l.n; k++)                                                   \
+                    m = xl[k * l.inner] > m ? xl[k * l.inner] : m;                                 \
+                T s = 0;                                                                           \
+                for (size_t k = 0; k < l.n; k++) {                                                 \
+                    yl[k * l.inner] = EXP(xl[k * l.inner] - m);                                    \
+                    s += yl[k * l.inner];                                                          \
+                }                                                                                  \
+                T r = 1 / s;                                                                       \
+                for (size_t k = 0; k < l.n; k++)                                                   \
+                    yl[k * l.inner] *= r;                                                          \
+            }                                                                                      \
     }
 SOFTMAX_FORWARD(float, expf)
 SOFTMAX_FORWARD(double, exp)
@@ -71,20 +71,20 @@ static void softmax_forward(ad_tape *t, ad_node *y)
 }
 
 /* dy_k/dx_j = y_k (delta_kj - y_j), so dx_j = y_j (g_j - sum_k g_k y_k). */
-#define SOFTMAX_BACKWARD(T)                                                                      \
-    static void softmax_backward_##T(const T *y, const T *g, T *gx, lanes l)                     \
-    {                                                                                            \
-        for (size_t o = 0; o < l.outer; o++)                                                     \
-            for (size_t i = 0; i < l.inner; i++) {                                               \
-                size_t base = o * l.n * l.inner + i;                                             \
-                T dot = 0;                                                                       \
-                for (size_t k = 0; k < l.n; k++)                                                 \
-                    dot += g[base + k * l.inner] * y[base + k * l.inner];                        \
-                for (size_t k = 0; k < l.n; k++) {                                               \
-                    size_t e = base + k * l.inner;                                               \
-                    gx[e] += y[e] * (g[e] - dot);                                                \
-                }                                                                                \
-            }                                                                                    \
+#define SOFTMAX_BACKWARD(T)                                                                        \
+    static void softmax_backward_##T(const T *y, const T *g, T *gx, lanes l)                       \
+    {                                                                                              \
+        for (size_t o = 0; o < l.outer; o++)                                                       \
+            for (size_t i = 0; i < l.inner; i++) {                                                 \
+                size_t base = o * l.n * l.inner + i;                                               \
+                T dot = 0;                                                                         \
+                for (size_t k = 0; k < l.n; k++)                                                   \
+                    dot += g[base + k * l.inner] * y[base + k * l.inner];                          \
+                for (size_t k = 0; k < l.n; k++) {                                                 \
+                    size_t e = base + k * l.inner;                                                 \
+                    gx[e] += y[e] * (g[e] - dot);                                                  \
+                }                                                                                  \
+            }                                                                                      \
     }
 SOFTMAX_BACKWARD(float)
 SOFTMAX_BACKWARD(double)
@@ -106,23 +106,23 @@ const ad_op_def ad_op_def_softmax = {"softmax", 1, softmax_shape, softmax_forwar
 /* ---- log_softmax: y_k = (x_k - m) - log sum_j exp(x_j - m), the
  * log-sum-exp form: never exp of a large number, never log of 0 for the max. */
 
-#define LOG_SOFTMAX_FORWARD(T, EXP, LOG)                                                         \
-    static void log_softmax_forward_##T(const T *x, T *y, lanes l)                               \
-    {                                                                                            \
-        for (size_t o = 0; o < l.outer; o++)                                                     \
-            for (size_t i = 0; i < l.inner; i++) {                                               \
-                const T *xl = x + o * l.n * l.inner + i;                                         \
-                T *yl = y + o * l.n * l.inner + i;                                               \
-                T m = xl[0];                                                                     \
-                for (size_t k = 1; k < l.n; k++)                                                 \
-                    m = xl[k * l.inner] > m ? xl[k * l.inner] : m;                               \
-                T s = 0;                                                                         \
-                for (size_t k = 0; k < l.n; k++)                                                 \
-                    s += EXP(xl[k * l.inner] - m);                                               \
-                T ls = LOG(s);                                                                   \
-                for (size_t k = 0; k < l.n; k++)                                                 \
-                    yl[k * l.inner] = (xl[k * l.inner] - m) - ls;                                \
-            }                                                                                    \
+#define LOG_SOFTMAX_FORWARD(T, EXP, LOG)                                                           \
+    static void log_softmax_forward_##T(const T *x, T *y, lanes l)                                 \
+    {                                                                                              \
+        for (size_t o = 0; o < l.outer; o++)                                                       \
+            for (size_t i = 0; i < l.inner; i++) {                                                 \
+                const T *xl = x + o * l.n * l.inner + i;                                           \
+                T *yl = y + o * l.n * l.inner + i;                                                 \
+                T m = xl[0];                                                                       \
+                for (size_t k = 1; k < l.n; k++)                                                   \
+                    m = xl[k * l.inner] > m ? xl[k * l.inner] : m;                                 \
+                T s = 0;                                                                           \
+                for (size_t k = 0; k < l.n; k++)                                                   \
+                    s += EXP(xl[k * l.inner] - m);                                                 \
+                T ls = LOG(s);                                                                     \
+                for (size_t k = 0; k < l.n; k++)                                                   \
+                    yl[k * l.inner] = (xl[k * l.inner] - m) - ls;                                  \
+            }                                                                                      \
     }
 LOG_SOFTMAX_FORWARD(float, expf, logf)
 LOG_SOFTMAX_FORWARD(double, exp, log)
@@ -139,20 +139,20 @@ static void log_softmax_forward(ad_tape *t, ad_node *y)
 
 /* dy_k/dx_j = delta_kj - softmax_j, so dx_j = g_j - exp(y_j) sum_k g_k;
  * softmax is recovered from the saved output as exp(y), which is <= 1. */
-#define LOG_SOFTMAX_BACKWARD(T, EXP)                                                             \
-    static void log_softmax_backward_##T(const T *y, const T *g, T *gx, lanes l)                 \
-    {                                                                                            \
-        for (size_t o = 0; o < l.outer; o++)                                                     \
-            for (size_t i = 0; i < l.inner; i++) {                                               \
-                size_t base = o * l.n * l.inner + i;                                             \
-                T sg = 0;                                                                        \
-                for (size_t k = 0; k < l.n; k++)                                                 \
-                    sg += g[base + k * l.inner];                                                 \
-                for (size_t k = 0; k < l.n; k++) {                                               \
-                    size_t e = base + k * l.inner;                                               \
-                    gx[e] += g[e] - EXP(y[e]) * sg;                                              \
-                }                                                                                \
-            }                                                                                    \
+#define LOG_SOFTMAX_BACKWARD(T, EXP)                                                               \
+    static void log_softmax_backward_##T(const T *y, const T *g, T *gx, lanes l)                   \
+    {                                                                                              \
+        for (size_t o = 0; o < l.outer; o++)                                                       \
+            for (size_t i = 0; i < l.inner; i++) {                                                 \
+                size_t base = o * l.n * l.inner + i;                                               \
+                T sg = 0;                                                                          \
+                for (size_t k = 0; k < l.n; k++)                                                   \
+                    sg += g[base + k * l.inner];                                                   \
+                for (size_t k = 0; k < l.n; k++) {                                                 \
+                    size_t e = base + k * l.inner;                                                 \
+                    gx[e] += g[e] - EXP(y[e]) * sg;                                                \
+                }                                                                                  \
+            }                                                                                      \
     }
 LOG_SOFTMAX_BACKWARD(float, expf)
 LOG_SOFTMAX_BACKWARD(double, exp)

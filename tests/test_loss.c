@@ -13,9 +13,12 @@ enum loss_kind { MSE, HALF_SSE, BCE };
 static ad_tensor pair_loss(enum loss_kind k, ad_tensor y, ad_tensor tg)
 {
     switch (k) {
-    case MSE: return ad_mse_loss(y, tg);
-    case HALF_SSE: return ad_half_sse_loss(y, tg);
-    default: return ad_bce_with_logits(y, tg);
+    case MSE:
+        return ad_mse_loss(y, tg);
+    case HALF_SSE:
+        return ad_half_sse_loss(y, tg);
+    default:
+        return ad_bce_with_logits(y, tg);
     }
 }
 
@@ -110,7 +113,7 @@ Test(loss, softmax_cross_entropy_gradient_matches_central_differences_over_sever
         const int32_t *labels;
         size_t n;
     } cases[] = {
-        {1, {1}, l1, 1},    {1, {5}, l5, 1},    {2, {3, 4}, l34, 3},
+        {1, {1}, l1, 1},     {1, {5}, l5, 1},     {2, {3, 4}, l34, 3},
         {2, {1, 7}, l17, 1}, {2, {4, 1}, l41, 4}, {2, {1, 1}, l1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -143,7 +146,8 @@ Test(loss, mse_and_half_sse_match_a_hand_computation_on_a_batch_of_two)
 Test(loss, half_sse_reproduces_the_textbook_backpropagation_example)
 {
     ad_tape *t = ad_tape_new();
-    ad_tensor o = ad_tensor_variable(t, AD_F64, 1, (size_t[]){2}, (double[]){0.75136507, 0.772928465});
+    ad_tensor o =
+        ad_tensor_variable(t, AD_F64, 1, (size_t[]){2}, (double[]){0.75136507, 0.772928465});
     ad_tensor tg = ad_tensor_new(t, AD_F64, 1, (size_t[]){2}, (double[]){0.01, 0.99});
     ad_tensor e = ad_half_sse_loss(o, tg);
     cr_assert_float_eq(ad_tensor_get(e, 0), 0.298371109, 1e-9);
@@ -169,8 +173,9 @@ Test(loss, bce_with_logits_matches_the_hand_computation)
         gt[i] = -z[i] / 4.0;
     }
     cr_assert_float_eq(ad_tensor_get(l, 0), want, 1e-14);
-    cr_assert_float_eq(ad_tensor_get(l, 0) * 4.0, log(2.0) + log1p(exp(-2.0)) + log1p(exp(-1.5)) +
-                                                     log1p(exp(3.0)) - 0.75, 1e-13);
+    cr_assert_float_eq(ad_tensor_get(l, 0) * 4.0,
+                       log(2.0) + log1p(exp(-2.0)) + log1p(exp(-1.5)) + log1p(exp(3.0)) - 0.75,
+                       1e-13);
     cr_assert_eq(ad_backward(l), AD_OK);
     for (int i = 0; i < 4; i++) {
         cr_assert_float_eq(((const double *)ad_tensor_grad(zt))[i], gz[i], 1e-15);
@@ -410,7 +415,8 @@ Test(loss, pair_losses_reject_a_target_of_another_shape_and_name_both_shapes)
     ad_tensor y = ad_tensor_zeros(t, AD_F32, 1, (size_t[]){3});
     ad_tensor tg = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){3, 1});
     cr_assert_not(ad_tensor_ok(ad_mse_loss(y, tg)));
-    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "ad_mse_loss: target shape [3,1] differs from prediction shape [3]");
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE,
+                      "ad_mse_loss: target shape [3,1] differs from prediction shape [3]");
     ad_tape_free(t);
 }
 
