@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 enum {
-    HEADER = 8 + 4 + 8,           /* magic, version, count */
-    MIN_FILE = HEADER + 8 + 4,    /* plus meta_len and the CRC */
-    WBUF = 1 << 16,               /* the writer's buffer */
-    SHAPE_U64 = 4 * 21 + 3 + 3    /* "[a,b,c,d]" with 20-digit dims */
+    HEADER = 8 + 4 + 8,        /* magic, version, count */
+    MIN_FILE = HEADER + 8 + 4, /* plus meta_len and the CRC */
+    WBUF = 1 << 16,            /* the writer's buffer */
+    SHAPE_U64 = 4 * 21 + 3 + 3 /* "[a,b,c,d]" with 20-digit dims */
 };
 /* A load refuses files larger than the params and meta_cap can explain, plus
  * this slack, so a file that differs a little (an extra parameter) still gets

@@ -144,7 +144,7 @@ static bool same_values(const pset *a, const pset *b)
     return true;
 }
 
-#define ASSERT_MSG(err, needle)                                                                  \
+#define ASSERT_MSG(err, needle)                                                                    \
     cr_assert(strstr((err), (needle)) != NULL, "message \"%s\" lacks \"%s\"", (err), (needle))
 
 /* ---- roundtrips and layout */
@@ -174,13 +174,13 @@ Test(paramfile, roundtrip_is_bit_exact_for_float32_and_float64_params_of_several
     const char meta[] = "step=1234 epoch=7";
     char err[256], got[64] = {0};
     size_t got_len = 0;
-    cr_assert_eq(ad_params_save(in_dir("w.adp"), a.p, 4, meta, sizeof meta, err, sizeof err),
-                 AD_OK, "%s", err);
+    cr_assert_eq(ad_params_save(in_dir("w.adp"), a.p, 4, meta, sizeof meta, err, sizeof err), AD_OK,
+                 "%s", err);
     cr_assert_eq(err[0], '\0');
     cr_assert(!same_values(&a, &b));
-    cr_assert_eq(ad_params_load(in_dir("w.adp"), b.p, 4, got, sizeof got, &got_len, err,
-                                sizeof err),
-                 AD_OK, "%s", err);
+    cr_assert_eq(
+        ad_params_load(in_dir("w.adp"), b.p, 4, got, sizeof got, &got_len, err, sizeof err), AD_OK,
+        "%s", err);
     cr_assert(same_values(&a, &b));
     cr_assert_eq(got_len, sizeof meta);
     cr_assert_str_eq(got, meta);
@@ -215,21 +215,21 @@ Test(paramfile, writes_the_documented_little_endian_layout)
     v[1] = -2.0f; /* 0xc0000000 */
     cr_assert_eq(ad_params_save(in_dir("l"), &p, 1, "M", 1, NULL, 0), AD_OK);
     const unsigned char want[] = {
-        'A', 'D', 'T', 'P', 'A', 'R', 'A', 'M', /* magic */
-        1, 0, 0, 0,                             /* version */
-        1, 0, 0, 0, 0, 0, 0, 0,                 /* count */
-        0, 0, 0, 0, 2, 0, 0, 0,                 /* dtype f32, ndim 2 */
-        1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, /* dims */
-        0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0, /* data */
-        1, 0, 0, 0, 0, 0, 0, 0, 'M',                    /* meta */
+        'A',  'D',  'T',  'P',  'A',  'R',  'A',  'M', /* magic */
+        1,    0,    0,    0,                           /* version */
+        1,    0,    0,    0,    0,    0,    0,    0,   /* count */
+        0,    0,    0,    0,    2,    0,    0,    0,   /* dtype f32, ndim 2 */
+        1,    0,    0,    0,    0,    0,    0,    0,    2,   0, 0, 0, 0, 0, 0, 0, /* dims */
+        0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0,                           /* data */
+        1,    0,    0,    0,    0,    0,    0,    0,    'M',                      /* meta */
     };
     size_t len;
     unsigned char *got = slurp(in_dir("l"), &len);
     cr_assert_eq(len, sizeof want + 4);
     cr_assert_eq(memcmp(got, want, sizeof want), 0);
     uint32_t c = ad_crc32(0, want, sizeof want);
-    cr_assert_eq(got[len - 4] | got[len - 3] << 8 | got[len - 2] << 16 | (uint32_t)got[len - 1] << 24,
-                 c);
+    cr_assert_eq(
+        got[len - 4] | got[len - 3] << 8 | got[len - 2] << 16 | (uint32_t)got[len - 1] << 24, c);
     free(got);
     ad_param_free(p);
 }
@@ -575,8 +575,7 @@ Test(paramfile, bad_arguments_are_refused_as_invalid)
     cr_assert_eq(ad_params_save(in_dir("x"), NULL, 1, NULL, 0, err, sizeof err), AD_ERR_INVALID);
     cr_assert_eq(ad_params_save(in_dir("x"), p, 1, NULL, 4, err, sizeof err), AD_ERR_INVALID);
     ASSERT_MSG(err, "meta is NULL but meta_len is 4");
-    cr_assert_eq(ad_params_load(in_dir("x"), p, 1, NULL, 4, NULL, err, sizeof err),
-                 AD_ERR_INVALID);
+    cr_assert_eq(ad_params_load(in_dir("x"), p, 1, NULL, 4, NULL, err, sizeof err), AD_ERR_INVALID);
     cr_assert_eq(entries_in(dir), 0);
     /* a one-byte error buffer is truncated, not overrun */
     char tiny[1] = {'q'};
