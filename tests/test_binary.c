@@ -29,19 +29,15 @@ static const shape equal_shapes[] = {
 };
 
 static const shape broadcast_pairs[][2] = {
-    {{2, {3, 4}}, {1, {4}}},          {{1, {4}}, {2, {3, 4}}},
-    {{2, {3, 1}}, {2, {1, 4}}},       {{1, {1}}, {2, {2, 3}}},
-    {{2, {2, 3}}, {1, {1}}},          {{3, {2, 1, 3}}, {2, {4, 1}}},
-    {{2, {4, 1}}, {3, {2, 1, 3}}},    {{2, {5, 3}}, {1, {3}}},
-    {{4, {2, 3, 1, 2}}, {3, {3, 4, 1}}}, {{4, {1, 1, 1, 1}}, {2, {3, 2}}},
+    {{2, {3, 4}}, {1, {4}}},          {{1, {4}}, {2, {3, 4}}}, {{2, {3, 1}}, {2, {1, 4}}},
+    {{1, {1}}, {2, {2, 3}}},          {{2, {2, 3}}, {1, {1}}}, {{3, {2, 1, 3}}, {2, {4, 1}}},
+    {{2, {4, 1}}, {3, {2, 1, 3}}},    {{2, {5, 3}}, {1, {3}}}, {{4, {2, 3, 1, 2}}, {3, {3, 4, 1}}},
+    {{4, {1, 1, 1, 1}}, {2, {3, 2}}},
 };
 
 static const shape empty_pairs[][2] = {
-    {{1, {0}}, {1, {0}}},
-    {{2, {3, 0}}, {2, {3, 0}}},
-    {{2, {3, 0}}, {1, {1}}},
-    {{2, {3, 0}}, {1, {0}}},
-    {{1, {1}}, {2, {3, 0}}},
+    {{1, {0}}, {1, {0}}},    {{2, {3, 0}}, {2, {3, 0}}}, {{2, {3, 0}}, {1, {1}}},
+    {{2, {3, 0}}, {1, {0}}}, {{1, {1}}, {2, {3, 0}}},
 };
 
 static ad_tensor binary_graph(ad_tape *t, ad_param *const *ps, size_t n, void *ctx)
@@ -72,8 +68,8 @@ static void check_binary(const binary_case *c, const shape *sa, const shape *sb,
     char ta[64], tb[64];
     cr_assert(s == AD_OK && r.passed,
               "%s %s with %s: status %s; worst input %zu [%zu]: analytic %.10g, numeric %.10g",
-              c->name, shape_text(sa, ta), shape_text(sb, tb), ad_status_name(s), r.input,
-              r.index, r.analytic, r.numeric);
+              c->name, shape_text(sa, ta), shape_text(sb, tb), ad_status_name(s), r.input, r.index,
+              r.analytic, r.numeric);
     cr_assert_eq(r.checked, ad_param_numel(ps[0]) + ad_param_numel(ps[1]));
     ad_param_free(ps[0]);
     ad_param_free(ps[1]);
@@ -119,19 +115,19 @@ static void check_empty(const binary_case *c)
     }
 }
 
-#define BINARY_GRADCHECK_TESTS(name, fn, alo, ahi, blo, bhi)                                     \
-    static const binary_case name##_case = {#fn, fn, alo, ahi, blo, bhi};                        \
-    Test(binary, name##_gradient_matches_central_differences_over_equal_shapes)                  \
-    {                                                                                            \
-        check_equal_shapes(&name##_case);                                                        \
-    }                                                                                            \
-    Test(binary, name##_gradient_matches_central_differences_into_both_inputs_under_broadcast)   \
-    {                                                                                            \
-        check_broadcasts(&name##_case);                                                          \
-    }                                                                                            \
-    Test(binary, name##_of_empty_tensors_is_empty_and_sweeps_without_error)                      \
-    {                                                                                            \
-        check_empty(&name##_case);                                                               \
+#define BINARY_GRADCHECK_TESTS(name, fn, alo, ahi, blo, bhi)                                       \
+    static const binary_case name##_case = {#fn, fn, alo, ahi, blo, bhi};                          \
+    Test(binary, name##_gradient_matches_central_differences_over_equal_shapes)                    \
+    {                                                                                              \
+        check_equal_shapes(&name##_case);                                                          \
+    }                                                                                              \
+    Test(binary, name##_gradient_matches_central_differences_into_both_inputs_under_broadcast)     \
+    {                                                                                              \
+        check_broadcasts(&name##_case);                                                            \
+    }                                                                                              \
+    Test(binary, name##_of_empty_tensors_is_empty_and_sweeps_without_error)                        \
+    {                                                                                              \
+        check_empty(&name##_case);                                                                 \
     }
 
 BINARY_GRADCHECK_TESTS(add, ad_tadd, -2.0, 2.0, -2.0, 2.0)
@@ -185,10 +181,7 @@ Test(binary, add_and_sub_match_hand_values_and_sum_the_gradient_over_broadcast_r
 Test(binary, mul_and_div_match_hand_values_and_gradients_under_row_broadcast)
 {
     /* d(ab)/da = b, d(ab)/db = a summed over rows */
-    check_by_hand(&(hand_case){ad_tmul,
-                               {0.5, 4, 12, 2, 10, 24},
-                               {0.5, 2, 4, 0.5, 2, 4},
-                               {5, 7, 9}},
+    check_by_hand(&(hand_case){ad_tmul, {0.5, 4, 12, 2, 10, 24}, {0.5, 2, 4, 0.5, 2, 4}, {5, 7, 9}},
                   1e-15);
     /* d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 summed over rows */
     check_by_hand(&(hand_case){ad_tdiv,
@@ -212,15 +205,9 @@ Test(binary, pow_matches_hand_values_and_gradients_under_row_broadcast)
 Test(binary, maximum_and_minimum_send_tied_gradients_to_the_first_input)
 {
     /* a [[1,2,3],[4,5,6]] vs b [0.5,2,4]: a[0][1] = b[1] ties */
-    check_by_hand(&(hand_case){ad_tmaximum,
-                               {1, 2, 4, 4, 5, 6},
-                               {1, 1, 0, 1, 1, 1},
-                               {0, 0, 1}},
+    check_by_hand(&(hand_case){ad_tmaximum, {1, 2, 4, 4, 5, 6}, {1, 1, 0, 1, 1, 1}, {0, 0, 1}},
                   0.0);
-    check_by_hand(&(hand_case){ad_tminimum,
-                               {0.5, 2, 3, 0.5, 2, 4},
-                               {0, 1, 1, 0, 0, 0},
-                               {2, 1, 1}},
+    check_by_hand(&(hand_case){ad_tminimum, {0.5, 2, 3, 0.5, 2, 4}, {0, 1, 1, 0, 0, 0}, {2, 1, 1}},
                   0.0);
 }
 
@@ -343,8 +330,8 @@ static void compare_dtypes(const binary_case *c, const shape *sa, const shape *s
     cr_assert_eq(ad_tensor_numel(y32), n);
     for (size_t i = 0; i < n; i++) {
         double u = ad_tensor_get(y, i), v = ad_tensor_get(y32, i);
-        cr_assert(fabs(u - v) <= 1e-6 + 1e-5 * fabs(u), "%s y[%zu]: f64 %.9g f32 %.9g", c->name,
-                  i, u, v);
+        cr_assert(fabs(u - v) <= 1e-6 + 1e-5 * fabs(u), "%s y[%zu]: f64 %.9g f32 %.9g", c->name, i,
+                  u, v);
     }
     double seed[64];
     for (size_t i = 0; i < n; i++)
@@ -361,8 +348,7 @@ static void compare_dtypes(const binary_case *c, const shape *sa, const shape *s
         const float *g32 = ad_tensor_grad(d32[k]);
         for (size_t i = 0; i < (k ? nb : na); i++)
             cr_assert(fabs(g[i] - (double)g32[i]) <= 1e-5 + 1e-5 * fabs(g[i]),
-                      "%s grad %d [%zu]: f64 %.9g f32 %.9g", c->name, k, i, g[i],
-                      (double)g32[i]);
+                      "%s grad %d [%zu]: f64 %.9g f32 %.9g", c->name, k, i, g[i], (double)g32[i]);
     }
     ad_tape_free(t);
 }
@@ -454,8 +440,7 @@ Test(binary, every_op_rejects_shapes_that_do_not_broadcast_and_names_both)
         ad_tensor y = all_cases[k].op(a, b);
         cr_assert(!ad_tensor_ok(y));
         char want[96];
-        snprintf(want, sizeof want, "%s: shapes [3,4] and [5] do not broadcast",
-                 all_cases[k].name);
+        snprintf(want, sizeof want, "%s: shapes [3,4] and [5] do not broadcast", all_cases[k].name);
         ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, want);
         ad_tape_free(t);
     }
