@@ -183,9 +183,8 @@ static void pow_forward(ad_tape *t, ad_node *y)
  * a < 0, as the scalar ad_pow does. */
 static void pow_backward(ad_tape *t, ad_node *y)
 {
-    BINARY_BACKWARD(B == 0 ? (real)0 : G * B * pow(A, B - (real)1), A > 0    ? G * Y * log(A)
-                                                                    : A == 0 ? (real)0
-                                                                             : (real)NAN);
+    BINARY_BACKWARD(B == 0 ? (real)0 : G * B * pow(A, B - (real)1),
+                    A > 0 ? G * Y * log(A) : (A == 0 ? (real)0 : (real)NAN));
 }
 
 const ad_op_def ad_op_def_pow = {"tpow", 2, pow_shape, pow_forward, pow_backward};
