@@ -214,8 +214,8 @@ Test(binary, maximum_and_minimum_send_tied_gradients_to_the_first_input)
 Test(binary, maximum_and_minimum_propagate_nan_like_numpy)
 {
     ad_tape *t = ad_tape_new();
-    ad_tensor a = ad_tensor_new(t, AD_F64, 1, (size_t[]){2}, (double[]){NAN, 1.0});
-    ad_tensor b = ad_tensor_new(t, AD_F64, 1, (size_t[]){2}, (double[]){1.0, NAN});
+    ad_tensor a = ad_tensor_new(t, AD_F64, 1, (size_t[]){2}, (double[]){(double)NAN, 1.0});
+    ad_tensor b = ad_tensor_new(t, AD_F64, 1, (size_t[]){2}, (double[]){1.0, (double)NAN});
     ad_tensor hi = ad_tmaximum(a, b), lo = ad_tminimum(a, b);
     for (size_t i = 0; i < 2; i++) {
         cr_assert(isnan(ad_tensor_get(hi, i)), "maximum[%zu] = %g", i, ad_tensor_get(hi, i));
@@ -316,9 +316,9 @@ static void compare_dtypes(const binary_case *c, const shape *sa, const shape *s
         bf[i] = (float)ad_tensor_get(b64, i);
     double ad[64], bd[64];
     for (size_t i = 0; i < na; i++)
-        ad[i] = af[i]; /* the float64 run sees the same rounded inputs */
+        ad[i] = (double)af[i]; /* the float64 run sees the same rounded inputs */
     for (size_t i = 0; i < nb; i++)
-        bd[i] = bf[i];
+        bd[i] = (double)bf[i];
     ad_tensor a = ad_tensor_variable(t, AD_F64, sa->nd, sa->d, ad);
     ad_tensor b = ad_tensor_variable(t, AD_F64, sb->nd, sb->d, bd);
     ad_tensor a32 = ad_tensor_variable(t, AD_F32, sa->nd, sa->d, af);

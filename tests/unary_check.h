@@ -122,7 +122,7 @@ static inline void check_unary_dtypes(const unary_case *c)
     for (size_t i = 0; i < N; i++) {
         xf[i] = (float)ad_tensor_get(u, i);
         if (c->both_signs && i % 2) xf[i] = -xf[i];
-        xd[i] = xf[i];
+        xd[i] = (double)xf[i];
         seed[i] = test_weight(i);
     }
     size_t dims[3] = {2, 3, 4};
