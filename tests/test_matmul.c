@@ -2,56 +2,12 @@
  * matmul and linear: gradients against central differences, values against
  * naive loops, float32 against float64, empty sizes, and every error. */
 #include "common.h"
-#include "weighted.h"
+#include "op_helpers.h"
 
 #include "tape.h"
 
 #include <math.h>
 #include <stdlib.h>
-
-/* A tensor of dtype dt holding v (doubles), as a variable or a constant. */
-static ad_tensor tensor_from(ad_tape *t, ad_dtype dt, size_t nd, const size_t *dims,
-                             const double *v, bool variable)
-{
-    size_t n = 1;
-    for (size_t d = 0; d < nd; d++)
-        n *= dims[d];
-    void *buf = malloc((n ? n : 1) * sizeof(double));
-    cr_assert_not_null(buf);
-    for (size_t i = 0; i < n; i++) {
-        if (dt == AD_F32)
-            ((float *)buf)[i] = (float)v[i];
-        else
-            ((double *)buf)[i] = v[i];
-    }
-    ad_tensor x = variable ? ad_tensor_variable(t, dt, nd, dims, buf)
-                           : ad_tensor_new(t, dt, nd, dims, buf);
-    free(buf);
-    return x;
-}
-
-/* n doubles uniform on [-1, 1), rounded to float so both dtypes see the same inputs. */
-static double *random_values(size_t n, uint64_t seed)
-{
-    double *v = malloc((n ? n : 1) * sizeof *v);
-    cr_assert_not_null(v);
-    ad_tape *t = ad_tape_new();
-    ad_tensor r = ad_tensor_uniform(t, AD_F64, 1, (size_t[]){n ? n : 1}, -1.0, 1.0, seed);
-    const double *rv = ad_tensor_data(r);
-    for (size_t i = 0; i < n; i++)
-        v[i] = (double)(float)rv[i];
-    ad_tape_free(t);
-    return v;
-}
-
-static void grad_as_double(ad_tensor x, double *out)
-{
-    const void *g = ad_tensor_grad(x);
-    cr_assert_not_null(g);
-    for (size_t i = 0; i < ad_tensor_numel(x); i++)
-        out[i] = ad_tensor_dtype(x) == AD_F32 ? (double)((const float *)g)[i]
-                                              : ((const double *)g)[i];
-}
 
 /* ------------------------------------------------------------ gradchecks */
 
