@@ -58,8 +58,8 @@ static bool matmul_shape(ad_tape *t, ad_node *y, const char *fn)
     ad_shape_str(b->ndim, b->dims, sb);
     size_t r = a->ndim;
     if (r != b->ndim || (r != 2 && r != 3)) {
-        ad_tape_fail(t, AD_ERR_SHAPE,
-                     "%s: expects [M,K] x [K,N] or [B,M,K] x [B,K,N], got %s x %s", fn, sa, sb);
+        ad_tape_fail(t, AD_ERR_SHAPE, "%s: expects [M,K] x [K,N] or [B,M,K] x [B,K,N], got %s x %s",
+                     fn, sa, sb);
         return false;
     }
     if (r == 3 && a->dims[0] != b->dims[0]) {
@@ -136,18 +136,18 @@ static bool linear_shape(ad_tape *t, ad_node *y, const char *fn)
         }
     }
     y->ndim = x->ndim;
-    y->dims[0] = x->ndim == 2 ? x->dims[0] : w->dims[0];
-    y->dims[1] = w->dims[0];
+    y->dims[0] = x->dims[0];
+    y->dims[x->ndim - 1] = w->dims[0];
     return true;
 }
 
-#define BIAS_ROWS(T, y, bias, rows, out)                                                         \
-    do {                                                                                         \
-        T *yv_ = (y);                                                                            \
-        const T *bv_ = (bias);                                                                   \
-        for (size_t i_ = 0; i_ < (rows); i_++)                                                   \
-            for (size_t j_ = 0; j_ < (out); j_++)                                                \
-                yv_[i_ * (out) + j_] = bv_[j_];                                                  \
+#define BIAS_ROWS(T, y, bias, rows, out)                                                           \
+    do {                                                                                           \
+        T *yv_ = (y);                                                                              \
+        const T *bv_ = (bias);                                                                     \
+        for (size_t i_ = 0; i_ < (rows); i_++)                                                     \
+            for (size_t j_ = 0; j_ < (out); j_++)                                                  \
+                yv_[i_ * (out) + j_] = bv_[j_];                                                    \
     } while (0)
 
 /* The bias fills the rows first and the product accumulates on top, so an
@@ -168,13 +168,13 @@ static void linear_forward(ad_tape *t, ad_node *y)
     gemm(dt, false, true, rows, out, in, x->value, in, w->value, in, has_bias, y->value, out);
 }
 
-#define BIAS_GRAD(T, gb, gy, rows, out)                                                          \
-    do {                                                                                         \
-        T *gb_ = (gb);                                                                           \
-        const T *gy_ = (gy);                                                                     \
-        for (size_t i_ = 0; i_ < (rows); i_++)                                                   \
-            for (size_t j_ = 0; j_ < (out); j_++)                                                \
-                gb_[j_] += gy_[i_ * (out) + j_];                                                 \
+#define BIAS_GRAD(T, gb, gy, rows, out)                                                            \
+    do {                                                                                           \
+        T *gb_ = (gb);                                                                             \
+        const T *gy_ = (gy);                                                                       \
+        for (size_t i_ = 0; i_ < (rows); i_++)                                                     \
+            for (size_t j_ = 0; j_ < (out); j_++)                                                  \
+                gb_[j_] += gy_[i_ * (out) + j_];                                                   \
     } while (0)
 
 /* y = x w^T + 1 b^T: dx += dy w [B,In], dw += dy^T x [Out,In], db += column sums of dy. */

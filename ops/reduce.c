@@ -59,21 +59,21 @@ static bool reduce_shape(ad_tape *t, ad_node *y, const char *fn)
  * in y's own row, float32 in a row of double accumulators from the tape
  * (or one local double when the reduced axis is the last). */
 
-#define SUM_KERNEL(T, ACC_ROW)                                                                   \
-    do {                                                                                         \
-        const T *xv = x->value;                                                                  \
-        T *yv = y->value;                                                                        \
-        for (size_t o = 0; o < g.outer; o++) {                                                   \
-            double *acc = (ACC_ROW);                                                             \
-            const T *xo = xv + o * g.n * g.inner;                                                \
-            for (size_t i = 0; i < g.inner; i++)                                                 \
-                acc[i] = 0.0;                                                                    \
-            for (size_t j = 0; j < g.n; j++)                                                     \
-                for (size_t i = 0; i < g.inner; i++)                                             \
-                    acc[i] += (double)xo[j * g.inner + i];                                       \
-            for (size_t i = 0; i < g.inner; i++)                                                 \
-                yv[o * g.inner + i] = (T)(mean ? acc[i] / (double)g.n : acc[i]);                 \
-        }                                                                                        \
+#define SUM_KERNEL(T, ACC_ROW)                                                                     \
+    do {                                                                                           \
+        const T *xv = x->value;                                                                    \
+        T *yv = y->value;                                                                          \
+        for (size_t o = 0; o < g.outer; o++) {                                                     \
+            double *acc = (ACC_ROW);                                                               \
+            const T *xo = xv + o * g.n * g.inner;                                                  \
+            for (size_t i = 0; i < g.inner; i++)                                                   \
+                acc[i] = 0.0;                                                                      \
+            for (size_t j = 0; j < g.n; j++)                                                       \
+                for (size_t i = 0; i < g.inner; i++)                                               \
+                    acc[i] += (double)xo[j * g.inner + i];                                         \
+            for (size_t i = 0; i < g.inner; i++)                                                   \
+                yv[o * g.inner + i] = (T)(mean ? acc[i] / (double)g.n : acc[i]);                   \
+        }                                                                                          \
     } while (0)
 
 /* mean divides by n: 0/0 gives NaN for an empty reduction, as IEEE says. */
@@ -91,18 +91,18 @@ static void sum_rows(ad_tape *t, ad_node *y, bool mean)
     SUM_KERNEL(float, row);
 }
 
-#define SPREAD_KERNEL(T)                                                                         \
-    do {                                                                                         \
-        T *gx = gxv;                                                                             \
-        const T *gy = y->grad;                                                                   \
-        T s = (T)scale;                                                                          \
-        for (size_t o = 0; o < g.outer; o++)                                                     \
-            for (size_t j = 0; j < g.n; j++) {                                                   \
-                T *gr = gx + (o * g.n + j) * g.inner;                                            \
-                const T *go = gy + o * g.inner;                                                  \
-                for (size_t i = 0; i < g.inner; i++)                                             \
-                    gr[i] += s * go[i];                                                          \
-            }                                                                                    \
+#define SPREAD_KERNEL(T)                                                                           \
+    do {                                                                                           \
+        T *gx = gxv;                                                                               \
+        const T *gy = y->grad;                                                                     \
+        T s = (T)scale;                                                                            \
+        for (size_t o = 0; o < g.outer; o++)                                                       \
+            for (size_t j = 0; j < g.n; j++) {                                                     \
+                T *gr = gx + (o * g.n + j) * g.inner;                                              \
+                const T *go = gy + o * g.inner;                                                    \
+                for (size_t i = 0; i < g.inner; i++)                                               \
+                    gr[i] += s * go[i];                                                            \
+            }                                                                                      \
     } while (0)
 
 /* d sum / dx_j = 1 and d mean / dx_j = 1/n: every x in a group gets dy (/ n). */
@@ -161,34 +161,35 @@ static bool max_shape(ad_tape *t, ad_node *y, const char *fn)
     return false;
 }
 
-#define MAX_KERNEL(T)                                                                            \
-    do {                                                                                         \
-        const T *xv = x->value;                                                                  \
-        T *yv = y->value;                                                                        \
-        for (size_t o = 0; o < g.outer; o++) {                                                   \
-            const T *xo = xv + o * g.n * g.inner;                                                \
-            T *yo = yv + o * g.inner;                                                            \
-            size_t *ao = arg + o * g.inner;                                                      \
-            for (size_t i = 0; i < g.inner; i++) {                                               \
-                yo[i] = xo[i];                                                                   \
-                ao[i] = 0;                                                                       \
-            }                                                                                    \
-            for (size_t j = 1; j < g.n; j++)                                                     \
-                for (size_t i = 0; i < g.inner; i++) {                                           \
-                    T v = xo[j * g.inner + i];                                                   \
-                    if (v > yo[i] || (isnan(v) && !isnan(yo[i]))) {                              \
-                        yo[i] = v;                                                               \
-                        ao[i] = j;                                                               \
-                    }                                                                            \
-                }                                                                                \
-        }                                                                                        \
+#define MAX_KERNEL(T)                                                                              \
+    do {                                                                                           \
+        const T *xv = x->value;                                                                    \
+        T *yv = y->value;                                                                          \
+        for (size_t o = 0; o < g.outer; o++) {                                                     \
+            const T *xo = xv + o * g.n * g.inner;                                                  \
+            T *yo = yv + o * g.inner;                                                              \
+            size_t *ao = arg + o * g.inner;                                                        \
+            for (size_t i = 0; i < g.inner; i++) {                                                 \
+                yo[i] = xo[i];                                                                     \
+                ao[i] = 0;                                                                         \
+            }                                                                                      \
+            for (size_t j = 1; j < g.n; j++)                                                       \
+                for (size_t i = 0; i < g.inner; i++) {                                             \
+                    T v = xo[j * g.inner + i];                                                     \
+                    if (v > yo[i] || (isnan(v) && !isnan(yo[i]))) {                                \
+                        yo[i] = v;                                                                 \
+                        ao[i] = j;                                                                 \
+                    }                                                                              \
+                }                                                                                  \
+        }                                                                                          \
     } while (0)
 
 static void max_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     red_dims g = red_geometry(x, y->attr_i[0]);
-    size_t *arg = ad_tape_alloc(t, y->numel * sizeof *arg, y->attr_i[0] < 0 ? "ad_max" : "ad_max_axis");
+    size_t *arg =
+        ad_tape_alloc(t, y->numel * sizeof *arg, y->attr_i[0] < 0 ? "ad_max" : "ad_max_axis");
     if (!arg) return;
     y->ctx = arg;
     if (y->dtype == AD_F32)
@@ -197,13 +198,13 @@ static void max_forward(ad_tape *t, ad_node *y)
         MAX_KERNEL(double);
 }
 
-#define MAX_BACK_KERNEL(T)                                                                       \
-    do {                                                                                         \
-        T *gx = gxv;                                                                             \
-        const T *gy = y->grad;                                                                   \
-        for (size_t o = 0; o < g.outer; o++)                                                     \
-            for (size_t i = 0; i < g.inner; i++)                                                 \
-                gx[(o * g.n + arg[o * g.inner + i]) * g.inner + i] += gy[o * g.inner + i];       \
+#define MAX_BACK_KERNEL(T)                                                                         \
+    do {                                                                                           \
+        T *gx = gxv;                                                                               \
+        const T *gy = y->grad;                                                                     \
+        for (size_t o = 0; o < g.outer; o++)                                                       \
+            for (size_t i = 0; i < g.inner; i++)                                                   \
+                gx[(o * g.n + arg[o * g.inner + i]) * g.inner + i] += gy[o * g.inner + i];         \
     } while (0)
 
 /* d max / dx_j = 1 for the first maximum j, 0 for the others. */

@@ -75,18 +75,18 @@ static void transpose_plan(const ad_tape *t, const ad_node *y, size_t od[4], siz
 
 /* Runs STMT for every output element o (row-major) with `off` the flat index
  * of the input element it comes from. */
-#define FOR_TRANSPOSED(od, os, STMT)                                                             \
-    do {                                                                                         \
-        size_t o = 0;                                                                            \
-        for (size_t i0 = 0; i0 < od[0]; i0++)                                                    \
-            for (size_t i1 = 0; i1 < od[1]; i1++)                                                \
-                for (size_t i2 = 0; i2 < od[2]; i2++) {                                          \
-                    size_t base = i0 * os[0] + i1 * os[1] + i2 * os[2];                          \
-                    for (size_t i3 = 0; i3 < od[3]; i3++, o++) {                                 \
-                        size_t off = base + i3 * os[3];                                          \
-                        STMT;                                                                    \
-                    }                                                                            \
-                }                                                                                \
+#define FOR_TRANSPOSED(od, os, STMT)                                                               \
+    do {                                                                                           \
+        size_t o = 0;                                                                              \
+        for (size_t i0 = 0; i0 < od[0]; i0++)                                                      \
+            for (size_t i1 = 0; i1 < od[1]; i1++)                                                  \
+                for (size_t i2 = 0; i2 < od[2]; i2++) {                                            \
+                    size_t base = i0 * os[0] + i1 * os[1] + i2 * os[2];                            \
+                    for (size_t i3 = 0; i3 < od[3]; i3++, o++) {                                   \
+                        size_t off = base + i3 * os[3];                                            \
+                        STMT;                                                                      \
+                    }                                                                              \
+                }                                                                                  \
     } while (0)
 
 static void transpose_forward(ad_tape *t, ad_node *y)

@@ -25,7 +25,7 @@ static inline ad_tensor weighted_sum(ad_tensor y, uint64_t seed)
 
 /* A tensor of dtype dt holding v (doubles), as a variable or a constant. */
 static inline ad_tensor tensor_from(ad_tape *t, ad_dtype dt, size_t nd, const size_t *dims,
-                             const double *v, bool variable)
+                                    const double *v, bool variable)
 {
     size_t n = 1;
     for (size_t d = 0; d < nd; d++)
@@ -38,8 +38,8 @@ static inline ad_tensor tensor_from(ad_tape *t, ad_dtype dt, size_t nd, const si
         else
             ((double *)buf)[i] = v[i];
     }
-    ad_tensor x = variable ? ad_tensor_variable(t, dt, nd, dims, buf)
-                           : ad_tensor_new(t, dt, nd, dims, buf);
+    ad_tensor x =
+        variable ? ad_tensor_variable(t, dt, nd, dims, buf) : ad_tensor_new(t, dt, nd, dims, buf);
     free(buf);
     return x;
 }
@@ -63,18 +63,18 @@ static inline void grad_as_double(ad_tensor x, double *out)
     const void *g = ad_tensor_grad(x);
     cr_assert_not_null(g);
     for (size_t i = 0; i < ad_tensor_numel(x); i++)
-        out[i] = ad_tensor_dtype(x) == AD_F32 ? (double)((const float *)g)[i]
-                                              : ((const double *)g)[i];
+        out[i] =
+            ad_tensor_dtype(x) == AD_F32 ? (double)((const float *)g)[i] : ((const double *)g)[i];
 }
 
 /* Asserts two double arrays agree within abs + rel * |want|. */
-#define ASSERT_CLOSE_ARRAY(got, want, n, abs_, rel_)                                             \
-    do {                                                                                         \
-        for (size_t i_ = 0; i_ < (n); i_++) {                                                    \
-            double g_ = (got)[i_], w_ = (want)[i_];                                              \
-            cr_assert(fabs(g_ - w_) <= (abs_) + (rel_)*fabs(w_),                                 \
-                      "element %zu: got %.17g, want %.17g", i_, g_, w_);                         \
-        }                                                                                        \
+#define ASSERT_CLOSE_ARRAY(got, want, n, abs_, rel_)                                               \
+    do {                                                                                           \
+        for (size_t i_ = 0; i_ < (n); i_++) {                                                      \
+            double g_ = (got)[i_], w_ = (want)[i_];                                                \
+            cr_assert(fabs(g_ - w_) <= (abs_) + (rel_)*fabs(w_),                                   \
+                      "element %zu: got %.17g, want %.17g", i_, g_, w_);                           \
+        }                                                                                          \
     } while (0)
 
 #endif

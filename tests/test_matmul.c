@@ -274,8 +274,8 @@ Test(linear, bias_gradient_is_the_column_sums_of_the_output_gradient)
 /* ---------------------------------------------------- float32 vs float64 */
 
 /* Value and both input gradients of weighted_sum(matmul(a, b)) in dtype dt. */
-static void matmul_run(ad_dtype dt, size_t nd, const size_t *da, const size_t *db,
-                       const double *a, const double *b, double *y, double *ga, double *gb)
+static void matmul_run(ad_dtype dt, size_t nd, const size_t *da, const size_t *db, const double *a,
+                       const double *b, double *y, double *ga, double *gb)
 {
     ad_tape *t = ad_tape_new();
     ad_tensor ta = tensor_from(t, dt, nd, da, a, true), tb = tensor_from(t, dt, nd, db, b, true);
@@ -343,8 +343,8 @@ static ad_tensor zeros(ad_tape *t, ad_dtype dt, size_t nd, const size_t *dims)
 Test(matmul, rejects_mismatched_inner_dimensions_and_names_both_shapes)
 {
     ad_tape *t = ad_tape_new();
-    ad_tensor c = ad_matmul(zeros(t, AD_F64, 2, (size_t[]){3, 4}),
-                            zeros(t, AD_F64, 2, (size_t[]){5, 2}));
+    ad_tensor c =
+        ad_matmul(zeros(t, AD_F64, 2, (size_t[]){3, 4}), zeros(t, AD_F64, 2, (size_t[]){5, 2}));
     cr_assert(!ad_tensor_ok(c));
     ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "ad_matmul: inner dimensions differ: [3,4] x [5,2]");
     ad_tape_free(t);
@@ -377,8 +377,8 @@ Test(matmul, rejects_different_batch_sizes_and_names_both_shapes)
 Test(matmul, rejects_mixed_dtypes_and_stays_failed_for_later_ops)
 {
     ad_tape *t = ad_tape_new();
-    ad_tensor c = ad_matmul(zeros(t, AD_F32, 2, (size_t[]){2, 2}),
-                            zeros(t, AD_F64, 2, (size_t[]){2, 2}));
+    ad_tensor c =
+        ad_matmul(zeros(t, AD_F32, 2, (size_t[]){2, 2}), zeros(t, AD_F64, 2, (size_t[]){2, 2}));
     ASSERT_TAPE_ERROR(t, AD_ERR_DTYPE, "ad_matmul: dtypes differ");
     ad_tensor d = ad_matmul(c, c);
     cr_assert(!ad_tensor_ok(d));

@@ -52,8 +52,7 @@ static void check_reduce(red_case c)
 
 static const size_t shapes[][5] = {
     /* nd, dims */
-    {1, 1},       {1, 7},       {2, 1, 1},    {2, 3, 5},
-    {3, 2, 3, 4}, {4, 2, 1, 3, 2},
+    {1, 1}, {1, 7}, {2, 1, 1}, {2, 3, 5}, {3, 2, 3, 4}, {4, 2, 1, 3, 2},
 };
 #define N_SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -232,8 +231,7 @@ Test(reduce, max_sends_the_gradient_to_the_first_maximum_only)
     const double *g = ad_tensor_grad(x);
     cr_assert(g[0] == 1 && g[1] == 0 && g[2] == 0);
 
-    ad_tensor m = ad_tensor_variable(t, AD_F32, 2, (size_t[]){2, 3},
-                                     (float[]){1, 5, 5, 2, 2, 0});
+    ad_tensor m = ad_tensor_variable(t, AD_F32, 2, (size_t[]){2, 3}, (float[]){1, 5, 5, 2, 2, 0});
     ad_tensor r = ad_max_axis(m, 1, false);
     cr_assert(ad_tensor_get(r, 0) == 5 && ad_tensor_get(r, 1) == 2);
     cr_assert_eq(ad_backward_seeded(r, (double[]){10, 20}), AD_OK);
@@ -253,7 +251,7 @@ Test(reduce, max_sends_the_gradient_to_the_first_maximum_only)
 Test(reduce, max_propagates_nan)
 {
     ad_tape *t = ad_tape_new();
-    ad_tensor x = ad_tensor_new(t, AD_F64, 2, (size_t[]){2, 2}, (double[]){1, NAN, 3, 2});
+    ad_tensor x = ad_tensor_new(t, AD_F64, 2, (size_t[]){2, 2}, (double[]){1, (double)NAN, 3, 2});
     cr_assert(isnan(ad_tensor_get(ad_max(x), 0)));
     ad_tensor r = ad_max_axis(x, 1, false);
     cr_assert(isnan(ad_tensor_get(r, 0)));

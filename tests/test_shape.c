@@ -152,9 +152,8 @@ static ad_tensor reshape_graph(ad_tape *t, ad_param *const *p, size_t np, void *
 Test(reshape, gradient_matches_central_differences)
 {
     rs_case cases[] = {
-        {3, {2, 3, 4}, 2, {4, 6}},       {1, {6}, 3, {1, 6, 1}},
-        {1, {1}, 4, {1, 1, 1, 1}},       {4, {2, 1, 3, 1}, 1, {6}},
-        {2, {0, 3}, 2, {3, 0}},
+        {3, {2, 3, 4}, 2, {4, 6}}, {1, {6}, 3, {1, 6, 1}}, {1, {1}, 4, {1, 1, 1, 1}},
+        {4, {2, 1, 3, 1}, 1, {6}}, {2, {0, 3}, 2, {3, 0}},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         ad_param *p[1] = {test_param(cases[k].nd, cases[k].dims, -1, 1, 10 + k)};
@@ -167,8 +166,8 @@ Test(reshape, keeps_the_elements_in_order_under_the_new_shape)
 {
     double *x = random_values(24, 92);
     ad_tape *t = ad_tape_new();
-    ad_tensor y = ad_reshape(tensor_from(t, AD_F32, 3, (size_t[]){2, 3, 4}, x, false), 2,
-                             (size_t[]){6, 4});
+    ad_tensor y =
+        ad_reshape(tensor_from(t, AD_F32, 3, (size_t[]){2, 3, 4}, x, false), 2, (size_t[]){6, 4});
     size_t d[4];
     cr_assert_eq(ad_tensor_shape(y, d), 2);
     cr_assert(d[0] == 6 && d[1] == 4);
@@ -227,9 +226,9 @@ static ad_tensor slice_graph(ad_tape *t, ad_param *const *p, size_t np, void *ct
 Test(slice, gradient_matches_central_differences_at_the_edges_and_inside)
 {
     sl_case cases[] = {
-        {2, {5, 4}, 0, 0, 1},        {2, {5, 4}, 0, 4, 5},     {2, {5, 4}, 1, 1, 3},
-        {2, {5, 4}, -1, 0, 4},       {3, {2, 5, 3}, 1, 2, 5},  {3, {2, 5, 3}, -3, 1, 2},
-        {4, {2, 3, 4, 5}, 2, 1, 4},  {1, {1}, 0, 0, 1},        {1, {7}, 0, 3, 6},
+        {2, {5, 4}, 0, 0, 1},       {2, {5, 4}, 0, 4, 5},    {2, {5, 4}, 1, 1, 3},
+        {2, {5, 4}, -1, 0, 4},      {3, {2, 5, 3}, 1, 2, 5}, {3, {2, 5, 3}, -3, 1, 2},
+        {4, {2, 3, 4, 5}, 2, 1, 4}, {1, {1}, 0, 0, 1},       {1, {7}, 0, 3, 6},
         {2, {5, 4}, 1, 2, 2}, /* empty */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -322,9 +321,25 @@ Test(concat, gradient_matches_central_differences_for_two_inputs_along_every_axi
 Test(concat, gradient_matches_central_differences_for_five_inputs_with_an_empty_one)
 {
     check_concat((cc_case){5, 3, {{2, 1, 3}, {2, 4, 3}, {2, 0, 3}, {2, 2, 3}, {2, 3, 3}}, 1});
-    check_concat((cc_case){5, 4, {{1, 2, 3, 1}, {1, 2, 3, 2}, {1, 2, 3, 3}, {1, 2, 3, 1},
-                                  {1, 2, 3, 4}}, -1});
+    check_concat((cc_case){
+        5, 4, {{1, 2, 3, 1}, {1, 2, 3, 2}, {1, 2, 3, 3}, {1, 2, 3, 1}, {1, 2, 3, 4}}, -1});
     check_concat((cc_case){5, 2, {{1, 3}, {2, 3}, {3, 3}, {1, 3}, {1, 3}}, -2});
+}
+
+static ad_tensor repeat_graph(ad_tape *t, ad_param *const *p, size_t np, void *ctx)
+{
+    (void)np;
+    (void)ctx;
+    ad_tensor x = ad_param_use(t, p[0]);
+    ad_tensor xs[4] = {x, ad_slice(x, 1, 1, 3), x, ad_transpose(x, 0, 1)};
+    return weighted_sum(ad_concat(xs, 4, 1), 33);
+}
+
+Test(concat, gradient_accumulates_when_one_tensor_feeds_several_inputs)
+{
+    ad_param *p[1] = {test_param(2, (size_t[]){3, 3}, -1, 1, 70)};
+    ASSERT_GRADCHECK(repeat_graph, p, 1, NULL, NULL);
+    ad_param_free(p[0]);
 }
 
 Test(concat, lays_the_inputs_side_by_side_along_the_axis)
