@@ -80,7 +80,7 @@ ad_tape *ad_tensor_tape(ad_tensor x)
 static const ad_node *peek(ad_tensor x)
 {
     ad_tape *t = x.tape_;
-    if (!t || x.index_ == AD_INVALID_INDEX || x.gen_ != t->gen || x.index_ >= t->nn) return NULL;
+    if (!t || x.index_ == AD_INVALID_INDEX || x.gen_ != t->hot.gen || x.index_ >= t->nn) return NULL;
     return &t->nodes[x.index_];
 }
 
@@ -121,7 +121,7 @@ const void *ad_tensor_grad(ad_tensor x)
 double ad_tensor_get(ad_tensor x, size_t i)
 {
     const ad_node *n = peek(x);
-    if (!n || i >= n->numel) return NAN;
+    if (!n || i >= n->numel) return (double)NAN;
     return n->dtype == AD_F32 ? (double)((const float *)n->value)[i]
                               : ((const double *)n->value)[i];
 }
