@@ -330,8 +330,12 @@ bool ad_anomaly_check(ad_tape *t, const ad_node *y, const void *buf, size_t n, b
                                 ad_shape_str(x->ndim, x->dims, s));
     }
     double v = y->dtype == AD_F32 ? (double)((const float *)buf)[bad] : ((const double *)buf)[bad];
+    /* like every message, it starts with the public function that failed:
+     * the op's own (ad_<name>) in the forward sweep, ad_backward after it */
     ad_tape_fail(t, AD_ERR_NUMERIC,
-                 "anomaly in the %s sweep: op %s (node %zu, inputs %s) produced %g at element %zu",
+                 "ad_%s: anomaly in the %s sweep: op %s (node %zu, inputs %s) produced %g at "
+                 "element %zu",
+                 backward ? "backward" : ad_op_table[y->op]->name,
                  backward ? "backward" : "forward", ad_op_table[y->op]->name,
                  (size_t)(y - t->nodes), off ? ins : "none", v, bad);
     return false;
