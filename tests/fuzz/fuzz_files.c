@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT
+ * libFuzzer target for the file readers: parameter files (ad_paramfile_parse
+ * on bytes in memory, and ad_params_load on the same bytes in a file) and IDX
+ * image and label files. The first input byte picks the reader and options;
+ * the rest is the file. Every file is either refused cleanly (the right code,
+ * a message naming the function, outputs untouched or NULL) or loaded
+ * correctly (a parameter file that loads is exactly what ad_params_save
+ * writes for the loaded values; IDX data match an independent decoding). */
+#include "adtape.h"
+#include "adtape/data.h"
+#include "paramfile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void finding(const char *what, const char *detail)
+{
+    fprintf(stderr, "fuzz_files finding: %s: %s\n", what, detail ? detail : "");
+    abort();
+}
+
+/* ---- a private temporary directory for the whole run */
+
+static char dir[64], file[96], saved[96];
+
+static void cleanup(void)
+{
+    remove(file);
+    remove(saved);
+    rmdir(dir);
+}
+
+static void setup(void)
+{
+    if (dir[0]) return;
+    strcpy(dir, "/tmp/adtape-fuzz-XXXXXX");
+    if (!mkdtemp(dir)) finding("mkdtemp", dir);
+    snprintf(file, sizeof file, "%s/in", dir);
+    snprintf(saved, sizeof saved, "%s/saved", dir);
+    atexit(cleanup);
+}
+
+static void write_file(const char *path, const uint8_t *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(b, 1, n, f) != n || fclose(f) != 0) finding("cannot write", path);
+}
+
+static uint8_t *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) finding("cannot read", path);
+    uint8_t *b = malloc(1 << 16);
+    *n = fread(b, 1, 1 << 16, f);
+    fclose(f);
+    return b;
+}
+
+static uint64_t le(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* ================================================== parameter files */
+
+enum { MAXP = 8, MAXEL = 4096 };
+
+/* Parameters shaped after what the file claims (as far as it is sane), so
+ * that the fuzzer gets past the count, dtype and shape checks. */
+static size_t params_from_header(const uint8_t *b, size_t n, ad_param **p)
+{
+    if (n < 20 || memcmp(b, AD_PARAMFILE_MAGIC, 8) != 0) return 0;
+    uint64_t count = le(b + 12, 8);
+    if (count > MAXP) return 0;
+    size_t off = 20, np = 0;
+    for (; np < count; np++) {
+        uint32_t dt = off + 8 <= n ? (uint32_t)le(b + off, 4) : 0;
+        uint32_t nd = off + 8 <= n ? (uint32_t)le(b + off + 4, 4) : 1;
+        if (dt > 1 || nd < 1 || nd > AD_MAX_DIMS) dt = 0, nd = 1;
+        off += 8;
+        size_t dims[AD_MAX_DIMS] = {1, 1, 1, 1}, el = 1;
+        for (uint32_t k = 0; k < nd; k++, off += 8) {
+            uint64_t d = off + 8 <= n ? le(b + off, 8) : 1;
+            dims[k] = d <= 64 ? (size_t)d : 1;
+            el *= dims[k];
+        }
+        if (el > MAXEL) dims[0] = 1, dims[1] = 1;
+        p[np] = ad_param_new((ad_dtype)dt, nd, dims);
+        if (!p[np]) finding("ad_param_new", NULL);
+        off += ad_param_numel(p[np]) * (dt ? 8 : 4);
+    }
+    return np;
+}
+
+/* The shapes of the seed corpus: float32 [2,3] and float64 [3]. */
+static size_t params_fixed(ad_param **p)
+{
+    p[0] = ad_param_new(AD_F32, 2, (size_t[]){2, 3});
+    p[1] = ad_param_new(AD_F64, 1, (size_t[]){3});
+    return 2;
+}
+
+static size_t bytes_of(ad_param *p)
+{
+    return ad_param_numel(p) * (ad_param_dtype(p) == AD_F32 ? 4 : 8);
+}
+
+static void fuzz_paramfile(unsigned mode, const uint8_t *data, size_t size)
+{
+    uint8_t *b = malloc(size ? size : 1);
+    memcpy(b, data, size);
+    /* usually a correct checksum, so the structure behind it gets fuzzed */
+    if ((mode & 8) && size >= 4) {
+        uint32_t c = ad_crc32(0, b, size - 4);
+        for (int i = 0; i < 4; i++)
+            b[size - 4 + i] = (uint8_t)(c >> (8 * i));
+    }
+    ad_param *p[MAXP];
+    size_t np = (mode & 16) ? params_fixed(p) : params_from_header(b, size, p);
+    static const size_t caps[4] = {0, 4, 16, 1024};
+    size_t cap = caps[(mode >> 5) & 3];
+    /* a recognisable pattern: a refused file must leave it as it was */
+    uint8_t *before = malloc(MAXP * MAXEL * 8 + 1);
+    size_t off = 0;
+    for (size_t i = 0; i < np; i++) {
+        memset(ad_param_value(p[i]), 0xA5, bytes_of(p[i]));
+        memcpy(before + off, ad_param_value(p[i]), bytes_of(p[i]));
+        off += bytes_of(p[i]);
+    }
+    uint8_t meta[1024];
+    size_t meta_len = 7777;
+    char err[300];
+    ad_status s = ad_paramfile_parse(b, size, "ad_params_load", file, p, np, cap ? meta : NULL, cap,
+                                     &meta_len, err, sizeof err);
+    if (s != AD_OK) {
+        if (s != AD_ERR_FORMAT) finding("parse: unexpected status", ad_status_name(s));
+        if (strncmp(err, "ad_params_load: ", 16) != 0) finding("parse: message", err);
+        off = 0;
+        for (size_t i = 0; i < np; i++) {
+            if (memcmp(before + off, ad_param_value(p[i]), bytes_of(p[i])) != 0)
+                finding("a refused file changed a parameter", err);
+            off += bytes_of(p[i]);
+        }
+        if (meta_len != 7777) finding("a refused file set meta_len", err);
+    } else {
+        /* loaded: saving what was loaded must give back the same bytes */
+        if (meta_len > cap) finding("meta_len beyond meta_cap", NULL);
+        ad_status w = ad_params_save(saved, p, np, meta, meta_len, err, sizeof err);
+        if (w != AD_OK) finding("cannot save what was loaded", err);
+        size_t n;
+        uint8_t *again = read_file(saved, &n);
+        if (n != size || memcmp(again, b, size) != 0) finding("load/save roundtrip differs", NULL);
+        free(again);
+    }
+    /* the same bytes through a real file: the same verdict */
+    write_file(file, b, size);
+    for (size_t i = 0; i < np; i++)
+        memset(ad_param_value(p[i]), 0xA5, bytes_of(p[i]));
+    char err2[300];
+    ad_status s2 =
+        ad_params_load(file, p, np, cap ? meta : NULL, cap, &meta_len, err2, sizeof err2);
+    if (s2 != s) finding("ad_params_load and ad_paramfile_parse disagree", err2);
+    if (s2 != AD_OK && strcmp(err, err2) != 0) finding("different messages", err2);
+    for (size_t i = 0; i < np; i++)
+        ad_param_free(p[i]);
+    free(before);
+    free(b);
+}
+
+/* ========================================================= IDX files */
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* An independent decision: is this a valid IDX file of ndim dimensions?
+ * Then *total is the number of payload bytes. */
+static int idx_valid(const uint8_t *b, size_t n, unsigned ndim, size_t *dims, size_t *total)
+{
+    size_t h = 4 + 4 * (size_t)ndim;
+    if (n < h || b[0] || b[1] || b[2] != 0x08 || b[3] != ndim) return 0;
+    unsigned __int128 nz = 1, all = 1;
+    for (unsigned k = 0; k < ndim; k++) {
+        dims[k] = be32(b + 4 + 4 * k);
+        all *= dims[k];
+        if (dims[k]) nz *= dims[k];
+    }
+    if (nz > (unsigned __int128)(SIZE_MAX / 4)) return 0;
+    if (ndim == 3 && (dims[1] == 0 || dims[2] == 0)) return 0;
+    if ((unsigned __int128)(n - h) != all) return 0;
+    *total = (size_t)all;
+    return 1;
+}
+
+static void fuzz_idx(bool images, const uint8_t *b, size_t size)
+{
+    write_file(file, b, size);
+    char err[300];
+    size_t dims[3], total = 0;
+    int valid = idx_valid(b, size, images ? 3 : 1, dims, &total);
+    const char *fn = images ? "ad_idx_read_images: " : "ad_idx_read_labels: ";
+    ad_status s;
+    if (images) {
+        float *px = (float *)1;
+        size_t c = 9, r = 9, w = 9;
+        s = ad_idx_read_images(file, &px, &c, &r, &w, err, sizeof err);
+        if (s == AD_OK) {
+            if (!valid) finding("an invalid image file was accepted", NULL);
+            if (c != dims[0] || r != dims[1] || w != dims[2]) finding("wrong image dims", NULL);
+            for (size_t i = 0; i < total; i++)
+                if (px[i] != (float)b[16 + i] / 255.0f) finding("wrong pixel", NULL);
+        } else if (px || c || r || w) {
+            finding("a refused image file left outputs set", err);
+        }
+        ad_idx_free(s == AD_OK ? px : NULL);
+    } else {
+        int32_t *lab = (int32_t *)1;
+        size_t c = 9;
+        s = ad_idx_read_labels(file, &lab, &c, err, sizeof err);
+        if (s == AD_OK) {
+            if (!valid) finding("an invalid label file was accepted", NULL);
+            if (c != dims[0]) finding("wrong label count", NULL);
+            for (size_t i = 0; i < total; i++)
+                if (lab[i] != b[8 + i]) finding("wrong label", NULL);
+        } else if (lab || c) {
+            finding("a refused label file left outputs set", err);
+        }
+        ad_idx_free(s == AD_OK ? lab : NULL);
+    }
+    if (s != AD_OK) {
+        if (valid) finding("a valid IDX file was refused", err);
+        if (s != AD_ERR_FORMAT) finding("IDX: unexpected status", err);
+        if (strncmp(err, fn, strlen(fn)) != 0) finding("IDX: message", err);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    setup();
+    unsigned mode = data[0];
+    switch (mode % 4) {
+    case 0:
+    case 1:
+        fuzz_paramfile(mode, data + 1, size - 1);
+        break;
+    case 2:
+        fuzz_idx(true, data + 1, size - 1);
+        break;
+    default:
+        fuzz_idx(false, data + 1, size - 1);
+        break;
+    }
+    return 0;
+}
