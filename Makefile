@@ -146,3 +146,45 @@ fuzz: fuzz-build
 	        -artifact_prefix=build-fuzz/$$f- $(FUZZ_ARGS) \
 	        build-fuzz/corpus_$$c tests/fuzz/corpus_$$c || exit 1; \
 	done
+
+# `make memcheck`: the Criterion suite (one job; valgrind follows the worker
+# each test runs in) and every example under valgrind memcheck. Criterion
+# does not pass a worker's valgrind exit code on, so each process writes a
+# log and any log with errors (invalid accesses, or bytes definitely or
+# indirectly lost) fails the target.
+VALGRIND := valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+            --errors-for-leak-kinds=definite,indirect --track-origins=yes --trace-children=yes
+MEMCHECK := $(BUILD)/memcheck
+
+memcheck: check-criterion
+	@$(MAKE) --no-print-directory $(BUILD)/tests examples
+	@rm -rf $(MEMCHECK) && mkdir -p $(MEMCHECK)
+	CRITERION_NO_EARLY_EXIT=1 $(VALGRIND) --log-file=$(MEMCHECK)/tests.%p.log \
+	    $(BUILD)/tests --jobs 1 $(TEST_ARGS)
+	@for e in $(EXAMPLES); do \
+	    echo "== valgrind $$e"; \
+	    $(VALGRIND) --log-file=$(MEMCHECK)/$$(basename $$e).%p.log $$e >/dev/null || exit 1; \
+	done
+	@if grep -l "ERROR SUMMARY: [1-9]" $(MEMCHECK)/*.log; then \
+	    echo "memcheck: the logs above report errors"; exit 1; fi
+	@echo "memcheck: clean, $$(ls $(MEMCHECK) | wc -l) processes checked"
+
+# `make tsan`: tests/test_threads.c (tapes on several threads, the kernel
+# thread pool shared between them) against a ThreadSanitizer build of the
+# library. Criterion's sandbox cannot start under TSan, so the test file is
+# built against a small stand-in (tests/tsan) and runs in one process. Any
+# report stops it (halt_on_error) and leaves a log; either fails the target.
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+TSAN_CFLAGS = -std=c11 -O1 -g $(TSAN_FLAGS) -D_POSIX_C_SOURCE=200809L -Itests/tsan -Iinclude \
+              -Isrc -Iops $(WARN_COMMON)
+
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT=-O1 EXTRA_CFLAGS="$(TSAN_FLAGS)" \
+	    build-tsan/libadtape.a
+	$(CC) $(TSAN_CFLAGS) -o build-tsan/test_threads tests/test_threads.c tests/tsan/main.c \
+	    build-tsan/libadtape.a $(LDLIBS)
+	@rm -f build-tsan/tsan.*
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$(CURDIR)/build-tsan/tsan" \
+	    build-tsan/test_threads
+	@if ls build-tsan/tsan.* >/dev/null 2>&1; then cat build-tsan/tsan.*; exit 1; fi
+	@echo "tsan: no data races reported"
