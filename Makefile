@@ -153,7 +153,7 @@ fuzz: fuzz-build
 # log and any log with errors (invalid accesses, or bytes definitely or
 # indirectly lost) fails the target.
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
-            --errors-for-leak-kinds=definite,indirect --track-origins=yes --trace-children=yes
+            --errors-for-leak-kinds=definite,indirect --trace-children=yes
 MEMCHECK := $(BUILD)/memcheck
 
 memcheck: check-criterion

@@ -102,7 +102,9 @@ AD_API void ad_tape_reset(ad_tape *t);
 AD_API bool ad_tape_set_recording(ad_tape *t, bool on);
 /* Anomaly mode: every recorded value and every gradient is checked for
  * NaN/Inf; the first offender fails the tape with AD_ERR_NUMERIC, naming the
- * op, its node index, its input shapes and the sweep (forward/backward). */
+ * op, its node index, its input shapes and the sweep (forward/backward).
+ * Scalar records are checked too (value and partials when recorded, adjoints
+ * after a sweep), so scalar arithmetic runs slower while it is on. */
 AD_API void ad_tape_set_anomaly(ad_tape *t, bool on);
 
 typedef struct ad_tape_stats {

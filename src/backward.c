@@ -9,6 +9,7 @@
 #include "../ops/ops.h"
 #include "alloc.h"
 
+#include <math.h>
 #include <string.h>
 
 /* adj[a] += da adj[i]; adj[b] += db adj[i], for i from hi-1 down to lo,
@@ -97,6 +98,14 @@ static ad_status run(ad_tape *t, const char *fn)
         }
     }
     ad_scalar_sweep(t, 1, cur);
+    if (t->anomaly) { /* the sweep reaches the highest record first */
+        for (size_t i = t->hot.ns; i-- > 1;)
+            if (!isfinite(t->adj[i]))
+                return ad_tape_fail(t, AD_ERR_NUMERIC,
+                                    "ad_backward: anomaly in the backward sweep: scalar record "
+                                    "%zu has adjoint %g",
+                                    i, t->adj[i]);
+    }
     /* variables off the output's path still report a gradient: zeros */
     for (size_t k = 0; k < t->nn; k++) {
         ad_node *x = &t->nodes[k];

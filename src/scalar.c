@@ -42,6 +42,13 @@ ad_scalar ad_scalar_push_slow_(ad_scalar a, ad_scalar b, int binary, double v, d
             return ad_invalid_scalar(t);
         }
     }
+    if (t->anomaly && !(isfinite(v) && isfinite(da) && isfinite(db))) {
+        ad_tape_fail(t, AD_ERR_NUMERIC,
+                     "%s: anomaly in the forward sweep: scalar record %zu (operands %u, %u) "
+                     "produced %g with partials %g, %g",
+                     fn, t->hot.ns, a.index_, binary ? b.index_ : 0u, v, da, binary ? db : 0.0);
+        return ad_invalid_scalar(t);
+    }
     ad_scalar out = {t, 0, t->hot.gen, v};
     if (!t->recording) return out; /* evaluation mode: a value, no record */
     if (a.index_ == 0 && (!binary || b.index_ == 0)) return out; /* constant in, constant out */

@@ -30,7 +30,8 @@ const char *ad_status_name(ad_status s)
 
 static void update_live(ad_tape *t)
 {
-    t->hot.live_gen = (t->err == AD_OK && t->recording) ? t->hot.gen : AD_DEAD_GEN;
+    /* anomaly mode sends scalar ops down the slow path, which checks them */
+    t->hot.live_gen = (t->err == AD_OK && t->recording && !t->anomaly) ? t->hot.gen : AD_DEAD_GEN;
 }
 
 ad_tape *ad_tape_new(void)
@@ -96,7 +97,9 @@ bool ad_tape_set_recording(ad_tape *t, bool on)
 
 void ad_tape_set_anomaly(ad_tape *t, bool on)
 {
-    if (t) t->anomaly = on;
+    if (!t) return;
+    t->anomaly = on;
+    update_live(t);
 }
 
 ad_tape_stats ad_tape_stats_get(const ad_tape *t)
