@@ -11,8 +11,12 @@ ar=$2
 soname=$3
 fail=0
 
-# nm prints "address type name"; only defined symbols are asked for.
-exported=$(nm -D --defined-only "$so" | awk 'NF == 3 { print $3 }' | sort -u)
+# nm prints "address type name"; only defined symbols are asked for. An
+# AddressSanitizer build adds an __odr_asan.X companion per global X: judge X.
+names() {
+    awk 'NF == 3 { print $3 }' | sed 's/^__odr_asan[._]//' | sort -u
+}
+exported=$(nm -D --defined-only "$so" | names)
 if [ -z "$exported" ]; then
     echo "check-symbols: $so exports nothing (nm -D failed?)" >&2
     exit 1
@@ -24,7 +28,7 @@ if [ -n "$stray" ]; then
     fail=1
 fi
 
-globals=$(nm -g --defined-only "$ar" | awk 'NF == 3 { print $3 }' | sort -u)
+globals=$(nm -g --defined-only "$ar" | names)
 stray=$(printf '%s\n' "$globals" | grep -v '^ad_')
 if [ -n "$stray" ]; then
     echo "check-symbols: $ar defines global symbols outside the ad_ prefix:" >&2
