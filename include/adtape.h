@@ -137,22 +137,123 @@ AD_API ad_tape *ad_scalar_tape(ad_scalar x);
 /* false for the invalid handle that failed ops return. */
 AD_API bool ad_scalar_ok(ad_scalar x);
 
-AD_API ad_scalar ad_add(ad_scalar a, ad_scalar b);
-AD_API ad_scalar ad_sub(ad_scalar a, ad_scalar b);
-AD_API ad_scalar ad_mul(ad_scalar a, ad_scalar b);
-AD_API ad_scalar ad_div(ad_scalar a, ad_scalar b);
-AD_API ad_scalar ad_neg(ad_scalar a);
-AD_API ad_scalar ad_addc(ad_scalar a, double c);  /* a + c */
-AD_API ad_scalar ad_subc(ad_scalar a, double c);  /* a - c */
-AD_API ad_scalar ad_rsub(double c, ad_scalar a);  /* c - a */
-AD_API ad_scalar ad_scale(ad_scalar a, double c); /* a * c */
-AD_API ad_scalar ad_divc(ad_scalar a, double c);  /* a / c */
-AD_API ad_scalar ad_rdiv(double c, ad_scalar a);  /* c / a */
+/* ---- private: the part of a tape that the inline arithmetic below reads
+ * and writes. These names are not API and may change in any release. */
+typedef struct ad_srec_ {
+    uint32_t a, b;  /* operand records (0: the dummy, for leaves and constants) */
+    double da, db;  /* local partials d(out)/d(a), d(out)/d(b) */
+} ad_srec_;
+typedef struct ad_tape_hot_ {
+    uint32_t gen;      /* current generation */
+    uint32_t live_gen; /* == gen while healthy and recording, else a value no handle has */
+    ad_srec_ *srec;    /* current record segment */
+    size_t seg_base;   /* index of srec[0] */
+    size_t ns;         /* records in use */
+    size_t scap;       /* one past the last index the current segment holds */
+} ad_tape_hot_;
+/* Everything the inline fast path does not handle: errors, stale or foreign
+ * handles, evaluation mode, a full segment. */
+AD_API ad_scalar ad_scalar_push_slow_(ad_scalar a, ad_scalar b, int binary, double v, double da,
+                                      double db, const char *fn);
+
+#ifdef AD_DEFINE_SCALAR_OPS_
+#define AD_SCALAR_FN_ AD_API /* the library's exported copies (src/scalar.c) */
+#else
+#define AD_SCALAR_FN_ static inline
+#endif
+
+/* Records out = f(a, b) with partials da, db: one 24-byte record. Inline,
+ * so arithmetic on scalars costs a few nanoseconds. */
+static inline ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da, double db,
+                                  const char *fn)
+{
+    ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
+    if (t && a.tape_ == b.tape_ && a.gen_ == t->live_gen && b.gen_ == t->live_gen &&
+        t->ns < t->scap && (a.index_ | b.index_) != 0) {
+        ad_srec_ *r = &t->srec[t->ns - t->seg_base];
+        r->a = a.index_;
+        r->b = b.index_;
+        r->da = da;
+        r->db = db;
+        ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_, v};
+        return out;
+    }
+    return ad_scalar_push_slow_(a, b, 1, v, da, db, fn);
+}
+
+static inline ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *fn)
+{
+    ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
+    if (t && a.gen_ == t->live_gen && t->ns < t->scap && a.index_ != 0) {
+        ad_srec_ *r = &t->srec[t->ns - t->seg_base];
+        r->a = a.index_;
+        r->b = 0;
+        r->da = da;
+        r->db = 0.0;
+        ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_, v};
+        return out;
+    }
+    return ad_scalar_push_slow_(a, a, 0, v, da, 0.0, fn);
+}
+
+/* Arithmetic, inline. Each returns a + b, a - b, ... as the name says. */
+AD_SCALAR_FN_ ad_scalar ad_add(ad_scalar a, ad_scalar b)
+{
+    return ad_push2_(a, b, a.value_ + b.value_, 1.0, 1.0, "ad_add");
+}
+AD_SCALAR_FN_ ad_scalar ad_sub(ad_scalar a, ad_scalar b)
+{
+    return ad_push2_(a, b, a.value_ - b.value_, 1.0, -1.0, "ad_sub");
+}
+AD_SCALAR_FN_ ad_scalar ad_mul(ad_scalar a, ad_scalar b)
+{
+    return ad_push2_(a, b, a.value_ * b.value_, b.value_, a.value_, "ad_mul");
+}
+/* d(a/b) = da/b - (a/b) db/b */
+AD_SCALAR_FN_ ad_scalar ad_div(ad_scalar a, ad_scalar b)
+{
+    double inv = 1.0 / b.value_, v = a.value_ * inv;
+    return ad_push2_(a, b, v, inv, -v * inv, "ad_div");
+}
+AD_SCALAR_FN_ ad_scalar ad_neg(ad_scalar a)
+{
+    return ad_push1_(a, -a.value_, -1.0, "ad_neg");
+}
+AD_SCALAR_FN_ ad_scalar ad_addc(ad_scalar a, double c) /* a + c */
+{
+    return ad_push1_(a, a.value_ + c, 1.0, "ad_addc");
+}
+AD_SCALAR_FN_ ad_scalar ad_subc(ad_scalar a, double c) /* a - c */
+{
+    return ad_push1_(a, a.value_ - c, 1.0, "ad_subc");
+}
+AD_SCALAR_FN_ ad_scalar ad_rsub(double c, ad_scalar a) /* c - a */
+{
+    return ad_push1_(a, c - a.value_, -1.0, "ad_rsub");
+}
+AD_SCALAR_FN_ ad_scalar ad_scale(ad_scalar a, double c) /* a * c */
+{
+    return ad_push1_(a, a.value_ * c, c, "ad_scale");
+}
+AD_SCALAR_FN_ ad_scalar ad_divc(ad_scalar a, double c) /* a / c */
+{
+    return ad_push1_(a, a.value_ / c, 1.0 / c, "ad_divc");
+}
+AD_SCALAR_FN_ ad_scalar ad_rdiv(double c, ad_scalar a) /* c / a; d = -c/a^2 */
+{
+    double v = c / a.value_;
+    return ad_push1_(a, v, -v / a.value_, "ad_rdiv");
+}
+AD_SCALAR_FN_ ad_scalar ad_square(ad_scalar a)
+{
+    return ad_push1_(a, a.value_ * a.value_, 2.0 * a.value_, "ad_square");
+}
+
+/* Elementary functions (exported; libm does the work). */
 AD_API ad_scalar ad_pow(ad_scalar a, ad_scalar b); /* a^b, a > 0 for the b-gradient */
 AD_API ad_scalar ad_powc(ad_scalar a, double p);   /* a^p, real exponent */
 AD_API ad_scalar ad_powi(ad_scalar a, int p);      /* a^p, integer exponent (any sign of a) */
 AD_API ad_scalar ad_rpow(double c, ad_scalar a);   /* c^a */
-AD_API ad_scalar ad_square(ad_scalar a);
 AD_API ad_scalar ad_sqrt(ad_scalar a);
 AD_API ad_scalar ad_cbrt(ad_scalar a);
 AD_API ad_scalar ad_exp(ad_scalar a);
@@ -435,11 +536,15 @@ AD_API void ad_set_num_threads(int n);
 AD_API int ad_get_num_threads(void);
 
 /* All heap memory passes through one allocator. alloc must return 64-byte
- * aligned blocks. Set it before any other call; NULL restores malloc. */
+ * aligned blocks. realloc is optional (NULL: alloc, copy, free); it resizes
+ * blocks that need only 16-byte alignment (the scalar record array), which
+ * lets a large tape grow without copying. Set it before any other call;
+ * NULL restores malloc. */
 typedef struct ad_allocator {
     void *(*alloc)(size_t size, void *user_data);
     void (*free)(void *p, void *user_data);
     void *user_data;
+    void *(*realloc)(void *p, size_t old_size, size_t new_size, void *user_data);
 } ad_allocator;
 AD_API void ad_set_allocator(const ad_allocator *a);
 

@@ -48,7 +48,7 @@ static void to_scalar_backward(ad_tape *t, ad_node *y)
         ((double *)gx)[i] += g;
 }
 
-const ad_op_def ad_op_def_to_scalar = {"to_scalar", 1, to_scalar_shape, to_scalar_forward,
+const ad_op_def ad_op_def_to_scalar = {"tensor_to_scalar", 1, to_scalar_shape, to_scalar_forward,
                                        to_scalar_backward};
 
 ad_scalar ad_tensor_to_scalar(ad_tensor x, size_t i)
@@ -131,7 +131,7 @@ static void stack_backward(ad_tape *t, ad_node *y)
         t->adj[c->idx[i]] += g[i];
 }
 
-const ad_op_def ad_op_def_stack = {"stack", 1, stack_shape, stack_forward, stack_backward};
+const ad_op_def ad_op_def_stack = {"stack_scalars", 1, stack_shape, stack_forward, stack_backward};
 
 const uint32_t *ad_stack_records(const ad_node *y)
 {
@@ -170,7 +170,7 @@ ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const siz
             ad_tape_fail(t, AD_ERR_INVALID, "%s: scalar %zu is invalid", fn, i);
             return ad_invalid_tensor(t);
         }
-        if (x->gen_ != t->gen) {
+        if (x->gen_ != t->hot.gen) {
             ad_tape_fail(t, AD_ERR_STALE, "%s: scalar %zu was recorded before the last reset",
                          fn, i);
             return ad_invalid_tensor(t);

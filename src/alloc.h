@@ -14,6 +14,9 @@ void *ad_alloc(size_t size);
  * on failure returns NULL and leaves `p` untouched. */
 void *ad_realloc(void *p, size_t old_size, size_t new_size);
 void ad_free(void *p);
+/* Resizes a block that needs only 16-byte alignment (record arrays), in
+ * place when the allocator can (realloc). NULL on failure, p untouched. */
+void *ad_grow(void *p, size_t old_size, size_t new_size);
 /* a * b, or SIZE_MAX when it overflows (so the allocation then fails cleanly). */
 size_t ad_mul_size(size_t a, size_t b);
 

@@ -11,13 +11,27 @@
 
 #include <string.h>
 
-void ad_scalar_sweep(const ad_srec *rec, double *adj, size_t lo, size_t hi)
+/* adj[a] += da adj[i]; adj[b] += db adj[i], for i from hi-1 down to lo,
+ * one segment at a time. Leaves and unused operands point at the dummy
+ * record 0, so there is no branch in the loop. */
+void ad_scalar_sweep(const ad_tape *t, size_t lo, size_t hi)
 {
-    for (size_t i = hi; i-- > lo;) {
-        const ad_srec *r = &rec[i];
-        double g = adj[i];
-        adj[r->a] += r->da * g;
-        adj[r->b] += r->db * g;
+    double *adj = t->adj;
+    size_t k = 0;
+    while (hi > 0 && ad_seg_start(k + 1) < hi)
+        k++;
+    for (;; k--) {
+        size_t base = ad_seg_start(k);
+        const ad_srec *seg = t->seg[k];
+        size_t stop = lo > base ? lo : base;
+        for (size_t i = hi; i-- > stop;) {
+            const ad_srec *r = &seg[i - base];
+            double g = adj[i];
+            adj[r->a] += r->da * g;
+            adj[r->b] += r->db * g;
+        }
+        if (stop == lo || k == 0) break;
+        hi = base;
     }
 }
 
@@ -38,8 +52,8 @@ static bool make_live(ad_tape *t, ad_node *x, const char *fn)
 
 static bool prepare(ad_tape *t, const char *fn)
 {
-    if (t->adj_cap < t->ns) {
-        size_t cap = t->ns < 1024 ? 1024 : t->ns;
+    if (t->adj_cap < t->hot.ns) {
+        size_t cap = t->hot.ns < 1024 ? 1024 : t->hot.ns;
         cap = cap + cap / 2 < cap ? cap : cap + cap / 2; /* headroom for a growing tape */
         double *a = ad_alloc(ad_mul_size(cap, sizeof *a));
         if (!a) {
@@ -51,7 +65,7 @@ static bool prepare(ad_tape *t, const char *fn)
         t->adj = a;
         t->adj_cap = cap;
     }
-    memset(t->adj, 0, t->ns * sizeof *t->adj);
+    memset(t->adj, 0, t->hot.ns * sizeof *t->adj);
     for (size_t k = 0; k < t->nn; k++)
         t->nodes[k].grad_live = 0;
     return true;
@@ -59,11 +73,11 @@ static bool prepare(ad_tape *t, const char *fn)
 
 static ad_status run(ad_tape *t, const char *fn)
 {
-    size_t cur = t->ns;
+    size_t cur = t->hot.ns;
     for (size_t k = t->nn; k-- > 0;) {
         ad_node *y = &t->nodes[k];
         if (y->scalar_mark < cur) {
-            ad_scalar_sweep(t->srec, t->adj, y->scalar_mark, cur);
+            ad_scalar_sweep(t, y->scalar_mark, cur);
             cur = y->scalar_mark;
         }
         if (!y->needs_grad || y->op == AD_OP_LEAF) continue;
@@ -82,7 +96,7 @@ static ad_status run(ad_tape *t, const char *fn)
             if (t->err != AD_OK) return t->err;
         }
     }
-    ad_scalar_sweep(t->srec, t->adj, 1, cur);
+    ad_scalar_sweep(t, 1, cur);
     /* variables off the output's path still report a gradient: zeros */
     for (size_t k = 0; k < t->nn; k++) {
         ad_node *x = &t->nodes[k];
@@ -143,7 +157,7 @@ ad_status ad_backward_scalar_seeded(ad_scalar y, double seed)
     if (t->err != AD_OK) return t->err;
     if (y.index_ == AD_INVALID_INDEX || y.gen_ == 0)
         return ad_tape_fail(t, AD_ERR_INVALID, "%s: output is an invalid scalar", fn);
-    if (y.gen_ != t->gen)
+    if (y.gen_ != t->hot.gen)
         return ad_tape_fail(t, AD_ERR_STALE,
                             "%s: output was recorded before the last ad_tape_reset", fn);
     if (!prepare(t, fn)) return t->err;

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { FIRST_SCALARS = 1024, FIRST_NODES = 64 };
+enum { FIRST_NODES = 64 };
 
 const char *ad_version(void)
 {
@@ -30,7 +30,7 @@ const char *ad_status_name(ad_status s)
 
 static void update_live(ad_tape *t)
 {
-    t->live_gen = (t->err == AD_OK && t->recording) ? t->gen : 0;
+    t->hot.live_gen = (t->err == AD_OK && t->recording) ? t->hot.gen : AD_DEAD_GEN;
 }
 
 ad_tape *ad_tape_new(void)
@@ -38,20 +38,21 @@ ad_tape *ad_tape_new(void)
     ad_tape *t = ad_alloc(sizeof *t);
     if (!t) return NULL;
     memset(t, 0, sizeof *t);
-    t->srec = ad_alloc(FIRST_SCALARS * sizeof *t->srec);
+    t->seg[0] = ad_alloc(AD_SEG0 * sizeof(ad_srec));
     t->nodes = ad_alloc(FIRST_NODES * sizeof *t->nodes);
-    if (!t->srec || !t->nodes) {
-        ad_free(t->srec);
+    if (!t->seg[0] || !t->nodes) {
+        ad_free(t->seg[0]);
         ad_free(t->nodes);
         ad_free(t);
         return NULL;
     }
-    t->scap = FIRST_SCALARS;
+    t->hot.srec = t->seg[0];
+    t->hot.scap = AD_SEG0;
     t->ncap = FIRST_NODES;
     t->allocations = 3;
-    t->srec[0] = (ad_srec){0, 0, 0.0, 0.0}; /* the dummy every leaf points at */
-    t->ns = 1;
-    t->gen = 1;
+    t->hot.srec[0] = (ad_srec){0, 0, 0.0, 0.0}; /* the dummy every leaf points at */
+    t->hot.ns = 1;
+    t->hot.gen = 1;
     t->recording = true;
     update_live(t);
     return t;
@@ -61,7 +62,8 @@ void ad_tape_free(ad_tape *t)
 {
     if (!t) return;
     ad_arena_release(&t->arena);
-    ad_free(t->srec);
+    for (size_t k = 0; k < AD_MAX_SEGS; k++)
+        ad_free(t->seg[k]);
     ad_free(t->adj);
     ad_free(t->nodes);
     ad_free(t);
@@ -71,9 +73,13 @@ void ad_tape_reset(ad_tape *t)
 {
     if (!t) return;
     ad_arena_rewind(&t->arena);
-    t->ns = 1;
+    t->hot.ns = 1;
+    t->cur_seg = 0;
+    t->hot.srec = t->seg[0];
+    t->hot.seg_base = 0;
+    t->hot.scap = AD_SEG0;
     t->nn = 0;
-    t->gen = t->gen == UINT32_MAX ? 1 : t->gen + 1;
+    t->hot.gen = t->hot.gen + 1 >= AD_DEAD_GEN ? 1 : t->hot.gen + 1;
     t->err = AD_OK;
     t->msg[0] = '\0';
     update_live(t);
@@ -97,10 +103,13 @@ ad_tape_stats ad_tape_stats_get(const ad_tape *t)
 {
     ad_tape_stats s = {0};
     if (!t) return s;
-    s.scalar_nodes = t->ns - 1;
+    s.scalar_nodes = t->hot.ns - 1;
     s.tensor_nodes = t->nn;
-    s.bytes_used = ad_arena_used(&t->arena) + t->ns * sizeof(ad_srec) + t->nn * sizeof(ad_node);
-    s.bytes_reserved = t->arena.reserved + t->scap * sizeof(ad_srec) +
+    s.bytes_used = ad_arena_used(&t->arena) + t->hot.ns * sizeof(ad_srec) + t->nn * sizeof(ad_node);
+    size_t records = 0;
+    for (size_t k = 0; k < AD_MAX_SEGS && t->seg[k]; k++)
+        records += ad_seg_start(k + 1) - ad_seg_start(k);
+    s.bytes_reserved = t->arena.reserved + records * sizeof(ad_srec) +
                        t->ncap * sizeof(ad_node) + t->adj_cap * sizeof(double);
     s.allocations = t->allocations + t->arena.allocations;
     return s;
@@ -168,6 +177,38 @@ void *ad_tape_alloc(ad_tape *t, size_t bytes, const char *fn)
     return p;
 }
 
+bool ad_srec_next_segment(ad_tape *t, const char *fn)
+{
+    size_t k = t->cur_seg + 1;
+    if (k >= AD_MAX_SEGS || ad_seg_start(k + 1) > AD_INVALID_INDEX) {
+        ad_tape_fail(t, AD_ERR_NOMEM, "%s: too many scalar records on one tape", fn);
+        return false;
+    }
+    if (!t->seg[k]) {
+        size_t n = ad_seg_start(k + 1) - ad_seg_start(k);
+        t->seg[k] = ad_alloc(ad_mul_size(n, sizeof(ad_srec)));
+        if (!t->seg[k]) {
+            ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory growing the tape past %zu scalars",
+                         fn, t->hot.ns);
+            return false;
+        }
+        t->allocations++;
+    }
+    t->cur_seg = k;
+    t->hot.srec = t->seg[k];
+    t->hot.seg_base = ad_seg_start(k);
+    t->hot.scap = ad_seg_start(k + 1);
+    return true;
+}
+
+const ad_srec *ad_srec_at(const ad_tape *t, size_t i)
+{
+    size_t k = 0;
+    while (ad_seg_start(k + 1) <= i)
+        k++;
+    return &t->seg[k][i - ad_seg_start(k)];
+}
+
 /* Room for one more tensor node; false (tape failed) when memory runs out. */
 static bool reserve_node(ad_tape *t, const char *fn)
 {
@@ -177,7 +218,7 @@ static bool reserve_node(ad_tape *t, const char *fn)
         return false;
     }
     size_t cap = 2 * t->ncap;
-    ad_node *n = ad_realloc(t->nodes, t->nn * sizeof *n, ad_mul_size(cap, sizeof *n));
+    ad_node *n = ad_grow(t->nodes, t->nn * sizeof *n, ad_mul_size(cap, sizeof *n));
     if (!n) {
         ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory growing the tape to %zu nodes", fn, cap);
         return false;
@@ -206,7 +247,7 @@ ad_node *ad_tensor_node(ad_tensor x, const char *fn)
                      fn);
         return NULL;
     }
-    if (x.gen_ != t->gen) {
+    if (x.gen_ != t->hot.gen) {
         ad_tape_fail(t, AD_ERR_STALE,
                      "%s: tensor handle #%u was recorded before the last ad_tape_reset", fn,
                      x.index_);
@@ -358,11 +399,11 @@ ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t
     y->value = ad_tape_alloc(t, y->numel * ad_dtype_size((ad_dtype)y->dtype), fn);
     if (!y->value) return ad_invalid_tensor(t);
     y->needs_grad = needs_grad && t->recording;
-    y->scalar_mark = (uint32_t)t->ns;
+    y->scalar_mark = (uint32_t)t->hot.ns;
     def->forward(t, y);
     if (t->err != AD_OK) return ad_invalid_tensor(t); /* a forward may fail (labels) */
     if (t->anomaly && !ad_anomaly_check(t, y, y->value, y->numel, false)) return ad_invalid_tensor(t);
-    ad_tensor h = {t, (uint32_t)t->nn, t->gen};
+    ad_tensor h = {t, (uint32_t)t->nn, t->hot.gen};
     t->nn++;
     return h;
 }
@@ -398,8 +439,8 @@ ad_tensor ad_leaf_new(ad_tape *t, const char *fn, ad_dtype dt, size_t ndim, cons
     else
         memset(y->value, 0, bytes);
     y->needs_grad = variable && t->recording;
-    y->scalar_mark = (uint32_t)t->ns;
-    ad_tensor h = {t, (uint32_t)t->nn, t->gen};
+    y->scalar_mark = (uint32_t)t->hot.ns;
+    ad_tensor h = {t, (uint32_t)t->nn, t->hot.gen};
     t->nn++;
     return h;
 }
@@ -425,8 +466,8 @@ ad_tensor ad_param_use(ad_tape *t, ad_param *p)
     y->grad = p->grad;
     y->param = p;
     y->needs_grad = t->recording;
-    y->scalar_mark = (uint32_t)t->ns;
-    ad_tensor h = {t, (uint32_t)t->nn, t->gen};
+    y->scalar_mark = (uint32_t)t->hot.ns;
+    ad_tensor h = {t, (uint32_t)t->nn, t->hot.gen};
     t->nn++;
     return h;
 }

@@ -24,15 +24,18 @@
 #endif
 
 #define AD_INVALID_INDEX UINT32_MAX
+/* Generations run 1 .. AD_DEAD_GEN-1; invalid handles carry 0; a tape that
+ * failed or does not record has live_gen AD_DEAD_GEN, which no handle has. */
+#define AD_DEAD_GEN UINT32_MAX
 
 /* One scalar op: the indices of its (at most two) inputs and the local
  * partials d(out)/d(in) computed when it was recorded. Leaves and unused
  * inputs point at record 0, a dummy whose adjoint soaks up zero products, so
  * the sweep is a branch-free multiply-add loop. 24 bytes. */
-typedef struct ad_srec {
-    uint32_t a, b;
-    double da, db;
-} ad_srec;
+typedef ad_srec_ ad_srec;
+
+#define AD_SEG0      1024 /* records in the first segment */
+#define AD_MAX_SEGS  22   /* enough for 2^32 records */
 
 #define AD_NODE_INLINE_INPUTS 3
 
@@ -60,15 +63,22 @@ typedef struct ad_node {
 } ad_node;
 
 struct ad_tape {
-    uint32_t gen;      /* bumped by every reset; handles carry the one they were made in */
-    uint32_t live_gen; /* == gen while healthy and recording, else 0: one compare on the fast path */
+    /* first, and shared with the inline arithmetic in adtape.h: gen (bumped
+     * by every reset; handles carry the one they were made in), live_gen
+     * (== gen while healthy and recording, else AD_DEAD_GEN), and the
+     * current record segment */
+    ad_tape_hot_ hot;
     bool recording;
     bool anomaly;
     ad_status err;
     char msg[512];
 
-    ad_srec *srec; /* scalar records; srec[0] is the dummy */
-    size_t ns, scap;
+    /* Scalar records live in segments that double in size and never move:
+     * seg[k] holds records [AD_SEG0 (2^k - 1), AD_SEG0 (2^(k+1) - 1)).
+     * Growing a tape of millions of records copies nothing. Record 0 is the
+     * dummy. The fast path writes hot.srec[ns - seg_base] while ns < scap. */
+    ad_srec *seg[AD_MAX_SEGS];
+    size_t cur_seg;
     double *adj; /* scalar adjoints, one per record, rebuilt by each sweep */
     size_t adj_cap;
 
@@ -165,8 +175,20 @@ int ad_axis_norm(ad_tape *t, const char *fn, int axis, const ad_node *x);
  * and the sweep; true when all is finite. */
 bool ad_anomaly_check(ad_tape *t, const ad_node *y, const void *buf, size_t n, bool backward);
 
-/* ---- the scalar part of the sweep, shared with the bridges */
-void ad_scalar_sweep(const ad_srec *rec, double *adj, size_t lo, size_t hi);
+/* ---- scalar records */
+
+/* The scalar part of the sweep over records [lo, hi), last to first. */
+void ad_scalar_sweep(const ad_tape *t, size_t lo, size_t hi);
+/* First index of segment k. */
+static inline size_t ad_seg_start(size_t k)
+{
+    return (size_t)AD_SEG0 * (((size_t)1 << k) - 1);
+}
+/* Record i (any index below ns). */
+const ad_srec *ad_srec_at(const ad_tape *t, size_t i);
+/* Moves to the next segment (allocating it the first time); false (tape
+ * failed, naming fn) when memory runs out or the tape is full. */
+bool ad_srec_next_segment(ad_tape *t, const char *fn);
 
 /* Appends a leaf scalar record (a variable) with the given value. */
 ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn);

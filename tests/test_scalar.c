@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT
+ * Scalar ops: every op's derivative against its analytic form at many points,
+ * central differences through ad_gradcheck, the documented conventions at
+ * non-differentiable points, and the drivers (gradient, Jacobian). */
+#include "common.h"
+
+#include <math.h>
+
+typedef ad_scalar (*unary_op)(ad_scalar);
+typedef struct {
+    const char *name;
+    unary_op op;
+    double (*f)(double);
+    double (*df)(double);
+    double lo, hi; /* domain sampled */
+} unary_case;
+
+static double d_exp(double x) { return exp(x); }
+static double d_expm1(double x) { return exp(x); }
+static double d_log(double x) { return 1 / x; }
+static double d_log1p(double x) { return 1 / (1 + x); }
+static double d_sqrt(double x) { return 0.5 / sqrt(x); }
+static double d_cbrt(double x) { return 1 / (3 * cbrt(x) * cbrt(x)); }
+static double d_sin(double x) { return cos(x); }
+static double d_cos(double x) { return -sin(x); }
+static double d_tan(double x) { return 1 / (cos(x) * cos(x)); }
+static double d_asin(double x) { return 1 / sqrt(1 - x * x); }
+static double d_acos(double x) { return -1 / sqrt(1 - x * x); }
+static double d_atan(double x) { return 1 / (1 + x * x); }
+static double d_sinh(double x) { return cosh(x); }
+static double d_cosh(double x) { return sinh(x); }
+static double d_tanh(double x) { return 1 / (cosh(x) * cosh(x)); }
+static double d_erf(double x) { return 1.1283791670955126 * exp(-x * x); }
+static double d_fabs(double x) { return x > 0 ? 1 : -1; }
+static double sigm(double x) { return 1 / (1 + exp(-x)); }
+static double d_sigm(double x) { return sigm(x) * (1 - sigm(x)); }
+static double sq(double x) { return x * x; }
+static double d_sq(double x) { return 2 * x; }
+static double negf(double x) { return -x; }
+static double d_neg(double x) { (void)x; return -1; }
+
+static const unary_case unary_cases[] = {
+    {"exp", ad_exp, exp, d_exp, -5, 5},         {"expm1", ad_expm1, expm1, d_expm1, -5, 5},
+    {"log", ad_log, log, d_log, 0.01, 50},      {"log1p", ad_log1p, log1p, d_log1p, -0.9, 50},
+    {"sqrt", ad_sqrt, sqrt, d_sqrt, 0.01, 50},  {"cbrt", ad_cbrt, cbrt, d_cbrt, 0.1, 50},
+    {"sin", ad_sin, sin, d_sin, -7, 7},         {"cos", ad_cos, cos, d_cos, -7, 7},
+    {"tan", ad_tan, tan, d_tan, -1.5, 1.5},     {"asin", ad_asin, asin, d_asin, -0.99, 0.99},
+    {"acos", ad_acos, acos, d_acos, -0.99, 0.99}, {"atan", ad_atan, atan, d_atan, -20, 20},
+    {"sinh", ad_sinh, sinh, d_sinh, -5, 5},     {"cosh", ad_cosh, cosh, d_cosh, -5, 5},
+    {"tanh", ad_tanh, tanh, d_tanh, -5, 5},     {"erf", ad_erf, erf, d_erf, -4, 4},
+    {"fabs", ad_fabs, fabs, d_fabs, 0.01, 9},   {"sigmoid", ad_sigmoid, sigm, d_sigm, -30, 30},
+    {"square", ad_square, sq, d_sq, -9, 9},     {"neg", ad_neg, negf, d_neg, -9, 9},
+};
+
+static void check_close(const char *what, double got, double want, double x)
+{
+    double tol = 1e-12 + 1e-10 * fabs(want);
+    cr_assert(fabs(got - want) <= tol, "%s at x = %.17g: got %.17g, want %.17g", what, x, got,
+              want);
+}
+
+Test(scalar, every_unary_op_matches_its_analytic_derivative_at_many_points)
+{
+    ad_tape *t = ad_tape_new();
+    for (size_t c = 0; c < sizeof unary_cases / sizeof unary_cases[0]; c++) {
+        const unary_case *u = &unary_cases[c];
+        for (int k = 0; k <= 40; k++) {
+            double x = u->lo + (u->hi - u->lo) * k / 40.0;
+            if (u->op == ad_fabs && k % 2) x = -x; /* both sides of the kink */
+            ad_tape_reset(t);
+            ad_scalar v = ad_variable(t, x);
+            ad_scalar y = u->op(v);
+            cr_assert_eq(ad_backward_scalar(y), AD_OK);
+            check_close(u->name, ad_value(y), u->f(x), x);
+            check_close(u->name, ad_grad(v), u->df(x), x);
+        }
+    }
+    ad_tape_free(t);
+}
+
+typedef struct {
+    const char *name;
+    ad_scalar (*op)(ad_scalar, ad_scalar);
+    double (*f)(double, double);
+    double (*da)(double, double);
+    double (*db)(double, double);
+} binary_case;
+
+static double f_add(double a, double b) { return a + b; }
+static double f_sub(double a, double b) { return a - b; }
+static double f_mul(double a, double b) { return a * b; }
+static double f_div(double a, double b) { return a / b; }
+static double one(double a, double b) { (void)a; (void)b; return 1; }
+static double mone(double a, double b) { (void)a; (void)b; return -1; }
+static double sec(double a, double b) { (void)a; return b; }
+static double fst(double a, double b) { (void)b; return a; }
+static double div_da(double a, double b) { (void)a; return 1 / b; }
+static double div_db(double a, double b) { return -a / (b * b); }
+static double pow_da(double a, double b) { return b * pow(a, b - 1); }
+static double pow_db(double a, double b) { return pow(a, b) * log(a); }
+static double at2_da(double y, double x) { return x / (x * x + y * y); }
+static double at2_db(double y, double x) { return -y / (x * x + y * y); }
+static double hyp_da(double a, double b) { return a / hypot(a, b); }
+static double hyp_db(double a, double b) { return b / hypot(a, b); }
+static double fmin_da(double a, double b) { return a <= b ? 1 : 0; }
+static double fmin_db(double a, double b) { return a <= b ? 0 : 1; }
+static double fmax_da(double a, double b) { return a >= b ? 1 : 0; }
+static double fmax_db(double a, double b) { return a >= b ? 0 : 1; }
+
+static const binary_case binary_cases[] = {
+    {"add", ad_add, f_add, one, one},          {"sub", ad_sub, f_sub, one, mone},
+    {"mul", ad_mul, f_mul, sec, fst},          {"div", ad_div, f_div, div_da, div_db},
+    {"pow", ad_pow, pow, pow_da, pow_db},      {"atan2", ad_atan2, atan2, at2_da, at2_db},
+    {"hypot", ad_hypot, hypot, hyp_da, hyp_db}, {"fmin", ad_fmin, fmin, fmin_da, fmin_db},
+    {"fmax", ad_fmax, fmax, fmax_da, fmax_db},
+};
+
+Test(scalar, every_binary_op_matches_its_analytic_partials_at_many_points)
+{
+    ad_tape *t = ad_tape_new();
+    for (size_t c = 0; c < sizeof binary_cases / sizeof binary_cases[0]; c++) {
+        const binary_case *u = &binary_cases[c];
+        for (int i = 0; i < 9; i++)
+            for (int j = 0; j < 9; j++) {
+                double a = 0.3 + 0.7 * i, b = -3.1 + 0.77 * j; /* a > 0 keeps pow real */
+                ad_tape_reset(t);
+                ad_scalar va = ad_variable(t, a), vb = ad_variable(t, b);
+                ad_scalar y = u->op(va, vb);
+                cr_assert_eq(ad_backward_scalar(y), AD_OK);
+                check_close(u->name, ad_value(y), u->f(a, b), a);
+                check_close(u->name, ad_grad(va), u->da(a, b), a);
+                check_close(u->name, ad_grad(vb), u->db(a, b), b);
+            }
+    }
+    ad_tape_free(t);
+}
+
+Test(scalar, constant_side_ops_match_their_derivatives)
+{
+    ad_tape *t = ad_tape_new();
+    double x = 1.7;
+    typedef struct {
+        ad_scalar y;
+        double v, d;
+    } expect;
+    expect c[12];
+    ad_scalar v = ad_variable(t, x);
+    int n = 0;
+    c[n++] = (expect){ad_addc(v, 2.0), x + 2, 1};
+    c[n++] = (expect){ad_subc(v, 2.0), x - 2, 1};
+    c[n++] = (expect){ad_rsub(2.0, v), 2 - x, -1};
+    c[n++] = (expect){ad_scale(v, 3.0), 3 * x, 3};
+    c[n++] = (expect){ad_divc(v, 4.0), x / 4, 0.25};
+    c[n++] = (expect){ad_rdiv(2.0, v), 2 / x, -2 / (x * x)};
+    c[n++] = (expect){ad_powc(v, 2.5), pow(x, 2.5), 2.5 * pow(x, 1.5)};
+    c[n++] = (expect){ad_powi(v, 3), x * x * x, 3 * x * x};
+    c[n++] = (expect){ad_powi(v, -2), 1 / (x * x), -2 / (x * x * x)};
+    c[n++] = (expect){ad_powi(v, 0), 1, 0};
+    c[n++] = (expect){ad_rpow(2.0, v), pow(2, x), pow(2, x) * log(2)};
+    c[n++] = (expect){ad_custom2(v, ad_constant(t, 0), 5.0, 0.5, 0.0), 5.0, 0.5};
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(ad_backward_scalar(c[i].y), AD_OK);
+        check_close("value", ad_value(c[i].y), c[i].v, i);
+        check_close("grad", ad_grad(v), c[i].d, i);
+    }
+    ad_tape_free(t);
+}
+
+Test(scalar, integer_powers_of_negative_numbers_are_exact_and_differentiable)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar v = ad_variable(t, -1.5);
+    ad_scalar y = ad_powi(v, 3);
+    cr_assert_eq(ad_backward_scalar(y), AD_OK);
+    cr_assert_eq(ad_value(y), -3.375);
+    cr_assert_eq(ad_grad(v), 3 * 2.25);
+    ad_tape_free(t);
+}
+
+Test(scalar, kinks_follow_the_documented_convention)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar z = ad_variable(t, 0.0);
+    cr_assert_eq(ad_backward_scalar(ad_fabs(z)), AD_OK);
+    cr_assert_eq(ad_grad(z), 0.0, "fabs'(0) is 0");
+    ad_scalar a = ad_variable(t, 2.0), b = ad_variable(t, 2.0);
+    cr_assert_eq(ad_backward_scalar(ad_fmin(a, b)), AD_OK);
+    cr_assert_eq(ad_grad(a), 1.0, "fmin ties go to the first operand");
+    cr_assert_eq(ad_grad(b), 0.0);
+    cr_assert_eq(ad_backward_scalar(ad_fmax(a, b)), AD_OK);
+    cr_assert_eq(ad_grad(a), 1.0, "fmax ties go to the first operand");
+    cr_assert_eq(ad_grad(b), 0.0);
+    ad_scalar o1 = ad_variable(t, 0.0), o2 = ad_variable(t, 0.0);
+    cr_assert_eq(ad_backward_scalar(ad_hypot(o1, o2)), AD_OK);
+    cr_assert_eq(ad_grad(o1), 0.0, "hypot at the origin uses the zero subgradient");
+    ad_tape_free(t);
+}
+
+/* every scalar op in one function, so gradcheck covers them together */
+static ad_scalar everything(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)ctx;
+    (void)n;
+    ad_scalar s = ad_constant(t, 0.0);
+    s = ad_add(s, ad_mul(ad_exp(ad_scale(x[0], 0.3)), ad_log(ad_addc(ad_square(x[1]), 1.0))));
+    s = ad_add(s, ad_div(ad_sin(x[2]), ad_addc(ad_cosh(x[0]), 0.5)));
+    s = ad_add(s, ad_pow(ad_addc(ad_fabs(x[1]), 1.0), ad_tanh(x[2])));
+    s = ad_add(s, ad_atan2(x[0], ad_addc(x[3], 3.0)));
+    s = ad_add(s, ad_hypot(x[1], x[3]));
+    s = ad_add(s, ad_mul(ad_erf(x[3]), ad_sigmoid(x[0])));
+    s = ad_add(s, ad_mul(ad_sqrt(ad_addc(ad_square(x[2]), 1.0)), ad_cbrt(ad_addc(x[1], 5.0))));
+    s = ad_add(s, ad_sub(ad_expm1(ad_scale(x[2], 0.1)), ad_log1p(ad_square(x[3]))));
+    s = ad_add(s, ad_asin(ad_scale(ad_tanh(x[0]), 0.5)));
+    s = ad_add(s, ad_acos(ad_scale(ad_tanh(x[1]), 0.5)));
+    s = ad_add(s, ad_mul(ad_atan(x[2]), ad_tan(ad_scale(x[3], 0.2))));
+    s = ad_add(s, ad_sinh(ad_scale(x[0], 0.5)));
+    s = ad_add(s, ad_fmax(ad_cos(x[1]), ad_powi(x[2], 2)));
+    s = ad_add(s, ad_fmin(ad_neg(x[3]), ad_powc(ad_addc(ad_fabs(x[0]), 1), 1.5)));
+    s = ad_add(s, ad_rdiv(1.0, ad_addc(ad_square(x[0]), 2.0)));
+    s = ad_add(s, ad_rpow(1.5, ad_divc(x[1], 3.0)));
+    return ad_sub(ad_subc(s, 1.0), ad_rsub(2.0, x[0]));
+}
+
+Test(scalar, a_function_using_every_op_passes_gradcheck_at_many_points)
+{
+    for (int k = 0; k < 20; k++) {
+        double x[4] = {-1.3 + 0.17 * k, 0.7 - 0.11 * k, 0.4 + 0.05 * k, -0.6 + 0.09 * k};
+        ad_gradcheck_report r;
+        ad_status s = ad_gradcheck(everything, 4, x, NULL, NULL, &r);
+        cr_assert(s == AD_OK && r.passed, "k=%d: %s worst [%zu] analytic %.12g numeric %.12g",
+                  k, ad_status_name(s), r.index, r.analytic, r.numeric);
+        cr_assert_eq(r.checked, 4);
+    }
+}
+
+static ad_scalar wrong_derivative(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)t;
+    (void)n;
+    (void)ctx;
+    /* claims d/dx x^2 = 3x: a hand derivation gone wrong */
+    return ad_custom2(x[0], x[1], ad_value(x[0]) * ad_value(x[0]), 3 * ad_value(x[0]), 0.0);
+}
+
+Test(gradcheck, reports_the_worst_element_of_a_wrong_derivative)
+{
+    double x[2] = {2.0, 1.0};
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck(wrong_derivative, 2, x, NULL, NULL, &r), AD_ERR_GRADCHECK);
+    cr_assert(!r.passed);
+    cr_assert_eq(r.index, 0);
+    cr_assert_float_eq(r.analytic, 6.0, 1e-12);
+    cr_assert_float_eq(r.numeric, 4.0, 1e-6);
+    cr_assert_float_eq(r.abs_err, 2.0, 1e-6);
+    cr_assert_float_eq(r.rel_err, 2.0 / 6.0, 1e-6);
+}
+
+/* the textbook example: one linear neuron y = x1 w1 + x2 w2, training case
+ * (1, 1, 0), E = (t - y)^2, so dE/dw_i = -2 (t - y) x_i = 2 (w1 + w2). */
+static ad_scalar neuron_error(ad_tape *t, const ad_scalar *w, size_t n, void *ctx)
+{
+    (void)n;
+    (void)ctx;
+    ad_scalar x1 = ad_constant(t, 1.0), x2 = ad_constant(t, 1.0), target = ad_constant(t, 0.0);
+    ad_scalar y = ad_add(ad_mul(x1, w[0]), ad_mul(x2, w[1]));
+    ad_scalar e = ad_sub(target, y);
+    return ad_mul(e, e);
+}
+
+Test(scalar, textbook_linear_neuron_gradient_is_twice_the_weight_sum)
+{
+    double w[2] = {0.3, -0.8}, g[2];
+    double e = ad_gradient(neuron_error, 2, w, g, NULL);
+    cr_assert_float_eq(e, 0.25, 1e-15);
+    cr_assert_float_eq(g[0], 2 * (w[0] + w[1]), 1e-15);
+    cr_assert_float_eq(g[1], 2 * (w[0] + w[1]), 1e-15);
+}
+
+static ad_scalar chain(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)t;
+    (void)n;
+    size_t len = *(size_t *)ctx;
+    ad_scalar s = x[0];
+    for (size_t i = 0; i < len; i++)
+        s = ad_addc(ad_scale(ad_sin(s), 0.5), 0.5); /* 3 records per step */
+    return s;
+}
+
+Test(scalar, a_deep_chain_of_300000_ops_sweeps_without_recursion)
+{
+    size_t len = 100000;
+    double x = 0.3, g, ref = 1.0, v = x;
+    for (size_t i = 0; i < len; i++) {
+        ref *= 0.5 * cos(v);
+        v = 0.5 * sin(v) + 0.5;
+    }
+    double f = ad_gradient(chain, 1, &x, &g, &len);
+    cr_assert_float_eq(f, v, 1e-12);
+    cr_assert_float_eq(g, ref, 1e-300 + 1e-12 * fabs(ref));
+}
+
+static ad_scalar fan_out(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)n;
+    (void)ctx;
+    ad_scalar u = ad_sin(x[0]); /* reused 1000 times */
+    ad_scalar s = ad_constant(t, 0.0);
+    for (int i = 1; i <= 1000; i++)
+        s = ad_add(s, ad_scale(u, (double)i));
+    return s;
+}
+
+Test(scalar, a_node_used_a_thousand_times_accumulates_every_use)
+{
+    double x = 0.4, g;
+    double f = ad_gradient(fan_out, 1, &x, &g, NULL);
+    cr_assert_float_eq(f, 500500.0 * sin(0.4), 1e-8);
+    cr_assert_float_eq(g, 500500.0 * cos(0.4), 1e-8);
+}
+
+static void polar(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar *y, size_t m, void *ctx)
+{
+    (void)t;
+    (void)n;
+    (void)m;
+    (void)ctx;
+    y[0] = ad_mul(x[0], ad_cos(x[1]));
+    y[1] = ad_mul(x[0], ad_sin(x[1]));
+    y[2] = ad_mul(x[0], x[0]);
+}
+
+Test(scalar, jacobian_of_polar_coordinates_matches_the_analytic_one)
+{
+    double x[2] = {2.0, 0.7}, J[6], y[3];
+    cr_assert_eq(ad_jacobian(polar, 3, 2, x, J, y, NULL), AD_OK);
+    double want[6] = {cos(0.7), -2 * sin(0.7), sin(0.7), 2 * cos(0.7), 4.0, 0.0};
+    for (int i = 0; i < 6; i++)
+        cr_assert_float_eq(J[i], want[i], 1e-14, "J[%d]", i);
+    cr_assert_float_eq(y[0], 2 * cos(0.7), 1e-14);
+    cr_assert_float_eq(y[2], 4.0, 1e-14);
+}
+
+Test(scalar, a_tape_swept_twice_with_different_seeds_scales_the_gradient)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar x = ad_variable(t, 3.0);
+    ad_scalar y = ad_mul(x, x);
+    cr_assert_eq(ad_backward_scalar(y), AD_OK);
+    cr_assert_eq(ad_grad(x), 6.0);
+    cr_assert_eq(ad_backward_scalar_seeded(y, -2.0), AD_OK);
+    cr_assert_eq(ad_grad(x), -12.0, "a new sweep starts from zero adjoints");
+    ad_tape_free(t);
+}
+
+Test(scalar, constants_cost_no_records_and_get_no_gradient)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar c = ad_constant(t, 2.0);
+    ad_scalar d = ad_mul(ad_add(c, c), c);
+    cr_assert_eq(ad_tape_stats_get(t).scalar_nodes, 0);
+    cr_assert_eq(ad_value(d), 8.0);
+    cr_assert_eq(ad_backward_scalar(d), AD_OK);
+    cr_assert_eq(ad_grad(c), 0.0);
+    ad_tape_free(t);
+}
+
+Test(scalar, evaluation_mode_computes_values_without_recording)
+{
+    ad_tape *t = ad_tape_new();
+    cr_assert(ad_tape_set_recording(t, false));
+    ad_scalar x = ad_variable(t, 2.0);
+    ad_scalar y = ad_exp(ad_mul(x, x));
+    cr_assert_float_eq(ad_value(y), exp(4.0), 1e-12);
+    cr_assert_eq(ad_tape_stats_get(t).scalar_nodes, 0);
+    cr_assert_eq(ad_backward_scalar(y), AD_OK);
+    cr_assert_eq(ad_grad(x), 0.0);
+    cr_assert(!ad_tape_set_recording(t, true));
+    ad_tape_free(t);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT
+ * The op table: every row is filled in, names are unique, and every op has a
+ * gradcheck test (its public function appears in a test file that runs
+ * ASSERT_GRADCHECK). The tests run from the repository root. */
+#include "common.h"
+
+#include "ops.h"
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+Test(table, every_op_row_has_a_name_a_shape_rule_a_forward_and_a_backward)
+{
+    for (int op = 0; op < AD_OP_COUNT; op++) {
+        const ad_op_def *d = ad_op_table[op];
+        cr_assert_not_null(d, "row %d is empty", op);
+        cr_assert_not_null(d->name, "row %d has no name", op);
+        if (op == AD_OP_LEAF) continue;
+        cr_assert(d->shape && d->forward && d->backward, "op %s is missing a function", d->name);
+        for (int k = 0; k < op; k++)
+            cr_assert_str_neq(d->name, ad_op_table[k]->name, "duplicate name %s", d->name);
+    }
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}
+
+Test(table, every_op_has_a_gradcheck_test)
+{
+    glob_t g;
+    cr_assert_eq(glob("tests/test_*.c", 0, NULL, &g), 0, "run the tests from the repository root");
+    char **texts = calloc(g.gl_pathc, sizeof *texts);
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        texts[i] = slurp(g.gl_pathv[i]);
+    for (int op = 1; op < AD_OP_COUNT; op++) {
+        char call[80];
+        snprintf(call, sizeof call, "ad_%s(", ad_op_table[op]->name);
+        bool found = false;
+        for (size_t i = 0; i < g.gl_pathc && !found; i++)
+            found = texts[i] && strstr(texts[i], call) && strstr(texts[i], "ASSERT_GRADCHECK(");
+        cr_expect(found, "no gradcheck test calls %s...)", call);
+    }
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        free(texts[i]);
+    free(texts);
+    globfree(&g);
+}

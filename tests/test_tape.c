@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT
+ * The tape itself: memory reuse across resets, stats, evaluation mode,
+ * mixed scalar/tensor graphs through the bridges, and every error class of
+ * the sticky error model. */
+#include "common.h"
+
+#include <math.h>
+
+/* A mixed graph: tensor variable -> elements as scalars -> scalar math ->
+ * stacked back into a tensor -> element -> output scalar. */
+static ad_scalar mixed(ad_tape *t, ad_tensor x)
+{
+    ad_scalar a = ad_tensor_to_scalar(x, 0), b = ad_tensor_to_scalar(x, 2);
+    ad_scalar s[2] = {ad_mul(a, b), ad_sin(a)};
+    ad_tensor st = ad_stack_scalars(s, 2, 1, (size_t[]){2});
+    ad_scalar u = ad_tensor_to_scalar(st, 0), v = ad_tensor_to_scalar(st, 1);
+    (void)t;
+    return ad_add(ad_mul(u, u), v); /* (ab)^2 + sin a */
+}
+
+Test(tape, mixed_scalar_tensor_graph_gets_the_chain_rule_right)
+{
+    ad_tape *t = ad_tape_new();
+    double xv[3] = {0.7, -1.0, 1.3};
+    ad_tensor x = ad_tensor_variable(t, AD_F64, 1, (size_t[]){3}, xv);
+    ad_scalar y = mixed(t, x);
+    cr_assert_eq(ad_backward_scalar(y), AD_OK);
+    const double *g = ad_tensor_grad(x);
+    cr_assert_not_null(g);
+    double a = 0.7, b = 1.3;
+    cr_assert_float_eq(ad_value(y), a * a * b * b + sin(a), 1e-14);
+    cr_assert_float_eq(g[0], 2 * a * b * b + cos(a), 1e-14);
+    cr_assert_float_eq(g[1], 0.0, 1e-14);
+    cr_assert_float_eq(g[2], 2 * a * a * b, 1e-14);
+    ad_tape_free(t);
+}
+
+Test(tape, mixed_graph_through_a_parameter_accumulates_into_its_gradient)
+{
+    ad_param *p = ad_param_new(AD_F32, 1, (size_t[]){3});
+    float *pv = ad_param_value(p);
+    pv[0] = 0.5f, pv[1] = 2.0f, pv[2] = -1.0f;
+    ad_tape *t = ad_tape_new();
+    for (int step = 0; step < 2; step++) {
+        ad_tape_reset(t);
+        ad_tensor x = ad_param_use(t, p);
+        ad_scalar y = ad_mul(ad_tensor_to_scalar(x, 1), ad_tensor_to_scalar(x, 2));
+        cr_assert_eq(ad_backward_scalar(y), AD_OK);
+    }
+    const float *g = ad_param_grad(p);
+    cr_assert_float_eq(g[1], 2 * -1.0f, 1e-6, "two sweeps accumulate");
+    cr_assert_float_eq(g[2], 2 * 2.0f, 1e-6);
+    cr_assert_float_eq(g[0], 0.0f, 1e-6);
+    ad_param_zero_grad(p);
+    cr_assert_eq(((const float *)ad_param_grad(p))[2], 0.0f);
+    ad_tape_free(t);
+    ad_param_free(p);
+}
+
+static void record_step(ad_tape *t, ad_param *p)
+{
+    ad_tensor x = ad_param_use(t, p);
+    ad_scalar s = ad_constant(t, 0.0);
+    for (size_t i = 0; i < 64; i++) {
+        ad_scalar e = ad_tensor_to_scalar(x, i);
+        s = ad_add(s, ad_mul(e, ad_exp(ad_scale(e, 0.1))));
+    }
+    ad_tensor extra = ad_tensor_uniform(t, AD_F64, 2, (size_t[]){16, 16}, -1, 1, 7);
+    (void)extra;
+    cr_assert_eq(ad_backward_scalar(s), AD_OK);
+}
+
+Test(tape, re_recording_the_same_graph_after_reset_allocates_nothing)
+{
+    ad_param *p = ad_param_new(AD_F64, 1, (size_t[]){64});
+    ad_param_uniform(p, -1, 1, 3);
+    ad_tape *t = ad_tape_new();
+    record_step(t, p);
+    ad_tape_reset(t);
+    record_step(t, p); /* warm-up: the adjoint array may grow once */
+    ad_tape_stats before = ad_tape_stats_get(t);
+    size_t heap_before = ad_debug_alloc_count();
+    for (int i = 0; i < 10; i++) {
+        ad_tape_reset(t);
+        record_step(t, p);
+    }
+    ad_tape_stats after = ad_tape_stats_get(t);
+    cr_assert_eq(after.allocations, before.allocations, "tape allocated %zu more times",
+                 after.allocations - before.allocations);
+    cr_assert_eq(ad_debug_alloc_count(), heap_before, "heap allocations during steady state");
+    cr_assert_eq(after.bytes_reserved, before.bytes_reserved);
+    cr_assert_eq(after.scalar_nodes, before.scalar_nodes);
+    cr_assert(after.scalar_nodes >= 64 * 4);
+    cr_assert(after.tensor_nodes >= 65);
+    cr_assert(after.bytes_used > 0 && after.bytes_used <= after.bytes_reserved);
+    ad_tape_free(t);
+    ad_param_free(p);
+}
+
+Test(tape, reset_keeps_capacity_and_forgets_nodes)
+{
+    ad_tape *t = ad_tape_new();
+    for (int i = 0; i < 5000; i++)
+        (void)ad_variable(t, i);
+    ad_tape_stats s = ad_tape_stats_get(t);
+    cr_assert_eq(s.scalar_nodes, 5000);
+    ad_tape_reset(t);
+    ad_tape_stats r = ad_tape_stats_get(t);
+    cr_assert_eq(r.scalar_nodes, 0);
+    cr_assert_eq(r.bytes_reserved, s.bytes_reserved);
+    ad_tape_free(t);
+}
+
+Test(tape, random_tensors_are_reproducible_from_their_seed)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor a = ad_tensor_normal(t, AD_F64, 1, (size_t[]){1000}, 1.0, 2.0, 42);
+    ad_tensor b = ad_tensor_normal(t, AD_F64, 1, (size_t[]){1000}, 1.0, 2.0, 42);
+    ad_tensor u = ad_tensor_uniform(t, AD_F32, 1, (size_t[]){1000}, -3, 5, 9);
+    double mean = 0, var = 0;
+    for (size_t i = 0; i < 1000; i++) {
+        cr_assert_eq(ad_tensor_get(a, i), ad_tensor_get(b, i));
+        mean += ad_tensor_get(a, i) / 1000;
+        double v = ad_tensor_get(u, i);
+        cr_assert(v >= -3 && v < 5);
+    }
+    for (size_t i = 0; i < 1000; i++)
+        var += pow(ad_tensor_get(a, i) - mean, 2) / 999;
+    cr_assert(fabs(mean - 1.0) < 0.2 && fabs(sqrt(var) - 2.0) < 0.2, "mean %g std %g", mean,
+              sqrt(var));
+    /* the stream is fixed across machines: pin the first value */
+    ad_tensor c = ad_tensor_uniform(t, AD_F64, 1, (size_t[]){1}, 0, 1, 1);
+    double first = ad_tensor_get(c, 0);
+    ad_tensor d = ad_tensor_uniform(t, AD_F64, 1, (size_t[]){1}, 0, 1, 1);
+    cr_assert_eq(first, ad_tensor_get(d, 0));
+    ad_tape_free(t);
+}
+
+Test(tape, filled_tensors_hold_their_values)
+{
+    ad_tape *t = ad_tape_new();
+    size_t d[2] = {2, 3};
+    ad_tensor z = ad_tensor_zeros(t, AD_F32, 2, d), o = ad_tensor_ones(t, AD_F64, 2, d),
+              f = ad_tensor_fill(t, AD_F32, 2, d, 2.5);
+    size_t dims[AD_MAX_DIMS];
+    cr_assert_eq(ad_tensor_shape(f, dims), 2);
+    cr_assert_eq(dims[0], 2);
+    cr_assert_eq(dims[1], 3);
+    cr_assert_eq(ad_tensor_numel(f), 6);
+    cr_assert_eq(ad_tensor_dtype(o), AD_F64);
+    for (size_t i = 0; i < 6; i++) {
+        cr_assert_eq(ad_tensor_get(z, i), 0.0);
+        cr_assert_eq(ad_tensor_get(o, i), 1.0);
+        cr_assert_eq(ad_tensor_get(f, i), 2.5);
+    }
+    cr_assert(isnan(ad_tensor_get(f, 6)));
+    ad_tape_free(t);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+Test(errors, a_handle_from_another_tape_fails_with_foreign)
+{
+    ad_tape *t1 = ad_tape_new(), *t2 = ad_tape_new();
+    ad_scalar a = ad_variable(t1, 1.0), b = ad_variable(t2, 2.0);
+    ad_scalar c = ad_mul(a, b);
+    cr_assert(!ad_scalar_ok(c));
+    ASSERT_TAPE_ERROR(t1, AD_ERR_FOREIGN, "ad_mul");
+    ad_tensor x = ad_tensor_zeros(t2, AD_F64, 1, (size_t[]){2});
+    ad_scalar s[1] = {a};
+    (void)ad_stack_scalars(s, 1, 1, (size_t[]){1});
+    cr_assert_eq(ad_tape_error(t2, NULL), AD_OK);
+    ad_scalar xs[2] = {b, ad_variable(t1, 3.0)};
+    ad_tensor st = ad_stack_scalars(xs, 2, 1, (size_t[]){2});
+    cr_assert(!ad_tensor_ok(st));
+    ASSERT_TAPE_ERROR(t2, AD_ERR_FOREIGN, "ad_stack_scalars");
+    (void)x;
+    ad_tape_free(t1);
+    ad_tape_free(t2);
+}
+
+Test(errors, a_handle_used_after_reset_fails_with_stale)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar a = ad_variable(t, 1.0);
+    ad_tensor x = ad_tensor_ones(t, AD_F64, 1, (size_t[]){2});
+    ad_tape_reset(t);
+    ad_scalar b = ad_exp(a);
+    cr_assert(!ad_scalar_ok(b));
+    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_exp");
+    ad_tape_reset(t);
+    cr_assert(!ad_scalar_ok(ad_tensor_to_scalar(x, 0)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "before the last ad_tape_reset");
+    ad_tape_free(t);
+}
+
+Test(errors, the_first_error_sticks_and_later_ops_do_nothing)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_ones(t, AD_F64, 1, (size_t[]){2});
+    ad_scalar bad = ad_tensor_to_scalar(x, 5);
+    cr_assert(!ad_scalar_ok(bad));
+    cr_assert(isnan(ad_value(bad)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "element 5 out of range for shape [2]");
+    size_t before = ad_tape_stats_get(t).scalar_nodes;
+    ad_scalar v = ad_variable(t, 1.0);
+    ad_scalar w = ad_sin(ad_mul(v, bad));
+    cr_assert(!ad_scalar_ok(v) && !ad_scalar_ok(w));
+    cr_assert_eq(ad_tape_stats_get(t).scalar_nodes, before, "no work after the error");
+    cr_assert_eq(ad_backward_scalar(w), AD_ERR_INVALID);
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "element 5"); /* still the first message */
+    ad_tape_clear_error(t);
+    cr_assert_eq(ad_tape_error(t, NULL), AD_OK);
+    ad_tape_free(t);
+}
+
+Test(errors, an_invalid_handle_is_refused_even_on_a_healthy_tape)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_ones(t, AD_F64, 1, (size_t[]){2});
+    (void)ad_tensor_to_scalar(x, 9);
+    ad_scalar bad = ad_tensor_to_scalar(x, 0); /* invalid: tape already failed */
+    ad_tape_clear_error(t);
+    ad_scalar y = ad_add(ad_variable(t, 1.0), bad);
+    cr_assert(!ad_scalar_ok(y));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "invalid scalar");
+    ad_tape_free(t);
+}
+
+Test(errors, backward_on_a_tensor_with_many_elements_needs_a_seed)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_variable(t, AD_F64, 2, (size_t[]){3, 4}, NULL);
+    cr_assert_eq(ad_backward(x), AD_ERR_SHAPE);
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "[3,4]");
+    ad_tape_reset(t);
+    x = ad_tensor_variable(t, AD_F64, 2, (size_t[]){3, 4}, NULL);
+    double seed[12];
+    for (int i = 0; i < 12; i++)
+        seed[i] = i;
+    cr_assert_eq(ad_backward_seeded(x, seed), AD_OK);
+    const double *g = ad_tensor_grad(x);
+    for (int i = 0; i < 12; i++)
+        cr_assert_eq(g[i], (double)i);
+    cr_assert_eq(ad_backward_seeded(x, NULL), AD_ERR_INVALID);
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "seed is NULL");
+    ad_tape_free(t);
+}
+
+Test(errors, bad_shapes_and_dtypes_at_creation_are_refused)
+{
+    ad_tape *t = ad_tape_new();
+    cr_assert(!ad_tensor_ok(ad_tensor_zeros(t, AD_F32, 5, (size_t[]){1, 1, 1, 1, 1})));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_tensor_zeros: 5 dimensions");
+    ad_tape_reset(t);
+    cr_assert(!ad_tensor_ok(ad_tensor_zeros(t, AD_F32, 0, (size_t[]){1})));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "0 dimensions");
+    ad_tape_reset(t);
+    cr_assert(!ad_tensor_ok(ad_tensor_new(t, (ad_dtype)7, 1, (size_t[]){1}, NULL)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_DTYPE, "ad_tensor_new");
+    ad_tape_reset(t);
+    cr_assert(!ad_tensor_ok(ad_tensor_zeros(t, AD_F32, 2, NULL)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "dims is NULL");
+    ad_tape_reset(t);
+    size_t huge[4] = {SIZE_MAX / 2, 4, 1, 1};
+    cr_assert(!ad_tensor_ok(ad_tensor_zeros(t, AD_F32, 4, huge)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "too many elements");
+    ad_tape_reset(t);
+    cr_assert(!ad_tensor_ok(ad_stack_scalars((ad_scalar[]){ad_variable(t, 1)}, 1, 1,
+                                             (size_t[]){2})));
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "1 scalars do not fill shape [2]");
+    ad_tape_reset(t);
+    cr_assert(!ad_scalar_ok(ad_tensor_item(ad_tensor_ones(t, AD_F32, 1, (size_t[]){2}))));
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "ad_tensor_item: shape [2]");
+    ad_tape_free(t);
+}
+
+Test(errors, null_arguments_are_refused_without_crashing)
+{
+    cr_assert_null(ad_param_new(AD_F32, 1, NULL));
+    cr_assert_null(ad_param_new(AD_F32, 0, (size_t[]){1}));
+    cr_assert(!ad_tensor_ok(ad_tensor_zeros(NULL, AD_F32, 1, (size_t[]){1})));
+    cr_assert(!ad_scalar_ok(ad_variable(NULL, 1.0)));
+    cr_assert(!ad_scalar_ok(ad_add((ad_scalar){0}, (ad_scalar){0})));
+    cr_assert_eq(ad_backward((ad_tensor){0}), AD_ERR_INVALID);
+    cr_assert_eq(ad_backward_scalar((ad_scalar){0}), AD_ERR_INVALID);
+    cr_assert_eq(ad_tape_error(NULL, NULL), AD_ERR_INVALID);
+    ad_tape *t = ad_tape_new();
+    cr_assert(!ad_tensor_ok(ad_param_use(t, NULL)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_param_use: parameter is NULL");
+    ad_tape_free(t);
+    ad_tape_free(NULL);
+    ad_param_free(NULL);
+    double g;
+    cr_assert(isnan(ad_gradient(NULL, 1, &g, &g, NULL)));
+    cr_assert_eq(ad_jacobian(NULL, 1, 1, &g, &g, NULL, NULL), AD_ERR_INVALID);
+    cr_assert_eq(ad_gradcheck(NULL, 1, &g, NULL, NULL, NULL), AD_ERR_INVALID);
+}
+
+static ad_scalar sum_of_squares(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)ctx;
+    ad_scalar s = ad_constant(t, 0.0);
+    for (size_t i = 0; i < n; i++)
+        s = ad_add(s, ad_mul(x[i], x[i]));
+    return s;
+}
+
+Test(errors, every_failed_allocation_ends_in_nomem_and_leaks_nothing)
+{
+    double x[300], g[300];
+    for (int i = 0; i < 300; i++)
+        x[i] = i * 0.01;
+    size_t live = ad_debug_live_allocs();
+    int saw_nomem = 0;
+    for (long k = 0; k < 40; k++) {
+        ad_debug_fail_alloc_after(k);
+        ad_status st;
+        double f = ad_gradient_status(sum_of_squares, 300, x, g, NULL, &st);
+        ad_debug_fail_alloc_after(-1);
+        cr_assert(st == AD_OK || st == AD_ERR_NOMEM, "k=%ld: %s", k, ad_status_name(st));
+        if (st == AD_ERR_NOMEM) saw_nomem++;
+        if (st == AD_OK) cr_assert_float_eq(g[299], 2 * x[299], 1e-12);
+        (void)f;
+        cr_assert_eq(ad_debug_live_allocs(), live, "k=%ld leaked", k);
+    }
+    cr_assert(saw_nomem > 0);
+}
+
+Test(errors, a_failed_allocation_on_a_tape_names_the_op)
+{
+    ad_tape *t = ad_tape_new();
+    ad_debug_fail_alloc_after(0);
+    ad_tensor x = ad_tensor_zeros(t, AD_F64, 1, (size_t[]){1 << 20});
+    ad_debug_fail_alloc_after(-1);
+    cr_assert(!ad_tensor_ok(x));
+    ASSERT_TAPE_ERROR(t, AD_ERR_NOMEM, "ad_tensor_zeros: out of memory");
+    ad_tape_free(t);
+}
+
+Test(errors, status_names_are_stable)
+{
+    cr_assert_str_eq(ad_status_name(AD_OK), "AD_OK");
+    cr_assert_str_eq(ad_status_name(AD_ERR_STALE), "AD_ERR_STALE");
+    cr_assert_str_eq(ad_status_name(AD_ERR_GRADCHECK), "AD_ERR_GRADCHECK");
+    cr_assert_str_eq(ad_status_name((ad_status)99), "AD_ERR_UNKNOWN");
+    cr_assert_str_eq(ad_version(), ADTAPE_VERSION_STRING);
+}
