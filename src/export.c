@@ -73,6 +73,29 @@ static void emit_escaped(writer *w, const char *s)
     }
 }
 
+/* Walks records 1, 2, ... segment by segment (ad_srec_at searches for the
+ * segment on every call, which adds up over millions of records). */
+typedef struct rec_cursor {
+    const ad_tape *t;
+    size_t seg, base, next_base;
+} rec_cursor;
+
+static const ad_srec *rec_get(rec_cursor *c, size_t i)
+{
+    while (i >= c->next_base) {
+        c->seg++;
+        c->base = c->next_base;
+        c->next_base = ad_seg_start(c->seg + 1);
+    }
+    return &c->t->seg[c->seg][i - c->base];
+}
+
+static rec_cursor rec_cursor_new(const ad_tape *t)
+{
+    rec_cursor c = {t, 0, 0, ad_seg_start(1)};
+    return c;
+}
+
 static double grad_norm(const ad_node *x)
 {
     double s = 0.0;
@@ -102,9 +125,11 @@ static void mark(const ad_tape *t, uint8_t *tf, uint8_t *sf)
             sf[y->attr_i[1]] |= ELEMENT;
         }
     }
-    for (size_t k = 1; k < t->ns; k++) {
-        sf[t->srec[k].a] |= USED;
-        sf[t->srec[k].b] |= USED;
+    rec_cursor c = rec_cursor_new(t);
+    for (size_t k = 1; k < t->hot.ns; k++) {
+        const ad_srec *r = rec_get(&c, k);
+        sf[r->a] |= USED;
+        sf[r->b] |= USED;
     }
 }
 
@@ -128,7 +153,7 @@ static void emit_tensor_node(writer *w, const ad_tape *t, size_t k, uint8_t flag
     else if (y->op == AD_OP_LEAF)
         emit(w, "label=\"constant\\n%s %s", s, dt);
     else if (y->op == AD_OP_TO_SCALAR)
-        emit(w, "label=\"to_scalar\\nelement %lld", (long long)y->attr_i[0]);
+        emit(w, "label=\"%s\\nelement %lld", ad_op_table[y->op]->name, (long long)y->attr_i[0]);
     else {
         emit(w, "label=\"%s\\n%s %s", ad_op_table[y->op]->name, s, dt);
         output = !(flags & USED);
@@ -180,9 +205,10 @@ static void emit_tensor_edges(writer *w, const ad_tape *t, size_t k, const uint8
 
 static void emit_scalars(writer *w, const ad_tape *t, const uint8_t *sf, bool draw)
 {
-    size_t leaves = 0, outputs = 0;
-    for (size_t k = 1; k < t->ns; k++) {
-        const ad_srec *r = &t->srec[k];
+    size_t ns = t->hot.ns, leaves = 0, outputs = 0;
+    rec_cursor c = rec_cursor_new(t);
+    for (size_t k = 1; k < ns; k++) {
+        const ad_srec *r = rec_get(&c, k);
         bool leaf = is_leaf_rec(r), output = !leaf && !(sf[k] & USED);
         leaves += leaf;
         outputs += output;
@@ -196,8 +222,8 @@ static void emit_scalars(writer *w, const ad_tape *t, const uint8_t *sf, bool dr
         if (r->a) emit(w, "  s%u -> s%zu;\n", r->a, k);
         if (r->b && r->b != r->a) emit(w, "  s%u -> s%zu;\n", r->b, k);
     }
-    if (draw || t->ns <= 1) return;
-    emit(w, "  scalars [shape=box3d, label=\"%zu scalar records\\n%zu leaves", t->ns - 1,
+    if (draw || ns <= 1) return;
+    emit(w, "  scalars [shape=box3d, label=\"%zu scalar records\\n%zu leaves", ns - 1,
          leaves);
     if (outputs) emit(w, "\\n%zu output%s", outputs, outputs == 1 ? "" : "s");
     emit(w, "\"%s];\n", outputs ? ", color=red, penwidth=2, peripheries=2" : "");
@@ -206,19 +232,19 @@ static void emit_scalars(writer *w, const ad_tape *t, const uint8_t *sf, bool dr
 /* The whole graph through w. AD_OK, or AD_ERR_NOMEM (tape failed). */
 static ad_status write_dot(ad_tape *t, writer *w, const char *fn)
 {
-    size_t n = t->nn + t->ns;
+    size_t n = t->nn + t->hot.ns;
     uint8_t *flags = ad_alloc(n ? n : 1);
     if (!flags)
         return ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory for %zu bytes of scratch", fn, n);
     memset(flags, 0, n);
     uint8_t *tf = flags, *sf = flags + t->nn;
     mark(t, tf, sf);
-    bool draw_scalars = t->ns - 1 <= MAX_DRAWN_SCALARS;
+    bool draw_scalars = t->hot.ns - 1 <= MAX_DRAWN_SCALARS;
 
     emit(w, "digraph adtape {\n");
     emit(w, "  graph [fontname=\"Helvetica\", labelloc=t, label=\"adtape: %zu tensor nodes, "
             "%zu scalar records",
-         t->nn, t->ns - 1);
+         t->nn, t->hot.ns - 1);
     if (t->err != AD_OK) {
         emit(w, "\\ntape error: %s: ", ad_status_name(t->err));
         emit_escaped(w, t->msg);

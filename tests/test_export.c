@@ -137,8 +137,8 @@ Test(export, mixed_graph_has_one_node_per_tensor_and_scalar_and_one_edge_per_flo
     cr_assert_eq(count_lines(dot, "t", "param\\n[3,4] float64"), 1, "%s", dot);
     cr_assert_eq(count_lines(dot, "t", "variable\\n[2] float64"), 1, "%s", dot);
     cr_assert_eq(count_lines(dot, "t", "constant\\n[3] float32"), 1, "%s", dot);
-    cr_assert_eq(count_lines(dot, "t", "to_scalar\\nelement 5"), 1, "%s", dot);
-    cr_assert_eq(count_lines(dot, "t", "stack\\n[2] float64"), 1, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "tensor_to_scalar\\nelement 5"), 1, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "stack_scalars\\n[2] float64"), 1, "%s", dot);
     cr_assert(strstr(dot, "|grad|") == NULL, "no sweep yet: no gradient norms");
     free(dot);
     mixed_free(&g);
@@ -155,7 +155,7 @@ Test(export, parameters_variables_constants_and_outputs_are_styled_apart)
     cr_assert_eq(count_lines(dot, "t", "style=dashed"), 1, "%s", dot);
     /* the stack is the only tensor nobody consumes; leaves and to_scalar never are outputs */
     cr_assert_eq(count_lines(dot, "t", "(output)"), 1, "%s", dot);
-    cr_assert_eq(count_lines(dot, "t", "stack\\n[2] float64\\n(output)\", color=red, penwidth=2, "
+    cr_assert_eq(count_lines(dot, "t", "stack_scalars\\n[2] float64\\n(output)\", color=red, penwidth=2, "
                                        "peripheries=2"),
                  1, "%s", dot);
     /* m and sin m both feed the stack: no scalar is an output */
@@ -189,7 +189,7 @@ Test(export, gradient_norms_appear_after_a_sweep)
     cr_assert_eq(count_lines(dot, "t", expect), 1, "want %s in\n%s", expect, dot);
     /* the constant gets no gradient; the seeded output's norm is sqrt 2 */
     cr_assert_eq(count_lines(dot, "t", "constant\\n[3] float32\""), 1, "%s", dot);
-    cr_assert_eq(count_lines(dot, "t", "stack\\n[2] float64\\n|grad| = 1.414\\n(output)"), 1,
+    cr_assert_eq(count_lines(dot, "t", "stack_scalars\\n[2] float64\\n|grad| = 1.414\\n(output)"), 1,
                  "%s", dot);
     free(dot);
     mixed_free(&g);
