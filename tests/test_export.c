@@ -177,6 +177,32 @@ Test(export, the_edge_into_a_one_input_op_carries_no_position)
     ad_tape_free(t);
 }
 
+Test(export, a_softmax_and_loss_graph_shows_op_names_shapes_and_input_positions)
+{
+    ad_tape *t = ad_tape_new();
+    ad_param *w = test_param(2, (size_t[]){3, 4}, -1.0, 1.0, 11);
+    ad_tensor target = ad_tensor_fill(t, AD_F64, 2, (size_t[]){3, 4}, 0.25);
+    ad_tensor loss = ad_mse_loss(ad_softmax(ad_param_use(t, w), 1), target);
+    cr_assert(ad_tensor_ok(loss));
+    cr_assert_eq(ad_backward(loss), AD_OK);
+    char *dot = export_text(t, AD_OK);
+    assert_quotes_balanced(dot);
+    cr_assert_eq(count_nodes(dot, "t"), 4, "%s", dot);
+    cr_assert_eq(count_edges(dot), 3, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "t2 [label=\"softmax\\n[3,4] float64\\n|grad| = "), 1,
+                 "%s", dot);
+    /* the loss has two inputs: each edge names its position; the one-input softmax's does not */
+    cr_assert_eq(count_lines(dot, "t", "t1 -> t2;"), 1, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "t2 -> t3 [label=\"0\"];"), 1, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "t0 -> t3 [label=\"1\"];"), 1, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "mse_loss\\n[1] float64\\n|grad| = 1\\n(output)"), 1,
+                 "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "(output)"), 1, "%s", dot);
+    free(dot);
+    ad_tape_free(t);
+    ad_param_free(w);
+}
+
 Test(export, gradient_norms_appear_after_a_sweep)
 {
     mixed g = mixed_graph();
