@@ -95,7 +95,7 @@ check-symbols: $(STATIC) $(SHARED)
 # The public headers include only stddef/stdint/stdbool, compile as C++11
 # with strict warnings, link and run.
 CXX_HEADER_FLAGS := -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude \
-                    $(if $(wildcard include/adtape/nn.h),-DAD_CHECK_NN_H)
+                    $(foreach h,$(wildcard include/adtape/*.h),-include $(h))
 $(BUILD)/cxx_header_check: tests/cxx_header_check.cpp $(STATIC) $(wildcard include/*.h include/adtape/*.h)
 	$(CXX) $(CXX_HEADER_FLAGS) $(EXTRA_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 check-cxx: $(BUILD)/cxx_header_check

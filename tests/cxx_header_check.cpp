@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The public headers used from C++11: they must compile with strict warnings
 // as errors (extern "C", no C-only constructs), link against the C library,
-// and work. Built and run by `make check-cxx`, part of `make test`.
+// and work. Built and run by `make check-cxx`, part of `make test`, which
+// also force-includes every include/adtape/*.h (nn.h, data.h, ...) first.
 #include "adtape.h"
 #include "adtape.h" // twice: the include guard holds
-#ifdef AD_CHECK_NN_H
-#include "adtape/nn.h"
-#endif
 
 #include <cmath>
 #include <cstdio>
