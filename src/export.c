@@ -100,8 +100,8 @@ static double grad_norm(const ad_node *x)
 {
     double s = 0.0;
     for (size_t i = 0; i < x->numel; i++) {
-        double g = x->dtype == AD_F32 ? (double)((const float *)x->grad)[i]
-                                      : ((const double *)x->grad)[i];
+        double g =
+            x->dtype == AD_F32 ? (double)((const float *)x->grad)[i] : ((const double *)x->grad)[i];
         s += g * g;
     }
     return sqrt(s);
@@ -223,8 +223,7 @@ static void emit_scalars(writer *w, const ad_tape *t, const uint8_t *sf, bool dr
         if (r->b && r->b != r->a) emit(w, "  s%u -> s%zu;\n", r->b, k);
     }
     if (draw || ns <= 1) return;
-    emit(w, "  scalars [shape=box3d, label=\"%zu scalar records\\n%zu leaves", ns - 1,
-         leaves);
+    emit(w, "  scalars [shape=box3d, label=\"%zu scalar records\\n%zu leaves", ns - 1, leaves);
     if (outputs) emit(w, "\\n%zu output%s", outputs, outputs == 1 ? "" : "s");
     emit(w, "\"%s];\n", outputs ? ", color=red, penwidth=2, peripheries=2" : "");
 }
@@ -242,8 +241,9 @@ static ad_status write_dot(ad_tape *t, writer *w, const char *fn)
     bool draw_scalars = t->hot.ns - 1 <= MAX_DRAWN_SCALARS;
 
     emit(w, "digraph adtape {\n");
-    emit(w, "  graph [fontname=\"Helvetica\", labelloc=t, label=\"adtape: %zu tensor nodes, "
-            "%zu scalar records",
+    emit(w,
+         "  graph [fontname=\"Helvetica\", labelloc=t, label=\"adtape: %zu tensor nodes, "
+         "%zu scalar records",
          t->nn, t->hot.ns - 1);
     if (t->err != AD_OK) {
         emit(w, "\\ntape error: %s: ", ad_status_name(t->err));

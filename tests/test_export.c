@@ -82,7 +82,8 @@ static void assert_quotes_balanced(const char *dot)
             continue;
         }
         if (*p == '"') q ^= 1;
-        if (*p == '\n') cr_assert_eq(q, 0, "unbalanced quotes before offset %zu", (size_t)(p - dot));
+        if (*p == '\n')
+            cr_assert_eq(q, 0, "unbalanced quotes before offset %zu", (size_t)(p - dot));
     }
     cr_assert_eq(q, 0);
 }
@@ -148,15 +149,18 @@ Test(export, parameters_variables_constants_and_outputs_are_styled_apart)
 {
     mixed g = mixed_graph();
     char *dot = export_text(g.t, AD_OK);
-    cr_assert_eq(count_lines(dot, "t", "param\\n[3,4] float64\", style=filled, fillcolor=\"#f5d76e\""),
-                 1, "%s", dot);
-    cr_assert_eq(count_lines(dot, "t", "variable\\n[2] float64\", style=filled, fillcolor=\"#aed6f1\""),
-                 1, "%s", dot);
+    cr_assert_eq(
+        count_lines(dot, "t", "param\\n[3,4] float64\", style=filled, fillcolor=\"#f5d76e\""), 1,
+        "%s", dot);
+    cr_assert_eq(
+        count_lines(dot, "t", "variable\\n[2] float64\", style=filled, fillcolor=\"#aed6f1\""), 1,
+        "%s", dot);
     cr_assert_eq(count_lines(dot, "t", "style=dashed"), 1, "%s", dot);
     /* the stack is the only tensor nobody consumes; leaves and to_scalar never are outputs */
     cr_assert_eq(count_lines(dot, "t", "(output)"), 1, "%s", dot);
-    cr_assert_eq(count_lines(dot, "t", "stack_scalars\\n[2] float64\\n(output)\", color=red, penwidth=2, "
-                                       "peripheries=2"),
+    cr_assert_eq(count_lines(dot, "t",
+                             "stack_scalars\\n[2] float64\\n(output)\", color=red, penwidth=2, "
+                             "peripheries=2"),
                  1, "%s", dot);
     /* m and sin m both feed the stack: no scalar is an output */
     cr_assert_eq(count_lines(dot, "s", "(output)"), 0, "%s", dot);
@@ -189,14 +193,14 @@ Test(export, a_softmax_and_loss_graph_shows_op_names_shapes_and_input_positions)
     assert_quotes_balanced(dot);
     cr_assert_eq(count_nodes(dot, "t"), 4, "%s", dot);
     cr_assert_eq(count_edges(dot), 3, "%s", dot);
-    cr_assert_eq(count_lines(dot, "t", "t2 [label=\"softmax\\n[3,4] float64\\n|grad| = "), 1,
-                 "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "t2 [label=\"softmax\\n[3,4] float64\\n|grad| = "), 1, "%s",
+                 dot);
     /* the loss has two inputs: each edge names its position; the one-input softmax's does not */
     cr_assert_eq(count_lines(dot, "t", "t1 -> t2;"), 1, "%s", dot);
     cr_assert_eq(count_lines(dot, "t", "t2 -> t3 [label=\"0\"];"), 1, "%s", dot);
     cr_assert_eq(count_lines(dot, "t", "t0 -> t3 [label=\"1\"];"), 1, "%s", dot);
-    cr_assert_eq(count_lines(dot, "t", "mse_loss\\n[1] float64\\n|grad| = 1\\n(output)"), 1,
-                 "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "mse_loss\\n[1] float64\\n|grad| = 1\\n(output)"), 1, "%s",
+                 dot);
     cr_assert_eq(count_lines(dot, "t", "(output)"), 1, "%s", dot);
     free(dot);
     ad_tape_free(t);
@@ -215,8 +219,8 @@ Test(export, gradient_norms_appear_after_a_sweep)
     cr_assert_eq(count_lines(dot, "t", expect), 1, "want %s in\n%s", expect, dot);
     /* the constant gets no gradient; the seeded output's norm is sqrt 2 */
     cr_assert_eq(count_lines(dot, "t", "constant\\n[3] float32\""), 1, "%s", dot);
-    cr_assert_eq(count_lines(dot, "t", "stack_scalars\\n[2] float64\\n|grad| = 1.414\\n(output)"), 1,
-                 "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "stack_scalars\\n[2] float64\\n|grad| = 1.414\\n(output)"),
+                 1, "%s", dot);
     free(dot);
     mixed_free(&g);
 }
