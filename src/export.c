@@ -293,7 +293,7 @@ ad_status ad_tape_export_dot(ad_tape *t, const char *path)
         return ad_tape_fail(t, AD_ERR_IO, "%s: cannot open '%s': %s", fn, path, strerror(errno));
     writer w = {file_write, f, false, 0, {0}};
     ad_status s = write_dot(t, &w, fn);
-    int err = w.failed ? errno : 0;
+    int err = w.failed ? (errno ? errno : EIO) : 0;
     if (fclose(f) != 0 && !err) err = errno ? errno : EIO; /* a full disk shows at close */
     if (s != AD_OK) return s;
     if (w.failed || err)
