@@ -207,6 +207,41 @@ Test(export, a_softmax_and_loss_graph_shows_op_names_shapes_and_input_positions)
     ad_param_free(w);
 }
 
+/* x [2,3] . W [3,4] -> relu -> + skip [2,4] -> mse against a constant */
+Test(export, a_matmul_relu_residual_graph_shows_every_op_and_its_shape)
+{
+    ad_tape *t = ad_tape_new();
+    ad_param *w = test_param(2, (size_t[]){3, 4}, -1.0, 1.0, 5);
+    ad_tensor x = ad_tensor_uniform(t, AD_F32, 2, (size_t[]){2, 3}, -1.0, 1.0, 9);
+    ad_tensor wf = ad_tensor_uniform(t, AD_F32, 2, (size_t[]){3, 4}, -1.0, 1.0, 10);
+    ad_tensor skip = ad_tensor_variable(t, AD_F32, 2, (size_t[]){2, 4}, NULL);
+    ad_tensor h = ad_relu(ad_matmul(x, wf));
+    ad_tensor r = ad_tadd(h, skip);
+    ad_tensor loss = ad_mse_loss(r, ad_tensor_zeros(t, AD_F32, 2, (size_t[]){2, 4}));
+    cr_assert(ad_tensor_ok(loss));
+    /* a second, float64 branch nobody consumes: a second output */
+    ad_tensor side = ad_relu(ad_param_use(t, w));
+    cr_assert(ad_tensor_ok(side));
+    cr_assert_eq(ad_backward(loss), AD_OK);
+    char *dot = export_text(t, AD_OK);
+    assert_quotes_balanced(dot);
+    /* x, wf, skip, matmul, relu, tadd, zeros, mse_loss, param, relu */
+    cr_assert_eq(count_nodes(dot, "t"), 10, "%s", dot);
+    /* x, wf -> matmul -> relu; relu, skip -> tadd; tadd, zeros -> mse; param -> relu */
+    cr_assert_eq(count_edges(dot), 8, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "matmul\\n[2,4] float32"), 1, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "relu\\n[2,4] float32"), 1, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "relu\\n[3,4] float64\\n(output)"), 1, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "param\\n[3,4] float64"), 1, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "tadd\\n[2,4] float32\\n|grad| = "), 1, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "(output)"), 2, "%s", dot);
+    cr_assert_eq(count_lines(dot, "t", "-> t3 [label=\"0\"]"), 1, "matmul's first input: %s", dot);
+    cr_assert_eq(count_lines(dot, "t", "-> t3 [label=\"1\"]"), 1, "%s", dot);
+    free(dot);
+    ad_tape_free(t);
+    ad_param_free(w);
+}
+
 Test(export, gradient_norms_appear_after_a_sweep)
 {
     mixed g = mixed_graph();
