@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT
+ * Internal contract between the GEMM driver (gemm.c) and its micro-kernels.
+ * A micro-kernel computes one MR x NR tile of C from packed panels:
+ *   a: kc steps of MR values (column p of the A micro-panel, op(A)[i0+i, p])
+ *   b: kc steps of NR values (row p of the B micro-panel, op(B)[p, j0+j])
+ *   C[i, j] = alpha sum_p a[p*MR+i] b[p*NR+j] + beta C[i, j]
+ * beta == 0 must not read C. Blocking sizes come with the kernel. */
+#ifndef AD_GEMM_KERNELS_H
+#define AD_GEMM_KERNELS_H
+
+#include <stddef.h>
+
+typedef void (*ad_gemm_kern_f32)(size_t kc, const float *a, const float *b, float *c,
+                                 size_t ldc, float alpha, float beta);
+typedef void (*ad_gemm_kern_f64)(size_t kc, const double *a, const double *b, double *c,
+                                 size_t ldc, double alpha, double beta);
+
+/* mr, nr: register tile; kc: depth of one packed block; mc: rows of A
+ * packed at once (multiple of mr); nc: columns of B packed at once (a
+ * multiple of nr, sized so kc x nc stays in L2). */
+typedef struct ad_gemm_impl_f32 {
+    size_t mr, nr, kc, mc, nc;
+    ad_gemm_kern_f32 kern;
+} ad_gemm_impl_f32;
+
+typedef struct ad_gemm_impl_f64 {
+    size_t mr, nr, kc, mc, nc;
+    ad_gemm_kern_f64 kern;
+} ad_gemm_impl_f64;
+
+/* Largest register tile of any kernel: the driver's edge buffer. */
+#define AD_GEMM_MAX_MR 16
+#define AD_GEMM_MAX_NR 32
+
+extern const ad_gemm_impl_f32 ad_gemm_generic_f32, ad_gemm_avx2_f32, ad_gemm_avx512_f32;
+extern const ad_gemm_impl_f64 ad_gemm_generic_f64, ad_gemm_avx2_f64, ad_gemm_avx512_f64;
+
+#endif

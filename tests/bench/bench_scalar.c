@@ -1,0 +1,1 @@
+int bench_scalar(void){return 0;}
