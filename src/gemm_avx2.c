@@ -6,6 +6,8 @@
 #include "cpu.h"
 #include "gemm_kernels.h"
 
+#include <stdbool.h>
+
 #if AD_X86
 #include <immintrin.h>
 
@@ -85,11 +87,32 @@ KERNEL(kern_f64, double)
 #undef VMUL
 #undef VZERO
 
-const ad_gemm_impl_f32 ad_gemm_avx2_f32 = {6, 16, 384, 768, 320, kern_f32};
-const ad_gemm_impl_f64 ad_gemm_avx2_f64 = {6, 8, 256, 768, 256, kern_f64};
+#define PK_ATTR AD_TARGET(ISA)
+#define PK_T float
+#define PK_SUF f32
+#define PMR 6
+#define PNR 16
+#include "gemm_pack.h"
+#undef PK_T
+#undef PK_SUF
+#undef PMR
+#undef PNR
+#define PK_T double
+#define PK_SUF f64
+#define PMR 6
+#define PNR 8
+#include "gemm_pack.h"
+#undef PK_T
+#undef PK_SUF
+#undef PMR
+#undef PNR
+#undef PK_ATTR
+
+const ad_gemm_impl_f32 ad_gemm_avx2_f32 = {6, 16, 384, 768, 320, kern_f32, pack_a_f32, pack_b_f32};
+const ad_gemm_impl_f64 ad_gemm_avx2_f64 = {6, 8, 256, 768, 256, kern_f64, pack_a_f64, pack_b_f64};
 
 #else
 /* Not x86: empty rows that the dispatcher never selects. */
-const ad_gemm_impl_f32 ad_gemm_avx2_f32 = {0, 0, 0, 0, 0, 0};
-const ad_gemm_impl_f64 ad_gemm_avx2_f64 = {0, 0, 0, 0, 0, 0};
+const ad_gemm_impl_f32 ad_gemm_avx2_f32 = {0, 0, 0, 0, 0, 0, 0, 0};
+const ad_gemm_impl_f64 ad_gemm_avx2_f64 = {0, 0, 0, 0, 0, 0, 0, 0};
 #endif

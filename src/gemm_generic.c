@@ -4,6 +4,10 @@
  * counts let the compiler keep the tile in registers and vectorise rows. */
 #include "gemm_kernels.h"
 
+#include "cpu.h"
+
+#include <stdbool.h>
+
 #define GMR 4
 #define GNR 8
 
@@ -29,5 +33,26 @@
 KERNEL_GENERIC(kern_f32, float)
 KERNEL_GENERIC(kern_f64, double)
 
-const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR, GNR, 256, 256, 256, kern_f32};
-const ad_gemm_impl_f64 ad_gemm_generic_f64 = {GMR, GNR, 256, 256, 128, kern_f64};
+#define PK_ATTR
+#define PK_T float
+#define PK_SUF f32
+#define PMR 4
+#define PNR 8
+#include "gemm_pack.h"
+#undef PK_T
+#undef PK_SUF
+#undef PMR
+#undef PNR
+#define PK_T double
+#define PK_SUF f64
+#define PMR 4
+#define PNR 8
+#include "gemm_pack.h"
+#undef PK_T
+#undef PK_SUF
+#undef PMR
+#undef PNR
+#undef PK_ATTR
+
+const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR, GNR, 256, 256, 256, kern_f32, pack_a_f32, pack_b_f32};
+const ad_gemm_impl_f64 ad_gemm_generic_f64 = {GMR, GNR, 256, 256, 128, kern_f64, pack_a_f64, pack_b_f64};

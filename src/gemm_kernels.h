@@ -8,6 +8,7 @@
 #ifndef AD_GEMM_KERNELS_H
 #define AD_GEMM_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef void (*ad_gemm_kern_f32)(size_t kc, const float *a, const float *b, float *c,
@@ -15,17 +16,26 @@ typedef void (*ad_gemm_kern_f32)(size_t kc, const float *a, const float *b, floa
 typedef void (*ad_gemm_kern_f64)(size_t kc, const double *a, const double *b, double *c,
                                  size_t ldc, double alpha, double beta);
 
+/* Packers (see gemm_pack.h): rows [i0, i0+mc) of op(A) or columns
+ * [j0, j0+nc) of op(B), depth [p0, p0+kc), into micro-panels at dst. */
+typedef void (*ad_gemm_pack_f32)(bool trans, const float *x, size_t ldx, size_t r0, size_t len,
+                                 size_t p0, size_t kc, float *dst);
+typedef void (*ad_gemm_pack_f64)(bool trans, const double *x, size_t ldx, size_t r0, size_t len,
+                                 size_t p0, size_t kc, double *dst);
+
 /* mr, nr: register tile; kc: depth of one packed block; mc: rows of A
  * packed at once (multiple of mr); nc: columns of B packed at once (a
  * multiple of nr, sized so kc x nc stays in L2). */
 typedef struct ad_gemm_impl_f32 {
     size_t mr, nr, kc, mc, nc;
     ad_gemm_kern_f32 kern;
+    ad_gemm_pack_f32 pack_a, pack_b;
 } ad_gemm_impl_f32;
 
 typedef struct ad_gemm_impl_f64 {
     size_t mr, nr, kc, mc, nc;
     ad_gemm_kern_f64 kern;
+    ad_gemm_pack_f64 pack_a, pack_b;
 } ad_gemm_impl_f64;
 
 /* Largest register tile of any kernel: the driver's edge buffer. */

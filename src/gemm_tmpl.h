@@ -10,64 +10,6 @@
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SUF)
 
-/* op(A)[i0.., p0..] as mr-row micro-panels, zero-padded at the bottom edge. */
-static void FN(pack_a_)(const IMPL *im, bool ta, const T *a, size_t lda, size_t i0, size_t mc,
-                        size_t p0, size_t kc, T *dst)
-{
-    const size_t mr = im->mr;
-    for (size_t ip = 0; ip < mc; ip += mr, dst += mr * kc) {
-        size_t me = mc - ip < mr ? mc - ip : mr;
-        if (ta) { /* op(A)[i,p] = a[p,i]: each step copies a contiguous run */
-            for (size_t p = 0; p < kc; p++) {
-                const T *src = a + (p0 + p) * lda + i0 + ip;
-                T *d = dst + p * mr;
-                for (size_t i = 0; i < me; i++)
-                    d[i] = src[i];
-                for (size_t i = me; i < mr; i++)
-                    d[i] = (T)0;
-            }
-        } else {
-            for (size_t i = 0; i < me; i++) {
-                const T *src = a + (i0 + ip + i) * lda + p0;
-                for (size_t p = 0; p < kc; p++)
-                    dst[p * mr + i] = src[p];
-            }
-            for (size_t i = me; i < mr; i++)
-                for (size_t p = 0; p < kc; p++)
-                    dst[p * mr + i] = (T)0;
-        }
-    }
-}
-
-/* op(B)[p0.., j0..] as nr-column micro-panels, zero-padded at the right edge. */
-static void FN(pack_b_)(const IMPL *im, bool tb, const T *b, size_t ldb, size_t j0, size_t nc,
-                        size_t p0, size_t kc, T *dst)
-{
-    const size_t nr = im->nr;
-    for (size_t jp = 0; jp < nc; jp += nr, dst += nr * kc) {
-        size_t ne = nc - jp < nr ? nc - jp : nr;
-        if (!tb) {
-            for (size_t p = 0; p < kc; p++) {
-                const T *src = b + (p0 + p) * ldb + j0 + jp;
-                T *d = dst + p * nr;
-                for (size_t j = 0; j < ne; j++)
-                    d[j] = src[j];
-                for (size_t j = ne; j < nr; j++)
-                    d[j] = (T)0;
-            }
-        } else { /* op(B)[p,j] = b[j,p] */
-            for (size_t j = 0; j < ne; j++) {
-                const T *src = b + (j0 + jp + j) * ldb + p0;
-                for (size_t p = 0; p < kc; p++)
-                    dst[p * nr + j] = src[p];
-            }
-            for (size_t j = ne; j < nr; j++)
-                for (size_t p = 0; p < kc; p++)
-                    dst[p * nr + j] = (T)0;
-        }
-    }
-}
-
 typedef struct FN(job_) {
     bool ta, tb;
     size_t m, n, k;
@@ -136,10 +78,10 @@ static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, siz
         for (size_t pc = 0; pc < J->k; pc += im->kc) {
             size_t kc = J->k - pc < im->kc ? J->k - pc : im->kc;
             T beta = pc == 0 ? J->beta : (T)1; /* later depth blocks accumulate */
-            FN(pack_a_)(im, J->ta, J->a, J->lda, i0 + ic, mc, pc, kc, abuf);
+            im->pack_a(J->ta, J->a, J->lda, i0 + ic, mc, pc, kc, abuf);
             for (size_t jc = 0; jc < n; jc += im->nc) {
                 size_t nc = n - jc < im->nc ? n - jc : im->nc;
-                FN(pack_b_)(im, J->tb, J->b, J->ldb, j0 + jc, nc, pc, kc, bbuf);
+                im->pack_b(J->tb, J->b, J->ldb, j0 + jc, nc, pc, kc, bbuf);
                 for (size_t ir = 0; ir < mc; ir += mr) {
                     size_t me = mc - ir < mr ? mc - ir : mr;
                     const T *ap = abuf + ir * kc;

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT
+ * Packing routines, instantiated inside each kernel file with that file's
+ * register tile (PMR x PNR, compile-time constants) and instruction set, so
+ * the copies become straight-line vector moves. Included with PK_T (float
+ * or double), PK_SUF, PMR, PNR and PK_ATTR (the target attribute) defined. */
+
+#define PK_CAT_(a, b) a##b
+#define PK_CAT(a, b) PK_CAT_(a, b)
+#define PK_FN(name) PK_CAT(name, PK_SUF)
+
+/* op(A)[i0.., p0..] as PMR-row micro-panels, zero-padded at the bottom edge:
+ * dst[panel][p][i]. */
+PK_ATTR
+static void PK_FN(pack_a_)(bool ta, const PK_T *a, size_t lda, size_t i0, size_t mc, size_t p0,
+                           size_t kc, PK_T *restrict dst)
+{
+    for (size_t ip = 0; ip < mc; ip += PMR, dst += PMR * kc) {
+        size_t me = mc - ip < PMR ? mc - ip : PMR;
+        if (ta) { /* op(A)[i,p] = a[p,i]: a contiguous run per step */
+            const PK_T *src = a + p0 * lda + i0 + ip;
+            if (me == PMR)
+                for (size_t p = 0; p < kc; p++, src += lda)
+                    for (size_t i = 0; i < PMR; i++)
+                        dst[p * PMR + i] = src[i];
+            else
+                for (size_t p = 0; p < kc; p++, src += lda)
+                    for (size_t i = 0; i < PMR; i++)
+                        dst[p * PMR + i] = i < me ? src[i] : (PK_T)0;
+        } else if (me == PMR) { /* a transpose: PMR row streams, one step each */
+            const PK_T *rows[PMR];
+            for (size_t i = 0; i < PMR; i++)
+                rows[i] = a + (i0 + ip + i) * lda + p0;
+            for (size_t p = 0; p < kc; p++)
+                for (size_t i = 0; i < PMR; i++)
+                    dst[p * PMR + i] = rows[i][p];
+        } else {
+            for (size_t p = 0; p < kc; p++)
+                for (size_t i = 0; i < PMR; i++)
+                    dst[p * PMR + i] = i < me ? a[(i0 + ip + i) * lda + p0 + p] : (PK_T)0;
+        }
+    }
+}
+
+/* op(B)[p0.., j0..] as PNR-column micro-panels, zero-padded at the right
+ * edge: dst[panel][p][j]. */
+PK_ATTR
+static void PK_FN(pack_b_)(bool tb, const PK_T *b, size_t ldb, size_t j0, size_t nc, size_t p0,
+                           size_t kc, PK_T *restrict dst)
+{
+    for (size_t jp = 0; jp < nc; jp += PNR, dst += PNR * kc) {
+        size_t ne = nc - jp < PNR ? nc - jp : PNR;
+        if (!tb) {
+            const PK_T *src = b + p0 * ldb + j0 + jp;
+            if (ne == PNR)
+                for (size_t p = 0; p < kc; p++, src += ldb)
+                    for (size_t j = 0; j < PNR; j++)
+                        dst[p * PNR + j] = src[j];
+            else
+                for (size_t p = 0; p < kc; p++, src += ldb)
+                    for (size_t j = 0; j < PNR; j++)
+                        dst[p * PNR + j] = j < ne ? src[j] : (PK_T)0;
+        } else { /* op(B)[p,j] = b[j,p]: a transpose of PNR row streams */
+            for (size_t j = 0; j < ne; j++) {
+                const PK_T *src = b + (j0 + jp + j) * ldb + p0;
+                for (size_t p = 0; p < kc; p++)
+                    dst[p * PNR + j] = src[p];
+            }
+            for (size_t j = ne; j < PNR; j++)
+                for (size_t p = 0; p < kc; p++)
+                    dst[p * PNR + j] = (PK_T)0;
+        }
+    }
+}
+
+#undef PK_FN
+#undef PK_CAT
+#undef PK_CAT_
