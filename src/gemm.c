@@ -33,8 +33,7 @@ int ad_gemm_isa(void)
 {
     int want = atomic_load(&forced_isa);
     if (want == AD_ISA_GENERIC) return AD_ISA_GENERIC;
-    if ((want == AD_ISA_AUTO || want == AD_ISA_AVX512) && ad_cpu_has_avx512())
-        return AD_ISA_AVX512;
+    if ((want == AD_ISA_AUTO || want == AD_ISA_AVX512) && ad_cpu_has_avx512()) return AD_ISA_AVX512;
     if (ad_cpu_has_avx2_fma()) return AD_ISA_AVX2;
     return AD_ISA_GENERIC;
 }
@@ -81,16 +80,16 @@ static void *ad_gemm_thread_buffer(size_t bytes)
 
 /* ---- the two instantiations */
 
-#define T float
-#define SUF f32
+#define T    float
+#define SUF  f32
 #define IMPL ad_gemm_impl_f32
 #include "gemm_tmpl.h"
 #undef T
 #undef SUF
 #undef IMPL
 
-#define T double
-#define SUF f64
+#define T    double
+#define SUF  f64
 #define IMPL ad_gemm_impl_f64
 #include "gemm_tmpl.h"
 #undef T

@@ -17,48 +17,48 @@
 
 /* One kernel body per dtype, over the vector macros V, W (lanes), VSET1,
  * VLOAD, VSTORE, VFMA, VMUL, VZERO defined just before each use. */
-#define KERNEL(NAME, T)                                                                          \
-    AD_TARGET(ISA)                                                                               \
-    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)       \
-    {                                                                                            \
-        ROWS6(DECL)                                                                              \
-        for (size_t p = 0; p < kc; p++) {                                                        \
-            V b0 = VLOAD(b), b1 = VLOAD(b + W);                                                  \
-            ROWS6(STEP)                                                                          \
-            a += 6;                                                                             \
-            b += 2 * W;                                                                          \
-        }                                                                                        \
-        V va = VSET1(alpha);                                                                     \
-        if (beta == (T)0) {                                                                      \
-            ROWS6(SAVE0)                                                                         \
-        } else {                                                                                \
-            V vb = VSET1(beta);                                                                  \
-            ROWS6(SAVEB)                                                                         \
-        }                                                                                        \
+#define KERNEL(NAME, T)                                                                            \
+    AD_TARGET(ISA)                                                                                 \
+    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)         \
+    {                                                                                              \
+        ROWS6(DECL)                                                                                \
+        for (size_t p = 0; p < kc; p++) {                                                          \
+            V b0 = VLOAD(b), b1 = VLOAD(b + W);                                                    \
+            ROWS6(STEP)                                                                            \
+            a += 6;                                                                                \
+            b += 2 * W;                                                                            \
+        }                                                                                          \
+        V va = VSET1(alpha);                                                                       \
+        if (beta == (T)0) {                                                                        \
+            ROWS6(SAVE0)                                                                           \
+        } else {                                                                                   \
+            V vb = VSET1(beta);                                                                    \
+            ROWS6(SAVEB)                                                                           \
+        }                                                                                          \
     }
 
 #define DECL(i) V c##i##0 = VZERO(), c##i##1 = VZERO();
-#define STEP(i)                                                                                  \
-    {                                                                                            \
-        V ai = VSET1(a[i]);                                                                      \
-        c##i##0 = VFMA(ai, b0, c##i##0);                                                         \
-        c##i##1 = VFMA(ai, b1, c##i##1);                                                         \
+#define STEP(i)                                                                                    \
+    {                                                                                              \
+        V ai = VSET1(a[i]);                                                                        \
+        c##i##0 = VFMA(ai, b0, c##i##0);                                                           \
+        c##i##1 = VFMA(ai, b1, c##i##1);                                                           \
     }
-#define SAVE0(i)                                                                                 \
-    VSTORE(c + (i) * ldc, VMUL(va, c##i##0));                                                    \
-    VSTORE(c + (i) * ldc + W, VMUL(va, c##i##1));
-#define SAVEB(i)                                                                                 \
-    VSTORE(c + (i) * ldc, VFMA(vb, VLOAD(c + (i) * ldc), VMUL(va, c##i##0)));                    \
-    VSTORE(c + (i) * ldc + W, VFMA(vb, VLOAD(c + (i) * ldc + W), VMUL(va, c##i##1)));
+#define SAVE0(i)                                                                                   \
+    VSTORE(c + (i)*ldc, VMUL(va, c##i##0));                                                        \
+    VSTORE(c + (i)*ldc + W, VMUL(va, c##i##1));
+#define SAVEB(i)                                                                                   \
+    VSTORE(c + (i)*ldc, VFMA(vb, VLOAD(c + (i)*ldc), VMUL(va, c##i##0)));                          \
+    VSTORE(c + (i)*ldc + W, VFMA(vb, VLOAD(c + (i)*ldc + W), VMUL(va, c##i##1)));
 
-#define V __m256
-#define W 8
-#define VSET1 _mm256_set1_ps
-#define VLOAD _mm256_loadu_ps
+#define V      __m256
+#define W      8
+#define VSET1  _mm256_set1_ps
+#define VLOAD  _mm256_loadu_ps
 #define VSTORE _mm256_storeu_ps
-#define VFMA _mm256_fmadd_ps
-#define VMUL _mm256_mul_ps
-#define VZERO _mm256_setzero_ps
+#define VFMA   _mm256_fmadd_ps
+#define VMUL   _mm256_mul_ps
+#define VZERO  _mm256_setzero_ps
 KERNEL(kern_f32, float)
 #undef V
 #undef W
@@ -69,14 +69,14 @@ KERNEL(kern_f32, float)
 #undef VMUL
 #undef VZERO
 
-#define V __m256d
-#define W 4
-#define VSET1 _mm256_set1_pd
-#define VLOAD _mm256_loadu_pd
+#define V      __m256d
+#define W      4
+#define VSET1  _mm256_set1_pd
+#define VLOAD  _mm256_loadu_pd
 #define VSTORE _mm256_storeu_pd
-#define VFMA _mm256_fmadd_pd
-#define VMUL _mm256_mul_pd
-#define VZERO _mm256_setzero_pd
+#define VFMA   _mm256_fmadd_pd
+#define VMUL   _mm256_mul_pd
+#define VZERO  _mm256_setzero_pd
 KERNEL(kern_f64, double)
 #undef V
 #undef W
@@ -88,19 +88,19 @@ KERNEL(kern_f64, double)
 #undef VZERO
 
 #define PK_ATTR AD_TARGET(ISA)
-#define PK_T float
-#define PK_SUF f32
-#define PMR 6
-#define PNR 16
+#define PK_T    float
+#define PK_SUF  f32
+#define PMR     6
+#define PNR     16
 #include "gemm_pack.h"
 #undef PK_T
 #undef PK_SUF
 #undef PMR
 #undef PNR
-#define PK_T double
+#define PK_T   double
 #define PK_SUF f64
-#define PMR 6
-#define PNR 8
+#define PMR    6
+#define PNR    8
 #include "gemm_pack.h"
 #undef PK_T
 #undef PK_SUF

@@ -11,42 +11,42 @@
 #define GMR 4
 #define GNR 8
 
-#define KERNEL_GENERIC(NAME, T)                                                                  \
-    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)       \
-    {                                                                                            \
-        T acc[GMR][GNR] = {{0}};                                                                 \
-        for (size_t p = 0; p < kc; p++, a += GMR, b += GNR)                                      \
-            for (int i = 0; i < GMR; i++)                                                        \
-                for (int j = 0; j < GNR; j++)                                                    \
-                    acc[i][j] += a[i] * b[j];                                                    \
-        for (int i = 0; i < GMR; i++) {                                                          \
-            T *ci = c + (size_t)i * ldc;                                                         \
-            if (beta == (T)0)                                                                    \
-                for (int j = 0; j < GNR; j++)                                                    \
-                    ci[j] = alpha * acc[i][j];                                                   \
-            else                                                                                 \
-                for (int j = 0; j < GNR; j++)                                                    \
-                    ci[j] = alpha * acc[i][j] + beta * ci[j];                                    \
-        }                                                                                        \
+#define KERNEL_GENERIC(NAME, T)                                                                    \
+    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)         \
+    {                                                                                              \
+        T acc[GMR][GNR] = {{0}};                                                                   \
+        for (size_t p = 0; p < kc; p++, a += GMR, b += GNR)                                        \
+            for (int i = 0; i < GMR; i++)                                                          \
+                for (int j = 0; j < GNR; j++)                                                      \
+                    acc[i][j] += a[i] * b[j];                                                      \
+        for (int i = 0; i < GMR; i++) {                                                            \
+            T *ci = c + (size_t)i * ldc;                                                           \
+            if (beta == (T)0)                                                                      \
+                for (int j = 0; j < GNR; j++)                                                      \
+                    ci[j] = alpha * acc[i][j];                                                     \
+            else                                                                                   \
+                for (int j = 0; j < GNR; j++)                                                      \
+                    ci[j] = alpha * acc[i][j] + beta * ci[j];                                      \
+        }                                                                                          \
     }
 
 KERNEL_GENERIC(kern_f32, float)
 KERNEL_GENERIC(kern_f64, double)
 
 #define PK_ATTR
-#define PK_T float
+#define PK_T   float
 #define PK_SUF f32
-#define PMR 4
-#define PNR 8
+#define PMR    4
+#define PNR    8
 #include "gemm_pack.h"
 #undef PK_T
 #undef PK_SUF
 #undef PMR
 #undef PNR
-#define PK_T double
+#define PK_T   double
 #define PK_SUF f64
-#define PMR 4
-#define PNR 8
+#define PMR    4
+#define PNR    8
 #include "gemm_pack.h"
 #undef PK_T
 #undef PK_SUF
@@ -54,5 +54,7 @@ KERNEL_GENERIC(kern_f64, double)
 #undef PNR
 #undef PK_ATTR
 
-const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR, GNR, 256, 256, 256, kern_f32, pack_a_f32, pack_b_f32};
-const ad_gemm_impl_f64 ad_gemm_generic_f64 = {GMR, GNR, 256, 256, 128, kern_f64, pack_a_f64, pack_b_f64};
+const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR, GNR,      256,        256,
+                                              256, kern_f32, pack_a_f32, pack_b_f32};
+const ad_gemm_impl_f64 ad_gemm_generic_f64 = {GMR, GNR,      256,        256,
+                                              128, kern_f64, pack_a_f64, pack_b_f64};

@@ -11,10 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef void (*ad_gemm_kern_f32)(size_t kc, const float *a, const float *b, float *c,
-                                 size_t ldc, float alpha, float beta);
-typedef void (*ad_gemm_kern_f64)(size_t kc, const double *a, const double *b, double *c,
-                                 size_t ldc, double alpha, double beta);
+typedef void (*ad_gemm_kern_f32)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+                                 float alpha, float beta);
+typedef void (*ad_gemm_kern_f64)(size_t kc, const double *a, const double *b, double *c, size_t ldc,
+                                 double alpha, double beta);
 
 /* Packers (see gemm_pack.h): rows [i0, i0+mc) of op(A) or columns
  * [j0, j0+nc) of op(B), depth [p0, p0+kc), into micro-panels at dst. */

@@ -5,8 +5,8 @@
  * or double), PK_SUF, PMR, PNR and PK_ATTR (the target attribute) defined. */
 
 #define PK_CAT_(a, b) a##b
-#define PK_CAT(a, b) PK_CAT_(a, b)
-#define PK_FN(name) PK_CAT(name, PK_SUF)
+#define PK_CAT(a, b)  PK_CAT_(a, b)
+#define PK_FN(name)   PK_CAT(name, PK_SUF)
 
 /* op(A)[i0.., p0..] as PMR-row micro-panels, zero-padded at the bottom edge:
  * dst[panel][p][i]. */

@@ -7,8 +7,8 @@
  * stays in L1 while nr-wide B panels stream past it. */
 
 #define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name, SUF)
+#define CAT(a, b)  CAT_(a, b)
+#define FN(name)   CAT(name, SUF)
 
 typedef struct FN(job_) {
     bool ta, tb;
@@ -97,9 +97,9 @@ static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, siz
                         im->kern(kc, ap, bp, tile, nr, J->alpha, (T)0);
                         for (size_t i = 0; i < me; i++)
                             for (size_t j = 0; j < ne; j++)
-                                cc[i * J->ldc + j] = beta == (T)0
-                                                         ? tile[i * nr + j]
-                                                         : tile[i * nr + j] + beta * cc[i * J->ldc + j];
+                                cc[i * J->ldc + j] =
+                                    beta == (T)0 ? tile[i * nr + j]
+                                                 : tile[i * nr + j] + beta * cc[i * J->ldc + j];
                     }
                 }
             }
@@ -125,8 +125,7 @@ static void FN(part_)(void *ctx, int i, int n)
 }
 
 static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, const T *a,
-                      size_t lda, const T *b, size_t ldb, T beta, T *c, size_t ldc,
-                      const IMPL *im)
+                      size_t lda, const T *b, size_t ldb, T beta, T *c, size_t ldc, const IMPL *im)
 {
     if (m == 0 || n == 0) return;
     if (k == 0 || alpha == (T)0) { /* C = beta C, without reading C when beta = 0 */

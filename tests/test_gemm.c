@@ -55,8 +55,8 @@ static void call(const gcase *g, const void *a, size_t lda, const void *b, size_
     if (g->dbl)
         ad_gemm_f64(g->ta, g->tb, g->m, g->n, g->k, g->alpha, a, lda, b, ldb, g->beta, c, ldc);
     else
-        ad_gemm_f32(g->ta, g->tb, g->m, g->n, g->k, (float)g->alpha, a, lda, b, ldb,
-                    (float)g->beta, c, ldc);
+        ad_gemm_f32(g->ta, g->tb, g->m, g->n, g->k, (float)g->alpha, a, lda, b, ldb, (float)g->beta,
+                    c, ldc);
 }
 
 /* Runs one case and compares every entry of C (and C's padding, which must
@@ -117,7 +117,9 @@ static void sweep(int isa, int dbl, bool ta, bool tb)
                        odd_sizes[mi],
                        odd_sizes[ni],
                        ki == N_ODD ? 0 : odd_sizes[ki],
-                       idx % 3 == 0 ? 0 : idx % 3 == 1 ? 3 : 17,
+                       idx % 3 == 0   ? 0
+                       : idx % 3 == 1 ? 3
+                                      : 17,
                        scalars[idx % N_SCALARS][0],
                        scalars[idx % N_SCALARS][1]};
             check_case(&g);
@@ -197,8 +199,8 @@ Test(gemm, skinny_layer_shapes_and_their_backward_products_match_naive_product)
 Test(gemm, empty_depth_scales_c_by_beta_and_zeroes_it_for_beta_zero)
 {
     for (int dbl = 0; dbl <= 1; dbl++) {
-        gcase g0 = {dbl, false, false, 5, 7, 0, 2, 1.0, 0.0};  /* NaN-filled C becomes 0 */
-        gcase g1 = {dbl, true, true, 5, 7, 0, 0, 1.0, -1.5}; /* C scaled */
+        gcase g0 = {dbl, false, false, 5, 7, 0, 2, 1.0, 0.0}; /* NaN-filled C becomes 0 */
+        gcase g1 = {dbl, true, true, 5, 7, 0, 0, 1.0, -1.5};  /* C scaled */
         check_case(&g0);
         check_case(&g1);
     }
