@@ -108,10 +108,14 @@ KERNEL(kern_f64, double)
 #undef PNR
 #undef PK_ATTR
 
-const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {12,  32,       384,        768,
-                                             320, kern_f32, pack_a_f32, pack_b_f32};
-const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {12,  16,       256,        768,
-                                             256, kern_f64, pack_a_f64, pack_b_f64};
+#include "gemm_transpose.h"
+TRANSPOSE_PACK(pack_a_fast_f32, float, 12, transpose4_f32, pack_a_f32)
+TRANSPOSE_PACK(pack_a_fast_f64, double, 12, transpose4_f64, pack_a_f64)
+
+const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {
+    12, 32, 384, 768, 320, kern_f32, pack_a_fast_f32, pack_b_f32};
+const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {
+    12, 16, 256, 768, 256, kern_f64, pack_a_fast_f64, pack_b_f64};
 
 #else
 /* Not x86: empty rows that the dispatcher never selects. */
