@@ -17,6 +17,8 @@
 
 /* Below this many multiply-adds, packing costs more than it saves. */
 #define SMALL_WORK (24.0 * 24.0 * 24.0)
+/* Up to this many rows of C, packing B costs more than the product. */
+#define FEW_ROWS 3
 /* Multiply-adds a thread must get before a second one is worth waking. */
 #define THREAD_WORK (4.0 * 1024.0 * 1024.0)
 
@@ -76,6 +78,16 @@ static void *ad_gemm_thread_buffer(size_t bytes)
     }
     *(size_t *)blk = size;
     return blk + 64;
+}
+
+/* The block size for splitting len into equal blocks of at most max, rounded
+ * up to a multiple of q (max is a multiple of q). */
+static size_t balanced(size_t len, size_t max, size_t q)
+{
+    size_t blocks = (len + max - 1) / max;
+    size_t b = (len + blocks - 1) / blocks;
+    b = (b + q - 1) / q * q;
+    return b < max ? b : max;
 }
 
 /* ---- the two instantiations */

@@ -109,16 +109,18 @@ KERNEL(kern_f64, double)
 #undef PK_ATTR
 
 #include "gemm_transpose.h"
-TRANSPOSE_PACK(pack_a_fast_f32, float, 12, transpose4_f32, pack_a_f32)
-TRANSPOSE_PACK(pack_a_fast_f64, double, 12, transpose4_f64, pack_a_f64)
+TRANSPOSE_PACK(pack_a_fast_f32, float, 12, transpose4_f32, pack_a_f32, ta)
+TRANSPOSE_PACK(pack_b_fast_f32, float, 32, transpose4_f32, pack_b_f32, !ta)
+TRANSPOSE_PACK(pack_a_fast_f64, double, 12, transpose4_f64, pack_a_f64, ta)
+TRANSPOSE_PACK(pack_b_fast_f64, double, 16, transpose4_f64, pack_b_f64, !ta)
 
 const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {
-    12, 32, 384, 768, 320, kern_f32, pack_a_fast_f32, pack_b_f32};
+    12, 32, 384, 768, 320, kern_f32, pack_a_fast_f32, pack_b_fast_f32, rows_f32};
 const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {
-    12, 16, 256, 768, 256, kern_f64, pack_a_fast_f64, pack_b_f64};
+    12, 16, 256, 768, 256, kern_f64, pack_a_fast_f64, pack_b_fast_f64, rows_f64};
 
 #else
 /* Not x86: empty rows that the dispatcher never selects. */
-const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {0, 0, 0, 0, 0, 0, 0, 0};
-const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {0, 0, 0, 0, 0, 0, 0, 0};
+const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif

@@ -54,7 +54,7 @@ KERNEL_GENERIC(kern_f64, double)
 #undef PNR
 #undef PK_ATTR
 
-const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR, GNR,      256,        256,
-                                              256, kern_f32, pack_a_f32, pack_b_f32};
-const ad_gemm_impl_f64 ad_gemm_generic_f64 = {GMR, GNR,      256,        256,
-                                              128, kern_f64, pack_a_f64, pack_b_f64};
+const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR,      GNR,        256,        256,     256,
+                                              kern_f32, pack_a_f32, pack_b_f32, rows_f32};
+const ad_gemm_impl_f64 ad_gemm_generic_f64 = {GMR,      GNR,        256,        256,     128,
+                                              kern_f64, pack_a_f64, pack_b_f64, rows_f64};

@@ -20,41 +20,13 @@ typedef struct FN(job_) {
     const IMPL *im;
 } FN(job_);
 
-/* Unpacked loops: tiny products, and the fallback when no buffer can be had. */
+/* The unpacked path on a sub-block of C. */
 static void FN(direct_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, size_t n)
 {
-    const T *a = J->a, *b = J->b;
-    const size_t lda = J->lda, ldb = J->ldb;
-    for (size_t i = i0; i < i0 + m; i++) {
-        T *ci = J->c + i * J->ldc;
-        if (J->beta == (T)0)
-            for (size_t j = j0; j < j0 + n; j++)
-                ci[j] = (T)0;
-        else if (J->beta != (T)1)
-            for (size_t j = j0; j < j0 + n; j++)
-                ci[j] *= J->beta;
-        if (J->tb) { /* rows of B are contiguous in p: dot products */
-            const T *ai = J->ta ? NULL : a + i * lda;
-            for (size_t j = j0; j < j0 + n; j++) {
-                const T *bj = b + j * ldb;
-                T s = (T)0;
-                if (ai)
-                    for (size_t p = 0; p < J->k; p++)
-                        s += ai[p] * bj[p];
-                else
-                    for (size_t p = 0; p < J->k; p++)
-                        s += a[p * lda + i] * bj[p];
-                ci[j] += J->alpha * s;
-            }
-        } else { /* axpy along the contiguous rows of B */
-            for (size_t p = 0; p < J->k; p++) {
-                T aip = J->alpha * (J->ta ? a[p * lda + i] : a[i * lda + p]);
-                const T *bp = b + p * ldb;
-                for (size_t j = j0; j < j0 + n; j++)
-                    ci[j] += aip * bp[j];
-            }
-        }
-    }
+    const T *a = J->ta ? J->a + i0 : J->a + i0 * J->lda;
+    const T *b = J->tb ? J->b + j0 * J->ldb : J->b + j0;
+    J->im->rows(J->ta, J->tb, m, n, J->k, J->alpha, a, J->lda, b, J->ldb, J->beta,
+                J->c + i0 * J->ldc + j0, J->ldc);
 }
 
 /* C[i0..i0+m, j0..j0+n] by packing into this thread's buffer. */
@@ -62,25 +34,24 @@ static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, siz
 {
     const IMPL *im = J->im;
     const size_t mr = im->mr, nr = im->nr;
-    size_t kcmax = J->k < im->kc ? J->k : im->kc;
-    size_t mcmax = (m < im->mc ? m : im->mc) + mr - 1, ncmax = (n < im->nc ? n : im->nc) + nr - 1;
-    mcmax -= mcmax % mr;
-    ncmax -= ncmax % nr;
-    T *abuf = ad_gemm_thread_buffer((mcmax + ncmax) * kcmax * sizeof(T));
+    /* equal blocks no larger than the kernel's sizes, so no block is a sliver */
+    size_t kcb = balanced(J->k, im->kc, 1), mcb = balanced(m, im->mc, mr);
+    size_t ncb = balanced(n, im->nc, nr);
+    T *abuf = ad_gemm_thread_buffer((mcb + ncb) * kcb * sizeof(T));
     if (!abuf) {
         FN(direct_)(J, i0, m, j0, n);
         return;
     }
-    T *bbuf = abuf + mcmax * kcmax;
+    T *bbuf = abuf + mcb * kcb;
     T tile[AD_GEMM_MAX_MR * AD_GEMM_MAX_NR];
-    for (size_t ic = 0; ic < m; ic += im->mc) {
-        size_t mc = m - ic < im->mc ? m - ic : im->mc;
-        for (size_t pc = 0; pc < J->k; pc += im->kc) {
-            size_t kc = J->k - pc < im->kc ? J->k - pc : im->kc;
+    for (size_t ic = 0; ic < m; ic += mcb) {
+        size_t mc = m - ic < mcb ? m - ic : mcb;
+        for (size_t pc = 0; pc < J->k; pc += kcb) {
+            size_t kc = J->k - pc < kcb ? J->k - pc : kcb;
             T beta = pc == 0 ? J->beta : (T)1; /* later depth blocks accumulate */
             im->pack_a(J->ta, J->a, J->lda, i0 + ic, mc, pc, kc, abuf);
-            for (size_t jc = 0; jc < n; jc += im->nc) {
-                size_t nc = n - jc < im->nc ? n - jc : im->nc;
+            for (size_t jc = 0; jc < n; jc += ncb) {
+                size_t nc = n - jc < ncb ? n - jc : ncb;
                 im->pack_b(J->tb, J->b, J->ldb, j0 + jc, nc, pc, kc, bbuf);
                 for (size_t ir = 0; ir < mc; ir += mr) {
                     size_t me = mc - ir < mr ? mc - ir : mr;
@@ -136,7 +107,7 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
     }
     FN(job_) J = {ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, im};
     double work = (double)m * (double)n * (double)k;
-    if (work <= SMALL_WORK) {
+    if (work <= SMALL_WORK || m <= FEW_ROWS) {
         FN(direct_)(&J, 0, m, 0, n);
         return;
     }

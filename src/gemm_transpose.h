@@ -43,17 +43,18 @@ static void transpose4_f64(const double *src, size_t lda, size_t groups, size_t 
         }
 }
 
-/* The packer the kernel table uses: full panels of untransposed A go through
- * the 4 x 4 blocks (rows beyond a multiple of 4 and the last kc % 4 steps
- * are copied one by one); everything else takes the portable packer. */
-#define TRANSPOSE_PACK(NAME, T, MR, BLOCKS, PORTABLE)                                              \
+/* A packer for the kernel table: full panels that need a transpose (A not
+ * transposed, B transposed: PLAIN is false) go through the 4 x 4 blocks
+ * (rows beyond a multiple of 4 and the last kc % 4 steps one by one);
+ * everything else takes the portable packer. The flag is named ta in both. */
+#define TRANSPOSE_PACK(NAME, T, MR, BLOCKS, PORTABLE, PLAIN)                                       \
     AD_TARGET(ISA)                                                                                 \
     static void NAME(bool ta, const T *a, size_t lda, size_t i0, size_t mc, size_t p0, size_t kc,  \
                      T *dst)                                                                       \
     {                                                                                              \
         for (size_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {                                   \
             size_t me = mc - ip < MR ? mc - ip : MR;                                               \
-            if (ta || me < MR) {                                                                   \
+            if ((PLAIN) || me < MR) {                                                              \
                 PORTABLE(ta, a, lda, i0 + ip, me, p0, kc, dst);                                    \
                 continue;                                                                          \
             }                                                                                      \
