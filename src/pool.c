@@ -127,10 +127,12 @@ static int grow(int want)
 void ad_pool_run(int n, ad_pool_fn fn, void *ctx)
 {
     if (n > MAX_THREADS) n = MAX_THREADS;
-    if (n <= 1 || pthread_mutex_trylock(&job_lock) != 0) {
+    if (n <= 1) {
         fn(ctx, 0, 1);
         return;
     }
+    /* jobs from several threads queue here: each then gets every core */
+    pthread_mutex_lock(&job_lock);
     int have = grow(n - 1);
     if (have < n - 1) n = have + 1;
     if (n <= 1) {
