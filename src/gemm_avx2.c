@@ -7,6 +7,7 @@
 #include "gemm_kernels.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 #if AD_X86
 #include <immintrin.h>

@@ -7,6 +7,7 @@
 #include "cpu.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 #define GMR 4
 #define GNR 8

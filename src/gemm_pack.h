@@ -72,45 +72,64 @@ static void PK_FN(pack_b_)(bool tb, const PK_T *b, size_t ldb, size_t j0, size_t
     }
 }
 
-/* The whole product without packing, one row of C at a time, in chunks of
- * 16 that the compiler vectorises: for a few rows of C (a matrix-vector
- * product, bound by reading B once), for tiny products, and as the fallback
- * when no packing buffer can be had. */
+/* The whole product without packing, one row of C at a time: for a few
+ * rows of C (a matrix-vector product, bound by reading B once), for tiny
+ * products, and as the fallback when no packing buffer can be had. Chunks of
+ * 16 are copied through local arrays so the compiler sees no aliasing and
+ * turns each chunk into vector code. */
 PK_ATTR
 static void PK_FN(rows_)(bool ta, bool tb, size_t m, size_t n, size_t k, PK_T alpha, const PK_T *a,
                          size_t lda, const PK_T *b, size_t ldb, PK_T beta, PK_T *c, size_t ldc)
 {
     for (size_t i = 0; i < m; i++) {
-        PK_T *restrict ci = c + i * ldc;
+        PK_T *ci = c + i * ldc;
         const PK_T *ai = ta ? a + i : a + i * lda; /* op(A)[i,p] = ai[p * sa] */
         size_t sa = ta ? lda : 1;
         if (tb) { /* C[i,j] = alpha dot(op(A)[i,:], B[j,:]) + beta C[i,j] */
             for (size_t j = 0; j < n; j++) {
-                const PK_T *restrict bj = b + j * ldb;
-                PK_T acc[16] = {0}, s = 0;
+                const PK_T *bj = b + j * ldb;
+                PK_T s = 0;
                 size_t p = 0;
-                if (sa == 1)
-                    for (; p + 16 <= k; p += 16)
+                if (sa == 1 && k >= 16) {
+                    PK_T acc[16] = {0}, x[16], y[16];
+                    for (; p + 16 <= k; p += 16) {
+                        memcpy(x, ai + p, sizeof x);
+                        memcpy(y, bj + p, sizeof y);
                         for (size_t q = 0; q < 16; q++)
-                            acc[q] += ai[p + q] * bj[p + q];
-                for (size_t q = 0; q < 16; q++)
-                    s += acc[q];
+                            acc[q] += x[q] * y[q];
+                    }
+                    for (size_t q = 0; q < 8; q++) /* a tree, not a 16-long chain */
+                        acc[q] += acc[q + 8];
+                    for (size_t q = 0; q < 4; q++)
+                        acc[q] += acc[q + 4];
+                    s = (acc[0] + acc[2]) + (acc[1] + acc[3]);
+                }
                 for (; p < k; p++)
                     s += ai[p * sa] * bj[p];
                 ci[j] = beta == (PK_T)0 ? alpha * s : alpha * s + beta * ci[j];
             }
         } else { /* C[i,:] = beta C[i,:] + sum_p alpha op(A)[i,p] B[p,:] */
-            for (size_t j = 0; j < n; j++)
-                ci[j] = beta == (PK_T)0 ? (PK_T)0 : beta * ci[j];
-            for (size_t p = 0; p < k; p++) {
-                PK_T x = alpha * ai[p * sa];
-                const PK_T *restrict bp = b + p * ldb;
-                size_t j = 0;
-                for (; j + 16 <= n; j += 16)
+            size_t j = 0;
+            for (; j + 16 <= n; j += 16) { /* a chunk of C stays in registers over p */
+                PK_T y[16], z[16] = {0};
+                for (size_t p = 0; p < k; p++) {
+                    PK_T x = alpha * ai[p * sa];
+                    memcpy(y, b + p * ldb + j, sizeof y);
                     for (size_t q = 0; q < 16; q++)
-                        ci[j + q] += x * bp[j + q];
-                for (; j < n; j++)
-                    ci[j] += x * bp[j];
+                        z[q] += x * y[q];
+                }
+                if (beta != (PK_T)0) {
+                    memcpy(y, ci + j, sizeof y);
+                    for (size_t q = 0; q < 16; q++)
+                        z[q] += beta * y[q];
+                }
+                memcpy(ci + j, z, sizeof z);
+            }
+            for (; j < n; j++) {
+                PK_T s = 0;
+                for (size_t p = 0; p < k; p++)
+                    s += ai[p * sa] * b[p * ldb + j];
+                ci[j] = beta == (PK_T)0 ? alpha * s : alpha * s + beta * ci[j];
             }
         }
     }

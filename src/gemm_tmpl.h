@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT
  * The GEMM driver for one dtype, included twice by gemm.c with
  * T (float/double), SUF (f32/f64) and IMPL (the kernel table type).
- * Loops, outermost first: rows of C in blocks of mc (A block packed into
- * L3/L2-resident micro-panels), depth in blocks of kc, columns in blocks of
- * nc (B block packed to stay in L2), then micro-tiles: each mr x kc A panel
- * stays in L1 while nr-wide B panels stream past it. */
+ * Loops, outermost first: rows of C in blocks of mc and depth in blocks of
+ * kc (that A block packed once, mc x kc, read from L2/L3), columns in blocks
+ * of nc (B block packed, kc x nc, sized to stay in L2), then micro-tiles:
+ * each mr x kc A micro-panel stays in L1 while the nr-wide B micro-panels
+ * stream past it from L2. */
 
 #define CAT_(a, b) a##b
 #define CAT(a, b)  CAT_(a, b)
