@@ -11,9 +11,12 @@
 #define AD_X86 1
 /* Compiles one function for a wider instruction set than the build's. */
 #define AD_TARGET(isa) __attribute__((target(isa)))
+/* A pause hint inside a polling loop. */
+#define AD_CPU_RELAX() __builtin_ia32_pause()
 #else
 #define AD_X86 0
 #define AD_TARGET(isa)
+#define AD_CPU_RELAX() ((void)0)
 #endif
 
 /* true when the CPU (and OS) can run the kernels compiled for that set. */

@@ -339,3 +339,19 @@ Test(gemm, a_failed_packing_buffer_allocation_falls_back_to_a_correct_result)
     pthread_join(th, NULL);
     ad_debug_fail_alloc_after(-1);
 }
+
+Test(gemm, thread_count_setting_round_trips_and_nonpositive_restores_the_default)
+{
+    int def = ad_get_num_threads();
+    cr_assert_geq(def, 1);
+    ad_set_num_threads(3);
+    cr_assert_eq(ad_get_num_threads(), 3);
+    ad_set_num_threads(-1);
+    cr_assert_eq(ad_get_num_threads(), def);
+    /* more threads than cores still computes the right product */
+    ad_set_num_threads(5);
+    gcase g = {1, false, false, 300, 200, 250, 0, 1.0, 0.0};
+    check_case(&g);
+    ad_set_num_threads(0);
+    cr_assert_eq(ad_get_num_threads(), def);
+}
