@@ -72,65 +72,97 @@ static void PK_FN(pack_b_)(bool tb, const PK_T *b, size_t ldb, size_t j0, size_t
     }
 }
 
-/* The whole product without packing, one row of C at a time: for a few
- * rows of C (a matrix-vector product, bound by reading B once), for tiny
- * products, and as the fallback when no packing buffer can be had. Chunks of
- * 16 are copied through local arrays so the compiler sees no aliasing and
- * turns each chunk into vector code. */
+/* Four rows spelled out (not a loop) so their accumulators stay in registers. */
+#ifndef PK_ROWS4
+#define PK_ROWS4(X) X(0) X(1) X(2) X(3)
+#define PK_DOT(r)                                                                                  \
+    memcpy(x, ar[r] + p0, sizeof x);                                                               \
+    for (size_t q = 0; q < 16; q++)                                                                \
+        acc##r[q] += x[q] * y[q];
+#define PK_DOT_FINISH(r)                                                                           \
+    if ((r) < rn) {                                                                                \
+        PK_T s = 0;                                                                                \
+        if (p0 > 0) {                                                                              \
+            for (size_t q = 0; q < 8; q++) /* a tree, not a 16-long chain */                       \
+                acc##r[q] += acc##r[q + 8];                                                        \
+            for (size_t q = 0; q < 4; q++)                                                         \
+                acc##r[q] += acc##r[q + 4];                                                        \
+            s = (acc##r[0] + acc##r[2]) + (acc##r[1] + acc##r[3]);                                 \
+        }                                                                                          \
+        for (size_t p = p0; p < k; p++)                                                            \
+            s += ar[r][p * sa] * bj[p];                                                            \
+        PK_T *cij = c + (i0 + (r)) * ldc + j;                                                      \
+        *cij = beta == (PK_T)0 ? alpha * s : alpha * s + beta * *cij;                              \
+    }
+#define PK_AXPY(r)                                                                                 \
+    {                                                                                              \
+        PK_T xr = ar[r][p * sa];                                                                   \
+        for (size_t q = 0; q < 16; q++)                                                            \
+            z##r[q] += xr * y[q];                                                                  \
+    }
+#define PK_AXPY_FINISH(r)                                                                          \
+    if ((r) < rn) {                                                                                \
+        PK_T *cr = c + (i0 + (r)) * ldc + j;                                                       \
+        if (beta == (PK_T)0) {                                                                     \
+            for (size_t q = 0; q < 16; q++)                                                        \
+                y[q] = alpha * z##r[q];                                                            \
+        } else {                                                                                   \
+            memcpy(y, cr, sizeof y);                                                               \
+            for (size_t q = 0; q < 16; q++)                                                        \
+                y[q] = alpha * z##r[q] + beta * y[q];                                              \
+        }                                                                                          \
+        memcpy(cr, y, sizeof y);                                                                   \
+    }
+#endif
+
+/* The whole product without packing, four rows of C at a time so each row
+ * (or chunk) of B is read once per four rows: for a few rows of C (a
+ * matrix-vector-like product, bound by reading B), for tiny products, and
+ * as the fallback when no packing buffer can be had. Chunks of 16 go
+ * through local arrays so the compiler sees no aliasing and emits vector
+ * code; a short last group repeats its last row (results dropped). */
 PK_ATTR
 static void PK_FN(rows_)(bool ta, bool tb, size_t m, size_t n, size_t k, PK_T alpha, const PK_T *a,
                          size_t lda, const PK_T *b, size_t ldb, PK_T beta, PK_T *c, size_t ldc)
 {
-    for (size_t i = 0; i < m; i++) {
-        PK_T *ci = c + i * ldc;
-        const PK_T *ai = ta ? a + i : a + i * lda; /* op(A)[i,p] = ai[p * sa] */
-        size_t sa = ta ? lda : 1;
+    const size_t sa = ta ? lda : 1; /* op(A)[i,p] = ar[i][p * sa] */
+    for (size_t i0 = 0; i0 < m; i0 += 4) {
+        size_t rn = m - i0 < 4 ? m - i0 : 4;
+        const PK_T *ar[4];
+        for (size_t r = 0; r < 4; r++) {
+            size_t i = i0 + (r < rn ? r : rn - 1);
+            ar[r] = ta ? a + i : a + i * lda;
+        }
         if (tb) { /* C[i,j] = alpha dot(op(A)[i,:], B[j,:]) + beta C[i,j] */
             for (size_t j = 0; j < n; j++) {
                 const PK_T *bj = b + j * ldb;
-                PK_T s = 0;
-                size_t p = 0;
-                if (sa == 1 && k >= 16) {
-                    PK_T acc[16] = {0}, x[16], y[16];
-                    for (; p + 16 <= k; p += 16) {
-                        memcpy(x, ai + p, sizeof x);
-                        memcpy(y, bj + p, sizeof y);
-                        for (size_t q = 0; q < 16; q++)
-                            acc[q] += x[q] * y[q];
+                PK_T acc0[16] = {0}, acc1[16] = {0}, acc2[16] = {0}, acc3[16] = {0};
+                PK_T x[16], y[16];
+                size_t p0 = 0;
+                if (sa == 1)
+                    for (; p0 + 16 <= k; p0 += 16) {
+                        memcpy(y, bj + p0, sizeof y);
+                        PK_ROWS4(PK_DOT)
                     }
-                    for (size_t q = 0; q < 8; q++) /* a tree, not a 16-long chain */
-                        acc[q] += acc[q + 8];
-                    for (size_t q = 0; q < 4; q++)
-                        acc[q] += acc[q + 4];
-                    s = (acc[0] + acc[2]) + (acc[1] + acc[3]);
-                }
-                for (; p < k; p++)
-                    s += ai[p * sa] * bj[p];
-                ci[j] = beta == (PK_T)0 ? alpha * s : alpha * s + beta * ci[j];
+                PK_ROWS4(PK_DOT_FINISH)
             }
         } else { /* C[i,:] = beta C[i,:] + sum_p alpha op(A)[i,p] B[p,:] */
             size_t j = 0;
-            for (; j + 16 <= n; j += 16) { /* a chunk of C stays in registers over p */
-                PK_T y[16], z[16] = {0};
+            for (; j + 16 <= n; j += 16) { /* chunks of four rows of C stay live over p */
+                PK_T y[16], z0[16] = {0}, z1[16] = {0}, z2[16] = {0}, z3[16] = {0};
                 for (size_t p = 0; p < k; p++) {
-                    PK_T x = alpha * ai[p * sa];
                     memcpy(y, b + p * ldb + j, sizeof y);
-                    for (size_t q = 0; q < 16; q++)
-                        z[q] += x * y[q];
+                    PK_ROWS4(PK_AXPY)
                 }
-                if (beta != (PK_T)0) {
-                    memcpy(y, ci + j, sizeof y);
-                    for (size_t q = 0; q < 16; q++)
-                        z[q] += beta * y[q];
+                PK_ROWS4(PK_AXPY_FINISH)
+            }
+            for (; j < n; j++)
+                for (size_t r = 0; r < rn; r++) {
+                    PK_T s = 0, *cij = c + (i0 + r) * ldc + j;
+                    for (size_t p = 0; p < k; p++)
+                        s += ar[r][p * sa] * b[p * ldb + j];
+                    *cij = beta == (PK_T)0 ? alpha * s : alpha * s + beta * *cij;
                 }
-                memcpy(ci + j, z, sizeof z);
-            }
-            for (; j < n; j++) {
-                PK_T s = 0;
-                for (size_t p = 0; p < k; p++)
-                    s += ai[p * sa] * b[p * ldb + j];
-                ci[j] = beta == (PK_T)0 ? alpha * s : alpha * s + beta * ci[j];
-            }
         }
     }
 }

@@ -118,6 +118,10 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
     /* each thread needs at least a couple of register tiles along the split */
     size_t along = m >= n ? m / (2 * im->mr) : n / (2 * im->nr);
     if ((size_t)nt > along) nt = (int)along;
+    if (nt <= 1 && tb && m <= FEW_ROWS_T) {
+        FN(direct_)(&J, 0, m, 0, n);
+        return;
+    }
     if (nt <= 1)
         FN(part_)(&J, 0, 1);
     else
