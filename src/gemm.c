@@ -93,6 +93,16 @@ static size_t balanced(size_t len, size_t max, size_t q)
     return b < max ? b : max;
 }
 
+/* Whether computing C^T = op(B)^T op(A)^T fills the register tiles so much
+ * better (a narrow C: n well below nr, m large) that it pays for storing
+ * every tile transposed. Fill = useful share of the padded tiles. */
+static bool narrow_gain(size_t m, size_t n, size_t mr, size_t nr)
+{
+    double fill = (double)(m * n) / (double)(((m + mr - 1) / mr * mr) * ((n + nr - 1) / nr * nr));
+    double fill_t = (double)(m * n) / (double)(((n + mr - 1) / mr * mr) * ((m + nr - 1) / nr * nr));
+    return fill_t > 1.5 * fill;
+}
+
 /* ---- the two instantiations */
 
 #define T    float

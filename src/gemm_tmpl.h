@@ -13,6 +13,7 @@
 
 typedef struct FN(job_) {
     bool ta, tb;
+    bool tc; /* the job computes C^T = op(B)^T op(A)^T: entry (i,j) lands at C[j,i] */
     size_t m, n, k;
     T alpha, beta;
     const T *a, *b;
@@ -24,6 +25,13 @@ typedef struct FN(job_) {
 /* The unpacked path on a sub-block of C. */
 static void FN(direct_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, size_t n)
 {
+    if (J->tc) { /* undo the swap: block [i0,j0] of C^T is block [j0,i0] of C */
+        FN(job_)
+        O = {!J->tb, !J->ta, false, J->n,   J->m,   J->k,   J->alpha, J->beta,
+             J->b,   J->a,   J->c,  J->ldb, J->lda, J->ldc, J->im};
+        FN(direct_)(&O, j0, n, i0, m);
+        return;
+    }
     const T *a = J->ta ? J->a + i0 : J->a + i0 * J->lda;
     const T *b = J->tb ? J->b + j0 * J->ldb : J->b + j0;
     J->im->rows(J->ta, J->tb, m, n, J->k, J->alpha, a, J->lda, b, J->ldb, J->beta,
@@ -59,19 +67,23 @@ static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, siz
                     const T *ap = abuf + ir * kc;
                     for (size_t jr = 0; jr < nc; jr += nr) {
                         size_t ne = nc - jr < nr ? nc - jr : nr;
-                        T *cc = J->c + (i0 + ic + ir) * J->ldc + j0 + jc + jr;
                         const T *bp = bbuf + jr * kc;
-                        if (me == mr && ne == nr) {
+                        if (me == mr && ne == nr && !J->tc) {
+                            T *cc = J->c + (i0 + ic + ir) * J->ldc + j0 + jc + jr;
                             im->kern(kc, ap, bp, cc, J->ldc, J->alpha, beta);
                             continue;
                         }
-                        /* edge tile: full tile into `tile`, then the valid part */
+                        /* edge or transposed tile: full tile into `tile`, then the
+                         * valid part, C[i,j] at (rs i + cs j) */
                         im->kern(kc, ap, bp, tile, nr, J->alpha, (T)0);
+                        size_t rs = J->tc ? 1 : J->ldc, cs = J->tc ? J->ldc : 1;
+                        T *cc = J->c + (i0 + ic + ir) * rs + (j0 + jc + jr) * cs;
                         for (size_t i = 0; i < me; i++)
-                            for (size_t j = 0; j < ne; j++)
-                                cc[i * J->ldc + j] =
-                                    beta == (T)0 ? tile[i * nr + j]
-                                                 : tile[i * nr + j] + beta * cc[i * J->ldc + j];
+                            for (size_t j = 0; j < ne; j++) {
+                                T *cij = cc + i * rs + j * cs;
+                                *cij = beta == (T)0 ? tile[i * nr + j]
+                                                    : tile[i * nr + j] + beta * *cij;
+                            }
                     }
                 }
             }
@@ -106,7 +118,7 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
                 c[i * ldc + j] = beta == (T)0 ? (T)0 : beta * c[i * ldc + j];
         return;
     }
-    FN(job_) J = {ta, tb, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, im};
+    FN(job_) J = {ta, tb, false, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, im};
     double work = (double)m * (double)n * (double)k;
     if (work <= SMALL_WORK || m <= FEW_ROWS) {
         FN(direct_)(&J, 0, m, 0, n);
@@ -122,6 +134,8 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
         FN(direct_)(&J, 0, m, 0, n);
         return;
     }
+    if (n < im->nr && narrow_gain(m, n, im->mr, im->nr)) /* e.g. [B,H] . [H,10] */
+        J = (FN(job_)){!tb, !ta, true, n, m, k, alpha, beta, b, a, c, ldb, lda, ldc, im};
     if (nt <= 1)
         FN(part_)(&J, 0, 1);
     else
