@@ -67,6 +67,7 @@ $(BUILD)/tests: $(TEST_OBJ) $(STATIC)
 	$(CC) $(EXTRA_LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC) -lcriterion $(LDLIBS)
 
 test: check-criterion
+	@sh tests/check_nn_includes.sh
 	@$(MAKE) --no-print-directory $(BUILD)/tests
 	$(BUILD)/tests $(TEST_ARGS)
 
