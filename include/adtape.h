@@ -409,7 +409,8 @@ AD_API ad_tensor ad_log_softmax(ad_tensor x, int axis);
  * half_sse = (1/B) sum 1/2 (y - t)^2, the classic backpropagation error;
  * bce_with_logits(z, t) = mean of softplus(z) - t z, stable for large |z|;
  * softmax_cross_entropy(z [B,C], labels) = mean over rows of -log softmax(z)[label].
- * Targets are constants (no gradient flows into them). */
+ * Targets are usually constants; a target that needs a gradient gets the
+ * correct one. A mean over no elements (an empty batch) is NaN, as 0/0 is. */
 AD_API ad_tensor ad_mse_loss(ad_tensor y, ad_tensor target);
 AD_API ad_tensor ad_half_sse_loss(ad_tensor y, ad_tensor target);
 AD_API ad_tensor ad_bce_with_logits(ad_tensor logits, ad_tensor target);
