@@ -244,8 +244,9 @@ typedef struct ad_nn_train_opts {
     size_t batch_size; /* 0: 32; larger than the data: full batch */
     uint64_t seed;     /* shuffling seed (per epoch: see ad_nn_shuffle) */
     bool no_shuffle;   /* keep the data order */
-    bool quiet;        /* no progress lines */
-    const char *name;  /* prefix of progress lines; NULL: "train" */
+    bool quiet;         /* no progress lines */
+    size_t print_every; /* a line every k epochs (and the last); 0: every epoch */
+    const char *name;   /* prefix of progress lines; NULL: "train" */
 } ad_nn_train_opts;
 
 /* Trains m with o over `train`, one progress line per epoch on stderr unless

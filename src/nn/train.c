@@ -151,6 +151,7 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
     if (op.epochs == 0) op.epochs = 10;
     if (op.batch_size == 0) op.batch_size = 32;
     if (!op.name) op.name = "train";
+    if (op.print_every == 0) op.print_every = 1;
     if (train->n == 0) return set_err(err, err_len, "ad_nn_train: no samples"), AD_ERR_INVALID;
     if (!data_fits(m, train, "training", err, err_len)) return AD_ERR_INVALID;
     if (val && !data_fits(m, val, "validation", err, err_len)) return AD_ERR_INVALID;
@@ -182,7 +183,7 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
             if (st != AD_OK) goto done;
         }
         double secs = now() - t0;
-        if (!op.quiet)
+        if (!op.quiet && ((e + 1) % op.print_every == 0 || e + 1 == last))
             progress(op.name, e + 1, last, loss, acc, vloss, vacc, secs,
                      (double)train->n / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
         if (h && !ad_nn_history_push(h, loss, acc, vloss, vacc, secs)) {
