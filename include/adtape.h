@@ -3,7 +3,7 @@
  *
  * This header is the manual. Read it top to bottom: version, status codes,
  * types, tape, scalars, tensors, parameters, ops, backward, drivers and
- * gradient checking, errors, threads and memory.
+ * gradient checking, parameter files, errors, threads and memory.
  *
  * The model in one paragraph: a tape (ad_tape) records every operation your
  * code performs on ad_scalar and ad_tensor handles, in execution order. A
@@ -486,6 +486,34 @@ typedef ad_tensor (*ad_graph_fn)(ad_tape *t, ad_param *const *params, size_t n_p
 AD_API ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size_t n_params,
                                     void *ctx, const ad_gradcheck_opts *opts,
                                     ad_gradcheck_report *report);
+
+/* -------------------------------------------------------- parameter files
+ * A parameter file holds the values of n parameters (dtype, shape, data) and
+ * an optional opaque blob `meta` (optimizer step counters, epoch, ...), in a
+ * versioned little-endian format with a CRC-32 over the whole file. It is
+ * untrusted input on load. On error both functions write a message that
+ * starts with the function name and names the path and the problem into err
+ * (err_len bytes, truncated, NUL-terminated) when err is not NULL. */
+
+/* Writes params[0..n) and meta (meta_len bytes; meta may be NULL when
+ * meta_len is 0) to path atomically: to path ".tmp.<pid>" in the same
+ * directory, flushed and fsynced, then renamed over path, then the directory
+ * is fsynced. On failure the temporary file is removed and an existing file
+ * at path is left as it was. AD_ERR_IO for file errors (with strerror),
+ * AD_ERR_NOMEM, AD_ERR_INVALID for bad arguments. */
+AD_API ad_status ad_params_save(const char *path, ad_param *const *params, size_t n,
+                                const void *meta, size_t meta_len, char *err, size_t err_len);
+/* Reads a file written by ad_params_save into params[0..n), whose count,
+ * dtypes and shapes must match the file exactly, and its meta blob into
+ * meta (meta_cap bytes; *meta_len receives its length when meta_len is not
+ * NULL). The whole file is validated (magic, version, CRC, count, every
+ * dtype and shape, meta fits meta_cap) before anything is written, so a
+ * failed load changes nothing. AD_ERR_IO when the file cannot be read,
+ * AD_ERR_FORMAT when it is damaged, truncated, of another version, or does
+ * not match the params ("wrong shape: file has [3,4], parameter 2 is [4,3]")
+ * or meta_cap. */
+AD_API ad_status ad_params_load(const char *path, ad_param *const *params, size_t n, void *meta,
+                                size_t meta_cap, size_t *meta_len, char *err, size_t err_len);
 
 /* ----------------------------------------------------------------- errors */
 

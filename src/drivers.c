@@ -13,7 +13,7 @@ double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *gra
                           ad_status *status)
 {
     ad_status st = AD_OK;
-    double value = NAN;
+    double value = (double)NAN;
     ad_tape *t = NULL;
     ad_scalar *xs = NULL;
     if (!f || (n && (!x || !grad))) {

@@ -38,7 +38,7 @@ static void compare(ad_gradcheck_report *r, double *worst, const ad_gradcheck_op
     double scale = fmax(fabs(a), fabs(num));
     double tol = o->atol + o->rtol * scale;
     double ratio = err / tol;
-    if (isnan(a) != isnan(num) || (isnan(err) && !(isnan(a) && isnan(num)))) ratio = INFINITY;
+    if (isnan(a) != isnan(num) || (isnan(err) && !(isnan(a) && isnan(num)))) ratio = (double)INFINITY;
     if (isnan(a) && isnan(num)) ratio = 0.0;
     r->checked++;
     if (ratio > 1.0) r->passed = false;

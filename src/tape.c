@@ -233,7 +233,7 @@ static bool reserve_node(ad_tape *t, const char *fn)
 
 ad_scalar ad_invalid_scalar(ad_tape *t)
 {
-    ad_scalar s = {t, AD_INVALID_INDEX, 0, NAN};
+    ad_scalar s = {t, AD_INVALID_INDEX, 0, (double)NAN};
     return s;
 }
 

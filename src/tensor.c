@@ -121,7 +121,7 @@ const void *ad_tensor_grad(ad_tensor x)
 double ad_tensor_get(ad_tensor x, size_t i)
 {
     const ad_node *n = peek(x);
-    if (!n || i >= n->numel) return NAN;
+    if (!n || i >= n->numel) return (double)NAN;
     return n->dtype == AD_F32 ? (double)((const float *)n->value)[i]
                               : ((const double *)n->value)[i];
 }

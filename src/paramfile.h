@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT
+ * Parameter files, internal entry points: the in-memory half of
+ * ad_params_load, so the file fuzzer (tests/fuzz) can feed bytes directly. */
+#ifndef AD_PARAMFILE_H
+#define AD_PARAMFILE_H
+
+#include "adtape.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Format v1, all integers little-endian:
+ *   u8[8] magic "ADTPARAM"   u32 version (1)   u64 count
+ *   count x { u32 dtype (0 f32, 1 f64)  u32 ndim (1..4)  u64 dims[ndim]
+ *             numel x (f32 | f64) data, IEEE bits little-endian }
+ *   u64 meta_len   u8 meta[meta_len]
+ *   u32 CRC-32 (IEEE, as zlib's crc32) of every byte before it */
+#define AD_PARAMFILE_MAGIC   "ADTPARAM"
+#define AD_PARAMFILE_VERSION 1u
+
+/* CRC-32 (reflected polynomial 0xEDB88320, init and final xor ~0) of buf,
+ * continued from crc (start with 0), as zlib's crc32(crc, buf, n). */
+uint32_t ad_crc32(uint32_t crc, const void *buf, size_t n);
+
+/* Validates a whole file image buf[0..size) against params and meta_cap, and
+ * only if all of it is good copies it into params, meta and *meta_len.
+ * path only labels the messages, which start with fn. */
+ad_status ad_paramfile_parse(const uint8_t *buf, size_t size, const char *fn, const char *path,
+                             ad_param *const *params, size_t n, void *meta, size_t meta_cap,
+                             size_t *meta_len, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT
+ * IDX reader: well-formed image and label files (regular files and pipes)
+ * read exactly; every kind of malformed header or payload refused with
+ * AD_ERR_FORMAT and a message saying what is wrong; missing files AD_ERR_IO. */
+#include "adtape/data.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static void dir_setup(void)
+{
+    strcpy(dir, "/tmp/adtape-idx-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void dir_teardown(void)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char sub[512];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+            remove(sub);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
+TestSuite(idx, .init = dir_setup, .fini = dir_teardown);
+
+static const char *in_dir(const char *name)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "%s/%s", dir, name);
+    return buf;
+}
+
+/* An IDX image: magic 00 00 08 ndim, dims big-endian, payload. */
+typedef struct blob {
+    unsigned char b[4096];
+    size_t len;
+} blob;
+
+static void put_be32(blob *x, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--)
+        x->b[x->len++] = (unsigned char)(v >> (8 * i));
+}
+
+static blob idx_blob(unsigned char dtype, unsigned ndim, const uint32_t *dims, size_t payload)
+{
+    blob x = {{0, 0, dtype, (unsigned char)ndim}, 4};
+    for (unsigned k = 0; k < ndim; k++)
+        put_be32(&x, dims[k]);
+    for (size_t i = 0; i < payload; i++)
+        x.b[x.len++] = (unsigned char)(i * 37 + 11);
+    return x;
+}
+
+static const char *spit(const char *name, const void *b, size_t len)
+{
+    const char *path = in_dir(name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(b, 1, len, f), len);
+    cr_assert_eq(fclose(f), 0);
+    return path;
+}
+
+#define ASSERT_MSG(err, needle)                                                                    \
+    cr_assert(strstr((err), (needle)) != NULL, "message \"%s\" lacks \"%s\"", (err), (needle))
+
+/* Reads path as images and asserts a refusal with code and needle, outputs
+ * cleared and the message naming function and path. */
+static void refuse_images(const char *path, ad_status code, const char *needle)
+{
+    float *px = (float *)(uintptr_t)1;
+    size_t n = 9, r = 9, c = 9;
+    char err[256];
+    ad_status s = ad_idx_read_images(path, &px, &n, &r, &c, err, sizeof err);
+    cr_assert_eq(s, code, "got %s (%s), wanted %s", ad_status_name(s), err, ad_status_name(code));
+    cr_assert(px == NULL && n == 0 && r == 0 && c == 0);
+    cr_assert(strncmp(err, "ad_idx_read_images: ", 20) == 0, "%s", err);
+    ASSERT_MSG(err, path);
+    ASSERT_MSG(err, needle);
+}
+
+static void refuse_labels(const char *path, ad_status code, const char *needle)
+{
+    int32_t *lab = (int32_t *)(uintptr_t)1;
+    size_t n = 9;
+    char err[256];
+    ad_status s = ad_idx_read_labels(path, &lab, &n, err, sizeof err);
+    cr_assert_eq(s, code, "got %s (%s), wanted %s", ad_status_name(s), err, ad_status_name(code));
+    cr_assert(lab == NULL && n == 0);
+    cr_assert(strncmp(err, "ad_idx_read_labels: ", 20) == 0, "%s", err);
+    ASSERT_MSG(err, path);
+    ASSERT_MSG(err, needle);
+}
+
+/* ---- well-formed files */
+
+Test(idx, reads_a_well_formed_image_file_with_bytes_scaled_to_the_unit_interval)
+{
+    blob x = idx_blob(0x08, 3, (uint32_t[]){3, 2, 4}, 24);
+    x.b[16] = 0;
+    x.b[17] = 255;
+    const char *path = spit("img", x.b, x.len);
+    float *px;
+    size_t n, r, c;
+    char err[256];
+    cr_assert_eq(ad_idx_read_images(path, &px, &n, &r, &c, err, sizeof err), AD_OK, "%s", err);
+    cr_assert(n == 3 && r == 2 && c == 4);
+    cr_assert_eq(err[0], '\0');
+    cr_assert_eq(px[0], 0.0f);
+    cr_assert_eq(px[1], 1.0f);
+    for (size_t i = 0; i < 24; i++)
+        cr_assert_eq(px[i], (float)x.b[16 + i] / 255.0f, "pixel %zu", i);
+    ad_idx_free(px);
+}
+
+Test(idx, reads_a_well_formed_label_file)
+{
+    unsigned char lab[] = {0, 0, 8, 1, 0, 0, 0, 5, 9, 0, 3, 255, 7};
+    int32_t *l;
+    size_t n;
+    cr_assert_eq(ad_idx_read_labels(spit("lab", lab, sizeof lab), &l, &n, NULL, 0), AD_OK);
+    cr_assert_eq(n, 5);
+    int32_t want[] = {9, 0, 3, 255, 7};
+    cr_assert_arr_eq(l, want, sizeof want);
+    ad_idx_free(l);
+    ad_idx_free(NULL);
+}
+
+Test(idx, reads_files_with_no_items)
+{
+    blob x = idx_blob(0x08, 3, (uint32_t[]){0, 28, 28}, 0);
+    float *px;
+    size_t n, r, c;
+    cr_assert_eq(ad_idx_read_images(spit("e", x.b, x.len), &px, &n, &r, &c, NULL, 0), AD_OK);
+    cr_assert(n == 0 && r == 28 && c == 28);
+    cr_assert_not_null(px);
+    ad_idx_free(px);
+    blob y = idx_blob(0x08, 1, (uint32_t[]){0}, 0);
+    int32_t *l;
+    cr_assert_eq(ad_idx_read_labels(spit("f", y.b, y.len), &l, &n, NULL, 0), AD_OK);
+    cr_assert_eq(n, 0);
+    ad_idx_free(l);
+}
+
+/* Feeds len bytes of b through a FIFO from a child process. */
+static const char *fifo_with(const void *b, size_t len, pid_t *child)
+{
+    const char *path = in_dir("fifo");
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    *child = fork();
+    cr_assert_neq(*child, -1);
+    if (*child == 0) {
+        FILE *f = fopen(path, "wb");
+        size_t w = f ? fwrite(b, 1, len, f) : 0;
+        _exit(f && w == len && fclose(f) == 0 ? 0 : 1);
+    }
+    return path;
+}
+
+Test(idx, reads_images_from_a_pipe_larger_than_its_read_chunk)
+{
+    /* 30 images of 28 x 28: 23520 bytes, more than one 16 KiB chunk */
+    size_t len = 16 + 30 * 28 * 28;
+    unsigned char *b = malloc(len);
+    memcpy(b, (unsigned char[]){0, 0, 8, 3, 0, 0, 0, 30, 0, 0, 0, 28, 0, 0, 0, 28}, 16);
+    for (size_t i = 16; i < len; i++)
+        b[i] = (unsigned char)(i * 7);
+    pid_t child;
+    const char *path = fifo_with(b, len, &child);
+    float *px;
+    size_t n, r, c;
+    char err[256];
+    cr_assert_eq(ad_idx_read_images(path, &px, &n, &r, &c, err, sizeof err), AD_OK, "%s", err);
+    int st;
+    waitpid(child, &st, 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    cr_assert(n == 30 && r == 28 && c == 28);
+    for (size_t i = 0; i < len - 16; i++)
+        cr_assert_eq(px[i], (float)b[16 + i] / 255.0f, "pixel %zu", i);
+    ad_idx_free(px);
+    free(b);
+}
+
+Test(idx, refuses_short_and_long_payloads_from_a_pipe)
+{
+    blob x = idx_blob(0x08, 1, (uint32_t[]){40000}, 100);
+    pid_t child;
+    int st;
+    refuse_labels(fifo_with(x.b, x.len, &child), AD_ERR_FORMAT,
+                  "truncated data: the header promises 40000 bytes, the file holds 100");
+    waitpid(child, &st, 0);
+    remove(in_dir("fifo"));
+    blob y = idx_blob(0x08, 1, (uint32_t[]){10}, 11);
+    refuse_labels(fifo_with(y.b, y.len, &child), AD_ERR_FORMAT,
+                  "trailing garbage after the 10 bytes of data");
+    waitpid(child, &st, 0);
+}
+
+/* ---- malformed files */
+
+Test(idx, refuses_a_wrong_magic)
+{
+    blob x = idx_blob(0x08, 3, (uint32_t[]){1, 1, 1}, 1);
+    x.b[1] = 1;
+    refuse_images(spit("m", x.b, x.len), AD_ERR_FORMAT,
+                  "wrong magic 0x00010803: not an IDX file (image files start 0x00000803)");
+    x.b[0] = 0x1f;
+    x.b[1] = 0x8b;
+    refuse_images(spit("gz", x.b, x.len), AD_ERR_FORMAT, "a gzip file; decompress it first");
+    refuse_labels(spit("gz", x.b, x.len), AD_ERR_FORMAT, "a gzip file");
+}
+
+Test(idx, refuses_a_data_type_other_than_unsigned_byte)
+{
+    blob x = idx_blob(0x0d, 3, (uint32_t[]){1, 1, 1}, 4);
+    refuse_images(spit("f", x.b, x.len), AD_ERR_FORMAT,
+                  "wrong magic 0x00000d03: data type 0x0d is not unsigned byte (0x08)");
+    blob y = idx_blob(0x09, 1, (uint32_t[]){1}, 1);
+    refuse_labels(spit("s", y.b, y.len), AD_ERR_FORMAT, "data type 0x09");
+}
+
+Test(idx, refuses_the_wrong_number_of_dimensions)
+{
+    blob lab = idx_blob(0x08, 1, (uint32_t[]){3}, 3);
+    refuse_images(spit("l", lab.b, lab.len), AD_ERR_FORMAT,
+                  "wrong magic 0x00000801: 1 dimensions, but image files have 3 (0x00000803)");
+    blob img = idx_blob(0x08, 3, (uint32_t[]){1, 1, 1}, 1);
+    refuse_labels(spit("i", img.b, img.len), AD_ERR_FORMAT,
+                  "3 dimensions, but label files have 1 (0x00000801)");
+    blob two = idx_blob(0x08, 2, (uint32_t[]){1, 1}, 1);
+    refuse_images(spit("t", two.b, two.len), AD_ERR_FORMAT, "2 dimensions");
+}
+
+Test(idx, refuses_every_truncation_of_the_header_and_data)
+{
+    blob x = idx_blob(0x08, 3, (uint32_t[]){2, 2, 3}, 12);
+    char want[96];
+    for (size_t k = 0; k < x.len; k++) {
+        const char *path = spit("cut", x.b, k);
+        if (k < 16)
+            snprintf(want, sizeof want, "truncated header: %zu of 16 bytes", k);
+        else
+            snprintf(want, sizeof want, "the header promises 12 bytes, the file holds %zu", k - 16);
+        refuse_images(path, AD_ERR_FORMAT, want);
+    }
+    blob y = idx_blob(0x08, 1, (uint32_t[]){4}, 4);
+    for (size_t k = 0; k < y.len; k++)
+        refuse_labels(spit("cut", y.b, k), AD_ERR_FORMAT, "truncated");
+}
+
+Test(idx, refuses_trailing_garbage)
+{
+    blob x = idx_blob(0x08, 3, (uint32_t[]){2, 2, 3}, 15);
+    refuse_images(spit("g", x.b, x.len), AD_ERR_FORMAT,
+                  "3 bytes of trailing garbage after the data");
+    blob y = idx_blob(0x08, 1, (uint32_t[]){4}, 5);
+    refuse_labels(spit("g", y.b, y.len), AD_ERR_FORMAT, "1 bytes of trailing garbage");
+}
+
+Test(idx, refuses_huge_dimensions_that_overflow_or_exceed_the_file)
+{
+    blob x = idx_blob(0x08, 3, (uint32_t[]){0xffffffffu, 0xffffffffu, 0xffffffffu}, 4);
+    refuse_images(spit("o", x.b, x.len), AD_ERR_FORMAT,
+                  "dimensions 4294967295 x 4294967295 x 4294967295 overflow the address space");
+    /* no images, but one image's size alone overflows */
+    blob z = idx_blob(0x08, 3, (uint32_t[]){0, 0xffffffffu, 0xffffffffu}, 0);
+    refuse_images(spit("z", z.b, z.len), AD_ERR_FORMAT, "overflow the address space");
+    /* fits in memory arithmetic, but the file is far too short: refused
+     * before anything that size is allocated */
+    blob b = idx_blob(0x08, 3, (uint32_t[]){60000, 65536, 65536}, 8);
+    refuse_images(spit("b", b.b, b.len), AD_ERR_FORMAT,
+                  "truncated data: the header promises 257698037760000 bytes, the file holds 8");
+    blob l = idx_blob(0x08, 1, (uint32_t[]){0xffffffffu}, 2);
+    refuse_labels(spit("l", l.b, l.len), AD_ERR_FORMAT,
+                  "the header promises 4294967295 bytes, the file holds 2");
+}
+
+Test(idx, refuses_images_with_no_pixels)
+{
+    blob x = idx_blob(0x08, 3, (uint32_t[]){5, 0, 28}, 0);
+    refuse_images(spit("p", x.b, x.len), AD_ERR_FORMAT, "images of 0 x 28 pixels");
+}
+
+/* ---- I/O and arguments */
+
+Test(idx, a_missing_file_is_an_io_error_naming_the_path)
+{
+    refuse_images(in_dir("absent-images"), AD_ERR_IO, "cannot open: No such file or directory");
+    refuse_labels(in_dir("absent-labels"), AD_ERR_IO, "No such file or directory");
+    refuse_labels(dir, AD_ERR_IO, "read failed: Is a directory");
+}
+
+Test(idx, null_arguments_are_refused_as_invalid)
+{
+    float *px;
+    int32_t *l;
+    size_t n, r, c;
+    char err[256];
+    cr_assert_eq(ad_idx_read_images(NULL, &px, &n, &r, &c, err, sizeof err), AD_ERR_INVALID);
+    ASSERT_MSG(err, "must not be NULL");
+    cr_assert_eq(ad_idx_read_images("x", &px, &n, NULL, &c, err, sizeof err), AD_ERR_INVALID);
+    cr_assert_eq(ad_idx_read_labels("x", NULL, &n, NULL, 0), AD_ERR_INVALID);
+    cr_assert_eq(ad_idx_read_labels("x", &l, NULL, err, sizeof err), AD_ERR_INVALID);
+    ASSERT_MSG(err, "ad_idx_read_labels: x: ");
+}
