@@ -153,6 +153,12 @@ AD_API uint64_t ad_nn_rng_below(ad_nn_rng *r, uint64_t n); /* [0, n), unbiased; 
  * (seed, epoch) alone, so a resumed run draws the same batches. */
 AD_API void ad_nn_shuffle(size_t *perm, size_t n, uint64_t seed, uint64_t epoch);
 
+/* Two interleaved spirals: 2 n points into x [2n, 2] (radius <= 1) and
+ * labels [2n], classes alternating (0, 1, 0, ...). Each arm winds `turns`
+ * times; points are jittered by uniform noise of +-noise, from seed. */
+AD_API void ad_nn_make_spirals(size_t n, double turns, double noise, uint64_t seed, float *x,
+                               int32_t *labels);
+
 /* Fraction of correct predictions from logits [B, outputs]: softmax head:
  * argmax == label; logistic head: (logit > 0) == (target > 0.5), over all
  * outputs; identity head: NaN (no notion of accuracy). */
@@ -278,6 +284,26 @@ AD_API ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *op
 /* Solves A x = b in place for symmetric positive definite A [n,n] (row-major,
  * overwritten by its Cholesky factor L). false when A is not positive definite. */
 AD_API bool ad_nn_cholesky_solve(double *a, double *b, size_t n);
+
+/* ----------------------------------------------------------- model files */
+
+/* A one-line description of the architecture into buf (truncated to len,
+ * always terminated), e.g. "2-16 tanh-16 tanh +1-2 softmax f32"; returns the
+ * length it needed. */
+AD_API size_t ad_nn_describe(const ad_nn *m, char *buf, size_t len);
+
+/* Saves the model's parameters and, when o is not NULL, the optimizer's
+ * state (moments, step and epoch counters) to path with ad_params_save
+ * (versioned, checksummed, written atomically). The file's meta block holds
+ * the description, so a file is only loaded into the same architecture. */
+AD_API ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *err,
+                            size_t err_len);
+/* Loads a file written by ad_nn_save into m (and o: pass an optimizer of the
+ * same kind when the file has one, NULL when not). Everything is validated
+ * before anything is written, so on any error m and o are unchanged:
+ * AD_ERR_IO (cannot read), AD_ERR_FORMAT (damaged, another version, another
+ * architecture or optimizer, with the reason in err). */
+AD_API ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t err_len);
 
 /* ----------------------------------------------------------------- plots */
 

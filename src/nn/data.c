@@ -88,6 +88,26 @@ void ad_nn_shuffle(size_t *perm, size_t n, uint64_t seed, uint64_t epoch)
     }
 }
 
+/* ---- toy data */
+
+/* arm c at angle th: radius th / th_max, rotated by c pi */
+void ad_nn_make_spirals(size_t n, double turns, double noise, uint64_t seed, float *x,
+                        int32_t *labels)
+{
+    ad_nn_rng r;
+    ad_nn_rng_seed(&r, seed);
+    const double pi = 3.141592653589793, th0 = 0.5 * pi, th1 = th0 + 2 * pi * turns;
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < 2; c++) {
+            double th = th0 + (th1 - th0) * ((double)i + 0.5) / (double)n;
+            double rad = th / th1, a = th + pi * (double)c;
+            size_t k = 2 * i + c;
+            x[2 * k] = (float)(rad * cos(a) + noise * (2 * ad_nn_rng_uniform(&r) - 1));
+            x[2 * k + 1] = (float)(rad * sin(a) + noise * (2 * ad_nn_rng_uniform(&r) - 1));
+            labels[k] = (int32_t)c;
+        }
+}
+
 /* ---- batches */
 
 ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, const size_t *idx,
