@@ -1,69 +1,255 @@
 /* SPDX-License-Identifier: MIT
- * SKELETON: activation ops, to be written. */
-#include "ops.h"
+ * Activations: sigmoid, tanh, relu, leaky relu (slope in attr_f[0]),
+ * softplus, swish (SiLU), mish, GELU (exact erf form). Everything is written
+ * so that no intermediate overflows for any finite input. */
+#include "elementwise.h"
 
+#include <tgmath.h>
 
-const ad_op_def ad_op_def_sigmoid = {"tsigmoid", 1, NULL, NULL, NULL};
+#define INV_SQRT2    0.70710678118654752440 /* 1/sqrt(2) */
+#define INV_SQRT_2PI 0.39894228040143267794 /* 1/sqrt(2 pi) */
 
-const ad_op_def ad_op_def_tanh = {"ttanh", 1, NULL, NULL, NULL};
+/* Defines name_f(float) and name_d(double) from one body in x, where real
+ * is the element type; CALL(name, x) picks the one for x's type. */
+#define BOTH_TYPES(name, ...)                                                                      \
+    static inline float name##_f(float x)                                                          \
+    {                                                                                              \
+        typedef float real;                                                                        \
+        __VA_ARGS__                                                                                \
+    }                                                                                              \
+    static inline double name##_d(double x)                                                        \
+    {                                                                                              \
+        typedef double real;                                                                       \
+        __VA_ARGS__                                                                                \
+    }
+#define CALL(name, x) _Generic((x), float : name##_f, default : name##_d)(x)
 
-const ad_op_def ad_op_def_relu = {"relu", 1, NULL, NULL, NULL};
+/* sigmoid(x) = 1/(1 + e^-x) = e^x/(1 + e^x): with e = e^-|x| <= 1 both
+ * forms are finite, s = 1/(1 + e) for x >= 0 and e s for x < 0. */
+BOTH_TYPES(sigmoid, real e = exp(-fabs(x)), s = (real)1 / ((real)1 + e); return x >= 0 ? s : e * s;)
 
-const ad_op_def ad_op_def_leaky_relu = {"leaky_relu", 1, NULL, NULL, NULL};
+/* softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), as e^-|x| <= 1. */
+BOTH_TYPES(softplus, return (x > 0 ? x : (real)0) + log1p(exp(-fabs(x)));)
 
-const ad_op_def ad_op_def_softplus = {"softplus", 1, NULL, NULL, NULL};
+/* swish'(x) = s + x s (1 - s) = s (1 + x (1 - s)), s = sigmoid(x) */
+BOTH_TYPES(swish_grad, real s = CALL(sigmoid, x); return s * ((real)1 + x * ((real)1 - s));)
 
-const ad_op_def ad_op_def_swish = {"swish", 1, NULL, NULL, NULL};
+/* mish'(x) = u + x (1 - u^2) sigmoid(x), u = tanh(softplus(x)), since
+ * softplus' = sigmoid and tanh' = 1 - tanh^2 */
+BOTH_TYPES(mish_grad, real u = tanh(CALL(softplus, x));
+           return u + x * ((real)1 - u * u) * CALL(sigmoid, x);)
 
-const ad_op_def ad_op_def_mish = {"mish", 1, NULL, NULL, NULL};
+/* Phi(x), the standard normal CDF, as erfc(-x/sqrt 2)/2: unlike
+ * (1 + erf(x/sqrt 2))/2 it keeps full relative precision for x << 0. */
+BOTH_TYPES(phi_cdf, return (real)0.5 * erfc(-x * (real)INV_SQRT2);)
 
-const ad_op_def ad_op_def_gelu = {"gelu", 1, NULL, NULL, NULL};
+/* gelu'(x) = Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi) */
+BOTH_TYPES(gelu_grad, return CALL(phi_cdf, x) + x * (real)INV_SQRT_2PI * exp((real)-0.5 * x * x);)
+
+/* ---- sigmoid */
+
+static bool sigmoid_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    return ad_same_shape(t, y, fn);
+}
+
+static void sigmoid_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(CALL(sigmoid, X));
+}
+
+/* dy/dx = y (1 - y) */
+static void sigmoid_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(G * Y * ((real)1 - Y));
+}
+
+const ad_op_def ad_op_def_sigmoid = {"tsigmoid", 1, sigmoid_shape, sigmoid_forward,
+                                     sigmoid_backward};
+
+/* ---- tanh */
+
+static bool tanh_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    return ad_same_shape(t, y, fn);
+}
+
+static void tanh_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(tanh(X));
+}
+
+/* dy/dx = 1 - y^2 */
+static void tanh_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(G * ((real)1 - Y * Y));
+}
+
+const ad_op_def ad_op_def_tanh = {"ttanh", 1, tanh_shape, tanh_forward, tanh_backward};
+
+/* ---- relu: y = max(x, 0) */
+
+static bool relu_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    return ad_same_shape(t, y, fn);
+}
+
+static void relu_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(X > 0 ? X : (real)0);
+}
+
+/* dy/dx = [x > 0]; the kink at 0 gets slope 0 */
+static void relu_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(X > 0 ? G : (real)0);
+}
+
+const ad_op_def ad_op_def_relu = {"relu", 1, relu_shape, relu_forward, relu_backward};
+
+/* ---- leaky relu: y = x for x > 0, else slope x (slope = attr_f[0]) */
+
+static bool leaky_relu_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    return ad_same_shape(t, y, fn);
+}
+
+static void leaky_relu_forward(ad_tape *t, ad_node *y)
+{
+    const double slope = y->attr_f[0];
+    AD_UNARY_FORWARD(X > 0 ? X : (real)slope * X);
+}
+
+/* dy/dx = 1 for x > 0, else slope (so slope 0 is relu, kink included) */
+static void leaky_relu_backward(ad_tape *t, ad_node *y)
+{
+    const double slope = y->attr_f[0];
+    AD_UNARY_BACKWARD(X > 0 ? G : (real)slope * G);
+}
+
+const ad_op_def ad_op_def_leaky_relu = {"leaky_relu", 1, leaky_relu_shape, leaky_relu_forward,
+                                        leaky_relu_backward};
+
+/* ---- softplus: y = log(1 + e^x) */
+
+static bool softplus_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    return ad_same_shape(t, y, fn);
+}
+
+static void softplus_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(CALL(softplus, X));
+}
+
+/* dy/dx = e^x / (1 + e^x) = sigmoid(x) */
+static void softplus_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(G * CALL(sigmoid, X));
+}
+
+const ad_op_def ad_op_def_softplus = {"softplus", 1, softplus_shape, softplus_forward,
+                                      softplus_backward};
+
+/* ---- swish (SiLU): y = x sigmoid(x) */
+
+static bool swish_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    return ad_same_shape(t, y, fn);
+}
+
+static void swish_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(X * CALL(sigmoid, X));
+}
+
+/* dy/dx = swish'(x), derived above */
+static void swish_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(G * CALL(swish_grad, X));
+}
+
+const ad_op_def ad_op_def_swish = {"swish", 1, swish_shape, swish_forward, swish_backward};
+
+/* ---- mish: y = x tanh(softplus(x)) */
+
+static bool mish_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    return ad_same_shape(t, y, fn);
+}
+
+static void mish_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(X * tanh(CALL(softplus, X)));
+}
+
+/* dy/dx = mish'(x), derived above */
+static void mish_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(G * CALL(mish_grad, X));
+}
+
+const ad_op_def ad_op_def_mish = {"mish", 1, mish_shape, mish_forward, mish_backward};
+
+/* ---- gelu: y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 */
+
+static bool gelu_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    return ad_same_shape(t, y, fn);
+}
+
+static void gelu_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(X * CALL(phi_cdf, X));
+}
+
+/* dy/dx = gelu'(x), derived above */
+static void gelu_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(G * CALL(gelu_grad, X));
+}
+
+const ad_op_def ad_op_def_gelu = {"gelu", 1, gelu_shape, gelu_forward, gelu_backward};
+
+/* ---- public entry points */
 
 ad_tensor ad_tsigmoid(ad_tensor x)
 {
-    (void)x;
     return ad_op_record("ad_tsigmoid", AD_OP_SIGMOID, &x, 1, NULL);
 }
 
 ad_tensor ad_ttanh(ad_tensor x)
 {
-    (void)x;
     return ad_op_record("ad_ttanh", AD_OP_TANH, &x, 1, NULL);
 }
 
 ad_tensor ad_relu(ad_tensor x)
 {
-    (void)x;
     return ad_op_record("ad_relu", AD_OP_RELU, &x, 1, NULL);
 }
 
 ad_tensor ad_leaky_relu(ad_tensor x, double slope)
 {
-    (void)x;
-    (void)slope;
-    return ad_op_record("ad_leaky_relu", AD_OP_LEAKY_RELU, &x, 1, NULL);
+    ad_op_attrs at = {{slope, 0.0}, {0, 0, 0, 0}, NULL};
+    return ad_op_record("ad_leaky_relu", AD_OP_LEAKY_RELU, &x, 1, &at);
 }
 
 ad_tensor ad_softplus(ad_tensor x)
 {
-    (void)x;
     return ad_op_record("ad_softplus", AD_OP_SOFTPLUS, &x, 1, NULL);
 }
 
 ad_tensor ad_swish(ad_tensor x)
 {
-    (void)x;
     return ad_op_record("ad_swish", AD_OP_SWISH, &x, 1, NULL);
 }
 
 ad_tensor ad_mish(ad_tensor x)
 {
-    (void)x;
     return ad_op_record("ad_mish", AD_OP_MISH, &x, 1, NULL);
 }
 
 ad_tensor ad_gelu(ad_tensor x)
 {
-    (void)x;
     return ad_op_record("ad_gelu", AD_OP_GELU, &x, 1, NULL);
 }

@@ -42,4 +42,26 @@ static inline ad_param *test_param(size_t ndim, const size_t *dims, double lo, d
         cr_assert(strstr(m_, (needle)) != NULL, "message \"%s\" lacks \"%s\"", m_, (needle));    \
     } while (0)
 
+/* A fixed pseudo-random weight in [0.5, 1.5) for element i. */
+static inline double test_weight(size_t i)
+{
+    return 0.5 + (double)((i * 2654435761u + 12345u) % 1000u) / 1000.0;
+}
+
+/* Reduces x to a [1] float64 tensor, sum_i test_weight(i) x_i, through the
+ * scalar bridge (so it needs no tensor reduction op): each element becomes a
+ * scalar (ad_tensor_to_scalar), is weighted so that every element's gradient
+ * matters and a wrong index shows, and the sum is stacked back into a tensor
+ * (ad_stack_scalars). An empty x gives the constant [1] zero; an invalid x
+ * or a failed tape gives an invalid handle. Use it to end an ad_graph_fn. */
+static inline ad_tensor test_weighted_sum(ad_tensor x)
+{
+    ad_tape *t = ad_tensor_tape(x);
+    size_t n = ad_tensor_numel(x);
+    ad_scalar s = ad_constant(t, 0.0);
+    for (size_t i = 0; i < n; i++)
+        s = ad_add(s, ad_mul(ad_tensor_to_scalar(x, i), ad_constant(t, test_weight(i))));
+    return ad_stack_scalars(&s, 1, 1, (size_t[]){1});
+}
+
 #endif

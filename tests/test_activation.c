@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT
+ * Activations (ops/activation.c): gradients against central differences,
+ * empty tensors, values and derivatives against formulas written out here,
+ * float32 against float64, extreme inputs, and error paths. */
+#include "unary_check.h"
+
+static ad_tensor leaky_0_1(ad_tensor x)
+{
+    return ad_leaky_relu(x, 0.1);
+}
+
+#define ACTIVATION_TESTS(name, fn, public_name, lo, hi, both)                                      \
+    static const unary_case name##_case = {public_name, fn, lo, hi, both};                         \
+    Test(activation, name##_gradient_matches_central_differences_over_shapes)                      \
+    {                                                                                              \
+        check_unary_gradients(&name##_case);                                                       \
+    }                                                                                              \
+    Test(activation, name##_of_empty_tensors_is_empty_and_sweeps_without_error)                    \
+    {                                                                                              \
+        check_unary_empty(&name##_case);                                                           \
+    }                                                                                              \
+    Test(activation, name##_in_float32_matches_float64)                                            \
+    {                                                                                              \
+        check_unary_dtypes(&name##_case);                                                          \
+    }                                                                                              \
+    Test(activation, name##_fails_cleanly_on_stale_invalid_and_tapeless_handles)                   \
+    {                                                                                              \
+        check_unary_errors(&name##_case);                                                          \
+    }
+
+ACTIVATION_TESTS(sigmoid, ad_tsigmoid, "ad_tsigmoid", -4.0, 4.0, false)
+ACTIVATION_TESTS(tanh, ad_ttanh, "ad_ttanh", -3.0, 3.0, false)
+ACTIVATION_TESTS(relu, ad_relu, "ad_relu", 0.1, 2.0, true)
+ACTIVATION_TESTS(leaky_relu, leaky_0_1, "ad_leaky_relu", 0.1, 2.0, true)
+ACTIVATION_TESTS(softplus, ad_softplus, "ad_softplus", -4.0, 4.0, false)
+ACTIVATION_TESTS(swish, ad_swish, "ad_swish", -4.0, 4.0, false)
+ACTIVATION_TESTS(mish, ad_mish, "ad_mish", -4.0, 4.0, false)
+ACTIVATION_TESTS(gelu, ad_gelu, "ad_gelu", -4.0, 4.0, false)
+
+/* Plain textbook formulas, fine for the moderate inputs used here. */
+static double ref_sigmoid(double x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+static double ref_softplus(double x)
+{
+    return log(1.0 + exp(x));
+}
+static double ref_phi_cdf(double x)
+{
+    return 0.5 * (1.0 + erf(x / sqrt(2.0)));
+}
+
+#define NX 7
+static const double xs[NX] = {-3.0, -1.0, -0.25, 0.0, 0.5, 1.0, 2.5};
+
+/* Checks op against y = f(x), y' = df(x) at xs. */
+static void check_formula(unop op, double (*f)(double), double (*df)(double), double tol)
+{
+    double y[NX], g[NX];
+    for (size_t i = 0; i < NX; i++) {
+        y[i] = f(xs[i]);
+        g[i] = df(xs[i]);
+    }
+    check_unary_values(op, NX, xs, y, g, tol);
+}
+
+static double d_sigmoid(double x)
+{
+    return ref_sigmoid(x) * (1.0 - ref_sigmoid(x));
+}
+static double d_tanh(double x)
+{
+    return 1.0 / (cosh(x) * cosh(x));
+}
+static double swish_ref(double x)
+{
+    return x * ref_sigmoid(x);
+}
+static double d_swish(double x)
+{
+    return ref_sigmoid(x) + x * d_sigmoid(x);
+}
+static double mish_ref(double x)
+{
+    return x * tanh(ref_softplus(x));
+}
+static double d_mish(double x)
+{
+    double u = tanh(ref_softplus(x));
+    return u + x * (1.0 - u * u) * ref_sigmoid(x);
+}
+static double gelu_ref(double x)
+{
+    return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+}
+static double d_gelu(double x)
+{
+    return ref_phi_cdf(x) + x * exp(-0.5 * x * x) / sqrt(2.0 * 3.14159265358979323846);
+}
+
+Test(activation, sigmoid_tanh_and_softplus_match_their_formulas)
+{
+    check_formula(ad_tsigmoid, ref_sigmoid, d_sigmoid, 1e-15);
+    check_formula(ad_ttanh, tanh, d_tanh, 1e-15);
+    check_formula(ad_softplus, ref_softplus, ref_sigmoid, 1e-15);
+}
+
+Test(activation, swish_mish_and_gelu_match_their_formulas)
+{
+    check_formula(ad_swish, swish_ref, d_swish, 1e-15);
+    check_formula(ad_mish, mish_ref, d_mish, 1e-14);
+    check_formula(ad_gelu, gelu_ref, d_gelu, 1e-15);
+}
+
+Test(activation, known_values_by_hand)
+{
+    /* sigmoid(+-log 3) = 3/4, 1/4; softplus(0) = log 2; gelu(1) = Phi(1) */
+    check_unary_values(ad_tsigmoid, 3, (double[]){0, log(3.0), -log(3.0)},
+                       (double[]){0.5, 0.75, 0.25}, (double[]){0.25, 0.1875, 0.1875}, 1e-15);
+    check_unary_values(ad_softplus, 1, (double[]){0}, (double[]){log(2.0)}, (double[]){0.5}, 1e-15);
+    check_unary_values(ad_gelu, 3, (double[]){0, 1, -1},
+                       (double[]){0, 0.8413447460685429, -0.15865525393145707},
+                       (double[]){0.5, 1.0833154705876864, -0.0833154705876864}, 1e-15);
+}
+
+Test(activation, relu_and_leaky_relu_take_slope_zero_and_slope_at_the_kink)
+{
+    const double x[3] = {-2, 0, 3};
+    check_unary_values(ad_relu, 3, x, (double[]){0, 0, 3}, (double[]){0, 0, 1}, 0);
+    check_unary_values(leaky_0_1, 3, x, (double[]){-0.2, 0, 3}, (double[]){0.1, 0.1, 1}, 1e-16);
+}
+
+/* Tails where the textbook formulas lose everything: sigmoid(-100) = e^-100
+ * to full relative precision, softplus(-50) = e^-50, gelu(-10) = -10 Phi(-10). */
+Test(activation, tails_keep_full_relative_precision)
+{
+    check_unary_values(ad_tsigmoid, 1, (double[]){-100}, (double[]){exp(-100.0)},
+                       (double[]){exp(-100.0)}, 0);
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_new(t, AD_F64, 1, (size_t[]){3}, (double[]){-100, -50, -10});
+    double s = ad_tensor_get(ad_tsigmoid(x), 0), sp = ad_tensor_get(ad_softplus(x), 1);
+    double ge = ad_tensor_get(ad_gelu(x), 2);
+    cr_assert(fabs(s / exp(-100.0) - 1) < 1e-14, "sigmoid(-100) = %.17g", s);
+    cr_assert(fabs(sp / exp(-50.0) - 1) < 1e-14, "softplus(-50) = %.17g", sp);
+    const double phi_m10 = 7.6198530241605260659733432515993e-24; /* Phi(-10) */
+    cr_assert(fabs(ge / (-10 * phi_m10) - 1) < 1e-13, "gelu(-10) = %.17g", ge);
+    ad_tape_free(t);
+}
+
+/* +-1e4 overflows e^x; every activation must stay finite, value and
+ * gradient, in both dtypes. */
+Test(activation, extreme_inputs_give_finite_values_and_gradients_in_both_dtypes)
+{
+    static const unary_case all[] = {
+        {"ad_tsigmoid", ad_tsigmoid, 0, 0, false}, {"ad_ttanh", ad_ttanh, 0, 0, false},
+        {"ad_relu", ad_relu, 0, 0, false},         {"ad_leaky_relu", leaky_0_1, 0, 0, false},
+        {"ad_softplus", ad_softplus, 0, 0, false}, {"ad_swish", ad_swish, 0, 0, false},
+        {"ad_mish", ad_mish, 0, 0, false},         {"ad_gelu", ad_gelu, 0, 0, false},
+    };
+    const double big[4] = {1e4, -1e4, 800, -800};
+    const float bigf[4] = {1e4f, -1e4f, 800.0f, -800.0f};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        for (int dt = 0; dt < 2; dt++) {
+            ad_tape *t = ad_tape_new();
+            ad_tensor x = ad_tensor_variable(t, dt ? AD_F64 : AD_F32, 1, (size_t[]){4},
+                                             dt ? (const void *)big : (const void *)bigf);
+            ad_tensor y = all[k].op(x);
+            double seed[4] = {1, 1, 1, 1};
+            cr_assert_eq(ad_backward_seeded(y, seed), AD_OK);
+            for (size_t i = 0; i < 4; i++) {
+                double g = dt ? ((const double *)ad_tensor_grad(x))[i]
+                              : (double)((const float *)ad_tensor_grad(x))[i];
+                cr_assert(isfinite(ad_tensor_get(y, i)) && isfinite(g),
+                          "%s(%g) in %s: value %g, gradient %g", all[k].name, big[i],
+                          dt ? "float64" : "float32", ad_tensor_get(y, i), g);
+            }
+            ad_tape_free(t);
+        }
+    }
+}
+
+Test(activation, sigmoid_and_softplus_saturate_exactly_at_plus_minus_1e4)
+{
+    for (int dt = 0; dt < 2; dt++) {
+        ad_tape *t = ad_tape_new();
+        ad_tensor x = dt ? ad_tensor_new(t, AD_F64, 1, (size_t[]){2}, (double[]){1e4, -1e4})
+                         : ad_tensor_new(t, AD_F32, 1, (size_t[]){2}, (float[]){1e4f, -1e4f});
+        ad_tensor s = ad_tsigmoid(x), sp = ad_softplus(x);
+        cr_assert_eq(ad_tensor_get(s, 0), 1.0);
+        cr_assert_eq(ad_tensor_get(s, 1), 0.0);
+        cr_assert_eq(ad_tensor_get(sp, 0), 1e4);
+        cr_assert_eq(ad_tensor_get(sp, 1), 0.0);
+        ad_tape_free(t);
+    }
+}
+
+Test(activation, anomaly_mode_finds_nothing_in_activations_of_extreme_inputs)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tape_set_anomaly(t, true);
+    ad_tensor x =
+        ad_tensor_variable(t, AD_F32, 1, (size_t[]){4}, (float[]){1e4f, -1e4f, 88.0f, -104.0f});
+    ad_tensor y = ad_gelu(ad_mish(ad_swish(ad_softplus(ad_tsigmoid(x)))));
+    double seed[4] = {1, 1, 1, 1};
+    cr_assert_eq(ad_backward_seeded(y, seed), AD_OK);
+    cr_assert_eq(ad_backward_seeded(ad_tsigmoid(ad_softplus(x)), seed), AD_OK);
+    ad_tape_free(t);
+}
