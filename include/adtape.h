@@ -118,11 +118,12 @@ AD_API ad_tape_stats ad_tape_stats_get(const ad_tape *t);
  * Scalars are double precision. Every op takes its tape from its operands;
  * operands from different tapes, or from before a reset, fail the tape.
  *
- * Non-differentiable points follow one convention: the derivative used is the
- * one-sided derivative from the right, except that ties go to the first
- * operand. So fabs'(0) = 0 (the subgradient 0, as ReLU'(0) = 0 and as most
- * frameworks do), fmax/fmin ties pass the whole adjoint to the first operand,
- * and sqrt'(0) = +Inf as IEEE gives it. */
+ * Non-differentiable points follow one convention, for scalars and tensors
+ * alike: at a kink the derivative from the left is used, so relu'(0) = 0 and
+ * leaky_relu'(0) = slope; |x| uses the subgradient 0 at 0 (sign(0) = 0);
+ * ties of fmin/fmax (and of tensor minimum/maximum/max) pass the whole
+ * adjoint to the first operand (the first maximum); points where the
+ * derivative is infinite give IEEE results (sqrt'(0) = +Inf). */
 
 /* An independent variable: a leaf whose gradient ad_grad reports. */
 AD_API ad_scalar ad_variable(ad_tape *t, double value);
