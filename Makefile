@@ -1,17 +1,26 @@
 # adtape: build, test, bench, install.
-# `make` builds build/libadtape.a and build/libadtape.so; `make test` runs the
-# Criterion suite; `make demo` runs the examples. BUILD= picks the output
-# directory, so several builds (sanitizer, portable) can sit side by side.
+# `make` builds build/libadtape.a and build/libadtape.so (a symlink chain to
+# the versioned file); `make test` runs the Criterion suite and the symbol
+# and C++ header checks; `make demo` runs the examples; `make install` honours
+# PREFIX and DESTDIR. BUILD= picks the output directory, so several builds
+# (sanitizer, portable) can sit side by side.
 
 CC      ?= cc
+CXX     ?= g++
 BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 OPT     ?= -O2
 WERROR  ?= 0
 
-VERSION_MAJOR := 0
-VERSION       := 0.1.0
+# The version has one home, the header; the soname carries the major number.
+version_part = $(shell sed -n 's/^\#define ADTAPE_VERSION_$(1) *\([0-9][0-9]*\).*/\1/p' include/adtape.h)
+VERSION_MAJOR := $(call version_part,MAJOR)
+VERSION       := $(VERSION_MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SONAME        := libadtape.so.$(VERSION_MAJOR)
 
 WARN_COMMON := -Wall -Wextra -Wpedantic -Wshadow -Wdouble-promotion -Wstrict-prototypes \
                -Wvla -Wformat=2
@@ -42,8 +51,10 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 
 STATIC := $(BUILD)/libadtape.a
 SHARED := $(BUILD)/libadtape.so
+SHARED_REAL := $(BUILD)/libadtape.so.$(VERSION)
 
-.PHONY: all test demo examples sanitize bench clean format format-check check-criterion
+.PHONY: all test demo examples sanitize bench clean format format-check check-criterion \
+        install uninstall install-check check-symbols check-cxx
 
 all: $(STATIC) $(SHARED)
 
@@ -60,8 +71,14 @@ $(STATIC): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(SHARED): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libadtape.so.$(VERSION_MAJOR) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS)
+# libadtape.so -> libadtape.so.MAJOR -> libadtape.so.MAJOR.MINOR.PATCH: the
+# linker finds the first, programs record the soname, the file carries it.
+$(SHARED_REAL): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(SHARED): $(SHARED_REAL)
+	ln -sf $(notdir $(SHARED_REAL)) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 # ---- tests: one Criterion binary over the static library
 
@@ -71,10 +88,71 @@ check-criterion:
 $(BUILD)/tests: $(TEST_OBJ) $(STATIC)
 	$(CC) $(EXTRA_LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC) -lcriterion $(LDLIBS)
 
-test: check-criterion
+test: check-criterion check-symbols check-cxx
 	@sh tests/check_nn_includes.sh
 	@$(MAKE) --no-print-directory $(BUILD)/tests
 	$(BUILD)/tests $(TEST_ARGS)
+
+# Only ad_ symbols leave the libraries (nm), every AD_API declaration is
+# exported, and the soname is the one install links to.
+check-symbols: $(STATIC) $(SHARED)
+	sh tests/check_symbols.sh $(SHARED_REAL) $(STATIC) $(SONAME)
+
+# The public headers include only stddef/stdint/stdbool, compile as C++11
+# with strict warnings, link and run.
+CXX_HEADER_FLAGS := -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude \
+                    $(foreach h,$(wildcard include/adtape/*.h),-include $(h))
+$(BUILD)/cxx_header_check: tests/cxx_header_check.cpp $(STATIC) $(wildcard include/*.h include/adtape/*.h)
+	$(CXX) $(CXX_HEADER_FLAGS) $(EXTRA_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+check-cxx: $(BUILD)/cxx_header_check
+	@! grep -n '^ *# *include' include/*.h $(wildcard include/adtape/*.h) | \
+	    grep -v -e '<stddef.h>' -e '<stdint.h>' -e '<stdbool.h>' -e 'adtape\.h[">]' || \
+	    { echo "check-cxx: public headers may include only stddef/stdint/stdbool" >&2; exit 1; }
+	$(BUILD)/cxx_header_check
+
+# ---- install: headers, both libraries, the soname links and adtape.pc
+
+HEADERS   := $(wildcard include/*.h)
+HEADERS_SUB := $(wildcard include/adtape/*.h)
+LDCONFIG  ?= ldconfig
+
+# Generated at install time because it records where the files went.
+$(BUILD)/adtape.pc: FORCE
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	    'Name: adtape' 'Description: Reverse-mode automatic differentiation in C11' \
+	    'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ladtape' \
+	    'Libs.private: -lm -lpthread' > $@
+FORCE:
+
+install: $(STATIC) $(SHARED) $(BUILD)/adtape.pc
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
+	$(if $(HEADERS_SUB),install -d $(DESTDIR)$(INCLUDEDIR)/adtape)
+	$(if $(HEADERS_SUB),install -m 644 $(HEADERS_SUB) $(DESTDIR)$(INCLUDEDIR)/adtape/)
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHARED_REAL)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libadtape.so
+	install -m 644 $(BUILD)/adtape.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	@# refresh the loader's cache for a live install by root (not for packagers)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v $(LDCONFIG) >/dev/null; then \
+	    $(LDCONFIG); fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(HEADERS)))
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/adtape/,$(notdir $(HEADERS_SUB)))
+	$(if $(HEADERS_SUB),rmdir $(DESTDIR)$(INCLUDEDIR)/adtape 2>/dev/null || true)
+	rm -f $(DESTDIR)$(LIBDIR)/libadtape.a $(DESTDIR)$(LIBDIR)/libadtape.so \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libadtape.so.$(VERSION)
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/adtape.pc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v $(LDCONFIG) >/dev/null; then \
+	    $(LDCONFIG); fi
+
+# Installs into a temporary prefix and builds a program outside the tree with
+# pkg-config, dynamically and statically, with gcc and clang.
+install-check: all
+	sh tests/install_check.sh
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 sanitize: check-criterion

@@ -516,6 +516,40 @@ AD_API ad_status ad_params_save(const char *path, ad_param *const *params, size_
 AD_API ad_status ad_params_load(const char *path, ad_param *const *params, size_t n, void *meta,
                                 size_t meta_cap, size_t *meta_len, char *err, size_t err_len);
 
+/* ----------------------------------------------------------- graph export
+ * The recorded tape as a Graphviz DOT digraph (render it with
+ * `dot -Tpng graph.dot -o graph.png`): one box per tensor node with its op,
+ * shape and dtype; an arrow per data flow, labelled with the input's position
+ * when an op has several; parameters (gold), variables (blue) and constants
+ * (dashed) told apart; outputs (non-leaf nodes nobody consumes) drawn red with
+ * a double border; after a sweep, each gradient's L2 norm as "|grad| = ...".
+ * Scalar records are drawn one by one (with their inputs) when there are at
+ * most 50 of them, else summarised as one node with their count.
+ * A tape in the error state is exported too, with the message as the graph's
+ * label: the graph up to the failed op shows where it went wrong. Exporting
+ * never changes the recording, and allocates only a scratch array of one byte
+ * per record (freed before returning). */
+
+/* Receives the text in pieces; return false to stop the export (AD_ERR_IO). */
+typedef bool (*ad_write_fn)(const char *data, size_t len, void *user);
+
+/* Writes the DOT text to the file at path (created or truncated). Returns
+ * AD_OK; the tape's error if it was already failed (the file is written all
+ * the same); AD_ERR_INVALID for a NULL tape (no message: there is no tape to
+ * hold it) or a NULL path; AD_ERR_IO when the file cannot be opened or
+ * written, with a message naming the path and the reason ("ad_tape_export_dot:
+ * cannot open 'x/g.dot': No such file or directory"); AD_ERR_NOMEM. Failures
+ * set the tape's sticky error (ad_tape_clear_error lets you go on).
+ *     ad_tape_export_dot(t, "graph.dot");
+ * The header cannot take a FILE * (it includes no stdio.h); for a stream,
+ * a buffer or a socket use ad_tape_export_dot_fn. */
+AD_API ad_status ad_tape_export_dot(ad_tape *t, const char *path);
+/* The same text handed to write(data, len, user) in pieces, in order; the
+ * pieces are valid only during the call. Errors as above; a write that
+ * returns false gives AD_ERR_IO ("ad_tape_export_dot_fn: the write callback
+ * failed"). For a FILE *: write = fwrite(data, 1, len, user) == len. */
+AD_API ad_status ad_tape_export_dot_fn(ad_tape *t, ad_write_fn write, void *user);
+
 /* ----------------------------------------------------------------- errors */
 
 /* The tape's sticky error (AD_OK when healthy); *message, when not NULL,

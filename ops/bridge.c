@@ -3,7 +3,7 @@
  * a tensor element becomes a scalar leaf whose adjoint a sink node carries
  * back into the tensor; scalars stacked into a tensor send the tensor's
  * gradient back into their adjoints. */
-#include "ops.h"
+#include "bridge.h"
 
 #include "../src/alloc.h"
 
@@ -132,6 +132,11 @@ static void stack_backward(ad_tape *t, ad_node *y)
 }
 
 const ad_op_def ad_op_def_stack = {"stack_scalars", 1, stack_shape, stack_forward, stack_backward};
+
+const uint32_t *ad_stack_records(const ad_node *y)
+{
+    return ((const stack_ctx *)y->ctx)->idx;
+}
 
 ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const size_t *dims)
 {

@@ -1,23 +1,211 @@
 /* SPDX-License-Identifier: MIT
- * SKELETON: matmul ops, to be written. */
+ * Matrix products: matmul (plain and batched) and linear (x . w^T + bias).
+ * Every product, forward and backward, goes through ad_gemm_f32/f64; the
+ * backward rules read transposes in place through the gemm trans flags. */
 #include "ops.h"
 
+#include "../src/gemm.h"
 
-const ad_op_def ad_op_def_matmul = {"matmul", 2, NULL, NULL, NULL};
+#include <string.h>
 
-const ad_op_def ad_op_def_linear = {"linear", 3, NULL, NULL, NULL};
+static const void *cat(const void *p, ad_dtype dt, size_t i)
+{
+    return (const char *)p + i * ad_dtype_size(dt);
+}
+
+static void *mat(void *p, ad_dtype dt, size_t i)
+{
+    return (char *)p + i * ad_dtype_size(dt);
+}
+
+/* C [m,n] = op(A) op(B) (+ C when accumulating) in dtype dt. Empty products
+ * stop here, so the kernels never see a zero dimension or a zero stride:
+ * k = 0 makes C zero (or leaves it as it is when accumulating). */
+static void gemm(ad_dtype dt, bool ta, bool tb, size_t m, size_t n, size_t k, const void *a,
+                 size_t lda, const void *b, size_t ldb, bool accumulate, void *c, size_t ldc)
+{
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        if (!accumulate)
+            for (size_t i = 0; i < m; i++)
+                memset(mat(c, dt, i * ldc), 0, n * ad_dtype_size(dt));
+        return;
+    }
+    if (dt == AD_F32)
+        ad_gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+    else
+        ad_gemm_f64(ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
+}
+
+/* ---- matmul: a [M,K] . b [K,N] -> [M,N]; batched a [B,M,K] . b [B,K,N] -> [B,M,N] */
+
+typedef struct mm_dims {
+    size_t batch, m, k, n;
+} mm_dims;
+
+static mm_dims matmul_dims(const ad_node *a, const ad_node *b)
+{
+    size_t r = a->ndim;
+    mm_dims d = {r == 3 ? a->dims[0] : 1, a->dims[r - 2], a->dims[r - 1], b->dims[r - 1]};
+    return d;
+}
+
+static bool matmul_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
+    char sa[AD_SHAPE_STR], sb[AD_SHAPE_STR];
+    ad_shape_str(a->ndim, a->dims, sa);
+    ad_shape_str(b->ndim, b->dims, sb);
+    size_t r = a->ndim;
+    if (r != b->ndim || (r != 2 && r != 3)) {
+        ad_tape_fail(t, AD_ERR_SHAPE, "%s: expects [M,K] x [K,N] or [B,M,K] x [B,K,N], got %s x %s",
+                     fn, sa, sb);
+        return false;
+    }
+    if (r == 3 && a->dims[0] != b->dims[0]) {
+        ad_tape_fail(t, AD_ERR_SHAPE, "%s: batch sizes differ: %s x %s", fn, sa, sb);
+        return false;
+    }
+    if (a->dims[r - 1] != b->dims[r - 2]) {
+        ad_tape_fail(t, AD_ERR_SHAPE, "%s: inner dimensions differ: %s x %s", fn, sa, sb);
+        return false;
+    }
+    y->ndim = (uint8_t)r;
+    memcpy(y->dims, a->dims, r * sizeof *y->dims);
+    y->dims[r - 1] = b->dims[r - 1];
+    return true;
+}
+
+static void matmul_forward(ad_tape *t, ad_node *y)
+{
+    const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
+    ad_dtype dt = (ad_dtype)y->dtype;
+    mm_dims d = matmul_dims(a, b);
+    for (size_t p = 0; p < d.batch; p++)
+        gemm(dt, false, false, d.m, d.n, d.k, cat(a->value, dt, p * d.m * d.k), d.k,
+             cat(b->value, dt, p * d.k * d.n), d.n, false, mat(y->value, dt, p * d.m * d.n), d.n);
+}
+
+/* C = A B per batch: dA += dC B^T [M,K], dB += A^T dC [K,N]. */
+static void matmul_backward(ad_tape *t, ad_node *y)
+{
+    const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
+    void *ga = ad_input_grad(t, y, 0), *gb = ad_input_grad(t, y, 1);
+    ad_dtype dt = (ad_dtype)y->dtype;
+    mm_dims d = matmul_dims(a, b);
+    for (size_t p = 0; p < d.batch; p++) {
+        const void *gc = cat(y->grad, dt, p * d.m * d.n);
+        if (ga)
+            gemm(dt, false, true, d.m, d.k, d.n, gc, d.n, cat(b->value, dt, p * d.k * d.n), d.n,
+                 true, mat(ga, dt, p * d.m * d.k), d.k);
+        if (gb)
+            gemm(dt, true, false, d.k, d.n, d.m, cat(a->value, dt, p * d.m * d.k), d.k, gc, d.n,
+                 true, mat(gb, dt, p * d.k * d.n), d.n);
+    }
+}
+
+const ad_op_def ad_op_def_matmul = {"matmul", 2, matmul_shape, matmul_forward, matmul_backward};
+
+/* ---- linear: x [B,In] . w [Out,In]^T + bias [Out] -> [B,Out]; x [In] -> [Out].
+ * The bias is optional: the node then has two inputs. */
+
+static bool linear_shape(ad_tape *t, ad_node *y, const char *fn)
+{
+    const ad_node *x = ad_node_input(t, y, 0), *w = ad_node_input(t, y, 1);
+    char sx[AD_SHAPE_STR], sw[AD_SHAPE_STR], sb[AD_SHAPE_STR];
+    ad_shape_str(x->ndim, x->dims, sx);
+    ad_shape_str(w->ndim, w->dims, sw);
+    if (x->ndim != 1 && x->ndim != 2) {
+        ad_tape_fail(t, AD_ERR_SHAPE, "%s: x must be [B,In] or [In], got %s (w %s)", fn, sx, sw);
+        return false;
+    }
+    if (w->ndim != 2) {
+        ad_tape_fail(t, AD_ERR_SHAPE, "%s: w must be [Out,In], got %s (x %s)", fn, sw, sx);
+        return false;
+    }
+    if (x->dims[x->ndim - 1] != w->dims[1]) {
+        ad_tape_fail(t, AD_ERR_SHAPE, "%s: inner dimensions differ: x %s . w %s^T", fn, sx, sw);
+        return false;
+    }
+    if (y->n_in == 3) {
+        const ad_node *b = ad_node_input(t, y, 2);
+        if (b->ndim != 1 || b->dims[0] != w->dims[0]) {
+            ad_tape_fail(t, AD_ERR_SHAPE, "%s: bias %s does not match w %s: expected [%zu]", fn,
+                         ad_shape_str(b->ndim, b->dims, sb), sw, w->dims[0]);
+            return false;
+        }
+    }
+    y->ndim = x->ndim;
+    y->dims[0] = x->dims[0];
+    y->dims[x->ndim - 1] = w->dims[0];
+    return true;
+}
+
+#define BIAS_ROWS(T, y, bias, rows, out)                                                           \
+    do {                                                                                           \
+        T *yv_ = (y);                                                                              \
+        const T *bv_ = (bias);                                                                     \
+        for (size_t i_ = 0; i_ < (rows); i_++)                                                     \
+            for (size_t j_ = 0; j_ < (out); j_++)                                                  \
+                yv_[i_ * (out) + j_] = bv_[j_];                                                    \
+    } while (0)
+
+/* The bias fills the rows first and the product accumulates on top, so an
+ * empty In leaves exactly the bias. */
+static void linear_forward(ad_tape *t, ad_node *y)
+{
+    const ad_node *x = ad_node_input(t, y, 0), *w = ad_node_input(t, y, 1);
+    ad_dtype dt = (ad_dtype)y->dtype;
+    size_t rows = x->ndim == 2 ? x->dims[0] : 1, in = w->dims[1], out = w->dims[0];
+    bool has_bias = y->n_in == 3;
+    if (has_bias) {
+        const void *bv = ad_node_input(t, y, 2)->value;
+        if (dt == AD_F32)
+            BIAS_ROWS(float, y->value, bv, rows, out);
+        else
+            BIAS_ROWS(double, y->value, bv, rows, out);
+    }
+    gemm(dt, false, true, rows, out, in, x->value, in, w->value, in, has_bias, y->value, out);
+}
+
+#define BIAS_GRAD(T, gb, gy, rows, out)                                                            \
+    do {                                                                                           \
+        T *gb_ = (gb);                                                                             \
+        const T *gy_ = (gy);                                                                       \
+        for (size_t i_ = 0; i_ < (rows); i_++)                                                     \
+            for (size_t j_ = 0; j_ < (out); j_++)                                                  \
+                gb_[j_] += gy_[i_ * (out) + j_];                                                   \
+    } while (0)
+
+/* y = x w^T + 1 b^T: dx += dy w [B,In], dw += dy^T x [Out,In], db += column sums of dy. */
+static void linear_backward(ad_tape *t, ad_node *y)
+{
+    const ad_node *x = ad_node_input(t, y, 0), *w = ad_node_input(t, y, 1);
+    void *gx = ad_input_grad(t, y, 0), *gw = ad_input_grad(t, y, 1);
+    ad_dtype dt = (ad_dtype)y->dtype;
+    size_t rows = x->ndim == 2 ? x->dims[0] : 1, in = w->dims[1], out = w->dims[0];
+    if (gx) gemm(dt, false, false, rows, in, out, y->grad, out, w->value, in, true, gx, in);
+    if (gw) gemm(dt, true, false, out, in, rows, y->grad, out, x->value, in, true, gw, in);
+    void *gb = y->n_in == 3 ? ad_input_grad(t, y, 2) : NULL;
+    if (!gb) return;
+    if (dt == AD_F32)
+        BIAS_GRAD(float, gb, y->grad, rows, out);
+    else
+        BIAS_GRAD(double, gb, y->grad, rows, out);
+}
+
+/* three inputs, or two without a bias */
+const ad_op_def ad_op_def_linear = {"linear", 3, linear_shape, linear_forward, linear_backward};
 
 ad_tensor ad_matmul(ad_tensor a, ad_tensor b)
 {
-    (void)a;
-    (void)b;
-    return ad_op_record("ad_matmul", AD_OP_MATMUL, &a, 1, NULL);
+    ad_tensor ins[2] = {a, b};
+    return ad_op_record("ad_matmul", AD_OP_MATMUL, ins, 2, NULL);
 }
 
+/* An invalid bias handle (ad_tensor none = {0}) means no bias: two inputs. */
 ad_tensor ad_linear(ad_tensor x, ad_tensor w, ad_tensor bias)
 {
-    (void)x;
-    (void)w;
-    (void)bias;
-    return ad_op_record("ad_linear", AD_OP_LINEAR, &x, 1, NULL);
+    ad_tensor ins[3] = {x, w, bias};
+    return ad_op_record("ad_linear", AD_OP_LINEAR, ins, ad_tensor_ok(bias) ? 3 : 2, NULL);
 }

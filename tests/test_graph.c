@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT
+ * Whole graphs built by hand: a residual network, weight sharing, several
+ * losses, concatenation; and the no-allocation property of a training step
+ * that records the same graph again after each reset. */
+#include "common.h"
+
+#include <math.h>
+
+enum { B = 5, IN = 3, H = 4, C = 3 };
+static const int32_t labels[B] = {0, 2, 1, 1, 0};
+
+/* params: w1 [H,IN], b1 [H], w2 [H,H], b2 [H], w3 [C,H], b3 [C] */
+static ad_tensor residual_net(ad_tape *t, ad_param *const *p, size_t n, void *ctx)
+{
+    (void)n;
+    (void)ctx;
+    ad_tensor x = ad_tensor_uniform(t, AD_F64, 2, (size_t[]){B, IN}, -1, 1, 99);
+    ad_tensor h1 = ad_ttanh(ad_linear(x, ad_param_use(t, p[0]), ad_param_use(t, p[1])));
+    ad_tensor h2 = ad_gelu(ad_tadd(ad_linear(h1, ad_param_use(t, p[2]), ad_param_use(t, p[3])), h1));
+    ad_tensor z = ad_linear(h2, ad_param_use(t, p[4]), ad_param_use(t, p[5]));
+    return ad_softmax_cross_entropy(z, labels, B);
+}
+
+static void make_params(ad_param **p, ad_dtype dt)
+{
+    size_t shapes[6][2] = {{H, IN}, {H, 0}, {H, H}, {H, 0}, {C, H}, {C, 0}};
+    for (int i = 0; i < 6; i++) {
+        p[i] = shapes[i][1] ? ad_param_new(dt, 2, shapes[i]) : ad_param_new(dt, 1, shapes[i]);
+        ad_param_uniform(p[i], -0.8, 0.8, (uint64_t)(10 + i));
+    }
+}
+
+Test(graph, residual_network_gradients_pass_gradcheck)
+{
+    ad_param *p[6];
+    make_params(p, AD_F64);
+    ASSERT_GRADCHECK(residual_net, p, 6, NULL, NULL);
+    for (int i = 0; i < 6; i++)
+        ad_param_free(p[i]);
+}
+
+/* one weight matrix used by two layers, two losses added, a concat */
+static ad_tensor shared_and_two_losses(ad_tape *t, ad_param *const *p, size_t n, void *ctx)
+{
+    (void)n;
+    (void)ctx;
+    ad_tensor w = ad_param_use(t, p[0]); /* [H,H], used twice */
+    ad_tensor x = ad_tensor_uniform(t, AD_F64, 2, (size_t[]){B, H}, -1, 1, 5);
+    ad_tensor h = ad_tsigmoid(ad_linear(ad_tsigmoid(ad_linear(x, w, (ad_tensor){0})), w,
+                                        (ad_tensor){0}));
+    ad_tensor both = ad_concat((ad_tensor[]){h, x}, 2, 1); /* [B, 2H] */
+    ad_tensor target = ad_tensor_uniform(t, AD_F64, 2, (size_t[]){B, 2 * H}, 0, 1, 6);
+    ad_tensor l1 = ad_mse_loss(both, target);
+    ad_tensor l2 = ad_bce_with_logits(ad_slice(both, 1, 0, H),
+                                      ad_slice(target, 1, H, 2 * H));
+    return ad_tadd(l1, ad_tscale(l2, 0.5));
+}
+
+Test(graph, weight_sharing_concat_and_two_losses_pass_gradcheck)
+{
+    ad_param *w = test_param(2, (size_t[]){H, H}, -1, 1, 3);
+    ASSERT_GRADCHECK(shared_and_two_losses, &w, 1, NULL, NULL);
+    ad_param_free(w);
+}
+
+static float train_step(ad_tape *t, ad_param **p, const float *xs)
+{
+    ad_tape_reset(t);
+    ad_tensor x = ad_tensor_new(t, AD_F32, 2, (size_t[]){B, IN}, xs);
+    ad_tensor h1 = ad_relu(ad_linear(x, ad_param_use(t, p[0]), ad_param_use(t, p[1])));
+    ad_tensor h2 = ad_relu(ad_tadd(ad_linear(h1, ad_param_use(t, p[2]), ad_param_use(t, p[3])), h1));
+    ad_tensor z = ad_linear(h2, ad_param_use(t, p[4]), ad_param_use(t, p[5]));
+    ad_tensor loss = ad_softmax_cross_entropy(z, labels, B);
+    cr_assert_eq(ad_backward(loss), AD_OK);
+    for (int i = 0; i < 6; i++) {
+        float *v = ad_param_value(p[i]), *g = ad_param_grad(p[i]);
+        for (size_t k = 0; k < ad_param_numel(p[i]); k++)
+            v[k] -= 0.5f * g[k];
+        ad_param_zero_grad(p[i]);
+    }
+    return (float)ad_tensor_get(loss, 0);
+}
+
+Test(graph, a_training_step_after_warm_up_allocates_nothing_and_the_loss_falls)
+{
+    ad_param *p[6];
+    make_params(p, AD_F32);
+    float xs[B * IN];
+    for (int i = 0; i < B * IN; i++)
+        xs[i] = (float)sin(1.7 * i);
+    ad_tape *t = ad_tape_new();
+    float first = train_step(t, p, xs);
+    train_step(t, p, xs);
+    size_t heap = ad_debug_alloc_count();
+    ad_tape_stats s0 = ad_tape_stats_get(t);
+    float last = 0;
+    for (int i = 0; i < 50; i++)
+        last = train_step(t, p, xs);
+    cr_assert_eq(ad_debug_alloc_count(), heap, "%zu heap allocations in 50 steady steps",
+                 ad_debug_alloc_count() - heap);
+    cr_assert_eq(ad_tape_stats_get(t).bytes_reserved, s0.bytes_reserved);
+    cr_assert(last < 0.5f * first, "loss %g -> %g", first, last);
+    ad_tape_free(t);
+    for (int i = 0; i < 6; i++)
+        ad_param_free(p[i]);
+}
+
+Test(graph, evaluation_mode_runs_the_network_without_gradients)
+{
+    ad_param *p[6];
+    make_params(p, AD_F64);
+    ad_tape *t = ad_tape_new();
+    ad_tensor l1 = residual_net(t, p, 6, NULL);
+    double train_loss = ad_tensor_get(l1, 0);
+    ad_tape_reset(t);
+    ad_tape_set_recording(t, false);
+    ad_tensor l2 = residual_net(t, p, 6, NULL);
+    cr_assert_eq(ad_tensor_get(l2, 0), train_loss, "same value with recording off");
+    cr_assert_eq(ad_backward(l2), AD_OK);
+    cr_assert_eq(((const double *)ad_param_grad(p[0]))[0], 0.0, "no gradient flowed");
+    ad_tape_free(t);
+    for (int i = 0; i < 6; i++)
+        ad_param_free(p[i]);
+}
+
+Test(graph, a_shape_error_deep_in_an_expression_names_the_op_and_both_shapes)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_ones(t, AD_F32, 2, (size_t[]){3, 4});
+    ad_tensor w = ad_tensor_ones(t, AD_F32, 2, (size_t[]){5, 2});
+    ad_tensor b = ad_tensor_ones(t, AD_F32, 1, (size_t[]){2});
+    ad_tensor z = ad_relu(ad_tadd(ad_matmul(x, w), b));
+    cr_assert(!ad_tensor_ok(z));
+    cr_assert_eq(ad_backward(z), AD_ERR_SHAPE);
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "ad_matmul: inner dimensions differ: [3,4] x [5,2]");
+    ad_tape_free(t);
+}
+
+Test(graph, anomaly_mode_names_the_op_that_made_the_first_nan)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tape_set_anomaly(t, true);
+    ad_tensor x = ad_tensor_variable(t, AD_F64, 1, (size_t[]){3}, (double[]){1, -1, 2});
+    ad_tensor y = ad_tsqrt(ad_texp(x));
+    ad_tensor z = ad_tlog(ad_taddc(y, -1.0)); /* log of a negative: NaN */
+    cr_assert(!ad_tensor_ok(z));
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "forward sweep: op tlog (node 4, inputs [3])");
+    ad_tape_reset(t);
+    x = ad_tensor_variable(t, AD_F64, 1, (size_t[]){2}, (double[]){0, 4});
+    z = ad_sum(ad_tsqrt(x)); /* sqrt'(0) = Inf in the backward sweep */
+    cr_assert_eq(ad_backward(z), AD_ERR_NUMERIC);
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "backward sweep: op tsqrt");
+    ad_tape_free(t);
+}
