@@ -170,7 +170,7 @@ examples: $(EXAMPLES)
 demo: all examples
 	@for e in $(DEMOS); do echo "== $$e"; $(BUILD)/examples/$$e || exit 1; done
 
-DEMOS ?= gradient residual
+DEMOS ?= gradient residual xor spirals
 
 # ---- benchmarks
 

@@ -61,7 +61,7 @@ Test(nn_plot, history_svg_has_both_panels_curves_ticks_and_legend)
 Test(nn_plot, an_unwritable_path_is_an_io_error_naming_it)
 {
     ad_nn_series s = {"x", (double[]){1, 2}, 2};
-    ad_nn_panel p = {"t", "y", &s, 1, false};
+    ad_nn_panel p = {"t", "y", &s, 1, false, false};
     char err[256];
     cr_assert_eq(ad_nn_plot_svg("/nonexistent-dir/x.svg", NULL, &p, 1, err, sizeof err), AD_ERR_IO);
     cr_assert(strstr(err, "ad_nn_plot_svg: cannot write /nonexistent-dir/x.svg"), "%s", err);

@@ -38,14 +38,14 @@ static void train_xor(ad_nn *m, ad_nn_history *h)
 
 Test(nn_train, xor_trains_to_full_accuracy_and_a_small_loss_from_a_fixed_seed)
 {
-    ad_nn *m = xor_model(4);
+    ad_nn *m = xor_model(3);
     ad_nn_history h = {0};
     train_xor(m, &h);
     cr_assert_eq(h.n, 400);
     cr_assert_eq(h.train_acc[h.n - 1], 1.0, "accuracy %g", h.train_acc[h.n - 1]);
     cr_assert_lt(h.train_loss[h.n - 1], 0.05, "loss %g", h.train_loss[h.n - 1]);
     /* deterministic: the same seed gives the same final loss, bit for bit */
-    ad_nn *m2 = xor_model(4);
+    ad_nn *m2 = xor_model(3);
     ad_nn_history h2 = {0};
     train_xor(m2, &h2);
     cr_assert_eq(h.train_loss[h.n - 1], h2.train_loss[h2.n - 1]);
@@ -60,9 +60,9 @@ static int32_t sp_l[2 * SPIRAL_N];
 Test(nn_train, residual_mlp_separates_two_spirals_above_95_percent)
 {
     ad_nn_make_spirals(SPIRAL_N, 1.5, 0.01, 5, sp_x, sp_l);
-    static const ad_nn_layer_spec h[] = {{32, AD_ACT_TANH, 0, false},
-                                         {32, AD_ACT_TANH, 1, false},
-                                         {32, AD_ACT_TANH, 1, false}};
+    static const ad_nn_layer_spec h[] = {{32, AD_ACT_RELU, 0, false},
+                                         {32, AD_ACT_RELU, 1, false},
+                                         {32, AD_ACT_RELU, 1, false}};
     ad_nn_spec s = {.inputs = 2, .n_hidden = 3, .hidden = h, .outputs = 2,
                     .head = AD_HEAD_SOFTMAX, .seed = 9};
     ad_nn *m = ad_nn_new(&s, NULL, 0);
@@ -70,7 +70,7 @@ Test(nn_train, residual_mlp_separates_two_spirals_above_95_percent)
     ad_param *const *ps = ad_nn_params(m, &np);
     ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM, .lr = 0.01}, ps, np, NULL, 0);
     ad_nn_data d = {2 * SPIRAL_N, 2, sp_x, 0, NULL, sp_l};
-    ad_nn_train_opts to = {.epochs = 60, .batch_size = 32, .seed = 3, .quiet = true};
+    ad_nn_train_opts to = {.epochs = 40, .batch_size = 32, .seed = 3, .quiet = true};
     ad_nn_history hist = {0};
     char err[256];
     cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, &hist, err, sizeof err), AD_OK, "%s", err);

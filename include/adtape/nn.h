@@ -320,6 +320,7 @@ typedef struct ad_nn_panel {
     const ad_nn_series *series;
     size_t n_series;
     bool log_y; /* log10 axis (values <= 0 are skipped) */
+    bool log_x; /* log10 epoch axis: short and long runs side by side */
 } ad_nn_panel;
 
 /* Writes a self-contained SVG with the panels side by side: axes with ticks

@@ -94,8 +94,10 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
     size_t nmax;
     axis ya = {0, 1, false};
     bool any = y_range(p, &ya, &nmax);
-    double xlo = 1, xhi = nmax > 1 ? (double)nmax : 2;
-#define SX(x) (x0 + ((x) - xlo) / (xhi - xlo) * w)
+    bool lx = p->log_x;
+    double xlo = lx ? 0 : 1, xhi = nmax > 1 ? (double)nmax : 2;
+    if (lx) xhi = ceil(log10(xhi) - 1e-9) > 0 ? ceil(log10(xhi) - 1e-9) : 1;
+#define SX(x) (x0 + ((lx ? log10(x) : (x)) - xlo) / (xhi - xlo) * w)
 #define SY(y) (y0 + h - ((y) - ya.lo) / (ya.hi - ya.lo) * h)
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"15\" "
                "font-weight=\"bold\">", x0 + w / 2, oy + 22);
@@ -103,11 +105,12 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
     fputs("</text>\n", f);
     fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fcfcfc\" "
                "stroke=\"#333\"/>\n", x0, y0, w, h);
-    /* x ticks: whole epochs */
-    double xs = nice_step(xhi - xlo, 6);
+    /* x ticks: whole epochs, or powers of ten on a log axis */
+    double xs = lx ? 1 : nice_step(xhi - xlo, 6);
     if (xs < 1) xs = 1;
-    for (double x = ceil(xlo / xs) * xs; x <= xhi + 1e-9; x += xs) {
-        if (x < xlo) continue;
+    for (double xt = ceil(xlo / xs) * xs; xt <= xhi + 1e-9; xt += xs) {
+        if (xt < xlo) continue;
+        double x = lx ? pow(10.0, xt) : xt;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n",
                 SX(x), y0, SX(x), y0 + h);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
@@ -115,8 +118,8 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">%g</text>\n",
                 SX(x), y0 + h + 19, x);
     }
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">epoch</text>\n",
-            x0 + w / 2, y0 + h + 40);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">epoch%s</text>\n",
+            x0 + w / 2, y0 + h + 40, lx ? " (log scale)" : "");
     if (any) {
         double ys = ya.log ? ceil((ya.hi - ya.lo) / 6) : nice_step(ya.hi - ya.lo, 6);
         for (double y = ceil(ya.lo / ys - 1e-9) * ys; y <= ya.hi + 1e-9 * ys; y += ys) {
@@ -174,16 +177,16 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
             if (usable(p->series[s].y[i], ya.log))
                 right += plotted(p->series[s].y[i], ya.log) > mid ? 1 : -1, cnt++;
     double lw = 40 + 7.0 * (double)longest, lh = 8 + 18.0 * (double)p->n_series;
-    double lx = x0 + w - lw - 8, ly = right > 0 ? y0 + h - lh - 8 : y0 + 8;
+    double gx = x0 + w - lw - 8, ly = right > 0 ? y0 + h - lh - 8 : y0 + 8;
     fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" "
                "fill-opacity=\"0.85\" stroke=\"#999\"/>\n",
-            lx, ly, lw, lh);
+            gx, ly, lw, lh);
     for (size_t s = 0; s < p->n_series; s++) {
         double yy = ly + 16 + 18.0 * (double)s;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                    "stroke-width=\"2\"/>\n",
-                lx + 8, yy - 4, lx + 30, yy - 4, colors[s % (sizeof colors / sizeof colors[0])]);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", lx + 36, yy);
+                gx + 8, yy - 4, gx + 30, yy - 4, colors[s % (sizeof colors / sizeof colors[0])]);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", gx + 36, yy);
         put_text(f, p->series[s].name);
         fputs("</text>\n", f);
     }
@@ -252,8 +255,8 @@ ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char
     if (any_finite(h->train_acc, h->n)) acc[na++] = (ad_nn_series){"train accuracy", pct, h->n};
     if (any_finite(h->val_acc, h->n))
         acc[na++] = (ad_nn_series){"validation accuracy", pct + h->n, h->n};
-    ad_nn_panel panels[2] = {{"Loss", "loss", loss, nl, hi > 0 && hi / lo > 30},
-                             {"Accuracy", "accuracy (%)", acc, na, false}};
+    ad_nn_panel panels[2] = {{"Loss", "loss", loss, nl, hi > 0 && hi / lo > 30, false},
+                             {"Accuracy", "accuracy (%)", acc, na, false, false}};
     ad_status st = ad_nn_plot_svg(path, title, panels, na ? 2 : 1, err, err_len);
     free(pct);
     return st;

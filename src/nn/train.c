@@ -137,7 +137,7 @@ static void progress(const char *name, size_t e, size_t last, double loss, doubl
     if (!isnan(vloss)) k += snprintf(line + k, sizeof line - (size_t)k, "  val loss %.4g", vloss);
     if (!isnan(vacc))
         k += snprintf(line + k, sizeof line - (size_t)k, "  val acc %.2f%%", 100 * vacc);
-    snprintf(line + k, sizeof line - (size_t)k, "  %.2f s  %.0f samples/s", secs, rate);
+    snprintf(line + k, sizeof line - (size_t)k, "  %.3f s  %.0f samples/s", secs, rate);
     fprintf(stderr, "%s\n", line);
 }
 
