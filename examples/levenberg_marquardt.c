@@ -20,8 +20,12 @@ static float xs[N], ys[N];
 static ad_nn *model(void)
 {
     static const ad_nn_layer_spec hidden[] = {{10, AD_ACT_TANH, 0, false}};
-    ad_nn_spec s = {.inputs = 1, .n_hidden = 1, .hidden = hidden, .outputs = 1,
-                    .loss = AD_LOSS_HALF_SSE, .seed = 3};
+    ad_nn_spec s = {.inputs = 1,
+                    .n_hidden = 1,
+                    .hidden = hidden,
+                    .outputs = 1,
+                    .loss = AD_LOSS_HALF_SSE,
+                    .seed = 3};
     return ad_nn_new(&s, NULL, 0);
 }
 
@@ -66,10 +70,10 @@ int main(int argc, char **argv)
 
     size_t np;
     ad_param *const *ps = ad_nn_params(sgd, &np);
-    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_MOMENTUM, .lr = 0.05}, ps, np, err,
-                           sizeof err);
-    ad_nn_train_opts to = {.epochs = sgd_epochs, .batch_size = N, .no_shuffle = true,
-                           .quiet = true};
+    ad_opt *o =
+        ad_opt_new(&(ad_opt_config){.kind = AD_OPT_MOMENTUM, .lr = 0.05}, ps, np, err, sizeof err);
+    ad_nn_train_opts to = {
+        .epochs = sgd_epochs, .batch_size = N, .no_shuffle = true, .quiet = true};
     if (!o || ad_nn_train(sgd, o, &d, NULL, &to, &hs, err, sizeof err) != AD_OK)
         return fprintf(stderr, "levenberg_marquardt: %s\n", err), 1;
 

@@ -44,24 +44,35 @@ int main(int argc, char **argv)
     const ad_nn_layer_spec hidden[] = {{32, AD_ACT_RELU, 0, false},
                                        {32, AD_ACT_RELU, 1, false}, /* h2 = f(h1) + h1 */
                                        {32, AD_ACT_RELU, 1, false}};
-    ad_nn_spec spec = {.inputs = 2, .n_hidden = 3, .hidden = hidden, .outputs = 2,
-                       .head = AD_HEAD_SOFTMAX, .seed = seed};
+    ad_nn_spec spec = {.inputs = 2,
+                       .n_hidden = 3,
+                       .hidden = hidden,
+                       .outputs = 2,
+                       .head = AD_HEAD_SOFTMAX,
+                       .seed = seed};
     char err[256], desc[128];
     ad_nn *m = ad_nn_new(&spec, err, sizeof err);
     if (!m) return fprintf(stderr, "spirals: %s\n", err), 1;
     ad_nn_describe(m, desc, sizeof desc);
     size_t np;
     ad_param *const *params = ad_nn_params(m, &np);
-    ad_opt_config oc = {.kind = AD_OPT_ADAM, .lr = 0.01, .schedule = AD_LR_COSINE,
-                        .total_epochs = epochs, .lr_min = 1e-4};
+    ad_opt_config oc = {.kind = AD_OPT_ADAM,
+                        .lr = 0.01,
+                        .schedule = AD_LR_COSINE,
+                        .total_epochs = epochs,
+                        .lr_min = 1e-4};
     ad_opt *opt = ad_opt_new(&oc, params, np, err, sizeof err);
     if (!opt) return fprintf(stderr, "spirals: %s\n", err), 1;
     if (!quiet) fprintf(stderr, "spirals: %s, %zu weights\n", desc, ad_nn_param_count(m));
 
     ad_nn_data train = {2 * PER_CLASS, 2, xtr, 0, NULL, ltr};
     ad_nn_data val = {2 * VAL_PER_CLASS, 2, xva, 0, NULL, lva};
-    ad_nn_train_opts to = {.epochs = epochs, .batch_size = 32, .seed = seed, .quiet = quiet,
-                           .print_every = epochs >= 12 ? epochs / 12 : 1, .name = "spirals"};
+    ad_nn_train_opts to = {.epochs = epochs,
+                           .batch_size = 32,
+                           .seed = seed,
+                           .quiet = quiet,
+                           .print_every = epochs >= 12 ? epochs / 12 : 1,
+                           .name = "spirals"};
     ad_nn_history hist = {0};
     int rc = 0;
     if (ad_nn_train(m, opt, &train, &val, &to, &hist, err, sizeof err) != AD_OK) {
@@ -70,7 +81,8 @@ int main(int argc, char **argv)
         goto done;
     }
     double acc = hist.val_acc[hist.n - 1], secs = 0;
-    for (size_t i = 0; i < hist.n; i++) secs += hist.seconds[i];
+    for (size_t i = 0; i < hist.n; i++)
+        secs += hist.seconds[i];
     printf("spirals: validation accuracy %.2f%% after %zu epochs (%.2f s)\n", 100 * acc, hist.n,
            secs);
     if (plot) {

@@ -35,20 +35,28 @@ int main(int argc, char **argv)
     static const float x[] = {0, 0, 0, 1, 1, 0, 1, 1};
     static const float y[] = {0, 1, 1, 0};
     const ad_nn_layer_spec hidden[] = {{2, AD_ACT_TANH, 0, false}};
-    ad_nn_spec spec = {.inputs = 2, .n_hidden = 1, .hidden = hidden, .outputs = 1,
-                       .head = AD_HEAD_LOGISTIC, .seed = seed};
+    ad_nn_spec spec = {.inputs = 2,
+                       .n_hidden = 1,
+                       .hidden = hidden,
+                       .outputs = 1,
+                       .head = AD_HEAD_LOGISTIC,
+                       .seed = seed};
     char err[256];
     ad_nn *m = ad_nn_new(&spec, err, sizeof err);
     if (!m) return fprintf(stderr, "xor: %s\n", err), 1;
     size_t np;
     ad_param *const *params = ad_nn_params(m, &np);
-    ad_opt *opt = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM, .lr = 0.05}, params, np, err,
-                             sizeof err);
+    ad_opt *opt =
+        ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM, .lr = 0.05}, params, np, err, sizeof err);
     if (!opt) return fprintf(stderr, "xor: %s\n", err), 1;
 
     ad_nn_data data = {4, 2, x, 1, y, NULL};
-    ad_nn_train_opts to = {.epochs = epochs, .batch_size = 4, .seed = seed, .quiet = quiet,
-                           .print_every = epochs >= 10 ? epochs / 10 : 1, .name = "xor"};
+    ad_nn_train_opts to = {.epochs = epochs,
+                           .batch_size = 4,
+                           .seed = seed,
+                           .quiet = quiet,
+                           .print_every = epochs >= 10 ? epochs / 10 : 1,
+                           .name = "xor"};
     ad_nn_history hist = {0};
     int rc = 0;
     if (ad_nn_train(m, opt, &data, NULL, &to, &hist, err, sizeof err) != AD_OK) {
@@ -59,8 +67,8 @@ int main(int argc, char **argv)
     /* the learned truth table, read through the logistic head */
     ad_tape *t = ad_tape_new();
     ad_tape_set_recording(t, false);
-    ad_tensor p = ad_nn_predict(m, ad_nn_forward(m, ad_tensor_new(t, AD_F32, 2,
-                                                                  (size_t[]){4, 2}, x)));
+    ad_tensor p =
+        ad_nn_predict(m, ad_nn_forward(m, ad_tensor_new(t, AD_F32, 2, (size_t[]){4, 2}, x)));
     int correct = 0;
     for (int i = 0; i < 4; i++) {
         double pi = ad_tensor_get(p, (size_t)i);

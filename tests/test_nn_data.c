@@ -54,7 +54,8 @@ Test(nn_data, bounded_draws_cover_the_range_and_stay_inside)
         cr_assert_lt(k, 7);
         count[k]++;
     }
-    for (int k = 0; k < 7; k++) cr_assert(count[k] > 800 && count[k] < 1200, "%d: %d", k, count[k]);
+    for (int k = 0; k < 7; k++)
+        cr_assert(count[k] > 800 && count[k] < 1200, "%d: %d", k, count[k]);
     cr_assert_eq(ad_nn_rng_below(&r, 0), 0);
     double u = ad_nn_rng_uniform(&r);
     cr_assert(u >= 0 && u < 1);

@@ -11,9 +11,11 @@ Test(nn_lm, cholesky_solves_a_symmetric_positive_definite_system)
 {
     /* A = [[4,2,0.4],[2,5,1],[0.4,1,3]], x = [1,-2,0.5] */
     double a[9] = {4, 2, 0.4, 2, 5, 1, 0.4, 1, 3}, x[3] = {1, -2, 0.5}, b[3];
-    for (int i = 0; i < 3; i++) b[i] = a[3 * i] * x[0] + a[3 * i + 1] * x[1] + a[3 * i + 2] * x[2];
+    for (int i = 0; i < 3; i++)
+        b[i] = a[3 * i] * x[0] + a[3 * i + 1] * x[1] + a[3 * i + 2] * x[2];
     cr_assert(ad_nn_cholesky_solve(a, b, 3));
-    for (int i = 0; i < 3; i++) cr_assert_float_eq(b[i], x[i], 1e-13, "x[%d] = %g", i, b[i]);
+    for (int i = 0; i < 3; i++)
+        cr_assert_float_eq(b[i], x[i], 1e-13, "x[%d] = %g", i, b[i]);
     cr_assert_float_eq(a[0], 2.0, 1e-15); /* L00 = sqrt(4) */
 }
 
@@ -37,8 +39,13 @@ static ad_nn *regression_model(void)
         ys[i] = sinf(xs[i]) + 0.3f * cosf(2 * xs[i]);
     }
     static const ad_nn_layer_spec h[] = {{8, AD_ACT_TANH, 0, false}};
-    ad_nn_spec s = {.inputs = 1, .n_hidden = 1, .hidden = h, .outputs = 1,
-                    .loss = AD_LOSS_HALF_SSE, .dtype = AD_F64, .seed = 3};
+    ad_nn_spec s = {.inputs = 1,
+                    .n_hidden = 1,
+                    .hidden = h,
+                    .outputs = 1,
+                    .loss = AD_LOSS_HALF_SSE,
+                    .dtype = AD_F64,
+                    .seed = 3};
     ad_nn *m = ad_nn_new(&s, NULL, 0);
     cr_assert_not_null(m);
     return m;
@@ -57,17 +64,18 @@ Test(nn_lm, levenberg_marquardt_reaches_the_target_in_far_fewer_epochs_than_sgd)
                   hl.train_loss[hl.n - 1], hl.n);
     size_t lm_epochs = hl.n;
     /* the loss never rises: rejected steps are undone */
-    for (size_t i = 1; i < hl.n; i++) cr_assert_leq(hl.train_loss[i], hl.train_loss[i - 1]);
+    for (size_t i = 1; i < hl.n; i++)
+        cr_assert_leq(hl.train_loss[i], hl.train_loss[i - 1]);
 
     ad_nn *sgd = regression_model(); /* the same initial weights */
     size_t np;
     ad_param *const *ps = ad_nn_params(sgd, &np);
-    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_MOMENTUM, .lr = 0.05}, ps, np, err,
-                           sizeof err);
+    ad_opt *o =
+        ad_opt_new(&(ad_opt_config){.kind = AD_OPT_MOMENTUM, .lr = 0.05}, ps, np, err, sizeof err);
     cr_assert_not_null(o, "%s", err);
     ad_nn_history hs = {0};
-    ad_nn_train_opts to = {.epochs = 20 * lm_epochs, .batch_size = N, .no_shuffle = true,
-                           .quiet = true};
+    ad_nn_train_opts to = {
+        .epochs = 20 * lm_epochs, .batch_size = N, .no_shuffle = true, .quiet = true};
     cr_assert_eq(ad_nn_train(sgd, o, &d, NULL, &to, &hs, err, sizeof err), AD_OK, "%s", err);
     cr_assert_gt(hs.train_loss[hs.n - 1], target,
                  "SGD with momentum reached %g in %zu epochs; LM needed %zu",
@@ -82,7 +90,8 @@ Test(nn_lm, levenberg_marquardt_reaches_the_target_in_far_fewer_epochs_than_sgd)
 
 Test(nn_lm, refuses_a_classification_head)
 {
-    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_SOFTMAX}, NULL, 0);
+    ad_nn *m =
+        ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_SOFTMAX}, NULL, 0);
     ad_nn_data d = {1, 1, (float[]){0}, 0, NULL, (int32_t[]){0}};
     char err[256];
     cr_assert_eq(ad_lm_train(m, &d, NULL, NULL, err, sizeof err), AD_ERR_INVALID);

@@ -109,8 +109,8 @@ Test(nn_optim, clipping_scales_the_global_norm_down_to_the_limit_only_when_above
 {
     ad_param *p = param2(0.0, 0.0), *q = param2(0.0, 0.0);
     ad_param *ps[] = {p, q};
-    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_SGD, .lr = 1.0, .clip_norm = 1.0}, ps,
-                           2, NULL, 0);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_SGD, .lr = 1.0, .clip_norm = 1.0}, ps, 2,
+                           NULL, 0);
     set_grad(p, 3.0, 0.0), set_grad(q, 0.0, 4.0);
     cr_assert_float_eq(ad_opt_grad_norm(o), 5.0, 1e-15);
     ad_opt_step(o);
@@ -146,7 +146,8 @@ Test(nn_optim, step_and_cosine_schedules_give_their_values_per_epoch)
 {
     ad_opt_config c = {.lr = 0.1, .schedule = AD_LR_STEP, .step_epochs = 3, .gamma = 0.5};
     double want[] = {0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025};
-    for (size_t e = 0; e < 7; e++) cr_assert_float_eq(ad_opt_schedule_lr(&c, e), want[e], 1e-15);
+    for (size_t e = 0; e < 7; e++)
+        cr_assert_float_eq(ad_opt_schedule_lr(&c, e), want[e], 1e-15);
     c = (ad_opt_config){.lr = 1.0, .schedule = AD_LR_COSINE, .total_epochs = 10, .lr_min = 0.1};
     cr_assert_float_eq(ad_opt_schedule_lr(&c, 0), 1.0, 1e-15);
     cr_assert_float_eq(ad_opt_schedule_lr(&c, 5), 0.55, 1e-15);
@@ -159,9 +160,8 @@ Test(nn_optim, step_and_cosine_schedules_give_their_values_per_epoch)
 Test(nn_optim, the_schedule_follows_the_epoch_counter)
 {
     ad_param *p = param2(0.0, 0.0);
-    ad_opt *o = opt((ad_opt_config){.lr = 1.0, .schedule = AD_LR_STEP, .step_epochs = 1,
-                                    .gamma = 0.5},
-                    p);
+    ad_opt *o =
+        opt((ad_opt_config){.lr = 1.0, .schedule = AD_LR_STEP, .step_epochs = 1, .gamma = 0.5}, p);
     cr_assert_eq(ad_opt_lr(o), 1.0);
     ad_opt_set_epoch(o, 2);
     cr_assert_eq(ad_opt_epoch(o), 2);

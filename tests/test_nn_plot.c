@@ -26,7 +26,8 @@ static char *slurp(const char *path)
 static size_t count(const char *s, const char *needle)
 {
     size_t k = 0;
-    for (const char *p = s; (p = strstr(p, needle)); p++) k++;
+    for (const char *p = s; (p = strstr(p, needle)); p++)
+        k++;
     return k;
 }
 
@@ -34,8 +35,8 @@ Test(nn_plot, history_svg_has_both_panels_curves_ticks_and_legend)
 {
     ad_nn_history h = {0};
     for (int i = 0; i < 12; i++)
-        cr_assert(ad_nn_history_push(&h, exp(-i / 3.0), 0.5 + 0.04 * i, i == 4 ? (double)NAN : exp(-i / 4.0),
-                                     0.5 + 0.03 * i, 0.01));
+        cr_assert(ad_nn_history_push(&h, exp(-i / 3.0), 0.5 + 0.04 * i,
+                                     i == 4 ? (double)NAN : exp(-i / 4.0), 0.5 + 0.03 * i, 0.01));
     char path[] = "/tmp/adtape_plot_XXXXXX";
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);

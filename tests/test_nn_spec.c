@@ -52,9 +52,9 @@ Test(nn_spec, refuses_a_skip_reaching_before_the_input)
 
 Test(nn_spec, refuses_a_loss_that_does_not_suit_the_head_and_unknown_enums)
 {
-    expect_refused(&(ad_nn_spec){.inputs = 2, .outputs = 3, .head = AD_HEAD_SOFTMAX,
-                                 .loss = AD_LOSS_MSE},
-                   "loss mse does not suit the softmax head");
+    expect_refused(
+        &(ad_nn_spec){.inputs = 2, .outputs = 3, .head = AD_HEAD_SOFTMAX, .loss = AD_LOSS_MSE},
+        "loss mse does not suit the softmax head");
     expect_refused(&(ad_nn_spec){.inputs = 2, .outputs = 1, .head = (ad_nn_head)9},
                    "unknown head 9");
     expect_refused(&(ad_nn_spec){.inputs = 2, .outputs = 1, .init = (ad_nn_init)9},
@@ -67,9 +67,8 @@ Test(nn_spec, refuses_a_loss_that_does_not_suit_the_head_and_unknown_enums)
 
 Test(nn_spec, lists_weights_biases_and_projections_in_order)
 {
-    ad_nn_layer_spec h[] = {{5, AD_ACT_RELU, 0, false},
-                            {5, AD_ACT_RELU, 1, false},
-                            {3, AD_ACT_TANH, 2, true}};
+    ad_nn_layer_spec h[] = {
+        {5, AD_ACT_RELU, 0, false}, {5, AD_ACT_RELU, 1, false}, {3, AD_ACT_TANH, 2, true}};
     ad_nn_spec s = {.inputs = 4, .n_hidden = 3, .hidden = h, .outputs = 2};
     ad_nn *m = ad_nn_new(&s, NULL, 0);
     cr_assert_not_null(m);
@@ -111,8 +110,13 @@ Test(nn_spec, glorot_and_he_initialisation_have_their_ranges_and_variances)
     double fan_in = 300, fan_out = 200;
     double want_var[] = {2 / (fan_in + fan_out), 2 / (fan_in + fan_out), 2 / fan_in, 2 / fan_in};
     for (int k = 0; k < 4; k++) {
-        ad_nn_spec s = {.inputs = 300, .n_hidden = 1, .hidden = h, .outputs = 1,
-                        .init = inits[k], .dtype = AD_F64, .seed = 7};
+        ad_nn_spec s = {.inputs = 300,
+                        .n_hidden = 1,
+                        .hidden = h,
+                        .outputs = 1,
+                        .init = inits[k],
+                        .dtype = AD_F64,
+                        .seed = 7};
         ad_nn *m = ad_nn_new(&s, NULL, 0);
         cr_assert_not_null(m);
         double mx, var;
@@ -122,7 +126,8 @@ Test(nn_spec, glorot_and_he_initialisation_have_their_ranges_and_variances)
         if (k == 0) cr_assert_leq(mx, sqrt(6 / (fan_in + fan_out)));
         if (k == 2) cr_assert_leq(mx, sqrt(6 / fan_in));
         const double *b = ad_param_value(ad_nn_params(m, NULL)[1]);
-        for (int i = 0; i < 200; i++) cr_assert_eq(b[i], 0.0);
+        for (int i = 0; i < 200; i++)
+            cr_assert_eq(b[i], 0.0);
         ad_nn_free(m);
     }
 }

@@ -6,6 +6,8 @@
 
 #include "common.h"
 
+#include <criterion/redirect.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -17,8 +19,12 @@ static const float xor_y[] = {0, 1, 1, 0};
 static ad_nn *xor_model(uint64_t seed)
 {
     static const ad_nn_layer_spec h[] = {{2, AD_ACT_TANH, 0, false}};
-    ad_nn_spec s = {.inputs = 2, .n_hidden = 1, .hidden = h, .outputs = 1,
-                    .head = AD_HEAD_LOGISTIC, .seed = seed};
+    ad_nn_spec s = {.inputs = 2,
+                    .n_hidden = 1,
+                    .hidden = h,
+                    .outputs = 1,
+                    .head = AD_HEAD_LOGISTIC,
+                    .seed = seed};
     ad_nn *m = ad_nn_new(&s, NULL, 0);
     cr_assert_not_null(m);
     return m;
@@ -60,11 +66,10 @@ static int32_t sp_l[2 * SPIRAL_N];
 Test(nn_train, residual_mlp_separates_two_spirals_above_95_percent)
 {
     ad_nn_make_spirals(SPIRAL_N, 1.5, 0.01, 5, sp_x, sp_l);
-    static const ad_nn_layer_spec h[] = {{32, AD_ACT_RELU, 0, false},
-                                         {32, AD_ACT_RELU, 1, false},
-                                         {32, AD_ACT_RELU, 1, false}};
-    ad_nn_spec s = {.inputs = 2, .n_hidden = 3, .hidden = h, .outputs = 2,
-                    .head = AD_HEAD_SOFTMAX, .seed = 9};
+    static const ad_nn_layer_spec h[] = {
+        {32, AD_ACT_RELU, 0, false}, {32, AD_ACT_RELU, 1, false}, {32, AD_ACT_RELU, 1, false}};
+    ad_nn_spec s = {
+        .inputs = 2, .n_hidden = 3, .hidden = h, .outputs = 2, .head = AD_HEAD_SOFTMAX, .seed = 9};
     ad_nn *m = ad_nn_new(&s, NULL, 0);
     size_t np;
     ad_param *const *ps = ad_nn_params(m, &np);
@@ -122,10 +127,9 @@ static void train_more(ad_nn *m, ad_opt *o, size_t epochs)
 
 static ad_nn *small_model(void)
 {
-    static const ad_nn_layer_spec h[] = {{16, AD_ACT_RELU, 0, false},
-                                         {12, AD_ACT_GELU, 1, true}};
-    ad_nn_spec s = {.inputs = 2, .n_hidden = 2, .hidden = h, .outputs = 2,
-                    .head = AD_HEAD_SOFTMAX, .seed = 21};
+    static const ad_nn_layer_spec h[] = {{16, AD_ACT_RELU, 0, false}, {12, AD_ACT_GELU, 1, true}};
+    ad_nn_spec s = {
+        .inputs = 2, .n_hidden = 2, .hidden = h, .outputs = 2, .head = AD_HEAD_SOFTMAX, .seed = 21};
     return ad_nn_new(&s, NULL, 0);
 }
 
@@ -133,8 +137,12 @@ static ad_opt *small_opt(ad_nn *m)
 {
     size_t np;
     ad_param *const *ps = ad_nn_params(m, &np);
-    ad_opt_config c = {.kind = AD_OPT_ADAMW, .lr = 0.01, .weight_decay = 1e-3, .clip_norm = 1,
-                       .schedule = AD_LR_COSINE, .total_epochs = 6};
+    ad_opt_config c = {.kind = AD_OPT_ADAMW,
+                       .lr = 0.01,
+                       .weight_decay = 1e-3,
+                       .clip_norm = 1,
+                       .schedule = AD_LR_COSINE,
+                       .total_epochs = 6};
     return ad_opt_new(&c, ps, np, NULL, 0);
 }
 
@@ -185,8 +193,12 @@ Test(nn_train, loading_into_another_architecture_is_refused_and_changes_nothing)
     cr_assert_eq(ad_nn_save(path, a, NULL, err, sizeof err), AD_OK, "%s", err);
     /* same shapes, other activation: only the description tells them apart */
     static const ad_nn_layer_spec h[] = {{16, AD_ACT_TANH, 0, false}, {12, AD_ACT_GELU, 1, true}};
-    ad_nn *b = ad_nn_new(&(ad_nn_spec){.inputs = 2, .n_hidden = 2, .hidden = h, .outputs = 2,
-                                       .head = AD_HEAD_SOFTMAX, .seed = 99},
+    ad_nn *b = ad_nn_new(&(ad_nn_spec){.inputs = 2,
+                                       .n_hidden = 2,
+                                       .hidden = h,
+                                       .outputs = 2,
+                                       .head = AD_HEAD_SOFTMAX,
+                                       .seed = 99},
                          NULL, 0);
     float before = ((float *)ad_param_value(ad_nn_params(b, NULL)[0]))[0];
     cr_assert_eq(ad_nn_load(path, b, NULL, err, sizeof err), AD_ERR_FORMAT);
@@ -238,6 +250,44 @@ Test(nn_train, refuses_data_that_does_not_fit_the_model)
     cr_assert_eq(ad_nn_evaluate(m, t, &d, 0, NULL, NULL, err, sizeof err), AD_ERR_INVALID);
     cr_assert(strstr(err, "label 2 of sample 2 is not in [0, 2)"), "%s", err);
     ad_tape_free(t);
+    ad_opt_free(o);
+    ad_nn_free(m);
+}
+
+Test(nn_train, prints_one_progress_line_per_epoch_with_its_fields_and_none_when_quiet,
+     .init = cr_redirect_stderr)
+{
+    ad_nn *m = xor_model(3);
+    size_t np;
+    ad_param *const *ps = ad_nn_params(m, &np);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_SGD, .lr = 0.1}, ps, np, NULL, 0);
+    ad_nn_data d = {4, 2, xor_x, 1, xor_y, NULL};
+    ad_nn_train_opts to = {.epochs = 3, .batch_size = 2, .name = "xortest"};
+    cr_assert_eq(ad_nn_train(m, o, &d, &d, &to, NULL, NULL, 0), AD_OK);
+    to.quiet = true;
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, NULL, NULL, 0), AD_OK);
+    to = (ad_nn_train_opts){.epochs = 4, .print_every = 3, .name = "every3"};
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, NULL, NULL, 0), AD_OK);
+    fflush(stderr);
+    FILE *f = cr_get_redirected_stderr();
+    char line[512];
+    int n = 0, every = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "every3 epoch ", 13) == 0) {
+            every++;
+            continue;
+        }
+        n++;
+        char want[64];
+        snprintf(want, sizeof want, "xortest epoch %d/3  loss ", n);
+        cr_assert(strncmp(line, want, strlen(want)) == 0, "line \"%s\"", line);
+        cr_assert(strstr(line, "  acc ") && strstr(line, "  val loss ") && strstr(line, "  val acc ") &&
+                      strstr(line, " s  ") && strstr(line, " samples/s\n"),
+                  "line \"%s\"", line);
+    }
+    cr_assert_eq(n, 3);
+    cr_assert_eq(every, 2); /* epochs 9 (a multiple of 3) and 10 (the last) of 7..10 */
+    cr_assert_eq(ad_opt_epoch(o), 10);
     ad_opt_free(o);
     ad_nn_free(m);
 }

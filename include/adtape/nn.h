@@ -53,7 +53,7 @@ typedef enum ad_nn_loss {
 } ad_nn_loss_kind;
 
 typedef enum ad_nn_init {
-    AD_INIT_DEFAULT = 0,  /* He uniform before relu / leaky relu, Xavier uniform otherwise */
+    AD_INIT_DEFAULT = 0,    /* He uniform before relu / leaky relu, Xavier uniform otherwise */
     AD_INIT_XAVIER_UNIFORM, /* U(-a, a), a = sqrt(6 / (fan_in + fan_out)) */
     AD_INIT_XAVIER_NORMAL,  /* N(0, 2 / (fan_in + fan_out)) */
     AD_INIT_HE_UNIFORM,     /* U(-a, a), a = sqrt(6 / fan_in) */
@@ -75,16 +75,16 @@ typedef struct ad_nn_layer_spec {
 
 /* A multilayer perceptron. Zero fields take the defaults noted. */
 typedef struct ad_nn_spec {
-    size_t inputs;                   /* features per sample, > 0 */
-    size_t n_hidden;                 /* hidden layers, may be 0 */
-    const ad_nn_layer_spec *hidden;  /* n_hidden entries */
-    size_t outputs;                  /* > 0 */
+    size_t inputs;                  /* features per sample, > 0 */
+    size_t n_hidden;                /* hidden layers, may be 0 */
+    const ad_nn_layer_spec *hidden; /* n_hidden entries */
+    size_t outputs;                 /* > 0 */
     ad_nn_head head;
-    ad_nn_loss_kind loss;              /* must suit the head */
+    ad_nn_loss_kind loss; /* must suit the head */
     ad_nn_init init;
-    ad_dtype dtype;                  /* AD_F32 to train, AD_F64 for gradcheck */
-    uint64_t seed;                   /* initialisation; same seed, same weights */
-    double leaky_slope;              /* 0: 0.01 */
+    ad_dtype dtype;     /* AD_F32 to train, AD_F64 for gradcheck */
+    uint64_t seed;      /* initialisation; same seed, same weights */
+    double leaky_slope; /* 0: 0.01 */
 } ad_nn_spec;
 
 typedef struct ad_nn ad_nn; /* opaque */
@@ -119,7 +119,8 @@ AD_API ad_tensor ad_nn_predict(const ad_nn *m, ad_tensor logits);
 /* The training loss of the head, a [1] tensor averaged over the batch.
  * identity/logistic read `target` ([B, outputs], the model's dtype);
  * softmax reads `labels` (B class indices in [0, outputs)). */
-AD_API ad_tensor ad_nn_loss(const ad_nn *m, ad_tensor logits, ad_tensor target, const int32_t *labels);
+AD_API ad_tensor ad_nn_loss(const ad_nn *m, ad_tensor logits, ad_tensor target,
+                            const int32_t *labels);
 
 /* ------------------------------------------------------------------ data */
 
@@ -137,8 +138,8 @@ typedef struct ad_nn_data {
 /* Rows idx[0..b) of `src` ([*, cols] float32) as a constant tensor [b, cols]
  * of dtype dt on t; idx NULL means rows 0..b. `scratch` is a growable buffer
  * owned by the caller (free it with free(); start with NULL, 0). */
-AD_API ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, const size_t *idx,
-                       size_t b, void **scratch, size_t *scratch_len);
+AD_API ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols,
+                              const size_t *idx, size_t b, void **scratch, size_t *scratch_len);
 
 /* The library's shuffling PRNG (splitmix64-seeded xoshiro256**): the same
  * seed gives the same stream everywhere. */
@@ -147,7 +148,7 @@ typedef struct ad_nn_rng {
 } ad_nn_rng;
 AD_API void ad_nn_rng_seed(ad_nn_rng *r, uint64_t seed);
 AD_API uint64_t ad_nn_rng_next(ad_nn_rng *r);
-AD_API double ad_nn_rng_uniform(ad_nn_rng *r);       /* [0, 1) */
+AD_API double ad_nn_rng_uniform(ad_nn_rng *r);             /* [0, 1) */
 AD_API uint64_t ad_nn_rng_below(ad_nn_rng *r, uint64_t n); /* [0, n), unbiased; 0 when n is 0 */
 /* perm becomes a uniform random permutation of 0..n-1 determined by
  * (seed, epoch) alone, so a resumed run draws the same batches. */
@@ -163,29 +164,29 @@ AD_API void ad_nn_make_spirals(size_t n, double turns, double noise, uint64_t se
  * argmax == label; logistic head: (logit > 0) == (target > 0.5), over all
  * outputs; identity head: NaN (no notion of accuracy). */
 AD_API double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targets,
-                      const int32_t *labels);
+                             const int32_t *labels);
 
 /* Mean loss and accuracy over a data set, in batches of `batch` (0: 256)
  * with recording switched off on t (restored after). t is reset first and
  * left reset. acc may be NULL; it is NaN for the identity head. */
-AD_API ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch, double *loss,
-                         double *acc, char *err, size_t err_len);
+AD_API ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch,
+                                double *loss, double *acc, char *err, size_t err_len);
 
 /* ------------------------------------------------------------ optimizers */
 
 typedef enum ad_opt_kind {
-    AD_OPT_SGD = 0,   /* w -= lr g */
-    AD_OPT_MOMENTUM,  /* v = mu v + g; w -= lr v */
-    AD_OPT_NESTEROV,  /* v = mu v + g; w -= lr (g + mu v) */
-    AD_OPT_ADAM,      /* bias-corrected moments; weight decay added to g */
-    AD_OPT_ADAMW,     /* Adam with decoupled decay: w -= lr wd w, then Adam */
+    AD_OPT_SGD = 0,  /* w -= lr g */
+    AD_OPT_MOMENTUM, /* v = mu v + g; w -= lr v */
+    AD_OPT_NESTEROV, /* v = mu v + g; w -= lr (g + mu v) */
+    AD_OPT_ADAM,     /* bias-corrected moments; weight decay added to g */
+    AD_OPT_ADAMW,    /* Adam with decoupled decay: w -= lr wd w, then Adam */
     AD_OPT_COUNT
 } ad_opt_kind;
 
 typedef enum ad_lr_schedule {
     AD_LR_CONSTANT = 0,
-    AD_LR_STEP,   /* lr gamma^floor(epoch / step_epochs) */
-    AD_LR_COSINE  /* lr_min + (lr - lr_min) (1 + cos(pi min(epoch, T) / T)) / 2 */
+    AD_LR_STEP,  /* lr gamma^floor(epoch / step_epochs) */
+    AD_LR_COSINE /* lr_min + (lr - lr_min) (1 + cos(pi min(epoch, T) / T)) / 2 */
 } ad_lr_schedule;
 
 /* Zero fields take the defaults noted. */
@@ -211,7 +212,7 @@ typedef struct ad_opt ad_opt; /* opaque */
  * (moments, step and epoch counters) lives in ad_params of its own, which
  * ad_opt_state lists for saving. NULL on a bad config or no memory. */
 AD_API ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, char *err,
-                   size_t err_len);
+                          size_t err_len);
 AD_API void ad_opt_free(ad_opt *o);
 /* The config with defaults filled in. */
 AD_API const ad_opt_config *ad_opt_get_config(const ad_opt *o);
@@ -241,15 +242,15 @@ typedef struct ad_nn_history {
     double *train_loss, *train_acc, *val_loss, *val_acc, *seconds;
 } ad_nn_history;
 /* Appends one epoch (false when memory runs out). */
-AD_API bool ad_nn_history_push(ad_nn_history *h, double train_loss, double train_acc, double val_loss,
-                        double val_acc, double seconds);
+AD_API bool ad_nn_history_push(ad_nn_history *h, double train_loss, double train_acc,
+                               double val_loss, double val_acc, double seconds);
 AD_API void ad_nn_history_free(ad_nn_history *h);
 
 typedef struct ad_nn_train_opts {
-    size_t epochs;     /* more epochs to run from the optimizer's epoch; 0: 10 */
-    size_t batch_size; /* 0: 32; larger than the data: full batch */
-    uint64_t seed;     /* shuffling seed (per epoch: see ad_nn_shuffle) */
-    bool no_shuffle;   /* keep the data order */
+    size_t epochs;      /* more epochs to run from the optimizer's epoch; 0: 10 */
+    size_t batch_size;  /* 0: 32; larger than the data: full batch */
+    uint64_t seed;      /* shuffling seed (per epoch: see ad_nn_shuffle) */
+    bool no_shuffle;    /* keep the data order */
     bool quiet;         /* no progress lines */
     size_t print_every; /* a line every k epochs (and the last); 0: every epoch */
     const char *name;   /* prefix of progress lines; NULL: "train" */
@@ -260,17 +261,18 @@ typedef struct ad_nn_train_opts {
  * 93.0%  0.12 s  52000 samples/s". val may be NULL. Appends to h when not
  * NULL. Uses its own tape. */
 AD_API ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_data *val,
-                      const ad_nn_train_opts *opts, ad_nn_history *h, char *err, size_t err_len);
+                             const ad_nn_train_opts *opts, ad_nn_history *h, char *err,
+                             size_t err_len);
 
 /* ------------------------------------------------------ Levenberg-Marquardt */
 
 typedef struct ad_lm_opts {
-    size_t epochs;     /* accepted-or-given-up steps; 0: 100 */
-    double mu;         /* initial damping; 0: 1e-3 */
-    double mu_max;     /* give up an epoch's step past this; 0: 1e10 */
+    size_t epochs;      /* accepted-or-given-up steps; 0: 100 */
+    double mu;          /* initial damping; 0: 1e-3 */
+    double mu_max;      /* give up an epoch's step past this; 0: 1e10 */
     double target_loss; /* stop once the loss is at or below; 0: never */
     bool quiet;
-    const char *name;  /* NULL: "lm" */
+    const char *name; /* NULL: "lm" */
 } ad_lm_opts;
 
 /* Fits an identity-head model with a squared-error loss (mse or half_sse) to
@@ -278,8 +280,8 @@ typedef struct ad_lm_opts {
  * Jacobian of the residuals by one seeded reverse sweep per residual, then
  * (J^T J + mu I) delta = -J^T e solved by Cholesky; mu x10 on a rejected step,
  * x0.1 on an accepted one. Memory is O(residuals x params): small networks. */
-AD_API ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_nn_history *h,
-                      char *err, size_t err_len);
+AD_API ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts,
+                             ad_nn_history *h, char *err, size_t err_len);
 
 /* Solves A x = b in place for symmetric positive definite A [n,n] (row-major,
  * overwritten by its Cholesky factor L). false when A is not positive definite. */
@@ -326,11 +328,11 @@ typedef struct ad_nn_panel {
 /* Writes a self-contained SVG with the panels side by side: axes with ticks
  * and labels, a legend per panel. */
 AD_API ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel *panels,
-                         size_t n_panels, char *err, size_t err_len);
+                                size_t n_panels, char *err, size_t err_len);
 /* The loss curves (train, validation) and, when measured, the accuracy
  * curves of a history. */
 AD_API ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char *title,
-                            char *err, size_t err_len);
+                                   char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

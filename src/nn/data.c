@@ -162,8 +162,7 @@ static size_t count_correct(const ad_nn *m, ad_tensor logits, const float *targe
     return correct;
 }
 
-double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targets,
-                      const int32_t *labels)
+double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targets, const int32_t *labels)
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
     size_t n = ad_tensor_numel(logits);
@@ -216,7 +215,8 @@ ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch
         ad_tensor y = {0};
         const float *yrow = d->y ? d->y + start * d->out : NULL;
         const int32_t *lab = d->labels ? d->labels + start : NULL;
-        if (s->head != AD_HEAD_SOFTMAX) y = ad_nn_gather(t, s->dtype, yrow, d->out, NULL, b, &sy, &ly);
+        if (s->head != AD_HEAD_SOFTMAX)
+            y = ad_nn_gather(t, s->dtype, yrow, d->out, NULL, b, &sy, &ly);
         ad_tensor z = ad_nn_forward(m, x);
         ad_tensor l = ad_nn_loss(m, z, y, lab);
         const char *msg;
@@ -237,6 +237,6 @@ ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch
     if (loss) *loss = d->n ? total / (double)d->n : (double)NAN;
     if (acc)
         *acc = s->head == AD_HEAD_IDENTITY || d->n == 0 ? (double)NAN
-                                                         : (double)correct / (double)(d->n * per);
+                                                        : (double)correct / (double)(d->n * per);
     return AD_OK;
 }

@@ -74,7 +74,8 @@ static ad_param **collect(const ad_nn *m, const ad_opt *o, size_t *n)
 
 ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *err, size_t err_len)
 {
-    if (!path || !m) return set_err(err, err_len, "ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
+    if (!path || !m)
+        return set_err(err, err_len, "ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
     char meta[1024];
     size_t ml = meta_of(m, o, meta, sizeof meta);
     if (ml >= sizeof meta)
@@ -90,7 +91,8 @@ ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *er
 
 ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t err_len)
 {
-    if (!path || !m) return set_err(err, err_len, "ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
+    if (!path || !m)
+        return set_err(err, err_len, "ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
     char want[1024], got[1024];
     size_t wl = meta_of(m, o, want, sizeof want), gl = 0, n;
     ad_param **live = collect(m, o, &n);

@@ -114,8 +114,8 @@ typedef struct lm_work {
 static ad_tensor residuals(ad_nn *m, const ad_nn_data *d, lm_work *k)
 {
     ad_tape_reset(k->t);
-    ad_tensor x = ad_nn_gather(k->t, ad_nn_get_spec(m)->dtype, d->x, d->in, NULL, d->n, &k->sx,
-                               &k->lx);
+    ad_tensor x =
+        ad_nn_gather(k->t, ad_nn_get_spec(m)->dtype, d->x, d->in, NULL, d->n, &k->sx, &k->lx);
     ad_tensor y = ad_nn_forward(m, x);
     if (ad_tape_error(k->t, NULL) != AD_OK) return y;
     for (size_t r = 0; r < d->n * d->out; r++)
@@ -130,7 +130,7 @@ static double loss_of(const ad_nn *m, const double *e, const ad_nn_data *d)
     for (size_t r = 0; r < d->n * d->out; r++)
         s += e[r] * e[r];
     return ad_nn_get_spec(m)->loss == AD_LOSS_HALF_SSE ? 0.5 * s / (double)d->n
-                                                      : s / (double)(d->n * d->out);
+                                                       : s / (double)(d->n * d->out);
 }
 
 /* Trial loss at the current weights, with recording off. */
@@ -184,8 +184,8 @@ static ad_status jacobian(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, d
 }
 
 /* Tries steps with growing mu until one lowers the loss. true: accepted. */
-static bool lm_step(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, double *mu,
-                    double mu_max, double loss0, double *loss, double *solve_buf, ad_status *st)
+static bool lm_step(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, double *mu, double mu_max,
+                    double loss0, double *loss, double *solve_buf, ad_status *st)
 {
     size_t np;
     ad_param *const *ps = ad_nn_params(m, &np);
@@ -217,15 +217,17 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
                       char *err, size_t err_len)
 {
     const char *fn = "ad_lm_train";
-    if (!m || !d || !d->x || !d->y) return set_err(err, err_len, "%s: model or data NULL", fn), AD_ERR_INVALID;
+    if (!m || !d || !d->x || !d->y)
+        return set_err(err, err_len, "%s: model or data NULL", fn), AD_ERR_INVALID;
     const ad_nn_spec *s = ad_nn_get_spec(m);
     if (s->head != AD_HEAD_IDENTITY)
         return set_err(err, err_len, "%s: needs an identity head with a squared-error loss, not %s",
                        fn, ad_nn_head_name(s->head)),
                AD_ERR_INVALID;
     if (d->in != s->inputs || d->out != s->outputs || d->n == 0)
-        return set_err(err, err_len, "%s: data [%zu x %zu -> %zu] does not fit the model [%zu -> %zu]",
-                       fn, d->n, d->in, d->out, s->inputs, s->outputs),
+        return set_err(err, err_len,
+                       "%s: data [%zu x %zu -> %zu] does not fit the model [%zu -> %zu]", fn, d->n,
+                       d->in, d->out, s->inputs, s->outputs),
                AD_ERR_INVALID;
     ad_lm_opts o = opts ? *opts : (ad_lm_opts){0};
     if (o.epochs == 0) o.epochs = 100;
@@ -234,7 +236,8 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
     if (!o.name) o.name = "lm";
     size_t P = ad_nn_param_count(m), R = d->n * d->out;
     if (R > SIZE_MAX / sizeof(double) / P || P > 20000)
-        return set_err(err, err_len, "%s: %zu residuals x %zu weights is too large for LM", fn, R, P),
+        return set_err(err, err_len, "%s: %zu residuals x %zu weights is too large for LM", fn, R,
+                       P),
                AD_ERR_INVALID;
     lm_work k = {0};
     k.t = ad_tape_new();

@@ -101,7 +101,8 @@ static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
     for (size_t i = 0; i < s->n_hidden; i++) {
         const ad_nn_layer_spec *l = &s->hidden[i];
         size_t k = i + 1; /* layers are numbered from 1; 0 is the input */
-        if (l->width == 0) return set_err(err, len, "%s: hidden layer %zu: width is 0", fn, k), false;
+        if (l->width == 0)
+            return set_err(err, len, "%s: hidden layer %zu: width is 0", fn, k), false;
         if ((unsigned)l->act >= AD_ACT_COUNT)
             return set_err(err, len, "%s: hidden layer %zu: unknown activation %d", fn, k,
                            (int)l->act),
@@ -125,7 +126,8 @@ static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
 
 static ad_param *new_matrix(ad_dtype dt, size_t rows, size_t cols)
 {
-    return cols ? ad_param_new(dt, 2, (size_t[]){rows, cols}) : ad_param_new(dt, 1, (size_t[]){rows});
+    return cols ? ad_param_new(dt, 2, (size_t[]){rows, cols})
+                : ad_param_new(dt, 1, (size_t[]){rows});
 }
 
 static bool uses_he(ad_nn_act a)
@@ -264,15 +266,24 @@ size_t ad_nn_param_count(const ad_nn *m)
 static ad_tensor activate(ad_tensor z, ad_nn_act a, double slope)
 {
     switch (a) {
-    case AD_ACT_SIGMOID: return ad_tsigmoid(z);
-    case AD_ACT_TANH: return ad_ttanh(z);
-    case AD_ACT_RELU: return ad_relu(z);
-    case AD_ACT_LEAKY_RELU: return ad_leaky_relu(z, slope);
-    case AD_ACT_SOFTPLUS: return ad_softplus(z);
-    case AD_ACT_SWISH: return ad_swish(z);
-    case AD_ACT_MISH: return ad_mish(z);
-    case AD_ACT_GELU: return ad_gelu(z);
-    default: return z;
+    case AD_ACT_SIGMOID:
+        return ad_tsigmoid(z);
+    case AD_ACT_TANH:
+        return ad_ttanh(z);
+    case AD_ACT_RELU:
+        return ad_relu(z);
+    case AD_ACT_LEAKY_RELU:
+        return ad_leaky_relu(z, slope);
+    case AD_ACT_SOFTPLUS:
+        return ad_softplus(z);
+    case AD_ACT_SWISH:
+        return ad_swish(z);
+    case AD_ACT_MISH:
+        return ad_mish(z);
+    case AD_ACT_GELU:
+        return ad_gelu(z);
+    default:
+        return z;
     }
 }
 
@@ -300,22 +311,28 @@ ad_tensor ad_nn_forward(ad_nn *m, ad_tensor x)
 ad_tensor ad_nn_predict(const ad_nn *m, ad_tensor logits)
 {
     switch (m->spec.head) {
-    case AD_HEAD_LOGISTIC: return ad_tsigmoid(logits);
-    case AD_HEAD_SOFTMAX: return ad_softmax(logits, -1);
-    default: return logits;
+    case AD_HEAD_LOGISTIC:
+        return ad_tsigmoid(logits);
+    case AD_HEAD_SOFTMAX:
+        return ad_softmax(logits, -1);
+    default:
+        return logits;
     }
 }
 
 ad_tensor ad_nn_loss(const ad_nn *m, ad_tensor logits, ad_tensor target, const int32_t *labels)
 {
     switch (m->spec.loss) {
-    case AD_LOSS_HALF_SSE: return ad_half_sse_loss(logits, target);
-    case AD_LOSS_BCE_LOGITS: return ad_bce_with_logits(logits, target);
+    case AD_LOSS_HALF_SSE:
+        return ad_half_sse_loss(logits, target);
+    case AD_LOSS_BCE_LOGITS:
+        return ad_bce_with_logits(logits, target);
     case AD_LOSS_SOFTMAX_CE: {
         size_t dims[AD_MAX_DIMS];
         size_t nd = ad_tensor_shape(logits, dims);
         return ad_softmax_cross_entropy(logits, labels, nd == 2 ? dims[0] : 1);
     }
-    default: return ad_mse_loss(logits, target);
+    default:
+        return ad_mse_loss(logits, target);
     }
 }

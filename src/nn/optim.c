@@ -180,43 +180,43 @@ typedef struct rule {
     double lr, scale, wd, mu, b1, b2, eps, bc1, bc2;
 } rule;
 
-#define DEFINE_UPDATE(T, SQRT)                                                                   \
-    static void update_##T(const rule *r, T *w, const T *grad, T *m, T *v, size_t n)           \
-    {                                                                                          \
-        const T lr = (T)r->lr, s = (T)r->scale, wd = (T)r->wd, mu = (T)r->mu;                  \
-        const T b1 = (T)r->b1, b2 = (T)r->b2, eps = (T)r->eps, one = (T)1;                     \
-        const T step = (T)(r->lr / r->bc1), rbc2 = (T)(1.0 / sqrt(r->bc2));                    \
-        switch (r->kind) {                                                                     \
-        case AD_OPT_SGD:                                                                       \
-            for (size_t i = 0; i < n; i++)                                                     \
-                w[i] -= lr * (grad[i] * s + wd * w[i]);                                        \
-            break;                                                                             \
-        case AD_OPT_MOMENTUM:                                                                  \
-            for (size_t i = 0; i < n; i++) {                                                   \
-                m[i] = mu * m[i] + (grad[i] * s + wd * w[i]);                                  \
-                w[i] -= lr * m[i];                                                             \
-            }                                                                                  \
-            break;                                                                             \
-        case AD_OPT_NESTEROV:                                                                  \
-            for (size_t i = 0; i < n; i++) {                                                   \
-                T g = grad[i] * s + wd * w[i];                                                 \
-                m[i] = mu * m[i] + g;                                                          \
-                w[i] -= lr * (g + mu * m[i]);                                                  \
-            }                                                                                  \
-            break;                                                                             \
-        default: { /* Adam; AdamW decays w itself instead of adding wd w to g */               \
-            const T l2 = r->kind == AD_OPT_ADAMW ? (T)0 : wd;                                  \
-            const T shrink = r->kind == AD_OPT_ADAMW ? one - lr * wd : one;                    \
-            for (size_t i = 0; i < n; i++) {                                                   \
-                T g = grad[i] * s + l2 * w[i];                                                 \
-                w[i] *= shrink;                                                                \
-                m[i] = b1 * m[i] + (one - b1) * g;                                             \
-                v[i] = b2 * v[i] + (one - b2) * g * g;                                         \
-                w[i] -= step * m[i] / (SQRT(v[i]) * rbc2 + eps);                               \
-            }                                                                                  \
-            break;                                                                             \
-        }                                                                                      \
-        }                                                                                      \
+#define DEFINE_UPDATE(T, SQRT)                                                                     \
+    static void update_##T(const rule *r, T *w, const T *grad, T *m, T *v, size_t n)               \
+    {                                                                                              \
+        const T lr = (T)r->lr, s = (T)r->scale, wd = (T)r->wd, mu = (T)r->mu;                      \
+        const T b1 = (T)r->b1, b2 = (T)r->b2, eps = (T)r->eps, one = (T)1;                         \
+        const T step = (T)(r->lr / r->bc1), rbc2 = (T)(1.0 / sqrt(r->bc2));                        \
+        switch (r->kind) {                                                                         \
+        case AD_OPT_SGD:                                                                           \
+            for (size_t i = 0; i < n; i++)                                                         \
+                w[i] -= lr * (grad[i] * s + wd * w[i]);                                            \
+            break;                                                                                 \
+        case AD_OPT_MOMENTUM:                                                                      \
+            for (size_t i = 0; i < n; i++) {                                                       \
+                m[i] = mu * m[i] + (grad[i] * s + wd * w[i]);                                      \
+                w[i] -= lr * m[i];                                                                 \
+            }                                                                                      \
+            break;                                                                                 \
+        case AD_OPT_NESTEROV:                                                                      \
+            for (size_t i = 0; i < n; i++) {                                                       \
+                T g = grad[i] * s + wd * w[i];                                                     \
+                m[i] = mu * m[i] + g;                                                              \
+                w[i] -= lr * (g + mu * m[i]);                                                      \
+            }                                                                                      \
+            break;                                                                                 \
+        default: { /* Adam; AdamW decays w itself instead of adding wd w to g */                   \
+            const T l2 = r->kind == AD_OPT_ADAMW ? (T)0 : wd;                                      \
+            const T shrink = r->kind == AD_OPT_ADAMW ? one - lr * wd : one;                        \
+            for (size_t i = 0; i < n; i++) {                                                       \
+                T g = grad[i] * s + l2 * w[i];                                                     \
+                w[i] *= shrink;                                                                    \
+                m[i] = b1 * m[i] + (one - b1) * g;                                                 \
+                v[i] = b2 * v[i] + (one - b2) * g * g;                                             \
+                w[i] -= step * m[i] / (SQRT(v[i]) * rbc2 + eps);                                   \
+            }                                                                                      \
+            break;                                                                                 \
+        }                                                                                          \
+        }                                                                                          \
     }
 DEFINE_UPDATE(float, sqrtf)
 DEFINE_UPDATE(double, sqrt)
@@ -227,8 +227,16 @@ void ad_opt_step(ad_opt *o)
     const ad_opt_config *c = &o->cfg;
     double *cnt = counters(o);
     cnt[0] += 1.0;
-    rule r = {c->kind, ad_opt_lr(o), 1.0, c->weight_decay, c->momentum, c->beta1, c->beta2,
-              c->eps, 1.0 - pow(c->beta1, cnt[0]), 1.0 - pow(c->beta2, cnt[0])};
+    rule r = {c->kind,
+              ad_opt_lr(o),
+              1.0,
+              c->weight_decay,
+              c->momentum,
+              c->beta1,
+              c->beta2,
+              c->eps,
+              1.0 - pow(c->beta1, cnt[0]),
+              1.0 - pow(c->beta2, cnt[0])};
     if (c->clip_norm > 0) {
         double norm = ad_opt_grad_norm(o);
         if (norm > c->clip_norm) r.scale = c->clip_norm / norm;

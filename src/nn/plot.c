@@ -23,16 +23,20 @@ static void set_err(char *err, size_t len, const char *fmt, ...)
 
 enum { PW = 520, PH = 360, ML = 70, MR = 20, MT = 36, MB = 52, TITLE_H = 34 };
 
-static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                                     "#8c564b"};
+static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c",
+                                     "#ff7f0e", "#9467bd", "#8c564b"};
 
 static void put_text(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
-        if (*s == '&') fputs("&amp;", f);
-        else if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else fputc(*s, f);
+        if (*s == '&')
+            fputs("&amp;", f);
+        else if (*s == '<')
+            fputs("&lt;", f);
+        else if (*s == '>')
+            fputs("&gt;", f);
+        else
+            fputc(*s, f);
     }
 }
 
@@ -98,13 +102,17 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
     double xlo = lx ? 0 : 1, xhi = nmax > 1 ? (double)nmax : 2;
     if (lx) xhi = ceil(log10(xhi) - 1e-9) > 0 ? ceil(log10(xhi) - 1e-9) : 1;
 #define SX(x) (x0 + ((lx ? log10(x) : (x)) - xlo) / (xhi - xlo) * w)
-#define SY(y) (y0 + h - ((y) - ya.lo) / (ya.hi - ya.lo) * h)
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"15\" "
-               "font-weight=\"bold\">", x0 + w / 2, oy + 22);
+#define SY(y) (y0 + h - ((y)-ya.lo) / (ya.hi - ya.lo) * h)
+    fprintf(f,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"15\" "
+            "font-weight=\"bold\">",
+            x0 + w / 2, oy + 22);
     put_text(f, p->title);
     fputs("</text>\n", f);
-    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fcfcfc\" "
-               "stroke=\"#333\"/>\n", x0, y0, w, h);
+    fprintf(f,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fcfcfc\" "
+            "stroke=\"#333\"/>\n",
+            x0, y0, w, h);
     /* x ticks: whole epochs, or powers of ten on a log axis */
     double xs = lx ? 1 : nice_step(xhi - xlo, 6);
     if (xs < 1) xs = 1;
@@ -115,31 +123,39 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
                 SX(x), y0, SX(x), y0 + h);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
                 SX(x), y0 + h, SX(x), y0 + h + 5);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">%g</text>\n",
+        fprintf(f,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">%g</text>\n",
                 SX(x), y0 + h + 19, x);
     }
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">epoch%s</text>\n",
+    fprintf(f,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">epoch%s</text>\n",
             x0 + w / 2, y0 + h + 40, lx ? " (log scale)" : "");
     if (any) {
         double ys = ya.log ? ceil((ya.hi - ya.lo) / 6) : nice_step(ya.hi - ya.lo, 6);
         for (double y = ceil(ya.lo / ys - 1e-9) * ys; y <= ya.hi + 1e-9 * ys; y += ys) {
-            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n",
+            fprintf(f,
+                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n",
                     x0, SY(y), x0 + w, SY(y));
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
                     x0 - 5, SY(y), x0, SY(y));
             double label = ya.log ? pow(10.0, y) : (fabs(y) < 1e-12 * ys ? 0.0 : y);
-            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">%.4g</text>\n",
-                    x0 - 8, SY(y) + 4, label);
+            fprintf(
+                f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">%.4g</text>\n",
+                x0 - 8, SY(y) + 4, label);
         }
     }
-    fprintf(f, "<text transform=\"translate(%.1f,%.1f) rotate(-90)\" text-anchor=\"middle\" "
-               "font-size=\"13\">", ox + 16, y0 + h / 2);
+    fprintf(f,
+            "<text transform=\"translate(%.1f,%.1f) rotate(-90)\" text-anchor=\"middle\" "
+            "font-size=\"13\">",
+            ox + 16, y0 + h / 2);
     put_text(f, p->ylabel);
     if (ya.log) fputs(" (log scale)", f);
     fputs("</text>\n", f);
     if (!any) {
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\" "
-                   "fill=\"#888\">no data</text>\n", x0 + w / 2, y0 + h / 2);
+        fprintf(f,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\" "
+                "fill=\"#888\">no data</text>\n",
+                x0 + w / 2, y0 + h / 2);
         return;
     }
     for (size_t s = 0; s < p->n_series; s++) {
@@ -153,8 +169,10 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
                 continue;
             }
             if (!open)
-                fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
-                           "stroke-linejoin=\"round\" points=\"", col);
+                fprintf(f,
+                        "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                        "stroke-linejoin=\"round\" points=\"",
+                        col);
             fprintf(f, "%s%.1f,%.1f", open ? " " : "", SX((double)(i + 1)),
                     SY(plotted(se->y[i], ya.log)));
             open = true;
@@ -178,13 +196,15 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
                 right += plotted(p->series[s].y[i], ya.log) > mid ? 1 : -1, cnt++;
     double lw = 40 + 7.0 * (double)longest, lh = 8 + 18.0 * (double)p->n_series;
     double gx = x0 + w - lw - 8, ly = right > 0 ? y0 + h - lh - 8 : y0 + 8;
-    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" "
-               "fill-opacity=\"0.85\" stroke=\"#999\"/>\n",
+    fprintf(f,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" "
+            "fill-opacity=\"0.85\" stroke=\"#999\"/>\n",
             gx, ly, lw, lh);
     for (size_t s = 0; s < p->n_series; s++) {
         double yy = ly + 16 + 18.0 * (double)s;
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                   "stroke-width=\"2\"/>\n",
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"2\"/>\n",
                 gx + 8, yy - 4, gx + 30, yy - 4, colors[s % (sizeof colors / sizeof colors[0])]);
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", gx + 36, yy);
         put_text(f, p->series[s].name);
@@ -205,14 +225,17 @@ ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel 
                AD_ERR_IO;
     double top = title ? TITLE_H : 0;
     double width = (double)PW * (double)(n_panels ? n_panels : 1), height = PH + top;
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-               "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Helvetica, Arial, "
-               "sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+            "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Helvetica, Arial, "
+            "sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
             width, height, width, height);
     if (title) {
-        fprintf(f, "<text x=\"%.1f\" y=\"24\" text-anchor=\"middle\" font-size=\"17\" "
-                   "font-weight=\"bold\">", width / 2);
+        fprintf(f,
+                "<text x=\"%.1f\" y=\"24\" text-anchor=\"middle\" font-size=\"17\" "
+                "font-weight=\"bold\">",
+                width / 2);
         put_text(f, title);
         fputs("</text>\n", f);
     }
@@ -232,14 +255,15 @@ static bool any_finite(const double *y, size_t n)
     return false;
 }
 
-ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char *title,
-                            char *err, size_t err_len)
+ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char *title, char *err,
+                            size_t err_len)
 {
     if (!h) return set_err(err, err_len, "ad_nn_history_svg: history is NULL"), AD_ERR_INVALID;
     ad_nn_series loss[2], acc[2];
     size_t nl = 0, na = 0;
     loss[nl++] = (ad_nn_series){"train loss", h->train_loss, h->n};
-    if (any_finite(h->val_loss, h->n)) loss[nl++] = (ad_nn_series){"validation loss", h->val_loss, h->n};
+    if (any_finite(h->val_loss, h->n))
+        loss[nl++] = (ad_nn_series){"validation loss", h->val_loss, h->n};
     double lo = INFINITY, hi = 0;
     for (size_t i = 0; i < h->n; i++)
         for (int k = 0; k < 2; k++) {

@@ -128,8 +128,8 @@ static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d,
     return AD_OK;
 }
 
-static void progress(const char *name, size_t e, size_t last, double loss, double acc,
-                     double vloss, double vacc, double secs, double rate)
+static void progress(const char *name, size_t e, size_t last, double loss, double acc, double vloss,
+                     double vacc, double secs, double rate)
 {
     char line[256];
     int k = snprintf(line, sizeof line, "%s epoch %zu/%zu  loss %.4g", name, e, last, loss);
