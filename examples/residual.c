@@ -58,10 +58,14 @@ int main(int argc, char **argv)
             return 1;
         }
         if (s % 50 == 0) printf("step %3d  mse %.5f\n", s, ad_tensor_get(loss, 0));
+        /* the last step's graph, with gradient norms, before SGD zeroes them */
+        if (s == STEPS && dot && ad_tape_export_dot(t, dot) != AD_OK) {
+            fprintf(stderr, "residual: cannot write %s\n", dot);
+            return 1;
+        }
         for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
             sgd(all[k], 0.1f);
     }
-    (void)dot; /* graph export lands with issue 6 */
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         ad_param_free(all[k]);
     ad_tape_free(t);
