@@ -13,7 +13,7 @@ enum { B = 5, IN = 3 };
 typedef struct ctx {
     ad_nn *m;
     double x[B * IN];
-    double y[B * 2];
+    double y[B * 3]; /* up to 3 outputs */
     int32_t labels[B];
 } ctx;
 
@@ -48,7 +48,7 @@ static void check(ad_nn_act act, ad_nn_head head, ad_nn_loss_kind loss, ad_nn_in
     ad_nn_rng_seed(&r, 7 + (uint64_t)act);
     for (int i = 0; i < B * IN; i++)
         c.x[i] = 2 * ad_nn_rng_uniform(&r) - 1;
-    for (int i = 0; i < B * 2; i++)
+    for (int i = 0; i < B * 3; i++)
         c.y[i] = head == AD_HEAD_LOGISTIC ? (double)(ad_nn_rng_uniform(&r) > 0.5)
                                           : ad_nn_rng_uniform(&r);
     for (int i = 0; i < B; i++)
