@@ -16,7 +16,7 @@ enum { PER_CLASS = 300, VAL_PER_CLASS = 250 };
 
 int main(int argc, char **argv)
 {
-    size_t epochs = 60;
+    size_t epochs = 100;
     uint64_t seed = 9;
     const char *plot = NULL;
     bool quiet = false;
@@ -35,11 +35,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    /* 1.5 turns per arm; the validation points sit at other jitters */
+    /* two turns per arm; validation points sit elsewhere along the arms */
     static float xtr[4 * PER_CLASS], xva[4 * VAL_PER_CLASS];
     static int32_t ltr[2 * PER_CLASS], lva[2 * VAL_PER_CLASS];
-    ad_nn_make_spirals(PER_CLASS, 1.5, 0.02, 1, xtr, ltr);
-    ad_nn_make_spirals(VAL_PER_CLASS, 1.5, 0.02, 2, xva, lva);
+    ad_nn_make_spirals(PER_CLASS, 2.0, 0.03, 1, xtr, ltr);
+    ad_nn_make_spirals(VAL_PER_CLASS, 2.0, 0.03, 2, xva, lva);
 
     const ad_nn_layer_spec hidden[] = {{32, AD_ACT_RELU, 0, false},
                                        {32, AD_ACT_RELU, 1, false}, /* h2 = f(h1) + h1 */
