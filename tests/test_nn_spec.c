@@ -166,3 +166,18 @@ Test(nn_spec, activation_names_round_trip)
     cr_assert_not(ad_nn_act_parse("relu6", &x));
     cr_assert_str_eq(ad_nn_act_name((ad_nn_act)99), "?");
 }
+
+Test(nn_spec, a_wrong_input_width_or_dtype_fails_the_tape_with_the_engine_message)
+{
+    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 3, .outputs = 2}, NULL, 0);
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 5});
+    cr_assert_not(ad_tensor_ok(ad_nn_forward(m, x)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "ad_linear");
+    ad_tape_reset(t);
+    x = ad_tensor_zeros(t, AD_F64, 2, (size_t[]){4, 3});
+    cr_assert_not(ad_tensor_ok(ad_nn_forward(m, x)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_DTYPE, "ad_linear");
+    ad_tape_free(t);
+    ad_nn_free(m);
+}

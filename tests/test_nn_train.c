@@ -205,6 +205,17 @@ Test(nn_train, loading_into_another_architecture_is_refused_and_changes_nothing)
     cr_assert(strstr(err, "ad_nn_load:") && strstr(err, "16 relu") && strstr(err, "16 tanh"), "%s",
               err);
     cr_assert_eq(((float *)ad_param_value(ad_nn_params(b, NULL)[0]))[0], before);
+    /* an AdamW file does not load into an Adam optimizer of the same size */
+    ad_opt *oa = small_opt(a);
+    cr_assert_eq(ad_nn_save(path, a, oa, err, sizeof err), AD_OK, "%s", err);
+    size_t np;
+    ad_param *const *pa = ad_nn_params(a, &np);
+    ad_opt *adam = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM}, pa, np, NULL, 0);
+    cr_assert_eq(ad_nn_load(path, a, adam, err, sizeof err), AD_ERR_FORMAT);
+    cr_assert(strstr(err, "opt=adamw") && strstr(err, "opt=adam\""), "%s", err);
+    ad_opt_free(adam);
+    ad_opt_free(oa);
+    cr_assert_eq(ad_nn_save(path, a, NULL, err, sizeof err), AD_OK, "%s", err);
     /* a file without optimizer state cannot fill an optimizer */
     ad_opt *o = small_opt(b);
     cr_assert_neq(ad_nn_load(path, a, o, err, sizeof err), AD_OK);
@@ -281,8 +292,9 @@ Test(nn_train, prints_one_progress_line_per_epoch_with_its_fields_and_none_when_
         char want[64];
         snprintf(want, sizeof want, "xortest epoch %d/3  loss ", n);
         cr_assert(strncmp(line, want, strlen(want)) == 0, "line \"%s\"", line);
-        cr_assert(strstr(line, "  acc ") && strstr(line, "  val loss ") && strstr(line, "  val acc ") &&
-                      strstr(line, " s  ") && strstr(line, " samples/s\n"),
+        cr_assert(strstr(line, "  acc ") && strstr(line, "  val loss ") &&
+                      strstr(line, "  val acc ") && strstr(line, " s  ") &&
+                      strstr(line, " samples/s\n"),
                   "line \"%s\"", line);
     }
     cr_assert_eq(n, 3);
