@@ -256,10 +256,14 @@ typedef struct ad_nn_train_opts {
     const char *name;   /* prefix of progress lines; NULL: "train" */
 } ad_nn_train_opts;
 
-/* Trains m with o over `train`, one progress line per epoch on stderr unless
- * quiet: "train epoch 3/20  loss 0.1234  acc 95.1%  val loss 0.2  val acc
- * 93.0%  0.12 s  52000 samples/s". val may be NULL. Appends to h when not
- * NULL. Uses its own tape. */
+/* Trains m with o over `train` for opts->epochs more epochs, counting from
+ * the optimizer's epoch (so the shuffle and the schedule of a resumed run
+ * match an uninterrupted one). Each step resets its own tape, zeroes the
+ * gradients, records forward and loss, sweeps and calls ad_opt_step. Unless
+ * quiet, one line per epoch on stderr: "train epoch 3/20  loss 0.1234
+ * acc 95.10%  val loss 0.2  val acc 93.00%  0.120 s  52000 samples/s"
+ * (accuracy for classification heads, val fields when val is not NULL;
+ * samples/s over the training pass). Appends to h when not NULL. */
 AD_API ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_data *val,
                              const ad_nn_train_opts *opts, ad_nn_history *h, char *err,
                              size_t err_len);
