@@ -53,7 +53,7 @@ static ad_nn *regression_model(void)
 
 Test(nn_lm, levenberg_marquardt_reaches_the_target_in_far_fewer_epochs_than_sgd)
 {
-    const double target = 1e-3; /* half-SSE per sample */
+    const double target = 1e-4; /* half-SSE per sample */
     ad_nn_data d = {N, 1, xs, 1, ys, NULL};
     char err[256];
     ad_nn *lm = regression_model();
@@ -75,11 +75,14 @@ Test(nn_lm, levenberg_marquardt_reaches_the_target_in_far_fewer_epochs_than_sgd)
     cr_assert_not_null(o, "%s", err);
     ad_nn_history hs = {0};
     ad_nn_train_opts to = {
-        .epochs = 20 * lm_epochs, .batch_size = N, .no_shuffle = true, .quiet = true};
+        .epochs = 100 * lm_epochs, .batch_size = N, .no_shuffle = true, .quiet = true};
     cr_assert_eq(ad_nn_train(sgd, o, &d, NULL, &to, &hs, err, sizeof err), AD_OK, "%s", err);
-    cr_assert_gt(hs.train_loss[hs.n - 1], target,
-                 "SGD with momentum reached %g in %zu epochs; LM needed %zu",
-                 hs.train_loss[hs.n - 1], hs.n, lm_epochs);
+    double best = INFINITY;
+    for (size_t i = 0; i < hs.n; i++)
+        best = hs.train_loss[i] < best ? hs.train_loss[i] : best;
+    cr_assert_gt(best, target, "SGD with momentum reached %g within %zu epochs; LM needed %zu",
+                 best, hs.n, lm_epochs);
+    cr_assert_leq(lm_epochs, 40, "LM needed %zu epochs", lm_epochs);
     cr_assert_lt(hs.train_loss[hs.n - 1], hs.train_loss[0]); /* SGD did learn, only slower */
     ad_nn_history_free(&hl);
     ad_nn_history_free(&hs);
