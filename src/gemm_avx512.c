@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT
+ * AVX-512 GEMM micro-kernels: a 12 x 2-vector tile of C (12 x 32 floats,
+ * 12 x 16 doubles) in 24 zmm accumulators; each step of k loads two vectors
+ * of the B panel and broadcasts 12 values of the A panel. 24 independent
+ * FMA chains cover the 4-cycle FMA latency on both pipes. */
+#include "cpu.h"
+#include "gemm_kernels.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#if AD_X86
+#include <immintrin.h>
+
+#define ISA "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"
+
+#define ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
+/* One kernel body per dtype, over the vector macros V, W (lanes), VSET1,
+ * VLOAD, VSTORE, VFMA, VMUL, VZERO defined just before each use. */
+#define KERNEL(NAME, T)                                                                            \
+    AD_TARGET(ISA)                                                                                 \
+    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)         \
+    {                                                                                              \
+        ROWS12(DECL)                                                                               \
+        for (size_t p = 0; p < kc; p++) {                                                          \
+            V b0 = VLOAD(b), b1 = VLOAD(b + W);                                                    \
+            ROWS12(STEP)                                                                           \
+            a += 12;                                                                               \
+            b += 2 * W;                                                                            \
+        }                                                                                          \
+        V va = VSET1(alpha);                                                                       \
+        if (beta == (T)0) {                                                                        \
+            ROWS12(SAVE0)                                                                          \
+        } else {                                                                                   \
+            V vb = VSET1(beta);                                                                    \
+            ROWS12(SAVEB)                                                                          \
+        }                                                                                          \
+    }
+
+#define DECL(i) V c##i##0 = VZERO(), c##i##1 = VZERO();
+#define STEP(i)                                                                                    \
+    {                                                                                              \
+        V ai = VSET1(a[i]);                                                                        \
+        c##i##0 = VFMA(ai, b0, c##i##0);                                                           \
+        c##i##1 = VFMA(ai, b1, c##i##1);                                                           \
+    }
+#define SAVE0(i)                                                                                   \
+    VSTORE(c + (i)*ldc, VMUL(va, c##i##0));                                                        \
+    VSTORE(c + (i)*ldc + W, VMUL(va, c##i##1));
+#define SAVEB(i)                                                                                   \
+    VSTORE(c + (i)*ldc, VFMA(vb, VLOAD(c + (i)*ldc), VMUL(va, c##i##0)));                          \
+    VSTORE(c + (i)*ldc + W, VFMA(vb, VLOAD(c + (i)*ldc + W), VMUL(va, c##i##1)));
+
+#define V      __m512
+#define W      16
+#define VSET1  _mm512_set1_ps
+#define VLOAD  _mm512_loadu_ps
+#define VSTORE _mm512_storeu_ps
+#define VFMA   _mm512_fmadd_ps
+#define VMUL   _mm512_mul_ps
+#define VZERO  _mm512_setzero_ps
+KERNEL(kern_f32, float)
+#undef V
+#undef W
+#undef VSET1
+#undef VLOAD
+#undef VSTORE
+#undef VFMA
+#undef VMUL
+#undef VZERO
+
+#define V      __m512d
+#define W      8
+#define VSET1  _mm512_set1_pd
+#define VLOAD  _mm512_loadu_pd
+#define VSTORE _mm512_storeu_pd
+#define VFMA   _mm512_fmadd_pd
+#define VMUL   _mm512_mul_pd
+#define VZERO  _mm512_setzero_pd
+KERNEL(kern_f64, double)
+#undef V
+#undef W
+#undef VSET1
+#undef VLOAD
+#undef VSTORE
+#undef VFMA
+#undef VMUL
+#undef VZERO
+
+#define PK_ATTR AD_TARGET(ISA)
+#define PK_T    float
+#define PK_SUF  f32
+#define PMR     12
+#define PNR     32
+#include "gemm_pack.h"
+#undef PK_T
+#undef PK_SUF
+#undef PMR
+#undef PNR
+#define PK_T   double
+#define PK_SUF f64
+#define PMR    12
+#define PNR    16
+#include "gemm_pack.h"
+#undef PK_T
+#undef PK_SUF
+#undef PMR
+#undef PNR
+#undef PK_ATTR
+
+#include "gemm_transpose.h"
+TRANSPOSE_PACK(pack_a_fast_f32, float, 12, transpose4_f32, pack_a_f32, ta)
+TRANSPOSE_PACK(pack_b_fast_f32, float, 32, transpose4_f32, pack_b_f32, !ta)
+TRANSPOSE_PACK(pack_a_fast_f64, double, 12, transpose4_f64, pack_a_f64, ta)
+TRANSPOSE_PACK(pack_b_fast_f64, double, 16, transpose4_f64, pack_b_f64, !ta)
+
+const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {
+    12, 32, 384, 768, 320, kern_f32, pack_a_fast_f32, pack_b_fast_f32, rows_f32};
+const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {
+    12, 16, 256, 768, 256, kern_f64, pack_a_fast_f64, pack_b_fast_f64, rows_f64};
+
+#else
+/* Not x86: empty rows that the dispatcher never selects. */
+const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+#endif

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT
+ * Portable GEMM micro-kernels in plain C (4 x 8 tile): the fallback on CPUs
+ * without AVX2, and the reference path the tests force. Constant trip
+ * counts let the compiler keep the tile in registers and vectorise rows. */
+#include "gemm_kernels.h"
+
+#include "cpu.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#define GMR 4
+#define GNR 8
+
+#define KERNEL_GENERIC(NAME, T)                                                                    \
+    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)         \
+    {                                                                                              \
+        T acc[GMR][GNR] = {{0}};                                                                   \
+        for (size_t p = 0; p < kc; p++, a += GMR, b += GNR)                                        \
+            for (int i = 0; i < GMR; i++)                                                          \
+                for (int j = 0; j < GNR; j++)                                                      \
+                    acc[i][j] += a[i] * b[j];                                                      \
+        for (int i = 0; i < GMR; i++) {                                                            \
+            T *ci = c + (size_t)i * ldc;                                                           \
+            if (beta == (T)0)                                                                      \
+                for (int j = 0; j < GNR; j++)                                                      \
+                    ci[j] = alpha * acc[i][j];                                                     \
+            else                                                                                   \
+                for (int j = 0; j < GNR; j++)                                                      \
+                    ci[j] = alpha * acc[i][j] + beta * ci[j];                                      \
+        }                                                                                          \
+    }
+
+KERNEL_GENERIC(kern_f32, float)
+KERNEL_GENERIC(kern_f64, double)
+
+#define PK_ATTR
+#define PK_T   float
+#define PK_SUF f32
+#define PMR    4
+#define PNR    8
+#include "gemm_pack.h"
+#undef PK_T
+#undef PK_SUF
+#undef PMR
+#undef PNR
+#define PK_T   double
+#define PK_SUF f64
+#define PMR    4
+#define PNR    8
+#include "gemm_pack.h"
+#undef PK_T
+#undef PK_SUF
+#undef PMR
+#undef PNR
+#undef PK_ATTR
+
+const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR,      GNR,        256,        256,     256,
+                                              kern_f32, pack_a_f32, pack_b_f32, rows_f32};
+const ad_gemm_impl_f64 ad_gemm_generic_f64 = {GMR,      GNR,        256,        256,     128,
+                                              kern_f64, pack_a_f64, pack_b_f64, rows_f64};

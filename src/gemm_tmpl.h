@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT
+ * The GEMM driver for one dtype, included twice by gemm.c with
+ * T (float/double), SUF (f32/f64) and IMPL (the kernel table type).
+ * Loops, outermost first: rows of C in blocks of mc and depth in blocks of
+ * kc (that A block packed once, mc x kc, read from L2/L3), columns in blocks
+ * of nc (B block packed, kc x nc, sized to stay in L2), then micro-tiles:
+ * each mr x kc A micro-panel stays in L1 while the nr-wide B micro-panels
+ * stream past it from L2. */
+
+#define CAT_(a, b) a##b
+#define CAT(a, b)  CAT_(a, b)
+#define FN(name)   CAT(name, SUF)
+
+typedef struct FN(job_) {
+    bool ta, tb;
+    bool tc; /* the job computes C^T = op(B)^T op(A)^T: entry (i,j) lands at C[j,i] */
+    size_t m, n, k;
+    T alpha, beta;
+    const T *a, *b;
+    T *c;
+    size_t lda, ldb, ldc;
+    const IMPL *im;
+} FN(job_);
+
+/* The unpacked path on a sub-block of C. */
+static void FN(direct_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, size_t n)
+{
+    if (J->tc) { /* undo the swap: block [i0,j0] of C^T is block [j0,i0] of C */
+        FN(job_)
+        O = {!J->tb, !J->ta, false, J->n,   J->m,   J->k,   J->alpha, J->beta,
+             J->b,   J->a,   J->c,  J->ldb, J->lda, J->ldc, J->im};
+        FN(direct_)(&O, j0, n, i0, m);
+        return;
+    }
+    const T *a = J->ta ? J->a + i0 : J->a + i0 * J->lda;
+    const T *b = J->tb ? J->b + j0 * J->ldb : J->b + j0;
+    J->im->rows(J->ta, J->tb, m, n, J->k, J->alpha, a, J->lda, b, J->ldb, J->beta,
+                J->c + i0 * J->ldc + j0, J->ldc);
+}
+
+/* C[i0..i0+m, j0..j0+n] by packing into this thread's buffer. */
+static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, size_t n)
+{
+    const IMPL *im = J->im;
+    const size_t mr = im->mr, nr = im->nr;
+    /* equal blocks no larger than the kernel's sizes, so no block is a sliver */
+    size_t kcb = balanced(J->k, im->kc, 1), mcb = balanced(m, im->mc, mr);
+    size_t ncb = balanced(n, im->nc, nr);
+    T *abuf = ad_gemm_thread_buffer((mcb + ncb) * kcb * sizeof(T));
+    if (!abuf) {
+        FN(direct_)(J, i0, m, j0, n);
+        return;
+    }
+    T *bbuf = abuf + mcb * kcb;
+    T tile[AD_GEMM_MAX_MR * AD_GEMM_MAX_NR];
+    for (size_t ic = 0; ic < m; ic += mcb) {
+        size_t mc = m - ic < mcb ? m - ic : mcb;
+        for (size_t pc = 0; pc < J->k; pc += kcb) {
+            size_t kc = J->k - pc < kcb ? J->k - pc : kcb;
+            T beta = pc == 0 ? J->beta : (T)1; /* later depth blocks accumulate */
+            im->pack_a(J->ta, J->a, J->lda, i0 + ic, mc, pc, kc, abuf);
+            for (size_t jc = 0; jc < n; jc += ncb) {
+                size_t nc = n - jc < ncb ? n - jc : ncb;
+                im->pack_b(J->tb, J->b, J->ldb, j0 + jc, nc, pc, kc, bbuf);
+                for (size_t ir = 0; ir < mc; ir += mr) {
+                    size_t me = mc - ir < mr ? mc - ir : mr;
+                    const T *ap = abuf + ir * kc;
+                    for (size_t jr = 0; jr < nc; jr += nr) {
+                        size_t ne = nc - jr < nr ? nc - jr : nr;
+                        const T *bp = bbuf + jr * kc;
+                        if (me == mr && ne == nr && !J->tc) {
+                            T *cc = J->c + (i0 + ic + ir) * J->ldc + j0 + jc + jr;
+                            im->kern(kc, ap, bp, cc, J->ldc, J->alpha, beta);
+                            continue;
+                        }
+                        /* edge or transposed tile: full tile into `tile`, then the
+                         * valid part, C[i,j] at (rs i + cs j) */
+                        im->kern(kc, ap, bp, tile, nr, J->alpha, (T)0);
+                        size_t rs = J->tc ? 1 : J->ldc, cs = J->tc ? J->ldc : 1;
+                        T *cc = J->c + (i0 + ic + ir) * rs + (j0 + jc + jr) * cs;
+                        for (size_t i = 0; i < me; i++)
+                            for (size_t j = 0; j < ne; j++) {
+                                T *cij = cc + i * rs + j * cs;
+                                *cij = beta == (T)0 ? tile[i * nr + j]
+                                                    : tile[i * nr + j] + beta * *cij;
+                            }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Part i of n of a threaded product: a band of rows (or columns) of C whose
+ * edges fall on register-tile boundaries. */
+static void FN(part_)(void *ctx, int i, int n)
+{
+    const FN(job_) *J = ctx;
+    bool by_rows = J->m >= J->n;
+    size_t len = by_rows ? J->m : J->n, q = by_rows ? J->im->mr : J->im->nr;
+    size_t tiles = (len + q - 1) / q;
+    size_t t0 = tiles * (size_t)i / (size_t)n, t1 = tiles * (size_t)(i + 1) / (size_t)n;
+    size_t b0 = t0 * q, b1 = t1 * q < len ? t1 * q : len;
+    if (b0 >= b1) return;
+    if (by_rows)
+        FN(blocked_)(J, b0, b1 - b0, 0, J->n);
+    else
+        FN(blocked_)(J, 0, J->m, b0, b1 - b0);
+}
+
+static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, const T *a,
+                      size_t lda, const T *b, size_t ldb, T beta, T *c, size_t ldc, const IMPL *im)
+{
+    if (m == 0 || n == 0) return;
+    if (k == 0 || alpha == (T)0) { /* C = beta C, without reading C when beta = 0 */
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++)
+                c[i * ldc + j] = beta == (T)0 ? (T)0 : beta * c[i * ldc + j];
+        return;
+    }
+    FN(job_) J = {ta, tb, false, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, im};
+    double work = (double)m * (double)n * (double)k;
+    if (work <= SMALL_WORK || m <= FEW_ROWS) {
+        FN(direct_)(&J, 0, m, 0, n);
+        return;
+    }
+    int nt = ad_get_num_threads();
+    double by_work = work / THREAD_WORK;
+    if (by_work < nt) nt = (int)by_work;
+    /* each thread needs at least a couple of register tiles along the split */
+    size_t along = m >= n ? m / (2 * im->mr) : n / (2 * im->nr);
+    if ((size_t)nt > along) nt = (int)along;
+    if (nt <= 1 && tb && m <= FEW_ROWS_T) {
+        FN(direct_)(&J, 0, m, 0, n);
+        return;
+    }
+    if (n < im->nr && narrow_gain(m, n, im->mr, im->nr)) /* e.g. [B,H] . [H,10] */
+        J = (FN(job_)){!tb, !ta, true, n, m, k, alpha, beta, b, a, c, ldb, lda, ldc, im};
+    if (nt <= 1)
+        FN(part_)(&J, 0, 1);
+    else
+        ad_pool_run(nt, FN(part_), &J);
+}
+
+#undef FN
+#undef CAT
+#undef CAT_

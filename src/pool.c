@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT
+ * Thread pool: workers started lazily, sleeping on a condition variable
+ * between jobs, joined at exit. Also the thread-count setting
+ * (ad_set_num_threads / ADTAPE_NUM_THREADS / the cores online). */
+#include "pool.h"
+
+#include "adtape.h"
+#include "cpu.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+enum { MAX_THREADS = 256 };
+/* Polls before sleeping (~50-100 us): back-to-back products (the layers of
+ * one training step) then find their workers awake, while an idle pool
+ * still sleeps on its condition variable within a fraction of a ms. */
+enum { SPIN_POLLS = 2000 };
+
+static atomic_int requested; /* 0: not set, use the environment or the cores */
+static int default_threads;  /* set once by init_default */
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void init_default(void)
+{
+    const char *env = getenv("ADTAPE_NUM_THREADS");
+    long v = env ? strtol(env, NULL, 10) : 0;
+    if (v <= 0) v = sysconf(_SC_NPROCESSORS_ONLN);
+    default_threads = v > 0 ? (int)(v < MAX_THREADS ? v : MAX_THREADS) : 1;
+}
+
+void ad_set_num_threads(int n)
+{
+    atomic_store(&requested, n > 0 ? (n < MAX_THREADS ? n : MAX_THREADS) : 0);
+}
+
+int ad_get_num_threads(void)
+{
+    int n = atomic_load(&requested);
+    if (n > 0) return n;
+    pthread_once(&default_once, init_default);
+    return default_threads;
+}
+
+/* ---- the pool. job_lock admits one job at a time; mu guards the rest. */
+
+static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER; /* a new job or stop */
+static pthread_cond_t done = PTHREAD_COND_INITIALIZER; /* the last part finished */
+static pthread_t workers[MAX_THREADS];
+static unsigned long worker_start_gen[MAX_THREADS]; /* generation when started */
+static int n_workers;
+static atomic_ulong generation; /* bumped for every job (under mu) */
+static atomic_int stop;
+static ad_pool_fn job_fn;
+static void *job_ctx;
+static int job_n;
+static atomic_int pending; /* worker parts of the current job not yet finished (under mu) */
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void *worker_main(void *arg)
+{
+    int idx = (int)(size_t)arg; /* part idx + 1 of each job */
+    pthread_mutex_lock(&mu);
+    /* not `generation`: a job may have been posted before this thread ran */
+    unsigned long seen = worker_start_gen[idx];
+    for (;;) {
+        if (!stop && generation == seen) {
+            pthread_mutex_unlock(&mu);
+            for (int i = 0; i < SPIN_POLLS && !stop && generation == seen; i++)
+                AD_CPU_RELAX();
+            pthread_mutex_lock(&mu);
+        }
+        while (!stop && generation == seen)
+            pthread_cond_wait(&wake, &mu);
+        if (stop) break;
+        seen = generation;
+        if (idx + 1 >= job_n) continue; /* this job needs fewer threads */
+        ad_pool_fn fn = job_fn;
+        void *ctx = job_ctx;
+        int n = job_n;
+        pthread_mutex_unlock(&mu);
+        fn(ctx, idx + 1, n);
+        pthread_mutex_lock(&mu);
+        if (--pending == 0) pthread_cond_signal(&done);
+    }
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+/* Joins every worker; their thread-exit hooks free their GEMM buffers. */
+static void pool_shutdown(void)
+{
+    pthread_mutex_lock(&job_lock);
+    pthread_mutex_lock(&mu);
+    stop = 1;
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&mu);
+    for (int i = 0; i < n_workers; i++)
+        pthread_join(workers[i], NULL);
+    n_workers = 0;
+    stop = 0;
+    pthread_mutex_unlock(&job_lock);
+}
+
+/* A forked child has none of the parent's threads: start afresh. */
+static void pool_after_fork_child(void)
+{
+    pthread_mutex_init(&job_lock, NULL);
+    pthread_mutex_init(&mu, NULL);
+    pthread_cond_init(&wake, NULL);
+    pthread_cond_init(&done, NULL);
+    n_workers = 0;
+    stop = 0;
+}
+
+static void install_hooks(void)
+{
+    atexit(pool_shutdown);
+    pthread_atfork(NULL, NULL, pool_after_fork_child);
+}
+
+/* Starts workers until there are `want` (job_lock held); returns how many run. */
+static int grow(int want)
+{
+    pthread_once(&hooks_once, install_hooks);
+    while (n_workers < want) {
+        worker_start_gen[n_workers] = generation; /* only changes under job_lock */
+        if (pthread_create(&workers[n_workers], NULL, worker_main, (void *)(size_t)n_workers))
+            break;
+        n_workers++;
+    }
+    return n_workers;
+}
+
+void ad_pool_run(int n, ad_pool_fn fn, void *ctx)
+{
+    if (n > MAX_THREADS) n = MAX_THREADS;
+    if (n <= 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    /* jobs from several threads queue here: each then gets every core */
+    pthread_mutex_lock(&job_lock);
+    int have = grow(n - 1);
+    if (have < n - 1) n = have + 1;
+    if (n <= 1) {
+        pthread_mutex_unlock(&job_lock);
+        fn(ctx, 0, 1);
+        return;
+    }
+    pthread_mutex_lock(&mu);
+    job_fn = fn;
+    job_ctx = ctx;
+    job_n = n;
+    pending = n - 1;
+    generation++;
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&mu);
+
+    fn(ctx, 0, n);
+
+    for (int i = 0; i < SPIN_POLLS && pending > 0; i++)
+        AD_CPU_RELAX();
+    pthread_mutex_lock(&mu);
+    while (pending > 0)
+        pthread_cond_wait(&done, &mu);
+    pthread_mutex_unlock(&mu);
+    pthread_mutex_unlock(&job_lock);
+}

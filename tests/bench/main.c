@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT
+ * build/bench [GROUP...]: runs the named groups (all by default) and prints
+ * one `name value unit` line per figure. Exit status 1 when a self-check
+ * failed (a fast wrong answer is not a result). */
+#define _POSIX_C_SOURCE 200809L
+#include "bench.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int failures;
+
+double bench_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, size_t n)
+{
+    if (n == 0) return 0.0;
+    qsort(v, n, sizeof v[0], cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+void bench_emit(const char *name, double value, const char *unit)
+{
+    printf("%s %.4g %s\n", name, value, unit);
+    fflush(stdout);
+}
+
+void bench_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("# ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void bench_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ERROR: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    failures++;
+}
+
+int bench_mlp(void)
+{
+    bench_note("mlp: not yet implemented");
+    return 0;
+}
+
+int bench_memory(void)
+{
+    bench_note("memory: not yet implemented");
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(void);
+} groups[] = {
+    {"scalar", bench_scalar},
+    {"gemm", bench_gemm},
+    {"mlp", bench_mlp},
+    {"memory", bench_memory},
+};
+enum { N_GROUPS = sizeof groups / sizeof groups[0] };
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        int found = 0;
+        for (size_t g = 0; g < N_GROUPS; g++)
+            found |= strcmp(argv[i], groups[g].name) == 0;
+        if (!found) {
+            fprintf(stderr, "bench: unknown group '%s' (scalar, gemm, mlp, memory)\n", argv[i]);
+            return 2;
+        }
+    }
+    for (size_t g = 0; g < N_GROUPS; g++) {
+        int run = argc == 1;
+        for (int i = 1; i < argc; i++)
+            run |= strcmp(argv[i], groups[g].name) == 0;
+        if (run) groups[g].run();
+    }
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT
+ * GEMM against a naive double-precision product: every transpose pair, both
+ * dtypes, every kernel family this CPU runs (and the portable one), edge
+ * sizes, padded leading dimensions, alpha/beta cases, threads. */
+#include "common.h"
+#include "cpu.h"
+#include "gemm.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+static const size_t odd_sizes[] = {1, 2, 3, 5, 7, 13, 17, 31, 33, 63, 65, 127, 129};
+enum { N_ODD = sizeof odd_sizes / sizeof odd_sizes[0] };
+
+/* One product: shapes, transposes, scalars, and the padding added to every
+ * leading dimension. */
+typedef struct gcase {
+    int dbl;
+    bool ta, tb;
+    size_t m, n, k, pad;
+    double alpha, beta;
+} gcase;
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static double rnd(void)
+{
+    rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / 9007199254740992.0 - 0.5;
+}
+
+static void *new_matrix(int dbl, size_t rows, size_t ld, double fill_nan)
+{
+    size_t len = rows * ld > 0 ? rows * ld : 1;
+    void *x = malloc(len * (dbl ? sizeof(double) : sizeof(float)));
+    cr_assert_not_null(x);
+    for (size_t i = 0; i < len; i++) {
+        double v = isnan(fill_nan) ? (double)NAN : rnd();
+        if (dbl)
+            ((double *)x)[i] = v;
+        else
+            ((float *)x)[i] = (float)v;
+    }
+    return x;
+}
+
+static double get(const void *x, int dbl, size_t i)
+{
+    return dbl ? ((const double *)x)[i] : (double)((const float *)x)[i];
+}
+
+static void call(const gcase *g, const void *a, size_t lda, const void *b, size_t ldb, void *c,
+                 size_t ldc)
+{
+    if (g->dbl)
+        ad_gemm_f64(g->ta, g->tb, g->m, g->n, g->k, g->alpha, a, lda, b, ldb, g->beta, c, ldc);
+    else
+        ad_gemm_f32(g->ta, g->tb, g->m, g->n, g->k, (float)g->alpha, a, lda, b, ldb, (float)g->beta,
+                    c, ldc);
+}
+
+/* Runs one case and compares every entry of C (and C's padding, which must
+ * be untouched) with the reference, within k eps sum|a b| + eps |beta c|. */
+static void check_case(const gcase *g)
+{
+    size_t ar = g->ta ? g->k : g->m, ac = g->ta ? g->m : g->k;
+    size_t br = g->tb ? g->n : g->k, bc = g->tb ? g->k : g->n;
+    size_t lda = ac + g->pad, ldb = bc + g->pad, ldc = g->n + g->pad;
+    void *a = new_matrix(g->dbl, ar, lda, 0), *b = new_matrix(g->dbl, br, ldb, 0);
+    void *c = new_matrix(g->dbl, g->m, ldc, g->beta == 0 ? NAN : 0);
+    void *c0 = new_matrix(g->dbl, g->m, ldc, 0);
+    size_t csize = (g->m * ldc > 0 ? g->m * ldc : 1) * (g->dbl ? sizeof(double) : sizeof(float));
+    memcpy(c0, c, csize);
+    call(g, a, lda, b, ldb, c, ldc);
+    double eps = g->dbl ? 2.3e-16 : 1.2e-7;
+    for (size_t i = 0; i < g->m; i++)
+        for (size_t j = 0; j < ldc; j++) {
+            double got = get(c, g->dbl, i * ldc + j), old = get(c0, g->dbl, i * ldc + j);
+            if (j >= g->n) { /* padding: never written */
+                cr_assert(got == old || (isnan(got) && isnan(old)),
+                          "padding C[%zu,%zu] changed (m %zu n %zu k %zu)", i, j, g->m, g->n, g->k);
+                continue;
+            }
+            double s = 0, mag = 0;
+            for (size_t p = 0; p < g->k; p++) {
+                double x = get(a, g->dbl, g->ta ? p * lda + i : i * lda + p);
+                double y = get(b, g->dbl, g->tb ? j * ldb + p : p * ldb + j);
+                s += x * y, mag += fabs(x * y);
+            }
+            double sc = g->beta == 0 ? 0 : g->beta * old; /* old may be NaN when beta = 0 */
+            double want = g->alpha * s + sc;
+            double tol = 4 * eps * ((double)g->k * fabs(g->alpha) * mag + fabs(sc)) + 1e-300;
+            cr_assert(fabs(got - want) <= tol,
+                      "%s ta=%d tb=%d m=%zu n=%zu k=%zu pad=%zu alpha=%g beta=%g isa=%d: "
+                      "C[%zu,%zu] = %.10g, want %.10g",
+                      g->dbl ? "f64" : "f32", g->ta, g->tb, g->m, g->n, g->k, g->pad, g->alpha,
+                      g->beta, ad_gemm_isa(), i, j, got, want);
+        }
+    free(a), free(b), free(c), free(c0);
+}
+
+static const double scalars[][2] = {{1, 0}, {1, 1}, {-0.7, 0.3}, {2.5, 0}, {0.5, 1}, {1, -2}};
+enum { N_SCALARS = sizeof scalars / sizeof scalars[0] };
+
+/* Every (m, n) pair of the odd sizes, k cycling through them (and 0), with
+ * the scalar pairs and paddings rotating, for one family, dtype and transposes. */
+static void sweep(int isa, int dbl, bool ta, bool tb)
+{
+    ad_gemm_force_isa(isa);
+    size_t idx = 0;
+    for (size_t mi = 0; mi < N_ODD; mi++)
+        for (size_t ni = 0; ni < N_ODD; ni++, idx++) {
+            size_t ki = (mi * 5 + ni * 3) % (N_ODD + 1);
+            gcase g = {dbl,
+                       ta,
+                       tb,
+                       odd_sizes[mi],
+                       odd_sizes[ni],
+                       ki == N_ODD ? 0 : odd_sizes[ki],
+                       idx % 3 == 0   ? 0
+                       : idx % 3 == 1 ? 3
+                                      : 17,
+                       scalars[idx % N_SCALARS][0],
+                       scalars[idx % N_SCALARS][1]};
+            check_case(&g);
+        }
+    ad_gemm_force_isa(AD_ISA_AUTO);
+}
+
+static void sweep_all_transposes(int isa, int dbl)
+{
+    for (int t = 0; t < 4; t++)
+        sweep(isa, dbl, t & 1, t & 2);
+}
+
+Test(gemm, generic_kernels_match_naive_product_f32_all_transposes_and_odd_sizes)
+{
+    sweep_all_transposes(AD_ISA_GENERIC, 0);
+}
+
+Test(gemm, generic_kernels_match_naive_product_f64_all_transposes_and_odd_sizes)
+{
+    sweep_all_transposes(AD_ISA_GENERIC, 1);
+}
+
+Test(gemm, avx2_kernels_match_naive_product_f32_all_transposes_and_odd_sizes)
+{
+    if (!ad_cpu_has_avx2_fma()) return; /* this CPU cannot run them; the fallback is tested */
+    sweep_all_transposes(AD_ISA_AVX2, 0);
+}
+
+Test(gemm, avx2_kernels_match_naive_product_f64_all_transposes_and_odd_sizes)
+{
+    if (!ad_cpu_has_avx2_fma()) return;
+    sweep_all_transposes(AD_ISA_AVX2, 1);
+}
+
+Test(gemm, avx512_kernels_match_naive_product_f32_all_transposes_and_odd_sizes)
+{
+    if (!ad_cpu_has_avx512()) return;
+    sweep_all_transposes(AD_ISA_AVX512, 0);
+}
+
+Test(gemm, avx512_kernels_match_naive_product_f64_all_transposes_and_odd_sizes)
+{
+    if (!ad_cpu_has_avx512()) return;
+    sweep_all_transposes(AD_ISA_AVX512, 1);
+}
+
+/* Larger than every blocking size (mc 768, kc 384, nc 320): several depth
+ * blocks accumulate into C and edge tiles sit at every block boundary. */
+Test(gemm, products_spanning_several_cache_blocks_match_naive_product)
+{
+    for (int isa = AD_ISA_GENERIC; isa <= AD_ISA_AVX512; isa++) {
+        ad_gemm_force_isa(isa);
+        if (ad_gemm_isa() != isa) continue;
+        for (int dbl = 0; dbl <= 1; dbl++)
+            for (int t = 0; t < 4; t++) {
+                gcase g = {dbl, t & 1, t & 2, 781, 333, 401, t == 3 ? 5 : 0, 0.75, t ? 1.0 : 0.0};
+                check_case(&g);
+            }
+    }
+    ad_gemm_force_isa(AD_ISA_AUTO);
+}
+
+Test(gemm, skinny_layer_shapes_and_their_backward_products_match_naive_product)
+{
+    /* x [64,784] . w^T (w [128,784]); dW = dy^T [128,64] . x; dx = dy . w */
+    static const gcase cases[] = {
+        {0, false, true, 64, 128, 784, 0, 1, 0},  {0, true, false, 128, 784, 64, 0, 1, 1},
+        {0, false, false, 64, 784, 128, 0, 1, 0}, {0, false, true, 1, 1024, 1024, 0, 1, 0},
+        {1, false, true, 4, 16, 2, 0, 1, 1},      {1, true, false, 16, 2, 4, 0, 1, 1},
+        {0, false, false, 1, 1, 1000, 0, 1, 0},   {0, false, false, 1000, 1, 1, 0, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_case(&cases[i]);
+}
+
+Test(gemm, empty_depth_scales_c_by_beta_and_zeroes_it_for_beta_zero)
+{
+    for (int dbl = 0; dbl <= 1; dbl++) {
+        gcase g0 = {dbl, false, false, 5, 7, 0, 2, 1.0, 0.0}; /* NaN-filled C becomes 0 */
+        gcase g1 = {dbl, true, true, 5, 7, 0, 0, 1.0, -1.5};  /* C scaled */
+        check_case(&g0);
+        check_case(&g1);
+    }
+}
+
+Test(gemm, zero_alpha_ignores_nan_inputs_and_beta_zero_ignores_nan_c)
+{
+    float a[6] = {NAN, NAN, NAN, NAN, NAN, NAN}, b[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    float c[4] = {1, 2, 3, 4};
+    ad_gemm_f32(false, false, 2, 2, 3, 0.0f, a, 3, b, 2, 2.0f, c, 2);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(c[i], 2.0f * (float)(i + 1));
+    double a2[4] = {1, 2, 3, 4}, b2[4] = {1, 0, 0, 1}, c2[4] = {NAN, NAN, NAN, NAN};
+    ad_gemm_f64(false, false, 2, 2, 2, 1.0, a2, 2, b2, 2, 0.0, c2, 2);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(c2[i], a2[i]);
+}
+
+Test(gemm, empty_rows_or_columns_leave_c_untouched)
+{
+    float c[4] = {1, 2, 3, 4}, a[4] = {0}, b[4] = {0};
+    ad_gemm_f32(false, false, 0, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
+    ad_gemm_f32(false, false, 2, 0, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(c[i], (float)(i + 1));
+}
+
+Test(gemm, forcing_a_family_the_cpu_lacks_falls_back_to_one_it_has)
+{
+    for (int isa = AD_ISA_AUTO; isa <= AD_ISA_AVX512; isa++) {
+        ad_gemm_force_isa(isa);
+        int got = ad_gemm_isa();
+        cr_assert(got != AD_ISA_AUTO);
+        if (got == AD_ISA_AVX512) cr_assert(ad_cpu_has_avx512());
+        if (got == AD_ISA_AVX2) cr_assert(ad_cpu_has_avx2_fma());
+        if (isa == AD_ISA_GENERIC) cr_assert_eq(got, AD_ISA_GENERIC);
+        gcase g = {0, false, true, 37, 41, 43, 1, 1, 0};
+        check_case(&g);
+    }
+    ad_gemm_force_isa(AD_ISA_AUTO);
+}
+
+/* Two threads split C into bands; each entry sums the same products in the
+ * same order, so the results agree to rounding (in practice exactly). */
+Test(gemm, two_threads_give_the_single_thread_result)
+{
+    for (int dbl = 0; dbl <= 1; dbl++)
+        for (int t = 0; t < 4; t++) {
+            size_t m = t & 1 ? 130 : 400, n = t & 1 ? 500 : 130, k = 300;
+            size_t es = dbl ? sizeof(double) : sizeof(float);
+            void *a = new_matrix(dbl, m, k, 0), *b = new_matrix(dbl, k, n, 0);
+            void *c1 = new_matrix(dbl, m, n, 0), *c2 = new_matrix(dbl, m, n, 0);
+            memcpy(c2, c1, m * n * es);
+            gcase g = {dbl, t & 2, t & 2, m, n, k, 0, 1.0, 0.5};
+            size_t lda = g.ta ? m : k, ldb = g.tb ? k : n;
+            ad_set_num_threads(1);
+            call(&g, a, lda, b, ldb, c1, n);
+            ad_set_num_threads(2);
+            call(&g, a, lda, b, ldb, c2, n);
+            ad_set_num_threads(0);
+            double eps = dbl ? 1e-13 : 1e-5;
+            for (size_t i = 0; i < m * n; i++)
+                cr_assert(fabs(get(c1, dbl, i) - get(c2, dbl, i)) <= eps * (double)k,
+                          "[%zu] %g vs %g", i, get(c1, dbl, i), get(c2, dbl, i));
+            free(a), free(b), free(c1), free(c2);
+        }
+}
+
+/* Four threads (each its own "tape") multiply at once through the shared
+ * pool; each checks its own result. */
+typedef struct worker_arg {
+    int seed;
+    int bad;
+} worker_arg;
+
+static void *concurrent_worker(void *argp)
+{
+    worker_arg *w = argp;
+    enum { M = 150, N = 170, K = 190 };
+    float *a = malloc(sizeof(float) * M * K), *b = malloc(sizeof(float) * K * N);
+    float *c = malloc(sizeof(float) * M * N);
+    if (!a || !b || !c) {
+        w->bad = 1;
+        free(a), free(b), free(c);
+        return NULL;
+    }
+    for (size_t i = 0; i < M * K; i++)
+        a[i] = (float)((i * 37 + (size_t)w->seed) % 11) - 5.0f;
+    for (size_t i = 0; i < K * N; i++)
+        b[i] = (float)((i * 53 + (size_t)w->seed * 3) % 7) - 3.0f;
+    for (int rep = 0; rep < 20 && !w->bad; rep++) {
+        ad_gemm_f32(false, false, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
+        /* small integers: the float result is exact */
+        for (size_t q = 0; q < 200; q++) {
+            size_t i = (q * 31 + (size_t)rep) % M, j = (q * 17 + (size_t)w->seed) % N;
+            float s = 0;
+            for (size_t p = 0; p < K; p++)
+                s += a[i * K + p] * b[p * N + j];
+            if (s != c[i * N + j]) w->bad = 1;
+        }
+    }
+    free(a), free(b), free(c);
+    return NULL;
+}
+
+Test(gemm, concurrent_calls_from_four_threads_each_get_their_own_result)
+{
+    ad_set_num_threads(2);
+    pthread_t th[4];
+    worker_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (worker_arg){i + 1, 0};
+        cr_assert_eq(pthread_create(&th[i], NULL, concurrent_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(args[i].bad, 0, "thread %d got a wrong product", i);
+    }
+    ad_set_num_threads(0);
+}
+
+static void *fresh_thread_gemm(void *p)
+{
+    gcase *g = p;
+    check_case(g);
+    return NULL;
+}
+
+Test(gemm, a_failed_packing_buffer_allocation_falls_back_to_a_correct_result)
+{
+    /* a fresh thread has no packing buffer yet, so it must allocate one */
+    gcase g = {0, true, false, 70, 90, 110, 1, 1.0, 0.0};
+    ad_debug_fail_alloc_after(0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, fresh_thread_gemm, &g), 0);
+    pthread_join(th, NULL);
+    ad_debug_fail_alloc_after(-1);
+}
+
+Test(gemm, thread_count_setting_round_trips_and_nonpositive_restores_the_default)
+{
+    int def = ad_get_num_threads();
+    cr_assert_geq(def, 1);
+    ad_set_num_threads(3);
+    cr_assert_eq(ad_get_num_threads(), 3);
+    ad_set_num_threads(-1);
+    cr_assert_eq(ad_get_num_threads(), def);
+    /* more threads than cores still computes the right product */
+    ad_set_num_threads(5);
+    gcase g = {1, false, false, 300, 200, 250, 0, 1.0, 0.0};
+    check_case(&g);
+    ad_set_num_threads(0);
+    cr_assert_eq(ad_get_num_threads(), def);
+}
