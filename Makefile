@@ -89,6 +89,7 @@ $(BUILD)/tests: $(TEST_OBJ) $(STATIC)
 	$(CC) $(EXTRA_LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC) -lcriterion $(LDLIBS)
 
 test: check-criterion check-symbols check-cxx
+	@sh tests/check_nn_includes.sh
 	@$(MAKE) --no-print-directory $(BUILD)/tests
 	$(BUILD)/tests $(TEST_ARGS)
 
@@ -169,7 +170,7 @@ examples: $(EXAMPLES)
 demo: all examples
 	@for e in $(DEMOS); do echo "== $$e"; $(BUILD)/examples/$$e || exit 1; done
 
-DEMOS ?= gradient residual
+DEMOS ?= gradient residual xor spirals
 
 # ---- benchmarks
 

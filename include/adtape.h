@@ -3,7 +3,7 @@
  *
  * This header is the manual. Read it top to bottom: version, status codes,
  * types, tape, scalars, tensors, parameters, ops, backward, drivers and
- * gradient checking, parameter files, errors, threads and memory.
+ * gradient checking, parameter files, graph export, errors, threads and memory.
  *
  * The model in one paragraph: a tape (ad_tape) records every operation your
  * code performs on ad_scalar and ad_tensor handles, in execution order. A

@@ -21,5 +21,7 @@ int bench_scalar(void);
 int bench_gemm(void);
 int bench_mlp(void);
 int bench_memory(void);
+/* The process that bench_memory starts to measure peak RSS on its own. */
+int bench_memory_child(void);
 
 #endif

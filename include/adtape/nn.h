@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT
+ * adtape/nn: the MLP client of the engine. Layers, initialisation,
+ * optimizers (first order and Levenberg-Marquardt), mini-batch training,
+ * metrics, loss-curve plots and model files, written only against the public
+ * API in adtape.h: a user who wires a network by hand has every tool this
+ * header uses.
+ *
+ * Ownership: constructors return heap objects (free them with the matching
+ * *_free), or NULL with a message in err (err may be NULL, err_len 0).
+ * Functions that run work return ad_status and write a message into err. */
+#ifndef ADTAPE_NN_H
+#define ADTAPE_NN_H
+
+#include "adtape.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------- the model */
+
+typedef enum ad_nn_act {
+    AD_ACT_IDENTITY = 0,
+    AD_ACT_SIGMOID,
+    AD_ACT_TANH,
+    AD_ACT_RELU,
+    AD_ACT_LEAKY_RELU, /* slope: ad_nn_spec.leaky_slope */
+    AD_ACT_SOFTPLUS,
+    AD_ACT_SWISH,
+    AD_ACT_MISH,
+    AD_ACT_GELU,
+    AD_ACT_COUNT
+} ad_nn_act;
+
+/* The output head: how the last layer's outputs (logits) are read. */
+typedef enum ad_nn_head {
+    AD_HEAD_IDENTITY = 0, /* regression; loss mse (default) or half_sse */
+    AD_HEAD_LOGISTIC,     /* independent binary outputs; loss bce_with_logits */
+    AD_HEAD_SOFTMAX,      /* one class of `outputs`; loss softmax_cross_entropy */
+    AD_HEAD_COUNT
+} ad_nn_head;
+
+typedef enum ad_nn_loss {
+    AD_LOSS_DEFAULT = 0, /* the head's natural loss (mse for identity) */
+    AD_LOSS_MSE,
+    AD_LOSS_HALF_SSE,
+    AD_LOSS_BCE_LOGITS,
+    AD_LOSS_SOFTMAX_CE
+} ad_nn_loss_kind;
+
+typedef enum ad_nn_init {
+    AD_INIT_DEFAULT = 0,    /* He uniform before relu / leaky relu, Xavier uniform otherwise */
+    AD_INIT_XAVIER_UNIFORM, /* U(-a, a), a = sqrt(6 / (fan_in + fan_out)) */
+    AD_INIT_XAVIER_NORMAL,  /* N(0, 2 / (fan_in + fan_out)) */
+    AD_INIT_HE_UNIFORM,     /* U(-a, a), a = sqrt(6 / fan_in) */
+    AD_INIT_HE_NORMAL,      /* N(0, 2 / fan_in) */
+    AD_INIT_COUNT
+} ad_nn_init;
+
+/* One hidden layer: h_i = act(h_{i-1} W_i^T + b_i) [+ skip]. With skip = k > 0
+ * the output of k layers back (h_{i-k}; h_0 is the input) is added after the
+ * activation: h_i = act(...) + h_{i-k}, or + h_{i-k} P_i when `project` is set
+ * (a learned [width_{i-k}, width_i] matrix, no bias). Widths that differ need
+ * `project`. skip = 1 is the plain residual block h + f(h). */
+typedef struct ad_nn_layer_spec {
+    size_t width;
+    ad_nn_act act;
+    size_t skip;  /* 0: no skip connection */
+    bool project; /* learn a projection on the skip path */
+} ad_nn_layer_spec;
+
+/* A multilayer perceptron. Zero fields take the defaults noted. */
+typedef struct ad_nn_spec {
+    size_t inputs;                  /* features per sample, > 0 */
+    size_t n_hidden;                /* hidden layers, may be 0 */
+    const ad_nn_layer_spec *hidden; /* n_hidden entries */
+    size_t outputs;                 /* > 0 */
+    ad_nn_head head;
+    ad_nn_loss_kind loss; /* must suit the head */
+    ad_nn_init init;
+    ad_dtype dtype;     /* AD_F32 to train, AD_F64 for gradcheck */
+    uint64_t seed;      /* initialisation; same seed, same weights */
+    double leaky_slope; /* 0: 0.01 */
+} ad_nn_spec;
+
+typedef struct ad_nn ad_nn; /* opaque */
+
+/* A new model with freshly initialised parameters, or NULL when the spec is
+ * bad (message in err: "ad_nn_new: hidden layer 2: width is 0") or memory
+ * runs out. */
+AD_API ad_nn *ad_nn_new(const ad_nn_spec *spec, char *err, size_t err_len);
+AD_API void ad_nn_free(ad_nn *m);
+/* The model's spec (its hidden array points into the model). */
+AD_API const ad_nn_spec *ad_nn_get_spec(const ad_nn *m);
+/* Re-initialises every parameter from `seed` as ad_nn_new would. */
+AD_API void ad_nn_init_params(ad_nn *m, uint64_t seed);
+/* The model's parameters, in a fixed order (per layer: W [out,in], b [out],
+ * then P when present; the head last). The array belongs to the model. */
+AD_API ad_param *const *ad_nn_params(const ad_nn *m, size_t *n);
+/* Total number of scalar weights. */
+AD_API size_t ad_nn_param_count(const ad_nn *m);
+
+/* The name of an activation / head ("relu"), or "?" out of range; and the
+ * parse from a name (false when unknown). */
+AD_API const char *ad_nn_act_name(ad_nn_act a);
+AD_API bool ad_nn_act_parse(const char *name, ad_nn_act *a);
+AD_API const char *ad_nn_head_name(ad_nn_head h);
+
+/* Records the network on x's tape: x [B, inputs] (or [inputs]) in the model's
+ * dtype -> logits [B, outputs]. The head is not applied (losses take logits).
+ * Not reentrant: one forward at a time per model. */
+AD_API ad_tensor ad_nn_forward(ad_nn *m, ad_tensor x);
+/* The head applied to logits: identity, sigmoid or softmax over the last axis. */
+AD_API ad_tensor ad_nn_predict(const ad_nn *m, ad_tensor logits);
+/* The training loss of the head, a [1] tensor averaged over the batch.
+ * identity/logistic read `target` ([B, outputs], the model's dtype);
+ * softmax reads `labels` (B class indices in [0, outputs)). */
+AD_API ad_tensor ad_nn_loss(const ad_nn *m, ad_tensor logits, ad_tensor target,
+                            const int32_t *labels);
+
+/* ------------------------------------------------------------------ data */
+
+/* A data set in memory (borrowed, not copied). Inputs are float32 whatever
+ * the model's dtype. */
+typedef struct ad_nn_data {
+    size_t n;              /* samples */
+    size_t in;             /* features per sample */
+    const float *x;        /* [n, in] */
+    size_t out;            /* target width (identity/logistic heads) */
+    const float *y;        /* [n, out] targets, or NULL (softmax head) */
+    const int32_t *labels; /* [n] classes (softmax head), or NULL */
+} ad_nn_data;
+
+/* Rows idx[0..b) of `src` ([*, cols] float32) as a constant tensor [b, cols]
+ * of dtype dt on t; idx NULL means rows 0..b. `scratch` is a growable buffer
+ * owned by the caller (free it with free(); start with NULL, 0). */
+AD_API ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols,
+                              const size_t *idx, size_t b, void **scratch, size_t *scratch_len);
+
+/* The library's shuffling PRNG (splitmix64-seeded xoshiro256**): the same
+ * seed gives the same stream everywhere. */
+typedef struct ad_nn_rng {
+    uint64_t s[4];
+} ad_nn_rng;
+AD_API void ad_nn_rng_seed(ad_nn_rng *r, uint64_t seed);
+AD_API uint64_t ad_nn_rng_next(ad_nn_rng *r);
+AD_API double ad_nn_rng_uniform(ad_nn_rng *r);             /* [0, 1) */
+AD_API uint64_t ad_nn_rng_below(ad_nn_rng *r, uint64_t n); /* [0, n), unbiased; 0 when n is 0 */
+/* perm becomes a uniform random permutation of 0..n-1 determined by
+ * (seed, epoch) alone, so a resumed run draws the same batches. */
+AD_API void ad_nn_shuffle(size_t *perm, size_t n, uint64_t seed, uint64_t epoch);
+
+/* Two interleaved spirals: 2 n points into x [2n, 2] (radius <= 1) and
+ * labels [2n], classes alternating (0, 1, 0, ...). Each arm winds `turns`
+ * times; points are jittered by uniform noise of +-noise, from seed. */
+AD_API void ad_nn_make_spirals(size_t n, double turns, double noise, uint64_t seed, float *x,
+                               int32_t *labels);
+
+/* Fraction of correct predictions from logits [B, outputs]: softmax head:
+ * argmax == label; logistic head: (logit > 0) == (target > 0.5), over all
+ * outputs; identity head: NaN (no notion of accuracy). */
+AD_API double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targets,
+                             const int32_t *labels);
+
+/* Mean loss and accuracy over a data set, in batches of `batch` (0: 256)
+ * with recording switched off on t (restored after). t is reset first and
+ * left reset. acc may be NULL; it is NaN for the identity head. */
+AD_API ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch,
+                                double *loss, double *acc, char *err, size_t err_len);
+
+/* ------------------------------------------------------------ optimizers */
+
+typedef enum ad_opt_kind {
+    AD_OPT_SGD = 0,  /* w -= lr g */
+    AD_OPT_MOMENTUM, /* v = mu v + g; w -= lr v */
+    AD_OPT_NESTEROV, /* v = mu v + g; w -= lr (g + mu v) */
+    AD_OPT_ADAM,     /* bias-corrected moments; weight decay added to g */
+    AD_OPT_ADAMW,    /* Adam with decoupled decay: w -= lr wd w, then Adam */
+    AD_OPT_COUNT
+} ad_opt_kind;
+
+typedef enum ad_lr_schedule {
+    AD_LR_CONSTANT = 0,
+    AD_LR_STEP,  /* lr gamma^floor(epoch / step_epochs) */
+    AD_LR_COSINE /* lr_min + (lr - lr_min) (1 + cos(pi min(epoch, T) / T)) / 2 */
+} ad_lr_schedule;
+
+/* Zero fields take the defaults noted. */
+typedef struct ad_opt_config {
+    ad_opt_kind kind;
+    double lr;           /* 0: 0.01 (SGD family), 0.001 (Adam family) */
+    double momentum;     /* 0: 0.9 for momentum / Nesterov */
+    double beta1;        /* 0: 0.9 */
+    double beta2;        /* 0: 0.999 */
+    double eps;          /* 0: 1e-8 */
+    double weight_decay; /* L2 coefficient; 0: none */
+    double clip_norm;    /* clip the global gradient norm to this; 0: no clipping */
+    ad_lr_schedule schedule;
+    size_t step_epochs;  /* step schedule: period; 0: 10 */
+    double gamma;        /* step schedule: factor; 0: 0.1 */
+    size_t total_epochs; /* cosine schedule: T; 0: 100 */
+    double lr_min;       /* cosine schedule: floor */
+} ad_opt_config;
+
+typedef struct ad_opt ad_opt; /* opaque */
+
+/* An optimizer over n parameters (borrowed: they must outlive it). Its state
+ * (moments, step and epoch counters) lives in ad_params of its own, which
+ * ad_opt_state lists for saving. NULL on a bad config or no memory. */
+AD_API ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, char *err,
+                          size_t err_len);
+AD_API void ad_opt_free(ad_opt *o);
+/* The config with defaults filled in. */
+AD_API const ad_opt_config *ad_opt_get_config(const ad_opt *o);
+/* One update from the parameters' current gradients at the learning rate of
+ * the current epoch. Gradients are read (and clipped copies used), not zeroed. */
+AD_API void ad_opt_step(ad_opt *o);
+/* Zeroes the gradients of all parameters. */
+AD_API void ad_opt_zero_grad(ad_opt *o);
+/* The global L2 norm of the gradients (before clipping). */
+AD_API double ad_opt_grad_norm(const ad_opt *o);
+/* The learning rate of a schedule at an epoch (a pure function of cfg). */
+AD_API double ad_opt_schedule_lr(const ad_opt_config *cfg, size_t epoch);
+AD_API double ad_opt_lr(const ad_opt *o);
+/* Step and epoch counters (steps drive Adam's bias correction, epochs the
+ * schedule and the shuffling of ad_nn_train). */
+AD_API uint64_t ad_opt_steps(const ad_opt *o);
+AD_API uint64_t ad_opt_epoch(const ad_opt *o);
+AD_API void ad_opt_set_epoch(ad_opt *o, uint64_t epoch);
+/* The state parameters in a fixed order; the array belongs to the optimizer. */
+AD_API ad_param *const *ad_opt_state(const ad_opt *o, size_t *n);
+
+/* ---------------------------------------------------------------- training */
+
+/* Per-epoch history; arrays hold `n` entries (NaN where not measured). */
+typedef struct ad_nn_history {
+    size_t n, cap;
+    double *train_loss, *train_acc, *val_loss, *val_acc, *seconds;
+} ad_nn_history;
+/* Appends one epoch (false when memory runs out). */
+AD_API bool ad_nn_history_push(ad_nn_history *h, double train_loss, double train_acc,
+                               double val_loss, double val_acc, double seconds);
+AD_API void ad_nn_history_free(ad_nn_history *h);
+
+typedef struct ad_nn_train_opts {
+    size_t epochs;      /* more epochs to run from the optimizer's epoch; 0: 10 */
+    size_t batch_size;  /* 0: 32; larger than the data: full batch */
+    uint64_t seed;      /* shuffling seed (per epoch: see ad_nn_shuffle) */
+    bool no_shuffle;    /* keep the data order */
+    bool quiet;         /* no progress lines */
+    size_t print_every; /* a line every k epochs (and the last); 0: every epoch */
+    const char *name;   /* prefix of progress lines; NULL: "train" */
+} ad_nn_train_opts;
+
+/* Trains m with o over `train` for opts->epochs more epochs, counting from
+ * the optimizer's epoch (so the shuffle and the schedule of a resumed run
+ * match an uninterrupted one). Each step resets its own tape, zeroes the
+ * gradients, records forward and loss, sweeps and calls ad_opt_step. Unless
+ * quiet, one line per epoch on stderr: "train epoch 3/20  loss 0.1234
+ * acc 95.10%  val loss 0.2  val acc 93.00%  0.120 s  52000 samples/s"
+ * (accuracy for classification heads, val fields when val is not NULL;
+ * samples/s over the training pass). Appends to h when not NULL. */
+AD_API ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_data *val,
+                             const ad_nn_train_opts *opts, ad_nn_history *h, char *err,
+                             size_t err_len);
+
+/* ------------------------------------------------------ Levenberg-Marquardt */
+
+typedef struct ad_lm_opts {
+    size_t epochs;      /* accepted-or-given-up steps; 0: 100 */
+    double mu;          /* initial damping; 0: 1e-3 */
+    double mu_max;      /* give up an epoch's step past this; 0: 1e10 */
+    double target_loss; /* stop once the loss is at or below; 0: never */
+    bool quiet;
+    const char *name; /* NULL: "lm" */
+} ad_lm_opts;
+
+/* Fits an identity-head model with a squared-error loss (mse or half_sse) to
+ * d by Levenberg-Marquardt: per epoch one recording over all of d, the
+ * Jacobian of the residuals by one seeded reverse sweep per residual, then
+ * (J^T J + mu I) delta = -J^T e solved by Cholesky; mu x10 on a rejected step,
+ * x0.1 on an accepted one. Memory is O(residuals x params): small networks. */
+AD_API ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts,
+                             ad_nn_history *h, char *err, size_t err_len);
+
+/* Solves A x = b in place for symmetric positive definite A [n,n] (row-major,
+ * overwritten by its Cholesky factor L). false when A is not positive definite. */
+AD_API bool ad_nn_cholesky_solve(double *a, double *b, size_t n);
+
+/* ----------------------------------------------------------- model files */
+
+/* A one-line description of the architecture into buf (truncated to len,
+ * always terminated), e.g. "2-16 tanh-16 tanh +1-2 softmax f32"; returns the
+ * length it needed. */
+AD_API size_t ad_nn_describe(const ad_nn *m, char *buf, size_t len);
+
+/* Saves the model's parameters and, when o is not NULL, the optimizer's
+ * state (moments, step and epoch counters) to path with ad_params_save
+ * (versioned, checksummed, written atomically). The file's meta block holds
+ * the description, so a file is only loaded into the same architecture. */
+AD_API ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *err,
+                            size_t err_len);
+/* Loads a file written by ad_nn_save into m (and o: pass an optimizer of the
+ * same kind when the file has one, NULL when not). Everything is validated
+ * before anything is written, so on any error m and o are unchanged:
+ * AD_ERR_IO (cannot read), AD_ERR_FORMAT (damaged, another version, another
+ * architecture or optimizer, with the reason in err). */
+AD_API ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t err_len);
+
+/* ----------------------------------------------------------------- plots */
+
+/* One curve: y[0..n) plotted against epochs 1..n (NaN points skipped). */
+typedef struct ad_nn_series {
+    const char *name;
+    const double *y;
+    size_t n;
+} ad_nn_series;
+
+typedef struct ad_nn_panel {
+    const char *title;
+    const char *ylabel;
+    const ad_nn_series *series;
+    size_t n_series;
+    bool log_y; /* log10 axis (values <= 0 are skipped) */
+    bool log_x; /* log10 epoch axis: short and long runs side by side */
+} ad_nn_panel;
+
+/* Writes a self-contained SVG with the panels side by side: axes with ticks
+ * and labels, a legend per panel. */
+AD_API ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel *panels,
+                                size_t n_panels, char *err, size_t err_len);
+/* The loss curves (train, validation) and, when measured, the accuracy
+ * curves of a history. */
+AD_API ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char *title,
+                                   char *err, size_t err_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ADTAPE_NN_H */

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT
+ * Data for the MLP client: the shuffling PRNG, gathering rows into batch
+ * tensors, accuracy, and the evaluation pass with recording off. Heap memory
+ * comes from malloc/free (the engine's allocator is internal). */
+#include "adtape/nn.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+    if (!err || len == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- PRNG: xoshiro256** seeded through splitmix64, integer-only so a seed
+ * gives the same stream on every machine. */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void ad_nn_rng_seed(ad_nn_rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+uint64_t ad_nn_rng_next(ad_nn_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t out = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return out;
+}
+
+double ad_nn_rng_uniform(ad_nn_rng *r)
+{
+    return (double)(ad_nn_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Rejection below 2^64 mod n keeps every residue equally likely. */
+uint64_t ad_nn_rng_below(ad_nn_rng *r, uint64_t n)
+{
+    if (n == 0) return 0;
+    uint64_t threshold = (0 - n) % n;
+    for (;;) {
+        uint64_t x = ad_nn_rng_next(r);
+        if (x >= threshold) return x % n;
+    }
+}
+
+void ad_nn_shuffle(size_t *perm, size_t n, uint64_t seed, uint64_t epoch)
+{
+    ad_nn_rng r;
+    uint64_t s = seed;
+    splitmix64(&s);
+    ad_nn_rng_seed(&r, s ^ (epoch * 0xD1B54A32D192ED03ull));
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    /* Fisher-Yates: position i takes a uniform pick of the first i + 1 */
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)ad_nn_rng_below(&r, i);
+        size_t tmp = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = tmp;
+    }
+}
+
+/* ---- toy data */
+
+/* arm c at angle th: radius th / th_max, rotated by c pi */
+void ad_nn_make_spirals(size_t n, double turns, double noise, uint64_t seed, float *x,
+                        int32_t *labels)
+{
+    ad_nn_rng r;
+    ad_nn_rng_seed(&r, seed);
+    const double pi = 3.141592653589793, th0 = 0.5 * pi, th1 = th0 + 2 * pi * turns;
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < 2; c++) {
+            double th = th0 + (th1 - th0) * ((double)i + 0.5) / (double)n;
+            double rad = th / th1, a = th + pi * (double)c;
+            size_t k = 2 * i + c;
+            x[2 * k] = (float)(rad * cos(a) + noise * (2 * ad_nn_rng_uniform(&r) - 1));
+            x[2 * k + 1] = (float)(rad * sin(a) + noise * (2 * ad_nn_rng_uniform(&r) - 1));
+            labels[k] = (int32_t)c;
+        }
+}
+
+/* ---- batches */
+
+ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, const size_t *idx,
+                       size_t b, void **scratch, size_t *scratch_len)
+{
+    size_t es = dt == AD_F32 ? sizeof(float) : sizeof(double);
+    size_t need = b * cols * es;
+    if (need > *scratch_len) {
+        void *p = realloc(*scratch, need);
+        if (!p) {
+            /* an impossible shape makes the tape fail with AD_ERR_INVALID or NOMEM */
+            return ad_tensor_new(t, dt, 2, (size_t[]){SIZE_MAX, SIZE_MAX}, NULL);
+        }
+        *scratch = p;
+        *scratch_len = need;
+    }
+    for (size_t r = 0; r < b; r++) {
+        const float *row = src + (idx ? idx[r] : r) * cols;
+        if (dt == AD_F32)
+            memcpy((float *)*scratch + r * cols, row, cols * sizeof(float));
+        else
+            for (size_t c = 0; c < cols; c++)
+                ((double *)*scratch)[r * cols + c] = (double)row[c];
+    }
+    return ad_tensor_new(t, dt, 2, (size_t[]){b, cols}, *scratch);
+}
+
+/* ---- metrics */
+
+/* Number of correct predictions in logits [B, C]. */
+static size_t count_correct(const ad_nn *m, ad_tensor logits, const float *targets,
+                            const int32_t *labels)
+{
+    size_t dims[AD_MAX_DIMS];
+    size_t nd = ad_tensor_shape(logits, dims);
+    size_t rows = nd == 2 ? dims[0] : 1, c = nd == 2 ? dims[1] : dims[0];
+    size_t correct = 0;
+    if (ad_nn_get_spec(m)->head == AD_HEAD_SOFTMAX) {
+        for (size_t r = 0; r < rows; r++) {
+            size_t best = 0;
+            double bv = ad_tensor_get(logits, r * c);
+            for (size_t j = 1; j < c; j++) {
+                double v = ad_tensor_get(logits, r * c + j);
+                if (v > bv) bv = v, best = j;
+            }
+            correct += (int32_t)best == labels[r];
+        }
+    } else {
+        for (size_t i = 0; i < rows * c; i++)
+            correct += (ad_tensor_get(logits, i) > 0.0) == (targets[i] > 0.5f);
+    }
+    return correct;
+}
+
+double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targets, const int32_t *labels)
+{
+    const ad_nn_spec *s = ad_nn_get_spec(m);
+    size_t n = ad_tensor_numel(logits);
+    if (s->head == AD_HEAD_IDENTITY || n == 0) return (double)NAN;
+    if (s->head == AD_HEAD_SOFTMAX ? !labels : !targets) return (double)NAN;
+    size_t total = s->head == AD_HEAD_SOFTMAX ? n / s->outputs : n;
+    return (double)count_correct(m, logits, targets, labels) / (double)total;
+}
+
+static bool check_data(const ad_nn *m, const ad_nn_data *d, const char *fn, char *err, size_t len)
+{
+    const ad_nn_spec *s = ad_nn_get_spec(m);
+    if (!d || !d->x) return set_err(err, len, "%s: no data", fn), false;
+    if (d->in != s->inputs)
+        return set_err(err, len, "%s: data has %zu features, the model takes %zu", fn, d->in,
+                       s->inputs),
+               false;
+    if (s->head == AD_HEAD_SOFTMAX) {
+        if (!d->labels) return set_err(err, len, "%s: softmax head needs labels", fn), false;
+        for (size_t i = 0; i < d->n; i++)
+            if (d->labels[i] < 0 || (size_t)d->labels[i] >= s->outputs)
+                return set_err(err, len, "%s: label %d of sample %zu is not in [0, %zu)", fn,
+                               (int)d->labels[i], i, s->outputs),
+                       false;
+    } else if (!d->y || d->out != s->outputs) {
+        return set_err(err, len, "%s: the %s head needs targets of width %zu", fn,
+                       ad_nn_head_name(s->head), s->outputs),
+               false;
+    }
+    return true;
+}
+
+ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch, double *loss,
+                         double *acc, char *err, size_t err_len)
+{
+    const char *fn = "ad_nn_evaluate";
+    if (!m || !t) return set_err(err, err_len, "%s: model or tape is NULL", fn), AD_ERR_INVALID;
+    if (!check_data(m, d, fn, err, err_len)) return AD_ERR_INVALID;
+    const ad_nn_spec *s = ad_nn_get_spec(m);
+    if (batch == 0) batch = 256;
+    void *sx = NULL, *sy = NULL;
+    size_t lx = 0, ly = 0, correct = 0;
+    double total = 0.0;
+    ad_status st = AD_OK;
+    ad_tape_reset(t);
+    bool was = ad_tape_set_recording(t, false);
+    for (size_t start = 0; start < d->n; start += batch) {
+        size_t b = d->n - start < batch ? d->n - start : batch;
+        ad_tensor x = ad_nn_gather(t, s->dtype, d->x + start * d->in, d->in, NULL, b, &sx, &lx);
+        ad_tensor y = {0};
+        const float *yrow = d->y ? d->y + start * d->out : NULL;
+        const int32_t *lab = d->labels ? d->labels + start : NULL;
+        if (s->head != AD_HEAD_SOFTMAX)
+            y = ad_nn_gather(t, s->dtype, yrow, d->out, NULL, b, &sy, &ly);
+        ad_tensor z = ad_nn_forward(m, x);
+        ad_tensor l = ad_nn_loss(m, z, y, lab);
+        const char *msg;
+        if ((st = ad_tape_error(t, &msg)) != AD_OK) {
+            set_err(err, err_len, "%s: %s", fn, msg);
+            break;
+        }
+        total += ad_tensor_get(l, 0) * (double)b;
+        if (s->head != AD_HEAD_IDENTITY) correct += count_correct(m, z, yrow, lab);
+        ad_tape_reset(t);
+    }
+    ad_tape_set_recording(t, was);
+    ad_tape_reset(t);
+    free(sx);
+    free(sy);
+    if (st != AD_OK) return st;
+    size_t per = s->head == AD_HEAD_SOFTMAX ? 1 : s->outputs;
+    if (loss) *loss = d->n ? total / (double)d->n : (double)NAN;
+    if (acc)
+        *acc = s->head == AD_HEAD_IDENTITY || d->n == 0 ? (double)NAN
+                                                        : (double)correct / (double)(d->n * per);
+    return AD_OK;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT
+ * Model files: the model's parameters and the optimizer's state through the
+ * engine's parameter-file API, with a description of the architecture as the
+ * file's meta block. Loading goes through scratch parameters, so a file that
+ * fails any check leaves the live model untouched (malloc/free for the
+ * scratch: ad_alloc is internal). */
+#include "adtape/nn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define META_MAGIC "adtape-nn/1 "
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+    if (!err || len == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+/* snprintf that keeps a running length and never writes past len */
+static size_t put(char *buf, size_t len, size_t at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(at < len ? buf + at : NULL, at < len ? len - at : 0, fmt, ap);
+    va_end(ap);
+    return at + (k > 0 ? (size_t)k : 0);
+}
+
+size_t ad_nn_describe(const ad_nn *m, char *buf, size_t len)
+{
+    if (buf && len) buf[0] = '\0';
+    if (!m) return 0;
+    const ad_nn_spec *s = ad_nn_get_spec(m);
+    size_t at = put(buf, len, 0, "%zu", s->inputs);
+    for (size_t i = 0; i < s->n_hidden; i++) {
+        const ad_nn_layer_spec *l = &s->hidden[i];
+        at = put(buf, len, at, "-%zu %s", l->width, ad_nn_act_name(l->act));
+        if (l->act == AD_ACT_LEAKY_RELU) at = put(buf, len, at, "(%g)", s->leaky_slope);
+        if (l->skip) at = put(buf, len, at, " +%zu%s", l->skip, l->project ? "P" : "");
+    }
+    static const char *const losses[] = {"", "mse", "half_sse", "bce", "ce"};
+    at = put(buf, len, at, "-%zu %s/%s %s", s->outputs, ad_nn_head_name(s->head), losses[s->loss],
+             s->dtype == AD_F32 ? "f32" : "f64");
+    return at;
+}
+
+static size_t meta_of(const ad_nn *m, const ad_opt *o, char *buf, size_t len)
+{
+    static const char *const kinds[] = {"sgd", "momentum", "nesterov", "adam", "adamw"};
+    size_t at = put(buf, len, 0, META_MAGIC);
+    at += ad_nn_describe(m, at < len ? buf + at : NULL, at < len ? len - at : 0);
+    return put(buf, len, at, " opt=%s", o ? kinds[ad_opt_get_config(o)->kind] : "none");
+}
+
+/* The model's params followed by the optimizer's state, in a new array. */
+static ad_param **collect(const ad_nn *m, const ad_opt *o, size_t *n)
+{
+    size_t nm, no = 0;
+    ad_param *const *pm = ad_nn_params(m, &nm);
+    ad_param *const *po = o ? ad_opt_state(o, &no) : NULL;
+    ad_param **all = malloc((nm + no) * sizeof *all);
+    if (!all) return NULL;
+    memcpy(all, pm, nm * sizeof *all);
+    if (no) memcpy(all + nm, po, no * sizeof *all);
+    *n = nm + no;
+    return all;
+}
+
+ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *err, size_t err_len)
+{
+    if (!path || !m)
+        return set_err(err, err_len, "ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
+    char meta[1024];
+    size_t ml = meta_of(m, o, meta, sizeof meta);
+    if (ml >= sizeof meta)
+        return set_err(err, err_len, "ad_nn_save: the model's description is too long"),
+               AD_ERR_INVALID;
+    size_t n;
+    ad_param **all = collect(m, o, &n);
+    if (!all) return set_err(err, err_len, "ad_nn_save: out of memory"), AD_ERR_NOMEM;
+    ad_status st = ad_params_save(path, all, n, meta, ml, err, err_len);
+    free(all);
+    return st;
+}
+
+ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t err_len)
+{
+    if (!path || !m)
+        return set_err(err, err_len, "ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
+    char want[1024], got[1024];
+    size_t wl = meta_of(m, o, want, sizeof want), gl = 0, n;
+    ad_param **live = collect(m, o, &n);
+    ad_param **scratch = calloc(n ? n : 1, sizeof *scratch);
+    ad_status st = AD_OK;
+    if (!live || !scratch) {
+        st = AD_ERR_NOMEM;
+        set_err(err, err_len, "ad_nn_load: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t dims[AD_MAX_DIMS];
+        size_t nd = ad_param_shape(live[i], dims);
+        if (!(scratch[i] = ad_param_new(ad_param_dtype(live[i]), nd, dims))) {
+            st = AD_ERR_NOMEM;
+            set_err(err, err_len, "ad_nn_load: out of memory");
+            goto done;
+        }
+    }
+    st = ad_params_load(path, scratch, n, got, sizeof got - 1, &gl, err, err_len);
+    if (st != AD_OK) goto done;
+    got[gl] = '\0';
+    if (gl < sizeof META_MAGIC - 1 || memcmp(got, META_MAGIC, sizeof META_MAGIC - 1) != 0) {
+        st = AD_ERR_FORMAT;
+        set_err(err, err_len, "ad_nn_load: %s is not an adtape-nn model file", path);
+        goto done;
+    }
+    if (gl != wl || memcmp(got, want, wl) != 0) {
+        st = AD_ERR_FORMAT;
+        set_err(err, err_len, "ad_nn_load: %s holds \"%s\", the model is \"%s\"", path,
+                got + sizeof META_MAGIC - 1, want + sizeof META_MAGIC - 1);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(ad_param_value(live[i]), ad_param_value(scratch[i]),
+               ad_param_numel(live[i]) * (ad_param_dtype(live[i]) == AD_F32 ? 4 : 8));
+done:
+    for (size_t i = 0; scratch && i < n; i++)
+        ad_param_free(scratch[i]);
+    free(scratch);
+    free(live);
+    return st;
+}

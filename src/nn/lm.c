@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT
+ * Levenberg-Marquardt for small networks with a squared-error loss. Each
+ * epoch records the network once over the whole data set and builds the
+ * Jacobian J [R,P] of the residuals e = y - t (R = samples x outputs) with
+ * respect to all P weights by R reverse sweeps of that one recording, seeded
+ * with unit vectors. The step solves (J^T J + mu I) delta = -J^T e, the
+ * Gauss-Newton step damped towards gradient descent as mu grows. Memory
+ * (malloc/free; ad_alloc is internal) is O(R P + P^2). */
+#include "adtape/nn.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+    if (!err || len == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A = L L^T with L lower triangular, stored over A's lower half; then
+ * L z = b and L^T x = z by substitution. */
+bool ad_nn_cholesky_solve(double *a, double *b, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        double d = a[j * n + j];
+        for (size_t k = 0; k < j; k++)
+            d -= a[j * n + k] * a[j * n + k];
+        if (!(d > 0) || !isfinite(d)) return false; /* not positive definite (or NaN) */
+        double l = sqrt(d);
+        a[j * n + j] = l;
+        for (size_t i = j + 1; i < n; i++) {
+            double s = a[i * n + j];
+            for (size_t k = 0; k < j; k++)
+                s -= a[i * n + k] * a[j * n + k];
+            a[i * n + j] = s / l;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        double s = b[i];
+        for (size_t k = 0; k < i; k++)
+            s -= a[i * n + k] * b[k];
+        b[i] = s / a[i * n + i];
+    }
+    for (size_t i = n; i-- > 0;) {
+        double s = b[i];
+        for (size_t k = i + 1; k < n; k++)
+            s -= a[k * n + i] * b[k];
+        b[i] = s / a[i * n + i];
+    }
+    return true;
+}
+
+/* All weights as one vector of doubles, in ad_nn_params order. */
+static void get_weights(ad_param *const *ps, size_t np, double *w)
+{
+    for (size_t i = 0; i < np; i++) {
+        size_t n = ad_param_numel(ps[i]);
+        const void *v = ad_param_value(ps[i]);
+        for (size_t j = 0; j < n; j++)
+            *w++ = ad_param_dtype(ps[i]) == AD_F32 ? (double)((const float *)v)[j]
+                                                   : ((const double *)v)[j];
+    }
+}
+
+static void set_weights(ad_param *const *ps, size_t np, const double *w)
+{
+    for (size_t i = 0; i < np; i++) {
+        size_t n = ad_param_numel(ps[i]);
+        void *v = ad_param_value(ps[i]);
+        for (size_t j = 0; j < n; j++, w++) {
+            if (ad_param_dtype(ps[i]) == AD_F32)
+                ((float *)v)[j] = (float)*w;
+            else
+                ((double *)v)[j] = *w;
+        }
+    }
+}
+
+/* Gradients of all weights, in the same order. */
+static void get_grads(ad_param *const *ps, size_t np, double *g)
+{
+    for (size_t i = 0; i < np; i++) {
+        size_t n = ad_param_numel(ps[i]);
+        const void *v = ad_param_grad(ps[i]);
+        for (size_t j = 0; j < n; j++)
+            *g++ = ad_param_dtype(ps[i]) == AD_F32 ? (double)((const float *)v)[j]
+                                                   : ((const double *)v)[j];
+    }
+}
+
+typedef struct lm_work {
+    ad_tape *t;
+    void *sx;
+    size_t lx;
+    double *J, *e, *A, *g, *delta, *w, *seed;
+} lm_work;
+
+/* Records the network over all of d and fills e with the residuals;
+ * returns the output tensor (invalid on error). */
+static ad_tensor residuals(ad_nn *m, const ad_nn_data *d, lm_work *k)
+{
+    ad_tape_reset(k->t);
+    ad_tensor x =
+        ad_nn_gather(k->t, ad_nn_get_spec(m)->dtype, d->x, d->in, NULL, d->n, &k->sx, &k->lx);
+    ad_tensor y = ad_nn_forward(m, x);
+    if (ad_tape_error(k->t, NULL) != AD_OK) return y;
+    for (size_t r = 0; r < d->n * d->out; r++)
+        k->e[r] = ad_tensor_get(y, r) - (double)d->y[r];
+    return y;
+}
+
+/* The model's own loss from residuals: mse = sum e^2 / R; half_sse = sum e^2 / 2B. */
+static double loss_of(const ad_nn *m, const double *e, const ad_nn_data *d)
+{
+    double s = 0;
+    for (size_t r = 0; r < d->n * d->out; r++)
+        s += e[r] * e[r];
+    return ad_nn_get_spec(m)->loss == AD_LOSS_HALF_SSE ? 0.5 * s / (double)d->n
+                                                       : s / (double)(d->n * d->out);
+}
+
+/* Trial loss at the current weights, with recording off. */
+static ad_status trial_loss(ad_nn *m, const ad_nn_data *d, lm_work *k, double *loss)
+{
+    bool was = ad_tape_set_recording(k->t, false);
+    residuals(m, d, k);
+    ad_tape_set_recording(k->t, was);
+    ad_status st = ad_tape_error(k->t, NULL);
+    *loss = loss_of(m, k->e, d);
+    return st;
+}
+
+/* J^T J and J^T e, then the Jacobian rows by one unit-seeded sweep each. */
+static ad_status jacobian(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, double *loss)
+{
+    size_t np, R = d->n * d->out;
+    ad_param *const *ps = ad_nn_params(m, &np);
+    ad_tensor y = residuals(m, d, k);
+    ad_status st = ad_tape_error(k->t, NULL);
+    if (st != AD_OK) return st;
+    *loss = loss_of(m, k->e, d);
+    for (size_t r = 0; r < R; r++) {
+        for (size_t i = 0; i < np; i++)
+            ad_param_zero_grad(ps[i]);
+        k->seed[r] = 1.0; /* row r of J = d e_r / d w = the VJP with seed e_r */
+        st = ad_backward_seeded(y, k->seed);
+        k->seed[r] = 0.0;
+        if (st != AD_OK) return st;
+        get_grads(ps, np, k->J + r * P);
+    }
+    for (size_t i = 0; i < np; i++)
+        ad_param_zero_grad(ps[i]);
+    /* A = J^T J (upper triangle mirrored), g = J^T e */
+    memset(k->A, 0, P * P * sizeof *k->A);
+    memset(k->g, 0, P * sizeof *k->g);
+    for (size_t r = 0; r < R; r++) {
+        const double *row = k->J + r * P;
+        for (size_t i = 0; i < P; i++) {
+            double ri = row[i];
+            if (ri == 0.0) continue;
+            k->g[i] += ri * k->e[r];
+            for (size_t j = i; j < P; j++)
+                k->A[i * P + j] += ri * row[j];
+        }
+    }
+    for (size_t i = 0; i < P; i++)
+        for (size_t j = 0; j < i; j++)
+            k->A[i * P + j] = k->A[j * P + i];
+    return AD_OK;
+}
+
+/* Tries steps with growing mu until one lowers the loss. true: accepted. */
+static bool lm_step(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, double *mu, double mu_max,
+                    double loss0, double *loss, double *solve_buf, ad_status *st)
+{
+    size_t np;
+    ad_param *const *ps = ad_nn_params(m, &np);
+    get_weights(ps, np, k->w);
+    while (*mu <= mu_max) {
+        memcpy(solve_buf, k->A, P * P * sizeof *solve_buf);
+        for (size_t i = 0; i < P; i++) {
+            solve_buf[i * P + i] += *mu;
+            k->delta[i] = -k->g[i];
+        }
+        if (ad_nn_cholesky_solve(solve_buf, k->delta, P)) {
+            for (size_t i = 0; i < P; i++)
+                k->delta[i] += k->w[i];
+            set_weights(ps, np, k->delta);
+            if ((*st = trial_loss(m, d, k, loss)) != AD_OK) return false;
+            if (*loss < loss0) {
+                *mu = *mu * 0.1 > 1e-20 ? *mu * 0.1 : 1e-20;
+                return true;
+            }
+            set_weights(ps, np, k->w);
+        }
+        *mu *= 10;
+    }
+    *loss = loss0;
+    return false;
+}
+
+ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_nn_history *h,
+                      char *err, size_t err_len)
+{
+    const char *fn = "ad_lm_train";
+    if (!m || !d || !d->x || !d->y)
+        return set_err(err, err_len, "%s: model or data NULL", fn), AD_ERR_INVALID;
+    const ad_nn_spec *s = ad_nn_get_spec(m);
+    if (s->head != AD_HEAD_IDENTITY)
+        return set_err(err, err_len, "%s: needs an identity head with a squared-error loss, not %s",
+                       fn, ad_nn_head_name(s->head)),
+               AD_ERR_INVALID;
+    if (d->in != s->inputs || d->out != s->outputs || d->n == 0)
+        return set_err(err, err_len,
+                       "%s: data [%zu x %zu -> %zu] does not fit the model [%zu -> %zu]", fn, d->n,
+                       d->in, d->out, s->inputs, s->outputs),
+               AD_ERR_INVALID;
+    ad_lm_opts o = opts ? *opts : (ad_lm_opts){0};
+    if (o.epochs == 0) o.epochs = 100;
+    if (o.mu == 0) o.mu = 1e-3;
+    if (o.mu_max == 0) o.mu_max = 1e10;
+    if (!o.name) o.name = "lm";
+    size_t P = ad_nn_param_count(m), R = d->n * d->out;
+    if (R > SIZE_MAX / sizeof(double) / P || P > 20000)
+        return set_err(err, err_len, "%s: %zu residuals x %zu weights is too large for LM", fn, R,
+                       P),
+               AD_ERR_INVALID;
+    lm_work k = {0};
+    k.t = ad_tape_new();
+    k.J = malloc(R * P * sizeof *k.J);
+    k.e = malloc(R * sizeof *k.e);
+    k.seed = calloc(R, sizeof *k.seed);
+    k.A = malloc(P * P * sizeof *k.A);
+    k.g = malloc(P * sizeof *k.g);
+    k.delta = malloc(P * sizeof *k.delta);
+    k.w = malloc(P * sizeof *k.w);
+    double *solve = malloc(P * P * sizeof *solve);
+    ad_status st = AD_OK;
+    if (!k.t || !k.J || !k.e || !k.seed || !k.A || !k.g || !k.delta || !k.w || !solve) {
+        set_err(err, err_len, "%s: out of memory", fn);
+        st = AD_ERR_NOMEM;
+        goto done;
+    }
+    double mu = o.mu;
+    for (size_t ep = 0; ep < o.epochs; ep++) {
+        double t0 = now(), loss0, loss;
+        if ((st = jacobian(m, d, &k, P, &loss0)) != AD_OK) break;
+        bool ok = lm_step(m, d, &k, P, &mu, o.mu_max, loss0, &loss, solve, &st);
+        if (st != AD_OK) break;
+        double secs = now() - t0;
+        if (!o.quiet)
+            fprintf(stderr, "%s epoch %zu/%zu  loss %.6g  mu %.3g%s  %.3f s\n", o.name, ep + 1,
+                    o.epochs, loss, mu, ok ? "" : "  (no step lowers the loss)", secs);
+        if (h && !ad_nn_history_push(h, loss, (double)NAN, (double)NAN, (double)NAN, secs)) {
+            set_err(err, err_len, "%s: out of memory", fn);
+            st = AD_ERR_NOMEM;
+            break;
+        }
+        if (!ok || loss <= o.target_loss) break; /* converged, or stuck at mu_max */
+    }
+    if (st != AD_OK && st != AD_ERR_NOMEM) {
+        const char *msg;
+        ad_tape_error(k.t, &msg);
+        set_err(err, err_len, "%s: %s", fn, msg);
+    }
+done:
+    ad_tape_free(k.t);
+    free(k.sx);
+    free(k.J);
+    free(k.e);
+    free(k.seed);
+    free(k.A);
+    free(k.g);
+    free(k.delta);
+    free(k.w);
+    free(solve);
+    return st;
+}

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT
+ * The MLP: a spec checked into layers of ad_params, seeded Glorot/He
+ * initialisation, the forward recording and the loss of each head. Like all of
+ * src/nn it uses only the public API, so it allocates with malloc/free (the
+ * engine's ad_alloc is internal). */
+#include "adtape/nn.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct layer {
+    ad_param *w, *b, *p; /* w [out,in], b [out], p [skip_width,out] or NULL */
+    size_t in, out, skip;
+    ad_nn_act act;
+} layer;
+
+struct ad_nn {
+    ad_nn_spec spec;
+    ad_nn_layer_spec *hidden; /* the spec's copy */
+    layer *layers;            /* n_hidden + 1: the head is last */
+    ad_param **params;
+    size_t n_params;
+    ad_tensor *h; /* forward scratch: h[0] input, h[i] hidden layer i */
+};
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+    if (!err || len == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+static const char *const act_names[AD_ACT_COUNT] = {
+    "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "swish", "mish", "gelu"};
+static const char *const head_names[AD_HEAD_COUNT] = {"identity", "logistic", "softmax"};
+static const char *const loss_names[] = {"default", "mse", "half_sse", "bce_with_logits",
+                                         "softmax_cross_entropy"};
+
+const char *ad_nn_act_name(ad_nn_act a)
+{
+    return (unsigned)a < AD_ACT_COUNT ? act_names[a] : "?";
+}
+
+bool ad_nn_act_parse(const char *name, ad_nn_act *a)
+{
+    for (unsigned i = 0; name && i < AD_ACT_COUNT; i++)
+        if (strcmp(name, act_names[i]) == 0) {
+            *a = (ad_nn_act)i;
+            return true;
+        }
+    return false;
+}
+
+const char *ad_nn_head_name(ad_nn_head h)
+{
+    return (unsigned)h < AD_HEAD_COUNT ? head_names[h] : "?";
+}
+
+/* The loss a head trains with, or -1 when the requested one does not suit it. */
+static int resolve_loss(ad_nn_head h, ad_nn_loss_kind l)
+{
+    switch (h) {
+    case AD_HEAD_IDENTITY:
+        if (l == AD_LOSS_DEFAULT) return AD_LOSS_MSE;
+        return l == AD_LOSS_MSE || l == AD_LOSS_HALF_SSE ? (int)l : -1;
+    case AD_HEAD_LOGISTIC:
+        return l == AD_LOSS_DEFAULT || l == AD_LOSS_BCE_LOGITS ? AD_LOSS_BCE_LOGITS : -1;
+    case AD_HEAD_SOFTMAX:
+        return l == AD_LOSS_DEFAULT || l == AD_LOSS_SOFTMAX_CE ? AD_LOSS_SOFTMAX_CE : -1;
+    default:
+        return -1;
+    }
+}
+
+static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
+{
+    const char *fn = "ad_nn_new";
+    if (s->inputs == 0) return set_err(err, len, "%s: inputs is 0", fn), false;
+    if (s->outputs == 0) return set_err(err, len, "%s: outputs is 0", fn), false;
+    if (s->n_hidden > 0 && !s->hidden)
+        return set_err(err, len, "%s: n_hidden is %zu but hidden is NULL", fn, s->n_hidden), false;
+    if (s->dtype != AD_F32 && s->dtype != AD_F64)
+        return set_err(err, len, "%s: unknown dtype %d", fn, (int)s->dtype), false;
+    if ((unsigned)s->init >= AD_INIT_COUNT)
+        return set_err(err, len, "%s: unknown init %d", fn, (int)s->init), false;
+    if ((unsigned)s->head >= AD_HEAD_COUNT)
+        return set_err(err, len, "%s: unknown head %d", fn, (int)s->head), false;
+    if ((unsigned)s->loss > AD_LOSS_SOFTMAX_CE)
+        return set_err(err, len, "%s: unknown loss %d", fn, (int)s->loss), false;
+    if (resolve_loss(s->head, s->loss) < 0)
+        return set_err(err, len, "%s: loss %s does not suit the %s head", fn, loss_names[s->loss],
+                       head_names[s->head]),
+               false;
+    if (s->head == AD_HEAD_SOFTMAX && s->outputs < 2)
+        return set_err(err, len, "%s: a softmax head needs at least 2 outputs", fn), false;
+    for (size_t i = 0; i < s->n_hidden; i++) {
+        const ad_nn_layer_spec *l = &s->hidden[i];
+        size_t k = i + 1; /* layers are numbered from 1; 0 is the input */
+        if (l->width == 0)
+            return set_err(err, len, "%s: hidden layer %zu: width is 0", fn, k), false;
+        if ((unsigned)l->act >= AD_ACT_COUNT)
+            return set_err(err, len, "%s: hidden layer %zu: unknown activation %d", fn, k,
+                           (int)l->act),
+                   false;
+        if (l->skip > k)
+            return set_err(err, len,
+                           "%s: hidden layer %zu: skip %zu reaches before the input (at most %zu)",
+                           fn, k, l->skip, k),
+                   false;
+        if (l->skip == 0) continue;
+        size_t from = k == l->skip ? s->inputs : s->hidden[k - l->skip - 1].width;
+        if (from != l->width && !l->project)
+            return set_err(err, len,
+                           "%s: hidden layer %zu: residual from width %zu to width %zu needs a "
+                           "projection (set project)",
+                           fn, k, from, l->width),
+                   false;
+    }
+    return true;
+}
+
+static ad_param *new_matrix(ad_dtype dt, size_t rows, size_t cols)
+{
+    return cols ? ad_param_new(dt, 2, (size_t[]){rows, cols})
+                : ad_param_new(dt, 1, (size_t[]){rows});
+}
+
+static bool uses_he(ad_nn_act a)
+{
+    return a == AD_ACT_RELU || a == AD_ACT_LEAKY_RELU;
+}
+
+/* A distinct, reproducible seed per parameter: splitmix64 of (seed, k). */
+static uint64_t param_seed(uint64_t seed, size_t k)
+{
+    ad_nn_rng r;
+    ad_nn_rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1)));
+    return ad_nn_rng_next(&r);
+}
+
+static void init_weight(ad_param *w, ad_nn_init init, ad_nn_act act, size_t fan_in, size_t fan_out,
+                        uint64_t seed)
+{
+    if (init == AD_INIT_DEFAULT) init = uses_he(act) ? AD_INIT_HE_UNIFORM : AD_INIT_XAVIER_UNIFORM;
+    double fi = (double)fan_in, fo = (double)fan_out;
+    switch (init) {
+    case AD_INIT_XAVIER_NORMAL:
+        ad_param_normal(w, 0.0, sqrt(2.0 / (fi + fo)), seed);
+        break;
+    case AD_INIT_HE_UNIFORM: {
+        double a = sqrt(6.0 / fi);
+        ad_param_uniform(w, -a, a, seed);
+        break;
+    }
+    case AD_INIT_HE_NORMAL:
+        ad_param_normal(w, 0.0, sqrt(2.0 / fi), seed);
+        break;
+    default: {
+        double a = sqrt(6.0 / (fi + fo));
+        ad_param_uniform(w, -a, a, seed);
+        break;
+    }
+    }
+}
+
+void ad_nn_init_params(ad_nn *m, uint64_t seed)
+{
+    if (!m) return;
+    m->spec.seed = seed;
+    size_t k = 0;
+    for (size_t i = 0; i <= m->spec.n_hidden; i++) {
+        layer *l = &m->layers[i];
+        init_weight(l->w, m->spec.init, l->act, l->in, l->out, param_seed(seed, k++));
+        memset(ad_param_value(l->b), 0, ad_param_numel(l->b) * (m->spec.dtype == AD_F32 ? 4 : 8));
+        k++;
+        if (l->p) {
+            size_t from = ad_param_numel(l->p) / l->out;
+            init_weight(l->p, m->spec.init, AD_ACT_IDENTITY, from, l->out, param_seed(seed, k++));
+        }
+        ad_param_zero_grad(l->w);
+        ad_param_zero_grad(l->b);
+        if (l->p) ad_param_zero_grad(l->p);
+    }
+}
+
+ad_nn *ad_nn_new(const ad_nn_spec *spec, char *err, size_t err_len)
+{
+    if (!spec) return set_err(err, err_len, "ad_nn_new: spec is NULL"), NULL;
+    if (!check_spec(spec, err, err_len)) return NULL;
+    size_t nl = spec->n_hidden + 1;
+    ad_nn *m = calloc(1, sizeof *m);
+    if (!m) goto nomem;
+    m->spec = *spec;
+    m->spec.loss = (ad_nn_loss_kind)resolve_loss(spec->head, spec->loss);
+    if (m->spec.leaky_slope == 0.0) m->spec.leaky_slope = 0.01;
+    m->hidden = calloc(nl, sizeof *m->hidden);
+    m->layers = calloc(nl, sizeof *m->layers);
+    m->params = calloc(3 * nl, sizeof *m->params);
+    m->h = calloc(nl, sizeof *m->h);
+    if (!m->hidden || !m->layers || !m->params || !m->h) goto nomem;
+    if (spec->n_hidden) memcpy(m->hidden, spec->hidden, spec->n_hidden * sizeof *m->hidden);
+    m->spec.hidden = m->hidden;
+    size_t prev = spec->inputs;
+    for (size_t i = 0; i < nl; i++) {
+        layer *l = &m->layers[i];
+        bool head = i == spec->n_hidden;
+        l->in = prev;
+        l->out = head ? spec->outputs : spec->hidden[i].width;
+        l->act = head ? AD_ACT_IDENTITY : spec->hidden[i].act;
+        l->skip = head ? 0 : spec->hidden[i].skip;
+        if (!(l->w = new_matrix(spec->dtype, l->out, l->in))) goto nomem;
+        m->params[m->n_params++] = l->w;
+        if (!(l->b = new_matrix(spec->dtype, l->out, 0))) goto nomem;
+        m->params[m->n_params++] = l->b;
+        if (l->skip && spec->hidden[i].project) {
+            size_t from = i + 1 == l->skip ? spec->inputs : spec->hidden[i - l->skip].width;
+            if (!(l->p = new_matrix(spec->dtype, from, l->out))) goto nomem;
+            m->params[m->n_params++] = l->p;
+        }
+        prev = l->out;
+    }
+    ad_nn_init_params(m, spec->seed);
+    return m;
+nomem:
+    set_err(err, err_len, "ad_nn_new: out of memory");
+    ad_nn_free(m);
+    return NULL;
+}
+
+void ad_nn_free(ad_nn *m)
+{
+    if (!m) return;
+    for (size_t i = 0; i < m->n_params; i++)
+        ad_param_free(m->params[i]);
+    free(m->hidden);
+    free(m->layers);
+    free(m->params);
+    free(m->h);
+    free(m);
+}
+
+const ad_nn_spec *ad_nn_get_spec(const ad_nn *m)
+{
+    return m ? &m->spec : NULL;
+}
+
+ad_param *const *ad_nn_params(const ad_nn *m, size_t *n)
+{
+    if (n) *n = m ? m->n_params : 0;
+    return m ? m->params : NULL;
+}
+
+size_t ad_nn_param_count(const ad_nn *m)
+{
+    size_t s = 0;
+    for (size_t i = 0; m && i < m->n_params; i++)
+        s += ad_param_numel(m->params[i]);
+    return s;
+}
+
+static ad_tensor activate(ad_tensor z, ad_nn_act a, double slope)
+{
+    switch (a) {
+    case AD_ACT_SIGMOID:
+        return ad_tsigmoid(z);
+    case AD_ACT_TANH:
+        return ad_ttanh(z);
+    case AD_ACT_RELU:
+        return ad_relu(z);
+    case AD_ACT_LEAKY_RELU:
+        return ad_leaky_relu(z, slope);
+    case AD_ACT_SOFTPLUS:
+        return ad_softplus(z);
+    case AD_ACT_SWISH:
+        return ad_swish(z);
+    case AD_ACT_MISH:
+        return ad_mish(z);
+    case AD_ACT_GELU:
+        return ad_gelu(z);
+    default:
+        return z;
+    }
+}
+
+/* h_i = act(h_{i-1} W_i^T + b_i) + (h_{i-skip} [P_i]); logits = h_L W^T + b. */
+ad_tensor ad_nn_forward(ad_nn *m, ad_tensor x)
+{
+    ad_tape *t = ad_tensor_tape(x);
+    ad_tensor h = x;
+    size_t nh = m->spec.n_hidden;
+    m->h[0] = x;
+    for (size_t i = 0; i <= nh; i++) {
+        const layer *l = &m->layers[i];
+        ad_tensor z = ad_linear(h, ad_param_use(t, l->w), ad_param_use(t, l->b));
+        h = activate(z, l->act, m->spec.leaky_slope);
+        if (l->skip) {
+            ad_tensor s = m->h[i + 1 - l->skip];
+            if (l->p) s = ad_matmul(s, ad_param_use(t, l->p));
+            h = ad_tadd(h, s);
+        }
+        if (i < nh) m->h[i + 1] = h;
+    }
+    return h;
+}
+
+ad_tensor ad_nn_predict(const ad_nn *m, ad_tensor logits)
+{
+    switch (m->spec.head) {
+    case AD_HEAD_LOGISTIC:
+        return ad_tsigmoid(logits);
+    case AD_HEAD_SOFTMAX:
+        return ad_softmax(logits, -1);
+    default:
+        return logits;
+    }
+}
+
+ad_tensor ad_nn_loss(const ad_nn *m, ad_tensor logits, ad_tensor target, const int32_t *labels)
+{
+    switch (m->spec.loss) {
+    case AD_LOSS_HALF_SSE:
+        return ad_half_sse_loss(logits, target);
+    case AD_LOSS_BCE_LOGITS:
+        return ad_bce_with_logits(logits, target);
+    case AD_LOSS_SOFTMAX_CE: {
+        size_t dims[AD_MAX_DIMS];
+        size_t nd = ad_tensor_shape(logits, dims);
+        return ad_softmax_cross_entropy(logits, labels, nd == 2 ? dims[0] : 1);
+    }
+    default:
+        return ad_mse_loss(logits, target);
+    }
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT
+ * First-order optimizers over a set of ad_params: SGD, momentum, Nesterov,
+ * Adam, AdamW, with L2 weight decay, global-norm clipping and epoch-based
+ * learning-rate schedules. The update rules follow PyTorch's, so a run can be
+ * checked against it step by step. State lives in ad_params so that it can be
+ * saved; other heap memory comes from malloc/free (ad_alloc is internal). */
+#include "adtape/nn.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ad_opt {
+    ad_opt_config cfg;
+    ad_param **params; /* borrowed */
+    size_t n;
+    ad_param **state; /* counters, then m_i for every param, then v_i (Adam family) */
+    size_t n_state;
+};
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+    if (!err || len == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+static bool adam_family(ad_opt_kind k)
+{
+    return k == AD_OPT_ADAM || k == AD_OPT_ADAMW;
+}
+
+/* counters: [0] steps taken, [1] epoch; float64 holds both exactly to 2^53 */
+static double *counters(const ad_opt *o)
+{
+    return ad_param_value(o->state[0]);
+}
+
+ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, char *err,
+                   size_t err_len)
+{
+    const char *fn = "ad_opt_new";
+    if (!cfg || (!params && n)) return set_err(err, err_len, "%s: config or params NULL", fn), NULL;
+    if ((unsigned)cfg->kind >= AD_OPT_COUNT)
+        return set_err(err, err_len, "%s: unknown optimizer %d", fn, (int)cfg->kind), NULL;
+    if ((unsigned)cfg->schedule > AD_LR_COSINE)
+        return set_err(err, err_len, "%s: unknown schedule %d", fn, (int)cfg->schedule), NULL;
+    if (cfg->lr < 0 || cfg->weight_decay < 0 || cfg->clip_norm < 0 || cfg->momentum < 0 ||
+        cfg->momentum >= 1 || cfg->beta1 < 0 || cfg->beta1 >= 1 || cfg->beta2 < 0 ||
+        cfg->beta2 >= 1 || cfg->eps < 0)
+        return set_err(err, err_len,
+                       "%s: lr, weight_decay, clip_norm and eps must be >= 0, momentum and betas "
+                       "in [0, 1)",
+                       fn),
+               NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!params[i]) return set_err(err, err_len, "%s: params[%zu] is NULL", fn, i), NULL;
+    ad_opt *o = calloc(1, sizeof *o);
+    if (!o) goto nomem;
+    o->cfg = *cfg;
+    ad_opt_config *c = &o->cfg;
+    if (c->lr == 0) c->lr = adam_family(c->kind) ? 1e-3 : 1e-2;
+    if (c->momentum == 0) c->momentum = 0.9;
+    if (c->beta1 == 0) c->beta1 = 0.9;
+    if (c->beta2 == 0) c->beta2 = 0.999;
+    if (c->eps == 0) c->eps = 1e-8;
+    if (c->step_epochs == 0) c->step_epochs = 10;
+    if (c->gamma == 0) c->gamma = 0.1;
+    if (c->total_epochs == 0) c->total_epochs = 100;
+    o->n = n;
+    o->params = calloc(n ? n : 1, sizeof *o->params);
+    size_t per = c->kind == AD_OPT_SGD ? 0 : adam_family(c->kind) ? 2 : 1;
+    o->state = calloc(1 + per * n, sizeof *o->state);
+    if (!o->params || !o->state) goto nomem;
+    if (n) memcpy(o->params, params, n * sizeof *params);
+    if (!(o->state[o->n_state++] = ad_param_new(AD_F64, 1, (size_t[]){2}))) goto nomem;
+    for (size_t k = 0; k < per; k++)
+        for (size_t i = 0; i < n; i++) {
+            size_t dims[AD_MAX_DIMS];
+            size_t nd = ad_param_shape(params[i], dims);
+            if (!(o->state[o->n_state++] = ad_param_new(ad_param_dtype(params[i]), nd, dims)))
+                goto nomem;
+        }
+    return o;
+nomem:
+    set_err(err, err_len, "%s: out of memory", fn);
+    ad_opt_free(o);
+    return NULL;
+}
+
+void ad_opt_free(ad_opt *o)
+{
+    if (!o) return;
+    for (size_t i = 0; i < o->n_state; i++)
+        ad_param_free(o->state[i]);
+    free(o->state);
+    free(o->params);
+    free(o);
+}
+
+const ad_opt_config *ad_opt_get_config(const ad_opt *o)
+{
+    return o ? &o->cfg : NULL;
+}
+
+ad_param *const *ad_opt_state(const ad_opt *o, size_t *n)
+{
+    if (n) *n = o ? o->n_state : 0;
+    return o ? o->state : NULL;
+}
+
+uint64_t ad_opt_steps(const ad_opt *o)
+{
+    return (uint64_t)counters(o)[0];
+}
+
+uint64_t ad_opt_epoch(const ad_opt *o)
+{
+    return (uint64_t)counters(o)[1];
+}
+
+void ad_opt_set_epoch(ad_opt *o, uint64_t epoch)
+{
+    counters(o)[1] = (double)epoch;
+}
+
+double ad_opt_schedule_lr(const ad_opt_config *c, size_t epoch)
+{
+    switch (c->schedule) {
+    case AD_LR_STEP: {
+        size_t period = c->step_epochs ? c->step_epochs : 10;
+        double gamma = c->gamma != 0 ? c->gamma : 0.1;
+        return c->lr * pow(gamma, (double)(epoch / period));
+    }
+    case AD_LR_COSINE: {
+        double T = (double)(c->total_epochs ? c->total_epochs : 100);
+        double e = (double)epoch < T ? (double)epoch : T;
+        return c->lr_min + (c->lr - c->lr_min) * 0.5 * (1.0 + cos(3.141592653589793 * e / T));
+    }
+    default:
+        return c->lr;
+    }
+}
+
+double ad_opt_lr(const ad_opt *o)
+{
+    return ad_opt_schedule_lr(&o->cfg, (size_t)ad_opt_epoch(o));
+}
+
+double ad_opt_grad_norm(const ad_opt *o)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < o->n; i++) {
+        size_t n = ad_param_numel(o->params[i]);
+        const void *g = ad_param_grad(o->params[i]);
+        if (ad_param_dtype(o->params[i]) == AD_F32)
+            for (size_t j = 0; j < n; j++)
+                s += (double)((const float *)g)[j] * (double)((const float *)g)[j];
+        else
+            for (size_t j = 0; j < n; j++)
+                s += ((const double *)g)[j] * ((const double *)g)[j];
+    }
+    return sqrt(s);
+}
+
+void ad_opt_zero_grad(ad_opt *o)
+{
+    for (size_t i = 0; o && i < o->n; i++)
+        ad_param_zero_grad(o->params[i]);
+}
+
+/* The per-element rules, instantiated for float and double. g is the clipped
+ * gradient plus L2 decay (except AdamW, whose decay shrinks w directly). */
+typedef struct rule {
+    ad_opt_kind kind;
+    double lr, scale, wd, mu, b1, b2, eps, bc1, bc2;
+} rule;
+
+#define DEFINE_UPDATE(T, SQRT)                                                                     \
+    static void update_##T(const rule *r, T *w, const T *grad, T *m, T *v, size_t n)               \
+    {                                                                                              \
+        const T lr = (T)r->lr, s = (T)r->scale, wd = (T)r->wd, mu = (T)r->mu;                      \
+        const T b1 = (T)r->b1, b2 = (T)r->b2, eps = (T)r->eps, one = (T)1;                         \
+        const T step = (T)(r->lr / r->bc1), rbc2 = (T)(1.0 / sqrt(r->bc2));                        \
+        switch (r->kind) {                                                                         \
+        case AD_OPT_SGD:                                                                           \
+            for (size_t i = 0; i < n; i++)                                                         \
+                w[i] -= lr * (grad[i] * s + wd * w[i]);                                            \
+            break;                                                                                 \
+        case AD_OPT_MOMENTUM:                                                                      \
+            for (size_t i = 0; i < n; i++) {                                                       \
+                m[i] = mu * m[i] + (grad[i] * s + wd * w[i]);                                      \
+                w[i] -= lr * m[i];                                                                 \
+            }                                                                                      \
+            break;                                                                                 \
+        case AD_OPT_NESTEROV:                                                                      \
+            for (size_t i = 0; i < n; i++) {                                                       \
+                T g = grad[i] * s + wd * w[i];                                                     \
+                m[i] = mu * m[i] + g;                                                              \
+                w[i] -= lr * (g + mu * m[i]);                                                      \
+            }                                                                                      \
+            break;                                                                                 \
+        default: { /* Adam; AdamW decays w itself instead of adding wd w to g */                   \
+            const T l2 = r->kind == AD_OPT_ADAMW ? (T)0 : wd;                                      \
+            const T shrink = r->kind == AD_OPT_ADAMW ? one - lr * wd : one;                        \
+            for (size_t i = 0; i < n; i++) {                                                       \
+                T g = grad[i] * s + l2 * w[i];                                                     \
+                w[i] *= shrink;                                                                    \
+                m[i] = b1 * m[i] + (one - b1) * g;                                                 \
+                v[i] = b2 * v[i] + (one - b2) * g * g;                                             \
+                w[i] -= step * m[i] / (SQRT(v[i]) * rbc2 + eps);                                   \
+            }                                                                                      \
+            break;                                                                                 \
+        }                                                                                          \
+        }                                                                                          \
+    }
+DEFINE_UPDATE(float, sqrtf)
+DEFINE_UPDATE(double, sqrt)
+
+void ad_opt_step(ad_opt *o)
+{
+    if (!o) return;
+    const ad_opt_config *c = &o->cfg;
+    double *cnt = counters(o);
+    cnt[0] += 1.0;
+    rule r = {c->kind,
+              ad_opt_lr(o),
+              1.0,
+              c->weight_decay,
+              c->momentum,
+              c->beta1,
+              c->beta2,
+              c->eps,
+              1.0 - pow(c->beta1, cnt[0]),
+              1.0 - pow(c->beta2, cnt[0])};
+    if (c->clip_norm > 0) {
+        double norm = ad_opt_grad_norm(o);
+        if (norm > c->clip_norm) r.scale = c->clip_norm / norm;
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        ad_param *p = o->params[i];
+        void *m = c->kind == AD_OPT_SGD ? NULL : ad_param_value(o->state[1 + i]);
+        void *v = adam_family(c->kind) ? ad_param_value(o->state[1 + o->n + i]) : NULL;
+        if (ad_param_dtype(p) == AD_F32)
+            update_float(&r, ad_param_value(p), ad_param_grad(p), m, v, ad_param_numel(p));
+        else
+            update_double(&r, ad_param_value(p), ad_param_grad(p), m, v, ad_param_numel(p));
+    }
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT
+ * The mini-batch training loop and its per-epoch history. It owns one tape,
+ * reset every step, so after the first batch a step makes no heap allocation
+ * in the engine; its own buffers come from malloc/free (ad_alloc is internal).
+ * Progress lines go to stderr: this is the client, not the library core. */
+#include "adtape/nn.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+    if (!err || len == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+bool ad_nn_history_push(ad_nn_history *h, double train_loss, double train_acc, double val_loss,
+                        double val_acc, double seconds)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 16;
+        double **arrays[5] = {&h->train_loss, &h->train_acc, &h->val_loss, &h->val_acc,
+                              &h->seconds};
+        for (int i = 0; i < 5; i++) {
+            double *p = realloc(*arrays[i], cap * sizeof *p);
+            if (!p) return false; /* arrays already grown keep their data */
+            *arrays[i] = p;
+        }
+        h->cap = cap;
+    }
+    h->train_loss[h->n] = train_loss;
+    h->train_acc[h->n] = train_acc;
+    h->val_loss[h->n] = val_loss;
+    h->val_acc[h->n] = val_acc;
+    h->seconds[h->n] = seconds;
+    h->n++;
+    return true;
+}
+
+void ad_nn_history_free(ad_nn_history *h)
+{
+    if (!h) return;
+    free(h->train_loss);
+    free(h->train_acc);
+    free(h->val_loss);
+    free(h->val_acc);
+    free(h->seconds);
+    memset(h, 0, sizeof *h);
+}
+
+static bool data_fits(const ad_nn *m, const ad_nn_data *d, const char *what, char *err, size_t len)
+{
+    const ad_nn_spec *s = ad_nn_get_spec(m);
+    if (!d->x || d->in != s->inputs)
+        return set_err(err, len, "ad_nn_train: %s data has %zu features, the model takes %zu", what,
+                       d->in, s->inputs),
+               false;
+    if (s->head == AD_HEAD_SOFTMAX ? !d->labels : (!d->y || d->out != s->outputs))
+        return set_err(err, len, "ad_nn_train: %s data lacks the %s head's targets", what,
+                       ad_nn_head_name(s->head)),
+               false;
+    return true;
+}
+
+typedef struct buffers {
+    size_t *perm;
+    int32_t *labels;
+    void *sx, *sy;
+    size_t lx, ly;
+} buffers;
+
+/* One pass over the data in shuffled batches; *loss and *acc are averages. */
+static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d, size_t batch,
+                           buffers *b, double *loss, double *acc, char *err, size_t err_len)
+{
+    const ad_nn_spec *s = ad_nn_get_spec(m);
+    double total = 0.0, correct = 0.0;
+    for (size_t start = 0; start < d->n; start += batch) {
+        size_t nb = d->n - start < batch ? d->n - start : batch;
+        const size_t *idx = b->perm + start;
+        ad_tape_reset(t);
+        ad_opt_zero_grad(o);
+        ad_tensor x = ad_nn_gather(t, s->dtype, d->x, d->in, idx, nb, &b->sx, &b->lx);
+        ad_tensor y = {0};
+        if (s->head == AD_HEAD_SOFTMAX)
+            for (size_t i = 0; i < nb; i++)
+                b->labels[i] = d->labels[idx[i]];
+        else
+            y = ad_nn_gather(t, s->dtype, d->y, d->out, idx, nb, &b->sy, &b->ly);
+        ad_tensor z = ad_nn_forward(m, x);
+        ad_tensor l = ad_nn_loss(m, z, y, b->labels);
+        ad_status st = ad_backward(l);
+        if (st != AD_OK) {
+            const char *msg;
+            ad_tape_error(t, &msg);
+            set_err(err, err_len, "ad_nn_train: %s", msg);
+            return st;
+        }
+        total += ad_tensor_get(l, 0) * (double)nb;
+        if (s->head == AD_HEAD_SOFTMAX) {
+            correct += ad_nn_accuracy(m, z, NULL, b->labels) * (double)nb;
+        } else if (s->head == AD_HEAD_LOGISTIC) {
+            size_t hit = 0; /* per output: (logit > 0) == (target > 0.5) */
+            for (size_t i = 0; i < nb * s->outputs; i++)
+                hit += (ad_tensor_get(z, i) > 0.0) == (ad_tensor_get(y, i) > 0.5);
+            correct += (double)hit / (double)s->outputs;
+        }
+        ad_opt_step(o);
+    }
+    ad_opt_zero_grad(o);
+    ad_tape_reset(t);
+    *loss = total / (double)d->n;
+    *acc = s->head == AD_HEAD_IDENTITY ? (double)NAN : correct / (double)d->n;
+    return AD_OK;
+}
+
+static void progress(const char *name, size_t e, size_t last, double loss, double acc, double vloss,
+                     double vacc, double secs, double rate)
+{
+    char line[256];
+    int k = snprintf(line, sizeof line, "%s epoch %zu/%zu  loss %.4g", name, e, last, loss);
+    if (!isnan(acc)) k += snprintf(line + k, sizeof line - (size_t)k, "  acc %.2f%%", 100 * acc);
+    if (!isnan(vloss)) k += snprintf(line + k, sizeof line - (size_t)k, "  val loss %.4g", vloss);
+    if (!isnan(vacc))
+        k += snprintf(line + k, sizeof line - (size_t)k, "  val acc %.2f%%", 100 * vacc);
+    snprintf(line + k, sizeof line - (size_t)k, "  %.3f s  %.0f samples/s", secs, rate);
+    fprintf(stderr, "%s\n", line);
+}
+
+ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_data *val,
+                      const ad_nn_train_opts *opts, ad_nn_history *h, char *err, size_t err_len)
+{
+    if (!m || !o || !train)
+        return set_err(err, err_len, "ad_nn_train: model, optimizer or data is NULL"),
+               AD_ERR_INVALID;
+    ad_nn_train_opts op = opts ? *opts : (ad_nn_train_opts){0};
+    if (op.epochs == 0) op.epochs = 10;
+    if (op.batch_size == 0) op.batch_size = 32;
+    if (!op.name) op.name = "train";
+    if (op.print_every == 0) op.print_every = 1;
+    if (train->n == 0) return set_err(err, err_len, "ad_nn_train: no samples"), AD_ERR_INVALID;
+    if (!data_fits(m, train, "training", err, err_len)) return AD_ERR_INVALID;
+    if (val && !data_fits(m, val, "validation", err, err_len)) return AD_ERR_INVALID;
+    size_t batch = op.batch_size < train->n ? op.batch_size : train->n;
+    buffers b = {0};
+    ad_tape *t = ad_tape_new();
+    b.perm = malloc(train->n * sizeof *b.perm);
+    b.labels = malloc(batch * sizeof *b.labels);
+    ad_status st = AD_OK;
+    if (!t || !b.perm || !b.labels) {
+        set_err(err, err_len, "ad_nn_train: out of memory");
+        st = AD_ERR_NOMEM;
+        goto done;
+    }
+    size_t e0 = (size_t)ad_opt_epoch(o), last = e0 + op.epochs;
+    for (size_t e = e0; e < last; e++) {
+        double t0 = now(), loss, acc, vloss = (double)NAN, vacc = (double)NAN;
+        if (op.no_shuffle)
+            for (size_t i = 0; i < train->n; i++)
+                b.perm[i] = i;
+        else
+            ad_nn_shuffle(b.perm, train->n, op.seed, e);
+        st = run_epoch(m, o, t, train, batch, &b, &loss, &acc, err, err_len);
+        if (st != AD_OK) goto done;
+        double t1 = now();
+        ad_opt_set_epoch(o, e + 1);
+        if (val && val->n) {
+            st = ad_nn_evaluate(m, t, val, 0, &vloss, &vacc, err, err_len);
+            if (st != AD_OK) goto done;
+        }
+        double secs = now() - t0;
+        if (!op.quiet && ((e + 1) % op.print_every == 0 || e + 1 == last))
+            progress(op.name, e + 1, last, loss, acc, vloss, vacc, secs,
+                     (double)train->n / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
+        if (h && !ad_nn_history_push(h, loss, acc, vloss, vacc, secs)) {
+            set_err(err, err_len, "ad_nn_train: out of memory");
+            st = AD_ERR_NOMEM;
+            goto done;
+        }
+    }
+done:
+    free(b.perm);
+    free(b.labels);
+    free(b.sx);
+    free(b.sy);
+    ad_tape_free(t);
+    return st;
+}
