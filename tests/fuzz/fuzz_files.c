@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT
  * libFuzzer target for the file readers: parameter files (ad_paramfile_parse
- * on bytes in memory, and ad_params_load on the same bytes in a file) and IDX
- * image and label files. The first input byte picks the reader and options;
- * the rest is the file. Every file is either refused cleanly (the right code,
- * a message naming the function, outputs untouched or NULL) or loaded
- * correctly (a parameter file that loads is exactly what ad_params_save
- * writes for the loaded values; IDX data match an independent decoding). */
+ * on bytes in memory, and ad_params_load on the same bytes in a file), IDX
+ * image and label files, and MLP checkpoints (ad_nn_load). The first input
+ * byte picks the reader and options; the rest is the file. Every file is
+ * either refused cleanly (the right code, a message naming the function,
+ * outputs untouched or NULL) or loaded correctly (a parameter file or a
+ * checkpoint that loads is exactly what the saver writes for the loaded
+ * values; IDX data match an independent decoding). */
 #include "adtape.h"
 #include "adtape/data.h"
+#include "adtape/nn.h"
 #include "paramfile.h"
 
 #include <stdio.h>
@@ -172,6 +174,80 @@ static void fuzz_paramfile(unsigned mode, const uint8_t *data, size_t size)
     free(b);
 }
 
+/* ===================================================== MLP checkpoints */
+
+/* Every parameter of the model and of the optimizer, in order. */
+static size_t all_params(ad_nn *m, ad_opt *o, ad_param **out)
+{
+    size_t n = 0, k;
+    ad_param *const *p = ad_nn_params(m, &k);
+    for (size_t i = 0; i < k && n < 64; i++)
+        out[n++] = p[i];
+    if (o) {
+        p = ad_opt_state(o, &k);
+        for (size_t i = 0; i < k && n < 64; i++)
+            out[n++] = p[i];
+    }
+    return n;
+}
+
+/* A 2-3 tanh-2 softmax float32 model, with an Adam optimizer when bit 16 of
+ * mode is set: a refused checkpoint leaves both untouched, and one that
+ * loads is exactly what ad_nn_save writes for what was loaded. */
+static void fuzz_nn(unsigned mode, const uint8_t *data, size_t size)
+{
+    uint8_t *b = malloc(size ? size : 1);
+    memcpy(b, data, size);
+    if ((mode & 8) && size >= 4) {
+        uint32_t c = ad_crc32(0, b, size - 4);
+        for (int i = 0; i < 4; i++)
+            b[size - 4 + i] = (uint8_t)(c >> (8 * i));
+    }
+    write_file(file, b, size);
+    ad_nn_layer_spec hidden = {3, AD_ACT_TANH, 0, false};
+    ad_nn_spec spec = {2,      1, &hidden, 2, AD_HEAD_SOFTMAX, AD_LOSS_DEFAULT, AD_INIT_DEFAULT,
+                       AD_F32, 7, 0};
+    char err[300];
+    ad_nn *m = ad_nn_new(&spec, err, sizeof err);
+    if (!m) finding("ad_nn_new", err);
+    ad_opt *o = NULL;
+    if (mode & 16) {
+        ad_opt_config cfg = {.kind = AD_OPT_ADAM};
+        size_t n;
+        ad_param *const *mp = ad_nn_params(m, &n);
+        o = ad_opt_new(&cfg, mp, n, err, sizeof err);
+        if (!o) finding("ad_opt_new", err);
+    }
+    ad_param *p[64];
+    size_t np = all_params(m, o, p), total = 0;
+    for (size_t i = 0; i < np; i++)
+        total += bytes_of(p[i]);
+    uint8_t *before = malloc(total + 1);
+    for (size_t i = 0, off = 0; i < np; off += bytes_of(p[i]), i++)
+        memcpy(before + off, ad_param_value(p[i]), bytes_of(p[i]));
+    uint64_t steps = o ? ad_opt_steps(o) : 0, epoch = o ? ad_opt_epoch(o) : 0;
+    ad_status s = ad_nn_load(file, m, o, err, sizeof err);
+    if (s != AD_OK) {
+        if (s != AD_ERR_FORMAT) finding("ad_nn_load: unexpected status", ad_status_name(s));
+        if (strncmp(err, "ad_nn_load", 10) != 0) finding("ad_nn_load: message", err);
+        for (size_t i = 0, off = 0; i < np; off += bytes_of(p[i]), i++)
+            if (memcmp(before + off, ad_param_value(p[i]), bytes_of(p[i])) != 0)
+                finding("a refused checkpoint changed the model", err);
+        if (o && (ad_opt_steps(o) != steps || ad_opt_epoch(o) != epoch))
+            finding("a refused checkpoint changed the optimizer", err);
+    } else {
+        if (ad_nn_save(saved, m, o, err, sizeof err) != AD_OK) finding("ad_nn_save", err);
+        size_t n;
+        uint8_t *again = read_file(saved, &n);
+        if (n != size || memcmp(again, b, size) != 0) finding("checkpoint roundtrip differs", NULL);
+        free(again);
+    }
+    free(before);
+    ad_opt_free(o);
+    ad_nn_free(m);
+    free(b);
+}
+
 /* ========================================================= IDX files */
 
 static uint32_t be32(const uint8_t *p)
@@ -249,8 +325,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned mode = data[0];
     switch (mode % 4) {
     case 0:
-    case 1:
         fuzz_paramfile(mode, data + 1, size - 1);
+        break;
+    case 1:
+        if (mode & 0x80)
+            fuzz_nn(mode, data + 1, size - 1);
+        else
+            fuzz_paramfile(mode, data + 1, size - 1);
         break;
     case 2:
         fuzz_idx(true, data + 1, size - 1);
