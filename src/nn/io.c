@@ -22,6 +22,19 @@ static void set_err(char *err, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A message from the parameter-file layer ("ad_params_load: <path>: ...")
+ * restated under the public function the user called ("ad_nn_load: ..."). */
+static void rename_err(char *err, size_t len, const char *inner_fn, const char *fn)
+{
+    if (!err || len == 0) return;
+    char inner[512];
+    size_t k = strlen(inner_fn);
+    const char *rest =
+        strncmp(err, inner_fn, k) == 0 && strncmp(err + k, ": ", 2) == 0 ? err + k + 2 : err;
+    snprintf(inner, sizeof inner, "%s", rest);
+    set_err(err, len, "%s: %s", fn, inner);
+}
+
 /* snprintf that keeps a running length and never writes past len */
 static size_t put(char *buf, size_t len, size_t at, const char *fmt, ...)
 {
@@ -85,6 +98,7 @@ ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *er
     ad_param **all = collect(m, o, &n);
     if (!all) return set_err(err, err_len, "ad_nn_save: out of memory"), AD_ERR_NOMEM;
     ad_status st = ad_params_save(path, all, n, meta, ml, err, err_len);
+    if (st != AD_OK) rename_err(err, err_len, "ad_params_save", "ad_nn_save");
     free(all);
     return st;
 }
@@ -113,7 +127,10 @@ ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t er
         }
     }
     st = ad_params_load(path, scratch, n, got, sizeof got - 1, &gl, err, err_len);
-    if (st != AD_OK) goto done;
+    if (st != AD_OK) {
+        rename_err(err, err_len, "ad_params_load", "ad_nn_load");
+        goto done;
+    }
     got[gl] = '\0';
     if (gl < sizeof META_MAGIC - 1 || memcmp(got, META_MAGIC, sizeof META_MAGIC - 1) != 0) {
         st = AD_ERR_FORMAT;
