@@ -4,6 +4,7 @@
  * parameter save and load) runs with the k-th heap allocation failing, for
  * every k until it completes. Each run must end in AD_OK or AD_ERR_NOMEM,
  * with no other error, no crash, no leak, and no damage to a saved file. */
+#include "adtape/nn.h"
 #include "common.h"
 
 #include <dirent.h>
@@ -223,6 +224,48 @@ static void save_part(run *r, ad_param *const *p, const char *path)
     }
 }
 
+/* ---- the MLP client: a model with a skip projection, an Adam step, and a
+ * checkpoint saved and loaded (its scratch parameters come from the heap) */
+
+static void nn_part(run *r, ad_tape *t, const char *path)
+{
+    static const ad_nn_layer_spec hidden[2] = {{5, AD_ACT_TANH, 0, false},
+                                               {4, AD_ACT_GELU, 1, true}};
+    ad_nn_spec spec = {.inputs = 3,
+                       .n_hidden = 2,
+                       .hidden = hidden,
+                       .outputs = C,
+                       .head = AD_HEAD_SOFTMAX,
+                       .seed = 5};
+    char err[256] = "";
+    ad_nn *m = ad_nn_new(&spec, err, sizeof err);
+    if (!m) {
+        note(r, AD_ERR_NOMEM, "ad_nn_new", err);
+        return;
+    }
+    size_t np;
+    ad_param *const *p = ad_nn_params(m, &np);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM}, p, np, err, sizeof err);
+    if (!o) note(r, AD_ERR_NOMEM, "ad_opt_new", err);
+    if (o) {
+        ad_tensor x = ad_tensor_uniform(t, AD_F32, 2, (size_t[]){B, 3}, -1, 1, 8);
+        ad_tensor loss = ad_nn_loss(m, ad_nn_forward(m, x), (ad_tensor){0}, labels);
+        ad_backward(loss);
+        note_tape(r, t, "MLP step");
+        ad_opt_step(o);
+        ad_opt_zero_grad(o);
+        ad_status s = ad_nn_save(path, m, o, err, sizeof err);
+        note(r, s, "ad_nn_save", s ? err : NULL);
+        if (s == AD_OK) {
+            s = ad_nn_load(path, m, o, err, sizeof err);
+            note(r, s, "ad_nn_load", s ? err : NULL);
+        }
+        remove(path);
+    }
+    ad_opt_free(o);
+    ad_nn_free(m);
+}
+
 /* ---- the whole program */
 
 static run program(void)
@@ -262,6 +305,10 @@ static run program(void)
     }
     if (all_made(p32)) save_part(&r, p32, path);
     remove(path);
+    if (t) {
+        ad_tape_reset(t);
+        nn_part(&r, t, path);
+    }
 
     ad_tape_free(t);
     free_params(p64);
