@@ -2,7 +2,7 @@
  * adtape: reverse-mode automatic differentiation in C11.
  *
  * This header is the manual. Read it top to bottom: version, status codes,
- * types, tape, scalars, tensors, parameters, ops, backward, drivers and
+ * types, tape, scalars, tensors, random numbers, parameters, ops, backward, drivers and
  * gradient checking, parameter files, graph export, errors, threads and memory.
  *
  * The model in one paragraph: a tape (ad_tape) records every operation your
@@ -319,6 +319,20 @@ AD_API const void *ad_tensor_data(ad_tensor x);
 AD_API const void *ad_tensor_grad(ad_tensor x);
 /* Element i (row-major flat index) of the value, as a double. */
 AD_API double ad_tensor_get(ad_tensor x, size_t i);
+
+/* --------------------------------------------------------- random numbers
+ * The library's own PRNG, xoshiro256** seeded through splitmix64: integer
+ * arithmetic only, so a seed gives the same stream on every machine (normal
+ * numbers add libm's log and cos). A generator is a plain value: copy it to
+ * fork a stream, keep one per thread. */
+typedef struct ad_rng {
+    uint64_t s[4];
+} ad_rng;
+AD_API void ad_rng_seed(ad_rng *r, uint64_t seed);
+AD_API uint64_t ad_rng_next(ad_rng *r);              /* 64 random bits */
+AD_API double ad_rng_uniform(ad_rng *r);             /* [0, 1), 53 random bits */
+AD_API double ad_rng_normal(ad_rng *r);              /* standard normal (Box-Muller) */
+AD_API uint64_t ad_rng_below(ad_rng *r, uint64_t n); /* [0, n), unbiased; 0 when n is 0 */
 
 /* ------------------------------------------------------------- parameters
  * A parameter owns its value and gradient buffers on the heap. It enters a

@@ -99,7 +99,7 @@ Test(graph, a_training_step_after_warm_up_allocates_nothing_and_the_loss_falls)
     cr_assert_eq(ad_debug_alloc_count(), heap, "%zu heap allocations in 50 steady steps",
                  ad_debug_alloc_count() - heap);
     cr_assert_eq(ad_tape_stats_get(t).bytes_reserved, s0.bytes_reserved);
-    cr_assert(last < 0.5f * first, "loss %g -> %g", first, last);
+    cr_assert(last < 0.5f * first, "loss %g -> %g", (double)first, (double)last);
     ad_tape_free(t);
     for (int i = 0; i < 6; i++)
         ad_param_free(p[i]);

@@ -5,6 +5,7 @@
  * fails any check leaves the live model untouched (malloc/free for the
  * scratch: ad_alloc is internal). */
 #include "adtape/nn.h"
+#include "nn_util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,16 +14,8 @@
 
 #define META_MAGIC "adtape-nn/1 "
 
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
-
 /* snprintf that keeps a running length and never writes past len */
+static size_t put(char *buf, size_t len, size_t at, const char *fmt, ...) AD_NN_PRINTF(4, 5);
 static size_t put(char *buf, size_t len, size_t at, const char *fmt, ...)
 {
     va_list ap;
@@ -75,15 +68,15 @@ static ad_param **collect(const ad_nn *m, const ad_opt *o, size_t *n)
 ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *err, size_t err_len)
 {
     if (!path || !m)
-        return set_err(err, err_len, "ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
+        return ad_nn_errf(err, err_len, "ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
     char meta[1024];
     size_t ml = meta_of(m, o, meta, sizeof meta);
     if (ml >= sizeof meta)
-        return set_err(err, err_len, "ad_nn_save: the model's description is too long"),
+        return ad_nn_errf(err, err_len, "ad_nn_save: the model's description is too long"),
                AD_ERR_INVALID;
     size_t n;
     ad_param **all = collect(m, o, &n);
-    if (!all) return set_err(err, err_len, "ad_nn_save: out of memory"), AD_ERR_NOMEM;
+    if (!all) return ad_nn_errf(err, err_len, "ad_nn_save: out of memory"), AD_ERR_NOMEM;
     ad_status st = ad_params_save(path, all, n, meta, ml, err, err_len);
     free(all);
     return st;
@@ -92,7 +85,7 @@ ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *er
 ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t err_len)
 {
     if (!path || !m)
-        return set_err(err, err_len, "ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
+        return ad_nn_errf(err, err_len, "ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
     char want[1024], got[1024];
     size_t wl = meta_of(m, o, want, sizeof want), gl = 0, n;
     ad_param **live = collect(m, o, &n);
@@ -100,7 +93,7 @@ ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t er
     ad_status st = AD_OK;
     if (!live || !scratch) {
         st = AD_ERR_NOMEM;
-        set_err(err, err_len, "ad_nn_load: out of memory");
+        ad_nn_errf(err, err_len, "ad_nn_load: out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -108,7 +101,7 @@ ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t er
         size_t nd = ad_param_shape(live[i], dims);
         if (!(scratch[i] = ad_param_new(ad_param_dtype(live[i]), nd, dims))) {
             st = AD_ERR_NOMEM;
-            set_err(err, err_len, "ad_nn_load: out of memory");
+            ad_nn_errf(err, err_len, "ad_nn_load: out of memory");
             goto done;
         }
     }
@@ -117,12 +110,12 @@ ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t er
     got[gl] = '\0';
     if (gl < sizeof META_MAGIC - 1 || memcmp(got, META_MAGIC, sizeof META_MAGIC - 1) != 0) {
         st = AD_ERR_FORMAT;
-        set_err(err, err_len, "ad_nn_load: %s is not an adtape-nn model file", path);
+        ad_nn_errf(err, err_len, "ad_nn_load: %s is not an adtape-nn model file", path);
         goto done;
     }
     if (gl != wl || memcmp(got, want, wl) != 0) {
         st = AD_ERR_FORMAT;
-        set_err(err, err_len, "ad_nn_load: %s holds \"%s\", the model is \"%s\"", path,
+        ad_nn_errf(err, err_len, "ad_nn_load: %s holds \"%s\", the model is \"%s\"", path,
                 got + sizeof META_MAGIC - 1, want + sizeof META_MAGIC - 1);
         goto done;
     }
