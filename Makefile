@@ -53,7 +53,7 @@ STATIC := $(BUILD)/libadtape.a
 SHARED := $(BUILD)/libadtape.so
 SHARED_REAL := $(BUILD)/libadtape.so.$(VERSION)
 
-.PHONY: all test demo examples sanitize bench bench-peers bench-peers clean format format-check check-criterion \
+.PHONY: all test demo examples sanitize bench bench-peers clean format format-check check-criterion \
         install uninstall install-check check-symbols check-cxx
 
 all: $(STATIC) $(SHARED)
