@@ -53,7 +53,7 @@ STATIC := $(BUILD)/libadtape.a
 SHARED := $(BUILD)/libadtape.so
 SHARED_REAL := $(BUILD)/libadtape.so.$(VERSION)
 
-.PHONY: all test demo examples sanitize bench clean format format-check check-criterion \
+.PHONY: all test demo examples sanitize bench bench-peers clean format format-check check-criterion \
         install uninstall install-check check-symbols check-cxx
 
 all: $(STATIC) $(SHARED)
@@ -176,6 +176,9 @@ DEMOS ?= gradient residual xor spirals
 
 $(BUILD)/bench: $(BENCH_SRC) $(STATIC)
 	$(CC) $(TEST_CFLAGS) -Itests/bench -o $@ $(BENCH_SRC) $(STATIC) $(LDLIBS)
+
+bench-peers:
+	bash tests/bench/peers.sh
 
 bench: $(BUILD)/bench
 	$(BUILD)/bench $(GROUPS)

@@ -2,7 +2,7 @@
  * adtape: reverse-mode automatic differentiation in C11.
  *
  * This header is the manual. Read it top to bottom: version, status codes,
- * types, tape, scalars, tensors, parameters, ops, backward, drivers and
+ * types, tape, scalars, tensors, random numbers, parameters, ops, backward, drivers and
  * gradient checking, parameter files, graph export, errors, threads and memory.
  *
  * The model in one paragraph: a tape (ad_tape) records every operation your
@@ -114,7 +114,7 @@ typedef struct ad_tape_stats {
     size_t bytes_reserved; /* bytes of tape memory held, used or not */
     size_t allocations;    /* heap allocations this tape has made in its life */
 } ad_tape_stats;
-AD_API ad_tape_stats ad_tape_stats_get(const ad_tape *t);
+AD_API ad_tape_stats ad_tape_stats_get(const ad_tape *t); /* zeros for NULL */
 
 /* ---------------------------------------------------------------- scalars
  * Scalars are double precision. Every op takes its tape from its operands;
@@ -306,9 +306,9 @@ AD_API ad_tensor ad_tensor_uniform(ad_tape *t, ad_dtype dt, size_t ndim, const s
 AD_API ad_tensor ad_tensor_normal(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims,
                                   double mean, double std, uint64_t seed);
 
-AD_API bool ad_tensor_ok(ad_tensor x);
-AD_API ad_tape *ad_tensor_tape(ad_tensor x);
-AD_API ad_dtype ad_tensor_dtype(ad_tensor x);
+AD_API bool ad_tensor_ok(ad_tensor x);         /* false for the invalid handle failed ops return */
+AD_API ad_tape *ad_tensor_tape(ad_tensor x);   /* the tape the handle belongs to */
+AD_API ad_dtype ad_tensor_dtype(ad_tensor x); /* AD_F32 for an invalid handle */
 /* Number of dimensions (0 for an invalid handle); dims copied into `dims`
  * (AD_MAX_DIMS entries) when not NULL. */
 AD_API size_t ad_tensor_shape(ad_tensor x, size_t *dims);
@@ -321,6 +321,20 @@ AD_API const void *ad_tensor_data(ad_tensor x);
 AD_API const void *ad_tensor_grad(ad_tensor x);
 /* Element i (row-major flat index) of the value, as a double. */
 AD_API double ad_tensor_get(ad_tensor x, size_t i);
+
+/* --------------------------------------------------------- random numbers
+ * The library's own PRNG, xoshiro256** seeded through splitmix64: integer
+ * arithmetic only, so a seed gives the same stream on every machine (normal
+ * numbers add libm's log and cos). A generator is a plain value: copy it to
+ * fork a stream, keep one per thread. */
+typedef struct ad_rng {
+    uint64_t s[4];
+} ad_rng;
+AD_API void ad_rng_seed(ad_rng *r, uint64_t seed);   /* any seed, 0 included */
+AD_API uint64_t ad_rng_next(ad_rng *r);              /* 64 random bits */
+AD_API double ad_rng_uniform(ad_rng *r);             /* [0, 1), 53 random bits */
+AD_API double ad_rng_normal(ad_rng *r);              /* standard normal (Box-Muller) */
+AD_API uint64_t ad_rng_below(ad_rng *r, uint64_t n); /* [0, n), unbiased; 0 when n is 0 */
 
 /* ------------------------------------------------------------- parameters
  * A parameter owns its value and gradient buffers on the heap. It enters a
@@ -350,19 +364,19 @@ AD_API void ad_param_normal(ad_param *p, double mean, double std, uint64_t seed)
  * Elementwise binary ops broadcast like NumPy (dimensions aligned from the
  * right; a 1 stretches). Both inputs must share a dtype. */
 
-AD_API ad_tensor ad_tadd(ad_tensor a, ad_tensor b);
-AD_API ad_tensor ad_tsub(ad_tensor a, ad_tensor b);
-AD_API ad_tensor ad_tmul(ad_tensor a, ad_tensor b);
-AD_API ad_tensor ad_tdiv(ad_tensor a, ad_tensor b);
+AD_API ad_tensor ad_tadd(ad_tensor a, ad_tensor b); /* a + b */
+AD_API ad_tensor ad_tsub(ad_tensor a, ad_tensor b); /* a - b */
+AD_API ad_tensor ad_tmul(ad_tensor a, ad_tensor b); /* a * b elementwise */
+AD_API ad_tensor ad_tdiv(ad_tensor a, ad_tensor b); /* a / b elementwise (IEEE at b = 0) */
 AD_API ad_tensor ad_tpow(ad_tensor a, ad_tensor b); /* a^b elementwise; a > 0 for the b-gradient */
 AD_API ad_tensor ad_tmaximum(ad_tensor a, ad_tensor b); /* ties: gradient to a */
 AD_API ad_tensor ad_tminimum(ad_tensor a, ad_tensor b); /* ties: gradient to a */
 
-AD_API ad_tensor ad_tneg(ad_tensor x);
-AD_API ad_tensor ad_texp(ad_tensor x);
-AD_API ad_tensor ad_tlog(ad_tensor x);
-AD_API ad_tensor ad_tsqrt(ad_tensor x);
-AD_API ad_tensor ad_tsquare(ad_tensor x);
+AD_API ad_tensor ad_tneg(ad_tensor x);    /* -x */
+AD_API ad_tensor ad_texp(ad_tensor x);    /* e^x */
+AD_API ad_tensor ad_tlog(ad_tensor x);    /* natural log; IEEE -Inf/NaN at x <= 0 */
+AD_API ad_tensor ad_tsqrt(ad_tensor x);   /* sqrt'(0) = +Inf */
+AD_API ad_tensor ad_tsquare(ad_tensor x); /* x^2 */
 AD_API ad_tensor ad_tabs(ad_tensor x); /* abs'(0) = 0 */
 AD_API ad_tensor ad_tscale(ad_tensor x, double c); /* x * c */
 AD_API ad_tensor ad_taddc(ad_tensor x, double c); /* x + c */
@@ -578,7 +592,7 @@ typedef struct ad_allocator {
     void *user_data;
     void *(*realloc)(void *p, size_t old_size, size_t new_size, void *user_data);
 } ad_allocator;
-AD_API void ad_set_allocator(const ad_allocator *a);
+AD_API void ad_set_allocator(const ad_allocator *a); /* copies *a */
 
 /* Testing aids: after n more successful allocations, every allocation fails
  * (n < 0: never). Counters of allocations made and blocks live. */

@@ -52,6 +52,17 @@ double ad_rng_normal(ad_rng *r)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+/* Rejection below 2^64 mod n keeps every residue equally likely. */
+uint64_t ad_rng_below(ad_rng *r, uint64_t n)
+{
+    if (n == 0) return 0;
+    uint64_t threshold = (0 - n) % n;
+    for (;;) {
+        uint64_t x = ad_rng_next(r);
+        if (x >= threshold) return x % n;
+    }
+}
+
 void ad_fill_uniform(void *buf, ad_dtype dt, size_t n, double lo, double hi, uint64_t seed)
 {
     ad_rng r;

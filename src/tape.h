@@ -193,14 +193,7 @@ bool ad_srec_next_segment(ad_tape *t, const char *fn);
 /* Appends a leaf scalar record (a variable) with the given value. */
 ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn);
 
-/* The library's deterministic PRNG (splitmix64 seeding xoshiro256**). */
-typedef struct ad_rng {
-    uint64_t s[4];
-} ad_rng;
-void ad_rng_seed(ad_rng *r, uint64_t seed);
-uint64_t ad_rng_next(ad_rng *r);
-double ad_rng_uniform(ad_rng *r); /* [0, 1) with 53 random bits */
-double ad_rng_normal(ad_rng *r);  /* standard normal (Box-Muller, no cached spare) */
+/* Fill buffers from the library's PRNG (ad_rng in adtape.h). */
 void ad_fill_uniform(void *buf, ad_dtype dt, size_t n, double lo, double hi, uint64_t seed);
 void ad_fill_normal(void *buf, ad_dtype dt, size_t n, double mean, double std, uint64_t seed);
 

@@ -67,7 +67,7 @@ static void check_case(const gcase *g)
     size_t br = g->tb ? g->n : g->k, bc = g->tb ? g->k : g->n;
     size_t lda = ac + g->pad, ldb = bc + g->pad, ldc = g->n + g->pad;
     void *a = new_matrix(g->dbl, ar, lda, 0), *b = new_matrix(g->dbl, br, ldb, 0);
-    void *c = new_matrix(g->dbl, g->m, ldc, g->beta == 0 ? NAN : 0);
+    void *c = new_matrix(g->dbl, g->m, ldc, g->beta == 0 ? (double)NAN : 0);
     void *c0 = new_matrix(g->dbl, g->m, ldc, 0);
     size_t csize = (g->m * ldc > 0 ? g->m * ldc : 1) * (g->dbl ? sizeof(double) : sizeof(float));
     memcpy(c0, c, csize);
@@ -213,7 +213,7 @@ Test(gemm, zero_alpha_ignores_nan_inputs_and_beta_zero_ignores_nan_c)
     ad_gemm_f32(false, false, 2, 2, 3, 0.0f, a, 3, b, 2, 2.0f, c, 2);
     for (int i = 0; i < 4; i++)
         cr_assert_eq(c[i], 2.0f * (float)(i + 1));
-    double a2[4] = {1, 2, 3, 4}, b2[4] = {1, 0, 0, 1}, c2[4] = {NAN, NAN, NAN, NAN};
+    double a2[4] = {1, 2, 3, 4}, b2[4] = {1, 0, 0, 1}, c2[4] = {(double)NAN, (double)NAN, (double)NAN, (double)NAN};
     ad_gemm_f64(false, false, 2, 2, 2, 1.0, a2, 2, b2, 2, 0.0, c2, 2);
     for (int i = 0; i < 4; i++)
         cr_assert_eq(c2[i], a2[i]);

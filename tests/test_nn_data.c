@@ -38,29 +38,29 @@ Test(nn_data, the_first_draws_of_a_seed_are_fixed_across_machines)
     size_t q[5];
     ad_nn_shuffle(q, 5, 1, 0);
     cr_assert(memcmp(p, q, sizeof p) == 0);
-    ad_nn_rng r;
-    ad_nn_rng_seed(&r, 0);
+    ad_rng r;
+    ad_rng_seed(&r, 0);
     /* splitmix64(0) seeds xoshiro256**: first output is fixed */
-    uint64_t first = ad_nn_rng_next(&r);
-    ad_nn_rng_seed(&r, 0);
-    cr_assert_eq(ad_nn_rng_next(&r), first);
+    uint64_t first = ad_rng_next(&r);
+    ad_rng_seed(&r, 0);
+    cr_assert_eq(ad_rng_next(&r), first);
     cr_assert_eq(first, 0x99EC5F36CB75F2B4ull, "first draw %llx", (unsigned long long)first);
 }
 
 Test(nn_data, bounded_draws_cover_the_range_and_stay_inside)
 {
-    ad_nn_rng r;
-    ad_nn_rng_seed(&r, 5);
+    ad_rng r;
+    ad_rng_seed(&r, 5);
     int count[7] = {0};
     for (int i = 0; i < 7000; i++) {
-        uint64_t k = ad_nn_rng_below(&r, 7);
+        uint64_t k = ad_rng_below(&r, 7);
         cr_assert_lt(k, 7);
         count[k]++;
     }
     for (int k = 0; k < 7; k++)
         cr_assert(count[k] > 800 && count[k] < 1200, "%d: %d", k, count[k]);
-    cr_assert_eq(ad_nn_rng_below(&r, 0), 0);
-    double u = ad_nn_rng_uniform(&r);
+    cr_assert_eq(ad_rng_below(&r, 0), 0);
+    double u = ad_rng_uniform(&r);
     cr_assert(u >= 0 && u < 1);
 }
 

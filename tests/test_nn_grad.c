@@ -44,15 +44,15 @@ static void check(ad_nn_act act, ad_nn_head head, ad_nn_loss_kind loss, ad_nn_in
     char err[256];
     ctx c = {.m = ad_nn_new(&s, err, sizeof err)};
     cr_assert_not_null(c.m, "%s", err);
-    ad_nn_rng r;
-    ad_nn_rng_seed(&r, 7 + (uint64_t)act);
+    ad_rng r;
+    ad_rng_seed(&r, 7 + (uint64_t)act);
     for (int i = 0; i < B * IN; i++)
-        c.x[i] = 2 * ad_nn_rng_uniform(&r) - 1;
+        c.x[i] = 2 * ad_rng_uniform(&r) - 1;
     for (int i = 0; i < B * 3; i++)
-        c.y[i] = head == AD_HEAD_LOGISTIC ? (double)(ad_nn_rng_uniform(&r) > 0.5)
-                                          : ad_nn_rng_uniform(&r);
+        c.y[i] = head == AD_HEAD_LOGISTIC ? (double)(ad_rng_uniform(&r) > 0.5)
+                                          : ad_rng_uniform(&r);
     for (int i = 0; i < B; i++)
-        c.labels[i] = (int32_t)ad_nn_rng_below(&r, 3);
+        c.labels[i] = (int32_t)ad_rng_below(&r, 3);
     size_t np;
     ad_param *const *ps = ad_nn_params(c.m, &np);
     cr_assert_eq(np, 9);

@@ -25,7 +25,7 @@ Test(nn_lm, cholesky_refuses_an_indefinite_matrix)
     cr_assert_not(ad_nn_cholesky_solve(a, b, 2));
     double z[4] = {0, 0, 0, 0};
     cr_assert_not(ad_nn_cholesky_solve(z, b, 2));
-    double nan[1] = {NAN};
+    double nan[1] = {(double)NAN};
     cr_assert_not(ad_nn_cholesky_solve(nan, b, 1));
 }
 
@@ -77,7 +77,7 @@ Test(nn_lm, levenberg_marquardt_reaches_the_target_in_far_fewer_epochs_than_sgd)
     ad_nn_train_opts to = {
         .epochs = 100 * lm_epochs, .batch_size = N, .no_shuffle = true, .quiet = true};
     cr_assert_eq(ad_nn_train(sgd, o, &d, NULL, &to, &hs, err, sizeof err), AD_OK, "%s", err);
-    double best = INFINITY;
+    double best = (double)INFINITY;
     for (size_t i = 0; i < hs.n; i++)
         best = hs.train_loss[i] < best ? hs.train_loss[i] : best;
     cr_assert_gt(best, target, "SGD with momentum reached %g within %zu epochs; LM needed %zu",

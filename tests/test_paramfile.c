@@ -169,7 +169,7 @@ Test(paramfile, roundtrip_is_bit_exact_for_float32_and_float64_params_of_several
     f[2] = INFINITY;
     f[3] = 1e-45f;
     memcpy(&d[0], &nan64, 8);
-    d[1] = -INFINITY;
+    d[1] = -(double)INFINITY;
     d[2] = 4.9e-324;
     const char meta[] = "step=1234 epoch=7";
     char err[256], got[64] = {0};

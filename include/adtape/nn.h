@@ -141,15 +141,6 @@ typedef struct ad_nn_data {
 AD_API ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols,
                               const size_t *idx, size_t b, void **scratch, size_t *scratch_len);
 
-/* The library's shuffling PRNG (splitmix64-seeded xoshiro256**): the same
- * seed gives the same stream everywhere. */
-typedef struct ad_nn_rng {
-    uint64_t s[4];
-} ad_nn_rng;
-AD_API void ad_nn_rng_seed(ad_nn_rng *r, uint64_t seed);
-AD_API uint64_t ad_nn_rng_next(ad_nn_rng *r);
-AD_API double ad_nn_rng_uniform(ad_nn_rng *r);             /* [0, 1) */
-AD_API uint64_t ad_nn_rng_below(ad_nn_rng *r, uint64_t n); /* [0, n), unbiased; 0 when n is 0 */
 /* perm becomes a uniform random permutation of 0..n-1 determined by
  * (seed, epoch) alone, so a resumed run draws the same batches. */
 AD_API void ad_nn_shuffle(size_t *perm, size_t n, uint64_t seed, uint64_t epoch);

@@ -3,6 +3,7 @@
  * tensors, accuracy, and the evaluation pass with recording off. Heap memory
  * comes from malloc/free (the engine's allocator is internal). */
 #include "adtape/nn.h"
+#include "nn_util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -10,78 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
-
-/* ---- PRNG: xoshiro256** seeded through splitmix64, integer-only so a seed
- * gives the same stream on every machine. */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-void ad_nn_rng_seed(ad_nn_rng *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-uint64_t ad_nn_rng_next(ad_nn_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t out = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
-
-double ad_nn_rng_uniform(ad_nn_rng *r)
-{
-    return (double)(ad_nn_rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-/* Rejection below 2^64 mod n keeps every residue equally likely. */
-uint64_t ad_nn_rng_below(ad_nn_rng *r, uint64_t n)
-{
-    if (n == 0) return 0;
-    uint64_t threshold = (0 - n) % n;
-    for (;;) {
-        uint64_t x = ad_nn_rng_next(r);
-        if (x >= threshold) return x % n;
-    }
-}
-
 void ad_nn_shuffle(size_t *perm, size_t n, uint64_t seed, uint64_t epoch)
 {
-    ad_nn_rng r;
-    uint64_t s = seed;
-    splitmix64(&s);
-    ad_nn_rng_seed(&r, s ^ (epoch * 0xD1B54A32D192ED03ull));
+    /* the epoch's stream: the seed's first splitmix64 output, mixed with the epoch */
+    ad_rng r;
+    ad_rng_seed(&r, seed);
+    ad_rng_seed(&r, r.s[0] ^ (epoch * 0xD1B54A32D192ED03ull));
     for (size_t i = 0; i < n; i++)
         perm[i] = i;
     /* Fisher-Yates: position i takes a uniform pick of the first i + 1 */
     for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)ad_nn_rng_below(&r, i);
+        size_t j = (size_t)ad_rng_below(&r, i);
         size_t tmp = perm[i - 1];
         perm[i - 1] = perm[j];
         perm[j] = tmp;
@@ -94,16 +34,16 @@ void ad_nn_shuffle(size_t *perm, size_t n, uint64_t seed, uint64_t epoch)
 void ad_nn_make_spirals(size_t n, double turns, double noise, uint64_t seed, float *x,
                         int32_t *labels)
 {
-    ad_nn_rng r;
-    ad_nn_rng_seed(&r, seed);
+    ad_rng r;
+    ad_rng_seed(&r, seed);
     const double pi = 3.141592653589793, th0 = 0.5 * pi, th1 = th0 + 2 * pi * turns;
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < 2; c++) {
             double th = th0 + (th1 - th0) * ((double)i + 0.5) / (double)n;
             double rad = th / th1, a = th + pi * (double)c;
             size_t k = 2 * i + c;
-            x[2 * k] = (float)(rad * cos(a) + noise * (2 * ad_nn_rng_uniform(&r) - 1));
-            x[2 * k + 1] = (float)(rad * sin(a) + noise * (2 * ad_nn_rng_uniform(&r) - 1));
+            x[2 * k] = (float)(rad * cos(a) + noise * (2 * ad_rng_uniform(&r) - 1));
+            x[2 * k + 1] = (float)(rad * sin(a) + noise * (2 * ad_rng_uniform(&r) - 1));
             labels[k] = (int32_t)c;
         }
 }
@@ -175,20 +115,20 @@ double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targets, co
 static bool check_data(const ad_nn *m, const ad_nn_data *d, const char *fn, char *err, size_t len)
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
-    if (!d || !d->x) return set_err(err, len, "%s: no data", fn), false;
+    if (!d || !d->x) return ad_nn_errf(err, len, "%s: no data", fn), false;
     if (d->in != s->inputs)
-        return set_err(err, len, "%s: data has %zu features, the model takes %zu", fn, d->in,
+        return ad_nn_errf(err, len, "%s: data has %zu features, the model takes %zu", fn, d->in,
                        s->inputs),
                false;
     if (s->head == AD_HEAD_SOFTMAX) {
-        if (!d->labels) return set_err(err, len, "%s: softmax head needs labels", fn), false;
+        if (!d->labels) return ad_nn_errf(err, len, "%s: softmax head needs labels", fn), false;
         for (size_t i = 0; i < d->n; i++)
             if (d->labels[i] < 0 || (size_t)d->labels[i] >= s->outputs)
-                return set_err(err, len, "%s: label %d of sample %zu is not in [0, %zu)", fn,
+                return ad_nn_errf(err, len, "%s: label %d of sample %zu is not in [0, %zu)", fn,
                                (int)d->labels[i], i, s->outputs),
                        false;
     } else if (!d->y || d->out != s->outputs) {
-        return set_err(err, len, "%s: the %s head needs targets of width %zu", fn,
+        return ad_nn_errf(err, len, "%s: the %s head needs targets of width %zu", fn,
                        ad_nn_head_name(s->head), s->outputs),
                false;
     }
@@ -199,7 +139,7 @@ ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch
                          double *acc, char *err, size_t err_len)
 {
     const char *fn = "ad_nn_evaluate";
-    if (!m || !t) return set_err(err, err_len, "%s: model or tape is NULL", fn), AD_ERR_INVALID;
+    if (!m || !t) return ad_nn_errf(err, err_len, "%s: model or tape is NULL", fn), AD_ERR_INVALID;
     if (!check_data(m, d, fn, err, err_len)) return AD_ERR_INVALID;
     const ad_nn_spec *s = ad_nn_get_spec(m);
     if (batch == 0) batch = 256;
@@ -221,7 +161,7 @@ ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch
         ad_tensor l = ad_nn_loss(m, z, y, lab);
         const char *msg;
         if ((st = ad_tape_error(t, &msg)) != AD_OK) {
-            set_err(err, err_len, "%s: %s", fn, msg);
+            ad_nn_errf(err, err_len, "%s: %s", fn, msg);
             break;
         }
         total += ad_tensor_get(l, 0) * (double)b;

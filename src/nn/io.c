@@ -5,6 +5,7 @@
  * fails any check leaves the live model untouched (malloc/free for the
  * scratch: ad_alloc is internal). */
 #include "adtape/nn.h"
+#include "nn_util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,15 +13,6 @@
 #include <string.h>
 
 #define META_MAGIC "adtape-nn/1 "
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 /* A message from the parameter-file layer ("ad_params_load: <path>: ...")
  * restated under the public function the user called ("ad_nn_load: ..."). */
@@ -32,10 +24,11 @@ static void rename_err(char *err, size_t len, const char *inner_fn, const char *
     const char *rest =
         strncmp(err, inner_fn, k) == 0 && strncmp(err + k, ": ", 2) == 0 ? err + k + 2 : err;
     snprintf(inner, sizeof inner, "%s", rest);
-    set_err(err, len, "%s: %s", fn, inner);
+    ad_nn_errf(err, len, "%s: %s", fn, inner);
 }
 
 /* snprintf that keeps a running length and never writes past len */
+static size_t put(char *buf, size_t len, size_t at, const char *fmt, ...) AD_NN_PRINTF(4, 5);
 static size_t put(char *buf, size_t len, size_t at, const char *fmt, ...)
 {
     va_list ap;
@@ -88,15 +81,15 @@ static ad_param **collect(const ad_nn *m, const ad_opt *o, size_t *n)
 ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *err, size_t err_len)
 {
     if (!path || !m)
-        return set_err(err, err_len, "ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
+        return ad_nn_errf(err, err_len, "ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
     char meta[1024];
     size_t ml = meta_of(m, o, meta, sizeof meta);
     if (ml >= sizeof meta)
-        return set_err(err, err_len, "ad_nn_save: the model's description is too long"),
+        return ad_nn_errf(err, err_len, "ad_nn_save: the model's description is too long"),
                AD_ERR_INVALID;
     size_t n;
     ad_param **all = collect(m, o, &n);
-    if (!all) return set_err(err, err_len, "ad_nn_save: out of memory"), AD_ERR_NOMEM;
+    if (!all) return ad_nn_errf(err, err_len, "ad_nn_save: out of memory"), AD_ERR_NOMEM;
     ad_status st = ad_params_save(path, all, n, meta, ml, err, err_len);
     if (st != AD_OK) rename_err(err, err_len, "ad_params_save", "ad_nn_save");
     free(all);
@@ -106,7 +99,7 @@ ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *er
 ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t err_len)
 {
     if (!path || !m)
-        return set_err(err, err_len, "ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
+        return ad_nn_errf(err, err_len, "ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
     char want[1024], got[1024];
     size_t wl = meta_of(m, o, want, sizeof want), gl = 0, n;
     ad_param **live = collect(m, o, &n);
@@ -114,7 +107,7 @@ ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t er
     ad_status st = AD_OK;
     if (!live || !scratch) {
         st = AD_ERR_NOMEM;
-        set_err(err, err_len, "ad_nn_load: out of memory");
+        ad_nn_errf(err, err_len, "ad_nn_load: out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -122,7 +115,7 @@ ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t er
         size_t nd = ad_param_shape(live[i], dims);
         if (!(scratch[i] = ad_param_new(ad_param_dtype(live[i]), nd, dims))) {
             st = AD_ERR_NOMEM;
-            set_err(err, err_len, "ad_nn_load: out of memory");
+            ad_nn_errf(err, err_len, "ad_nn_load: out of memory");
             goto done;
         }
     }
@@ -134,12 +127,12 @@ ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t er
     got[gl] = '\0';
     if (gl < sizeof META_MAGIC - 1 || memcmp(got, META_MAGIC, sizeof META_MAGIC - 1) != 0) {
         st = AD_ERR_FORMAT;
-        set_err(err, err_len, "ad_nn_load: %s is not an adtape-nn model file", path);
+        ad_nn_errf(err, err_len, "ad_nn_load: %s is not an adtape-nn model file", path);
         goto done;
     }
     if (gl != wl || memcmp(got, want, wl) != 0) {
         st = AD_ERR_FORMAT;
-        set_err(err, err_len, "ad_nn_load: %s holds \"%s\", the model is \"%s\"", path,
+        ad_nn_errf(err, err_len, "ad_nn_load: %s holds \"%s\", the model is \"%s\"", path,
                 got + sizeof META_MAGIC - 1, want + sizeof META_MAGIC - 1);
         goto done;
     }

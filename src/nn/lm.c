@@ -7,6 +7,7 @@
  * Gauss-Newton step damped towards gradient descent as mu grows. Memory
  * (malloc/free; ad_alloc is internal) is O(R P + P^2). */
 #include "adtape/nn.h"
+#include "nn_util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -14,15 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 static double now(void)
 {
@@ -218,14 +210,14 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
 {
     const char *fn = "ad_lm_train";
     if (!m || !d || !d->x || !d->y)
-        return set_err(err, err_len, "%s: model or data NULL", fn), AD_ERR_INVALID;
+        return ad_nn_errf(err, err_len, "%s: model or data NULL", fn), AD_ERR_INVALID;
     const ad_nn_spec *s = ad_nn_get_spec(m);
     if (s->head != AD_HEAD_IDENTITY)
-        return set_err(err, err_len, "%s: needs an identity head with a squared-error loss, not %s",
+        return ad_nn_errf(err, err_len, "%s: needs an identity head with a squared-error loss, not %s",
                        fn, ad_nn_head_name(s->head)),
                AD_ERR_INVALID;
     if (d->in != s->inputs || d->out != s->outputs || d->n == 0)
-        return set_err(err, err_len,
+        return ad_nn_errf(err, err_len,
                        "%s: data [%zu x %zu -> %zu] does not fit the model [%zu -> %zu]", fn, d->n,
                        d->in, d->out, s->inputs, s->outputs),
                AD_ERR_INVALID;
@@ -236,7 +228,7 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
     if (!o.name) o.name = "lm";
     size_t P = ad_nn_param_count(m), R = d->n * d->out;
     if (R > SIZE_MAX / sizeof(double) / P || P > 20000)
-        return set_err(err, err_len, "%s: %zu residuals x %zu weights is too large for LM", fn, R,
+        return ad_nn_errf(err, err_len, "%s: %zu residuals x %zu weights is too large for LM", fn, R,
                        P),
                AD_ERR_INVALID;
     lm_work k = {0};
@@ -251,7 +243,7 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
     double *solve = malloc(P * P * sizeof *solve);
     ad_status st = AD_OK;
     if (!k.t || !k.J || !k.e || !k.seed || !k.A || !k.g || !k.delta || !k.w || !solve) {
-        set_err(err, err_len, "%s: out of memory", fn);
+        ad_nn_errf(err, err_len, "%s: out of memory", fn);
         st = AD_ERR_NOMEM;
         goto done;
     }
@@ -266,7 +258,7 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
             fprintf(stderr, "%s epoch %zu/%zu  loss %.6g  mu %.3g%s  %.3f s\n", o.name, ep + 1,
                     o.epochs, loss, mu, ok ? "" : "  (no step lowers the loss)", secs);
         if (h && !ad_nn_history_push(h, loss, (double)NAN, (double)NAN, (double)NAN, secs)) {
-            set_err(err, err_len, "%s: out of memory", fn);
+            ad_nn_errf(err, err_len, "%s: out of memory", fn);
             st = AD_ERR_NOMEM;
             break;
         }
@@ -275,7 +267,7 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
     if (st != AD_OK && st != AD_ERR_NOMEM) {
         const char *msg;
         ad_tape_error(k.t, &msg);
-        set_err(err, err_len, "%s: %s", fn, msg);
+        ad_nn_errf(err, err_len, "%s: %s", fn, msg);
     }
 done:
     ad_tape_free(k.t);

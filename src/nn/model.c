@@ -4,6 +4,7 @@
  * src/nn it uses only the public API, so it allocates with malloc/free (the
  * engine's ad_alloc is internal). */
 #include "adtape/nn.h"
+#include "nn_util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -25,15 +26,6 @@ struct ad_nn {
     size_t n_params;
     ad_tensor *h; /* forward scratch: h[0] input, h[i] hidden layer i */
 };
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 static const char *const act_names[AD_ACT_COUNT] = {
     "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "swish", "mish", "gelu"};
@@ -80,42 +72,42 @@ static int resolve_loss(ad_nn_head h, ad_nn_loss_kind l)
 static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
 {
     const char *fn = "ad_nn_new";
-    if (s->inputs == 0) return set_err(err, len, "%s: inputs is 0", fn), false;
-    if (s->outputs == 0) return set_err(err, len, "%s: outputs is 0", fn), false;
+    if (s->inputs == 0) return ad_nn_errf(err, len, "%s: inputs is 0", fn), false;
+    if (s->outputs == 0) return ad_nn_errf(err, len, "%s: outputs is 0", fn), false;
     if (s->n_hidden > 0 && !s->hidden)
-        return set_err(err, len, "%s: n_hidden is %zu but hidden is NULL", fn, s->n_hidden), false;
+        return ad_nn_errf(err, len, "%s: n_hidden is %zu but hidden is NULL", fn, s->n_hidden), false;
     if (s->dtype != AD_F32 && s->dtype != AD_F64)
-        return set_err(err, len, "%s: unknown dtype %d", fn, (int)s->dtype), false;
+        return ad_nn_errf(err, len, "%s: unknown dtype %d", fn, (int)s->dtype), false;
     if ((unsigned)s->init >= AD_INIT_COUNT)
-        return set_err(err, len, "%s: unknown init %d", fn, (int)s->init), false;
+        return ad_nn_errf(err, len, "%s: unknown init %d", fn, (int)s->init), false;
     if ((unsigned)s->head >= AD_HEAD_COUNT)
-        return set_err(err, len, "%s: unknown head %d", fn, (int)s->head), false;
+        return ad_nn_errf(err, len, "%s: unknown head %d", fn, (int)s->head), false;
     if ((unsigned)s->loss > AD_LOSS_SOFTMAX_CE)
-        return set_err(err, len, "%s: unknown loss %d", fn, (int)s->loss), false;
+        return ad_nn_errf(err, len, "%s: unknown loss %d", fn, (int)s->loss), false;
     if (resolve_loss(s->head, s->loss) < 0)
-        return set_err(err, len, "%s: loss %s does not suit the %s head", fn, loss_names[s->loss],
+        return ad_nn_errf(err, len, "%s: loss %s does not suit the %s head", fn, loss_names[s->loss],
                        head_names[s->head]),
                false;
     if (s->head == AD_HEAD_SOFTMAX && s->outputs < 2)
-        return set_err(err, len, "%s: a softmax head needs at least 2 outputs", fn), false;
+        return ad_nn_errf(err, len, "%s: a softmax head needs at least 2 outputs", fn), false;
     for (size_t i = 0; i < s->n_hidden; i++) {
         const ad_nn_layer_spec *l = &s->hidden[i];
         size_t k = i + 1; /* layers are numbered from 1; 0 is the input */
         if (l->width == 0)
-            return set_err(err, len, "%s: hidden layer %zu: width is 0", fn, k), false;
+            return ad_nn_errf(err, len, "%s: hidden layer %zu: width is 0", fn, k), false;
         if ((unsigned)l->act >= AD_ACT_COUNT)
-            return set_err(err, len, "%s: hidden layer %zu: unknown activation %d", fn, k,
+            return ad_nn_errf(err, len, "%s: hidden layer %zu: unknown activation %d", fn, k,
                            (int)l->act),
                    false;
         if (l->skip > k)
-            return set_err(err, len,
+            return ad_nn_errf(err, len,
                            "%s: hidden layer %zu: skip %zu reaches before the input (at most %zu)",
                            fn, k, l->skip, k),
                    false;
         if (l->skip == 0) continue;
         size_t from = k == l->skip ? s->inputs : s->hidden[k - l->skip - 1].width;
         if (from != l->width && !l->project)
-            return set_err(err, len,
+            return ad_nn_errf(err, len,
                            "%s: hidden layer %zu: residual from width %zu to width %zu needs a "
                            "projection (set project)",
                            fn, k, from, l->width),
@@ -138,9 +130,9 @@ static bool uses_he(ad_nn_act a)
 /* A distinct, reproducible seed per parameter: splitmix64 of (seed, k). */
 static uint64_t param_seed(uint64_t seed, size_t k)
 {
-    ad_nn_rng r;
-    ad_nn_rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1)));
-    return ad_nn_rng_next(&r);
+    ad_rng r;
+    ad_rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1)));
+    return ad_rng_next(&r);
 }
 
 static void init_weight(ad_param *w, ad_nn_init init, ad_nn_act act, size_t fan_in, size_t fan_out,
@@ -190,7 +182,7 @@ void ad_nn_init_params(ad_nn *m, uint64_t seed)
 
 ad_nn *ad_nn_new(const ad_nn_spec *spec, char *err, size_t err_len)
 {
-    if (!spec) return set_err(err, err_len, "ad_nn_new: spec is NULL"), NULL;
+    if (!spec) return ad_nn_errf(err, err_len, "ad_nn_new: spec is NULL"), NULL;
     if (!check_spec(spec, err, err_len)) return NULL;
     size_t nl = spec->n_hidden + 1;
     ad_nn *m = calloc(1, sizeof *m);
@@ -227,7 +219,7 @@ ad_nn *ad_nn_new(const ad_nn_spec *spec, char *err, size_t err_len)
     ad_nn_init_params(m, spec->seed);
     return m;
 nomem:
-    set_err(err, err_len, "ad_nn_new: out of memory");
+    ad_nn_errf(err, err_len, "ad_nn_new: out of memory");
     ad_nn_free(m);
     return NULL;
 }

@@ -5,6 +5,7 @@
  * checked against it step by step. State lives in ad_params so that it can be
  * saved; other heap memory comes from malloc/free (ad_alloc is internal). */
 #include "adtape/nn.h"
+#include "nn_util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -19,15 +20,6 @@ struct ad_opt {
     ad_param **state; /* counters, then m_i for every param, then v_i (Adam family) */
     size_t n_state;
 };
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 static bool adam_family(ad_opt_kind k)
 {
@@ -44,21 +36,21 @@ ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, 
                    size_t err_len)
 {
     const char *fn = "ad_opt_new";
-    if (!cfg || (!params && n)) return set_err(err, err_len, "%s: config or params NULL", fn), NULL;
+    if (!cfg || (!params && n)) return ad_nn_errf(err, err_len, "%s: config or params NULL", fn), NULL;
     if ((unsigned)cfg->kind >= AD_OPT_COUNT)
-        return set_err(err, err_len, "%s: unknown optimizer %d", fn, (int)cfg->kind), NULL;
+        return ad_nn_errf(err, err_len, "%s: unknown optimizer %d", fn, (int)cfg->kind), NULL;
     if ((unsigned)cfg->schedule > AD_LR_COSINE)
-        return set_err(err, err_len, "%s: unknown schedule %d", fn, (int)cfg->schedule), NULL;
+        return ad_nn_errf(err, err_len, "%s: unknown schedule %d", fn, (int)cfg->schedule), NULL;
     if (cfg->lr < 0 || cfg->weight_decay < 0 || cfg->clip_norm < 0 || cfg->momentum < 0 ||
         cfg->momentum >= 1 || cfg->beta1 < 0 || cfg->beta1 >= 1 || cfg->beta2 < 0 ||
         cfg->beta2 >= 1 || cfg->eps < 0)
-        return set_err(err, err_len,
+        return ad_nn_errf(err, err_len,
                        "%s: lr, weight_decay, clip_norm and eps must be >= 0, momentum and betas "
                        "in [0, 1)",
                        fn),
                NULL;
     for (size_t i = 0; i < n; i++)
-        if (!params[i]) return set_err(err, err_len, "%s: params[%zu] is NULL", fn, i), NULL;
+        if (!params[i]) return ad_nn_errf(err, err_len, "%s: params[%zu] is NULL", fn, i), NULL;
     ad_opt *o = calloc(1, sizeof *o);
     if (!o) goto nomem;
     o->cfg = *cfg;
@@ -87,7 +79,7 @@ ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, 
         }
     return o;
 nomem:
-    set_err(err, err_len, "%s: out of memory", fn);
+    ad_nn_errf(err, err_len, "%s: out of memory", fn);
     ad_opt_free(o);
     return NULL;
 }

@@ -4,6 +4,7 @@
  * a log axis), labels, a grid and a legend. No fonts or scripts are embedded,
  * so any browser or rsvg-convert renders it. Memory: malloc/free. */
 #include "adtape/nn.h"
+#include "nn_util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,15 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 enum { PW = 520, PH = 360, ML = 70, MR = 20, MT = 36, MB = 52, TITLE_H = 34 };
 
@@ -65,7 +57,7 @@ static double plotted(double v, bool log)
 /* The y range over all series; false when nothing is plottable. */
 static bool y_range(const ad_nn_panel *p, axis *a, size_t *nmax)
 {
-    double lo = INFINITY, hi = -INFINITY;
+    double lo = (double)INFINITY, hi = -(double)INFINITY;
     *nmax = 1;
     for (size_t s = 0; s < p->n_series; s++) {
         const ad_nn_series *se = &p->series[s];
@@ -218,10 +210,10 @@ ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel 
                          size_t n_panels, char *err, size_t err_len)
 {
     if (!path || (!panels && n_panels))
-        return set_err(err, err_len, "ad_nn_plot_svg: path or panels is NULL"), AD_ERR_INVALID;
+        return ad_nn_errf(err, err_len, "ad_nn_plot_svg: path or panels is NULL"), AD_ERR_INVALID;
     FILE *f = fopen(path, "w");
     if (!f)
-        return set_err(err, err_len, "ad_nn_plot_svg: cannot write %s: %s", path, strerror(errno)),
+        return ad_nn_errf(err, err_len, "ad_nn_plot_svg: cannot write %s: %s", path, strerror(errno)),
                AD_ERR_IO;
     double top = title ? TITLE_H : 0;
     double width = (double)PW * (double)(n_panels ? n_panels : 1), height = PH + top;
@@ -244,7 +236,7 @@ ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel 
     fputs("</svg>\n", f);
     bool bad = ferror(f) != 0;
     if (fclose(f) != 0 || bad)
-        return set_err(err, err_len, "ad_nn_plot_svg: writing %s failed", path), AD_ERR_IO;
+        return ad_nn_errf(err, err_len, "ad_nn_plot_svg: writing %s failed", path), AD_ERR_IO;
     return AD_OK;
 }
 
@@ -258,20 +250,20 @@ static bool any_finite(const double *y, size_t n)
 ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char *title, char *err,
                             size_t err_len)
 {
-    if (!h) return set_err(err, err_len, "ad_nn_history_svg: history is NULL"), AD_ERR_INVALID;
+    if (!h) return ad_nn_errf(err, err_len, "ad_nn_history_svg: history is NULL"), AD_ERR_INVALID;
     ad_nn_series loss[2], acc[2];
     size_t nl = 0, na = 0;
     loss[nl++] = (ad_nn_series){"train loss", h->train_loss, h->n};
     if (any_finite(h->val_loss, h->n))
         loss[nl++] = (ad_nn_series){"validation loss", h->val_loss, h->n};
-    double lo = INFINITY, hi = 0;
+    double lo = (double)INFINITY, hi = 0;
     for (size_t i = 0; i < h->n; i++)
         for (int k = 0; k < 2; k++) {
             double v = k ? h->val_loss[i] : h->train_loss[i];
             if (isfinite(v) && v > 0) lo = v < lo ? v : lo, hi = v > hi ? v : hi;
         }
     double *pct = malloc(2 * (h->n ? h->n : 1) * sizeof *pct);
-    if (!pct) return set_err(err, err_len, "ad_nn_history_svg: out of memory"), AD_ERR_NOMEM;
+    if (!pct) return ad_nn_errf(err, err_len, "ad_nn_history_svg: out of memory"), AD_ERR_NOMEM;
     for (size_t i = 0; i < h->n; i++) {
         pct[i] = 100 * h->train_acc[i];
         pct[h->n + i] = 100 * h->val_acc[i];

@@ -4,6 +4,7 @@
  * in the engine; its own buffers come from malloc/free (ad_alloc is internal).
  * Progress lines go to stderr: this is the client, not the library core. */
 #include "adtape/nn.h"
+#include "nn_util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -11,15 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 static double now(void)
 {
@@ -66,11 +58,11 @@ static bool data_fits(const ad_nn *m, const ad_nn_data *d, const char *what, cha
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
     if (!d->x || d->in != s->inputs)
-        return set_err(err, len, "ad_nn_train: %s data has %zu features, the model takes %zu", what,
+        return ad_nn_errf(err, len, "ad_nn_train: %s data has %zu features, the model takes %zu", what,
                        d->in, s->inputs),
                false;
     if (s->head == AD_HEAD_SOFTMAX ? !d->labels : (!d->y || d->out != s->outputs))
-        return set_err(err, len, "ad_nn_train: %s data lacks the %s head's targets", what,
+        return ad_nn_errf(err, len, "ad_nn_train: %s data lacks the %s head's targets", what,
                        ad_nn_head_name(s->head)),
                false;
     return true;
@@ -107,7 +99,7 @@ static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d,
         if (st != AD_OK) {
             const char *msg;
             ad_tape_error(t, &msg);
-            set_err(err, err_len, "ad_nn_train: %s", msg);
+            ad_nn_errf(err, err_len, "ad_nn_train: %s", msg);
             return st;
         }
         total += ad_tensor_get(l, 0) * (double)nb;
@@ -145,14 +137,14 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
                       const ad_nn_train_opts *opts, ad_nn_history *h, char *err, size_t err_len)
 {
     if (!m || !o || !train)
-        return set_err(err, err_len, "ad_nn_train: model, optimizer or data is NULL"),
+        return ad_nn_errf(err, err_len, "ad_nn_train: model, optimizer or data is NULL"),
                AD_ERR_INVALID;
     ad_nn_train_opts op = opts ? *opts : (ad_nn_train_opts){0};
     if (op.epochs == 0) op.epochs = 10;
     if (op.batch_size == 0) op.batch_size = 32;
     if (!op.name) op.name = "train";
     if (op.print_every == 0) op.print_every = 1;
-    if (train->n == 0) return set_err(err, err_len, "ad_nn_train: no samples"), AD_ERR_INVALID;
+    if (train->n == 0) return ad_nn_errf(err, err_len, "ad_nn_train: no samples"), AD_ERR_INVALID;
     if (!data_fits(m, train, "training", err, err_len)) return AD_ERR_INVALID;
     if (val && !data_fits(m, val, "validation", err, err_len)) return AD_ERR_INVALID;
     size_t batch = op.batch_size < train->n ? op.batch_size : train->n;
@@ -162,7 +154,7 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
     b.labels = malloc(batch * sizeof *b.labels);
     ad_status st = AD_OK;
     if (!t || !b.perm || !b.labels) {
-        set_err(err, err_len, "ad_nn_train: out of memory");
+        ad_nn_errf(err, err_len, "ad_nn_train: out of memory");
         st = AD_ERR_NOMEM;
         goto done;
     }
@@ -187,7 +179,7 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
             progress(op.name, e + 1, last, loss, acc, vloss, vacc, secs,
                      (double)train->n / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
         if (h && !ad_nn_history_push(h, loss, acc, vloss, vacc, secs)) {
-            set_err(err, err_len, "ad_nn_train: out of memory");
+            ad_nn_errf(err, err_len, "ad_nn_train: out of memory");
             st = AD_ERR_NOMEM;
             goto done;
         }
