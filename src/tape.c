@@ -359,9 +359,20 @@ static void set_inputs(ad_node *y, const uint32_t *idx, size_t n, uint32_t *ext)
 ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t n_in,
                        const ad_op_attrs *attrs)
 {
-    if (n_in == 0 || !ins || !ins[0].tape_) return ad_invalid_tensor(NULL);
-    ad_tape *t = ins[0].tape_;
+    if (n_in == 0 || !ins) return ad_invalid_tensor(NULL);
+    /* the tape comes from the first input that has one, so a zeroed handle
+     * among the inputs is reported there rather than silently ignored */
+    ad_tape *t = NULL;
+    for (size_t k = 0; k < n_in && !t; k++)
+        t = ins[k].tape_;
+    if (!t) return ad_invalid_tensor(NULL);
     if (t->err != AD_OK) return ad_invalid_tensor(t);
+    for (size_t k = 0; k < n_in; k++)
+        if (!ins[k].tape_) {
+            ad_tape_fail(t, AD_ERR_INVALID, "%s: input %zu is not a tensor handle (no tape)", fn,
+                         k);
+            return ad_invalid_tensor(t);
+        }
     const ad_op_def *def = ad_op_table[op];
     if (!def->forward) {
         ad_tape_fail(t, AD_ERR_INVALID, "%s: not implemented", fn);

@@ -346,3 +346,13 @@ Test(errors, status_names_are_stable)
     cr_assert_str_eq(ad_status_name((ad_status)99), "AD_ERR_UNKNOWN");
     cr_assert_str_eq(ad_version(), ADTAPE_VERSION_STRING);
 }
+
+Test(errors, a_zeroed_tensor_handle_among_the_inputs_fails_the_other_inputs_tape)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_ones(t, AD_F32, 1, (size_t[]){2});
+    ad_tensor y = ad_tadd((ad_tensor){0}, x);
+    cr_assert(!ad_tensor_ok(y));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_tadd: input 0 is not a tensor handle");
+    ad_tape_free(t);
+}
