@@ -16,41 +16,9 @@
 
 #define ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
-/* One kernel body per dtype, over the vector macros V, W (lanes), VSET1,
- * VLOAD, VSTORE, VFMA, VMUL, VZERO defined just before each use. */
-#define KERNEL(NAME, T)                                                                            \
-    AD_TARGET(ISA)                                                                                 \
-    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)         \
-    {                                                                                              \
-        ROWS6(DECL)                                                                                \
-        for (size_t p = 0; p < kc; p++) {                                                          \
-            V b0 = VLOAD(b), b1 = VLOAD(b + W);                                                    \
-            ROWS6(STEP)                                                                            \
-            a += 6;                                                                                \
-            b += 2 * W;                                                                            \
-        }                                                                                          \
-        V va = VSET1(alpha);                                                                       \
-        if (beta == (T)0) {                                                                        \
-            ROWS6(SAVE0)                                                                           \
-        } else {                                                                                   \
-            V vb = VSET1(beta);                                                                    \
-            ROWS6(SAVEB)                                                                           \
-        }                                                                                          \
-    }
-
-#define DECL(i) V c##i##0 = VZERO(), c##i##1 = VZERO();
-#define STEP(i)                                                                                    \
-    {                                                                                              \
-        V ai = VSET1(a[i]);                                                                        \
-        c##i##0 = VFMA(ai, b0, c##i##0);                                                           \
-        c##i##1 = VFMA(ai, b1, c##i##1);                                                           \
-    }
-#define SAVE0(i)                                                                                   \
-    VSTORE(c + (i)*ldc, VMUL(va, c##i##0));                                                        \
-    VSTORE(c + (i)*ldc + W, VMUL(va, c##i##1));
-#define SAVEB(i)                                                                                   \
-    VSTORE(c + (i)*ldc, VFMA(vb, VLOAD(c + (i)*ldc), VMUL(va, c##i##0)));                          \
-    VSTORE(c + (i)*ldc + W, VFMA(vb, VLOAD(c + (i)*ldc + W), VMUL(va, c##i##1)));
+#define MR      6
+#define ROWS(X) ROWS6(X)
+#include "gemm_microkernel.h"
 
 #define V      __m256
 #define W      8

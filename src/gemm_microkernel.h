@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT
+ * The register-tiled GEMM micro-kernel body shared by the SIMD kernel files:
+ * an MR x 2-vector tile of C held in accumulators. The including file
+ * defines ISA (the target attribute string), MR and ROWS(X) (X applied to
+ * 0 .. MR-1), then instantiates KERNEL once per dtype with the vector macros
+ * V, W (lanes), VSET1, VLOAD, VSTORE, VFMA, VMUL, VZERO defined. */
+#ifndef AD_GEMM_MICROKERNEL_H
+#define AD_GEMM_MICROKERNEL_H
+
+#define KERNEL(NAME, T)                                                                            \
+    AD_TARGET(ISA)                                                                                 \
+    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)         \
+    {                                                                                              \
+        ROWS(DECL)                                                                               \
+        for (size_t p = 0; p < kc; p++) {                                                          \
+            V b0 = VLOAD(b), b1 = VLOAD(b + W);                                                    \
+            ROWS(STEP)                                                                           \
+            a += MR;                                                                               \
+            b += 2 * W;                                                                            \
+        }                                                                                          \
+        V va = VSET1(alpha);                                                                       \
+        if (beta == (T)0) {                                                                        \
+            ROWS(SAVE0)                                                                          \
+        } else {                                                                                   \
+            V vb = VSET1(beta);                                                                    \
+            ROWS(SAVEB)                                                                          \
+        }                                                                                          \
+    }
+
+#define DECL(i) V c##i##0 = VZERO(), c##i##1 = VZERO();
+#define STEP(i)                                                                                    \
+    {                                                                                              \
+        V ai = VSET1(a[i]);                                                                        \
+        c##i##0 = VFMA(ai, b0, c##i##0);                                                           \
+        c##i##1 = VFMA(ai, b1, c##i##1);                                                           \
+    }
+#define SAVE0(i)                                                                                   \
+    VSTORE(c + (i)*ldc, VMUL(va, c##i##0));                                                        \
+    VSTORE(c + (i)*ldc + W, VMUL(va, c##i##1));
+#define SAVEB(i)                                                                                   \
+    VSTORE(c + (i)*ldc, VFMA(vb, VLOAD(c + (i)*ldc), VMUL(va, c##i##0)));                          \
+    VSTORE(c + (i)*ldc + W, VFMA(vb, VLOAD(c + (i)*ldc + W), VMUL(va, c##i##1)));
+
+#endif
