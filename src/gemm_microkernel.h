@@ -11,19 +11,19 @@
     AD_TARGET(ISA)                                                                                 \
     static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)         \
     {                                                                                              \
-        ROWS(DECL)                                                                               \
+        ROWS(DECL)                                                                                 \
         for (size_t p = 0; p < kc; p++) {                                                          \
             V b0 = VLOAD(b), b1 = VLOAD(b + W);                                                    \
-            ROWS(STEP)                                                                           \
+            ROWS(STEP)                                                                             \
             a += MR;                                                                               \
             b += 2 * W;                                                                            \
         }                                                                                          \
         V va = VSET1(alpha);                                                                       \
         if (beta == (T)0) {                                                                        \
-            ROWS(SAVE0)                                                                          \
+            ROWS(SAVE0)                                                                            \
         } else {                                                                                   \
             V vb = VSET1(beta);                                                                    \
-            ROWS(SAVEB)                                                                          \
+            ROWS(SAVEB)                                                                            \
         }                                                                                          \
     }
 
