@@ -248,7 +248,7 @@ memcheck: check-criterion
 	@for e in $(EXAMPLES); do \
 	    n=$$(basename $$e); a=; \
 	    case " $(MEMCHECK_SKIP) " in *" $$n "*) echo "== skipped $$n"; continue;; esac; \
-	    case $$n in fashion_mnist) a="--epochs 1 --quiet";; esac; \
+	    case $$n in fashion_mnist) a="--epochs 1 --limit 2000 --quiet";; esac; \
 	    echo "== valgrind $$e $$a"; \
 	    $(VALGRIND) --log-file=$(MEMCHECK)/$$n.%p.log $$e $$a >/dev/null || exit 1; \
 	done

@@ -46,7 +46,7 @@ static bool locate(const char *dir, const char *name, char *tmp, char *out, size
 int main(int argc, char **argv)
 {
     const char *dir = DEFAULT_DIR, *plot = NULL, *save = NULL;
-    size_t epochs = 10, batch = 128;
+    size_t epochs = 10, batch = 128, limit = 0;
     bool quiet = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc)
@@ -57,6 +57,8 @@ int main(int argc, char **argv)
             plot = argv[++i];
         else if (strcmp(argv[i], "--save") == 0 && i + 1 < argc)
             save = argv[++i];
+        else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
+            limit = strtoul(argv[++i], NULL, 10); /* first N images only: a quick run */
         else if (strcmp(argv[i], "--quiet") == 0)
             quiet = true;
         else if (argv[i][0] != '-')
@@ -64,7 +66,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [DIR] [--epochs N] [--batch B] [--plot FILE.svg] "
-                    "[--save FILE] [--quiet]\n",
+                    "[--save FILE] [--limit N] [--quiet]\n",
                     argv[0]);
             return 2;
         }
@@ -94,7 +96,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "fashion_mnist: %s\n", err);
         goto done;
     }
-    if (ntr != nltr || nte != nlte || rows * cols != r2 * c2 || ntr <= 5000) {
+    if (limit >= 10) {
+        ntr = nltr = ntr < limit ? ntr : limit;
+        nte = nlte = nte < limit ? nte : limit;
+    }
+    if (ntr != nltr || nte != nlte || rows * cols != r2 * c2 || ntr < 10) {
         fprintf(stderr, "fashion_mnist: images and labels do not match\n");
         goto done;
     }
@@ -137,7 +143,7 @@ int main(int argc, char **argv)
         ad_nn_free(m);
         goto done;
     }
-    size_t nval = 5000, nfit = ntr - nval;
+    size_t nval = ntr > 25000 ? 5000 : ntr / 5, nfit = ntr - nval;
     ad_nn_data train = {nfit, in, xtr, 0, NULL, ltr};
     ad_nn_data val = {nval, in, xtr + nfit * in, 0, NULL, ltr + nfit};
     ad_nn_data test = {nte, in, xte, 0, NULL, lte};
@@ -160,7 +166,8 @@ int main(int argc, char **argv)
             printf("fashion_mnist: test accuracy %.2f%% (loss %.4f) after %zu epochs, "
                    "%.2f s per epoch\n",
                    100 * acc, loss, hist.n, secs / (double)hist.n);
-            rc = acc >= 0.88 ? 0 : 1;
+            /* the 88 % bar is for the full data set, not a --limit run */
+            rc = acc >= 0.88 || limit ? 0 : 1;
         } else {
             fprintf(stderr, "fashion_mnist: %s\n", err);
         }
