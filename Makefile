@@ -98,16 +98,17 @@ test: check-criterion check-symbols check-cxx
 check-symbols: $(STATIC) $(SHARED)
 	sh tests/check_symbols.sh $(SHARED_REAL) $(STATIC) $(SONAME)
 
-# The public headers include only stddef/stdint/stdbool, compile as C++11
-# with strict warnings, link and run.
+# The public headers include only stddef/stdint/stdbool (and <math.h> for
+# compilers without GCC's math builtins), compile as C++11 with strict
+# warnings, link and run.
 CXX_HEADER_FLAGS := -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude \
                     $(foreach h,$(wildcard include/adtape/*.h),-include $(h))
 $(BUILD)/cxx_header_check: tests/cxx_header_check.cpp $(STATIC) $(wildcard include/*.h include/adtape/*.h)
 	$(CXX) $(CXX_HEADER_FLAGS) $(EXTRA_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 check-cxx: $(BUILD)/cxx_header_check
 	@! grep -n '^ *# *include' include/*.h $(wildcard include/adtape/*.h) | \
-	    grep -v -e '<stddef.h>' -e '<stdint.h>' -e '<stdbool.h>' -e 'adtape\.h[">]' || \
-	    { echo "check-cxx: public headers may include only stddef/stdint/stdbool" >&2; exit 1; }
+	    grep -v -e '<stddef.h>' -e '<stdint.h>' -e '<stdbool.h>' -e '<math.h>' -e 'adtape\.h[">]' || \
+	    { echo "check-cxx: public headers may include only stddef/stdint/stdbool/math" >&2; exit 1; }
 	$(BUILD)/cxx_header_check
 
 # ---- install: headers, both libraries, the soname links and adtape.pc

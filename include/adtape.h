@@ -127,9 +127,9 @@ AD_API ad_tape_stats ad_tape_stats_get(const ad_tape *t); /* zeros for NULL */
  * adjoint to the first operand (the first maximum); points where the
  * derivative is infinite give IEEE results (sqrt'(0) = +Inf). */
 
-/* An independent variable: a leaf whose gradient ad_grad reports. */
-AD_API ad_scalar ad_variable(ad_tape *t, double value);
-/* A constant: costs nothing on the tape and receives no gradient. */
+/* ad_scalar ad_variable(ad_tape *t, double value): an independent variable,
+ * a leaf whose gradient ad_grad reports. Defined inline below.
+ * A constant: costs nothing on the tape and receives no gradient. */
 AD_API ad_scalar ad_constant(ad_tape *t, double value);
 /* The value (NaN for an invalid handle). */
 AD_API double ad_value(ad_scalar x);
@@ -143,9 +143,14 @@ AD_API bool ad_scalar_ok(ad_scalar x);
 /* ---- private: the part of a tape that the inline arithmetic below reads
  * and writes. These names are not API and may change in any release. */
 typedef struct ad_srec_ {
-    uint32_t a, b;  /* operand records (0: the dummy, for leaves and constants) */
+    uint32_t a, b;  /* operand records (a dummy for leaves, constants and unary ops) */
     double da, db;  /* local partials d(out)/d(a), d(out)/d(b) */
 } ad_srec_;
+/* Records 0 .. AD_DUMMIES_-1 are dummies whose adjoints soak up the products
+ * of missing operands, so the sweep needs no branch. A record points at dummy
+ * (its index mod AD_DUMMIES_), not always at 0: the sweep's read-add-write
+ * of one shared slot would chain every unary record to the one before. */
+#define AD_DUMMIES_ 8u
 typedef struct ad_tape_hot_ {
     uint32_t gen;      /* current generation */
     uint32_t live_gen; /* == gen while healthy and recording, else a value no handle has */
@@ -158,6 +163,7 @@ typedef struct ad_tape_hot_ {
  * handles, evaluation mode, a full segment. */
 AD_API ad_scalar ad_scalar_push_slow_(ad_scalar a, ad_scalar b, int binary, double v, double da,
                                       double db, const char *fn);
+AD_API ad_scalar ad_variable_slow_(ad_tape *t, double value);
 
 #ifdef AD_DEFINE_SCALAR_OPS_
 #define AD_SCALAR_FN_ AD_API /* the library's exported copies (src/scalar.c) */
@@ -174,8 +180,9 @@ static inline ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da,
     if (t && a.tape_ == b.tape_ && a.gen_ == t->live_gen && b.gen_ == t->live_gen &&
         t->ns < t->scap && (a.index_ | b.index_) != 0) {
         ad_srec_ *r = &t->srec[t->ns - t->seg_base];
-        r->a = a.index_;
-        r->b = b.index_;
+        uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
+        r->a = a.index_ ? a.index_ : dummy;
+        r->b = b.index_ ? b.index_ : dummy;
         r->da = da;
         r->db = db;
         ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_, v};
@@ -190,13 +197,27 @@ static inline ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *
     if (t && a.gen_ == t->live_gen && t->ns < t->scap && a.index_ != 0) {
         ad_srec_ *r = &t->srec[t->ns - t->seg_base];
         r->a = a.index_;
-        r->b = 0;
+        r->b = (uint32_t)t->ns % AD_DUMMIES_;
         r->da = da;
         r->db = 0.0;
         ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_, v};
         return out;
     }
     return ad_scalar_push_slow_(a, a, 0, v, da, 0.0, fn);
+}
+
+/* An independent variable: a leaf whose gradient ad_grad reports. */
+AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
+{
+    ad_tape_hot_ *t = (ad_tape_hot_ *)tape;
+    if (t && t->live_gen == t->gen && t->ns < t->scap) {
+        ad_srec_ *r = &t->srec[t->ns - t->seg_base];
+        r->a = r->b = (uint32_t)t->ns % AD_DUMMIES_;
+        r->da = r->db = 0.0;
+        ad_scalar out = {tape, (uint32_t)t->ns++, t->gen, value};
+        return out;
+    }
+    return ad_variable_slow_(tape, value);
 }
 
 /* Arithmetic, inline. Each returns a + b, a - b, ... as the name says. */
@@ -257,24 +278,100 @@ AD_API ad_scalar ad_pow(ad_scalar a, ad_scalar b); /* a^b, a > 0 for the b-gradi
 AD_API ad_scalar ad_powc(ad_scalar a, double p);   /* a^p, real exponent */
 AD_API ad_scalar ad_powi(ad_scalar a, int p);      /* a^p, integer exponent (any sign of a) */
 AD_API ad_scalar ad_rpow(double c, ad_scalar a);   /* c^a */
-AD_API ad_scalar ad_sqrt(ad_scalar a);
-AD_API ad_scalar ad_cbrt(ad_scalar a);
-AD_API ad_scalar ad_exp(ad_scalar a);
-AD_API ad_scalar ad_expm1(ad_scalar a);
-AD_API ad_scalar ad_log(ad_scalar a);
-AD_API ad_scalar ad_log1p(ad_scalar a);
-AD_API ad_scalar ad_sin(ad_scalar a);
-AD_API ad_scalar ad_cos(ad_scalar a);
-AD_API ad_scalar ad_tan(ad_scalar a);
-AD_API ad_scalar ad_asin(ad_scalar a);
-AD_API ad_scalar ad_acos(ad_scalar a);
-AD_API ad_scalar ad_atan(ad_scalar a);
-AD_API ad_scalar ad_atan2(ad_scalar y, ad_scalar x);
-AD_API ad_scalar ad_sinh(ad_scalar a);
-AD_API ad_scalar ad_cosh(ad_scalar a);
-AD_API ad_scalar ad_tanh(ad_scalar a);
-AD_API ad_scalar ad_erf(ad_scalar a);
-AD_API ad_scalar ad_fabs(ad_scalar a);
+/* The one-line elementary functions are inline too: a call into the library
+ * would pass and return the 24-byte handles through memory, which cost more
+ * than the record itself. GCC and clang reach libm through their builtins,
+ * so this header needs no <math.h> there. Link with -lm. */
+#if defined(__GNUC__)
+#define AD_LIBM_(f) __builtin_##f
+#else
+#include <math.h>
+#define AD_LIBM_(f) f
+#endif
+AD_SCALAR_FN_ ad_scalar ad_sqrt(ad_scalar a)
+{
+    double v = AD_LIBM_(sqrt)(a.value_);
+    return ad_push1_(a, v, 0.5 / v, "ad_sqrt");
+}
+AD_SCALAR_FN_ ad_scalar ad_cbrt(ad_scalar a)
+{
+    double v = AD_LIBM_(cbrt)(a.value_);
+    return ad_push1_(a, v, 1.0 / (3.0 * v * v), "ad_cbrt");
+}
+AD_SCALAR_FN_ ad_scalar ad_exp(ad_scalar a)
+{
+    double v = AD_LIBM_(exp)(a.value_);
+    return ad_push1_(a, v, v, "ad_exp");
+}
+AD_SCALAR_FN_ ad_scalar ad_expm1(ad_scalar a)
+{
+    double v = AD_LIBM_(expm1)(a.value_);
+    return ad_push1_(a, v, v + 1.0, "ad_expm1");
+}
+AD_SCALAR_FN_ ad_scalar ad_log(ad_scalar a)
+{
+    return ad_push1_(a, AD_LIBM_(log)(a.value_), 1.0 / a.value_, "ad_log");
+}
+AD_SCALAR_FN_ ad_scalar ad_log1p(ad_scalar a)
+{
+    return ad_push1_(a, AD_LIBM_(log1p)(a.value_), 1.0 / (1.0 + a.value_), "ad_log1p");
+}
+AD_SCALAR_FN_ ad_scalar ad_sin(ad_scalar a) /* the compiler fuses sin and cos into one call */
+{
+    return ad_push1_(a, AD_LIBM_(sin)(a.value_), AD_LIBM_(cos)(a.value_), "ad_sin");
+}
+AD_SCALAR_FN_ ad_scalar ad_cos(ad_scalar a)
+{
+    return ad_push1_(a, AD_LIBM_(cos)(a.value_), -AD_LIBM_(sin)(a.value_), "ad_cos");
+}
+AD_SCALAR_FN_ ad_scalar ad_tan(ad_scalar a) /* tan' = 1 + tan^2 */
+{
+    double v = AD_LIBM_(tan)(a.value_);
+    return ad_push1_(a, v, 1.0 + v * v, "ad_tan");
+}
+AD_SCALAR_FN_ ad_scalar ad_asin(ad_scalar a)
+{
+    double d = 1.0 / AD_LIBM_(sqrt)(1.0 - a.value_ * a.value_);
+    return ad_push1_(a, AD_LIBM_(asin)(a.value_), d, "ad_asin");
+}
+AD_SCALAR_FN_ ad_scalar ad_acos(ad_scalar a)
+{
+    double d = -1.0 / AD_LIBM_(sqrt)(1.0 - a.value_ * a.value_);
+    return ad_push1_(a, AD_LIBM_(acos)(a.value_), d, "ad_acos");
+}
+AD_SCALAR_FN_ ad_scalar ad_atan(ad_scalar a)
+{
+    return ad_push1_(a, AD_LIBM_(atan)(a.value_), 1.0 / (1.0 + a.value_ * a.value_), "ad_atan");
+}
+AD_SCALAR_FN_ ad_scalar ad_atan2(ad_scalar y, ad_scalar x) /* (x dy - y dx) / (x^2 + y^2) */
+{
+    double r2 = x.value_ * x.value_ + y.value_ * y.value_;
+    return ad_push2_(y, x, AD_LIBM_(atan2)(y.value_, x.value_), x.value_ / r2, -y.value_ / r2,
+                     "ad_atan2");
+}
+AD_SCALAR_FN_ ad_scalar ad_sinh(ad_scalar a)
+{
+    return ad_push1_(a, AD_LIBM_(sinh)(a.value_), AD_LIBM_(cosh)(a.value_), "ad_sinh");
+}
+AD_SCALAR_FN_ ad_scalar ad_cosh(ad_scalar a)
+{
+    return ad_push1_(a, AD_LIBM_(cosh)(a.value_), AD_LIBM_(sinh)(a.value_), "ad_cosh");
+}
+AD_SCALAR_FN_ ad_scalar ad_tanh(ad_scalar a)
+{
+    double v = AD_LIBM_(tanh)(a.value_);
+    return ad_push1_(a, v, 1.0 - v * v, "ad_tanh");
+}
+AD_SCALAR_FN_ ad_scalar ad_erf(ad_scalar a) /* erf' = 2/sqrt(pi) e^(-x^2) */
+{
+    double d = 1.1283791670955126 * AD_LIBM_(exp)(-a.value_ * a.value_);
+    return ad_push1_(a, AD_LIBM_(erf)(a.value_), d, "ad_erf");
+}
+AD_SCALAR_FN_ ad_scalar ad_fabs(ad_scalar a) /* fabs'(0) = 0, the subgradient relu'(0) uses */
+{
+    double x = a.value_;
+    return ad_push1_(a, AD_LIBM_(fabs)(x), x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : 0.0, "ad_fabs");
+}
 AD_API ad_scalar ad_fmin(ad_scalar a, ad_scalar b);
 AD_API ad_scalar ad_fmax(ad_scalar a, ad_scalar b);
 AD_API ad_scalar ad_hypot(ad_scalar a, ad_scalar b);

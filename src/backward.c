@@ -13,8 +13,8 @@
 #include <string.h>
 
 /* adj[a] += da adj[i]; adj[b] += db adj[i], for i from hi-1 down to lo,
- * one segment at a time. Leaves and unused operands point at the dummy
- * record 0, so there is no branch in the loop. */
+ * one segment at a time. Leaves and unused operands point at dummy records
+ * (AD_DUMMIES_ in adtape.h), so there is no branch in the loop. */
 void ad_scalar_sweep(const ad_tape *t, size_t lo, size_t hi)
 {
     double *adj = t->adj;
@@ -97,14 +97,14 @@ static ad_status run(ad_tape *t, const char *fn)
             if (t->err != AD_OK) return t->err;
         }
     }
-    ad_scalar_sweep(t, 1, cur);
+    ad_scalar_sweep(t, AD_DUMMIES_, cur);
     if (t->anomaly) { /* the sweep reaches the highest record first */
-        for (size_t i = t->hot.ns; i-- > 1;)
+        for (size_t i = t->hot.ns; i-- > AD_DUMMIES_;)
             if (!isfinite(t->adj[i]))
                 return ad_tape_fail(t, AD_ERR_NUMERIC,
                                     "ad_backward: anomaly in the backward sweep: scalar record "
                                     "%zu has adjoint %g",
-                                    i, t->adj[i]);
+                                    ad_srec_number(i), t->adj[i]);
     }
     /* variables off the output's path still report a gradient: zeros */
     for (size_t k = 0; k < t->nn; k++) {

@@ -126,7 +126,7 @@ static void mark(const ad_tape *t, uint8_t *tf, uint8_t *sf)
         }
     }
     rec_cursor c = rec_cursor_new(t);
-    for (size_t k = 1; k < t->hot.ns; k++) {
+    for (size_t k = AD_DUMMIES_; k < t->hot.ns; k++) {
         const ad_srec *r = rec_get(&c, k);
         sf[r->a] |= USED;
         sf[r->b] |= USED;
@@ -135,7 +135,7 @@ static void mark(const ad_tape *t, uint8_t *tf, uint8_t *sf)
 
 static bool is_leaf_rec(const ad_srec *r)
 {
-    return r->a == 0 && r->b == 0;
+    return r->a < AD_DUMMIES_ && r->b < AD_DUMMIES_;
 }
 
 static void emit_tensor_node(writer *w, const ad_tape *t, size_t k, uint8_t flags)
@@ -188,7 +188,7 @@ static void emit_tensor_edges(writer *w, const ad_tape *t, size_t k, const uint8
     }
     if (y->op == AD_OP_TO_SCALAR) {
         if (draw_scalars)
-            emit(w, "  t%zu -> s%lld;\n", k, (long long)y->attr_i[1]);
+            emit(w, "  t%zu -> s%zu;\n", k, ad_srec_number((size_t)y->attr_i[1]));
         else
             emit(w, "  t%zu -> scalars;\n", k);
     } else if (y->op == AD_OP_STACK) {
@@ -197,7 +197,7 @@ static void emit_tensor_edges(writer *w, const ad_tape *t, size_t k, const uint8
         for (size_t i = 0; i < y->numel; i++) {
             if (!idx[i]) continue; /* a constant: not on the tape */
             n++;
-            if (draw_scalars) emit(w, "  s%u -> t%zu;\n", idx[i], k);
+            if (draw_scalars) emit(w, "  s%zu -> t%zu;\n", ad_srec_number(idx[i]), k);
         }
         if (!draw_scalars && n) emit(w, "  scalars -> t%zu [label=\"%zu scalars\"];\n", k, n);
     }
@@ -207,23 +207,26 @@ static void emit_scalars(writer *w, const ad_tape *t, const uint8_t *sf, bool dr
 {
     size_t ns = t->hot.ns, leaves = 0, outputs = 0;
     rec_cursor c = rec_cursor_new(t);
-    for (size_t k = 1; k < ns; k++) {
+    for (size_t k = AD_DUMMIES_; k < ns; k++) {
         const ad_srec *r = rec_get(&c, k);
         bool leaf = is_leaf_rec(r), output = !leaf && !(sf[k] & USED);
         leaves += leaf;
         outputs += output;
         if (!draw) continue;
-        emit(w, "  s%zu [shape=ellipse, label=\"%s #%zu%s\"", k,
-             leaf && !(sf[k] & ELEMENT) ? "scalar variable" : "scalar", k,
+        size_t num = ad_srec_number(k);
+        emit(w, "  s%zu [shape=ellipse, label=\"%s #%zu%s\"", num,
+             leaf && !(sf[k] & ELEMENT) ? "scalar variable" : "scalar", num,
              output ? "\\n(output)" : "");
         if (leaf && !(sf[k] & ELEMENT)) emit(w, ", style=filled, fillcolor=\"#aed6f1\"");
         if (output) emit(w, ", color=red, penwidth=2, peripheries=2");
         emit(w, "];\n");
-        if (r->a) emit(w, "  s%u -> s%zu;\n", r->a, k);
-        if (r->b && r->b != r->a) emit(w, "  s%u -> s%zu;\n", r->b, k);
+        if (r->a >= AD_DUMMIES_) emit(w, "  s%zu -> s%zu;\n", ad_srec_number(r->a), num);
+        if (r->b >= AD_DUMMIES_ && r->b != r->a)
+            emit(w, "  s%zu -> s%zu;\n", ad_srec_number(r->b), num);
     }
-    if (draw || ns <= 1) return;
-    emit(w, "  scalars [shape=box3d, label=\"%zu scalar records\\n%zu leaves", ns - 1, leaves);
+    if (draw || ns <= AD_DUMMIES_) return;
+    emit(w, "  scalars [shape=box3d, label=\"%zu scalar records\\n%zu leaves", ns - AD_DUMMIES_,
+         leaves);
     if (outputs) emit(w, "\\n%zu output%s", outputs, outputs == 1 ? "" : "s");
     emit(w, "\"%s];\n", outputs ? ", color=red, penwidth=2, peripheries=2" : "");
 }
@@ -238,13 +241,13 @@ static ad_status write_dot(ad_tape *t, writer *w, const char *fn)
     memset(flags, 0, n);
     uint8_t *tf = flags, *sf = flags + t->nn;
     mark(t, tf, sf);
-    bool draw_scalars = t->hot.ns - 1 <= MAX_DRAWN_SCALARS;
+    bool draw_scalars = t->hot.ns - AD_DUMMIES_ <= MAX_DRAWN_SCALARS;
 
     emit(w, "digraph adtape {\n");
     emit(w,
          "  graph [fontname=\"Helvetica\", labelloc=t, label=\"adtape: %zu tensor nodes, "
          "%zu scalar records",
-         t->nn, t->hot.ns - 1);
+         t->nn, t->hot.ns - AD_DUMMIES_);
     if (t->err != AD_OK) {
         emit(w, "\\ntape error: %s: ", ad_status_name(t->err));
         emit_escaped(w, t->msg);

@@ -44,9 +44,10 @@ ad_scalar ad_scalar_push_slow_(ad_scalar a, ad_scalar b, int binary, double v, d
     }
     if (t->anomaly && !(isfinite(v) && isfinite(da) && isfinite(db))) {
         ad_tape_fail(t, AD_ERR_NUMERIC,
-                     "%s: anomaly in the forward sweep: scalar record %zu (operands %u, %u) "
+                     "%s: anomaly in the forward sweep: scalar record %zu (operands %zu, %zu) "
                      "produced %g with partials %g, %g",
-                     fn, t->hot.ns, a.index_, binary ? b.index_ : 0u, v, da, binary ? db : 0.0);
+                     fn, ad_srec_number(t->hot.ns), ad_srec_number(a.index_),
+                     binary ? ad_srec_number(b.index_) : 0, v, da, binary ? db : 0.0);
         return ad_invalid_scalar(t);
     }
     ad_scalar out = {t, 0, t->hot.gen, v};
@@ -54,8 +55,9 @@ ad_scalar ad_scalar_push_slow_(ad_scalar a, ad_scalar b, int binary, double v, d
     if (a.index_ == 0 && (!binary || b.index_ == 0)) return out; /* constant in, constant out */
     if (t->hot.ns == t->hot.scap && !ad_srec_next_segment(t, fn)) return ad_invalid_scalar(t);
     ad_srec *r = &t->hot.srec[t->hot.ns - t->hot.seg_base];
-    r->a = a.index_;
-    r->b = binary ? b.index_ : 0;
+    uint32_t dummy = (uint32_t)t->hot.ns % AD_DUMMIES_;
+    r->a = a.index_ ? a.index_ : dummy;
+    r->b = binary && b.index_ ? b.index_ : dummy;
     r->da = da;
     r->db = binary ? db : 0.0;
     out.index_ = (uint32_t)t->hot.ns++;
@@ -69,13 +71,14 @@ ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
     ad_scalar out = {t, 0, t->hot.gen, value};
     if (!t->recording) return out;
     if (t->hot.ns == t->hot.scap && !ad_srec_next_segment(t, fn)) return ad_invalid_scalar(t);
-    /* a leaf is a record whose inputs are the dummy */
-    t->hot.srec[t->hot.ns - t->hot.seg_base] = (ad_srec){0, 0, 0.0, 0.0};
+    /* a leaf is a record whose inputs are dummies */
+    uint32_t dummy = (uint32_t)t->hot.ns % AD_DUMMIES_;
+    t->hot.srec[t->hot.ns - t->hot.seg_base] = (ad_srec){dummy, dummy, 0.0, 0.0};
     out.index_ = (uint32_t)t->hot.ns++;
     return out;
 }
 
-ad_scalar ad_variable(ad_tape *t, double value)
+ad_scalar ad_variable_slow_(ad_tape *t, double value)
 {
     return ad_scalar_leaf(t, value, "ad_variable");
 }
@@ -96,7 +99,8 @@ double ad_value(ad_scalar x)
 double ad_grad(ad_scalar x)
 {
     ad_tape *t = x.tape_;
-    if (!t || x.index_ == 0 || x.index_ == AD_INVALID_INDEX || x.gen_ != t->hot.gen) return 0.0;
+    if (!t || x.index_ < AD_DUMMIES_ || x.index_ == AD_INVALID_INDEX || x.gen_ != t->hot.gen)
+        return 0.0;
     if (x.index_ >= t->hot.ns || !t->adj || x.index_ >= t->adj_cap) return 0.0;
     return t->adj[x.index_];
 }
@@ -161,114 +165,7 @@ ad_scalar ad_rpow(double c, ad_scalar a)
     return ad_push1_(a, v, v * log(c), "ad_rpow");
 }
 
-ad_scalar ad_sqrt(ad_scalar a)
-{
-    double v = sqrt(a.value_);
-    return ad_push1_(a, v, 0.5 / v, "ad_sqrt");
-}
-
-ad_scalar ad_cbrt(ad_scalar a)
-{
-    double v = cbrt(a.value_);
-    return ad_push1_(a, v, 1.0 / (3.0 * v * v), "ad_cbrt");
-}
-
-/* ------------------------------------------------------- exp and log */
-
-ad_scalar ad_exp(ad_scalar a)
-{
-    double v = exp(a.value_);
-    return ad_push1_(a, v, v, "ad_exp");
-}
-
-ad_scalar ad_expm1(ad_scalar a)
-{
-    double v = expm1(a.value_);
-    return ad_push1_(a, v, v + 1.0, "ad_expm1");
-}
-
-ad_scalar ad_log(ad_scalar a)
-{
-    return ad_push1_(a, log(a.value_), 1.0 / a.value_, "ad_log");
-}
-
-ad_scalar ad_log1p(ad_scalar a)
-{
-    return ad_push1_(a, log1p(a.value_), 1.0 / (1.0 + a.value_), "ad_log1p");
-}
-
-/* ------------------------------------------------------- trigonometry */
-
-ad_scalar ad_sin(ad_scalar a)
-{
-    return ad_push1_(a, sin(a.value_), cos(a.value_), "ad_sin");
-}
-
-ad_scalar ad_cos(ad_scalar a)
-{
-    return ad_push1_(a, cos(a.value_), -sin(a.value_), "ad_cos");
-}
-
-/* tan' = 1 + tan^2 */
-ad_scalar ad_tan(ad_scalar a)
-{
-    double v = tan(a.value_);
-    return ad_push1_(a, v, 1.0 + v * v, "ad_tan");
-}
-
-ad_scalar ad_asin(ad_scalar a)
-{
-    return ad_push1_(a, asin(a.value_), 1.0 / sqrt(1.0 - a.value_ * a.value_), "ad_asin");
-}
-
-ad_scalar ad_acos(ad_scalar a)
-{
-    return ad_push1_(a, acos(a.value_), -1.0 / sqrt(1.0 - a.value_ * a.value_), "ad_acos");
-}
-
-ad_scalar ad_atan(ad_scalar a)
-{
-    return ad_push1_(a, atan(a.value_), 1.0 / (1.0 + a.value_ * a.value_), "ad_atan");
-}
-
-/* d atan2(y, x) = (x dy - y dx) / (x^2 + y^2) */
-ad_scalar ad_atan2(ad_scalar y, ad_scalar x)
-{
-    double r2 = x.value_ * x.value_ + y.value_ * y.value_;
-    return ad_push2_(y, x, atan2(y.value_, x.value_), x.value_ / r2, -y.value_ / r2, "ad_atan2");
-}
-
-ad_scalar ad_sinh(ad_scalar a)
-{
-    return ad_push1_(a, sinh(a.value_), cosh(a.value_), "ad_sinh");
-}
-
-ad_scalar ad_cosh(ad_scalar a)
-{
-    return ad_push1_(a, cosh(a.value_), sinh(a.value_), "ad_cosh");
-}
-
-ad_scalar ad_tanh(ad_scalar a)
-{
-    double v = tanh(a.value_);
-    return ad_push1_(a, v, 1.0 - v * v, "ad_tanh");
-}
-
-/* erf' = 2/sqrt(pi) e^(-x^2) */
-ad_scalar ad_erf(ad_scalar a)
-{
-    const double two_over_sqrt_pi = 1.1283791670955126;
-    return ad_push1_(a, erf(a.value_), two_over_sqrt_pi * exp(-a.value_ * a.value_), "ad_erf");
-}
-
 /* ------------------------------------------------------- kinks */
-
-/* fabs'(0) = 0: the subgradient that ReLU'(0) = 0 also uses */
-ad_scalar ad_fabs(ad_scalar a)
-{
-    double x = a.value_;
-    return ad_push1_(a, fabs(x), x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : 0.0, "ad_fabs");
-}
 
 /* ties pass the whole adjoint to the first operand */
 ad_scalar ad_fmin(ad_scalar a, ad_scalar b)

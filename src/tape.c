@@ -51,8 +51,9 @@ ad_tape *ad_tape_new(void)
     t->hot.scap = AD_SEG0;
     t->ncap = FIRST_NODES;
     t->allocations = 3;
-    t->hot.srec[0] = (ad_srec){0, 0, 0.0, 0.0}; /* the dummy every leaf points at */
-    t->hot.ns = 1;
+    for (uint32_t k = 0; k < AD_DUMMIES_; k++) /* for missing operands; never swept */
+        t->hot.srec[k] = (ad_srec){k, k, 0.0, 0.0};
+    t->hot.ns = AD_DUMMIES_;
     t->hot.gen = 1;
     t->recording = true;
     update_live(t);
@@ -74,7 +75,7 @@ void ad_tape_reset(ad_tape *t)
 {
     if (!t) return;
     ad_arena_rewind(&t->arena);
-    t->hot.ns = 1;
+    t->hot.ns = AD_DUMMIES_;
     t->cur_seg = 0;
     t->hot.srec = t->seg[0];
     t->hot.seg_base = 0;
@@ -106,7 +107,7 @@ ad_tape_stats ad_tape_stats_get(const ad_tape *t)
 {
     ad_tape_stats s = {0};
     if (!t) return s;
-    s.scalar_nodes = t->hot.ns - 1;
+    s.scalar_nodes = t->hot.ns - AD_DUMMIES_;
     s.tensor_nodes = t->nn;
     s.bytes_used = ad_arena_used(&t->arena) + t->hot.ns * sizeof(ad_srec) + t->nn * sizeof(ad_node);
     size_t records = 0;

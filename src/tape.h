@@ -30,8 +30,9 @@
 
 /* One scalar op: the indices of its (at most two) inputs and the local
  * partials d(out)/d(in) computed when it was recorded. Leaves and unused
- * inputs point at record 0, a dummy whose adjoint soaks up zero products, so
- * the sweep is a branch-free multiply-add loop. 24 bytes. */
+ * inputs point at one of the dummy records 0 .. AD_DUMMIES_-1, whose
+ * adjoints soak up zero products, so the sweep is a branch-free
+ * multiply-add loop. 24 bytes. */
 typedef ad_srec_ ad_srec;
 
 #define AD_SEG0      1024 /* records in the first segment */
@@ -75,8 +76,8 @@ struct ad_tape {
 
     /* Scalar records live in segments that double in size and never move:
      * seg[k] holds records [AD_SEG0 (2^k - 1), AD_SEG0 (2^(k+1) - 1)).
-     * Growing a tape of millions of records copies nothing. Record 0 is the
-     * dummy. The fast path writes hot.srec[ns - seg_base] while ns < scap. */
+     * Growing a tape of millions of records copies nothing. Records
+     * below AD_DUMMIES_ are the dummies. The fast path writes hot.srec[ns - seg_base] while ns < scap. */
     ad_srec *seg[AD_MAX_SEGS];
     size_t cur_seg;
     double *adj; /* scalar adjoints, one per record, rebuilt by each sweep */
@@ -189,6 +190,13 @@ const ad_srec *ad_srec_at(const ad_tape *t, size_t i);
 /* Moves to the next segment (allocating it the first time); false (tape
  * failed, naming fn) when memory runs out or the tape is full. */
 bool ad_srec_next_segment(ad_tape *t, const char *fn);
+
+/* The number messages and drawings give record i: the first recorded op is
+ * 1, constants (and the dummies) 0. */
+static inline size_t ad_srec_number(size_t i)
+{
+    return i < AD_DUMMIES_ ? 0 : i - AD_DUMMIES_ + 1;
+}
 
 /* Appends a leaf scalar record (a variable) with the given value. */
 ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn);
