@@ -133,8 +133,8 @@ AD_API ad_tape_stats ad_tape_stats_get(const ad_tape *t); /* zeros for NULL */
 AD_API ad_scalar ad_constant(ad_tape *t, double value);
 /* The value (NaN for an invalid handle). */
 AD_API double ad_value(ad_scalar x);
-/* The adjoint of x after the last sweep (0 for constants and untouched nodes). */
-AD_API double ad_grad(ad_scalar x);
+/* double ad_grad(ad_scalar x): the adjoint of x after the last sweep,
+ * defined inline below. */
 /* The tape the handle belongs to. */
 AD_API ad_tape *ad_scalar_tape(ad_scalar x);
 /* false for the invalid handle that failed ops return. */
@@ -158,12 +158,35 @@ typedef struct ad_tape_hot_ {
     size_t seg_base;   /* index of srec[0] */
     size_t ns;         /* records in use */
     size_t scap;       /* one past the last index the current segment holds */
+    double *adj;       /* adjoints, at least scap of them; each record zeroes its own */
 } ad_tape_hot_;
 /* Everything the inline fast path does not handle: errors, stale or foreign
- * handles, evaluation mode, a full segment. */
-AD_API ad_scalar ad_scalar_push_slow_(ad_scalar a, ad_scalar b, int binary, double v, double da,
-                                      double db, const char *fn);
-AD_API ad_scalar ad_variable_slow_(ad_tape *t, double value);
+ * handles, evaluation mode, a full segment. Operands travel as (tape, index
+ * | generation << 32) and the result as (index | generation << 32, value),
+ * all in registers: a handle passed or returned by value would make the
+ * compiler keep a copy of every handle on the stack, fast path included. */
+typedef struct ad_slow_ {
+    uint64_t index_gen;
+    double value;
+} ad_slow_;
+AD_API ad_slow_ ad_scalar_push_slow_(ad_tape *ta, uint64_t a, ad_tape *tb, uint64_t b, int binary,
+                                     double v, double da, double db, const char *fn);
+AD_API ad_slow_ ad_variable_slow_(ad_tape *t, double value);
+static inline uint64_t ad_index_gen_(ad_scalar x)
+{
+    return (uint64_t)x.index_ | (uint64_t)x.gen_ << 32;
+}
+static inline ad_scalar ad_from_slow_(ad_tape *t, ad_slow_ s)
+{
+    ad_scalar out = {t, (uint32_t)s.index_gen, (uint32_t)(s.index_gen >> 32), s.value};
+    return out;
+}
+
+#if defined(__GNUC__)
+#define AD_LIKELY_(x) __builtin_expect(!!(x), 1)
+#else
+#define AD_LIKELY_(x) (x)
+#endif
 
 #ifdef AD_DEFINE_SCALAR_OPS_
 #define AD_SCALAR_FN_ AD_API /* the library's exported copies (src/scalar.c) */
@@ -177,47 +200,63 @@ static inline ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da,
                                   const char *fn)
 {
     ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
-    if (t && a.tape_ == b.tape_ && a.gen_ == t->live_gen && b.gen_ == t->live_gen &&
-        t->ns < t->scap && (a.index_ | b.index_) != 0) {
+    if (AD_LIKELY_(t && a.tape_ == b.tape_ && a.gen_ == t->live_gen && b.gen_ == t->live_gen &&
+                   t->ns < t->scap && (a.index_ | b.index_) != 0)) {
         ad_srec_ *r = &t->srec[t->ns - t->seg_base];
         uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
         r->a = a.index_ ? a.index_ : dummy;
         r->b = b.index_ ? b.index_ : dummy;
         r->da = da;
         r->db = db;
+        t->adj[t->ns] = 0.0;
         ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_, v};
         return out;
     }
-    return ad_scalar_push_slow_(a, b, 1, v, da, db, fn);
+    return ad_from_slow_(a.tape_ ? a.tape_ : b.tape_,
+                         ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), b.tape_,
+                                              ad_index_gen_(b), 1, v, da, db, fn));
 }
 
 static inline ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *fn)
 {
     ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
-    if (t && a.gen_ == t->live_gen && t->ns < t->scap && a.index_ != 0) {
+    if (AD_LIKELY_(t && a.gen_ == t->live_gen && t->ns < t->scap && a.index_ != 0)) {
         ad_srec_ *r = &t->srec[t->ns - t->seg_base];
         r->a = a.index_;
         r->b = (uint32_t)t->ns % AD_DUMMIES_;
         r->da = da;
         r->db = 0.0;
+        t->adj[t->ns] = 0.0;
         ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_, v};
         return out;
     }
-    return ad_scalar_push_slow_(a, a, 0, v, da, 0.0, fn);
+    return ad_from_slow_(a.tape_, ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), a.tape_,
+                                                       ad_index_gen_(a), 0, v, da, 0.0, fn));
 }
 
 /* An independent variable: a leaf whose gradient ad_grad reports. */
 AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
 {
     ad_tape_hot_ *t = (ad_tape_hot_ *)tape;
-    if (t && t->live_gen == t->gen && t->ns < t->scap) {
+    if (AD_LIKELY_(t && t->live_gen == t->gen && t->ns < t->scap)) {
         ad_srec_ *r = &t->srec[t->ns - t->seg_base];
         r->a = r->b = (uint32_t)t->ns % AD_DUMMIES_;
         r->da = r->db = 0.0;
+        t->adj[t->ns] = 0.0;
         ad_scalar out = {tape, (uint32_t)t->ns++, t->gen, value};
         return out;
     }
-    return ad_variable_slow_(tape, value);
+    return ad_from_slow_(tape, ad_variable_slow_(tape, value));
+}
+
+/* The adjoint of x after the last sweep (0 for constants, for nodes the
+ * sweep did not reach, and for handles from before the last reset). */
+AD_SCALAR_FN_ double ad_grad(ad_scalar x)
+{
+    const ad_tape_hot_ *t = (const ad_tape_hot_ *)x.tape_;
+    if (t && x.gen_ == t->gen && x.index_ >= AD_DUMMIES_ && x.index_ < t->ns)
+        return t->adj[x.index_];
+    return 0.0;
 }
 
 /* Arithmetic, inline. Each returns a + b, a - b, ... as the name says. */

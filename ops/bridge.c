@@ -41,7 +41,7 @@ static void to_scalar_backward(ad_tape *t, ad_node *y)
     void *gx = ad_input_grad(t, y, 0);
     if (!gx) return;
     size_t i = (size_t)y->attr_i[0];
-    double g = t->adj[y->attr_i[1]];
+    double g = t->hot.adj[y->attr_i[1]];
     if (y->dtype == AD_F32)
         ((float *)gx)[i] += (float)g;
     else
@@ -128,7 +128,7 @@ static void stack_backward(ad_tape *t, ad_node *y)
     const stack_ctx *c = y->ctx;
     const double *g = y->grad;
     for (size_t i = 0; i < y->numel; i++)
-        t->adj[c->idx[i]] += g[i];
+        t->hot.adj[c->idx[i]] += g[i];
 }
 
 const ad_op_def ad_op_def_stack = {"stack_scalars", 1, stack_shape, stack_forward, stack_backward};

@@ -17,7 +17,7 @@
  * (AD_DUMMIES_ in adtape.h), so there is no branch in the loop. */
 void ad_scalar_sweep(const ad_tape *t, size_t lo, size_t hi)
 {
-    double *adj = t->adj;
+    double *adj = t->hot.adj;
     size_t k = 0;
     while (hi > 0 && ad_seg_start(k + 1) < hi)
         k++;
@@ -51,25 +51,14 @@ static bool make_live(ad_tape *t, ad_node *x, const char *fn)
     return true;
 }
 
-static bool prepare(ad_tape *t, const char *fn)
+static void prepare(ad_tape *t)
 {
-    if (t->adj_cap < t->hot.ns) {
-        size_t cap = t->hot.ns < 1024 ? 1024 : t->hot.ns;
-        cap = cap + cap / 2 < cap ? cap : cap + cap / 2; /* headroom for a growing tape */
-        double *a = ad_alloc(ad_mul_size(cap, sizeof *a));
-        if (!a) {
-            ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory for %zu scalar adjoints", fn, cap);
-            return false;
-        }
-        t->allocations++;
-        ad_free(t->adj);
-        t->adj = a;
-        t->adj_cap = cap;
-    }
-    memset(t->adj, 0, t->hot.ns * sizeof *t->adj);
+    /* records zero their adjoints when written; only what sweeps wrote since */
+    size_t dirty = t->adj_dirty < t->hot.ns ? t->adj_dirty : t->hot.ns;
+    memset(t->hot.adj, 0, dirty * sizeof *t->hot.adj);
+    t->adj_dirty = t->hot.ns;
     for (size_t k = 0; k < t->nn; k++)
         t->nodes[k].grad_live = 0;
-    return true;
 }
 
 static ad_status run(ad_tape *t, const char *fn)
@@ -100,11 +89,11 @@ static ad_status run(ad_tape *t, const char *fn)
     ad_scalar_sweep(t, AD_DUMMIES_, cur);
     if (t->anomaly) { /* the sweep reaches the highest record first */
         for (size_t i = t->hot.ns; i-- > AD_DUMMIES_;)
-            if (!isfinite(t->adj[i]))
+            if (!isfinite(t->hot.adj[i]))
                 return ad_tape_fail(t, AD_ERR_NUMERIC,
                                     "ad_backward: anomaly in the backward sweep: scalar record "
                                     "%zu has adjoint %g",
-                                    ad_srec_number(i), t->adj[i]);
+                                    ad_srec_number(i), t->hot.adj[i]);
     }
     /* variables off the output's path still report a gradient: zeros */
     for (size_t k = 0; k < t->nn; k++) {
@@ -130,7 +119,7 @@ static ad_status tensor_sweep(ad_tensor y, const double *seed, const char *fn)
                                 fn, ad_shape_str(n->ndim, n->dims, s));
         }
     }
-    if (!prepare(t, fn)) return t->err;
+    prepare(t);
     if (!n->needs_grad) return AD_OK; /* nothing on the tape depends on a variable */
     if (!make_live(t, n, fn)) return t->err;
     for (size_t i = 0; i < n->numel; i++) {
@@ -169,9 +158,9 @@ ad_status ad_backward_scalar_seeded(ad_scalar y, double seed)
     if (y.gen_ != t->hot.gen)
         return ad_tape_fail(t, AD_ERR_STALE,
                             "%s: output was recorded before the last ad_tape_reset", fn);
-    if (!prepare(t, fn)) return t->err;
+    prepare(t);
     if (y.index_ == 0) return AD_OK; /* a constant: every adjoint is zero */
-    t->adj[y.index_] = seed;
+    t->hot.adj[y.index_] = seed;
     return run(t, fn);
 }
 

@@ -14,10 +14,14 @@
 
 #include <math.h>
 
-/* Everything off the inline fast path (adtape.h): a NULL or failed tape, a
- * stale or foreign handle, evaluation mode, constants only, a full segment. */
-ad_scalar ad_scalar_push_slow_(ad_scalar a, ad_scalar b, int binary, double v, double da,
-                               double db, const char *fn)
+static ad_slow_ to_slow(ad_scalar s)
+{
+    ad_slow_ r = {ad_index_gen_(s), s.value_};
+    return r;
+}
+
+static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, double da, double db,
+                           const char *fn)
 {
     ad_tape *t = a.tape_ ? a.tape_ : b.tape_;
     if (!t) return ad_invalid_scalar(NULL);
@@ -60,8 +64,19 @@ ad_scalar ad_scalar_push_slow_(ad_scalar a, ad_scalar b, int binary, double v, d
     r->b = binary && b.index_ ? b.index_ : dummy;
     r->da = da;
     r->db = binary ? db : 0.0;
+    t->hot.adj[t->hot.ns] = 0.0;
     out.index_ = (uint32_t)t->hot.ns++;
     return out;
+}
+
+/* Everything off the inline fast path (adtape.h): a NULL or failed tape, a
+ * stale or foreign handle, evaluation mode, constants only, a full segment. */
+ad_slow_ ad_scalar_push_slow_(ad_tape *ta, uint64_t a, ad_tape *tb, uint64_t b, int binary,
+                              double v, double da, double db, const char *fn)
+{
+    ad_scalar ha = {ta, (uint32_t)a, (uint32_t)(a >> 32), 0.0};
+    ad_scalar hb = {tb, (uint32_t)b, (uint32_t)(b >> 32), 0.0};
+    return to_slow(push_slow(ha, hb, binary, v, da, db, fn));
 }
 
 ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
@@ -74,13 +89,14 @@ ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
     /* a leaf is a record whose inputs are dummies */
     uint32_t dummy = (uint32_t)t->hot.ns % AD_DUMMIES_;
     t->hot.srec[t->hot.ns - t->hot.seg_base] = (ad_srec){dummy, dummy, 0.0, 0.0};
+    t->hot.adj[t->hot.ns] = 0.0;
     out.index_ = (uint32_t)t->hot.ns++;
     return out;
 }
 
-ad_scalar ad_variable_slow_(ad_tape *t, double value)
+ad_slow_ ad_variable_slow_(ad_tape *t, double value)
 {
-    return ad_scalar_leaf(t, value, "ad_variable");
+    return to_slow(ad_scalar_leaf(t, value, "ad_variable"));
 }
 
 ad_scalar ad_constant(ad_tape *t, double value)
@@ -94,15 +110,6 @@ ad_scalar ad_constant(ad_tape *t, double value)
 double ad_value(ad_scalar x)
 {
     return x.index_ == AD_INVALID_INDEX ? (double)NAN : x.value_;
-}
-
-double ad_grad(ad_scalar x)
-{
-    ad_tape *t = x.tape_;
-    if (!t || x.index_ < AD_DUMMIES_ || x.index_ == AD_INVALID_INDEX || x.gen_ != t->hot.gen)
-        return 0.0;
-    if (x.index_ >= t->hot.ns || !t->adj || x.index_ >= t->adj_cap) return 0.0;
-    return t->adj[x.index_];
 }
 
 ad_tape *ad_scalar_tape(ad_scalar x)

@@ -40,9 +40,11 @@ ad_tape *ad_tape_new(void)
     if (!t) return NULL;
     memset(t, 0, sizeof *t);
     t->seg[0] = ad_alloc(AD_SEG0 * sizeof(ad_srec));
+    t->hot.adj = ad_alloc(AD_SEG0 * sizeof(double));
     t->nodes = ad_alloc(FIRST_NODES * sizeof *t->nodes);
-    if (!t->seg[0] || !t->nodes) {
+    if (!t->seg[0] || !t->hot.adj || !t->nodes) {
         ad_free(t->seg[0]);
+        ad_free(t->hot.adj);
         ad_free(t->nodes);
         ad_free(t);
         return NULL;
@@ -50,7 +52,7 @@ ad_tape *ad_tape_new(void)
     t->hot.srec = t->seg[0];
     t->hot.scap = AD_SEG0;
     t->ncap = FIRST_NODES;
-    t->allocations = 3;
+    t->allocations = 4;
     for (uint32_t k = 0; k < AD_DUMMIES_; k++) /* for missing operands; never swept */
         t->hot.srec[k] = (ad_srec){k, k, 0.0, 0.0};
     t->hot.ns = AD_DUMMIES_;
@@ -66,7 +68,7 @@ void ad_tape_free(ad_tape *t)
     ad_arena_release(&t->arena);
     for (size_t k = 0; k < AD_MAX_SEGS; k++)
         ad_free(t->seg[k]);
-    ad_free(t->adj);
+    ad_free(t->hot.adj);
     ad_free(t->nodes);
     ad_free(t);
 }
@@ -80,6 +82,7 @@ void ad_tape_reset(ad_tape *t)
     t->hot.srec = t->seg[0];
     t->hot.seg_base = 0;
     t->hot.scap = AD_SEG0;
+    t->adj_dirty = 0; /* re-recording zeroes each adjoint it reuses */
     t->nn = 0;
     t->hot.gen = t->hot.gen + 1 >= AD_DEAD_GEN ? 1 : t->hot.gen + 1;
     t->err = AD_OK;
@@ -114,7 +117,7 @@ ad_tape_stats ad_tape_stats_get(const ad_tape *t)
     for (size_t k = 0; k < AD_MAX_SEGS && t->seg[k]; k++)
         records += ad_seg_start(k + 1) - ad_seg_start(k);
     s.bytes_reserved = t->arena.reserved + records * sizeof(ad_srec) +
-                       t->ncap * sizeof(ad_node) + t->adj_cap * sizeof(double);
+                       t->ncap * sizeof(ad_node) + records * sizeof(double);
     s.allocations = t->allocations + t->arena.allocations;
     return s;
 }
@@ -190,13 +193,17 @@ bool ad_srec_next_segment(ad_tape *t, const char *fn)
     }
     if (!t->seg[k]) {
         size_t n = ad_seg_start(k + 1) - ad_seg_start(k);
-        t->seg[k] = ad_alloc(ad_mul_size(n, sizeof(ad_srec)));
+        /* adjoints first: if the segment then fails, the longer array is harmless */
+        double *adj = ad_grow(t->hot.adj, ad_seg_start(k) * sizeof(double),
+                              ad_mul_size(ad_seg_start(k + 1), sizeof(double)));
+        if (adj) t->hot.adj = adj;
+        t->seg[k] = adj ? ad_alloc(ad_mul_size(n, sizeof(ad_srec))) : NULL;
         if (!t->seg[k]) {
             ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory growing the tape past %zu scalars",
                          fn, t->hot.ns);
             return false;
         }
-        t->allocations++;
+        t->allocations += 2;
     }
     t->cur_seg = k;
     t->hot.srec = t->seg[k];

@@ -80,8 +80,11 @@ struct ad_tape {
      * below AD_DUMMIES_ are the dummies. The fast path writes hot.srec[ns - seg_base] while ns < scap. */
     ad_srec *seg[AD_MAX_SEGS];
     size_t cur_seg;
-    double *adj; /* scalar adjoints, one per record, rebuilt by each sweep */
-    size_t adj_cap;
+    /* hot.adj: one adjoint per record slot of every allocated segment.
+     * Recording zeroes a record's adjoint as it writes the record, so the
+     * first sweep after recording needs no memset; a later sweep clears
+     * [0, adj_dirty), what earlier sweeps wrote. */
+    size_t adj_dirty;
 
     ad_node *nodes; /* tensor nodes in execution order */
     size_t nn, ncap;
