@@ -353,6 +353,28 @@ Test(scalar, a_tape_swept_twice_with_different_seeds_scales_the_gradient)
     ad_tape_free(t);
 }
 
+Test(scalar, records_made_after_a_sweep_report_zero_until_they_are_swept)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar x = ad_variable(t, 3.0);
+    cr_assert_eq(ad_backward_scalar(ad_mul(x, x)), AD_OK);
+    cr_assert_eq(ad_grad(x), 6.0);
+    ad_tape_reset(t); /* the next records reuse the same slots */
+    ad_scalar x2 = ad_variable(t, 5.0);
+    ad_scalar y2 = ad_mul(x2, x2);
+    cr_assert_eq(ad_grad(x2), 0.0, "not swept yet, not the old slot's 6");
+    cr_assert_eq(ad_grad(y2), 0.0);
+    cr_assert_eq(ad_grad(x), 0.0, "a handle from before the reset");
+    /* recording goes on after a sweep: the new records start from zero too */
+    cr_assert_eq(ad_backward_scalar(y2), AD_OK);
+    ad_scalar z = ad_mul(y2, x2);
+    cr_assert_eq(ad_grad(z), 0.0);
+    cr_assert_eq(ad_backward_scalar(z), AD_OK);
+    cr_assert_eq(ad_grad(x2), 75.0, "d(x^3)/dx at 5, with no trace of the first sweep");
+    cr_assert_eq(ad_grad(z), 1.0);
+    ad_tape_free(t);
+}
+
 Test(scalar, constants_cost_no_records_and_get_no_gradient)
 {
     ad_tape *t = ad_tape_new();
