@@ -709,6 +709,13 @@ AD_API ad_status ad_tape_export_dot_fn(ad_tape *t, ad_write_fn write, void *user
 AD_API ad_status ad_tape_error(const ad_tape *t, const char **message);
 /* Clears the error without forgetting the recording. */
 AD_API void ad_tape_clear_error(ad_tape *t);
+/* The drivers (ad_gradient, ad_gradient_status, ad_jacobian, ad_gradcheck,
+ * ad_gradcheck_graph) record on tapes of their own, which they free. Each
+ * call leaves its outcome for the calling thread here: "" after success,
+ * else the message of what stopped it ("ad_log: ..." from the user's
+ * function, "ad_gradcheck: element 3 of input 0: analytic 2 vs numeric
+ * 1.5 ..."). Valid until the thread's next driver call. */
+AD_API const char *ad_last_error(void);
 
 /* ------------------------------------------------------- threads and memory */
 
@@ -719,8 +726,8 @@ AD_API int ad_get_num_threads(void);
 
 /* All heap memory passes through one allocator. alloc must return 64-byte
  * aligned blocks. realloc is optional (NULL: alloc, copy, free); it resizes
- * blocks that need only 16-byte alignment (the scalar record array), which
- * lets a large tape grow without copying. Set it before any other call;
+ * blocks that need only 16-byte alignment (a tape's tensor-node and scalar
+ * adjoint arrays), which lets a large tape grow without copying. Set it before any other call;
  * NULL restores malloc. */
 typedef struct ad_allocator {
     void *(*alloc)(size_t size, void *user_data);

@@ -5,6 +5,7 @@
 #include "tape.h"
 
 #include "alloc.h"
+#include "last_error.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,18 +19,19 @@ double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *gra
     ad_scalar *xs = NULL;
     if (!f || (n && (!x || !grad))) {
         st = AD_ERR_INVALID;
+        ad_last_error_set("ad_gradient: %s is NULL", !f ? "the function" : !x ? "x" : "grad");
         goto done;
     }
     t = ad_tape_new();
     xs = ad_alloc(ad_mul_size(n ? n : 1, sizeof *xs));
     if (!t || !xs) {
-        st = AD_ERR_NOMEM;
+        st = ad_last_error_from(NULL, AD_ERR_NOMEM, "ad_gradient");
         goto done;
     }
     for (size_t i = 0; i < n; i++)
         xs[i] = ad_variable(t, x[i]);
     ad_scalar y = f(t, xs, n, ctx);
-    st = ad_backward_scalar(y);
+    st = ad_last_error_from(t, ad_backward_scalar(y), "ad_gradient");
     if (st == AD_OK) {
         value = ad_value(y);
         for (size_t i = 0; i < n; i++)
@@ -50,13 +52,16 @@ double ad_gradient(ad_scalar_fn f, size_t n, const double *x, double *grad, void
 ad_status ad_jacobian(ad_vector_fn f, size_t m, size_t n, const double *x, double *J, double *y,
                       void *ctx)
 {
-    if (!f || (n && !x) || (m && n && !J)) return AD_ERR_INVALID;
+    if (!f || (n && !x) || (m && n && !J)) {
+        ad_last_error_set("ad_jacobian: %s is NULL", !f ? "the function" : !x ? "x" : "J");
+        return AD_ERR_INVALID;
+    }
     ad_status st = AD_OK;
     ad_tape *t = ad_tape_new();
     ad_scalar *xs = ad_alloc(ad_mul_size(n ? n : 1, sizeof *xs));
     ad_scalar *ys = ad_alloc(ad_mul_size(m ? m : 1, sizeof *ys));
     if (!t || !xs || !ys) {
-        st = AD_ERR_NOMEM;
+        st = ad_last_error_from(NULL, AD_ERR_NOMEM, "ad_jacobian");
         goto done;
     }
     for (size_t j = 0; j < n; j++)
@@ -71,6 +76,7 @@ ad_status ad_jacobian(ad_vector_fn f, size_t m, size_t n, const double *x, doubl
         for (size_t j = 0; j < n && st == AD_OK; j++)
             J[i * n + j] = ad_grad(xs[j]);
     }
+    ad_last_error_from(t, st, "ad_jacobian");
 done:
     ad_free(xs);
     ad_free(ys);

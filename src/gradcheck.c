@@ -5,6 +5,7 @@
 #include "tape.h"
 
 #include "alloc.h"
+#include "last_error.h"
 
 #include <math.h>
 #include <string.h>
@@ -53,6 +54,19 @@ static void compare(ad_gradcheck_report *r, double *worst, const ad_gradcheck_op
     }
 }
 
+/* The outcome of a check for ad_last_error: the tape's message when an
+ * evaluation failed, the worst element when the check failed. */
+static ad_status outcome(const ad_tape *t, ad_status st, const ad_gradcheck_report *r,
+                         const char *fn)
+{
+    if (st != AD_ERR_GRADCHECK) return ad_last_error_from(t, st, fn);
+    ad_last_error_set("%s: element %zu of input %zu: analytic %.17g vs numeric %.17g (abs err "
+                      "%.3g, rel err %.3g); %zu elements checked",
+                      fn, r->index, r->input, r->analytic, r->numeric, r->abs_err, r->rel_err,
+                      r->checked);
+    return st;
+}
+
 /* f evaluated at x in evaluation mode: no records, just the value. */
 static double eval_scalar(ad_tape *t, ad_scalar_fn f, size_t n, const double *x, ad_scalar *xs,
                           void *ctx, ad_status *st)
@@ -73,7 +87,10 @@ ad_status ad_gradcheck(ad_scalar_fn f, size_t n, const double *x, void *ctx,
     ad_gradcheck_report r = {0};
     r.passed = true;
     if (report) *report = r;
-    if (!f || (n && !x)) return AD_ERR_INVALID;
+    if (!f || (n && !x)) {
+        ad_last_error_set("ad_gradcheck: %s is NULL", !f ? "the function" : "x");
+        return AD_ERR_INVALID;
+    }
     ad_gradcheck_opts o = resolve(opts);
     ad_status st = AD_OK;
     double *g = ad_alloc(ad_mul_size(n ? n : 1, sizeof *g));
@@ -84,8 +101,8 @@ ad_status ad_gradcheck(ad_scalar_fn f, size_t n, const double *x, void *ctx,
         st = AD_ERR_NOMEM;
         goto done;
     }
-    ad_gradient_status(f, n, x, g, ctx, &st);
-    if (st != AD_OK) goto done;
+    ad_gradient_status(f, n, x, g, ctx, &st); /* sets ad_last_error on failure */
+    if (st != AD_OK) goto out;
     if (n) memcpy(xp, x, n * sizeof *xp);
     double worst = 0.0;
     for (size_t i = 0; i < n && st == AD_OK; i++) {
@@ -99,6 +116,8 @@ ad_status ad_gradcheck(ad_scalar_fn f, size_t n, const double *x, void *ctx,
     }
     if (st == AD_OK && !r.passed) st = AD_ERR_GRADCHECK;
 done:
+    outcome(t, st, &r, "ad_gradcheck");
+out:
     if (report) *report = r;
     ad_free(g);
     ad_free(xp);
@@ -128,11 +147,22 @@ ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size_t n_pa
     ad_gradcheck_report r = {0};
     r.passed = true;
     if (report) *report = r;
-    if (!f || (n_params && !params)) return AD_ERR_INVALID;
+    if (!f || (n_params && !params)) {
+        ad_last_error_set("ad_gradcheck_graph: %s is NULL", !f ? "the function" : "params");
+        return AD_ERR_INVALID;
+    }
     size_t total = 0;
     for (size_t k = 0; k < n_params; k++) {
-        if (!params[k]) return AD_ERR_INVALID;
-        if (params[k]->dtype != AD_F64) return AD_ERR_DTYPE;
+        if (!params[k]) {
+            ad_last_error_set("ad_gradcheck_graph: params[%zu] is NULL", k);
+            return AD_ERR_INVALID;
+        }
+        if (params[k]->dtype != AD_F64) {
+            ad_last_error_set("ad_gradcheck_graph: params[%zu] is %s; gradient checks need "
+                              "float64",
+                              k, ad_dtype_name((ad_dtype)params[k]->dtype));
+            return AD_ERR_DTYPE;
+        }
         total += params[k]->numel;
     }
     ad_gradcheck_opts o = resolve(opts);
@@ -171,6 +201,7 @@ ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size_t n_pa
     }
     if (st == AD_OK && !r.passed) st = AD_ERR_GRADCHECK;
 done:
+    outcome(t, st, &r, "ad_gradcheck_graph");
     if (report) *report = r;
     ad_free(saved);
     ad_free(analytic);

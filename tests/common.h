@@ -25,10 +25,10 @@ static inline ad_param *test_param(size_t ndim, const size_t *dims, double lo, d
         ad_gradcheck_report r_;                                                                  \
         ad_status s_ = ad_gradcheck_graph((f), (params), (n), (ctx), (opts), &r_);               \
         cr_assert(s_ == AD_OK && r_.passed,                                                      \
-                  "%s: status %s; worst input %zu [%zu]: analytic %.10g, numeric %.10g, "        \
+                  "%s: status %s (%s); worst input %zu [%zu]: analytic %.10g, numeric %.10g, "   \
                   "abs err %.3g, rel err %.3g (%zu checked)",                                    \
-                  #f, ad_status_name(s_), r_.input, r_.index, r_.analytic, r_.numeric,           \
-                  r_.abs_err, r_.rel_err, r_.checked);                                           \
+                  #f, ad_status_name(s_), ad_last_error(), r_.input, r_.index, r_.analytic,      \
+                  r_.numeric, r_.abs_err, r_.rel_err, r_.checked);                               \
         cr_assert(r_.checked > 0 || ad_param_numel((params)[0]) == 0);                           \
     } while (0)
 

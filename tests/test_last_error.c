@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT
+ * ad_last_error: the drivers free their tapes, so their messages reach the
+ * caller through a per-thread buffer. */
+#include "common.h"
+
+#include <math.h>
+#include <pthread.h>
+
+/* Fails its tape with a shape error, then returns x[0]. */
+static ad_scalar bad_shapes(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    ad_tensor a = ad_tensor_zeros(t, AD_F64, 1, (size_t[]){2});
+    ad_tensor b = ad_tensor_zeros(t, AD_F64, 1, (size_t[]){3});
+    (void)ad_tadd(a, b);
+    return x[0];
+}
+
+static ad_scalar square_sum(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)ctx;
+    ad_scalar s = ad_constant(t, 0.0);
+    for (size_t i = 0; i < n; i++)
+        s = ad_add(s, ad_square(x[i]));
+    return s;
+}
+
+/* x0^2 + x1^2 with a wrong partial for x1 (3 x1 instead of 2 x1) */
+static ad_scalar wrong_partial(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)t, (void)n, (void)ctx;
+    double a = ad_value(x[0]), b = ad_value(x[1]);
+    return ad_custom2(x[0], x[1], a * a + b * b, 2 * a, 3 * b);
+}
+
+Test(last_error, a_failing_gradient_reports_the_message_of_the_users_function)
+{
+    double x[1] = {1.0}, g[1];
+    ad_status st;
+    double v = ad_gradient_status(bad_shapes, 1, x, g, NULL, &st);
+    cr_assert(isnan(v));
+    cr_assert_eq(st, AD_ERR_SHAPE);
+    cr_assert(strstr(ad_last_error(), "ad_tadd") != NULL, "%s", ad_last_error());
+    cr_assert(strstr(ad_last_error(), "[2]") && strstr(ad_last_error(), "[3]"), "%s",
+              ad_last_error());
+}
+
+Test(last_error, a_successful_call_clears_the_previous_message)
+{
+    double x[2] = {1.0, 2.0}, g[2];
+    ad_gradient(bad_shapes, 1, x, g, NULL);
+    cr_assert_neq(ad_last_error()[0], '\0');
+    cr_assert_eq(ad_gradient(square_sum, 2, x, g, NULL), 5.0);
+    cr_assert_str_eq(ad_last_error(), "");
+}
+
+Test(last_error, null_arguments_are_named)
+{
+    double x[1] = {1.0}, g[1];
+    cr_assert(isnan(ad_gradient(NULL, 1, x, g, NULL)));
+    cr_assert_str_eq(ad_last_error(), "ad_gradient: the function is NULL");
+    cr_assert(isnan(ad_gradient(square_sum, 1, x, NULL, NULL)));
+    cr_assert_str_eq(ad_last_error(), "ad_gradient: grad is NULL");
+    cr_assert_eq(ad_gradcheck(square_sum, 1, NULL, NULL, NULL, NULL), AD_ERR_INVALID);
+    cr_assert_str_eq(ad_last_error(), "ad_gradcheck: x is NULL");
+}
+
+Test(last_error, a_failed_gradient_check_names_the_worst_element_and_both_values)
+{
+    double x[2] = {1.0, 2.0};
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck(wrong_partial, 2, x, NULL, NULL, &r), AD_ERR_GRADCHECK);
+    const char *m = ad_last_error();
+    cr_assert(strstr(m, "ad_gradcheck: element 1 of input 0: analytic 6 vs numeric 4") != NULL,
+              "%s", m);
+    cr_assert(strstr(m, "2 elements checked") != NULL, "%s", m);
+    cr_assert_eq(ad_gradcheck(square_sum, 2, x, NULL, NULL, &r), AD_OK);
+    cr_assert_str_eq(ad_last_error(), "");
+}
+
+static ad_tensor sum_graph(ad_tape *t, ad_param *const *ps, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    return ad_sum(ad_param_use(t, ps[0]));
+}
+
+Test(last_error, a_float32_parameter_in_a_graph_check_is_named_with_its_dtype)
+{
+    ad_param *p = ad_param_new(AD_F32, 1, (size_t[]){3});
+    cr_assert_eq(ad_gradcheck_graph(sum_graph, &p, 1, NULL, NULL, NULL), AD_ERR_DTYPE);
+    cr_assert_str_eq(ad_last_error(),
+                     "ad_gradcheck_graph: params[0] is float32; gradient checks need float64");
+    ad_param_free(p);
+}
+
+static void bad_vector(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar *y, size_t m, void *ctx)
+{
+    (void)m, (void)ctx;
+    y[0] = bad_shapes(t, x, n, NULL);
+}
+
+Test(last_error, a_failing_jacobian_reports_the_message_of_the_users_function)
+{
+    double x[1] = {1.0}, J[1];
+    cr_assert_eq(ad_jacobian(bad_vector, 1, 1, x, J, NULL, NULL), AD_ERR_SHAPE);
+    cr_assert(strstr(ad_last_error(), "ad_tadd") != NULL, "%s", ad_last_error());
+}
+
+static void *other_thread(void *arg)
+{
+    (void)arg;
+    return (void *)ad_last_error();
+}
+
+Test(last_error, each_thread_has_its_own_message)
+{
+    double x[1] = {1.0}, g[1];
+    ad_gradient(bad_shapes, 1, x, g, NULL);
+    pthread_t th;
+    void *seen;
+    cr_assert_eq(pthread_create(&th, NULL, other_thread, NULL), 0);
+    cr_assert_eq(pthread_join(th, &seen), 0);
+    cr_assert_str_eq((const char *)seen, "", "the other thread made no call");
+    cr_assert(strstr(ad_last_error(), "ad_tadd") != NULL);
+}
