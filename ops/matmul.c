@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT
  * Matrix products: matmul (plain and batched) and linear (x . w^T + bias).
- * Every product, forward and backward, goes through ad_gemm_f32/f64; the
- * backward rules read transposes in place through the gemm trans flags. */
+ * Every product, forward and backward, goes through gemm() below: tiny ones
+ * to the small path (matmul_small.c), the rest to ad_gemm_f32/f64; the
+ * backward rules read transposes in place through the trans flags. */
 #include "ops.h"
 
 #include "../src/gemm.h"
+#include "matmul_small.h"
 
 #include <string.h>
 
@@ -29,6 +31,13 @@ static void gemm(ad_dtype dt, bool ta, bool tb, size_t m, size_t n, size_t k, co
         if (!accumulate)
             for (size_t i = 0; i < m; i++)
                 memset(mat(c, dt, i * ldc), 0, n * ad_dtype_size(dt));
+        return;
+    }
+    if (ad_small_gemm_fits(m, n, k, ad_dtype_size(dt))) {
+        if (dt == AD_F32)
+            ad_small_gemm_f32(ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+        else
+            ad_small_gemm_f64(ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
         return;
     }
     if (dt == AD_F32)
