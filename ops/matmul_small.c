@@ -38,8 +38,9 @@ bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem)
             for (size_t q = 0; q < NC; q++)                                                        \
                 cr[q] = c##r[q];                                                                   \
         } else {                                                                                   \
-            T tmp[NC];                                                                             \
-            memcpy(tmp, c##r, sizeof tmp);                                                         \
+            T tmp[NC]; /* a copy by value: c##r itself never has its address taken */          \
+            for (size_t q = 0; q < NC; q++)                                                        \
+                tmp[q] = c##r[q];                                                                  \
             for (size_t q = 0; q < ne; q++)                                                        \
                 cr[q] = acc ? cr[q] + tmp[q] : tmp[q];                                             \
         }                                                                                          \
@@ -72,7 +73,8 @@ bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem)
                         bp[p * np + j] = b[j * ldb + p];                                           \
             else                                                                                   \
                 for (size_t p = 0; p < k; p++)                                                     \
-                    memcpy(bp + p * np, b + p * ldb, n * sizeof(T));                               \
+                    for (size_t j = 0; j < n; j++)                                                 \
+                        bp[p * np + j] = b[p * ldb + j];                                           \
             bm = bp;                                                                               \
         }                                                                                          \
         const size_t si = ta ? 1 : lda, sp = ta ? lda : 1;                                         \
