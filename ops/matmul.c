@@ -75,8 +75,7 @@ static bool matmul_shape(ad_tape *t, ad_node *y, const char *fn)
     size_t r = a->ndim;
     if (r != b->ndim || (r != 2 && r != 3))
         PAIR_FAIL("%s: expects [M,K] x [K,N] or [B,M,K] x [B,K,N], got %s x %s", fn, a, b);
-    if (r == 3 && a->dims[0] != b->dims[0])
-        PAIR_FAIL("%s: batch sizes differ: %s x %s", fn, a, b);
+    if (r == 3 && a->dims[0] != b->dims[0]) PAIR_FAIL("%s: batch sizes differ: %s x %s", fn, a, b);
     if (a->dims[r - 1] != b->dims[r - 2])
         PAIR_FAIL("%s: inner dimensions differ: %s x %s", fn, a, b);
     y->ndim = (uint8_t)r;

@@ -38,7 +38,7 @@ bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem)
             for (size_t q = 0; q < NC; q++)                                                        \
                 cr[q] = c##r[q];                                                                   \
         } else {                                                                                   \
-            T tmp[NC]; /* a copy by value: c##r itself never has its address taken */          \
+            T tmp[NC]; /* a copy by value: c##r itself never has its address taken */              \
             for (size_t q = 0; q < NC; q++)                                                        \
                 tmp[q] = c##r[q];                                                                  \
             for (size_t q = 0; q < ne; q++)                                                        \
@@ -66,7 +66,7 @@ bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem)
         size_t np = ldb;                                                                           \
         if (tb || n % NC) {                                                                        \
             np = (n + NC - 1) / NC * NC;                                                           \
-            if (np != n) memset(bp, 0, k * np * sizeof(T));                                        \
+            if (np != n) memset(bp, 0, k *np * sizeof(T));                                         \
             if (tb)                                                                                \
                 for (size_t j = 0; j < n; j++)                                                     \
                     for (size_t p = 0; p < k; p++)                                                 \
@@ -107,8 +107,9 @@ bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem)
         for (size_t q = 0; q < (w); q++)                                                           \
             s[q] += s[q + (w)];
 #define SMALL_LANES(T, L, MADD, r)                                                                 \
-    SMALL_HALVE(L, s##r, 4) SMALL_HALVE(L, s##r, 2) SMALL_HALVE(L, s##r, 1) /* tree, L <= 8 */ \
-    T d##r = s##r[0];                                                                              \
+    SMALL_HALVE(L, s##r, 4)                                                                        \
+    SMALL_HALVE(L, s##r, 2) SMALL_HALVE(L, s##r, 1) /* tree, L <= 8 */                             \
+        T d##r = s##r[0];                                                                          \
     for (size_t p = kl; p < k; p++)                                                                \
         d##r = MADD(d##r, a##r[p], bj[p]);
 #define SMALL_DOT_STORE(T, r)                                                                      \
@@ -133,10 +134,10 @@ bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem)
                         s2[q] = MADD(s2[q], a2[p + q], bj[p + q]);                                 \
                         s3[q] = MADD(s3[q], a3[p + q], bj[p + q]);                                 \
                     }                                                                              \
-                SMALL_LANES(T, L, MADD, 0) SMALL_LANES(T, L, MADD, 1)                         \
-                SMALL_LANES(T, L, MADD, 2) SMALL_LANES(T, L, MADD, 3)                         \
-                SMALL_DOT_STORE(T, 0) SMALL_DOT_STORE(T, 1)                                   \
-                SMALL_DOT_STORE(T, 2) SMALL_DOT_STORE(T, 3)                                   \
+                SMALL_LANES(T, L, MADD, 0)                                                         \
+                SMALL_LANES(T, L, MADD, 1) SMALL_LANES(T, L, MADD, 2) SMALL_LANES(T, L, MADD, 3)   \
+                    SMALL_DOT_STORE(T, 0) SMALL_DOT_STORE(T, 1) SMALL_DOT_STORE(T, 2)              \
+                        SMALL_DOT_STORE(T, 3)                                                      \
             }                                                                                      \
         }                                                                                          \
     }
@@ -184,8 +185,8 @@ static bool use_wide(void)
     return w;
 }
 
-void ad_small_gemm_f32(bool ta, bool tb, size_t m, size_t n, size_t k, const float *a,
-                       size_t lda, const float *b, size_t ldb, bool acc, float *c, size_t ldc)
+void ad_small_gemm_f32(bool ta, bool tb, size_t m, size_t n, size_t k, const float *a, size_t lda,
+                       const float *b, size_t ldb, bool acc, float *c, size_t ldc)
 {
 #if AD_X86
     if (use_wide()) {
@@ -196,8 +197,8 @@ void ad_small_gemm_f32(bool ta, bool tb, size_t m, size_t n, size_t k, const flo
     portable_f32(ta, tb, m, n, k, a, lda, b, ldb, acc, c, ldc);
 }
 
-void ad_small_gemm_f64(bool ta, bool tb, size_t m, size_t n, size_t k, const double *a,
-                       size_t lda, const double *b, size_t ldb, bool acc, double *c, size_t ldc)
+void ad_small_gemm_f64(bool ta, bool tb, size_t m, size_t n, size_t k, const double *a, size_t lda,
+                       const double *b, size_t ldb, bool acc, double *c, size_t ldc)
 {
 #if AD_X86
     if (use_wide()) {

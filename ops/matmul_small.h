@@ -14,10 +14,10 @@
  * elements of elem bytes. */
 bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem);
 
-void ad_small_gemm_f32(bool ta, bool tb, size_t m, size_t n, size_t k, const float *a,
-                       size_t lda, const float *b, size_t ldb, bool acc, float *c, size_t ldc);
-void ad_small_gemm_f64(bool ta, bool tb, size_t m, size_t n, size_t k, const double *a,
-                       size_t lda, const double *b, size_t ldb, bool acc, double *c, size_t ldc);
+void ad_small_gemm_f32(bool ta, bool tb, size_t m, size_t n, size_t k, const float *a, size_t lda,
+                       const float *b, size_t ldb, bool acc, float *c, size_t ldc);
+void ad_small_gemm_f64(bool ta, bool tb, size_t m, size_t n, size_t k, const double *a, size_t lda,
+                       const double *b, size_t ldb, bool acc, double *c, size_t ldc);
 
 /* Testing hook: true makes later calls (process-wide) use the portable code
  * even where the AVX2 variant would run; false restores the automatic choice. */

@@ -59,8 +59,8 @@ static void check(int dbl, bool ta, bool tb, size_t m, size_t n, size_t k, size_
         for (size_t j = 0; j < ldc; j++) {
             double got = get(c, dbl, i * ldc + j), old = get(c0, dbl, i * ldc + j);
             if (j >= n) {
-                cr_assert(got == old || (isnan(got) && isnan(old)), "padding C[%zu,%zu] changed",
-                          i, j);
+                cr_assert(got == old || (isnan(got) && isnan(old)), "padding C[%zu,%zu] changed", i,
+                          j);
                 continue;
             }
             double s = acc ? old : 0, mag = acc ? fabs(old) : 0;
@@ -133,7 +133,7 @@ Test(matmul_small, takes_only_small_products_whose_copy_of_b_fits_its_block)
 {
     cr_assert(ad_small_gemm_fits(4, 16, 16, sizeof(float)));
     cr_assert(ad_small_gemm_fits(1, 1, 1, sizeof(double)));
-    cr_assert_not(ad_small_gemm_fits(64, 64, 64, sizeof(float)));   /* too much work */
-    cr_assert_not(ad_small_gemm_fits(1, 8192, 1, sizeof(float)));   /* rows of B too wide */
+    cr_assert_not(ad_small_gemm_fits(64, 64, 64, sizeof(float)));  /* too much work */
+    cr_assert_not(ad_small_gemm_fits(1, 8192, 1, sizeof(float)));  /* rows of B too wide */
     cr_assert_not(ad_small_gemm_fits(1, 16, 512, sizeof(double))); /* B too deep for the block */
 }
