@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT
  * Matrix products: matmul (plain and batched) and linear (x . w^T + bias).
- * Every product, forward and backward, goes through ad_gemm_f32/f64; the
- * backward rules read transposes in place through the gemm trans flags. */
+ * Every product, forward and backward, goes through gemm() below: tiny ones
+ * to the small path (matmul_small.c), the rest to ad_gemm_f32/f64; the
+ * backward rules read transposes in place through the trans flags. */
 #include "ops.h"
 
 #include "../src/gemm.h"
+#include "matmul_small.h"
 
 #include <string.h>
 
@@ -31,6 +33,13 @@ static void gemm(ad_dtype dt, bool ta, bool tb, size_t m, size_t n, size_t k, co
                 memset(mat(c, dt, i * ldc), 0, n * ad_dtype_size(dt));
         return;
     }
+    if (ad_small_gemm_fits(m, n, k, ad_dtype_size(dt))) {
+        if (dt == AD_F32)
+            ad_small_gemm_f32(ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+        else
+            ad_small_gemm_f64(ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+        return;
+    }
     if (dt == AD_F32)
         ad_gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
     else
@@ -50,26 +59,25 @@ static mm_dims matmul_dims(const ad_node *a, const ad_node *b)
     return d;
 }
 
+/* Fails the tape with a message naming both shapes and returns false. Only
+ * the error path formats shapes: recording a valid product prints nothing. */
+#define PAIR_FAIL(fmt, fn, a, b)                                                                   \
+    do {                                                                                           \
+        char sa_[AD_SHAPE_STR], sb_[AD_SHAPE_STR];                                                 \
+        ad_tape_fail(t, AD_ERR_SHAPE, fmt, fn, ad_shape_str((a)->ndim, (a)->dims, sa_),            \
+                     ad_shape_str((b)->ndim, (b)->dims, sb_));                                     \
+        return false;                                                                              \
+    } while (0)
+
 static bool matmul_shape(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
-    char sa[AD_SHAPE_STR], sb[AD_SHAPE_STR];
-    ad_shape_str(a->ndim, a->dims, sa);
-    ad_shape_str(b->ndim, b->dims, sb);
     size_t r = a->ndim;
-    if (r != b->ndim || (r != 2 && r != 3)) {
-        ad_tape_fail(t, AD_ERR_SHAPE, "%s: expects [M,K] x [K,N] or [B,M,K] x [B,K,N], got %s x %s",
-                     fn, sa, sb);
-        return false;
-    }
-    if (r == 3 && a->dims[0] != b->dims[0]) {
-        ad_tape_fail(t, AD_ERR_SHAPE, "%s: batch sizes differ: %s x %s", fn, sa, sb);
-        return false;
-    }
-    if (a->dims[r - 1] != b->dims[r - 2]) {
-        ad_tape_fail(t, AD_ERR_SHAPE, "%s: inner dimensions differ: %s x %s", fn, sa, sb);
-        return false;
-    }
+    if (r != b->ndim || (r != 2 && r != 3))
+        PAIR_FAIL("%s: expects [M,K] x [K,N] or [B,M,K] x [B,K,N], got %s x %s", fn, a, b);
+    if (r == 3 && a->dims[0] != b->dims[0]) PAIR_FAIL("%s: batch sizes differ: %s x %s", fn, a, b);
+    if (a->dims[r - 1] != b->dims[r - 2])
+        PAIR_FAIL("%s: inner dimensions differ: %s x %s", fn, a, b);
     y->ndim = (uint8_t)r;
     memcpy(y->dims, a->dims, r * sizeof *y->dims);
     y->dims[r - 1] = b->dims[r - 1];
@@ -112,26 +120,18 @@ const ad_op_def ad_op_def_matmul = {"matmul", 2, matmul_shape, matmul_forward, m
 static bool linear_shape(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *x = ad_node_input(t, y, 0), *w = ad_node_input(t, y, 1);
-    char sx[AD_SHAPE_STR], sw[AD_SHAPE_STR], sb[AD_SHAPE_STR];
-    ad_shape_str(x->ndim, x->dims, sx);
-    ad_shape_str(w->ndim, w->dims, sw);
-    if (x->ndim != 1 && x->ndim != 2) {
-        ad_tape_fail(t, AD_ERR_SHAPE, "%s: x must be [B,In] or [In], got %s (w %s)", fn, sx, sw);
-        return false;
-    }
-    if (w->ndim != 2) {
-        ad_tape_fail(t, AD_ERR_SHAPE, "%s: w must be [Out,In], got %s (x %s)", fn, sw, sx);
-        return false;
-    }
-    if (x->dims[x->ndim - 1] != w->dims[1]) {
-        ad_tape_fail(t, AD_ERR_SHAPE, "%s: inner dimensions differ: x %s . w %s^T", fn, sx, sw);
-        return false;
-    }
+    if (x->ndim != 1 && x->ndim != 2)
+        PAIR_FAIL("%s: x must be [B,In] or [In], got %s (w %s)", fn, x, w);
+    if (w->ndim != 2) PAIR_FAIL("%s: w must be [Out,In], got %s (x %s)", fn, w, x);
+    if (x->dims[x->ndim - 1] != w->dims[1])
+        PAIR_FAIL("%s: inner dimensions differ: x %s . w %s^T", fn, x, w);
     if (y->n_in == 3) {
         const ad_node *b = ad_node_input(t, y, 2);
         if (b->ndim != 1 || b->dims[0] != w->dims[0]) {
+            char sb[AD_SHAPE_STR], sw[AD_SHAPE_STR];
             ad_tape_fail(t, AD_ERR_SHAPE, "%s: bias %s does not match w %s: expected [%zu]", fn,
-                         ad_shape_str(b->ndim, b->dims, sb), sw, w->dims[0]);
+                         ad_shape_str(b->ndim, b->dims, sb), ad_shape_str(w->ndim, w->dims, sw),
+                         w->dims[0]);
             return false;
         }
     }
