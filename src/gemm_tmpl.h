@@ -5,7 +5,9 @@
  * kc (that A block packed once, mc x kc, read from L2/L3), columns in blocks
  * of nc (B block packed, kc x nc, sized to stay in L2), then micro-tiles:
  * each mr x kc A micro-panel stays in L1 while the nr-wide B micro-panels
- * stream past it from L2. */
+ * stream past it from L2. On several threads the operand every band of C
+ * needs is packed once, at full depth, before the bands start. Narrow
+ * products with A not transposed take the dot path (gemm_dot.h). */
 
 #define CAT_(a, b) a##b
 #define CAT(a, b)  CAT_(a, b)

@@ -2,7 +2,7 @@
  * The library's own thread pool for large kernels (GEMM). One job runs at a
  * time: callers on several threads queue, so the pool's threads plus the
  * caller never exceed ad_get_num_threads() and the cores are not
- * oversubscribed. Small jobs (n = 1) bypass it entirely. */
+ * oversubscribed. Jobs with one thread or one part bypass it entirely. */
 #ifndef AD_POOL_H
 #define AD_POOL_H
 
