@@ -77,6 +77,54 @@ KERNEL(kern_f64, double)
 #undef PNR
 #undef PK_ATTR
 
+#define DOT_ATTR AD_TARGET(ISA)
+AD_TARGET(ISA) static inline float hsum_f32(__m256 v)
+{
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    return _mm_cvtss_f32(_mm_add_ss(x, _mm_movehdup_ps(x)));
+}
+AD_TARGET(ISA) static inline double hsum_f64(__m256d v)
+{
+    __m128d x = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(x, _mm_unpackhi_pd(x, x)));
+}
+#define DOT_T   float
+#define DOT_SUF f32
+#define DV      __m256
+#define DW      8
+#define DLOAD   _mm256_loadu_ps
+#define DFMA    _mm256_fmadd_ps
+#define DZERO   _mm256_setzero_ps
+#define DHSUM   hsum_f32
+#include "gemm_dot.h"
+#undef DOT_T
+#undef DOT_SUF
+#undef DV
+#undef DW
+#undef DLOAD
+#undef DFMA
+#undef DZERO
+#undef DHSUM
+#define DOT_T   double
+#define DOT_SUF f64
+#define DV      __m256d
+#define DW      4
+#define DLOAD   _mm256_loadu_pd
+#define DFMA    _mm256_fmadd_pd
+#define DZERO   _mm256_setzero_pd
+#define DHSUM   hsum_f64
+#include "gemm_dot.h"
+#undef DOT_T
+#undef DOT_SUF
+#undef DV
+#undef DW
+#undef DLOAD
+#undef DFMA
+#undef DZERO
+#undef DHSUM
+#undef DOT_ATTR
+
 #include "gemm_transpose.h"
 TRANSPOSE_PACK(pack_a_fast_f32, float, 6, transpose4_f32, pack_a_f32, ta)
 TRANSPOSE_PACK(pack_b_fast_f32, float, 16, transpose4_f32, pack_b_f32, !ta)
@@ -84,12 +132,12 @@ TRANSPOSE_PACK(pack_a_fast_f64, double, 6, transpose4_f64, pack_a_f64, ta)
 TRANSPOSE_PACK(pack_b_fast_f64, double, 8, transpose4_f64, pack_b_f64, !ta)
 
 const ad_gemm_impl_f32 ad_gemm_avx2_f32 = {
-    6, 16, 384, 768, 320, kern_f32, pack_a_fast_f32, pack_b_fast_f32, rows_f32};
+    6, 16, 384, 768, 320, kern_f32, pack_a_fast_f32, pack_b_fast_f32, rows_f32, dot_f32};
 const ad_gemm_impl_f64 ad_gemm_avx2_f64 = {
-    6, 8, 256, 768, 256, kern_f64, pack_a_fast_f64, pack_b_fast_f64, rows_f64};
+    6, 8, 256, 768, 256, kern_f64, pack_a_fast_f64, pack_b_fast_f64, rows_f64, dot_f64};
 
 #else
 /* Not x86: empty rows that the dispatcher never selects. */
-const ad_gemm_impl_f32 ad_gemm_avx2_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-const ad_gemm_impl_f64 ad_gemm_avx2_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+const ad_gemm_impl_f32 ad_gemm_avx2_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const ad_gemm_impl_f64 ad_gemm_avx2_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif

@@ -77,6 +77,43 @@ KERNEL(kern_f64, double)
 #undef PNR
 #undef PK_ATTR
 
+#define DOT_ATTR AD_TARGET(ISA)
+#define DOT_T    float
+#define DOT_SUF  f32
+#define DV       __m512
+#define DW       16
+#define DLOAD    _mm512_loadu_ps
+#define DFMA     _mm512_fmadd_ps
+#define DZERO    _mm512_setzero_ps
+#define DHSUM    _mm512_reduce_add_ps
+#include "gemm_dot.h"
+#undef DOT_T
+#undef DOT_SUF
+#undef DV
+#undef DW
+#undef DLOAD
+#undef DFMA
+#undef DZERO
+#undef DHSUM
+#define DOT_T   double
+#define DOT_SUF f64
+#define DV      __m512d
+#define DW      8
+#define DLOAD   _mm512_loadu_pd
+#define DFMA    _mm512_fmadd_pd
+#define DZERO   _mm512_setzero_pd
+#define DHSUM   _mm512_reduce_add_pd
+#include "gemm_dot.h"
+#undef DOT_T
+#undef DOT_SUF
+#undef DV
+#undef DW
+#undef DLOAD
+#undef DFMA
+#undef DZERO
+#undef DHSUM
+#undef DOT_ATTR
+
 #include "gemm_transpose.h"
 TRANSPOSE_PACK(pack_a_fast_f32, float, 12, transpose4_f32, pack_a_f32, ta)
 TRANSPOSE_PACK(pack_b_fast_f32, float, 32, transpose4_f32, pack_b_f32, !ta)
@@ -84,12 +121,12 @@ TRANSPOSE_PACK(pack_a_fast_f64, double, 12, transpose4_f64, pack_a_f64, ta)
 TRANSPOSE_PACK(pack_b_fast_f64, double, 16, transpose4_f64, pack_b_f64, !ta)
 
 const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {
-    12, 32, 384, 768, 320, kern_f32, pack_a_fast_f32, pack_b_fast_f32, rows_f32};
+    12, 32, 384, 768, 320, kern_f32, pack_a_fast_f32, pack_b_fast_f32, rows_f32, dot_f32};
 const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {
-    12, 16, 256, 768, 256, kern_f64, pack_a_fast_f64, pack_b_fast_f64, rows_f64};
+    12, 16, 256, 768, 256, kern_f64, pack_a_fast_f64, pack_b_fast_f64, rows_f64, dot_f64};
 
 #else
 /* Not x86: empty rows that the dispatcher never selects. */
-const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif

@@ -55,7 +55,47 @@ KERNEL_GENERIC(kern_f64, double)
 #undef PNR
 #undef PK_ATTR
 
-const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR,      GNR,        256,        256,     256,
-                                              kern_f32, pack_a_f32, pack_b_f32, rows_f32};
-const ad_gemm_impl_f64 ad_gemm_generic_f64 = {GMR,      GNR,        256,        256,     128,
-                                              kern_f64, pack_a_f64, pack_b_f64, rows_f64};
+/* scalar "vectors" of one lane for the dot path */
+#define FMA1(x, y, s) ((x) * (y) + (s))
+#define ZERO1()       0
+#define DOT_ATTR
+#define DOT_T   float
+#define DOT_SUF f32
+#define DV      float
+#define DW      1
+#define DLOAD   *
+#define DFMA    FMA1
+#define DZERO   ZERO1
+#define DHSUM
+#include "gemm_dot.h"
+#undef DOT_T
+#undef DOT_SUF
+#undef DV
+#undef DW
+#undef DLOAD
+#undef DFMA
+#undef DZERO
+#undef DHSUM
+#define DOT_T   double
+#define DOT_SUF f64
+#define DV      double
+#define DW      1
+#define DLOAD   *
+#define DFMA    FMA1
+#define DZERO   ZERO1
+#define DHSUM
+#include "gemm_dot.h"
+#undef DOT_T
+#undef DOT_SUF
+#undef DV
+#undef DW
+#undef DLOAD
+#undef DFMA
+#undef DZERO
+#undef DHSUM
+#undef DOT_ATTR
+
+const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR,      GNR,        256,        256,      256,
+                                              kern_f32, pack_a_f32, pack_b_f32, rows_f32, dot_f32};
+const ad_gemm_impl_f64 ad_gemm_generic_f64 = {GMR,      GNR,        256,        256,      128,
+                                              kern_f64, pack_a_f64, pack_b_f64, rows_f64, dot_f64};

@@ -31,6 +31,15 @@ typedef void (*ad_gemm_rows_f64)(bool ta, bool tb, size_t m, size_t n, size_t k,
                                  const double *a, size_t lda, const double *b, size_t ldb,
                                  double beta, double *c, size_t ldc);
 
+/* The dot-product path (gemm_dot.h): C = alpha A B^T + beta C, A [m,k] and
+ * B [n,k] row-major, for narrow products. */
+typedef void (*ad_gemm_dot_f32)(size_t m, size_t n, size_t k, float alpha, const float *a,
+                                size_t lda, const float *b, size_t ldb, float beta, float *c,
+                                size_t ldc);
+typedef void (*ad_gemm_dot_f64)(size_t m, size_t n, size_t k, double alpha, const double *a,
+                                size_t lda, const double *b, size_t ldb, double beta, double *c,
+                                size_t ldc);
+
 /* mr, nr: register tile; kc: depth of one packed block; mc: rows of A
  * packed at once (multiple of mr); nc: columns of B packed at once (a
  * multiple of nr, sized so kc x nc stays in L2). */
@@ -39,6 +48,7 @@ typedef struct ad_gemm_impl_f32 {
     ad_gemm_kern_f32 kern;
     ad_gemm_pack_f32 pack_a, pack_b;
     ad_gemm_rows_f32 rows;
+    ad_gemm_dot_f32 dot;
 } ad_gemm_impl_f32;
 
 typedef struct ad_gemm_impl_f64 {
@@ -46,6 +56,7 @@ typedef struct ad_gemm_impl_f64 {
     ad_gemm_kern_f64 kern;
     ad_gemm_pack_f64 pack_a, pack_b;
     ad_gemm_rows_f64 rows;
+    ad_gemm_dot_f64 dot;
 } ad_gemm_impl_f64;
 
 /* Largest register tile of any kernel: the driver's edge buffer. */

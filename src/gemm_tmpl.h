@@ -5,7 +5,9 @@
  * kc (that A block packed once, mc x kc, read from L2/L3), columns in blocks
  * of nc (B block packed, kc x nc, sized to stay in L2), then micro-tiles:
  * each mr x kc A micro-panel stays in L1 while the nr-wide B micro-panels
- * stream past it from L2. */
+ * stream past it from L2. On several threads the operand every band of C
+ * needs is packed once, at full depth, before the bands start. Narrow
+ * products with A not transposed take the dot path (gemm_dot.h). */
 
 #define CAT_(a, b) a##b
 #define CAT(a, b)  CAT_(a, b)
@@ -20,6 +22,9 @@ typedef struct FN(job_) {
     T *c;
     size_t lda, ldb, ldc;
     const IMPL *im;
+    /* threaded products: the operand every part needs, packed once at full
+     * depth: A as [m/mr panels][k][mr] or B as [n/nr panels][k][nr] */
+    const T *apk, *bpk;
 } FN(job_);
 
 /* The unpacked path on a sub-block of C. */
@@ -27,8 +32,8 @@ static void FN(direct_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, size
 {
     if (J->tc) { /* undo the swap: block [i0,j0] of C^T is block [j0,i0] of C */
         FN(job_)
-        O = {!J->tb, !J->ta, false, J->n,   J->m,   J->k,   J->alpha, J->beta,
-             J->b,   J->a,   J->c,  J->ldb, J->lda, J->ldc, J->im};
+        O = {!J->tb, !J->ta, false,  J->n,   J->m,   J->k,  J->alpha, J->beta, J->b,
+             J->a,   J->c,   J->ldb, J->lda, J->ldc, J->im, NULL,     NULL};
         FN(direct_)(&O, j0, n, i0, m);
         return;
     }
@@ -46,28 +51,38 @@ static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, siz
     /* equal blocks no larger than the kernel's sizes, so no block is a sliver */
     size_t kcb = balanced(J->k, im->kc, 1), mcb = balanced(m, im->mc, mr);
     size_t ncb = balanced(n, im->nc, nr);
-    T *abuf = ad_gemm_thread_buffer((mcb + ncb) * kcb * sizeof(T));
+    T *abuf =
+        ad_gemm_thread_buffer(((J->apk ? 0 : mcb) + (J->bpk ? 0 : ncb)) * kcb * sizeof(T) + 64);
     if (!abuf) {
         FN(direct_)(J, i0, m, j0, n);
         return;
     }
-    T *bbuf = abuf + mcb * kcb;
+    T *bbuf = abuf + (J->apk ? 0 : mcb * kcb);
     T tile[AD_GEMM_MAX_MR * AD_GEMM_MAX_NR];
     for (size_t ic = 0; ic < m; ic += mcb) {
         size_t mc = m - ic < mcb ? m - ic : mcb;
         for (size_t pc = 0; pc < J->k; pc += kcb) {
             size_t kc = J->k - pc < kcb ? J->k - pc : kcb;
             T beta = pc == 0 ? J->beta : (T)1; /* later depth blocks accumulate */
-            im->pack_a(J->ta, J->a, J->lda, i0 + ic, mc, pc, kc, abuf);
+            /* a panel of mr rows (nr columns) starts every ir * astep (jr * bstep) */
+            const T *ab = abuf, *bb = bbuf;
+            size_t astep = kc, bstep = kc;
+            if (J->apk)
+                ab = J->apk + (i0 + ic) * J->k + pc * mr, astep = J->k;
+            else
+                im->pack_a(J->ta, J->a, J->lda, i0 + ic, mc, pc, kc, abuf);
             for (size_t jc = 0; jc < n; jc += ncb) {
                 size_t nc = n - jc < ncb ? n - jc : ncb;
-                im->pack_b(J->tb, J->b, J->ldb, j0 + jc, nc, pc, kc, bbuf);
+                if (J->bpk)
+                    bb = J->bpk + (j0 + jc) * J->k + pc * nr, bstep = J->k;
+                else
+                    im->pack_b(J->tb, J->b, J->ldb, j0 + jc, nc, pc, kc, bbuf);
                 for (size_t ir = 0; ir < mc; ir += mr) {
                     size_t me = mc - ir < mr ? mc - ir : mr;
-                    const T *ap = abuf + ir * kc;
+                    const T *ap = ab + ir * astep;
                     for (size_t jr = 0; jr < nc; jr += nr) {
                         size_t ne = nc - jr < nr ? nc - jr : nr;
-                        const T *bp = bbuf + jr * kc;
+                        const T *bp = bb + jr * bstep;
                         if (me == mr && ne == nr && !J->tc) {
                             T *cc = J->c + (i0 + ic + ir) * J->ldc + j0 + jc + jr;
                             im->kern(kc, ap, bp, cc, J->ldc, J->alpha, beta);
@@ -93,19 +108,94 @@ static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, siz
 
 /* Part i of n of a threaded product: a band of rows (or columns) of C whose
  * edges fall on register-tile boundaries. */
-static void FN(part_)(void *ctx, int i, int n)
+static void FN(part_)(void *ctx, size_t i, size_t n)
 {
     const FN(job_) *J = ctx;
     bool by_rows = J->m >= J->n;
     size_t len = by_rows ? J->m : J->n, q = by_rows ? J->im->mr : J->im->nr;
     size_t tiles = (len + q - 1) / q;
-    size_t t0 = tiles * (size_t)i / (size_t)n, t1 = tiles * (size_t)(i + 1) / (size_t)n;
+    size_t t0 = tiles * i / n, t1 = tiles * (i + 1) / n;
     size_t b0 = t0 * q, b1 = t1 * q < len ? t1 * q : len;
     if (b0 >= b1) return;
     if (by_rows)
         FN(blocked_)(J, b0, b1 - b0, 0, J->n);
     else
         FN(blocked_)(J, 0, J->m, b0, b1 - b0);
+}
+
+/* Part i of n of a dot-path product: a band of rows of C, C = alpha A B^T +
+ * beta C with J->b already laid out as B^T rows ([n,k], stride ldb). */
+static void FN(dot_part_)(void *ctx, size_t i, size_t n)
+{
+    const FN(job_) *J = ctx;
+    size_t q = 4, tiles = (J->m + q - 1) / q; /* the dot tile's rows */
+    size_t t0 = tiles * i / n, t1 = tiles * (i + 1) / n;
+    size_t b0 = t0 * q, b1 = t1 * q < J->m ? t1 * q : J->m;
+    if (b0 < b1)
+        J->im->dot(b1 - b0, J->n, J->k, J->alpha, J->a + b0 * J->lda, J->lda, J->b, J->ldb, J->beta,
+                   J->c + b0 * J->ldc, J->ldc);
+}
+
+/* The dot path for a narrow product with A not transposed (see gemm_dot.h);
+ * B [k,n] not transposed is first copied as B^T [n,k] (n k values against
+ * m n k multiply-adds). False when no buffer can be had. */
+static bool FN(narrow_dot_)(FN(job_) * J, int nt)
+{
+    if (!J->tb) {
+        T *bt = ad_gemm_thread_buffer(J->n * J->k * sizeof(T));
+        if (!bt) return false;
+        for (size_t p = 0; p < J->k; p++)
+            for (size_t j = 0; j < J->n; j++)
+                bt[j * J->k + p] = J->b[p * J->ldb + j];
+        J->b = bt;
+        J->ldb = J->k;
+        J->tb = true;
+    }
+    if (nt <= 1)
+        FN(dot_part_)(J, 0, 1);
+    else
+        ad_pool_run(nt, parts(J->m * J->n * J->k, (J->m + 3) / 4, nt), FN(dot_part_), J);
+    return true;
+}
+
+/* Part i of n of packing the shared operand at full depth (whole panels). */
+static void FN(pack_part_)(void *ctx, size_t i, size_t n)
+{
+    const FN(job_) *J = ctx;
+    bool a = J->apk != NULL; /* by columns: every part needs all of A */
+    size_t len = a ? J->m : J->n, q = a ? J->im->mr : J->im->nr;
+    size_t panels = (len + q - 1) / q;
+    size_t r0 = panels * i / n * q, r1 = panels * (i + 1) / n * q;
+    if (r1 > len) r1 = len;
+    if (r0 >= r1) return;
+    T *dst = (T *)(a ? J->apk : J->bpk) + r0 * J->k;
+    if (a)
+        J->im->pack_a(J->ta, J->a, J->lda, r0, r1 - r0, 0, J->k, dst);
+    else
+        J->im->pack_b(J->tb, J->b, J->ldb, r0, r1 - r0, 0, J->k, dst);
+}
+
+/* A product on nt threads: the operand all parts share (B when split by
+ * rows, A by columns) is packed once, by all threads, then the parts pack
+ * only their own band of the other. */
+static void FN(threaded_)(FN(job_) * J, int nt)
+{
+    const IMPL *im = J->im;
+    bool by_rows = J->m >= J->n;
+    size_t q = by_rows ? im->nr : im->mr, len = by_rows ? J->n : J->m;
+    size_t padded = (len + q - 1) / q * q;
+    T *pk = padded * J->k <= SHARED_MAX / sizeof(T)
+                ? ad_gemm_thread_buffer_slot(SLOT_SHARED, padded * J->k * sizeof(T))
+                : NULL;
+    if (pk) {
+        if (by_rows)
+            J->bpk = pk;
+        else
+            J->apk = pk;
+        ad_pool_run(nt, parts(padded * J->k * 32, padded / q, nt), FN(pack_part_), J);
+    }
+    size_t tiles = by_rows ? (J->m + im->mr - 1) / im->mr : (J->n + im->nr - 1) / im->nr;
+    ad_pool_run(nt, parts(J->m * J->n * J->k, tiles, nt), FN(part_), J);
 }
 
 static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, const T *a,
@@ -118,7 +208,7 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
                 c[i * ldc + j] = beta == (T)0 ? (T)0 : beta * c[i * ldc + j];
         return;
     }
-    FN(job_) J = {ta, tb, false, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, im};
+    FN(job_) J = {ta, tb, false, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, im, NULL, NULL};
     double work = (double)m * (double)n * (double)k;
     if (work <= SMALL_WORK || m <= FEW_ROWS) {
         FN(direct_)(&J, 0, m, 0, n);
@@ -134,12 +224,14 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
         FN(direct_)(&J, 0, m, 0, n);
         return;
     }
+    if (!ta && n <= DOT_N && k >= DOT_K && FN(narrow_dot_)(&J, nt)) return;
     if (n < im->nr && narrow_gain(m, n, im->mr, im->nr)) /* e.g. [B,H] . [H,10] */
-        J = (FN(job_)){!tb, !ta, true, n, m, k, alpha, beta, b, a, c, ldb, lda, ldc, im};
+        J = (FN(job_)){!tb, !ta, true, n,   m,   k,  alpha, beta, b,
+                       a,   c,   ldb,  lda, ldc, im, NULL,  NULL};
     if (nt <= 1)
         FN(part_)(&J, 0, 1);
     else
-        ad_pool_run(nt, FN(part_), &J);
+        FN(threaded_)(&J, nt);
 }
 
 #undef FN

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -43,12 +44,16 @@ int ad_get_num_threads(void)
     return default_threads;
 }
 
-/* ---- the pool. job_lock admits one job at a time; mu guards the rest. */
+/* ---- the pool. job_lock admits one job at a time; mu guards the rest.
+ * A job is `parts` pieces claimed one at a time from next_part by the
+ * caller and whichever workers join, so the caller never waits for a worker
+ * to wake up (on a busy or virtual machine that can take longer than the
+ * job): a worker that arrives late finds nothing left, or the job closed. */
 
 static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER; /* a new job or stop */
-static pthread_cond_t done = PTHREAD_COND_INITIALIZER; /* the last part finished */
+static pthread_cond_t done = PTHREAD_COND_INITIALIZER; /* the last busy worker left */
 static pthread_t workers[MAX_THREADS];
 static unsigned long worker_start_gen[MAX_THREADS]; /* generation when started */
 static int n_workers;
@@ -56,13 +61,25 @@ static atomic_ulong generation; /* bumped for every job (under mu) */
 static atomic_int stop;
 static ad_pool_fn job_fn;
 static void *job_ctx;
-static int job_n;
-static atomic_int pending; /* worker parts of the current job not yet finished (under mu) */
+static size_t job_parts;
+static int job_threads;
+static bool job_open;           /* workers may still join (under mu) */
+static atomic_size_t next_part; /* the next unclaimed part */
+static atomic_int busy;         /* workers inside the job (changed under mu) */
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void run_parts(ad_pool_fn fn, void *ctx, size_t parts)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add(&next_part, 1);
+        if (i >= parts) return;
+        fn(ctx, i, parts);
+    }
+}
 
 static void *worker_main(void *arg)
 {
-    int idx = (int)(size_t)arg; /* part idx + 1 of each job */
+    int idx = (int)(size_t)arg; /* thread idx + 1 of each job */
     pthread_mutex_lock(&mu);
     /* not `generation`: a job may have been posted before this thread ran */
     unsigned long seen = worker_start_gen[idx];
@@ -77,14 +94,16 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&wake, &mu);
         if (stop) break;
         seen = generation;
-        if (idx + 1 >= job_n) continue; /* this job needs fewer threads */
+        /* closed: the caller has finished it alone; or it wants fewer threads */
+        if (!job_open || idx + 1 >= job_threads) continue;
         ad_pool_fn fn = job_fn;
         void *ctx = job_ctx;
-        int n = job_n;
+        size_t parts = job_parts;
+        busy++;
         pthread_mutex_unlock(&mu);
-        fn(ctx, idx + 1, n);
+        run_parts(fn, ctx, parts);
         pthread_mutex_lock(&mu);
-        if (--pending == 0) pthread_cond_signal(&done);
+        if (--busy == 0) pthread_cond_signal(&done);
     }
     pthread_mutex_unlock(&mu);
     return NULL;
@@ -114,6 +133,8 @@ static void pool_after_fork_child(void)
     pthread_cond_init(&done, NULL);
     n_workers = 0;
     stop = 0;
+    busy = 0;
+    job_open = false;
 }
 
 static void install_hooks(void)
@@ -135,37 +156,38 @@ static int grow(int want)
     return n_workers;
 }
 
-void ad_pool_run(int n, ad_pool_fn fn, void *ctx)
+void ad_pool_run(int threads, size_t parts, ad_pool_fn fn, void *ctx)
 {
-    if (n > MAX_THREADS) n = MAX_THREADS;
-    if (n <= 1) {
-        fn(ctx, 0, 1);
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if ((size_t)threads > parts) threads = (int)parts;
+    if (threads <= 1) {
+        for (size_t i = 0; i < parts; i++)
+            fn(ctx, i, parts);
         return;
     }
     /* jobs from several threads queue here: each then gets every core */
     pthread_mutex_lock(&job_lock);
-    int have = grow(n - 1);
-    if (have < n - 1) n = have + 1;
-    if (n <= 1) {
-        pthread_mutex_unlock(&job_lock);
-        fn(ctx, 0, 1);
-        return;
-    }
+    grow(threads - 1); /* with fewer workers the caller does more parts */
     pthread_mutex_lock(&mu);
     job_fn = fn;
     job_ctx = ctx;
-    job_n = n;
-    pending = n - 1;
+    job_parts = parts;
+    job_threads = threads;
+    job_open = true;
+    atomic_store(&next_part, 0);
     generation++;
     pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&mu);
 
-    fn(ctx, 0, n);
+    run_parts(fn, ctx, parts);
 
-    for (int i = 0; i < SPIN_POLLS && pending > 0; i++)
+    pthread_mutex_lock(&mu);
+    job_open = false; /* from here no worker joins, so none touches ctx after we return */
+    pthread_mutex_unlock(&mu);
+    for (int i = 0; i < SPIN_POLLS && busy > 0; i++)
         AD_CPU_RELAX();
     pthread_mutex_lock(&mu);
-    while (pending > 0)
+    while (busy > 0)
         pthread_cond_wait(&done, &mu);
     pthread_mutex_unlock(&mu);
     pthread_mutex_unlock(&job_lock);

@@ -5,9 +5,11 @@
 #include "common.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "pool.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 static const size_t odd_sizes[] = {1, 2, 3, 5, 7, 13, 17, 31, 33, 63, 65, 127, 129};
@@ -213,7 +215,8 @@ Test(gemm, zero_alpha_ignores_nan_inputs_and_beta_zero_ignores_nan_c)
     ad_gemm_f32(false, false, 2, 2, 3, 0.0f, a, 3, b, 2, 2.0f, c, 2);
     for (int i = 0; i < 4; i++)
         cr_assert_eq(c[i], 2.0f * (float)(i + 1));
-    double a2[4] = {1, 2, 3, 4}, b2[4] = {1, 0, 0, 1}, c2[4] = {(double)NAN, (double)NAN, (double)NAN, (double)NAN};
+    double a2[4] = {1, 2, 3, 4}, b2[4] = {1, 0, 0, 1},
+           c2[4] = {(double)NAN, (double)NAN, (double)NAN, (double)NAN};
     ad_gemm_f64(false, false, 2, 2, 2, 1.0, a2, 2, b2, 2, 0.0, c2, 2);
     for (int i = 0; i < 4; i++)
         cr_assert_eq(c2[i], a2[i]);
@@ -267,6 +270,102 @@ Test(gemm, two_threads_give_the_single_thread_result)
                           "[%zu] %g vs %g", i, get(c1, dbl, i), get(c2, dbl, i));
             free(a), free(b), free(c1), free(c2);
         }
+}
+
+/* Narrow products with A not transposed take the dot-product path (no
+ * packing; B copied as B^T when not transposed): 4 x 3 tiles with repeated
+ * rows at the edges and a scalar tail of k. Every family, both dtypes. */
+Test(gemm, narrow_products_through_the_dot_path_match_naive_product_for_every_family)
+{
+    static const size_t ms[] = {1, 3, 5, 130}, ns[] = {1, 2, 3, 4, 10, 16};
+    static const size_t ks[] = {32, 33, 100, 1024};
+    for (int isa = AD_ISA_GENERIC; isa <= AD_ISA_AVX512; isa++) {
+        ad_gemm_force_isa(isa);
+        if (ad_gemm_isa() != isa) continue;
+        size_t idx = 0;
+        for (int dbl = 0; dbl <= 1; dbl++)
+            for (size_t mi = 0; mi < 4; mi++)
+                for (size_t ni = 0; ni < 6; ni++, idx++) {
+                    gcase g = {dbl,
+                               false,
+                               idx % 2 == 1,
+                               ms[mi],
+                               ns[ni],
+                               ks[idx % 4],
+                               idx % 3,
+                               scalars[idx % N_SCALARS][0],
+                               scalars[idx % N_SCALARS][1]};
+                    check_case(&g);
+                }
+    }
+    ad_gemm_force_isa(AD_ISA_AUTO);
+}
+
+/* Two threads: the operand both parts share (B when C is split by rows, A
+ * by columns) is packed once; the dot path splits rows. Every family,
+ * every transpose pair, odd sizes, against the naive product. */
+Test(gemm, two_thread_products_with_a_shared_packed_operand_match_naive_product)
+{
+    static const size_t shapes[][3] = {{301, 207, 151}, {207, 301, 151}, {2003, 10, 1031}};
+    ad_set_num_threads(2);
+    for (int isa = AD_ISA_GENERIC; isa <= AD_ISA_AVX512; isa++) {
+        ad_gemm_force_isa(isa);
+        if (ad_gemm_isa() != isa) continue;
+        for (int dbl = 0; dbl <= 1; dbl++)
+            for (size_t s = 0; s < 3; s++)
+                for (int t = 0; t < 4; t++) {
+                    gcase g = {dbl,          t & 1,         t & 2, shapes[s][0],      shapes[s][1],
+                               shapes[s][2], (size_t)t % 2, 1.25,  t == 1 ? 0.5 : 0.0};
+                    check_case(&g);
+                }
+    }
+    ad_gemm_force_isa(AD_ISA_AUTO);
+    ad_set_num_threads(0);
+}
+
+static void *fresh_thread_gemm(void *p);
+
+/* On a fresh thread no buffer exists yet: the first allocation (the shared
+ * packed operand) or the second (the thread's own panels) fails, and the
+ * product still comes out right, on two threads. */
+Test(gemm, a_failed_shared_buffer_allocation_on_two_threads_falls_back_to_a_correct_result)
+{
+    gcase g = {1, false, true, 301, 207, 151, 0, 1.0, 0.0};
+    ad_set_num_threads(2);
+    for (int after = 0; after <= 1; after++) {
+        ad_debug_fail_alloc_after(after);
+        pthread_t th;
+        cr_assert_eq(pthread_create(&th, NULL, fresh_thread_gemm, &g), 0);
+        pthread_join(th, NULL);
+        ad_debug_fail_alloc_after(-1);
+    }
+    ad_set_num_threads(0);
+}
+
+static void count_part(void *ctx, size_t i, size_t n)
+{
+    atomic_int *runs = ctx;
+    cr_assert_lt(i, n);
+    atomic_fetch_add(&runs[i], 1);
+}
+
+/* The pool hands out every part exactly once, however parts and threads
+ * compare (a late worker finds nothing left and touches nothing). */
+Test(gemm, the_pool_runs_every_part_exactly_once_for_any_thread_and_part_count)
+{
+    static const size_t part_counts[] = {0, 1, 2, 3, 37};
+    for (int threads = 1; threads <= 4; threads++)
+        for (size_t q = 0; q < 5; q++)
+            for (int rep = 0; rep < 50; rep++) {
+                atomic_int runs[37];
+                for (size_t i = 0; i < 37; i++)
+                    atomic_init(&runs[i], 0);
+                ad_pool_run(threads, part_counts[q], count_part, runs);
+                for (size_t i = 0; i < 37; i++)
+                    cr_assert_eq(atomic_load(&runs[i]), i < part_counts[q] ? 1 : 0,
+                                 "threads %d parts %zu: part %zu ran %d times", threads,
+                                 part_counts[q], i, atomic_load(&runs[i]));
+            }
 }
 
 /* Four threads (each its own "tape") multiply at once through the shared

@@ -3,10 +3,12 @@
  * (2 n^3 per call), with the inputs and protocol of the peer script
  * ../shared/peers/gemm_bench.c: 2 warm-up calls, then >= 5 calls and
  * >= 0.5 s, median. Each result is checked against a naive product on a
- * sample of entries. Skinny shapes (MLP layers) go to stderr. */
+ * sample of entries. Then the skinny shapes of skinny_shapes.h (MLP layers),
+ * named after the shape, which peers/blas_skinny.c times on OpenBLAS. */
 #include "adtape.h"
 #include "bench.h"
 #include "gemm.h"
+#include "skinny_shapes.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -100,11 +102,6 @@ int bench_gemm(void)
 {
     static const size_t sizes[] = {128, 256, 512, 1024, 2048};
     static const char *isa_names[] = {"auto", "generic", "avx2", "avx512"};
-    static const shape skinny[] = {
-        {64, 128, 784, 0, 1},    {64, 784, 128, 0, 0},    {784, 128, 64, 1, 0},
-        {1, 1024, 1024, 0, 1},   {4, 16, 16, 0, 1},       {128, 256, 784, 0, 1},
-        {256, 1024, 1024, 0, 1}, {1024, 1024, 256, 1, 0}, {256, 1024, 1024, 0, 0},
-    };
     int bad = 0;
     bench_note("gemm: kernels %s, square C = A B, GFLOP/s = 2 n^3 / median time",
                isa_names[ad_gemm_isa()]);
@@ -124,18 +121,23 @@ int bench_gemm(void)
                 bench_emit(name, gf, "GFLOP/s");
             }
         }
-    for (int th = 1; th <= 2; th++) {
-        ad_set_num_threads(th);
-        for (size_t i = 0; i < sizeof skinny / sizeof skinny[0]; i++) {
-            const shape *s = &skinny[i];
-            double gf = run(s, 0);
-            if (gf < 0)
-                bad = 1;
-            else
-                bench_note("gemm.f32.t%d skinny %zux%zux%zu %s%s: %.1f GFLOP/s", th, s->m, s->n,
-                           s->k, s->ta ? "A^T" : "A", s->tb ? ".B^T" : ".B", gf);
+    for (int dbl = 0; dbl <= 1; dbl++)
+        for (int th = 1; th <= 2; th++) {
+            ad_set_num_threads(th);
+            for (size_t i = 0; i < N_SKINNY; i++) {
+                const skinny_shape *k = &skinny_shapes[i];
+                shape s = {k->m, k->n, k->k, k->ta, k->tb};
+                double gf = run(&s, dbl);
+                if (gf < 0) {
+                    bad = 1;
+                    continue;
+                }
+                char name[96];
+                snprintf(name, sizeof name, "gemm.%s.t%d.%s.gflops", dbl ? "f64" : "f32", th,
+                         k->name);
+                bench_emit(name, gf, "GFLOP/s");
+            }
         }
-    }
     ad_set_num_threads(0);
     return bad;
 }

@@ -17,11 +17,16 @@ for pkg in python3-torch libadolc-dev libopenblas-dev; do
     }
 done
 make -s build/bench
+# the OpenBLAS side of the skinny gemm figures (measurement only: adtape links no BLAS)
+${CC:-cc} -O2 -Itests/bench -o build/blas_skinny tests/bench/peers/blas_skinny.c -lopenblas
 mkdir -p "$OUT"
 for r in $(seq 1 "$RUNS"); do
     echo "# run $r of $RUNS: adtape" >&2
     build/bench > "$OUT/ours.$r.txt"
     echo "# run $r of $RUNS: peers" >&2
     bash "$PEERS/run_all.sh" gemm adolc torch > "$OUT/peers.$r.txt" 2> "$OUT/peers.$r.err"
+    for t in 1 2; do
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$t build/blas_skinny $t
+    done >> "$OUT/peers.$r.txt"
 done
 python3 tests/bench/peers_ratio.py "$OUT"/ours.*.txt -- "$OUT"/peers.*.txt

@@ -32,6 +32,10 @@ def main():
         for t in (1, 2):
             for n in (128, 256, 512, 1024, 2048):
                 pairs.append((f"gemm.{dt}.t{t}.n{n}.gflops", [f"gemm.t{t}.env_unset.{blas}.n{n}"]))
+    # skinny shapes (tests/bench/skinny_shapes.h): peers/blas_skinny.c names them blas.*
+    for name in ours:
+        if name.startswith("gemm.") and ".skinny_" in name:
+            pairs.append((name, ["blas." + name[len("gemm."):]]))
     for net in ("tiny", "mnist", "medium", "large"):
         for part, peer in (("step", "step"), ("fwd", "forward"), ("bwd", "backward")):
             pairs.append((f"mlp.{net}.t1.{part}_ms", [f"torch.t1.mlp.{net}.{peer}"]))
