@@ -53,7 +53,7 @@ STATIC := $(BUILD)/libadtape.a
 SHARED := $(BUILD)/libadtape.so
 SHARED_REAL := $(BUILD)/libadtape.so.$(VERSION)
 
-.PHONY: all test demo examples sanitize bench bench-peers clean format format-check check-criterion \
+.PHONY: all test demo examples sanitize bench bench-peers clean format format-check check-criterion check-tcc \
         install uninstall install-check check-symbols check-cxx
 
 all: $(STATIC) $(SHARED)
@@ -159,6 +159,21 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 sanitize: check-criterion
 	@$(MAKE) --no-print-directory BUILD=build-san OPT=-O1 \
 	    EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" test
+
+# ---- the header's path for compilers without GCC's builtins
+# tcc builds the deterministic examples against the gcc-built shared library;
+# they must print exactly what the gcc builds print (inline arithmetic, the
+# <math.h> path, and the slow-path calls across two compilers' ABIs).
+TCC_EXAMPLES := gradient residual levenberg_marquardt
+check-tcc: $(SHARED) $(TCC_EXAMPLES:%=$(BUILD)/examples/%)
+	@command -v tcc >/dev/null || { echo "check-tcc: tcc is missing: apt-get install -y tcc" >&2; exit 1; }
+	@for e in $(TCC_EXAMPLES); do \
+	    tcc -Iinclude examples/$$e.c -L$(BUILD) -ladtape -lm -o $(BUILD)/tcc-$$e && \
+	    LD_LIBRARY_PATH=$(BUILD) $(BUILD)/tcc-$$e > $(BUILD)/tcc-$$e.out && \
+	    $(BUILD)/examples/$$e > $(BUILD)/gcc-$$e.out && \
+	    cmp $(BUILD)/tcc-$$e.out $(BUILD)/gcc-$$e.out || { echo "check-tcc: $$e differs" >&2; exit 1; }; \
+	    echo "check-tcc: $$e built by tcc prints what the gcc build prints"; \
+	done
 
 # ---- examples
 

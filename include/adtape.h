@@ -162,23 +162,27 @@ typedef struct ad_tape_hot_ {
 } ad_tape_hot_;
 /* Everything the inline fast path does not handle: errors, stale or foreign
  * handles, evaluation mode, a full segment. Operands travel as (tape, index
- * | generation << 32) and the result as (index | generation << 32, value),
- * all in registers: a handle passed or returned by value would make the
- * compiler keep a copy of every handle on the stack, fast path included. */
-typedef struct ad_slow_ {
-    uint64_t index_gen;
-    double value;
-} ad_slow_;
-AD_API ad_slow_ ad_scalar_push_slow_(ad_tape *ta, uint64_t a, ad_tape *tb, uint64_t b, int binary,
+ * | generation << 32) and the result as index | generation << 32, all in
+ * registers: a handle passed or returned by value would make the compiler
+ * keep a copy of every handle on the stack, fast path included. The result's
+ * value is v, or NaN for the invalid handle (index UINT32_MAX). */
+AD_API uint64_t ad_scalar_push_slow_(ad_tape *ta, uint64_t a, ad_tape *tb, uint64_t b, int binary,
                                      double v, double da, double db, const char *fn);
-AD_API ad_slow_ ad_variable_slow_(ad_tape *t, double value);
+AD_API uint64_t ad_variable_slow_(ad_tape *t);
+#if defined(__GNUC__)
+#define AD_NAN_ __builtin_nan("")
+#else
+#include <math.h>
+#define AD_NAN_ NAN
+#endif
 static inline uint64_t ad_index_gen_(ad_scalar x)
 {
     return (uint64_t)x.index_ | (uint64_t)x.gen_ << 32;
 }
-static inline ad_scalar ad_from_slow_(ad_tape *t, ad_slow_ s)
+static inline ad_scalar ad_from_slow_(ad_tape *t, uint64_t index_gen, double v)
 {
-    ad_scalar out = {t, (uint32_t)s.index_gen, (uint32_t)(s.index_gen >> 32), s.value};
+    ad_scalar out = {t, (uint32_t)index_gen, (uint32_t)(index_gen >> 32), v};
+    if (out.index_ == UINT32_MAX) out.value_ = AD_NAN_;
     return out;
 }
 
@@ -214,7 +218,8 @@ static inline ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da,
     }
     return ad_from_slow_(a.tape_ ? a.tape_ : b.tape_,
                          ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), b.tape_,
-                                              ad_index_gen_(b), 1, v, da, db, fn));
+                                              ad_index_gen_(b), 1, v, da, db, fn),
+                         v);
 }
 
 static inline ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *fn)
@@ -230,8 +235,10 @@ static inline ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *
         ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_, v};
         return out;
     }
-    return ad_from_slow_(a.tape_, ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), a.tape_,
-                                                       ad_index_gen_(a), 0, v, da, 0.0, fn));
+    return ad_from_slow_(a.tape_,
+                         ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), a.tape_,
+                                              ad_index_gen_(a), 0, v, da, 0.0, fn),
+                         v);
 }
 
 /* An independent variable: a leaf whose gradient ad_grad reports. */
@@ -246,7 +253,7 @@ AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
         ad_scalar out = {tape, (uint32_t)t->ns++, t->gen, value};
         return out;
     }
-    return ad_from_slow_(tape, ad_variable_slow_(tape, value));
+    return ad_from_slow_(tape, ad_variable_slow_(tape), value);
 }
 
 /* The adjoint of x after the last sweep (0 for constants, for nodes the

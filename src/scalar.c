@@ -14,11 +14,6 @@
 
 #include <math.h>
 
-static ad_slow_ to_slow(ad_scalar s)
-{
-    ad_slow_ r = {ad_index_gen_(s), s.value_};
-    return r;
-}
 
 static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, double da, double db,
                            const char *fn)
@@ -71,12 +66,12 @@ static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, doubl
 
 /* Everything off the inline fast path (adtape.h): a NULL or failed tape, a
  * stale or foreign handle, evaluation mode, constants only, a full segment. */
-ad_slow_ ad_scalar_push_slow_(ad_tape *ta, uint64_t a, ad_tape *tb, uint64_t b, int binary,
+uint64_t ad_scalar_push_slow_(ad_tape *ta, uint64_t a, ad_tape *tb, uint64_t b, int binary,
                               double v, double da, double db, const char *fn)
 {
     ad_scalar ha = {ta, (uint32_t)a, (uint32_t)(a >> 32), 0.0};
     ad_scalar hb = {tb, (uint32_t)b, (uint32_t)(b >> 32), 0.0};
-    return to_slow(push_slow(ha, hb, binary, v, da, db, fn));
+    return ad_index_gen_(push_slow(ha, hb, binary, v, da, db, fn));
 }
 
 ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
@@ -94,9 +89,9 @@ ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
     return out;
 }
 
-ad_slow_ ad_variable_slow_(ad_tape *t, double value)
+uint64_t ad_variable_slow_(ad_tape *t)
 {
-    return to_slow(ad_scalar_leaf(t, value, "ad_variable"));
+    return ad_index_gen_(ad_scalar_leaf(t, 0.0, "ad_variable"));
 }
 
 ad_scalar ad_constant(ad_tape *t, double value)
