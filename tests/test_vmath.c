@@ -226,10 +226,10 @@ static void specials(enum fn f)
         if (isnan(w32) || isinf(w32) || w32 == 0)
             cr_assert(isnan(w32) ? isnan(y32[i]) : memcmp(&w32, &y32[i], 4) == 0,
                       "%s f32 isa %d: x = %a gives %a, libm %a", fn_name[f], ad_vmath_isa(),
-                      x32[i], y32[i], w32);
+                      (double)x32[i], (double)y32[i], (double)w32);
         else
             cr_assert(ulp32(y32[i], w32) <= TOL32, "%s f32 isa %d: x = %a gives %a, want %a",
-                      fn_name[f], ad_vmath_isa(), x32[i], y32[i], w32);
+                      fn_name[f], ad_vmath_isa(), (double)x32[i], (double)y32[i], (double)w32);
         if (isnan(w64) || isinf(w64) || w64 == 0)
             cr_assert(isnan(w64) ? isnan(y64[i]) : memcmp(&w64, &y64[i], 8) == 0,
                       "%s f64 isa %d: x = %a gives %a, libm %a", fn_name[f], ad_vmath_isa(),
