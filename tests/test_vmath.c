@@ -75,7 +75,7 @@ static long double ref(enum fn f, long double x)
  * is 0, NaN against a number infinite. */
 static double ulp32(float a, float b)
 {
-    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b) ? 0 : INFINITY;
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b) ? 0 : HUGE_VAL;
     int32_t ia, ib;
     memcpy(&ia, &a, 4), memcpy(&ib, &b, 4);
     int64_t la = ia < 0 ? (int64_t)INT32_MIN - ia : ia, lb = ib < 0 ? (int64_t)INT32_MIN - ib : ib;
@@ -84,7 +84,7 @@ static double ulp32(float a, float b)
 
 static double ulp64(double a, double b)
 {
-    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b) ? 0 : INFINITY;
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b) ? 0 : HUGE_VAL;
     int64_t ia, ib;
     memcpy(&ia, &a, 8), memcpy(&ib, &b, 8);
     long double la = ia < 0 ? (long double)INT64_MIN - ia : ia;
@@ -102,9 +102,9 @@ static void check32(enum fn f, const float *x, size_t n, worst *w)
     float *y = malloc(n * sizeof *y);
     call32(f, x, y, n);
     for (size_t i = 0; i < n; i++) {
-        float want = (float)ref(f, x[i]);
+        float want = (float)ref(f, (long double)x[i]);
         double e = ulp32(y[i], want);
-        if (e > w->ulp) *w = (worst){e, x[i], y[i], want};
+        if (e > w->ulp) *w = (worst){e, (double)x[i], (double)y[i], (double)want};
     }
     free(y);
 }
@@ -114,7 +114,7 @@ static void check64(enum fn f, const double *x, size_t n, worst *w)
     double *y = malloc(n * sizeof *y);
     call64(f, x, y, n);
     for (size_t i = 0; i < n; i++) {
-        double want = (double)ref(f, x[i]);
+        double want = (double)ref(f, (long double)x[i]);
         double e = ulp64(y[i], want);
         if (e > w->ulp) *w = (worst){e, x[i], y[i], want};
     }
@@ -210,9 +210,9 @@ static void specials(enum fn f)
         0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 0.625, -0.625, 2.0, 1e-30, -1e-30,
         88.72283172607421875, 88.72283935546875, 89.0, -87.33654, -87.4, -103.27893,
         -103.972, -104.0, -150.0, 709.782712893384, 709.79, -708.39, -745.13, -745.14,
-        -746.0, 19.06, 22.0, -22.0, 710.0, 1e300, -1e300, FLT_MAX, -FLT_MAX, FLT_MIN,
-        FLT_TRUE_MIN, -FLT_TRUE_MIN, DBL_MIN, DBL_TRUE_MIN, -DBL_TRUE_MIN, DBL_MAX, -DBL_MAX,
-        INFINITY, -INFINITY, NAN, -NAN};
+        -746.0, 19.06, 22.0, -22.0, 710.0, 1e300, -1e300, (double)FLT_MAX, -(double)FLT_MAX, (double)FLT_MIN,
+        (double)FLT_TRUE_MIN, -(double)FLT_TRUE_MIN, DBL_MIN, DBL_TRUE_MIN, -DBL_TRUE_MIN, DBL_MAX, -DBL_MAX,
+        HUGE_VAL, -HUGE_VAL, (double)NAN, -(double)NAN};
     enum { N = sizeof pts / sizeof pts[0] };
     float x32[N], y32[N];
     double x64[N], y64[N];
@@ -221,8 +221,8 @@ static void specials(enum fn f)
     call32(f, x32, y32, N);
     call64(f, x64, y64, N);
     for (size_t i = 0; i < N; i++) {
-        float w32 = (float)ref(f, x32[i]);
-        double w64 = (double)ref(f, x64[i]);
+        float w32 = (float)ref(f, (long double)x32[i]);
+        double w64 = (double)ref(f, (long double)x64[i]);
         if (isnan(w32) || isinf(w32) || w32 == 0)
             cr_assert(isnan(w32) ? isnan(y32[i]) : memcmp(&w32, &y32[i], 4) == 0,
                       "%s f32 isa %d: x = %a gives %a, libm %a", fn_name[f], ad_vmath_isa(),
@@ -266,8 +266,8 @@ static void tails(enum fn f)
                 call32(f, x32 + off, o32 + off, n);
                 call64(f, x64 + off, o64 + off, n);
                 for (size_t i = 0; i < n; i++) {
-                    float w32 = (float)ref(f, keep32[off + i]);
-                    double w64 = (double)ref(f, keep64[off + i]);
+                    float w32 = (float)ref(f, (long double)keep32[off + i]);
+                    double w64 = (double)ref(f, (long double)keep64[off + i]);
                     cr_assert(ulp32(o32[off + i], w32) <= TOL32, "%s f32 n=%zu off=%zu [%zu]",
                               fn_name[f], n, off, i);
                     cr_assert(ulp64(o64[off + i], w64) <= TOL64, "%s f64 n=%zu off=%zu [%zu]",
@@ -347,10 +347,10 @@ static void row_passes(int isa)
                 double e64 = (double)expl((long double)(x64[off + i] - m64));
                 cr_assert(ulp32(y32[off + i], e32) <= TOL32, "n=%zu [%zu]", n, i);
                 cr_assert(ulp64(y64[off + i], e64) <= TOL64, "n=%zu [%zu]", n, i);
-                w32 += (long double)e32, w64 += e64;
+                w32 += (long double)e32, w64 += (long double)e64;
             }
             cr_assert(fabsl((long double)s32 - w32) <= 4 * (long double)FLT_EPSILON * n * w32, "n=%zu", n);
-            cr_assert(fabsl(s64 - w64) <= 4 * DBL_EPSILON * (long double)n * w64, "n=%zu", n);
+            cr_assert(fabsl((long double)s64 - w64) <= 4 * (long double)DBL_EPSILON * n * w64, "n=%zu", n);
         }
     /* NaN: first element returned, later ones skipped, as the scalar loop */
     float nx[20];
