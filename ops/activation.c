@@ -24,20 +24,21 @@
     }
 #define CALL(name, x) _Generic((x), float : name##_f, default : name##_d)(x)
 
-/* sigmoid(x) = 1/(1 + e^-x) = e^x/(1 + e^x): with e = e^-|x| <= 1 both
- * forms are finite, s = 1/(1 + e) for x >= 0 and e s for x < 0. */
-BOTH_TYPES(sigmoid, real e = exp(-fabs(x)), s = (real)1 / ((real)1 + e); return x >= 0 ? s : e * s;)
+/* sigmoid, tanh and softplus come from the vector kernels (src/vmath.h),
+ * which form sigmoid from e^-|x| and softplus as max(x, 0) + log1p(e^-|x|),
+ * so no intermediate overflows. */
 
-/* softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), as e^-|x| <= 1. */
-BOTH_TYPES(softplus, return (x > 0 ? x : (real)0) + log1p(exp(-fabs(x)));)
-
-/* swish'(x) = s + x s (1 - s) = s (1 + x (1 - s)), s = sigmoid(x) */
-BOTH_TYPES(swish_grad, real s = CALL(sigmoid, x); return s * ((real)1 + x * ((real)1 - s));)
-
-/* mish'(x) = u + x (1 - u^2) sigmoid(x), u = tanh(softplus(x)), since
- * softplus' = sigmoid and tanh' = 1 - tanh^2 */
-BOTH_TYPES(mish_grad, real u = tanh(CALL(softplus, x));
-           return u + x * ((real)1 - u * u) * CALL(sigmoid, x);)
+/* u = tanh(softplus(x)), the factor of mish, two vector passes in place */
+static void mish_u_f32(const float *x, float *u, size_t n)
+{
+    ad_vsoftplus_f32(x, u, n);
+    ad_vtanh_f32(u, u, n);
+}
+static void mish_u_f64(const double *x, double *u, size_t n)
+{
+    ad_vsoftplus_f64(x, u, n);
+    ad_vtanh_f64(u, u, n);
+}
 
 /* Phi(x), the standard normal CDF, as erfc(-x/sqrt 2)/2: unlike
  * (1 + erf(x/sqrt 2))/2 it keeps full relative precision for x << 0. */
@@ -55,7 +56,7 @@ static bool sigmoid_shape(ad_tape *t, ad_node *y, const char *fn)
 
 static void sigmoid_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(CALL(sigmoid, X));
+    AD_VMAP(sigmoid);
 }
 
 /* dy/dx = y (1 - y) */
@@ -76,7 +77,7 @@ static bool tanh_shape(ad_tape *t, ad_node *y, const char *fn)
 
 static void tanh_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(tanh(X));
+    AD_VMAP(tanh);
 }
 
 /* dy/dx = 1 - y^2 */
@@ -139,13 +140,13 @@ static bool softplus_shape(ad_tape *t, ad_node *y, const char *fn)
 
 static void softplus_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(CALL(softplus, X));
+    AD_VMAP(softplus);
 }
 
-/* dy/dx = e^x / (1 + e^x) = sigmoid(x) */
+/* dy/dx = e^x / (1 + e^x) = sigmoid(x) (S1) */
 static void softplus_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G * CALL(sigmoid, X));
+    AD_CHUNKED_BACKWARD(ad_vsigmoid, ad_vnone, S1);
 }
 
 const ad_op_def ad_op_def_softplus = {"softplus", 1, softplus_shape, softplus_forward,
@@ -160,13 +161,13 @@ static bool swish_shape(ad_tape *t, ad_node *y, const char *fn)
 
 static void swish_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(X * CALL(sigmoid, X));
+    AD_CHUNKED_FORWARD(ad_vsigmoid, ad_vnone, X * S1);
 }
 
-/* dy/dx = swish'(x), derived above */
+/* swish'(x) = s + x s (1 - s) = s (1 + x (1 - s)), s = sigmoid(x) (S1) */
 static void swish_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G * CALL(swish_grad, X));
+    AD_CHUNKED_BACKWARD(ad_vsigmoid, ad_vnone, S1 * ((real)1 + X * ((real)1 - S1)));
 }
 
 const ad_op_def ad_op_def_swish = {"swish", 1, swish_shape, swish_forward, swish_backward};
@@ -180,13 +181,14 @@ static bool mish_shape(ad_tape *t, ad_node *y, const char *fn)
 
 static void mish_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(X * tanh(CALL(softplus, X)));
+    AD_CHUNKED_FORWARD(mish_u, ad_vnone, X * S1);
 }
 
-/* dy/dx = mish'(x), derived above */
+/* mish'(x) = u + x (1 - u^2) sigmoid(x), u = tanh(softplus(x)) (S1, and
+ * S2 = sigmoid), since softplus' = sigmoid and tanh' = 1 - tanh^2 */
 static void mish_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G * CALL(mish_grad, X));
+    AD_CHUNKED_BACKWARD(mish_u, ad_vsigmoid, S1 + X * ((real)1 - S1 * S1) * S2);
 }
 
 const ad_op_def ad_op_def_mish = {"mish", 1, mish_shape, mish_forward, mish_backward};

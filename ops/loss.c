@@ -7,6 +7,8 @@
  * when B = 0), and the gradient, having no elements, is empty. */
 #include "ops.h"
 
+#include "../src/vmath.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -95,40 +97,48 @@ static void sq_backward(ad_tape *t, ad_node *y)
 const ad_op_def ad_op_def_mse = {"mse_loss", 2, pair_shape, sq_forward, sq_backward};
 const ad_op_def ad_op_def_half_sse = {"half_sse_loss", 2, pair_shape, sq_forward, sq_backward};
 
-/* ---- bce_with_logits: l = max(z,0) - z t + log1p(exp(-|z|)), which equals
+/* ---- bce_with_logits: l = softplus(z) - z t, softplus(z) = max(z,0) +
+ * log1p(exp(-|z|)) (the vector kernel's form), which equals
  * softplus(z) - z t = -t log s(z) - (1-t) log(1-s(z)) without overflowing
  * exp for large |z| or taking log of a rounded-to-0 sigmoid. */
 
-#define BCE_FORWARD(T, EXP, LOG1P, FABS)                                                           \
+#define CHUNK 256 /* elements per stack buffer of the vector kernels */
+
+#define BCE_FORWARD(T, SUF)                                                                        \
     static double bce_sum_##T(const T *z, const T *tg, size_t n)                                   \
     {                                                                                              \
         double s = 0.0;                                                                            \
-        for (size_t i = 0; i < n; i++) {                                                           \
-            T l = (z[i] > 0 ? z[i] : 0) - z[i] * tg[i] + LOG1P(EXP(-FABS(z[i])));                  \
-            s += (double)l;                                                                        \
+        T sp[CHUNK];                                                                               \
+        for (size_t c = 0; c < n; c += CHUNK) {                                                    \
+            size_t len = n - c < CHUNK ? n - c : CHUNK;                                            \
+            ad_vsoftplus_##SUF(z + c, sp, len);                                                    \
+            for (size_t i = 0; i < len; i++)                                                       \
+                s += (double)(sp[i] - z[c + i] * tg[c + i]);                                       \
         }                                                                                          \
         return s;                                                                                  \
     }
-BCE_FORWARD(float, expf, log1pf, fabsf)
-BCE_FORWARD(double, exp, log1p, fabs)
+BCE_FORWARD(float, f32)
+BCE_FORWARD(double, f64)
 
-/* dl/dz = sigmoid(z) - t and dl/dt = -z; c = g/N. sigmoid is formed from
- * e = exp(-|z|) <= 1 so it never overflows. */
-#define BCE_BACKWARD(T, EXP, FABS)                                                                 \
+/* dl/dz = sigmoid(z) - t and dl/dt = -z; c = g/N. The sigmoid kernel forms
+ * it from e = exp(-|z|) <= 1 so it never overflows. */
+#define BCE_BACKWARD(T, SUF)                                                                       \
     static void bce_backward_##T(const T *z, const T *tg, T c, T *gz, T *gt, size_t n)             \
     {                                                                                              \
+        T sig[CHUNK];                                                                              \
         if (gz)                                                                                    \
-            for (size_t i = 0; i < n; i++) {                                                       \
-                T e = EXP(-FABS(z[i]));                                                            \
-                T sig = z[i] >= 0 ? 1 / (1 + e) : e / (1 + e);                                     \
-                gz[i] += c * (sig - tg[i]);                                                        \
+            for (size_t b = 0; b < n; b += CHUNK) {                                                \
+                size_t len = n - b < CHUNK ? n - b : CHUNK;                                        \
+                ad_vsigmoid_##SUF(z + b, sig, len);                                                \
+                for (size_t i = 0; i < len; i++)                                                   \
+                    gz[b + i] += c * (sig[i] - tg[b + i]);                                         \
             }                                                                                      \
         if (gt)                                                                                    \
             for (size_t i = 0; i < n; i++)                                                         \
                 gt[i] -= c * z[i];                                                                 \
     }
-BCE_BACKWARD(float, expf, fabsf)
-BCE_BACKWARD(double, exp, fabs)
+BCE_BACKWARD(float, f32)
+BCE_BACKWARD(double, f64)
 
 static void bce_forward(ad_tape *t, ad_node *y)
 {
@@ -199,29 +209,30 @@ static bool ce_shape(ad_tape *t, ad_node *y, const char *fn)
 
 /* Row b: m = max z, s = sum exp(z - m); the loss term is (m - z[label]) +
  * log s, both parts small even when the logits are huge. */
-#define CE_FORWARD(T, EXP, LOG)                                                                    \
+#define CE_FORWARD(T, SUF, LOG)                                                                    \
     static double ce_sum_##T(const T *z, const int32_t *lab, T *p, size_t B, size_t C)             \
     {                                                                                              \
         double total = 0.0;                                                                        \
+        T e[CHUNK];                                                                                \
         for (size_t b = 0; b < B; b++) {                                                           \
             const T *zr = z + b * C;                                                               \
-            T m = zr[0];                                                                           \
-            for (size_t k = 1; k < C; k++)                                                         \
-                m = zr[k] > m ? zr[k] : m;                                                         \
-            T s = 0;                                                                               \
-            for (size_t k = 0; k < C; k++)                                                         \
-                s += EXP(zr[k] - m);                                                               \
+            T m = ad_vmax_##SUF(zr, C), s = 0;                                                     \
+            if (p) /* e^(z - m) lands in p, then is scaled in place */                             \
+                s = ad_vexp_shift_sum_##SUF(zr, m, p + b * C, C);                                  \
+            else                                                                                   \
+                for (size_t c = 0; c < C; c += CHUNK)                                              \
+                    s += ad_vexp_shift_sum_##SUF(zr + c, m, e, C - c < CHUNK ? C - c : CHUNK);     \
             total += (double)((m - zr[lab[b]]) + LOG(s));                                          \
             if (p) {                                                                               \
                 T *pr = p + b * C, r = 1 / s;                                                      \
                 for (size_t k = 0; k < C; k++)                                                     \
-                    pr[k] = EXP(zr[k] - m) * r;                                                    \
+                    pr[k] *= r;                                                                    \
             }                                                                                      \
         }                                                                                          \
         return total;                                                                              \
     }
-CE_FORWARD(float, expf, logf)
-CE_FORWARD(double, exp, log)
+CE_FORWARD(float, f32, logf)
+CE_FORWARD(double, f64, log)
 
 static void ce_forward(ad_tape *t, ad_node *y)
 {

@@ -5,6 +5,8 @@
  * before exp, so logits of any magnitude give finite results. */
 #include "ops.h"
 
+#include "../src/vmath.h"
+
 #include <math.h>
 
 /* The lanes of y's input: attr_i[0] holds the normalised axis. */
@@ -60,11 +62,33 @@ static bool softmax_shape(ad_tape *t, ad_node *y, const char *fn)
 SOFTMAX_FORWARD(float, expf)
 SOFTMAX_FORWARD(double, exp)
 
+/* Contiguous lanes (the last axis): a vector max pass, a fused exp-and-sum
+ * pass (src/vmath.h) and a scaling pass, each over one row. */
+#define SOFTMAX_ROWS(T, SUF)                                                                       \
+    static void softmax_rows_##T(const T *x, T *y, size_t rows, size_t n)                          \
+    {                                                                                              \
+        for (size_t o = 0; o < rows; o++) {                                                        \
+            const T *xl = x + o * n;                                                               \
+            T *yl = y + o * n;                                                                     \
+            T m = ad_vmax_##SUF(xl, n);                                                            \
+            T r = 1 / ad_vexp_shift_sum_##SUF(xl, m, yl, n);                                       \
+            for (size_t k = 0; k < n; k++)                                                         \
+                yl[k] *= r;                                                                        \
+        }                                                                                          \
+    }
+SOFTMAX_ROWS(float, f32)
+SOFTMAX_ROWS(double, f64)
+
 static void softmax_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     lanes l = lanes_of(x, y->attr_i[0]);
-    if (y->dtype == AD_F32)
+    if (l.n == 0) return;
+    if (l.inner == 1 && y->dtype == AD_F32)
+        softmax_rows_float(x->value, y->value, l.outer, l.n);
+    else if (l.inner == 1)
+        softmax_rows_double(x->value, y->value, l.outer, l.n);
+    else if (y->dtype == AD_F32)
         softmax_forward_float(x->value, y->value, l);
     else
         softmax_forward_double(x->value, y->value, l);
@@ -127,11 +151,33 @@ const ad_op_def ad_op_def_softmax = {"softmax", 1, softmax_shape, softmax_forwar
 LOG_SOFTMAX_FORWARD(float, expf, logf)
 LOG_SOFTMAX_FORWARD(double, exp, log)
 
+/* Contiguous lanes: the exp pass writes into y, which the last pass then
+ * overwrites, so the row needs no scratch memory. */
+#define LOG_SOFTMAX_ROWS(T, SUF, LOG)                                                              \
+    static void log_softmax_rows_##T(const T *x, T *y, size_t rows, size_t n)                      \
+    {                                                                                              \
+        for (size_t o = 0; o < rows; o++) {                                                        \
+            const T *xl = x + o * n;                                                               \
+            T *yl = y + o * n;                                                                     \
+            T m = ad_vmax_##SUF(xl, n);                                                            \
+            T ls = LOG(ad_vexp_shift_sum_##SUF(xl, m, yl, n));                                     \
+            for (size_t k = 0; k < n; k++)                                                         \
+                yl[k] = (xl[k] - m) - ls;                                                          \
+        }                                                                                          \
+    }
+LOG_SOFTMAX_ROWS(float, f32, logf)
+LOG_SOFTMAX_ROWS(double, f64, log)
+
 static void log_softmax_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     lanes l = lanes_of(x, y->attr_i[0]);
-    if (y->dtype == AD_F32)
+    if (l.n == 0) return;
+    if (l.inner == 1 && y->dtype == AD_F32)
+        log_softmax_rows_float(x->value, y->value, l.outer, l.n);
+    else if (l.inner == 1)
+        log_softmax_rows_double(x->value, y->value, l.outer, l.n);
+    else if (y->dtype == AD_F32)
         log_softmax_forward_float(x->value, y->value, l);
     else
         log_softmax_forward_double(x->value, y->value, l);
@@ -157,12 +203,39 @@ static void log_softmax_forward(ad_tape *t, ad_node *y)
 LOG_SOFTMAX_BACKWARD(float, expf)
 LOG_SOFTMAX_BACKWARD(double, exp)
 
+/* Contiguous lanes: exp(y) a chunk at a time through the vector kernel. */
+#define LOG_SOFTMAX_BACKWARD_ROWS(T, SUF)                                                          \
+    static void log_softmax_backward_rows_##T(const T *y, const T *g, T *gx, size_t rows,          \
+                                              size_t n)                                            \
+    {                                                                                              \
+        T e[256];                                                                                  \
+        for (size_t o = 0; o < rows; o++) {                                                        \
+            const T *yl = y + o * n, *gl = g + o * n;                                              \
+            T *gxl = gx + o * n;                                                                   \
+            T sg = 0;                                                                              \
+            for (size_t k = 0; k < n; k++)                                                         \
+                sg += gl[k];                                                                       \
+            for (size_t c = 0; c < n; c += 256) {                                                  \
+                size_t len = n - c < 256 ? n - c : 256;                                            \
+                ad_vexp_##SUF(yl + c, e, len);                                                     \
+                for (size_t k = 0; k < len; k++)                                                   \
+                    gxl[c + k] += gl[c + k] - e[k] * sg;                                           \
+            }                                                                                      \
+        }                                                                                          \
+    }
+LOG_SOFTMAX_BACKWARD_ROWS(float, f32)
+LOG_SOFTMAX_BACKWARD_ROWS(double, f64)
+
 static void log_softmax_backward(ad_tape *t, ad_node *y)
 {
     void *gx = ad_input_grad(t, y, 0);
     if (!gx) return;
     lanes l = lanes_of(ad_node_input(t, y, 0), y->attr_i[0]);
-    if (y->dtype == AD_F32)
+    if (l.inner == 1 && y->dtype == AD_F32)
+        log_softmax_backward_rows_float(y->value, y->grad, gx, l.outer, l.n);
+    else if (l.inner == 1)
+        log_softmax_backward_rows_double(y->value, y->grad, gx, l.outer, l.n);
+    else if (y->dtype == AD_F32)
         log_softmax_backward_float(y->value, y->grad, gx, l);
     else
         log_softmax_backward_double(y->value, y->grad, gx, l);

@@ -34,7 +34,7 @@ static bool exp_shape(ad_tape *t, ad_node *y, const char *fn)
 
 static void exp_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(exp(X));
+    AD_VMAP(exp);
 }
 
 /* dy/dx = e^x = y */
@@ -54,7 +54,7 @@ static bool log_shape(ad_tape *t, ad_node *y, const char *fn)
 
 static void log_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(log(X));
+    AD_VMAP(log);
 }
 
 /* dy/dx = 1/x */

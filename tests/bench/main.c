@@ -67,6 +67,7 @@ static const struct {
     {"scalar", bench_scalar},
     {"gemm", bench_gemm},
     {"mlp", bench_mlp},
+    {"elementwise", bench_elementwise},
     {"memory", bench_memory},
 };
 enum { N_GROUPS = sizeof groups / sizeof groups[0] };
@@ -80,7 +81,7 @@ int main(int argc, char **argv)
         for (size_t g = 0; g < N_GROUPS; g++)
             found |= strcmp(argv[i], groups[g].name) == 0;
         if (!found) {
-            fprintf(stderr, "bench: unknown group '%s' (scalar, gemm, mlp, memory)\n", argv[i]);
+            fprintf(stderr, "bench: unknown group '%s' (scalar, gemm, mlp, elementwise, memory)\n", argv[i]);
             return 2;
         }
     }

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT
+ * Vector math entry points: each call goes to the widest kernel family the
+ * CPU runs (or the one a test forced). This file also holds the baseline
+ * build of the kernels (SSE2 on x86-64), which every CPU runs. */
+#include "vmath.h"
+
+#include "cpu.h"
+#include "gemm.h"
+#include "vmath_kernels.h"
+
+#include <stdatomic.h>
+
+#define VM_ATTR
+#define VM_FMA   0
+#define VM_TABLE ad_vmath_generic
+#include "vmath_tmpl.h"
+
+static atomic_int forced_isa = AD_ISA_AUTO;
+static atomic_int cpu_isa = 0; /* 0 until probed, then the best family the CPU runs */
+
+void ad_vmath_force_isa(int isa)
+{
+    atomic_store(&forced_isa, isa);
+}
+
+static int best_isa(void)
+{
+    int best = atomic_load_explicit(&cpu_isa, memory_order_relaxed);
+    if (!best) {
+        best = ad_cpu_has_avx512()    ? AD_ISA_AVX512
+               : ad_cpu_has_avx2_fma() ? AD_ISA_AVX2
+                                       : AD_ISA_GENERIC;
+        atomic_store_explicit(&cpu_isa, best, memory_order_relaxed);
+    }
+    return best;
+}
+
+int ad_vmath_isa(void)
+{
+    int want = atomic_load_explicit(&forced_isa, memory_order_relaxed);
+    int best = best_isa();
+    return want == AD_ISA_AUTO || want > best ? best : want;
+}
+
+static const ad_vmath_impl *impl(void)
+{
+    int isa = ad_vmath_isa();
+    return isa == AD_ISA_AVX512 ? &ad_vmath_avx512
+           : isa == AD_ISA_AVX2 ? &ad_vmath_avx2
+                                : &ad_vmath_generic;
+}
+
+void ad_vexp_f32(const float *x, float *y, size_t n)
+{
+    impl()->exp_f32(x, y, n);
+}
+void ad_vexp_f64(const double *x, double *y, size_t n)
+{
+    impl()->exp_f64(x, y, n);
+}
+void ad_vlog_f32(const float *x, float *y, size_t n)
+{
+    impl()->log_f32(x, y, n);
+}
+void ad_vlog_f64(const double *x, double *y, size_t n)
+{
+    impl()->log_f64(x, y, n);
+}
+void ad_vtanh_f32(const float *x, float *y, size_t n)
+{
+    impl()->tanh_f32(x, y, n);
+}
+void ad_vtanh_f64(const double *x, double *y, size_t n)
+{
+    impl()->tanh_f64(x, y, n);
+}
+void ad_vsigmoid_f32(const float *x, float *y, size_t n)
+{
+    impl()->sigmoid_f32(x, y, n);
+}
+void ad_vsigmoid_f64(const double *x, double *y, size_t n)
+{
+    impl()->sigmoid_f64(x, y, n);
+}
+void ad_vsoftplus_f32(const float *x, float *y, size_t n)
+{
+    impl()->softplus_f32(x, y, n);
+}
+void ad_vsoftplus_f64(const double *x, double *y, size_t n)
+{
+    impl()->softplus_f64(x, y, n);
+}
+float ad_vmax_f32(const float *x, size_t n)
+{
+    return impl()->max_f32(x, n);
+}
+double ad_vmax_f64(const double *x, size_t n)
+{
+    return impl()->max_f64(x, n);
+}
+float ad_vexp_shift_sum_f32(const float *x, float m, float *y, size_t n)
+{
+    return impl()->exp_shift_sum_f32(x, m, y, n);
+}
+double ad_vexp_shift_sum_f64(const double *x, double m, double *y, size_t n)
+{
+    return impl()->exp_shift_sum_f64(x, m, y, n);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT
+ * The table of array kernels each instruction-set build of vmath_tmpl.h
+ * fills in (vmath.c: baseline, vmath_avx2.c, vmath_avx512.c); vmath.c
+ * picks one per call. */
+#ifndef AD_VMATH_KERNELS_H
+#define AD_VMATH_KERNELS_H
+
+#include <stddef.h>
+
+typedef struct ad_vmath_impl {
+    void (*exp_f32)(const float *, float *, size_t);
+    void (*exp_f64)(const double *, double *, size_t);
+    void (*log_f32)(const float *, float *, size_t);
+    void (*log_f64)(const double *, double *, size_t);
+    void (*tanh_f32)(const float *, float *, size_t);
+    void (*tanh_f64)(const double *, double *, size_t);
+    void (*sigmoid_f32)(const float *, float *, size_t);
+    void (*sigmoid_f64)(const double *, double *, size_t);
+    void (*softplus_f32)(const float *, float *, size_t);
+    void (*softplus_f64)(const double *, double *, size_t);
+    float (*max_f32)(const float *, size_t);
+    double (*max_f64)(const double *, size_t);
+    float (*exp_shift_sum_f32)(const float *, float, float *, size_t);
+    double (*exp_shift_sum_f64)(const double *, double, double *, size_t);
+} ad_vmath_impl;
+
+extern const ad_vmath_impl ad_vmath_generic;
+extern const ad_vmath_impl ad_vmath_avx2;   /* only selected when the CPU runs it */
+extern const ad_vmath_impl ad_vmath_avx512; /* only selected when the CPU runs it */
+
+#endif
