@@ -59,14 +59,16 @@ KERNEL_GENERIC(kern_f64, double)
 #define FMA1(x, y, s) ((x) * (y) + (s))
 #define ZERO1()       0
 #define DOT_ATTR
-#define DOT_T   float
-#define DOT_SUF f32
-#define DV      float
-#define DW      1
-#define DLOAD   *
-#define DFMA    FMA1
-#define DZERO   ZERO1
-#define DHSUM
+#define DOT_WIDE                 0
+#define HSUM4_1(a, b, c, d, out) ((out)[0] = (a), (out)[1] = (b), (out)[2] = (c), (out)[3] = (d))
+#define DOT_T                    float
+#define DOT_SUF                  f32
+#define DV                       float
+#define DW                       1
+#define DLOAD                    *
+#define DFMA                     FMA1
+#define DZERO                    ZERO1
+#define DHSUM4                   HSUM4_1
 #include "gemm_dot.h"
 #undef DOT_T
 #undef DOT_SUF
@@ -75,7 +77,7 @@ KERNEL_GENERIC(kern_f64, double)
 #undef DLOAD
 #undef DFMA
 #undef DZERO
-#undef DHSUM
+#undef DHSUM4
 #define DOT_T   double
 #define DOT_SUF f64
 #define DV      double
@@ -83,7 +85,7 @@ KERNEL_GENERIC(kern_f64, double)
 #define DLOAD   *
 #define DFMA    FMA1
 #define DZERO   ZERO1
-#define DHSUM
+#define DHSUM4  HSUM4_1
 #include "gemm_dot.h"
 #undef DOT_T
 #undef DOT_SUF
@@ -92,7 +94,7 @@ KERNEL_GENERIC(kern_f64, double)
 #undef DLOAD
 #undef DFMA
 #undef DZERO
-#undef DHSUM
+#undef DHSUM4
 #undef DOT_ATTR
 
 const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR,      GNR,        256,        256,      256,
