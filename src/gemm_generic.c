@@ -13,10 +13,11 @@
 #define GNR 8
 
 #define KERNEL_GENERIC(NAME, T)                                                                    \
-    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)         \
+    static void NAME(size_t kc, const T *a, const T *b, size_t bs, T *c, size_t ldc, T alpha,      \
+                     T beta)                                                                       \
     {                                                                                              \
         T acc[GMR][GNR] = {{0}};                                                                   \
-        for (size_t p = 0; p < kc; p++, a += GMR, b += GNR)                                        \
+        for (size_t p = 0; p < kc; p++, a += GMR, b += bs)                                         \
             for (int i = 0; i < GMR; i++)                                                          \
                 for (int j = 0; j < GNR; j++)                                                      \
                     acc[i][j] += a[i] * b[j];                                                      \

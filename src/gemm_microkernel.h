@@ -9,14 +9,15 @@
 
 #define KERNEL(NAME, T)                                                                            \
     AD_TARGET(ISA)                                                                                 \
-    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)         \
+    static void NAME(size_t kc, const T *a, const T *b, size_t bs, T *c, size_t ldc, T alpha,      \
+                     T beta)                                                                       \
     {                                                                                              \
         ROWS(DECL)                                                                                 \
         for (size_t p = 0; p < kc; p++) {                                                          \
             V b0 = VLOAD(b), b1 = VLOAD(b + W);                                                    \
             ROWS(STEP)                                                                             \
             a += MR;                                                                               \
-            b += 2 * W;                                                                            \
+            b += bs;                                                                               \
         }                                                                                          \
         V va = VSET1(alpha);                                                                       \
         if (beta == (T)0) {                                                                        \

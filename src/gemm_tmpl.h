@@ -85,6 +85,9 @@ static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, siz
     }
     T *bbuf = abuf + (J->apk ? 0 : mcb * kcb);
     T tile[AD_GEMM_MAX_MR * AD_GEMM_MAX_NR];
+    /* few row tiles read each B panel once or twice: the kernel reads full
+     * panels of B (not transposed) in place, only an edge panel is packed */
+    bool bdirect = !J->tb && !J->bpk && m <= BDIRECT_TILES * mr;
     for (size_t ic = 0; ic < m; ic += mcb) {
         size_t mc = m - ic < mcb ? m - ic : mcb;
         for (size_t pc = 0; pc < J->k; pc += kcb) {
@@ -101,7 +104,7 @@ static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, siz
                 size_t nc = n - jc < ncb ? n - jc : ncb;
                 if (J->bpk)
                     bb = J->bpk + (j0 + jc) * J->k + pc * nr, bstep = J->k;
-                else
+                else if (!bdirect)
                     im->pack_b(J->tb, J->b, J->ldb, j0 + jc, nc, pc, kc, bbuf);
                 for (size_t ir = 0; ir < mc; ir += mr) {
                     size_t me = mc - ir < mr ? mc - ir : mr;
@@ -109,14 +112,20 @@ static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, siz
                     for (size_t jr = 0; jr < nc; jr += nr) {
                         size_t ne = nc - jr < nr ? nc - jr : nr;
                         const T *bp = bb + jr * bstep;
+                        size_t bs = nr;
+                        if (bdirect && ne == nr)
+                            bp = J->b + pc * J->ldb + j0 + jc + jr, bs = J->ldb;
+                        else if (bdirect)
+                            im->pack_b(J->tb, J->b, J->ldb, j0 + jc + jr, ne, pc, kc, bbuf),
+                                bp = bbuf;
                         if (me == mr && ne == nr && !J->tc) {
                             T *cc = J->c + (i0 + ic + ir) * J->ldc + j0 + jc + jr;
-                            im->kern(kc, ap, bp, cc, J->ldc, J->alpha, beta);
+                            im->kern(kc, ap, bp, bs, cc, J->ldc, J->alpha, beta);
                             continue;
                         }
                         /* edge or transposed tile: full tile into `tile`, then the
-                         * valid part, C[i,j] at (rs i + cs j) */
-                        im->kern(kc, ap, bp, tile, nr, J->alpha, (T)0);
+                         * valid part */
+                        im->kern(kc, ap, bp, bs, tile, nr, J->alpha, (T)0);
                         FN(untile_)
                         (tile, nr, me, ne, J->tc, beta,
                          J->tc ? J->c + (j0 + jc + jr) * J->ldc + i0 + ic + ir
