@@ -19,6 +19,10 @@
             a += MR;                                                                               \
             b += bs;                                                                               \
         }                                                                                          \
+        if (alpha == (T)1 && beta == (T)0) { /* short k: the stores are much of the work */        \
+            ROWS(SAVE1)                                                                            \
+            return;                                                                                \
+        }                                                                                          \
         V va = VSET1(alpha);                                                                       \
         if (beta == (T)0) {                                                                        \
             ROWS(SAVE0)                                                                            \
@@ -35,6 +39,9 @@
         c##i##0 = VFMA(ai, b0, c##i##0);                                                           \
         c##i##1 = VFMA(ai, b1, c##i##1);                                                           \
     }
+#define SAVE1(i)                                                                                   \
+    VSTORE(c + (i)*ldc, c##i##0);                                                                  \
+    VSTORE(c + (i)*ldc + W, c##i##1);
 #define SAVE0(i)                                                                                   \
     VSTORE(c + (i)*ldc, VMUL(va, c##i##0));                                                        \
     VSTORE(c + (i)*ldc + W, VMUL(va, c##i##1));
