@@ -78,16 +78,18 @@ KERNEL(kern_f64, double)
 #undef PK_ATTR
 
 #define DOT_ATTR AD_TARGET(ISA)
-AD_TARGET(ISA) static inline float hsum_f32(__m256 v)
+#define DOT_WIDE 0
+/* The lane sums of four vectors at once (horizontal adds, then the halves). */
+AD_TARGET(ISA) static inline void hsum4_f32(__m256 a, __m256 b, __m256 c, __m256 d, float *out)
 {
-    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    return _mm_cvtss_f32(_mm_add_ss(x, _mm_movehdup_ps(x)));
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
 }
-AD_TARGET(ISA) static inline double hsum_f64(__m256d v)
+AD_TARGET(ISA) static inline void hsum4_f64(__m256d a, __m256d b, __m256d c, __m256d d, double *out)
 {
-    __m128d x = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(x, _mm_unpackhi_pd(x, x)));
+    __m256d ab = _mm256_hadd_pd(a, b), cd = _mm256_hadd_pd(c, d); /* [a01 b01 a23 b23] */
+    _mm256_storeu_pd(out, _mm256_add_pd(_mm256_permute2f128_pd(ab, cd, 0x20),
+                                        _mm256_permute2f128_pd(ab, cd, 0x31)));
 }
 #define DOT_T   float
 #define DOT_SUF f32
@@ -96,7 +98,7 @@ AD_TARGET(ISA) static inline double hsum_f64(__m256d v)
 #define DLOAD   _mm256_loadu_ps
 #define DFMA    _mm256_fmadd_ps
 #define DZERO   _mm256_setzero_ps
-#define DHSUM   hsum_f32
+#define DHSUM4  hsum4_f32
 #include "gemm_dot.h"
 #undef DOT_T
 #undef DOT_SUF
@@ -105,7 +107,7 @@ AD_TARGET(ISA) static inline double hsum_f64(__m256d v)
 #undef DLOAD
 #undef DFMA
 #undef DZERO
-#undef DHSUM
+#undef DHSUM4
 #define DOT_T   double
 #define DOT_SUF f64
 #define DV      __m256d
@@ -113,7 +115,7 @@ AD_TARGET(ISA) static inline double hsum_f64(__m256d v)
 #define DLOAD   _mm256_loadu_pd
 #define DFMA    _mm256_fmadd_pd
 #define DZERO   _mm256_setzero_pd
-#define DHSUM   hsum_f64
+#define DHSUM4  hsum4_f64
 #include "gemm_dot.h"
 #undef DOT_T
 #undef DOT_SUF
@@ -122,8 +124,9 @@ AD_TARGET(ISA) static inline double hsum_f64(__m256d v)
 #undef DLOAD
 #undef DFMA
 #undef DZERO
-#undef DHSUM
+#undef DHSUM4
 #undef DOT_ATTR
+#undef DOT_WIDE
 
 #include "gemm_transpose.h"
 TRANSPOSE_PACK(pack_a_fast_f32, float, 6, transpose4_f32, pack_a_f32, ta)

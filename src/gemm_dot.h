@@ -4,28 +4,52 @@
  * is a dot product. For narrow products (a layer with 10 outputs, x . w^T)
  * where packing pads B's few rows to a whole register tile. A 4 x 3 tile of
  * C keeps 12 vector accumulators along k, so each step loads 4 + 3 vectors
- * for 12 FMAs; a short tile repeats its last row of A or B (results
- * dropped). Instantiated in each kernel file with DOT_T, DOT_SUF, DOT_ATTR
- * and the vector macros DV, DW (lanes), DLOAD, DFMA, DZERO, DHSUM (the sum
- * of the lanes). */
+ * for 12 FMAs; with 32 vector registers (DOT_WIDE) a 4 x 5 tile (20
+ * accumulators, 9 loads) covers n = 10 in two tiles instead of four. A short
+ * tile repeats its last row of A or B (results dropped). The accumulators
+ * of one column of a tile are summed four at once (DHSUM4, a shuffle tree),
+ * which matters when k is short. Instantiated in each kernel file with
+ * DOT_T, DOT_SUF, DOT_ATTR, DOT_WIDE (0 or 1) and the vector macros DV, DW
+ * (lanes), DLOAD, DFMA, DZERO, DHSUM4(v0, v1, v2, v3, out) (out[i] = sum of
+ * the lanes of vi). */
 
 #define DOT_CAT_(a, b) a##b
 #define DOT_CAT(a, b)  DOT_CAT_(a, b)
 #define DOT_FN(name)   DOT_CAT(name, DOT_SUF)
 
 #ifndef DOT_RA
-#define DOT_RA          4
-#define DOT_RB          3
-#define DOT_A(X)        X(0) X(1) X(2) X(3)
-#define DOT_ACC_DECL(i) DV s##i##0 = DZERO(), s##i##1 = DZERO(), s##i##2 = DZERO();
-#define DOT_STEP(i)                                                                                \
+#define DOT_RA       4
+#define DOT_B3(X)    X(0) X(1) X(2)
+#define DOT_B5(X)    X(0) X(1) X(2) X(3) X(4)
+#define DOT_ACC(j)   DV s0##j = DZERO(), s1##j = DZERO(), s2##j = DZERO(), s3##j = DZERO();
+#define DOT_LOADB(j) DV y##j = DLOAD(b##j + p);
+#define DOT_FMA(j)                                                                                 \
+    s0##j = DFMA(x0, y##j, s0##j);                                                                 \
+    s1##j = DFMA(x1, y##j, s1##j);                                                                 \
+    s2##j = DFMA(x2, y##j, s2##j);                                                                 \
+    s3##j = DFMA(x3, y##j, s3##j);
+#define DOT_BPTR(j) const DOT_T *b##j = br[j];
+#define DOT_SUM(j)  DHSUM4(s0##j, s1##j, s2##j, s3##j, r[j]);
+/* One tile: rows ar[0..3] of A against rows br[0..RB) of B, sums into r[j][i]. */
+#define DOT_TILE(NAME, RB, BCOLS)                                                                  \
+    DOT_ATTR static inline void NAME(size_t kv, const DOT_T *const *ar, const DOT_T *const *br,    \
+                                     DOT_T r[][DOT_RA])                                            \
     {                                                                                              \
-        DV x = DLOAD(a##i + p);                                                                    \
-        s##i##0 = DFMA(x, y0, s##i##0);                                                            \
-        s##i##1 = DFMA(x, y1, s##i##1);                                                            \
-        s##i##2 = DFMA(x, y2, s##i##2);                                                            \
+        const DOT_T *a0 = ar[0], *a1 = ar[1], *a2 = ar[2], *a3 = ar[3];                            \
+        BCOLS(DOT_BPTR)                                                                            \
+        BCOLS(DOT_ACC)                                                                             \
+        for (size_t p = 0; p < kv; p += DW) {                                                      \
+            DV x0 = DLOAD(a0 + p), x1 = DLOAD(a1 + p), x2 = DLOAD(a2 + p), x3 = DLOAD(a3 + p);     \
+            BCOLS(DOT_LOADB)                                                                       \
+            BCOLS(DOT_FMA)                                                                         \
+        }                                                                                          \
+        BCOLS(DOT_SUM)                                                                             \
     }
-#define DOT_SUM(i) r[i][0] = DHSUM(s##i##0), r[i][1] = DHSUM(s##i##1), r[i][2] = DHSUM(s##i##2);
+#endif
+
+DOT_TILE(DOT_FN(dot_tile3_), 3, DOT_B3)
+#if DOT_WIDE
+DOT_TILE(DOT_FN(dot_tile5_), 5, DOT_B5)
 #endif
 
 DOT_ATTR
@@ -35,30 +59,34 @@ static void DOT_FN(dot_)(size_t m, size_t n, size_t k, DOT_T alpha, const DOT_T 
     const size_t kv = k / DW * DW; /* vector steps; the rest one by one */
     for (size_t i0 = 0; i0 < m; i0 += DOT_RA) {
         size_t ri = m - i0 < DOT_RA ? m - i0 : DOT_RA;
-        const DOT_T *a0 = a + i0 * lda, *a1 = a + (i0 + (ri > 1 ? 1 : 0)) * lda;
-        const DOT_T *a2 = a + (i0 + (ri > 2 ? 2 : ri - 1)) * lda;
-        const DOT_T *a3 = a + (i0 + (ri > 3 ? 3 : ri - 1)) * lda;
-        const DOT_T *ar[DOT_RA] = {a0, a1, a2, a3};
-        for (size_t j0 = 0; j0 < n; j0 += DOT_RB) {
-            size_t rj = n - j0 < DOT_RB ? n - j0 : DOT_RB;
-            const DOT_T *b0 = b + j0 * ldb, *b1 = b + (j0 + (rj > 1 ? 1 : 0)) * ldb;
-            const DOT_T *b2 = b + (j0 + (rj > 2 ? 2 : rj - 1)) * ldb;
-            const DOT_T *br[DOT_RB] = {b0, b1, b2};
-            DOT_A(DOT_ACC_DECL)
-            for (size_t p = 0; p < kv; p += DW) {
-                DV y0 = DLOAD(b0 + p), y1 = DLOAD(b1 + p), y2 = DLOAD(b2 + p);
-                DOT_A(DOT_STEP)
-            }
-            DOT_T r[DOT_RA][DOT_RB];
-            DOT_A(DOT_SUM)
+        const DOT_T *ar[DOT_RA];
+        for (size_t i = 0; i < DOT_RA; i++)
+            ar[i] = a + (i0 + (i < ri ? i : ri - 1)) * lda;
+        for (size_t j0 = 0; j0 < n;) {
+            size_t left = n - j0, rb = 3;
+#if DOT_WIDE
+            if (left >= 5 && left != 6) rb = 5; /* 10 = 5 + 5, 16 = 5 + 5 + 3 + 3 */
+#endif
+            size_t rj = left < rb ? left : rb;
+            const DOT_T *br[5];
+            for (size_t j = 0; j < rb; j++)
+                br[j] = b + (j0 + (j < rj ? j : rj - 1)) * ldb;
+            DOT_T r[5][DOT_RA];
+#if DOT_WIDE
+            if (rb == 5)
+                DOT_FN(dot_tile5_)(kv, ar, br, r);
+            else
+#endif
+                DOT_FN(dot_tile3_)(kv, ar, br, r);
             for (size_t i = 0; i < ri; i++)
                 for (size_t j = 0; j < rj; j++) {
-                    DOT_T s = r[i][j];
+                    DOT_T s = r[j][i];
                     for (size_t p = kv; p < k; p++)
                         s += ar[i][p] * br[j][p];
                     DOT_T *cij = c + (i0 + i) * ldc + j0 + j;
                     *cij = beta == (DOT_T)0 ? alpha * s : alpha * s + beta * *cij;
                 }
+            j0 += rj;
         }
     }
 }

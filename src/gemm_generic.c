@@ -13,10 +13,11 @@
 #define GNR 8
 
 #define KERNEL_GENERIC(NAME, T)                                                                    \
-    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)         \
+    static void NAME(size_t kc, const T *a, const T *b, size_t bs, T *c, size_t ldc, T alpha,      \
+                     T beta)                                                                       \
     {                                                                                              \
         T acc[GMR][GNR] = {{0}};                                                                   \
-        for (size_t p = 0; p < kc; p++, a += GMR, b += GNR)                                        \
+        for (size_t p = 0; p < kc; p++, a += GMR, b += bs)                                         \
             for (int i = 0; i < GMR; i++)                                                          \
                 for (int j = 0; j < GNR; j++)                                                      \
                     acc[i][j] += a[i] * b[j];                                                      \
@@ -59,14 +60,16 @@ KERNEL_GENERIC(kern_f64, double)
 #define FMA1(x, y, s) ((x) * (y) + (s))
 #define ZERO1()       0
 #define DOT_ATTR
-#define DOT_T   float
-#define DOT_SUF f32
-#define DV      float
-#define DW      1
-#define DLOAD   *
-#define DFMA    FMA1
-#define DZERO   ZERO1
-#define DHSUM
+#define DOT_WIDE                 0
+#define HSUM4_1(a, b, c, d, out) ((out)[0] = (a), (out)[1] = (b), (out)[2] = (c), (out)[3] = (d))
+#define DOT_T                    float
+#define DOT_SUF                  f32
+#define DV                       float
+#define DW                       1
+#define DLOAD                    *
+#define DFMA                     FMA1
+#define DZERO                    ZERO1
+#define DHSUM4                   HSUM4_1
 #include "gemm_dot.h"
 #undef DOT_T
 #undef DOT_SUF
@@ -75,7 +78,7 @@ KERNEL_GENERIC(kern_f64, double)
 #undef DLOAD
 #undef DFMA
 #undef DZERO
-#undef DHSUM
+#undef DHSUM4
 #define DOT_T   double
 #define DOT_SUF f64
 #define DV      double
@@ -83,7 +86,7 @@ KERNEL_GENERIC(kern_f64, double)
 #define DLOAD   *
 #define DFMA    FMA1
 #define DZERO   ZERO1
-#define DHSUM
+#define DHSUM4  HSUM4_1
 #include "gemm_dot.h"
 #undef DOT_T
 #undef DOT_SUF
@@ -92,7 +95,7 @@ KERNEL_GENERIC(kern_f64, double)
 #undef DLOAD
 #undef DFMA
 #undef DZERO
-#undef DHSUM
+#undef DHSUM4
 #undef DOT_ATTR
 
 const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR,      GNR,        256,        256,      256,

@@ -2,8 +2,9 @@
  * Internal contract between the GEMM driver (gemm.c) and its micro-kernels.
  * A micro-kernel computes one MR x NR tile of C from packed panels:
  *   a: kc steps of MR values (column p of the A micro-panel, op(A)[i0+i, p])
- *   b: kc steps of NR values (row p of the B micro-panel, op(B)[p, j0+j])
- *   C[i, j] = alpha sum_p a[p*MR+i] b[p*NR+j] + beta C[i, j]
+ *   b: kc steps of NR values (row p of the B micro-panel, op(B)[p, j0+j]),
+ *      bs apart: NR when packed, ldb when read from B itself (not transposed)
+ *   C[i, j] = alpha sum_p a[p*MR+i] b[p*bs+j] + beta C[i, j]
  * beta == 0 must not read C. Blocking sizes come with the kernel. */
 #ifndef AD_GEMM_KERNELS_H
 #define AD_GEMM_KERNELS_H
@@ -11,10 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef void (*ad_gemm_kern_f32)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-                                 float alpha, float beta);
-typedef void (*ad_gemm_kern_f64)(size_t kc, const double *a, const double *b, double *c, size_t ldc,
-                                 double alpha, double beta);
+typedef void (*ad_gemm_kern_f32)(size_t kc, const float *a, const float *b, size_t bs, float *c,
+                                 size_t ldc, float alpha, float beta);
+typedef void (*ad_gemm_kern_f64)(size_t kc, const double *a, const double *b, size_t bs, double *c,
+                                 size_t ldc, double alpha, double beta);
 
 /* Packers (see gemm_pack.h): rows [i0, i0+mc) of op(A) or columns
  * [j0, j0+nc) of op(B), depth [p0, p0+kc), into micro-panels at dst. */

@@ -9,14 +9,19 @@
 
 #define KERNEL(NAME, T)                                                                            \
     AD_TARGET(ISA)                                                                                 \
-    static void NAME(size_t kc, const T *a, const T *b, T *c, size_t ldc, T alpha, T beta)         \
+    static void NAME(size_t kc, const T *a, const T *b, size_t bs, T *c, size_t ldc, T alpha,      \
+                     T beta)                                                                       \
     {                                                                                              \
         ROWS(DECL)                                                                                 \
         for (size_t p = 0; p < kc; p++) {                                                          \
             V b0 = VLOAD(b), b1 = VLOAD(b + W);                                                    \
             ROWS(STEP)                                                                             \
             a += MR;                                                                               \
-            b += 2 * W;                                                                            \
+            b += bs;                                                                               \
+        }                                                                                          \
+        if (alpha == (T)1 && beta == (T)0) { /* short k: the stores are much of the work */        \
+            ROWS(SAVE1)                                                                            \
+            return;                                                                                \
         }                                                                                          \
         V va = VSET1(alpha);                                                                       \
         if (beta == (T)0) {                                                                        \
@@ -34,6 +39,9 @@
         c##i##0 = VFMA(ai, b0, c##i##0);                                                           \
         c##i##1 = VFMA(ai, b1, c##i##1);                                                           \
     }
+#define SAVE1(i)                                                                                   \
+    VSTORE(c + (i)*ldc, c##i##0);                                                                  \
+    VSTORE(c + (i)*ldc + W, c##i##1);
 #define SAVE0(i)                                                                                   \
     VSTORE(c + (i)*ldc, VMUL(va, c##i##0));                                                        \
     VSTORE(c + (i)*ldc + W, VMUL(va, c##i##1));

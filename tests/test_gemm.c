@@ -277,26 +277,58 @@ Test(gemm, two_threads_give_the_single_thread_result)
  * rows at the edges and a scalar tail of k. Every family, both dtypes. */
 Test(gemm, narrow_products_through_the_dot_path_match_naive_product_for_every_family)
 {
-    static const size_t ms[] = {1, 3, 5, 130}, ns[] = {1, 2, 3, 4, 10, 16};
+    /* n covers the column tilings 3, 5, 5 + 3 (+ 3) and short last tiles */
+    static const size_t ms[] = {1, 3, 5, 7, 130}, ns[] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 13, 16};
     static const size_t ks[] = {32, 33, 100, 1024};
     for (int isa = AD_ISA_GENERIC; isa <= AD_ISA_AVX512; isa++) {
         ad_gemm_force_isa(isa);
         if (ad_gemm_isa() != isa) continue;
         size_t idx = 0;
         for (int dbl = 0; dbl <= 1; dbl++)
-            for (size_t mi = 0; mi < 4; mi++)
-                for (size_t ni = 0; ni < 6; ni++, idx++) {
-                    gcase g = {dbl,
-                               false,
-                               idx % 2 == 1,
-                               ms[mi],
-                               ns[ni],
-                               ks[idx % 4],
-                               idx % 3,
-                               scalars[idx % N_SCALARS][0],
-                               scalars[idx % N_SCALARS][1]};
-                    check_case(&g);
-                }
+            for (int tb = 0; tb <= 1; tb++)
+                for (size_t mi = 0; mi < 5; mi++)
+                    for (size_t ni = 0; ni < 12; ni++, idx++) {
+                        gcase g = {dbl,
+                                   false,
+                                   tb,
+                                   ms[mi],
+                                   ns[ni],
+                                   ks[idx % 4],
+                                   idx % 3,
+                                   scalars[idx % N_SCALARS][0],
+                                   scalars[idx % N_SCALARS][1]};
+                        check_case(&g);
+                    }
+    }
+    ad_gemm_force_isa(AD_ISA_AUTO);
+}
+
+/* A product with few row tiles reads B (not transposed) in place, packing
+ * only its edge panel: rows up to 8 tiles of every family, columns of full
+ * and partial panels, depth across a block boundary, ldb padded. */
+Test(gemm, few_row_products_reading_b_in_place_match_naive_product_for_every_family)
+{
+    static const size_t ms[] = {5, 13, 47, 96}, ns[] = {33, 70}, ks[] = {17, 400};
+    for (int isa = AD_ISA_GENERIC; isa <= AD_ISA_AVX512; isa++) {
+        ad_gemm_force_isa(isa);
+        if (ad_gemm_isa() != isa) continue;
+        size_t idx = 0;
+        for (int dbl = 0; dbl <= 1; dbl++)
+            for (int ta = 0; ta <= 1; ta++)
+                for (size_t mi = 0; mi < 4; mi++)
+                    for (size_t ni = 0; ni < 2; ni++)
+                        for (size_t ki = 0; ki < 2; ki++, idx++) {
+                            gcase g = {dbl,
+                                       ta,
+                                       false,
+                                       ms[mi],
+                                       ns[ni],
+                                       ks[ki],
+                                       idx % 3,
+                                       scalars[idx % N_SCALARS][0],
+                                       scalars[idx % N_SCALARS][1]};
+                            check_case(&g);
+                        }
     }
     ad_gemm_force_isa(AD_ISA_AUTO);
 }
