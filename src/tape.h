@@ -47,12 +47,13 @@ typedef struct ad_node {
     uint8_t dtype;       /* ad_dtype */
     uint8_t ndim;        /* 1..4 */
     uint8_t needs_grad;  /* some input needs a gradient (or it is a variable) */
-    uint8_t grad_live;   /* during a sweep: grad holds a valid, zero-initialised sum */
     uint8_t is_sink;     /* the sweep runs its backward even if nothing flowed in (bridges) */
     uint32_t n_in;
     uint32_t in_inline[AD_NODE_INLINE_INPUTS];
     uint32_t *in_ext;     /* inputs when n_in > AD_NODE_INLINE_INPUTS (arena) */
     uint32_t scalar_mark; /* scalar records that existed when this node was made */
+    uint32_t grad_sweep;  /* == the tape's sweep: grad holds a valid, zero-based sum
+                           * (see ad_grad_live); 0 until a sweep reaches it */
     size_t dims[AD_MAX_DIMS];
     size_t numel;
     void *value;      /* arena, or the parameter's buffer */
@@ -88,6 +89,10 @@ struct ad_tape {
 
     ad_node *nodes; /* tensor nodes in execution order */
     size_t nn, ncap;
+    /* Bumped by every backward sweep (never 0 during one): a node's gradient
+     * is live when its grad_sweep equals it, so starting a sweep forgets all
+     * gradients without visiting the nodes. */
+    uint32_t sweep;
 
     ad_arena arena; /* tensor values, gradients and saved context */
     size_t allocations;
@@ -121,7 +126,10 @@ static inline bool ad_tape_has_error(const ad_tape *t)
 /* 64-byte aligned tape memory until the next reset; NULL (and the tape failed
  * with AD_ERR_NOMEM, naming fn) when memory runs out. */
 void *ad_tape_alloc(ad_tape *t, size_t bytes, const char *fn);
-size_t ad_dtype_size(ad_dtype dt);
+static inline size_t ad_dtype_size(ad_dtype dt)
+{
+    return dt == AD_F32 ? sizeof(float) : sizeof(double);
+}
 
 /* ---- handles */
 
@@ -140,6 +148,11 @@ static inline uint32_t ad_node_input_index(const ad_node *y, size_t k)
 static inline ad_node *ad_node_input(const ad_tape *t, const ad_node *y, size_t k)
 {
     return &t->nodes[ad_node_input_index(y, k)];
+}
+/* Whether x's gradient buffer holds the sum of the current (or last) sweep. */
+static inline bool ad_grad_live(const ad_tape *t, const ad_node *x)
+{
+    return x->grad_sweep != 0 && x->grad_sweep == t->sweep;
 }
 static inline ad_tensor ad_invalid_tensor(ad_tape *t)
 {

@@ -115,7 +115,7 @@ const void *ad_tensor_data(ad_tensor x)
 const void *ad_tensor_grad(ad_tensor x)
 {
     const ad_node *n = peek(x);
-    return n && n->needs_grad && n->grad_live ? n->grad : NULL;
+    return n && n->needs_grad && ad_grad_live(x.tape_, n) ? n->grad : NULL;
 }
 
 double ad_tensor_get(ad_tensor x, size_t i)
