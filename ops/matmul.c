@@ -207,5 +207,5 @@ ad_tensor ad_matmul(ad_tensor a, ad_tensor b)
 ad_tensor ad_linear(ad_tensor x, ad_tensor w, ad_tensor bias)
 {
     ad_tensor ins[3] = {x, w, bias};
-    return ad_op_record("ad_linear", AD_OP_LINEAR, ins, ad_tensor_ok(bias) ? 3 : 2, NULL);
+    return ad_op_record("ad_linear", AD_OP_LINEAR, ins, ad_handle_ok(bias) ? 3 : 2, NULL);
 }

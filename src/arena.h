@@ -29,19 +29,20 @@ void *ad_arena_alloc(ad_arena *a, size_t bytes);
 #define AD_ARENA_HEADER                                                                            \
     ((sizeof(ad_arena_block) + AD_ARENA_ALIGN - 1) / AD_ARENA_ALIGN * AD_ARENA_ALIGN)
 
-/* ad_arena_alloc, with the common case (room in the current block) inline:
- * the same bytes at the same place. */
-static inline void *ad_arena_alloc_inline(ad_arena *a, size_t bytes)
+/* The common case of ad_arena_alloc, inline: when the current block has
+ * room, the same memory ad_arena_alloc would return; else NULL (and nothing
+ * changed: call ad_arena_alloc). */
+static inline void *ad_arena_bump(ad_arena *a, size_t bytes)
 {
     ad_arena_block *b = a->cur;
     size_t need = (bytes + AD_ARENA_ALIGN - 1) & ~(size_t)(AD_ARENA_ALIGN - 1);
-    if (b && bytes - 1 < (size_t)-1 - AD_ARENA_ALIGN && b->size - b->used >= need) {
-        void *p = (char *)b + AD_ARENA_HEADER + b->used;
-        b->used += need;
-        return p;
-    }
-    return ad_arena_alloc(a, bytes);
+    /* bytes - 1 wraps for 0, which ad_arena_alloc rounds up to one unit */
+    if (!b || bytes - 1 >= (size_t)-1 - AD_ARENA_ALIGN || b->size - b->used < need) return NULL;
+    void *p = (char *)b + AD_ARENA_HEADER + b->used;
+    b->used += need;
+    return p;
 }
+
 /* Forgets all allocations, keeps the blocks. */
 void ad_arena_rewind(ad_arena *a);
 void ad_arena_release(ad_arena *a);

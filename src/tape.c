@@ -172,9 +172,9 @@ const char *ad_dtype_name(ad_dtype dt)
 
 /* ---------------------------------------------------------------- memory */
 
-void *ad_tape_alloc(ad_tape *t, size_t bytes, const char *fn)
+void *ad_tape_alloc_slow(ad_tape *t, size_t bytes, const char *fn)
 {
-    void *p = ad_arena_alloc_inline(&t->arena, bytes);
+    void *p = ad_arena_alloc(&t->arena, bytes);
     if (!p) ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory allocating %zu bytes", fn, bytes);
     return p;
 }
@@ -237,15 +237,6 @@ static bool grow_nodes(ad_tape *t, const char *fn)
 static inline bool reserve_node(ad_tape *t, const char *fn)
 {
     return AD_LIKELY(t->nn < t->ncap) || grow_nodes(t, fn);
-}
-
-/* ad_tape_alloc with the arena's common case inline. */
-static inline void *tape_alloc(ad_tape *t, size_t bytes, const char *fn)
-{
-    void *p = ad_arena_alloc_inline(&t->arena, bytes);
-    if (AD_UNLIKELY(!p))
-        ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory allocating %zu bytes", fn, bytes);
-    return p;
 }
 
 /* --------------------------------------------------------------- handles */
@@ -416,7 +407,7 @@ static bool check_inputs(const char *fn, const ad_op_def *def, const ad_tensor *
         return false;
     }
     if (n_in > AD_NODE_INLINE_INPUTS) {
-        *idx = tape_alloc(t, n_in * sizeof **idx, fn);
+        *idx = ad_tape_alloc(t, n_in * sizeof **idx, fn);
         if (!*idx) return false;
     }
     for (size_t k = 0; k < n_in; k++) {
@@ -527,7 +518,7 @@ ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t
     }
     if (!def->shape(t, y, fn)) return ad_invalid_tensor(t);
     if (!numel_of(t, fn, y->ndim, y->dims, &y->numel)) return ad_invalid_tensor(t);
-    y->value = tape_alloc(t, y->numel * ad_dtype_size((ad_dtype)y->dtype), fn);
+    y->value = ad_tape_alloc(t, y->numel * ad_dtype_size((ad_dtype)y->dtype), fn);
     if (!y->value) return ad_invalid_tensor(t);
     y->needs_grad = needs_grad && t->recording;
     def->forward(t, y);
@@ -558,7 +549,7 @@ ad_tensor ad_leaf_new(ad_tape *t, const char *fn, ad_dtype dt, size_t ndim, cons
         y->dims[i] = dims[i];
     y->numel = numel;
     size_t bytes = numel * ad_dtype_size(dt);
-    y->value = tape_alloc(t, bytes, fn);
+    y->value = ad_tape_alloc(t, bytes, fn);
     if (!y->value) return ad_invalid_tensor(t);
     if (data)
         memcpy(y->value, data, bytes);
@@ -578,13 +569,28 @@ ad_tensor ad_param_use(ad_tape *t, ad_param *p)
         return ad_invalid_tensor(t);
     }
     if (!reserve_node(t, "ad_param_use")) return ad_invalid_tensor(t);
-    ad_node *y = push_node(t, AD_OP_LEAF, p->dtype);
+    /* every field written once: this runs for each parameter every step */
+    ad_node *y = &t->nodes[t->nn];
+    y->op = AD_OP_LEAF;
+    y->dtype = p->dtype;
     y->ndim = p->ndim;
-    memcpy(y->dims, p->dims, sizeof y->dims);
+    y->needs_grad = t->recording;
+    y->is_sink = 0;
+    y->n_in = 0;
+    for (size_t k = 0; k < AD_NODE_INLINE_INPUTS; k++)
+        y->in_inline[k] = 0;
+    y->in_ext = NULL;
+    y->scalar_mark = (uint32_t)t->hot.ns;
+    y->grad_sweep = 0;
+    for (size_t i = 0; i < AD_MAX_DIMS; i++)
+        y->dims[i] = p->dims[i];
     y->numel = p->numel;
     y->value = p->value;
     y->grad = p->grad;
     y->param = p;
-    y->needs_grad = t->recording;
+    y->ctx = NULL;
+    y->attr_f[0] = y->attr_f[1] = 0.0;
+    for (size_t i = 0; i < 4; i++)
+        y->attr_i[i] = 0;
     return commit_node(t);
 }

@@ -124,8 +124,14 @@ static inline bool ad_tape_has_error(const ad_tape *t)
 /* ---- memory */
 
 /* 64-byte aligned tape memory until the next reset; NULL (and the tape failed
- * with AD_ERR_NOMEM, naming fn) when memory runs out. */
-void *ad_tape_alloc(ad_tape *t, size_t bytes, const char *fn);
+ * with AD_ERR_NOMEM, naming fn) when memory runs out. The bump from the
+ * current block is inline; ad_tape_alloc_slow does the rest. */
+void *ad_tape_alloc_slow(ad_tape *t, size_t bytes, const char *fn);
+static inline void *ad_tape_alloc(ad_tape *t, size_t bytes, const char *fn)
+{
+    void *p = ad_arena_bump(&t->arena, bytes);
+    return AD_LIKELY(p != NULL) ? p : ad_tape_alloc_slow(t, bytes, fn);
+}
 static inline size_t ad_dtype_size(ad_dtype dt)
 {
     return dt == AD_F32 ? sizeof(float) : sizeof(double);
@@ -153,6 +159,11 @@ static inline ad_node *ad_node_input(const ad_tape *t, const ad_node *y, size_t 
 static inline bool ad_grad_live(const ad_tape *t, const ad_node *x)
 {
     return x->grad_sweep != 0 && x->grad_sweep == t->sweep;
+}
+/* ad_tensor_ok, inline. */
+static inline bool ad_handle_ok(ad_tensor x)
+{
+    return x.tape_ && x.index_ != AD_INVALID_INDEX && x.gen_ != 0;
 }
 static inline ad_tensor ad_invalid_tensor(ad_tape *t)
 {

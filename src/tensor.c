@@ -68,7 +68,7 @@ ad_tensor ad_tensor_normal(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *d
 
 bool ad_tensor_ok(ad_tensor x)
 {
-    return x.tape_ && x.index_ != AD_INVALID_INDEX && x.gen_ != 0;
+    return ad_handle_ok(x);
 }
 
 ad_tape *ad_tensor_tape(ad_tensor x)
