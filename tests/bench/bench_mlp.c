@@ -3,7 +3,8 @@
  * (../shared/peers/torch_bench.py): ReLU between layers, a fixed random
  * float32 batch, step = forward + loss + backward + plain SGD (lr 0.01),
  * 10 warm-up steps, then the median of at least 30 steps. Built from engine
- * ops (ad_linear, ad_relu, losses) so it measures the engine itself. */
+ * ops (ad_linear_relu for hidden layers, ad_linear, losses) so it measures
+ * the engine itself. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 
@@ -106,8 +107,8 @@ static double mlp_step(mlp *m, double *fwd, double *bwd)
     ad_tape_reset(t);
     ad_tensor h = ad_tensor_new(t, AD_F32, 2, (size_t[]){c->batch, c->widths[0]}, m->x);
     for (size_t l = 0; l < c->n_layers; l++) {
-        h = ad_linear(h, ad_param_use(t, m->w[l]), ad_param_use(t, m->b[l]));
-        if (l + 1 < c->n_layers) h = ad_relu(h);
+        ad_tensor w = ad_param_use(t, m->w[l]), b = ad_param_use(t, m->b[l]);
+        h = l + 1 < c->n_layers ? ad_linear_relu(h, w, b) : ad_linear(h, w, b);
     }
     ad_tensor loss;
     if (c->ce) {
