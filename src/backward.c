@@ -40,19 +40,20 @@ void ad_scalar_sweep(const ad_tape *t, size_t lo, size_t hi)
  * buffer as it is: their gradients accumulate across sweeps and steps. */
 static bool make_live_slow(ad_tape *t, ad_node *x, const char *fn)
 {
-    if (!x->param) {
-        size_t bytes = x->numel * ad_dtype_size((ad_dtype)x->dtype);
-        if (!x->grad) x->grad = ad_tape_alloc(t, bytes, fn);
-        if (!x->grad) return false;
-        memset(x->grad, 0, bytes);
-    }
+    size_t bytes = x->numel * ad_dtype_size((ad_dtype)x->dtype);
+    if (!x->grad) x->grad = ad_tape_alloc(t, bytes, fn);
+    if (!x->grad) return false;
+    memset(x->grad, 0, bytes);
     x->grad_sweep = t->sweep;
     return true;
 }
 
 static inline bool make_live(ad_tape *t, ad_node *x, const char *fn)
 {
-    return x->grad_sweep == t->sweep || make_live_slow(t, x, fn);
+    if (x->grad_sweep == t->sweep) return true;
+    if (!x->param) return make_live_slow(t, x, fn);
+    x->grad_sweep = t->sweep;
+    return true;
 }
 
 static void prepare(ad_tape *t)
@@ -95,7 +96,7 @@ static ad_status run(ad_tape *t, const char *fn)
             if (t->err != AD_OK) return t->err;
         }
     }
-    ad_scalar_sweep(t, AD_DUMMIES_, cur);
+    if (cur > AD_DUMMIES_) ad_scalar_sweep(t, AD_DUMMIES_, cur); /* any records left */
     if (t->anomaly) { /* the sweep reaches the highest record first */
         for (size_t i = t->hot.ns; i-- > AD_DUMMIES_;)
             if (!isfinite(t->hot.adj[i]))
