@@ -453,10 +453,11 @@ static inline bool inputs_fast(const ad_tape *t, const ad_op_def *def, const ad_
     return true;
 }
 
-/* A node at the end of the tape (room reserved) with every field zero but
- * these; commit_node makes it part of the tape. Field by field: a memset or
- * struct literal of the whole node becomes `rep stos`, slow to start for
- * 160 bytes, and callers overwrite most fields anyway. */
+/* The next node slot (room reserved) with the fields every node sets the
+ * same way; the caller fills the rest: inputs (in_inline, in_ext) and, for
+ * op nodes, attributes and ctx. Field by field: a memset or struct literal
+ * of the whole node becomes `rep stos`, slow to start for 160 bytes, and
+ * most fields are overwritten right after anyway. */
 static inline ad_node *push_node(ad_tape *t, uint16_t op, uint8_t dtype)
 {
     ad_node *y = &t->nodes[t->nn];
@@ -466,9 +467,6 @@ static inline ad_node *push_node(ad_tape *t, uint16_t op, uint8_t dtype)
     y->needs_grad = 0;
     y->is_sink = 0;
     y->n_in = 0;
-    for (size_t k = 0; k < AD_NODE_INLINE_INPUTS; k++)
-        y->in_inline[k] = 0;
-    y->in_ext = NULL;
     y->scalar_mark = (uint32_t)t->hot.ns;
     y->grad_sweep = 0;
     for (size_t i = 0; i < AD_MAX_DIMS; i++)
@@ -477,11 +475,19 @@ static inline ad_node *push_node(ad_tape *t, uint16_t op, uint8_t dtype)
     y->value = NULL;
     y->grad = NULL;
     y->param = NULL;
+    return y;
+}
+
+/* A leaf has no inputs, attributes or context: zero them all. */
+static inline void clear_op_fields(ad_node *y)
+{
+    for (size_t k = 0; k < AD_NODE_INLINE_INPUTS; k++)
+        y->in_inline[k] = 0;
+    y->in_ext = NULL;
     y->ctx = NULL;
     y->attr_f[0] = y->attr_f[1] = 0.0;
     for (size_t i = 0; i < 4; i++)
         y->attr_i[i] = 0;
-    return y;
 }
 
 static inline ad_tensor commit_node(ad_tape *t)
@@ -496,25 +502,35 @@ ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t
 {
     if (n_in == 0 || !ins) return ad_invalid_tensor(NULL);
     const ad_op_def *def = ad_op_table[op];
-    uint32_t small[AD_NODE_INLINE_INPUTS];
-    uint32_t *idx = small;
-    bool needs_grad = false;
     ad_tape *t = ins[0].tape_;
-    if (AD_UNLIKELY(!inputs_fast(t, def, ins, n_in, idx, &needs_grad)) &&
-        !check_inputs(fn, def, ins, n_in, &t, &idx, &needs_grad))
-        return ad_invalid_tensor(t);
-    if (!reserve_node(t, fn)) return ad_invalid_tensor(t);
-    ad_node *y = push_node(t, op, t->nodes[idx[0]].dtype);
-    y->n_in = (uint32_t)n_in;
-    if (n_in <= AD_NODE_INLINE_INPUTS)
-        for (size_t k = 0; k < n_in; k++)
+    bool needs_grad = false;
+    ad_node *y;
+    /* the fast check writes the input indices straight into the next slot,
+     * which is only claimed (t->nn++) once the op has succeeded */
+    if (AD_LIKELY(t && t->nn < t->ncap &&
+                  inputs_fast(t, def, ins, n_in, t->nodes[t->nn].in_inline, &needs_grad))) {
+        y = push_node(t, op, t->nodes[ins[0].index_].dtype);
+        y->in_ext = NULL;
+    } else {
+        uint32_t small[AD_NODE_INLINE_INPUTS];
+        uint32_t *idx = small;
+        if (!check_inputs(fn, def, ins, n_in, &t, &idx, &needs_grad)) return ad_invalid_tensor(t);
+        if (!reserve_node(t, fn)) return ad_invalid_tensor(t);
+        y = push_node(t, op, t->nodes[idx[0]].dtype);
+        y->in_ext = n_in > AD_NODE_INLINE_INPUTS ? idx : NULL;
+        for (size_t k = 0; k < n_in && k < AD_NODE_INLINE_INPUTS; k++)
             y->in_inline[k] = idx[k];
-    else
-        y->in_ext = idx;
+    }
+    y->n_in = (uint32_t)n_in;
     if (attrs) {
         memcpy(y->attr_f, attrs->f, sizeof y->attr_f);
         memcpy(y->attr_i, attrs->i, sizeof y->attr_i);
         y->ctx = attrs->ctx;
+    } else {
+        y->attr_f[0] = y->attr_f[1] = 0.0;
+        for (size_t i = 0; i < 4; i++)
+            y->attr_i[i] = 0;
+        y->ctx = NULL;
     }
     if (!def->shape(t, y, fn)) return ad_invalid_tensor(t);
     if (!numel_of(t, fn, y->ndim, y->dims, &y->numel)) return ad_invalid_tensor(t);
@@ -544,6 +560,7 @@ ad_tensor ad_leaf_new(ad_tape *t, const char *fn, ad_dtype dt, size_t ndim, cons
     if (!numel_of(t, fn, ndim, dims, &numel)) return ad_invalid_tensor(t);
     if (!reserve_node(t, fn)) return ad_invalid_tensor(t);
     ad_node *y = push_node(t, AD_OP_LEAF, (uint8_t)dt);
+    clear_op_fields(y);
     y->ndim = (uint8_t)ndim;
     for (size_t i = 0; i < ndim; i++)
         y->dims[i] = dims[i];
