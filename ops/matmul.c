@@ -207,7 +207,7 @@ const ad_op_def ad_op_def_linear = {"linear", 3, linear_shape, linear_forward, l
  * ad_relu(ad_linear(...)) makes two: the same values and gradients, with one
  * node's recording and sweeping and one zeroed gradient buffer less. */
 
-#define RELU_INPLACE(T, v, n)                                                                     \
+#define RELU_INPLACE(T, v, n)                                                                      \
     do {                                                                                           \
         T *v_ = (v);                                                                               \
         for (size_t i_ = 0; i_ < (n); i_++)                                                        \
@@ -265,6 +265,5 @@ ad_tensor ad_linear(ad_tensor x, ad_tensor w, ad_tensor bias)
 ad_tensor ad_linear_relu(ad_tensor x, ad_tensor w, ad_tensor bias)
 {
     ad_tensor ins[3] = {x, w, bias};
-    return ad_op_record("ad_linear_relu", AD_OP_LINEAR_RELU, ins, ad_handle_ok(bias) ? 3 : 2,
-                        NULL);
+    return ad_op_record("ad_linear_relu", AD_OP_LINEAR_RELU, ins, ad_handle_ok(bias) ? 3 : 2, NULL);
 }

@@ -85,8 +85,8 @@ Test(linear_relu, values_and_gradients_equal_relu_of_linear_in_both_dtypes)
             double y[2][B * Out], gx[2][B * In], gw[2][Out * In], gb[2][Out];
             int clipped = 0;
             for (int fused = 0; fused < 2; fused++)
-                lr_run(dt ? AD_F64 : AD_F32, fused, bias, B, In, Out, x, w, b, y[fused],
-                       gx[fused], gw[fused], gb[fused]);
+                lr_run(dt ? AD_F64 : AD_F32, fused, bias, B, In, Out, x, w, b, y[fused], gx[fused],
+                       gw[fused], gb[fused]);
             for (size_t i = 0; i < B * Out; i++) {
                 cr_assert_eq(y[1][i], y[0][i], "y[%zu]", i);
                 clipped += y[1][i] == 0.0;

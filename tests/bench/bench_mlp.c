@@ -190,8 +190,12 @@ static int run_nn_tiny(void)
     if (mlp_init(&m, c) != 0) goto done;
     ad_nn_layer_spec hidden[2] = {{c->widths[1], AD_ACT_RELU, 0, false},
                                   {c->widths[2], AD_ACT_RELU, 0, false}};
-    ad_nn_spec spec = {.inputs = c->widths[0], .n_hidden = 2, .hidden = hidden,
-                       .outputs = c->widths[3], .head = AD_HEAD_IDENTITY, .loss = AD_LOSS_MSE,
+    ad_nn_spec spec = {.inputs = c->widths[0],
+                       .n_hidden = 2,
+                       .hidden = hidden,
+                       .outputs = c->widths[3],
+                       .head = AD_HEAD_IDENTITY,
+                       .loss = AD_LOSS_MSE,
                        .dtype = AD_F32};
     if (!(net = ad_nn_new(&spec, err, sizeof err))) goto done;
     size_t np;
