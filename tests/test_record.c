@@ -288,3 +288,26 @@ Test(record, the_node_table_grows_past_its_first_capacity_without_losing_nodes)
     cr_assert_eq(((const double *)ad_tensor_grad(x))[0], 301.0);
     ad_tape_free(t);
 }
+
+/* ---- the arena's inline bump */
+
+Test(record, the_inline_arena_bump_matches_the_full_allocator_and_declines_what_it_cannot_do)
+{
+    ad_arena a = {0};
+    cr_assert_null(ad_arena_bump(&a, 8), "no block yet: the caller takes the full path");
+    char *p = ad_arena_alloc(&a, 8);
+    cr_assert_not_null(p);
+    char *q = ad_arena_bump(&a, 1);
+    cr_assert_eq(q, p + AD_ARENA_ALIGN, "one aligned unit after the first");
+    cr_assert_eq((uintptr_t)q % AD_ARENA_ALIGN, 0);
+    cr_assert_null(ad_arena_bump(&a, 0), "zero bytes go to the full path, which rounds up");
+    char *r = ad_arena_alloc(&a, 0);
+    cr_assert_eq(r, q + AD_ARENA_ALIGN);
+    cr_assert_null(ad_arena_bump(&a, SIZE_MAX), "sizes near SIZE_MAX never wrap");
+    size_t left = a.cur->size - a.cur->used;
+    char *s = ad_arena_bump(&a, left);
+    cr_assert_eq(s, r + AD_ARENA_ALIGN, "an exact fit is taken");
+    cr_assert_null(ad_arena_bump(&a, 1), "a full block declines");
+    cr_assert_not_null(ad_arena_alloc(&a, 1), "and the full path opens the next block");
+    ad_arena_release(&a);
+}
