@@ -17,10 +17,12 @@
 #define AD_LIKELY(x)          __builtin_expect(!!(x), 1)
 #define AD_UNLIKELY(x)        __builtin_expect(!!(x), 0)
 #define AD_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
+#define AD_ALWAYS_INLINE      __attribute__((always_inline)) inline
 #else
 #define AD_LIKELY(x)          (x)
 #define AD_UNLIKELY(x)        (x)
 #define AD_PRINTF(fmt, first)
+#define AD_ALWAYS_INLINE inline
 #endif
 
 #define AD_INVALID_INDEX UINT32_MAX
