@@ -25,8 +25,9 @@ static void *mat(void *p, ad_dtype dt, size_t i)
  * k = 0 makes C zero (or leaves it as it is when accumulating). Inlined into
  * each caller: passing 13 arguments through one more call cost about as much
  * as a tiny product's arithmetic. */
-static AD_ALWAYS_INLINE void gemm(ad_dtype dt, bool ta, bool tb, size_t m, size_t n, size_t k, const void *a,
-                 size_t lda, const void *b, size_t ldb, bool accumulate, void *c, size_t ldc)
+static AD_ALWAYS_INLINE void gemm(ad_dtype dt, bool ta, bool tb, size_t m, size_t n, size_t k,
+                                  const void *a, size_t lda, const void *b, size_t ldb,
+                                  bool accumulate, void *c, size_t ldc)
 {
     if (m == 0 || n == 0) return;
     if (k == 0) {
