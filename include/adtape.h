@@ -541,6 +541,9 @@ AD_API ad_tensor ad_gelu(ad_tensor x);
  * -> [B,Out] (bias may be an invalid handle: none); x may also be [In]. */
 AD_API ad_tensor ad_matmul(ad_tensor a, ad_tensor b);
 AD_API ad_tensor ad_linear(ad_tensor x, ad_tensor w, ad_tensor bias);
+/* ad_relu(ad_linear(x, w, bias)) recorded as one node: the same values and
+ * gradients for less recording, sweeping and memory. */
+AD_API ad_tensor ad_linear_relu(ad_tensor x, ad_tensor w, ad_tensor bias);
 
 /* Shape ops. transpose swaps two axes; reshape keeps the element count;
  * slice takes [start, stop) along one axis; concat joins n tensors along an

@@ -22,9 +22,12 @@ static void *mat(void *p, ad_dtype dt, size_t i)
 
 /* C [m,n] = op(A) op(B) (+ C when accumulating) in dtype dt. Empty products
  * stop here, so the kernels never see a zero dimension or a zero stride:
- * k = 0 makes C zero (or leaves it as it is when accumulating). */
-static void gemm(ad_dtype dt, bool ta, bool tb, size_t m, size_t n, size_t k, const void *a,
-                 size_t lda, const void *b, size_t ldb, bool accumulate, void *c, size_t ldc)
+ * k = 0 makes C zero (or leaves it as it is when accumulating). Inlined into
+ * each caller: passing 13 arguments through one more call cost about as much
+ * as a tiny product's arithmetic. */
+static AD_ALWAYS_INLINE void gemm(ad_dtype dt, bool ta, bool tb, size_t m, size_t n, size_t k,
+                                  const void *a, size_t lda, const void *b, size_t ldb,
+                                  bool accumulate, void *c, size_t ldc)
 {
     if (m == 0 || n == 0) return;
     if (k == 0) {
@@ -177,25 +180,77 @@ static void linear_forward(ad_tape *t, ad_node *y)
                 gb_[j_] += gy_[i_ * (out) + j_];                                                   \
     } while (0)
 
-/* y = x w^T + 1 b^T: dx += dy w [B,In], dw += dy^T x [Out,In], db += column sums of dy. */
-static void linear_backward(ad_tape *t, ad_node *y)
+/* y = x w^T + 1 b^T: dx += dy w [B,In], dw += dy^T x [Out,In], db += column sums of dy.
+ * gy is dL/dy: y->grad, or the masked copy linear_relu makes of it. */
+static void linear_backward_from(ad_tape *t, ad_node *y, const void *gy)
 {
     const ad_node *x = ad_node_input(t, y, 0), *w = ad_node_input(t, y, 1);
     void *gx = ad_input_grad(t, y, 0), *gw = ad_input_grad(t, y, 1);
     ad_dtype dt = (ad_dtype)y->dtype;
     size_t rows = x->ndim == 2 ? x->dims[0] : 1, in = w->dims[1], out = w->dims[0];
-    if (gx) gemm(dt, false, false, rows, in, out, y->grad, out, w->value, in, true, gx, in);
-    if (gw) gemm(dt, true, false, out, in, rows, y->grad, out, x->value, in, true, gw, in);
+    if (gx) gemm(dt, false, false, rows, in, out, gy, out, w->value, in, true, gx, in);
+    if (gw) gemm(dt, true, false, out, in, rows, gy, out, x->value, in, true, gw, in);
     void *gb = y->n_in == 3 ? ad_input_grad(t, y, 2) : NULL;
     if (!gb) return;
     if (dt == AD_F32)
-        BIAS_GRAD(float, gb, y->grad, rows, out);
+        BIAS_GRAD(float, gb, gy, rows, out);
     else
-        BIAS_GRAD(double, gb, y->grad, rows, out);
+        BIAS_GRAD(double, gb, gy, rows, out);
+}
+
+static void linear_backward(ad_tape *t, ad_node *y)
+{
+    linear_backward_from(t, y, y->grad);
 }
 
 /* three inputs, or two without a bias */
 const ad_op_def ad_op_def_linear = {"linear", 3, linear_shape, linear_forward, linear_backward};
+
+/* ---- linear_relu: relu(x . w^T + bias), shapes as linear. One node where
+ * ad_relu(ad_linear(...)) makes two: the same values and gradients, with one
+ * node's recording and sweeping and one zeroed gradient buffer less. */
+
+#define RELU_INPLACE(T, v, n)                                                                      \
+    do {                                                                                           \
+        T *v_ = (v);                                                                               \
+        for (size_t i_ = 0; i_ < (n); i_++)                                                        \
+            v_[i_] = v_[i_] > (T)0 ? v_[i_] : (T)0;                                                \
+    } while (0)
+
+static void linear_relu_forward(ad_tape *t, ad_node *y)
+{
+    linear_forward(t, y);
+    if (y->dtype == AD_F32)
+        RELU_INPLACE(float, y->value, y->numel);
+    else
+        RELU_INPLACE(double, y->value, y->numel);
+}
+
+/* y = relu(z): dz = dy where z > 0 (exactly where y > 0), else 0, as ad_relu
+ * has it; then the linear rule with dz for dy. */
+#define RELU_MASK(T, dz, y, gy, n)                                                                 \
+    do {                                                                                           \
+        T *dz_ = (dz);                                                                             \
+        const T *y_ = (y), *gy_ = (gy);                                                            \
+        for (size_t i_ = 0; i_ < (n); i_++) {                                                      \
+            const T g_ = gy_[i_]; /* loaded unconditionally, so the loop vectorises */             \
+            dz_[i_] = y_[i_] > (T)0 ? g_ : (T)0;                                                   \
+        }                                                                                          \
+    } while (0)
+
+static void linear_relu_backward(ad_tape *t, ad_node *y)
+{
+    void *dz = ad_tape_alloc(t, y->numel * ad_dtype_size((ad_dtype)y->dtype), "ad_backward");
+    if (!dz) return; /* the tape has failed; the sweep reports it */
+    if (y->dtype == AD_F32)
+        RELU_MASK(float, dz, y->value, y->grad, y->numel);
+    else
+        RELU_MASK(double, dz, y->value, y->grad, y->numel);
+    linear_backward_from(t, y, dz);
+}
+
+const ad_op_def ad_op_def_linear_relu = {"linear_relu", 3, linear_shape, linear_relu_forward,
+                                         linear_relu_backward};
 
 ad_tensor ad_matmul(ad_tensor a, ad_tensor b)
 {
@@ -207,5 +262,11 @@ ad_tensor ad_matmul(ad_tensor a, ad_tensor b)
 ad_tensor ad_linear(ad_tensor x, ad_tensor w, ad_tensor bias)
 {
     ad_tensor ins[3] = {x, w, bias};
-    return ad_op_record("ad_linear", AD_OP_LINEAR, ins, ad_tensor_ok(bias) ? 3 : 2, NULL);
+    return ad_op_record("ad_linear", AD_OP_LINEAR, ins, ad_handle_ok(bias) ? 3 : 2, NULL);
+}
+
+ad_tensor ad_linear_relu(ad_tensor x, ad_tensor w, ad_tensor bias)
+{
+    ad_tensor ins[3] = {x, w, bias};
+    return ad_op_record("ad_linear_relu", AD_OP_LINEAR_RELU, ins, ad_handle_ok(bias) ? 3 : 2, NULL);
 }

@@ -41,6 +41,7 @@ typedef enum ad_op_code {
     /* matmul.c */
     AD_OP_MATMUL,
     AD_OP_LINEAR,
+    AD_OP_LINEAR_RELU,
     /* shape.c */
     AD_OP_TRANSPOSE,
     AD_OP_RESHAPE,
@@ -113,6 +114,7 @@ AD_OP_DECLARE(mish)
 AD_OP_DECLARE(gelu)
 AD_OP_DECLARE(matmul)
 AD_OP_DECLARE(linear)
+AD_OP_DECLARE(linear_relu)
 AD_OP_DECLARE(transpose)
 AD_OP_DECLARE(reshape)
 AD_OP_DECLARE(slice)

@@ -32,6 +32,7 @@ const ad_op_def *const ad_op_table[AD_OP_COUNT] = {
     [AD_OP_GELU] = &ad_op_def_gelu,
     [AD_OP_MATMUL] = &ad_op_def_matmul,
     [AD_OP_LINEAR] = &ad_op_def_linear,
+    [AD_OP_LINEAR_RELU] = &ad_op_def_linear_relu,
     [AD_OP_TRANSPOSE] = &ad_op_def_transpose,
     [AD_OP_RESHAPE] = &ad_op_def_reshape,
     [AD_OP_SLICE] = &ad_op_def_slice,

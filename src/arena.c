@@ -6,10 +6,9 @@
 
 #include <stdint.h>
 
-enum { ALIGN = 64, FIRST_BLOCK = 64 * 1024 };
+enum { ALIGN = AD_ARENA_ALIGN, FIRST_BLOCK = 64 * 1024 };
 
-/* The header is padded to ALIGN so that block data stays 64-byte aligned. */
-#define HEADER ((sizeof(ad_arena_block) + ALIGN - 1) / ALIGN * ALIGN)
+#define HEADER AD_ARENA_HEADER
 
 static size_t round_up(size_t n)
 {

@@ -23,6 +23,26 @@ typedef struct ad_arena {
 
 /* 64-byte aligned memory of `bytes`, or NULL when the heap says no. */
 void *ad_arena_alloc(ad_arena *a, size_t bytes);
+
+#define AD_ARENA_ALIGN 64
+/* The block header, padded to AD_ARENA_ALIGN so block data stays aligned. */
+#define AD_ARENA_HEADER                                                                            \
+    ((sizeof(ad_arena_block) + AD_ARENA_ALIGN - 1) / AD_ARENA_ALIGN * AD_ARENA_ALIGN)
+
+/* The common case of ad_arena_alloc, inline: when the current block has
+ * room, the same memory ad_arena_alloc would return; else NULL (and nothing
+ * changed: call ad_arena_alloc). */
+static inline void *ad_arena_bump(ad_arena *a, size_t bytes)
+{
+    ad_arena_block *b = a->cur;
+    size_t need = (bytes + AD_ARENA_ALIGN - 1) & ~(size_t)(AD_ARENA_ALIGN - 1);
+    /* bytes - 1 wraps for 0, which ad_arena_alloc rounds up to one unit */
+    if (!b || bytes - 1 >= (size_t)-1 - AD_ARENA_ALIGN || b->size - b->used < need) return NULL;
+    void *p = (char *)b + AD_ARENA_HEADER + b->used;
+    b->used += need;
+    return p;
+}
+
 /* Forgets all allocations, keeps the blocks. */
 void ad_arena_rewind(ad_arena *a);
 void ad_arena_release(ad_arena *a);

@@ -38,16 +38,21 @@ void ad_scalar_sweep(const ad_tape *t, size_t lo, size_t hi)
 
 /* Makes x's gradient buffer a valid zero-based sum. Parameters keep their
  * buffer as it is: their gradients accumulate across sweeps and steps. */
-static bool make_live(ad_tape *t, ad_node *x, const char *fn)
+static bool make_live_slow(ad_tape *t, ad_node *x, const char *fn)
 {
-    if (x->grad_live) return true;
-    if (!x->param) {
-        size_t bytes = x->numel * ad_dtype_size((ad_dtype)x->dtype);
-        if (!x->grad) x->grad = ad_tape_alloc(t, bytes, fn);
-        if (!x->grad) return false;
-        memset(x->grad, 0, bytes);
-    }
-    x->grad_live = 1;
+    size_t bytes = x->numel * ad_dtype_size((ad_dtype)x->dtype);
+    if (!x->grad) x->grad = ad_tape_alloc(t, bytes, fn);
+    if (!x->grad) return false;
+    memset(x->grad, 0, bytes);
+    x->grad_sweep = t->sweep;
+    return true;
+}
+
+static inline bool make_live(ad_tape *t, ad_node *x, const char *fn)
+{
+    if (x->grad_sweep == t->sweep) return true;
+    if (!x->param) return make_live_slow(t, x, fn);
+    x->grad_sweep = t->sweep;
     return true;
 }
 
@@ -57,8 +62,13 @@ static void prepare(ad_tape *t)
     size_t dirty = t->adj_dirty < t->hot.ns ? t->adj_dirty : t->hot.ns;
     memset(t->hot.adj, 0, dirty * sizeof *t->hot.adj);
     t->adj_dirty = t->hot.ns;
-    for (size_t k = 0; k < t->nn; k++)
-        t->nodes[k].grad_live = 0;
+    /* a new sweep number makes every gradient stale at once; when it wraps
+     * (after 2^32 sweeps) the old numbers are wiped so none can match again */
+    if (++t->sweep == 0) {
+        for (size_t k = 0; k < t->nn; k++)
+            t->nodes[k].grad_sweep = 0;
+        t->sweep = 1;
+    }
 }
 
 static ad_status run(ad_tape *t, const char *fn)
@@ -71,7 +81,7 @@ static ad_status run(ad_tape *t, const char *fn)
             cur = y->scalar_mark;
         }
         if (!y->needs_grad || y->op == AD_OP_LEAF) continue;
-        if (!y->grad_live && !y->is_sink) continue; /* nothing flowed into it */
+        if (y->grad_sweep != t->sweep && !y->is_sink) continue; /* nothing flowed into it */
         for (size_t i = 0; i < y->n_in; i++) {
             ad_node *x = ad_node_input(t, y, i);
             if (x->needs_grad && !make_live(t, x, fn)) return t->err;
@@ -86,7 +96,7 @@ static ad_status run(ad_tape *t, const char *fn)
             if (t->err != AD_OK) return t->err;
         }
     }
-    ad_scalar_sweep(t, AD_DUMMIES_, cur);
+    if (cur > AD_DUMMIES_) ad_scalar_sweep(t, AD_DUMMIES_, cur); /* any records left */
     if (t->anomaly) { /* the sweep reaches the highest record first */
         for (size_t i = t->hot.ns; i-- > AD_DUMMIES_;)
             if (!isfinite(t->hot.adj[i]))

@@ -158,7 +158,7 @@ static void emit_tensor_node(writer *w, const ad_tape *t, size_t k, uint8_t flag
         emit(w, "label=\"%s\\n%s %s", ad_op_table[y->op]->name, s, dt);
         output = !(flags & USED);
     }
-    if (y->grad_live && y->grad && y->numel) emit(w, "\\n|grad| = %.4g", grad_norm(y));
+    if (ad_grad_live(t, y) && y->grad && y->numel) emit(w, "\\n|grad| = %.4g", grad_norm(y));
     if (output) emit(w, "\\n(output)");
     emit(w, "\"");
     if (y->op == AD_OP_LEAF && y->param)

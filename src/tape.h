@@ -17,10 +17,12 @@
 #define AD_LIKELY(x)          __builtin_expect(!!(x), 1)
 #define AD_UNLIKELY(x)        __builtin_expect(!!(x), 0)
 #define AD_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
+#define AD_ALWAYS_INLINE      __attribute__((always_inline)) inline
 #else
 #define AD_LIKELY(x)          (x)
 #define AD_UNLIKELY(x)        (x)
 #define AD_PRINTF(fmt, first)
+#define AD_ALWAYS_INLINE inline
 #endif
 
 #define AD_INVALID_INDEX UINT32_MAX
@@ -47,12 +49,13 @@ typedef struct ad_node {
     uint8_t dtype;       /* ad_dtype */
     uint8_t ndim;        /* 1..4 */
     uint8_t needs_grad;  /* some input needs a gradient (or it is a variable) */
-    uint8_t grad_live;   /* during a sweep: grad holds a valid, zero-initialised sum */
     uint8_t is_sink;     /* the sweep runs its backward even if nothing flowed in (bridges) */
     uint32_t n_in;
     uint32_t in_inline[AD_NODE_INLINE_INPUTS];
     uint32_t *in_ext;     /* inputs when n_in > AD_NODE_INLINE_INPUTS (arena) */
     uint32_t scalar_mark; /* scalar records that existed when this node was made */
+    uint32_t grad_sweep;  /* == the tape's sweep: grad holds a valid, zero-based sum
+                           * (see ad_grad_live); 0 until a sweep reaches it */
     size_t dims[AD_MAX_DIMS];
     size_t numel;
     void *value;      /* arena, or the parameter's buffer */
@@ -88,6 +91,10 @@ struct ad_tape {
 
     ad_node *nodes; /* tensor nodes in execution order */
     size_t nn, ncap;
+    /* Bumped by every backward sweep (never 0 during one): a node's gradient
+     * is live when its grad_sweep equals it, so starting a sweep forgets all
+     * gradients without visiting the nodes. */
+    uint32_t sweep;
 
     ad_arena arena; /* tensor values, gradients and saved context */
     size_t allocations;
@@ -119,9 +126,18 @@ static inline bool ad_tape_has_error(const ad_tape *t)
 /* ---- memory */
 
 /* 64-byte aligned tape memory until the next reset; NULL (and the tape failed
- * with AD_ERR_NOMEM, naming fn) when memory runs out. */
-void *ad_tape_alloc(ad_tape *t, size_t bytes, const char *fn);
-size_t ad_dtype_size(ad_dtype dt);
+ * with AD_ERR_NOMEM, naming fn) when memory runs out. The bump from the
+ * current block is inline; ad_tape_alloc_slow does the rest. */
+void *ad_tape_alloc_slow(ad_tape *t, size_t bytes, const char *fn);
+static inline void *ad_tape_alloc(ad_tape *t, size_t bytes, const char *fn)
+{
+    void *p = ad_arena_bump(&t->arena, bytes);
+    return AD_LIKELY(p != NULL) ? p : ad_tape_alloc_slow(t, bytes, fn);
+}
+static inline size_t ad_dtype_size(ad_dtype dt)
+{
+    return dt == AD_F32 ? sizeof(float) : sizeof(double);
+}
 
 /* ---- handles */
 
@@ -140,6 +156,16 @@ static inline uint32_t ad_node_input_index(const ad_node *y, size_t k)
 static inline ad_node *ad_node_input(const ad_tape *t, const ad_node *y, size_t k)
 {
     return &t->nodes[ad_node_input_index(y, k)];
+}
+/* Whether x's gradient buffer holds the sum of the current (or last) sweep. */
+static inline bool ad_grad_live(const ad_tape *t, const ad_node *x)
+{
+    return x->grad_sweep != 0 && x->grad_sweep == t->sweep;
+}
+/* ad_tensor_ok, inline. */
+static inline bool ad_handle_ok(ad_tensor x)
+{
+    return x.tape_ && x.index_ != AD_INVALID_INDEX && x.gen_ != 0;
 }
 static inline ad_tensor ad_invalid_tensor(ad_tape *t)
 {

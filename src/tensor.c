@@ -68,7 +68,7 @@ ad_tensor ad_tensor_normal(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *d
 
 bool ad_tensor_ok(ad_tensor x)
 {
-    return x.tape_ && x.index_ != AD_INVALID_INDEX && x.gen_ != 0;
+    return ad_handle_ok(x);
 }
 
 ad_tape *ad_tensor_tape(ad_tensor x)
@@ -115,7 +115,7 @@ const void *ad_tensor_data(ad_tensor x)
 const void *ad_tensor_grad(ad_tensor x)
 {
     const ad_node *n = peek(x);
-    return n && n->needs_grad && n->grad_live ? n->grad : NULL;
+    return n && n->needs_grad && ad_grad_live(x.tape_, n) ? n->grad : NULL;
 }
 
 double ad_tensor_get(ad_tensor x, size_t i)

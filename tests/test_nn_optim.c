@@ -48,6 +48,25 @@ Test(nn_optim, sgd_with_weight_decay_takes_the_hand_computed_step)
     ad_param_free(p);
 }
 
+Test(nn_optim, plain_sgd_in_both_dtypes_takes_the_hand_computed_step)
+{
+    ad_param *p = param2(1.0, -2.0);
+    ad_param *q = ad_param_new(AD_F32, 1, (size_t[]){2});
+    float *wq = ad_param_value(q), *gq = ad_param_grad(q);
+    wq[0] = 1.0f, wq[1] = -2.0f, gq[0] = 0.5f, gq[1] = 0.25f;
+    ad_opt *o = opt((ad_opt_config){.kind = AD_OPT_SGD, .lr = 0.1}, p);
+    ad_opt *oq = opt((ad_opt_config){.kind = AD_OPT_SGD, .lr = 0.1}, q);
+    set_grad(p, 0.5, 0.25);
+    ad_opt_step(o), ad_opt_step(oq);
+    /* w - lr g */
+    cr_assert_eq(W(p, 0), 1.0 - 0.1 * 0.5);
+    cr_assert_eq(W(p, 1), -2.0 - 0.1 * 0.25);
+    cr_assert_eq(wq[0], 1.0f - 0.1f * 0.5f);
+    cr_assert_eq(wq[1], -2.0f - 0.1f * 0.25f);
+    ad_opt_free(o), ad_opt_free(oq);
+    ad_param_free(p), ad_param_free(q);
+}
+
 Test(nn_optim, momentum_and_nesterov_accumulate_velocity_over_two_steps)
 {
     ad_param *p = param2(1.0, 0.0), *q = param2(1.0, 0.0);

@@ -288,8 +288,11 @@ ad_tensor ad_nn_forward(ad_nn *m, ad_tensor x)
     m->h[0] = x;
     for (size_t i = 0; i <= nh; i++) {
         const layer *l = &m->layers[i];
-        ad_tensor z = ad_linear(h, ad_param_use(t, l->w), ad_param_use(t, l->b));
-        h = activate(z, l->act, m->spec.leaky_slope);
+        ad_tensor w = ad_param_use(t, l->w), b = ad_param_use(t, l->b);
+        if (l->act == AD_ACT_RELU) /* one node for both */
+            h = ad_linear_relu(h, w, b);
+        else
+            h = activate(ad_linear(h, w, b), l->act, m->spec.leaky_slope);
         if (l->skip) {
             ad_tensor s = m->h[i + 1 - l->skip];
             if (l->p) s = ad_matmul(s, ad_param_use(t, l->p));

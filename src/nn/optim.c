@@ -180,8 +180,12 @@ typedef struct rule {
         const T step = (T)(r->lr / r->bc1), rbc2 = (T)(1.0 / sqrt(r->bc2));                        \
         switch (r->kind) {                                                                         \
         case AD_OPT_SGD:                                                                           \
-            for (size_t i = 0; i < n; i++)                                                         \
-                w[i] -= lr * (grad[i] * s + wd * w[i]);                                            \
+            if (r->scale == 1.0 && r->wd == 0.0) /* plain SGD: w -= lr g, half the work */         \
+                for (size_t i = 0; i < n; i++)                                                     \
+                    w[i] -= lr * grad[i];                                                          \
+            else                                                                                   \
+                for (size_t i = 0; i < n; i++)                                                     \
+                    w[i] -= lr * (grad[i] * s + wd * w[i]);                                        \
             break;                                                                                 \
         case AD_OPT_MOMENTUM:                                                                      \
             for (size_t i = 0; i < n; i++) {                                                       \

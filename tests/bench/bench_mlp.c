@@ -3,11 +3,13 @@
  * (../shared/peers/torch_bench.py): ReLU between layers, a fixed random
  * float32 batch, step = forward + loss + backward + plain SGD (lr 0.01),
  * 10 warm-up steps, then the median of at least 30 steps. Built from engine
- * ops (ad_linear, ad_relu, losses) so it measures the engine itself. */
+ * ops (ad_linear_relu for hidden layers, ad_linear, losses) so it measures
+ * the engine itself. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 
 #include "adtape.h"
+#include "adtape/nn.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -105,8 +107,8 @@ static double mlp_step(mlp *m, double *fwd, double *bwd)
     ad_tape_reset(t);
     ad_tensor h = ad_tensor_new(t, AD_F32, 2, (size_t[]){c->batch, c->widths[0]}, m->x);
     for (size_t l = 0; l < c->n_layers; l++) {
-        h = ad_linear(h, ad_param_use(t, m->w[l]), ad_param_use(t, m->b[l]));
-        if (l + 1 < c->n_layers) h = ad_relu(h);
+        ad_tensor w = ad_param_use(t, m->w[l]), b = ad_param_use(t, m->b[l]);
+        h = l + 1 < c->n_layers ? ad_linear_relu(h, w, b) : ad_linear(h, w, b);
     }
     ad_tensor loss;
     if (c->ce) {
@@ -174,12 +176,88 @@ static int run_config(const mlp_config *c, int threads)
     return bad;
 }
 
+/* The tiny net again, trained through the nn client (ad_nn_forward,
+ * ad_nn_loss, ad_opt_step with plain SGD lr 0.01, ad_opt_zero_grad) from the
+ * same weights and data: the gap to mlp.tiny.t1 is the client's overhead. */
+static int run_nn_tiny(void)
+{
+    const mlp_config *c = &configs[0];
+    mlp m;
+    ad_nn *net = NULL;
+    ad_opt *opt = NULL;
+    int bad = 1;
+    char err[256] = "out of memory";
+    if (mlp_init(&m, c) != 0) goto done;
+    ad_nn_layer_spec hidden[2] = {{c->widths[1], AD_ACT_RELU, 0, false},
+                                  {c->widths[2], AD_ACT_RELU, 0, false}};
+    ad_nn_spec spec = {.inputs = c->widths[0],
+                       .n_hidden = 2,
+                       .hidden = hidden,
+                       .outputs = c->widths[3],
+                       .head = AD_HEAD_IDENTITY,
+                       .loss = AD_LOSS_MSE,
+                       .dtype = AD_F32};
+    if (!(net = ad_nn_new(&spec, err, sizeof err))) goto done;
+    size_t np;
+    ad_param *const *ps = ad_nn_params(net, &np);
+    for (size_t l = 0; l < c->n_layers; l++) { /* order: w, b per layer */
+        memcpy(ad_param_value(ps[2 * l]), ad_param_value(m.w[l]),
+               ad_param_numel(m.w[l]) * sizeof(float));
+        memcpy(ad_param_value(ps[2 * l + 1]), ad_param_value(m.b[l]),
+               ad_param_numel(m.b[l]) * sizeof(float));
+    }
+    ad_opt_config oc = {.kind = AD_OPT_SGD, .lr = 0.01};
+    if (!(opt = ad_opt_new(&oc, ps, np, err, sizeof err))) goto done;
+    ad_set_num_threads(1);
+    static double steps[MAX_STEPS];
+    double first = NAN, last = NAN;
+    size_t n = 0;
+    double start = 0;
+    for (int i = 0; i < WARMUP || n < MAX_STEPS; i++) {
+        if (i == WARMUP) start = bench_now();
+        if (i >= WARMUP && n >= MIN_STEPS && bench_now() - start >= 1.0) break;
+        double s0 = bench_now();
+        ad_tape_reset(m.tape);
+        ad_tensor x = ad_tensor_new(m.tape, AD_F32, 2, (size_t[]){c->batch, c->widths[0]}, m.x);
+        ad_tensor y = ad_tensor_new(m.tape, AD_F32, 2, (size_t[]){c->batch, c->widths[3]}, m.y);
+        ad_tensor loss = ad_nn_loss(net, ad_nn_forward(net, x), y, NULL);
+        if (ad_backward(loss) != AD_OK) {
+            const char *msg;
+            ad_tape_error(m.tape, &msg);
+            snprintf(err, sizeof err, "%s", msg);
+            goto done;
+        }
+        ad_opt_step(opt);
+        ad_opt_zero_grad(opt);
+        double s1 = bench_now();
+        if (i >= WARMUP) steps[n++] = s1 - s0;
+        last = ad_tensor_get(loss, 0);
+        if (i == 0) first = last;
+    }
+    if (!(last < first)) {
+        snprintf(err, sizeof err, "loss did not fall (%g -> %g)", first, last);
+        goto done;
+    }
+    bench_emit("mlp.tiny_nn.t1.step_ms", 1e3 * bench_median(steps, n), "ms");
+    bench_note("mlp.tiny_nn.t1: %zu steps, loss %.4f -> %.4f", n, first, last);
+    bad = 0;
+done:
+    if (bad) bench_fail("mlp.tiny_nn: %s", err);
+    ad_set_num_threads(0);
+    ad_opt_free(opt);
+    ad_nn_free(net);
+    mlp_free(&m);
+    return bad;
+}
+
 int bench_mlp(void)
 {
     int bad = 0;
-    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++)
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
         for (int threads = 1; threads <= 2; threads++)
             bad |= run_config(&configs[i], threads);
+        if (i == 0) bad |= run_nn_tiny();
+    }
     return bad;
 }
 
