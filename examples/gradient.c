@@ -40,8 +40,8 @@ int main(void)
 {
     double x[4] = {-1.2, 1.0, 0.8, 1.5}, g[4];
     double f = ad_gradient(rosenbrock, 4, x, g, NULL);
-    printf("rosenbrock(x) = %.6f\ngradient      = [%.4f, %.4f, %.4f, %.4f]\n", f, g[0], g[1],
-           g[2], g[3]);
+    printf("rosenbrock(x) = %.6f\ngradient      = [%.4f, %.4f, %.4f, %.4f]\n", f, g[0], g[1], g[2],
+           g[3]);
 
     double p[2] = {2.0, 0.5}, J[4];
     if (ad_jacobian(polar, 2, 2, p, J, NULL, NULL) != AD_OK) return 1;

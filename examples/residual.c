@@ -48,7 +48,8 @@ int main(int argc, char **argv)
         ad_tensor x = ad_tensor_new(t, AD_F32, 2, (size_t[]){N, IN}, xs);
         ad_tensor target = ad_tensor_new(t, AD_F32, 2, (size_t[]){N, 1}, ys);
         ad_tensor h1 = ad_relu(ad_linear(x, ad_param_use(t, w1), ad_param_use(t, b1)));
-        ad_tensor h2 = ad_relu(ad_tadd(ad_linear(h1, ad_param_use(t, w2), ad_param_use(t, b2)), h1));
+        ad_tensor h2 =
+            ad_relu(ad_tadd(ad_linear(h1, ad_param_use(t, w2), ad_param_use(t, b2)), h1));
         ad_tensor y = ad_linear(h2, ad_param_use(t, w3), ad_param_use(t, b3));
         ad_tensor loss = ad_mse_loss(y, target);
         if (ad_backward(loss) != AD_OK) {

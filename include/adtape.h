@@ -34,9 +34,9 @@ extern "C" {
 
 /* ---------------------------------------------------------------- version */
 
-#define ADTAPE_VERSION_MAJOR 0
-#define ADTAPE_VERSION_MINOR 1
-#define ADTAPE_VERSION_PATCH 0
+#define ADTAPE_VERSION_MAJOR  0
+#define ADTAPE_VERSION_MINOR  1
+#define ADTAPE_VERSION_PATCH  0
 #define ADTAPE_VERSION_STRING "0.1.0"
 
 /* The version of the library actually linked, as "MAJOR.MINOR.PATCH". */
@@ -143,8 +143,8 @@ AD_API bool ad_scalar_ok(ad_scalar x);
 /* ---- private: the part of a tape that the inline arithmetic below reads
  * and writes. These names are not API and may change in any release. */
 typedef struct ad_srec_ {
-    uint32_t a, b;  /* operand records (a dummy for leaves, constants and unary ops) */
-    double da, db;  /* local partials d(out)/d(a), d(out)/d(b) */
+    uint32_t a, b; /* operand records (a dummy for leaves, constants and unary ops) */
+    double da, db; /* local partials d(out)/d(a), d(out)/d(b) */
 } ad_srec_;
 /* Records 0 .. AD_DUMMIES_-1 are dummies whose adjoints soak up the products
  * of missing operands, so the sweep needs no branch. A record points at dummy
@@ -217,8 +217,8 @@ static inline ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da,
         return out;
     }
     return ad_from_slow_(a.tape_ ? a.tape_ : b.tape_,
-                         ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), b.tape_,
-                                              ad_index_gen_(b), 1, v, da, db, fn),
+                         ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), b.tape_, ad_index_gen_(b),
+                                              1, v, da, db, fn),
                          v);
 }
 
@@ -236,8 +236,8 @@ static inline ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *
         return out;
     }
     return ad_from_slow_(a.tape_,
-                         ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), a.tape_,
-                                              ad_index_gen_(a), 0, v, da, 0.0, fn),
+                         ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), a.tape_, ad_index_gen_(a),
+                                              0, v, da, 0.0, fn),
                          v);
 }
 
@@ -449,8 +449,8 @@ AD_API ad_tensor ad_tensor_uniform(ad_tape *t, ad_dtype dt, size_t ndim, const s
 AD_API ad_tensor ad_tensor_normal(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims,
                                   double mean, double std, uint64_t seed);
 
-AD_API bool ad_tensor_ok(ad_tensor x);         /* false for the invalid handle failed ops return */
-AD_API ad_tape *ad_tensor_tape(ad_tensor x);   /* the tape the handle belongs to */
+AD_API bool ad_tensor_ok(ad_tensor x);        /* false for the invalid handle failed ops return */
+AD_API ad_tape *ad_tensor_tape(ad_tensor x);  /* the tape the handle belongs to */
 AD_API ad_dtype ad_tensor_dtype(ad_tensor x); /* AD_F32 for an invalid handle */
 /* Number of dimensions (0 for an invalid handle); dims copied into `dims`
  * (AD_MAX_DIMS entries) when not NULL. */
@@ -515,14 +515,14 @@ AD_API ad_tensor ad_tpow(ad_tensor a, ad_tensor b); /* a^b elementwise; a > 0 fo
 AD_API ad_tensor ad_tmaximum(ad_tensor a, ad_tensor b); /* ties: gradient to a */
 AD_API ad_tensor ad_tminimum(ad_tensor a, ad_tensor b); /* ties: gradient to a */
 
-AD_API ad_tensor ad_tneg(ad_tensor x);    /* -x */
-AD_API ad_tensor ad_texp(ad_tensor x);    /* e^x */
-AD_API ad_tensor ad_tlog(ad_tensor x);    /* natural log; IEEE -Inf/NaN at x <= 0 */
-AD_API ad_tensor ad_tsqrt(ad_tensor x);   /* sqrt'(0) = +Inf */
-AD_API ad_tensor ad_tsquare(ad_tensor x); /* x^2 */
-AD_API ad_tensor ad_tabs(ad_tensor x); /* abs'(0) = 0 */
+AD_API ad_tensor ad_tneg(ad_tensor x);             /* -x */
+AD_API ad_tensor ad_texp(ad_tensor x);             /* e^x */
+AD_API ad_tensor ad_tlog(ad_tensor x);             /* natural log; IEEE -Inf/NaN at x <= 0 */
+AD_API ad_tensor ad_tsqrt(ad_tensor x);            /* sqrt'(0) = +Inf */
+AD_API ad_tensor ad_tsquare(ad_tensor x);          /* x^2 */
+AD_API ad_tensor ad_tabs(ad_tensor x);             /* abs'(0) = 0 */
 AD_API ad_tensor ad_tscale(ad_tensor x, double c); /* x * c */
-AD_API ad_tensor ad_taddc(ad_tensor x, double c); /* x + c */
+AD_API ad_tensor ad_taddc(ad_tensor x, double c);  /* x + c */
 
 /* Activations. relu'(0) = 0; leaky_relu(x) = x > 0 ? x : slope * x;
  * softplus(x) = log(1 + e^x) computed without overflow; swish = x sigmoid(x);
@@ -609,19 +609,22 @@ typedef void (*ad_vector_fn)(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar
 /* f(x) and its gradient (n doubles into grad) in one recording and one sweep.
  * Returns f(x), or NaN on error (then *status, when not NULL, says why). */
 AD_API double ad_gradient(ad_scalar_fn f, size_t n, const double *x, double *grad, void *ctx);
-AD_API double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *grad,
-                                 void *ctx, ad_status *status);
+AD_API double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *grad, void *ctx,
+                                 ad_status *status);
 /* The m x n Jacobian (row-major into J) of a vector function: one recording
  * and m sweeps. y (m doubles) receives f(x) when not NULL. */
 AD_API ad_status ad_jacobian(ad_vector_fn f, size_t m, size_t n, const double *x, double *J,
                              double *y, void *ctx);
 
 typedef struct ad_gradcheck_opts {
-    double step;    /* relative central-difference step h = step * max(1, |x_i|); 0: 1e-6 */
-    double atol;    /* pass when |a - n| <= atol + rtol * max(|a|, |n|); 0: 1e-6 */
-    double rtol;    /* 0: 1e-5 */
+    double step; /* relative central-difference step h = step * max(1, |x_i|); 0: 1e-6 */
+    double atol; /* pass when |a - n| <= atol + rtol * max(|a|, |n|); 0: 1e-6 */
+    double rtol; /* 0: 1e-5 */
 } ad_gradcheck_opts;
-#define AD_GRADCHECK_OPTS_DEFAULT {1e-6, 1e-6, 1e-5}
+#define AD_GRADCHECK_OPTS_DEFAULT                                                                  \
+    {                                                                                              \
+        1e-6, 1e-6, 1e-5                                                                           \
+    }
 
 typedef struct ad_gradcheck_report {
     bool passed;

@@ -64,8 +64,8 @@ ad_scalar ad_tensor_to_scalar(ad_tensor x, size_t i)
                      ad_shape_str(n->ndim, n->dims, s));
         return ad_invalid_scalar(t);
     }
-    double v = n->dtype == AD_F32 ? (double)((const float *)n->value)[i]
-                                  : ((const double *)n->value)[i];
+    double v =
+        n->dtype == AD_F32 ? (double)((const float *)n->value)[i] : ((const double *)n->value)[i];
     if (!n->needs_grad || !t->recording) return ad_constant(t, v);
     ad_scalar s = ad_scalar_leaf(t, v, fn);
     if (!ad_scalar_ok(s)) return s;
@@ -171,8 +171,8 @@ ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const siz
             return ad_invalid_tensor(t);
         }
         if (x->gen_ != t->hot.gen) {
-            ad_tape_fail(t, AD_ERR_STALE, "%s: scalar %zu was recorded before the last reset",
-                         fn, i);
+            ad_tape_fail(t, AD_ERR_STALE, "%s: scalar %zu was recorded before the last reset", fn,
+                         i);
             return ad_invalid_tensor(t);
         }
         needs_grad |= x->index_ != 0;

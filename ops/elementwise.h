@@ -6,8 +6,8 @@
 #ifndef AD_ELEMENTWISE_H
 #define AD_ELEMENTWISE_H
 
-#include "ops.h"
 #include "../src/vmath.h"
+#include "ops.h"
 
 #include <string.h>
 

@@ -108,8 +108,9 @@ bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem)
             s[q] += s[q + (w)];
 #define SMALL_LANES(T, L, MADD, r)                                                                 \
     SMALL_HALVE(L, s##r, 4)                                                                        \
-    SMALL_HALVE(L, s##r, 2) SMALL_HALVE(L, s##r, 1) /* tree, L <= 8 */                             \
-        T d##r = s##r[0];                                                                          \
+    SMALL_HALVE(L, s##r, 2)                                                                        \
+    SMALL_HALVE(L, s##r, 1) /* tree, L <= 8 */                                                     \
+    T d##r = s##r[0];                                                                              \
     for (size_t p = kl; p < k; p++)                                                                \
         d##r = MADD(d##r, a##r[p], bj[p]);
 #define SMALL_DOT_STORE(T, r)                                                                      \
@@ -117,6 +118,7 @@ bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem)
         T *cij = c + (i0 + (r)) * ldc + j;                                                         \
         *cij = acc ? *cij + d##r : d##r;                                                           \
     }
+/* clang-format off: it re-indents these statement macros on every pass */
 #define SMALL_DOT(NAME, T, L, MADD, ATTR)                                                          \
     ATTR static void NAME(size_t m, size_t n, size_t k, const T *a, size_t lda, const T *b,        \
                           size_t ldb, bool acc, T *c, size_t ldc)                                  \
@@ -135,12 +137,17 @@ bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem)
                         s3[q] = MADD(s3[q], a3[p + q], bj[p + q]);                                 \
                     }                                                                              \
                 SMALL_LANES(T, L, MADD, 0)                                                         \
-                SMALL_LANES(T, L, MADD, 1) SMALL_LANES(T, L, MADD, 2) SMALL_LANES(T, L, MADD, 3)   \
-                    SMALL_DOT_STORE(T, 0) SMALL_DOT_STORE(T, 1) SMALL_DOT_STORE(T, 2)              \
-                        SMALL_DOT_STORE(T, 3)                                                      \
+                SMALL_LANES(T, L, MADD, 1)                                                         \
+                SMALL_LANES(T, L, MADD, 2)                                                         \
+                SMALL_LANES(T, L, MADD, 3)                                                         \
+                SMALL_DOT_STORE(T, 0)                                                              \
+                SMALL_DOT_STORE(T, 1)                                                              \
+                SMALL_DOT_STORE(T, 2)                                                              \
+                SMALL_DOT_STORE(T, 3)                                                              \
             }                                                                                      \
         }                                                                                          \
     }
+/* clang-format on */
 
 #define MADD_PLAIN(s, x, y) ((s) + (x) * (y))
 #define MADD_FMAF(s, x, y)  fmaf(x, y, s)

@@ -32,14 +32,15 @@ static double step_for(double x, double rel)
 
 /* Folds one comparison into the report; the worst is the largest error
  * measured in units of its own tolerance. */
-static void compare(ad_gradcheck_report *r, double *worst, const ad_gradcheck_opts *o,
-                    size_t input, size_t index, double a, double num)
+static void compare(ad_gradcheck_report *r, double *worst, const ad_gradcheck_opts *o, size_t input,
+                    size_t index, double a, double num)
 {
     double err = fabs(a - num);
     double scale = fmax(fabs(a), fabs(num));
     double tol = o->atol + o->rtol * scale;
     double ratio = err / tol;
-    if (isnan(a) != isnan(num) || (isnan(err) && !(isnan(a) && isnan(num)))) ratio = (double)INFINITY;
+    if (isnan(a) != isnan(num) || (isnan(err) && !(isnan(a) && isnan(num))))
+        ratio = (double)INFINITY;
     if (isnan(a) && isnan(num)) ratio = 0.0;
     r->checked++;
     if (ratio > 1.0) r->passed = false;

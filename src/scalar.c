@@ -14,7 +14,6 @@
 
 #include <math.h>
 
-
 static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, double da, double db,
                            const char *fn)
 {
@@ -173,13 +172,15 @@ ad_scalar ad_rpow(double c, ad_scalar a)
 ad_scalar ad_fmin(ad_scalar a, ad_scalar b)
 {
     bool first = !(b.value_ < a.value_) || isnan(b.value_);
-    return ad_push2_(a, b, fmin(a.value_, b.value_), first ? 1.0 : 0.0, first ? 0.0 : 1.0, "ad_fmin");
+    return ad_push2_(a, b, fmin(a.value_, b.value_), first ? 1.0 : 0.0, first ? 0.0 : 1.0,
+                     "ad_fmin");
 }
 
 ad_scalar ad_fmax(ad_scalar a, ad_scalar b)
 {
     bool first = !(b.value_ > a.value_) || isnan(b.value_);
-    return ad_push2_(a, b, fmax(a.value_, b.value_), first ? 1.0 : 0.0, first ? 0.0 : 1.0, "ad_fmax");
+    return ad_push2_(a, b, fmax(a.value_, b.value_), first ? 1.0 : 0.0, first ? 0.0 : 1.0,
+                     "ad_fmax");
 }
 
 /* d hypot = (a da + b db) / hypot; at the origin we use 0 (a subgradient) */

@@ -20,9 +20,9 @@ const char *ad_version(void)
 const char *ad_status_name(ad_status s)
 {
     static const char *const names[] = {
-        "AD_OK",         "AD_ERR_INVALID", "AD_ERR_SHAPE",  "AD_ERR_DTYPE",
-        "AD_ERR_FOREIGN", "AD_ERR_STALE",   "AD_ERR_NOMEM",  "AD_ERR_NUMERIC",
-        "AD_ERR_IO",     "AD_ERR_FORMAT",  "AD_ERR_GRADCHECK",
+        "AD_OK",          "AD_ERR_INVALID", "AD_ERR_SHAPE",     "AD_ERR_DTYPE",
+        "AD_ERR_FOREIGN", "AD_ERR_STALE",   "AD_ERR_NOMEM",     "AD_ERR_NUMERIC",
+        "AD_ERR_IO",      "AD_ERR_FORMAT",  "AD_ERR_GRADCHECK",
     };
     size_t i = (size_t)s;
     return i < sizeof names / sizeof names[0] ? names[i] : "AD_ERR_UNKNOWN";
@@ -116,8 +116,8 @@ ad_tape_stats ad_tape_stats_get(const ad_tape *t)
     size_t records = 0;
     for (size_t k = 0; k < AD_MAX_SEGS && t->seg[k]; k++)
         records += ad_seg_start(k + 1) - ad_seg_start(k);
-    s.bytes_reserved = t->arena.reserved + records * sizeof(ad_srec) +
-                       t->ncap * sizeof(ad_node) + records * sizeof(double);
+    s.bytes_reserved = t->arena.reserved + records * sizeof(ad_srec) + t->ncap * sizeof(ad_node) +
+                       records * sizeof(double);
     s.allocations = t->allocations + t->arena.allocations;
     return s;
 }
@@ -194,8 +194,8 @@ bool ad_srec_next_segment(ad_tape *t, const char *fn)
         if (adj) t->hot.adj = adj;
         t->seg[k] = adj ? ad_alloc(ad_mul_size(n, sizeof(ad_srec))) : NULL;
         if (!t->seg[k]) {
-            ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory growing the tape past %zu scalars",
-                         fn, t->hot.ns);
+            ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory growing the tape past %zu scalars", fn,
+                         t->hot.ns);
             return false;
         }
         t->allocations += 2;
@@ -264,8 +264,7 @@ ad_node *ad_tensor_node(ad_tensor x, const char *fn)
         return NULL;
     }
     if (x.index_ >= t->nn) {
-        ad_tape_fail(t, AD_ERR_INVALID, "%s: tensor handle #%u is not on this tape", fn,
-                     x.index_);
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: tensor handle #%u is not on this tape", fn, x.index_);
         return NULL;
     }
     return &t->nodes[x.index_];
@@ -305,8 +304,7 @@ static bool numel_checked(ad_tape *t, const char *fn, size_t ndim, const size_t 
         }
     }
     if (n >= SIZE_MAX / 16) {
-        ad_tape_fail(t, AD_ERR_NOMEM, "%s: shape %s is too large", fn,
-                     ad_shape_str(ndim, dims, s));
+        ad_tape_fail(t, AD_ERR_NOMEM, "%s: shape %s is too large", fn, ad_shape_str(ndim, dims, s));
         return false;
     }
     *numel = n;
@@ -539,7 +537,8 @@ ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t
     y->needs_grad = needs_grad && t->recording;
     def->forward(t, y);
     if (t->err != AD_OK) return ad_invalid_tensor(t); /* a forward may fail (labels) */
-    if (t->anomaly && !ad_anomaly_check(t, y, y->value, y->numel, false)) return ad_invalid_tensor(t);
+    if (t->anomaly && !ad_anomaly_check(t, y, y->value, y->numel, false))
+        return ad_invalid_tensor(t);
     return commit_node(t);
 }
 

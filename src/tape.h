@@ -19,8 +19,8 @@
 #define AD_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
 #define AD_ALWAYS_INLINE      __attribute__((always_inline)) inline
 #else
-#define AD_LIKELY(x)          (x)
-#define AD_UNLIKELY(x)        (x)
+#define AD_LIKELY(x)   (x)
+#define AD_UNLIKELY(x) (x)
 #define AD_PRINTF(fmt, first)
 #define AD_ALWAYS_INLINE inline
 #endif
@@ -37,19 +37,19 @@
  * multiply-add loop. 24 bytes. */
 typedef ad_srec_ ad_srec;
 
-#define AD_SEG0      1024 /* records in the first segment */
-#define AD_MAX_SEGS  22   /* enough for 2^32 records */
+#define AD_SEG0     1024 /* records in the first segment */
+#define AD_MAX_SEGS 22   /* enough for 2^32 records */
 
 #define AD_NODE_INLINE_INPUTS 3
 
 /* One tensor op's output. Inputs are other tensor nodes of the same tape,
  * always with smaller indices. */
 typedef struct ad_node {
-    uint16_t op;         /* ad_op_code */
-    uint8_t dtype;       /* ad_dtype */
-    uint8_t ndim;        /* 1..4 */
-    uint8_t needs_grad;  /* some input needs a gradient (or it is a variable) */
-    uint8_t is_sink;     /* the sweep runs its backward even if nothing flowed in (bridges) */
+    uint16_t op;        /* ad_op_code */
+    uint8_t dtype;      /* ad_dtype */
+    uint8_t ndim;       /* 1..4 */
+    uint8_t needs_grad; /* some input needs a gradient (or it is a variable) */
+    uint8_t is_sink;    /* the sweep runs its backward even if nothing flowed in (bridges) */
     uint32_t n_in;
     uint32_t in_inline[AD_NODE_INLINE_INPUTS];
     uint32_t *in_ext;     /* inputs when n_in > AD_NODE_INLINE_INPUTS (arena) */
@@ -58,11 +58,11 @@ typedef struct ad_node {
                            * (see ad_grad_live); 0 until a sweep reaches it */
     size_t dims[AD_MAX_DIMS];
     size_t numel;
-    void *value;      /* arena, or the parameter's buffer */
-    void *grad;       /* arena (lazily, by the sweep), or the parameter's gradient */
-    ad_param *param;  /* for parameter leaves */
-    void *ctx;        /* op-owned saved data in the arena (argmax indices, labels, ...) */
-    double attr_f[2]; /* op attributes: slope, scale, ... */
+    void *value;       /* arena, or the parameter's buffer */
+    void *grad;        /* arena (lazily, by the sweep), or the parameter's gradient */
+    ad_param *param;   /* for parameter leaves */
+    void *ctx;         /* op-owned saved data in the arena (argmax indices, labels, ...) */
+    double attr_f[2];  /* op attributes: slope, scale, ... */
     int64_t attr_i[4]; /* op attributes: axis, keepdim, start, stop, ... */
 } ad_node;
 
@@ -80,7 +80,8 @@ struct ad_tape {
     /* Scalar records live in segments that double in size and never move:
      * seg[k] holds records [AD_SEG0 (2^k - 1), AD_SEG0 (2^(k+1) - 1)).
      * Growing a tape of millions of records copies nothing. Records
-     * below AD_DUMMIES_ are the dummies. The fast path writes hot.srec[ns - seg_base] while ns < scap. */
+     * below AD_DUMMIES_ are the dummies. The fast path writes hot.srec[ns - seg_base] while ns <
+     * scap. */
     ad_srec *seg[AD_MAX_SEGS];
     size_t cur_seg;
     /* hot.adj: one adjoint per record slot of every allocated segment.

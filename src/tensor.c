@@ -80,7 +80,8 @@ ad_tape *ad_tensor_tape(ad_tensor x)
 static const ad_node *peek(ad_tensor x)
 {
     ad_tape *t = x.tape_;
-    if (!t || x.index_ == AD_INVALID_INDEX || x.gen_ != t->hot.gen || x.index_ >= t->nn) return NULL;
+    if (!t || x.index_ == AD_INVALID_INDEX || x.gen_ != t->hot.gen || x.index_ >= t->nn)
+        return NULL;
     return &t->nodes[x.index_];
 }
 

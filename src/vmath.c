@@ -27,7 +27,7 @@ static int best_isa(void)
 {
     int best = atomic_load_explicit(&cpu_isa, memory_order_relaxed);
     if (!best) {
-        best = ad_cpu_has_avx512()    ? AD_ISA_AVX512
+        best = ad_cpu_has_avx512()     ? AD_ISA_AVX512
                : ad_cpu_has_avx2_fma() ? AD_ISA_AVX2
                                        : AD_ISA_GENERIC;
         atomic_store_explicit(&cpu_isa, best, memory_order_relaxed);

@@ -90,7 +90,7 @@ VM_ELEM float exp_f32_1(float x)
     uint32_t u = bits_f32(z) - bits_f32(shift) + 254u; /* n + 2 * 127 */
     uint32_t u1 = u >> 1, u2 = u - u1;
     float y = p * from_bits_f32(u1 << 23) * from_bits_f32(u2 << 23);
-    y = x < -104.0f ? 0.0f : y; /* far below underflow (u would wrap) */
+    y = x < -104.0f ? 0.0f : y;               /* far below underflow (u would wrap) */
     return x > 0x1.62e42ep6f ? HUGE_VALF : y; /* above log(FLT_MAX) */
 }
 
@@ -175,8 +175,8 @@ VM_ELEM double log_f64_1(double x)
 VM_ELEM double tanh_f64_1(double x)
 {
     double a = fabs(x), z = a * a;
-    double p = (-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z -
-               1.61468768441708447952e3;
+    double p =
+        (-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z - 1.61468768441708447952e3;
     double q = ((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z +
                4.84406305325125486048e3;
     double small = a + a * z * (p / q);
@@ -205,7 +205,7 @@ VM_ELEM double softplus_f64_1(double x)
 /* ---- array loops */
 
 #define VM_MAP(name, T, EXPR)                                                                      \
-    static VM_FN void name(const T *x, T *y, size_t n)                                           \
+    static VM_FN void name(const T *x, T *y, size_t n)                                             \
     {                                                                                              \
         for (size_t i = 0; i < n; i++)                                                             \
             y[i] = (EXPR);                                                                         \
@@ -227,7 +227,7 @@ VM_MAP(softplus_f64, double, softplus_f64_1(x[i]))
 #define VM_LANES 16
 
 #define VM_MAX(name, T)                                                                            \
-    static VM_FN T name(const T *x, size_t n)                                                    \
+    static VM_FN T name(const T *x, size_t n)                                                      \
     {                                                                                              \
         T acc[VM_LANES];                                                                           \
         for (size_t j = 0; j < VM_LANES; j++)                                                      \
@@ -247,7 +247,7 @@ VM_MAX(max_f32, float)
 VM_MAX(max_f64, double)
 
 #define VM_EXP_SHIFT_SUM(name, T, EXP1)                                                            \
-    static VM_FN T name(const T *x, T m, T *y, size_t n)                                         \
+    static VM_FN T name(const T *x, T m, T *y, size_t n)                                           \
     {                                                                                              \
         T acc[VM_LANES] = {0};                                                                     \
         size_t i = 0;                                                                              \
@@ -269,9 +269,9 @@ VM_MAX(max_f64, double)
 VM_EXP_SHIFT_SUM(exp_shift_sum_f32, float, exp_f32_1)
 VM_EXP_SHIFT_SUM(exp_shift_sum_f64, double, exp_f64_1)
 
-const ad_vmath_impl VM_TABLE = {exp_f32,      exp_f64,          log_f32,          log_f64,
-                                tanh_f32,     tanh_f64,         sigmoid_f32,      sigmoid_f64,
-                                softplus_f32, softplus_f64,     max_f32,          max_f64,
+const ad_vmath_impl VM_TABLE = {exp_f32,           exp_f64,          log_f32,     log_f64,
+                                tanh_f32,          tanh_f64,         sigmoid_f32, sigmoid_f64,
+                                softplus_f32,      softplus_f64,     max_f32,     max_f64,
                                 exp_shift_sum_f32, exp_shift_sum_f64};
 
 #undef FMAF

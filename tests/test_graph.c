@@ -16,7 +16,8 @@ static ad_tensor residual_net(ad_tape *t, ad_param *const *p, size_t n, void *ct
     (void)ctx;
     ad_tensor x = ad_tensor_uniform(t, AD_F64, 2, (size_t[]){B, IN}, -1, 1, 99);
     ad_tensor h1 = ad_ttanh(ad_linear(x, ad_param_use(t, p[0]), ad_param_use(t, p[1])));
-    ad_tensor h2 = ad_gelu(ad_tadd(ad_linear(h1, ad_param_use(t, p[2]), ad_param_use(t, p[3])), h1));
+    ad_tensor h2 =
+        ad_gelu(ad_tadd(ad_linear(h1, ad_param_use(t, p[2]), ad_param_use(t, p[3])), h1));
     ad_tensor z = ad_linear(h2, ad_param_use(t, p[4]), ad_param_use(t, p[5]));
     return ad_softmax_cross_entropy(z, labels, B);
 }
@@ -46,13 +47,12 @@ static ad_tensor shared_and_two_losses(ad_tape *t, ad_param *const *p, size_t n,
     (void)ctx;
     ad_tensor w = ad_param_use(t, p[0]); /* [H,H], used twice */
     ad_tensor x = ad_tensor_uniform(t, AD_F64, 2, (size_t[]){B, H}, -1, 1, 5);
-    ad_tensor h = ad_tsigmoid(ad_linear(ad_tsigmoid(ad_linear(x, w, (ad_tensor){0})), w,
-                                        (ad_tensor){0}));
+    ad_tensor h =
+        ad_tsigmoid(ad_linear(ad_tsigmoid(ad_linear(x, w, (ad_tensor){0})), w, (ad_tensor){0}));
     ad_tensor both = ad_concat((ad_tensor[]){h, x}, 2, 1); /* [B, 2H] */
     ad_tensor target = ad_tensor_uniform(t, AD_F64, 2, (size_t[]){B, 2 * H}, 0, 1, 6);
     ad_tensor l1 = ad_mse_loss(both, target);
-    ad_tensor l2 = ad_bce_with_logits(ad_slice(both, 1, 0, H),
-                                      ad_slice(target, 1, H, 2 * H));
+    ad_tensor l2 = ad_bce_with_logits(ad_slice(both, 1, 0, H), ad_slice(target, 1, H, 2 * H));
     return ad_tadd(l1, ad_tscale(l2, 0.5));
 }
 
@@ -68,7 +68,8 @@ static float train_step(ad_tape *t, ad_param **p, const float *xs)
     ad_tape_reset(t);
     ad_tensor x = ad_tensor_new(t, AD_F32, 2, (size_t[]){B, IN}, xs);
     ad_tensor h1 = ad_relu(ad_linear(x, ad_param_use(t, p[0]), ad_param_use(t, p[1])));
-    ad_tensor h2 = ad_relu(ad_tadd(ad_linear(h1, ad_param_use(t, p[2]), ad_param_use(t, p[3])), h1));
+    ad_tensor h2 =
+        ad_relu(ad_tadd(ad_linear(h1, ad_param_use(t, p[2]), ad_param_use(t, p[3])), h1));
     ad_tensor z = ad_linear(h2, ad_param_use(t, p[4]), ad_param_use(t, p[5]));
     ad_tensor loss = ad_softmax_cross_entropy(z, labels, B);
     cr_assert_eq(ad_backward(loss), AD_OK);

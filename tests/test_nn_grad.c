@@ -49,8 +49,7 @@ static void check(ad_nn_act act, ad_nn_head head, ad_nn_loss_kind loss, ad_nn_in
     for (int i = 0; i < B * IN; i++)
         c.x[i] = 2 * ad_rng_uniform(&r) - 1;
     for (int i = 0; i < B * 3; i++)
-        c.y[i] = head == AD_HEAD_LOGISTIC ? (double)(ad_rng_uniform(&r) > 0.5)
-                                          : ad_rng_uniform(&r);
+        c.y[i] = head == AD_HEAD_LOGISTIC ? (double)(ad_rng_uniform(&r) > 0.5) : ad_rng_uniform(&r);
     for (int i = 0; i < B; i++)
         c.labels[i] = (int32_t)ad_rng_below(&r, 3);
     size_t np;

@@ -15,41 +15,111 @@ typedef struct {
     double lo, hi; /* domain sampled */
 } unary_case;
 
-static double d_exp(double x) { return exp(x); }
-static double d_expm1(double x) { return exp(x); }
-static double d_log(double x) { return 1 / x; }
-static double d_log1p(double x) { return 1 / (1 + x); }
-static double d_sqrt(double x) { return 0.5 / sqrt(x); }
-static double d_cbrt(double x) { return 1 / (3 * cbrt(x) * cbrt(x)); }
-static double d_sin(double x) { return cos(x); }
-static double d_cos(double x) { return -sin(x); }
-static double d_tan(double x) { return 1 / (cos(x) * cos(x)); }
-static double d_asin(double x) { return 1 / sqrt(1 - x * x); }
-static double d_acos(double x) { return -1 / sqrt(1 - x * x); }
-static double d_atan(double x) { return 1 / (1 + x * x); }
-static double d_sinh(double x) { return cosh(x); }
-static double d_cosh(double x) { return sinh(x); }
-static double d_tanh(double x) { return 1 / (cosh(x) * cosh(x)); }
-static double d_erf(double x) { return 1.1283791670955126 * exp(-x * x); }
-static double d_fabs(double x) { return x > 0 ? 1 : -1; }
-static double sigm(double x) { return 1 / (1 + exp(-x)); }
-static double d_sigm(double x) { return sigm(x) * (1 - sigm(x)); }
-static double sq(double x) { return x * x; }
-static double d_sq(double x) { return 2 * x; }
-static double negf(double x) { return -x; }
-static double d_neg(double x) { (void)x; return -1; }
+static double d_exp(double x)
+{
+    return exp(x);
+}
+static double d_expm1(double x)
+{
+    return exp(x);
+}
+static double d_log(double x)
+{
+    return 1 / x;
+}
+static double d_log1p(double x)
+{
+    return 1 / (1 + x);
+}
+static double d_sqrt(double x)
+{
+    return 0.5 / sqrt(x);
+}
+static double d_cbrt(double x)
+{
+    return 1 / (3 * cbrt(x) * cbrt(x));
+}
+static double d_sin(double x)
+{
+    return cos(x);
+}
+static double d_cos(double x)
+{
+    return -sin(x);
+}
+static double d_tan(double x)
+{
+    return 1 / (cos(x) * cos(x));
+}
+static double d_asin(double x)
+{
+    return 1 / sqrt(1 - x * x);
+}
+static double d_acos(double x)
+{
+    return -1 / sqrt(1 - x * x);
+}
+static double d_atan(double x)
+{
+    return 1 / (1 + x * x);
+}
+static double d_sinh(double x)
+{
+    return cosh(x);
+}
+static double d_cosh(double x)
+{
+    return sinh(x);
+}
+static double d_tanh(double x)
+{
+    return 1 / (cosh(x) * cosh(x));
+}
+static double d_erf(double x)
+{
+    return 1.1283791670955126 * exp(-x * x);
+}
+static double d_fabs(double x)
+{
+    return x > 0 ? 1 : -1;
+}
+static double sigm(double x)
+{
+    return 1 / (1 + exp(-x));
+}
+static double d_sigm(double x)
+{
+    return sigm(x) * (1 - sigm(x));
+}
+static double sq(double x)
+{
+    return x * x;
+}
+static double d_sq(double x)
+{
+    return 2 * x;
+}
+static double negf(double x)
+{
+    return -x;
+}
+static double d_neg(double x)
+{
+    (void)x;
+    return -1;
+}
 
 static const unary_case unary_cases[] = {
-    {"exp", ad_exp, exp, d_exp, -5, 5},         {"expm1", ad_expm1, expm1, d_expm1, -5, 5},
-    {"log", ad_log, log, d_log, 0.01, 50},      {"log1p", ad_log1p, log1p, d_log1p, -0.9, 50},
-    {"sqrt", ad_sqrt, sqrt, d_sqrt, 0.01, 50},  {"cbrt", ad_cbrt, cbrt, d_cbrt, 0.1, 50},
-    {"sin", ad_sin, sin, d_sin, -7, 7},         {"cos", ad_cos, cos, d_cos, -7, 7},
-    {"tan", ad_tan, tan, d_tan, -1.5, 1.5},     {"asin", ad_asin, asin, d_asin, -0.99, 0.99},
+    {"exp", ad_exp, exp, d_exp, -5, 5},           {"expm1", ad_expm1, expm1, d_expm1, -5, 5},
+    {"log", ad_log, log, d_log, 0.01, 50},        {"log1p", ad_log1p, log1p, d_log1p, -0.9, 50},
+    {"sqrt", ad_sqrt, sqrt, d_sqrt, 0.01, 50},    {"cbrt", ad_cbrt, cbrt, d_cbrt, 0.1, 50},
+    {"sin", ad_sin, sin, d_sin, -7, 7},           {"cos", ad_cos, cos, d_cos, -7, 7},
+    {"tan", ad_tan, tan, d_tan, -1.5, 1.5},       {"asin", ad_asin, asin, d_asin, -0.99, 0.99},
     {"acos", ad_acos, acos, d_acos, -0.99, 0.99}, {"atan", ad_atan, atan, d_atan, -20, 20},
-    {"sinh", ad_sinh, sinh, d_sinh, -5, 5},     {"cosh", ad_cosh, cosh, d_cosh, -5, 5},
-    {"tanh", ad_tanh, tanh, d_tanh, -5, 5},     {"erf", ad_erf, erf, d_erf, -4, 4},
-    {"fabs", ad_fabs, fabs, d_fabs, 0.01, 9},   {"sigmoid", ad_sigmoid, sigm, d_sigm, -30, 30},
-    {"square", ad_square, sq, d_sq, -9, 9},     {"neg", ad_neg, negf, d_neg, -9, 9},
+    {"sinh", ad_sinh, sinh, d_sinh, -5, 5},       {"cosh", ad_cosh, cosh, d_cosh, -5, 5},
+    {"tanh", ad_tanh, tanh, d_tanh, -5, 5},       {"erf", ad_erf, erf, d_erf, -4, 4},
+    {"fabs", ad_fabs, fabs, d_fabs, 0.01, 9},     {"sigmoid", ad_sigmoid, sigm, d_sigm, -30, 30},
+    {"square", ad_square, sq, d_sq, -9, 9},       {"neg", ad_neg, negf, d_neg, -9, 9},
 };
 
 static void check_close(const char *what, double got, double want, double x)
@@ -86,31 +156,98 @@ typedef struct {
     double (*db)(double, double);
 } binary_case;
 
-static double f_add(double a, double b) { return a + b; }
-static double f_sub(double a, double b) { return a - b; }
-static double f_mul(double a, double b) { return a * b; }
-static double f_div(double a, double b) { return a / b; }
-static double one(double a, double b) { (void)a; (void)b; return 1; }
-static double mone(double a, double b) { (void)a; (void)b; return -1; }
-static double sec(double a, double b) { (void)a; return b; }
-static double fst(double a, double b) { (void)b; return a; }
-static double div_da(double a, double b) { (void)a; return 1 / b; }
-static double div_db(double a, double b) { return -a / (b * b); }
-static double pow_da(double a, double b) { return b * pow(a, b - 1); }
-static double pow_db(double a, double b) { return pow(a, b) * log(a); }
-static double at2_da(double y, double x) { return x / (x * x + y * y); }
-static double at2_db(double y, double x) { return -y / (x * x + y * y); }
-static double hyp_da(double a, double b) { return a / hypot(a, b); }
-static double hyp_db(double a, double b) { return b / hypot(a, b); }
-static double fmin_da(double a, double b) { return a <= b ? 1 : 0; }
-static double fmin_db(double a, double b) { return a <= b ? 0 : 1; }
-static double fmax_da(double a, double b) { return a >= b ? 1 : 0; }
-static double fmax_db(double a, double b) { return a >= b ? 0 : 1; }
+static double f_add(double a, double b)
+{
+    return a + b;
+}
+static double f_sub(double a, double b)
+{
+    return a - b;
+}
+static double f_mul(double a, double b)
+{
+    return a * b;
+}
+static double f_div(double a, double b)
+{
+    return a / b;
+}
+static double one(double a, double b)
+{
+    (void)a;
+    (void)b;
+    return 1;
+}
+static double mone(double a, double b)
+{
+    (void)a;
+    (void)b;
+    return -1;
+}
+static double sec(double a, double b)
+{
+    (void)a;
+    return b;
+}
+static double fst(double a, double b)
+{
+    (void)b;
+    return a;
+}
+static double div_da(double a, double b)
+{
+    (void)a;
+    return 1 / b;
+}
+static double div_db(double a, double b)
+{
+    return -a / (b * b);
+}
+static double pow_da(double a, double b)
+{
+    return b * pow(a, b - 1);
+}
+static double pow_db(double a, double b)
+{
+    return pow(a, b) * log(a);
+}
+static double at2_da(double y, double x)
+{
+    return x / (x * x + y * y);
+}
+static double at2_db(double y, double x)
+{
+    return -y / (x * x + y * y);
+}
+static double hyp_da(double a, double b)
+{
+    return a / hypot(a, b);
+}
+static double hyp_db(double a, double b)
+{
+    return b / hypot(a, b);
+}
+static double fmin_da(double a, double b)
+{
+    return a <= b ? 1 : 0;
+}
+static double fmin_db(double a, double b)
+{
+    return a <= b ? 0 : 1;
+}
+static double fmax_da(double a, double b)
+{
+    return a >= b ? 1 : 0;
+}
+static double fmax_db(double a, double b)
+{
+    return a >= b ? 0 : 1;
+}
 
 static const binary_case binary_cases[] = {
-    {"add", ad_add, f_add, one, one},          {"sub", ad_sub, f_sub, one, mone},
-    {"mul", ad_mul, f_mul, sec, fst},          {"div", ad_div, f_div, div_da, div_db},
-    {"pow", ad_pow, pow, pow_da, pow_db},      {"atan2", ad_atan2, atan2, at2_da, at2_db},
+    {"add", ad_add, f_add, one, one},           {"sub", ad_sub, f_sub, one, mone},
+    {"mul", ad_mul, f_mul, sec, fst},           {"div", ad_div, f_div, div_da, div_db},
+    {"pow", ad_pow, pow, pow_da, pow_db},       {"atan2", ad_atan2, atan2, at2_da, at2_db},
     {"hypot", ad_hypot, hypot, hyp_da, hyp_db}, {"fmin", ad_fmin, fmin, fmin_da, fmin_db},
     {"fmax", ad_fmax, fmax, fmax_da, fmax_db},
 };
@@ -227,8 +364,8 @@ Test(scalar, a_function_using_every_op_passes_gradcheck_at_many_points)
         double x[4] = {-1.3 + 0.17 * k, 0.7 - 0.11 * k, 0.4 + 0.05 * k, -0.6 + 0.09 * k};
         ad_gradcheck_report r;
         ad_status s = ad_gradcheck(everything, 4, x, NULL, NULL, &r);
-        cr_assert(s == AD_OK && r.passed, "k=%d: %s worst [%zu] analytic %.12g numeric %.12g",
-                  k, ad_status_name(s), r.index, r.analytic, r.numeric);
+        cr_assert(s == AD_OK && r.passed, "k=%d: %s worst [%zu] analytic %.12g numeric %.12g", k,
+                  ad_status_name(s), r.index, r.analytic, r.numeric);
         cr_assert_eq(r.checked, 4);
     }
 }

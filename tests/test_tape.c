@@ -266,8 +266,8 @@ Test(errors, bad_shapes_and_dtypes_at_creation_are_refused)
     cr_assert(!ad_tensor_ok(ad_tensor_zeros(t, AD_F32, 4, huge)));
     ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "too many elements");
     ad_tape_reset(t);
-    cr_assert(!ad_tensor_ok(ad_stack_scalars((ad_scalar[]){ad_variable(t, 1)}, 1, 1,
-                                             (size_t[]){2})));
+    cr_assert(
+        !ad_tensor_ok(ad_stack_scalars((ad_scalar[]){ad_variable(t, 1)}, 1, 1, (size_t[]){2})));
     ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "1 scalars do not fill shape [2]");
     ad_tape_reset(t);
     cr_assert(!ad_scalar_ok(ad_tensor_item(ad_tensor_ones(t, AD_F32, 1, (size_t[]){2}))));

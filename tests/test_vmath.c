@@ -36,22 +36,42 @@ static bool use_isa(int isa)
 static void call32(enum fn f, const float *x, float *y, size_t n)
 {
     switch (f) {
-    case F_EXP: ad_vexp_f32(x, y, n); break;
-    case F_LOG: ad_vlog_f32(x, y, n); break;
-    case F_TANH: ad_vtanh_f32(x, y, n); break;
-    case F_SIGMOID: ad_vsigmoid_f32(x, y, n); break;
-    case F_SOFTPLUS: ad_vsoftplus_f32(x, y, n); break;
+    case F_EXP:
+        ad_vexp_f32(x, y, n);
+        break;
+    case F_LOG:
+        ad_vlog_f32(x, y, n);
+        break;
+    case F_TANH:
+        ad_vtanh_f32(x, y, n);
+        break;
+    case F_SIGMOID:
+        ad_vsigmoid_f32(x, y, n);
+        break;
+    case F_SOFTPLUS:
+        ad_vsoftplus_f32(x, y, n);
+        break;
     }
 }
 
 static void call64(enum fn f, const double *x, double *y, size_t n)
 {
     switch (f) {
-    case F_EXP: ad_vexp_f64(x, y, n); break;
-    case F_LOG: ad_vlog_f64(x, y, n); break;
-    case F_TANH: ad_vtanh_f64(x, y, n); break;
-    case F_SIGMOID: ad_vsigmoid_f64(x, y, n); break;
-    case F_SOFTPLUS: ad_vsoftplus_f64(x, y, n); break;
+    case F_EXP:
+        ad_vexp_f64(x, y, n);
+        break;
+    case F_LOG:
+        ad_vlog_f64(x, y, n);
+        break;
+    case F_TANH:
+        ad_vtanh_f64(x, y, n);
+        break;
+    case F_SIGMOID:
+        ad_vsigmoid_f64(x, y, n);
+        break;
+    case F_SOFTPLUS:
+        ad_vsoftplus_f64(x, y, n);
+        break;
     }
 }
 
@@ -61,11 +81,16 @@ static void call64(enum fn f, const double *x, double *y, size_t n)
 static long double ref(enum fn f, long double x)
 {
     switch (f) {
-    case F_EXP: return expl(x);
-    case F_LOG: return logl(x);
-    case F_TANH: return tanhl(x);
-    case F_SIGMOID: return x >= 0 ? 1 / (1 + expl(-x)) : expl(x) / (1 + expl(x));
-    case F_SOFTPLUS: return x > 0 ? x + log1pl(expl(-x)) : log1pl(expl(x));
+    case F_EXP:
+        return expl(x);
+    case F_LOG:
+        return logl(x);
+    case F_TANH:
+        return tanhl(x);
+    case F_SIGMOID:
+        return x >= 0 ? 1 / (1 + expl(-x)) : expl(x) / (1 + expl(x));
+    case F_SOFTPLUS:
+        return x > 0 ? x + log1pl(expl(-x)) : log1pl(expl(x));
     }
     return 0;
 }
@@ -138,11 +163,21 @@ static double uniform(double lo, double hi)
 static void busy_range(enum fn f, double *lo, double *hi, bool dbl)
 {
     switch (f) {
-    case F_EXP: *lo = dbl ? -746 : -104, *hi = dbl ? 710 : 89; break;
-    case F_LOG: *lo = 0, *hi = 4; break;
-    case F_TANH: *lo = -20, *hi = 20; break;
-    case F_SIGMOID: *lo = dbl ? -746 : -104, *hi = 40; break;
-    case F_SOFTPLUS: *lo = dbl ? -746 : -104, *hi = 40; break;
+    case F_EXP:
+        *lo = dbl ? -746 : -104, *hi = dbl ? 710 : 89;
+        break;
+    case F_LOG:
+        *lo = 0, *hi = 4;
+        break;
+    case F_TANH:
+        *lo = -20, *hi = 20;
+        break;
+    case F_SIGMOID:
+        *lo = dbl ? -746 : -104, *hi = 40;
+        break;
+    case F_SOFTPLUS:
+        *lo = dbl ? -746 : -104, *hi = 40;
+        break;
     }
 }
 
@@ -206,13 +241,52 @@ static double sweep64(enum fn f)
  * underflow to subnormal and to 0, subnormal inputs) within tolerance. */
 static void specials(enum fn f)
 {
-    static const double pts[] = {
-        0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 0.625, -0.625, 2.0, 1e-30, -1e-30,
-        88.72283172607421875, 88.72283935546875, 89.0, -87.33654, -87.4, -103.27893,
-        -103.972, -104.0, -150.0, 709.782712893384, 709.79, -708.39, -745.13, -745.14,
-        -746.0, 19.06, 22.0, -22.0, 710.0, 1e300, -1e300, (double)FLT_MAX, -(double)FLT_MAX, (double)FLT_MIN,
-        (double)FLT_TRUE_MIN, -(double)FLT_TRUE_MIN, DBL_MIN, DBL_TRUE_MIN, -DBL_TRUE_MIN, DBL_MAX, -DBL_MAX,
-        HUGE_VAL, -HUGE_VAL, (double)NAN, -(double)NAN};
+    static const double pts[] = {0.0,
+                                 -0.0,
+                                 1.0,
+                                 -1.0,
+                                 0.5,
+                                 -0.5,
+                                 0.625,
+                                 -0.625,
+                                 2.0,
+                                 1e-30,
+                                 -1e-30,
+                                 88.72283172607421875,
+                                 88.72283935546875,
+                                 89.0,
+                                 -87.33654,
+                                 -87.4,
+                                 -103.27893,
+                                 -103.972,
+                                 -104.0,
+                                 -150.0,
+                                 709.782712893384,
+                                 709.79,
+                                 -708.39,
+                                 -745.13,
+                                 -745.14,
+                                 -746.0,
+                                 19.06,
+                                 22.0,
+                                 -22.0,
+                                 710.0,
+                                 1e300,
+                                 -1e300,
+                                 (double)FLT_MAX,
+                                 -(double)FLT_MAX,
+                                 (double)FLT_MIN,
+                                 (double)FLT_TRUE_MIN,
+                                 -(double)FLT_TRUE_MIN,
+                                 DBL_MIN,
+                                 DBL_TRUE_MIN,
+                                 -DBL_TRUE_MIN,
+                                 DBL_MAX,
+                                 -DBL_MAX,
+                                 HUGE_VAL,
+                                 -HUGE_VAL,
+                                 (double)NAN,
+                                 -(double)NAN};
     enum { N = sizeof pts / sizeof pts[0] };
     float x32[N], y32[N];
     double x64[N], y64[N];
@@ -232,8 +306,8 @@ static void specials(enum fn f)
                       fn_name[f], ad_vmath_isa(), (double)x32[i], (double)y32[i], (double)w32);
         if (isnan(w64) || isinf(w64) || w64 == 0)
             cr_assert(isnan(w64) ? isnan(y64[i]) : memcmp(&w64, &y64[i], 8) == 0,
-                      "%s f64 isa %d: x = %a gives %a, libm %a", fn_name[f], ad_vmath_isa(),
-                      x64[i], y64[i], w64);
+                      "%s f64 isa %d: x = %a gives %a, libm %a", fn_name[f], ad_vmath_isa(), x64[i],
+                      y64[i], w64);
         else
             cr_assert(ulp64(y64[i], w64) <= TOL64, "%s f64 isa %d: x = %a gives %a, want %a",
                       fn_name[f], ad_vmath_isa(), x64[i], y64[i], w64);
@@ -349,8 +423,10 @@ static void row_passes(int isa)
                 cr_assert(ulp64(y64[off + i], e64) <= TOL64, "n=%zu [%zu]", n, i);
                 w32 += (long double)e32, w64 += (long double)e64;
             }
-            cr_assert(fabsl((long double)s32 - w32) <= 4 * (long double)FLT_EPSILON * n * w32, "n=%zu", n);
-            cr_assert(fabsl((long double)s64 - w64) <= 4 * (long double)DBL_EPSILON * n * w64, "n=%zu", n);
+            cr_assert(fabsl((long double)s32 - w32) <= 4 * (long double)FLT_EPSILON * n * w32,
+                      "n=%zu", n);
+            cr_assert(fabsl((long double)s64 - w64) <= 4 * (long double)DBL_EPSILON * n * w64,
+                      "n=%zu", n);
         }
     /* NaN: first element returned, later ones skipped, as the scalar loop */
     float nx[20];

@@ -118,18 +118,18 @@ static bool check_data(const ad_nn *m, const ad_nn_data *d, const char *fn, char
     if (!d || !d->x) return ad_nn_errf(err, len, "%s: no data", fn), false;
     if (d->in != s->inputs)
         return ad_nn_errf(err, len, "%s: data has %zu features, the model takes %zu", fn, d->in,
-                       s->inputs),
+                          s->inputs),
                false;
     if (s->head == AD_HEAD_SOFTMAX) {
         if (!d->labels) return ad_nn_errf(err, len, "%s: softmax head needs labels", fn), false;
         for (size_t i = 0; i < d->n; i++)
             if (d->labels[i] < 0 || (size_t)d->labels[i] >= s->outputs)
                 return ad_nn_errf(err, len, "%s: label %d of sample %zu is not in [0, %zu)", fn,
-                               (int)d->labels[i], i, s->outputs),
+                                  (int)d->labels[i], i, s->outputs),
                        false;
     } else if (!d->y || d->out != s->outputs) {
         return ad_nn_errf(err, len, "%s: the %s head needs targets of width %zu", fn,
-                       ad_nn_head_name(s->head), s->outputs),
+                          ad_nn_head_name(s->head), s->outputs),
                false;
     }
     return true;

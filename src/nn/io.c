@@ -133,7 +133,7 @@ ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t er
     if (gl != wl || memcmp(got, want, wl) != 0) {
         st = AD_ERR_FORMAT;
         ad_nn_errf(err, err_len, "ad_nn_load: %s holds \"%s\", the model is \"%s\"", path,
-                got + sizeof META_MAGIC - 1, want + sizeof META_MAGIC - 1);
+                   got + sizeof META_MAGIC - 1, want + sizeof META_MAGIC - 1);
         goto done;
     }
     for (size_t i = 0; i < n; i++)

@@ -213,13 +213,14 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
         return ad_nn_errf(err, err_len, "%s: model or data NULL", fn), AD_ERR_INVALID;
     const ad_nn_spec *s = ad_nn_get_spec(m);
     if (s->head != AD_HEAD_IDENTITY)
-        return ad_nn_errf(err, err_len, "%s: needs an identity head with a squared-error loss, not %s",
-                       fn, ad_nn_head_name(s->head)),
+        return ad_nn_errf(err, err_len,
+                          "%s: needs an identity head with a squared-error loss, not %s", fn,
+                          ad_nn_head_name(s->head)),
                AD_ERR_INVALID;
     if (d->in != s->inputs || d->out != s->outputs || d->n == 0)
         return ad_nn_errf(err, err_len,
-                       "%s: data [%zu x %zu -> %zu] does not fit the model [%zu -> %zu]", fn, d->n,
-                       d->in, d->out, s->inputs, s->outputs),
+                          "%s: data [%zu x %zu -> %zu] does not fit the model [%zu -> %zu]", fn,
+                          d->n, d->in, d->out, s->inputs, s->outputs),
                AD_ERR_INVALID;
     ad_lm_opts o = opts ? *opts : (ad_lm_opts){0};
     if (o.epochs == 0) o.epochs = 100;
@@ -228,8 +229,8 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
     if (!o.name) o.name = "lm";
     size_t P = ad_nn_param_count(m), R = d->n * d->out;
     if (R > SIZE_MAX / sizeof(double) / P || P > 20000)
-        return ad_nn_errf(err, err_len, "%s: %zu residuals x %zu weights is too large for LM", fn, R,
-                       P),
+        return ad_nn_errf(err, err_len, "%s: %zu residuals x %zu weights is too large for LM", fn,
+                          R, P),
                AD_ERR_INVALID;
     lm_work k = {0};
     k.t = ad_tape_new();

@@ -75,7 +75,8 @@ static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
     if (s->inputs == 0) return ad_nn_errf(err, len, "%s: inputs is 0", fn), false;
     if (s->outputs == 0) return ad_nn_errf(err, len, "%s: outputs is 0", fn), false;
     if (s->n_hidden > 0 && !s->hidden)
-        return ad_nn_errf(err, len, "%s: n_hidden is %zu but hidden is NULL", fn, s->n_hidden), false;
+        return ad_nn_errf(err, len, "%s: n_hidden is %zu but hidden is NULL", fn, s->n_hidden),
+               false;
     if (s->dtype != AD_F32 && s->dtype != AD_F64)
         return ad_nn_errf(err, len, "%s: unknown dtype %d", fn, (int)s->dtype), false;
     if ((unsigned)s->init >= AD_INIT_COUNT)
@@ -85,8 +86,8 @@ static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
     if ((unsigned)s->loss > AD_LOSS_SOFTMAX_CE)
         return ad_nn_errf(err, len, "%s: unknown loss %d", fn, (int)s->loss), false;
     if (resolve_loss(s->head, s->loss) < 0)
-        return ad_nn_errf(err, len, "%s: loss %s does not suit the %s head", fn, loss_names[s->loss],
-                       head_names[s->head]),
+        return ad_nn_errf(err, len, "%s: loss %s does not suit the %s head", fn,
+                          loss_names[s->loss], head_names[s->head]),
                false;
     if (s->head == AD_HEAD_SOFTMAX && s->outputs < 2)
         return ad_nn_errf(err, len, "%s: a softmax head needs at least 2 outputs", fn), false;
@@ -97,20 +98,21 @@ static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
             return ad_nn_errf(err, len, "%s: hidden layer %zu: width is 0", fn, k), false;
         if ((unsigned)l->act >= AD_ACT_COUNT)
             return ad_nn_errf(err, len, "%s: hidden layer %zu: unknown activation %d", fn, k,
-                           (int)l->act),
+                              (int)l->act),
                    false;
         if (l->skip > k)
-            return ad_nn_errf(err, len,
-                           "%s: hidden layer %zu: skip %zu reaches before the input (at most %zu)",
-                           fn, k, l->skip, k),
+            return ad_nn_errf(
+                       err, len,
+                       "%s: hidden layer %zu: skip %zu reaches before the input (at most %zu)", fn,
+                       k, l->skip, k),
                    false;
         if (l->skip == 0) continue;
         size_t from = k == l->skip ? s->inputs : s->hidden[k - l->skip - 1].width;
         if (from != l->width && !l->project)
             return ad_nn_errf(err, len,
-                           "%s: hidden layer %zu: residual from width %zu to width %zu needs a "
-                           "projection (set project)",
-                           fn, k, from, l->width),
+                              "%s: hidden layer %zu: residual from width %zu to width %zu needs a "
+                              "projection (set project)",
+                              fn, k, from, l->width),
                    false;
     }
     return true;

@@ -36,7 +36,8 @@ ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, 
                    size_t err_len)
 {
     const char *fn = "ad_opt_new";
-    if (!cfg || (!params && n)) return ad_nn_errf(err, err_len, "%s: config or params NULL", fn), NULL;
+    if (!cfg || (!params && n))
+        return ad_nn_errf(err, err_len, "%s: config or params NULL", fn), NULL;
     if ((unsigned)cfg->kind >= AD_OPT_COUNT)
         return ad_nn_errf(err, err_len, "%s: unknown optimizer %d", fn, (int)cfg->kind), NULL;
     if ((unsigned)cfg->schedule > AD_LR_COSINE)
@@ -44,10 +45,11 @@ ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, 
     if (cfg->lr < 0 || cfg->weight_decay < 0 || cfg->clip_norm < 0 || cfg->momentum < 0 ||
         cfg->momentum >= 1 || cfg->beta1 < 0 || cfg->beta1 >= 1 || cfg->beta2 < 0 ||
         cfg->beta2 >= 1 || cfg->eps < 0)
-        return ad_nn_errf(err, err_len,
-                       "%s: lr, weight_decay, clip_norm and eps must be >= 0, momentum and betas "
-                       "in [0, 1)",
-                       fn),
+        return ad_nn_errf(
+                   err, err_len,
+                   "%s: lr, weight_decay, clip_norm and eps must be >= 0, momentum and betas "
+                   "in [0, 1)",
+                   fn),
                NULL;
     for (size_t i = 0; i < n; i++)
         if (!params[i]) return ad_nn_errf(err, err_len, "%s: params[%zu] is NULL", fn, i), NULL;

@@ -213,7 +213,8 @@ ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel 
         return ad_nn_errf(err, err_len, "ad_nn_plot_svg: path or panels is NULL"), AD_ERR_INVALID;
     FILE *f = fopen(path, "w");
     if (!f)
-        return ad_nn_errf(err, err_len, "ad_nn_plot_svg: cannot write %s: %s", path, strerror(errno)),
+        return ad_nn_errf(err, err_len, "ad_nn_plot_svg: cannot write %s: %s", path,
+                          strerror(errno)),
                AD_ERR_IO;
     double top = title ? TITLE_H : 0;
     double width = (double)PW * (double)(n_panels ? n_panels : 1), height = PH + top;

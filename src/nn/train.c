@@ -58,12 +58,12 @@ static bool data_fits(const ad_nn *m, const ad_nn_data *d, const char *what, cha
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
     if (!d->x || d->in != s->inputs)
-        return ad_nn_errf(err, len, "ad_nn_train: %s data has %zu features, the model takes %zu", what,
-                       d->in, s->inputs),
+        return ad_nn_errf(err, len, "ad_nn_train: %s data has %zu features, the model takes %zu",
+                          what, d->in, s->inputs),
                false;
     if (s->head == AD_HEAD_SOFTMAX ? !d->labels : (!d->y || d->out != s->outputs))
         return ad_nn_errf(err, len, "ad_nn_train: %s data lacks the %s head's targets", what,
-                       ad_nn_head_name(s->head)),
+                          ad_nn_head_name(s->head)),
                false;
     return true;
 }

@@ -114,8 +114,8 @@ static double mlp_step(mlp *m, double *fwd, double *bwd)
     if (c->ce) {
         loss = ad_softmax_cross_entropy(h, m->labels, c->batch);
     } else {
-        ad_tensor y = ad_tensor_new(t, AD_F32, 2, (size_t[]){c->batch, c->widths[c->n_layers]},
-                                    m->y);
+        ad_tensor y =
+            ad_tensor_new(t, AD_F32, 2, (size_t[]){c->batch, c->widths[c->n_layers]}, m->y);
         loss = ad_mse_loss(h, y);
     }
     double t1 = bench_now();
