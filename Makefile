@@ -191,7 +191,7 @@ DEMOS ?= gradient residual xor spirals
 # ---- benchmarks
 
 $(BUILD)/bench: $(BENCH_SRC) $(STATIC)
-	$(CC) $(TEST_CFLAGS) -Itests/bench -o $@ $(BENCH_SRC) $(STATIC) $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) $(VECT) -Itests/bench -o $@ $(BENCH_SRC) $(STATIC) $(LDLIBS)
 
 bench-peers:
 	bash tests/bench/peers.sh

@@ -260,6 +260,7 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
     if (n < im->nr && narrow_gain(m, n, im->mr, im->nr)) /* e.g. [B,H] . [H,10] */
         J = (FN(job_)){!tb, !ta, true, n,   m,   k,  alpha, beta, b,
                        a,   c,   ldb,  lda, ldc, im, NULL,  NULL};
+    if (m < THREAD_MIN_DIM || n < THREAD_MIN_DIM || k < THREAD_MIN_DIM) nt = 1; /* thin */
     if (nt <= 1)
         FN(part_)(&J, 0, 1);
     else
