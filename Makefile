@@ -122,8 +122,8 @@ $(BUILD)/adtape.pc: FORCE
 	@mkdir -p $(dir $@)
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	    'Name: adtape' 'Description: Reverse-mode automatic differentiation in C11' \
-	    'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ladtape' \
-	    'Libs.private: -lm -lpthread' > $@
+	    'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ladtape -lm' \
+	    'Libs.private: -lpthread' > $@
 FORCE:
 
 install: $(STATIC) $(SHARED) $(BUILD)/adtape.pc
@@ -256,11 +256,14 @@ VALGRIND := valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=def
             --errors-for-leak-kinds=definite,indirect --trace-children=yes
 MEMCHECK := $(BUILD)/memcheck
 
+# The vector-math accuracy tests (exact ulp bounds against libm) are left
+# out: under valgrind 3.19 the f64 kernels' results come out up to 1024 ulp
+# off (its emulation of the bit tricks), natively they are within 2 ulp.
 memcheck: check-criterion
 	@$(MAKE) --no-print-directory $(BUILD)/tests examples
 	@rm -rf $(MEMCHECK) && mkdir -p $(MEMCHECK)
 	CRITERION_NO_EARLY_EXIT=1 $(VALGRIND) --log-file=$(MEMCHECK)/tests.%p.log \
-	    $(BUILD)/tests --jobs 1 $(TEST_ARGS)
+	    $(BUILD)/tests --jobs 1 --filter '!(vmath/*_match*)' $(TEST_ARGS)
 	@for e in $(EXAMPLES); do \
 	    n=$$(basename $$e); a=; \
 	    case " $(MEMCHECK_SKIP) " in *" $$n "*) echo "== skipped $$n"; continue;; esac; \
