@@ -100,14 +100,6 @@ AD_TARGET(ISA) static inline void hsum4_f64(__m256d a, __m256d b, __m256d c, __m
 #define DZERO   _mm256_setzero_ps
 #define DHSUM4  hsum4_f32
 #include "gemm_dot.h"
-#undef DOT_T
-#undef DOT_SUF
-#undef DV
-#undef DW
-#undef DLOAD
-#undef DFMA
-#undef DZERO
-#undef DHSUM4
 #define DOT_T   double
 #define DOT_SUF f64
 #define DV      __m256d
@@ -117,14 +109,6 @@ AD_TARGET(ISA) static inline void hsum4_f64(__m256d a, __m256d b, __m256d c, __m
 #define DZERO   _mm256_setzero_pd
 #define DHSUM4  hsum4_f64
 #include "gemm_dot.h"
-#undef DOT_T
-#undef DOT_SUF
-#undef DV
-#undef DW
-#undef DLOAD
-#undef DFMA
-#undef DZERO
-#undef DHSUM4
 #undef DOT_ATTR
 #undef DOT_WIDE
 

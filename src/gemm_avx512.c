@@ -114,14 +114,6 @@ AD_TARGET(ISA) static inline void hsum4_f64(__m512d a, __m512d b, __m512d c, __m
 #define DZERO   _mm512_setzero_ps
 #define DHSUM4  hsum4_f32
 #include "gemm_dot.h"
-#undef DOT_T
-#undef DOT_SUF
-#undef DV
-#undef DW
-#undef DLOAD
-#undef DFMA
-#undef DZERO
-#undef DHSUM4
 #define DOT_T   double
 #define DOT_SUF f64
 #define DV      __m512d
@@ -131,14 +123,6 @@ AD_TARGET(ISA) static inline void hsum4_f64(__m512d a, __m512d b, __m512d c, __m
 #define DZERO   _mm512_setzero_pd
 #define DHSUM4  hsum4_f64
 #include "gemm_dot.h"
-#undef DOT_T
-#undef DOT_SUF
-#undef DV
-#undef DW
-#undef DLOAD
-#undef DFMA
-#undef DZERO
-#undef DHSUM4
 #undef DOT_ATTR
 #undef DOT_WIDE
 

@@ -11,7 +11,7 @@
  * which matters when k is short. Instantiated in each kernel file with
  * DOT_T, DOT_SUF, DOT_ATTR, DOT_WIDE (0 or 1) and the vector macros DV, DW
  * (lanes), DLOAD, DFMA, DZERO, DHSUM4(v0, v1, v2, v3, out) (out[i] = sum of
- * the lanes of vi). */
+ * the lanes of vi); the per-type ones are undefined again at the end. */
 
 #define DOT_CAT_(a, b) a##b
 #define DOT_CAT(a, b)  DOT_CAT_(a, b)
@@ -94,3 +94,12 @@ static void DOT_FN(dot_)(size_t m, size_t n, size_t k, DOT_T alpha, const DOT_T 
 #undef DOT_FN
 #undef DOT_CAT
 #undef DOT_CAT_
+/* the per-type parameters: the includer defines them again for the next type */
+#undef DOT_T
+#undef DOT_SUF
+#undef DV
+#undef DW
+#undef DLOAD
+#undef DFMA
+#undef DZERO
+#undef DHSUM4

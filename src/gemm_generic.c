@@ -71,14 +71,6 @@ KERNEL_GENERIC(kern_f64, double)
 #define DZERO                    ZERO1
 #define DHSUM4                   HSUM4_1
 #include "gemm_dot.h"
-#undef DOT_T
-#undef DOT_SUF
-#undef DV
-#undef DW
-#undef DLOAD
-#undef DFMA
-#undef DZERO
-#undef DHSUM4
 #define DOT_T   double
 #define DOT_SUF f64
 #define DV      double
@@ -88,14 +80,6 @@ KERNEL_GENERIC(kern_f64, double)
 #define DZERO   ZERO1
 #define DHSUM4  HSUM4_1
 #include "gemm_dot.h"
-#undef DOT_T
-#undef DOT_SUF
-#undef DV
-#undef DW
-#undef DLOAD
-#undef DFMA
-#undef DZERO
-#undef DHSUM4
 #undef DOT_ATTR
 
 const ad_gemm_impl_f32 ad_gemm_generic_f32 = {GMR,      GNR,        256,        256,      256,
