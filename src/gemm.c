@@ -44,7 +44,16 @@
  * 8-26 M multiply-adds, all thin) ran 1.1-1.6x slower on 2 threads, while
  * square products from n = 256 and the 1024-wide layers gain 1.3-1.9x. */
 #define THREAD_MIN_DIM 256
-#define PART_WORK      ((size_t)1 << 20)
+/* ... unless it is so big that each core's half repays the traffic: batch 64
+ * against a 1024 x 1024 layer (67 M multiply-adds) gains 1.4-1.8x on 2
+ * threads; the largest product of the 784-256-256-10 step has 26 M. */
+#define THIN_WORK (32.0 * 1024.0 * 1024.0)
+/* A product of a few rows reads B once, unpacked; from this size of B on it
+ * is memory-bound and each core streams a band of B's columns (batch 1
+ * against a 1024 x 1024 layer: f64 4.9 -> 10 GFLOP/s, f32 31 -> 57 on 2
+ * threads, where the rule above kept it on one). */
+#define SPLIT_BYTES ((size_t)4 << 20)
+#define PART_WORK   ((size_t)1 << 20)
 /* Largest operand packed once for all threads of a product (bytes). */
 #define SHARED_MAX ((size_t)64 << 20)
 

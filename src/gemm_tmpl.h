@@ -43,6 +43,29 @@ static void FN(direct_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, size
                 J->c + i0 * J->ldc + j0, J->ldc);
 }
 
+/* Part i of n of an unpacked product: a band of columns of C (whole cache
+ * lines of it), so each thread streams its own share of B. */
+static void FN(direct_part_)(void *ctx, size_t i, size_t n)
+{
+    const FN(job_) *J = ctx;
+    size_t q = 64 / sizeof(T), lines = (J->n + q - 1) / q;
+    size_t b0 = lines * i / n * q, b1 = lines * (i + 1) / n * q;
+    if (b1 > J->n) b1 = J->n;
+    if (b0 < b1) FN(direct_)(J, 0, J->m, b0, b1 - b0);
+}
+
+/* An unpacked product of a few rows: one pass over B, so memory-bound once B
+ * outgrows the caches; then each core streams a band of B's columns. */
+static void FN(direct_split_)(FN(job_) * J)
+{
+    int nt = ad_get_num_threads();
+    size_t lines = (J->n * sizeof(T) + 63) / 64;
+    if (nt > 1 && J->n * J->k * sizeof(T) >= SPLIT_BYTES && lines >= 2 * (size_t)nt)
+        ad_pool_run(nt, (size_t)nt, FN(direct_part_), J);
+    else
+        FN(direct_)(J, 0, J->m, 0, J->n);
+}
+
 /* The valid me x ne part of an edge tile (row stride nr) into C, or into
  * C^T (tc). Rows of C are contiguous loops, so they vectorise: with k as
  * short as 10, a quarter of the time went to a strided element-wise copy. */
@@ -242,8 +265,12 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
     }
     FN(job_) J = {ta, tb, false, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, im, NULL, NULL};
     double work = (double)m * (double)n * (double)k;
-    if (work <= SMALL_WORK || m <= FEW_ROWS) {
+    if (work <= SMALL_WORK) {
         FN(direct_)(&J, 0, m, 0, n);
+        return;
+    }
+    if (m <= FEW_ROWS) {
+        FN(direct_split_)(&J);
         return;
     }
     int nt = ad_get_num_threads();
@@ -253,14 +280,15 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
     size_t along = m >= n ? m / (2 * im->mr) : n / (2 * im->nr);
     if ((size_t)nt > along) nt = (int)along;
     if (nt <= 1 && tb && m <= FEW_ROWS_T) {
-        FN(direct_)(&J, 0, m, 0, n);
+        FN(direct_split_)(&J);
         return;
     }
     if (!ta && n <= DOT_N && k >= DOT_K && FN(narrow_dot_)(&J, nt)) return;
     if (n < im->nr && narrow_gain(m, n, im->mr, im->nr)) /* e.g. [B,H] . [H,10] */
         J = (FN(job_)){!tb, !ta, true, n,   m,   k,  alpha, beta, b,
                        a,   c,   ldb,  lda, ldc, im, NULL,  NULL};
-    if (m < THREAD_MIN_DIM || n < THREAD_MIN_DIM || k < THREAD_MIN_DIM) nt = 1; /* thin */
+    if ((m < THREAD_MIN_DIM || n < THREAD_MIN_DIM || k < THREAD_MIN_DIM) && work < THIN_WORK)
+        nt = 1; /* thin */
     if (nt <= 1)
         FN(part_)(&J, 0, 1);
     else

@@ -356,6 +356,27 @@ Test(gemm, two_thread_products_with_a_shared_packed_operand_match_naive_product)
     ad_set_num_threads(0);
 }
 
+/* Two threads on products that are thin but still split: a few rows
+ * against a B of 4 MiB or more (columns of C in bands, unpacked) and a thin
+ * product past THIN_WORK multiply-adds (packed bands). */
+Test(gemm, two_thread_few_row_and_big_thin_products_match_naive_product)
+{
+    static const size_t shapes[][4] = {
+        /* m, n, k, transposes (bit 0: A, bit 1: B) */
+        {1, 1031, 1030, 0}, {1, 1031, 1030, 3}, {3, 1100, 1000, 2}, {4, 1029, 1040, 1},
+        {7, 1000, 1000, 2}, {40, 1024, 820, 0}, {40, 1024, 820, 3},
+    };
+    ad_set_num_threads(2);
+    for (int dbl = 0; dbl <= 1; dbl++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            int t = (int)shapes[s][3];
+            gcase g = {dbl,          t & 1, t & 2, shapes[s][0],          shapes[s][1],
+                       shapes[s][2], s % 2, 1.25,  s % 3 == 1 ? 0.5 : 0.0};
+            check_case(&g);
+        }
+    ad_set_num_threads(0);
+}
+
 static void *fresh_thread_gemm(void *p);
 
 /* On a fresh thread no buffer exists yet: the first allocation (the shared
