@@ -52,7 +52,9 @@ static void check_reduce(red_case c)
 
 static const size_t shapes[][5] = {
     /* nd, dims */
-    {1, 1}, {1, 7}, {2, 1, 1}, {2, 3, 5}, {3, 2, 3, 4}, {4, 2, 1, 3, 2},
+    {1, 1},       {1, 7},          {2, 1, 1},  {2, 3, 5},
+    {3, 2, 3, 4}, {4, 2, 1, 3, 2}, {2, 2, 19}, /* a last axis past the eight running sums, with a
+                                                  tail */
 };
 #define N_SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -263,6 +265,47 @@ Test(reduce, max_propagates_nan)
 
 /* A float32 sum of many values stays within one float rounding of the exact
  * sum, which a float accumulator could not do; every loop shape is tried. */
+/* Along the last axis the sum runs eight partial sums and a tail: every
+ * length from 0 to 40 (each tail length, several rounds), both dtypes, sum
+ * and mean, against naive loops; the gradient is the seed spread back (/ n). */
+Test(reduce, last_axis_sums_of_every_length_match_naive_loops_with_their_gradients)
+{
+    for (size_t n = 0; n <= 40; n++)
+        for (int dbl = 0; dbl <= 1; dbl++)
+            for (int op = SUM; op <= MEAN; op++) {
+                size_t dims[2] = {3, n};
+                double *x = random_values(3 * n + 1, 140 + n), want[3], seed[3] = {0.5, -2, 3};
+                if (!dbl)
+                    for (size_t i = 0; i < 3 * n; i++)
+                        x[i] = (double)(float)x[i];
+                ad_tape *t = ad_tape_new();
+                ad_tensor tx = tensor_from(t, dbl ? AD_F64 : AD_F32, 2, dims, x, true);
+                ad_tensor y = op == SUM ? ad_sum_axis(tx, 1, false) : ad_mean_axis(tx, 1, false);
+                naive_reduce((enum red_op)op, 2, dims, 1, x, want);
+                for (size_t k = 0; k < 3; k++) {
+                    double got = ad_tensor_get(y, k), tol = dbl ? 1e-14 : 2e-7;
+                    if (n == 0 && op == MEAN)
+                        cr_assert(isnan(got), "mean of an empty row: %g", got);
+                    else
+                        cr_assert(fabs(got - want[k]) <= tol * (1 + fabs(want[k])),
+                                  "%s %s n=%zu row %zu: %.17g vs %.17g", dbl ? "f64" : "f32",
+                                  op == SUM ? "sum" : "mean", n, k, got, want[k]);
+                }
+                cr_assert_eq(ad_backward_seeded(y, seed), AD_OK);
+                const void *gx = ad_tensor_grad(tx);
+                for (size_t k = 0; k < 3; k++)
+                    for (size_t j = 0; j < n; j++) {
+                        double want_g = seed[k] / (op == MEAN ? (double)n : 1.0);
+                        double got_g = dbl ? ((const double *)gx)[k * n + j]
+                                           : (double)((const float *)gx)[k * n + j];
+                        cr_assert_float_eq(got_g, want_g, 1e-7 * fabs(want_g), "n=%zu [%zu,%zu]", n,
+                                           k, j);
+                    }
+                ad_tape_free(t);
+                free(x);
+            }
+}
+
 Test(reduce, float32_sums_accumulate_in_double)
 {
     size_t n = 100000;
