@@ -11,8 +11,9 @@
 #include <stdatomic.h>
 
 #define VM_ATTR
-#define VM_FMA   0
-#define VM_TABLE ad_vmath_generic
+#define VM_FMA         0
+#define VM_PREFER_LIBM 1
+#define VM_TABLE       ad_vmath_generic
 #include "vmath_tmpl.h"
 
 static atomic_int forced_isa = AD_ISA_AUTO;

@@ -5,9 +5,10 @@
 #include "vmath_kernels.h"
 
 #if AD_X86
-#define VM_ATTR  AD_TARGET("avx2,fma")
-#define VM_FMA   1
-#define VM_TABLE ad_vmath_avx2
+#define VM_ATTR        AD_TARGET("avx2,fma")
+#define VM_FMA         1
+#define VM_PREFER_LIBM 0
+#define VM_TABLE       ad_vmath_avx2
 #include "vmath_tmpl.h"
 #else
 /* Not x86: the generic kernels, never selected. */
