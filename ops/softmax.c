@@ -2,12 +2,21 @@
  * softmax and log_softmax along one axis. The tensor is viewed as
  * [outer, n, inner] with n the axis length, so every (outer, inner) pair is
  * one lane of n elements spaced `inner` apart. Both subtract the lane's max
- * before exp, so logits of any magnitude give finite results. */
+ * before exp, so logits of any magnitude give finite results.
+ * Along the last axis (inner = 1) a lane is a contiguous row and each pass
+ * runs along it. Along another axis the lanes of one outer block are taken
+ * side by side, up to BLOCK at a time: element k of all of them is a
+ * contiguous row, so the passes run along rows there too (a lane at a time
+ * would stride through memory and could not vectorise). */
 #include "ops.h"
 
 #include "../src/vmath.h"
 
 #include <math.h>
+
+/* Lanes taken side by side along a non-last axis, at most this many (the
+ * stack buffers of the block passes). */
+enum { BLOCK = 256 };
 
 /* The lanes of y's input: attr_i[0] holds the normalised axis. */
 typedef struct lanes {
@@ -37,30 +46,46 @@ static bool softmax_shape(ad_tape *t, ad_node *y, const char *fn)
     return true;
 }
 
-/* ---- softmax: y_k = exp(x_k - m) / sum_j exp(x_j - m), m = max_j x_j */
-
-#define SOFTMAX_FORWARD(T, EXP)                                                                    \
-    static void softmax_forward_##T(const T *x, T *y, lanes l)                                     \
+/* A sum over a contiguous row in eight partial sums, so the adds pipeline
+ * and vectorise: one running sum waits on every add. TERM(k) is the k-th
+ * term. */
+#define ROW_SUM(name, T, TERM, ...)                                                                \
+    static T name(__VA_ARGS__, size_t n)                                                           \
     {                                                                                              \
-        for (size_t o = 0; o < l.outer; o++)                                                       \
-            for (size_t i = 0; i < l.inner; i++) {                                                 \
-                const T *xl = x + o * l.n * l.inner + i;                                           \
-                T *yl = y + o * l.n * l.inner + i;                                                 \
-                T m = xl[0];                                                                       \
-                for (size_t k = 1; k < l.n; k++)                                                   \
-                    m = xl[k * l.inner] > m ? xl[k * l.inner] : m;                                 \
-                T s = 0;                                                                           \
-                for (size_t k = 0; k < l.n; k++) {                                                 \
-                    yl[k * l.inner] = EXP(xl[k * l.inner] - m);                                    \
-                    s += yl[k * l.inner];                                                          \
-                }                                                                                  \
-                T r = 1 / s;                                                                       \
-                for (size_t k = 0; k < l.n; k++)                                                   \
-                    yl[k * l.inner] *= r;                                                          \
-            }                                                                                      \
+        T s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, tail = 0;                \
+        size_t k = 0;                                                                              \
+        for (; k + 8 <= n; k += 8) {                                                               \
+            s0 += TERM(k), s1 += TERM(k + 1), s2 += TERM(k + 2), s3 += TERM(k + 3);                \
+            s4 += TERM(k + 4), s5 += TERM(k + 5), s6 += TERM(k + 6), s7 += TERM(k + 7);            \
+        }                                                                                          \
+        for (; k < n; k++)                                                                         \
+            tail += TERM(k);                                                                       \
+        return (((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))) + tail;                         \
     }
-SOFTMAX_FORWARD(float, expf)
-SOFTMAX_FORWARD(double, exp)
+#define DOT_TERM(k) (a[k] * b[k])
+#define SUM_TERM(k) (a[k])
+ROW_SUM(row_dot_float, float, DOT_TERM, const float *a, const float *b)
+ROW_SUM(row_dot_double, double, DOT_TERM, const double *a, const double *b)
+ROW_SUM(row_sum_float, float, SUM_TERM, const float *a)
+ROW_SUM(row_sum_double, double, SUM_TERM, const double *a)
+
+/* Along a non-last axis: the w <= BLOCK lanes starting at lane i0 of one
+ * outer block, as rows k = 0..n-1 of w contiguous elements (stride inner).
+ * m[i] = max_k x[k][i]: a NaN in row 0 is kept, later NaNs are skipped, as
+ * the last-axis vector max does. */
+#define BLOCK_MAX(T)                                                                               \
+    static void block_max_##T(const T *x, size_t n, size_t inner, size_t w, T *m)                  \
+    {                                                                                              \
+        for (size_t i = 0; i < w; i++)                                                             \
+            m[i] = x[i];                                                                           \
+        for (size_t k = 1; k < n; k++)                                                             \
+            for (size_t i = 0; i < w; i++)                                                         \
+                m[i] = x[k * inner + i] > m[i] ? x[k * inner + i] : m[i];                          \
+    }
+BLOCK_MAX(float)
+BLOCK_MAX(double)
+
+/* ---- softmax: y_k = exp(x_k - m) / sum_j exp(x_j - m), m = max_j x_j */
 
 /* Contiguous lanes (the last axis): a vector max pass, a fused exp-and-sum
  * pass (src/vmath.h) and a scaling pass, each over one row. */
@@ -79,6 +104,38 @@ SOFTMAX_FORWARD(double, exp)
 SOFTMAX_ROWS(float, f32)
 SOFTMAX_ROWS(double, f64)
 
+/* Lanes side by side: y row k = x row k - m, exp in place, summed per lane. */
+#define SOFTMAX_BLOCKS(T, SUF)                                                                     \
+    static void softmax_blocks_##T(const T *x, T *y, lanes l)                                      \
+    {                                                                                              \
+        T m[BLOCK], s[BLOCK];                                                                      \
+        for (size_t o = 0; o < l.outer; o++)                                                       \
+            for (size_t i0 = 0; i0 < l.inner; i0 += BLOCK) {                                       \
+                size_t w = l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK;                            \
+                const T *xb = x + o * l.n * l.inner + i0;                                          \
+                T *yb = y + o * l.n * l.inner + i0;                                                \
+                block_max_##T(xb, l.n, l.inner, w, m);                                             \
+                for (size_t i = 0; i < w; i++)                                                     \
+                    s[i] = 0;                                                                      \
+                for (size_t k = 0; k < l.n; k++) {                                                 \
+                    const T *xr = xb + k * l.inner;                                                \
+                    T *yr = yb + k * l.inner;                                                      \
+                    for (size_t i = 0; i < w; i++)                                                 \
+                        yr[i] = xr[i] - m[i];                                                      \
+                    ad_vexp_##SUF(yr, yr, w);                                                      \
+                    for (size_t i = 0; i < w; i++)                                                 \
+                        s[i] += yr[i];                                                             \
+                }                                                                                  \
+                for (size_t i = 0; i < w; i++)                                                     \
+                    s[i] = 1 / s[i];                                                               \
+                for (size_t k = 0; k < l.n; k++)                                                   \
+                    for (size_t i = 0; i < w; i++)                                                 \
+                        yb[k * l.inner + i] *= s[i];                                               \
+            }                                                                                      \
+    }
+SOFTMAX_BLOCKS(float, f32)
+SOFTMAX_BLOCKS(double, f64)
+
 static void softmax_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *x = ad_node_input(t, y, 0);
@@ -89,26 +146,38 @@ static void softmax_forward(ad_tape *t, ad_node *y)
     else if (l.inner == 1)
         softmax_rows_double(x->value, y->value, l.outer, l.n);
     else if (y->dtype == AD_F32)
-        softmax_forward_float(x->value, y->value, l);
+        softmax_blocks_float(x->value, y->value, l);
     else
-        softmax_forward_double(x->value, y->value, l);
+        softmax_blocks_double(x->value, y->value, l);
 }
 
 /* dy_k/dx_j = y_k (delta_kj - y_j), so dx_j = y_j (g_j - sum_k g_k y_k). */
 #define SOFTMAX_BACKWARD(T)                                                                        \
     static void softmax_backward_##T(const T *y, const T *g, T *gx, lanes l)                       \
     {                                                                                              \
-        for (size_t o = 0; o < l.outer; o++)                                                       \
-            for (size_t i = 0; i < l.inner; i++) {                                                 \
-                size_t base = o * l.n * l.inner + i;                                               \
-                T dot = 0;                                                                         \
+        T dot[BLOCK];                                                                              \
+        for (size_t o = 0; o < l.outer; o++) {                                                     \
+            size_t base = o * l.n * l.inner;                                                       \
+            if (l.inner == 1) { /* one contiguous row */                                           \
+                T d = row_dot_##T(g + base, y + base, l.n);                                        \
                 for (size_t k = 0; k < l.n; k++)                                                   \
-                    dot += g[base + k * l.inner] * y[base + k * l.inner];                          \
-                for (size_t k = 0; k < l.n; k++) {                                                 \
-                    size_t e = base + k * l.inner;                                                 \
-                    gx[e] += y[e] * (g[e] - dot);                                                  \
-                }                                                                                  \
+                    gx[base + k] += y[base + k] * (g[base + k] - d);                               \
+                continue;                                                                          \
             }                                                                                      \
+            for (size_t i0 = 0; i0 < l.inner; i0 += BLOCK) {                                       \
+                size_t w = l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK, b = base + i0;             \
+                for (size_t i = 0; i < w; i++)                                                     \
+                    dot[i] = 0;                                                                    \
+                for (size_t k = 0; k < l.n; k++)                                                   \
+                    for (size_t i = 0; i < w; i++)                                                 \
+                        dot[i] += g[b + k * l.inner + i] * y[b + k * l.inner + i];                 \
+                for (size_t k = 0; k < l.n; k++)                                                   \
+                    for (size_t i = 0; i < w; i++) {                                               \
+                        size_t e = b + k * l.inner + i;                                            \
+                        gx[e] += y[e] * (g[e] - dot[i]);                                           \
+                    }                                                                              \
+            }                                                                                      \
+        }                                                                                          \
     }
 SOFTMAX_BACKWARD(float)
 SOFTMAX_BACKWARD(double)
@@ -130,27 +199,6 @@ const ad_op_def ad_op_def_softmax = {"softmax", 1, softmax_shape, softmax_forwar
 /* ---- log_softmax: y_k = (x_k - m) - log sum_j exp(x_j - m), the
  * log-sum-exp form: never exp of a large number, never log of 0 for the max. */
 
-#define LOG_SOFTMAX_FORWARD(T, EXP, LOG)                                                           \
-    static void log_softmax_forward_##T(const T *x, T *y, lanes l)                                 \
-    {                                                                                              \
-        for (size_t o = 0; o < l.outer; o++)                                                       \
-            for (size_t i = 0; i < l.inner; i++) {                                                 \
-                const T *xl = x + o * l.n * l.inner + i;                                           \
-                T *yl = y + o * l.n * l.inner + i;                                                 \
-                T m = xl[0];                                                                       \
-                for (size_t k = 1; k < l.n; k++)                                                   \
-                    m = xl[k * l.inner] > m ? xl[k * l.inner] : m;                                 \
-                T s = 0;                                                                           \
-                for (size_t k = 0; k < l.n; k++)                                                   \
-                    s += EXP(xl[k * l.inner] - m);                                                 \
-                T ls = LOG(s);                                                                     \
-                for (size_t k = 0; k < l.n; k++)                                                   \
-                    yl[k * l.inner] = (xl[k * l.inner] - m) - ls;                                  \
-            }                                                                                      \
-    }
-LOG_SOFTMAX_FORWARD(float, expf, logf)
-LOG_SOFTMAX_FORWARD(double, exp, log)
-
 /* Contiguous lanes: the exp pass writes into y, which the last pass then
  * overwrites, so the row needs no scratch memory. */
 #define LOG_SOFTMAX_ROWS(T, SUF, LOG)                                                              \
@@ -168,6 +216,39 @@ LOG_SOFTMAX_FORWARD(double, exp, log)
 LOG_SOFTMAX_ROWS(float, f32, logf)
 LOG_SOFTMAX_ROWS(double, f64, log)
 
+/* Lanes side by side: as softmax, with y's rows as the exp scratch. */
+#define LOG_SOFTMAX_BLOCKS(T, SUF)                                                                 \
+    static void log_softmax_blocks_##T(const T *x, T *y, lanes l)                                  \
+    {                                                                                              \
+        T m[BLOCK], s[BLOCK];                                                                      \
+        for (size_t o = 0; o < l.outer; o++)                                                       \
+            for (size_t i0 = 0; i0 < l.inner; i0 += BLOCK) {                                       \
+                size_t w = l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK;                            \
+                const T *xb = x + o * l.n * l.inner + i0;                                          \
+                T *yb = y + o * l.n * l.inner + i0;                                                \
+                block_max_##T(xb, l.n, l.inner, w, m);                                             \
+                for (size_t i = 0; i < w; i++)                                                     \
+                    s[i] = 0;                                                                      \
+                for (size_t k = 0; k < l.n; k++) {                                                 \
+                    const T *xr = xb + k * l.inner;                                                \
+                    T *yr = yb + k * l.inner;                                                      \
+                    for (size_t i = 0; i < w; i++)                                                 \
+                        yr[i] = xr[i] - m[i];                                                      \
+                    ad_vexp_##SUF(yr, yr, w);                                                      \
+                    for (size_t i = 0; i < w; i++)                                                 \
+                        s[i] += yr[i];                                                             \
+                }                                                                                  \
+                ad_vlog_##SUF(s, s, w);                                                            \
+                for (size_t k = 0; k < l.n; k++)                                                   \
+                    for (size_t i = 0; i < w; i++) {                                               \
+                        size_t e = k * l.inner + i;                                                \
+                        yb[e] = (xb[e] - m[i]) - s[i];                                             \
+                    }                                                                              \
+            }                                                                                      \
+    }
+LOG_SOFTMAX_BLOCKS(float, f32)
+LOG_SOFTMAX_BLOCKS(double, f64)
+
 static void log_softmax_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *x = ad_node_input(t, y, 0);
@@ -178,64 +259,55 @@ static void log_softmax_forward(ad_tape *t, ad_node *y)
     else if (l.inner == 1)
         log_softmax_rows_double(x->value, y->value, l.outer, l.n);
     else if (y->dtype == AD_F32)
-        log_softmax_forward_float(x->value, y->value, l);
+        log_softmax_blocks_float(x->value, y->value, l);
     else
-        log_softmax_forward_double(x->value, y->value, l);
+        log_softmax_blocks_double(x->value, y->value, l);
 }
 
 /* dy_k/dx_j = delta_kj - softmax_j, so dx_j = g_j - exp(y_j) sum_k g_k;
- * softmax is recovered from the saved output as exp(y), which is <= 1. */
-#define LOG_SOFTMAX_BACKWARD(T, EXP)                                                               \
+ * softmax is recovered from the saved output as exp(y), which is <= 1,
+ * through the vector exp a row (or a chunk of one) at a time. */
+#define LOG_SOFTMAX_BACKWARD(T, SUF)                                                               \
     static void log_softmax_backward_##T(const T *y, const T *g, T *gx, lanes l)                   \
     {                                                                                              \
-        for (size_t o = 0; o < l.outer; o++)                                                       \
-            for (size_t i = 0; i < l.inner; i++) {                                                 \
-                size_t base = o * l.n * l.inner + i;                                               \
-                T sg = 0;                                                                          \
-                for (size_t k = 0; k < l.n; k++)                                                   \
-                    sg += g[base + k * l.inner];                                                   \
-                for (size_t k = 0; k < l.n; k++) {                                                 \
-                    size_t e = base + k * l.inner;                                                 \
-                    gx[e] += g[e] - EXP(y[e]) * sg;                                                \
+        T e[BLOCK], sg[BLOCK];                                                                     \
+        for (size_t o = 0; o < l.outer; o++) {                                                     \
+            size_t base = o * l.n * l.inner;                                                       \
+            if (l.inner == 1) { /* one contiguous row, in chunks */                                \
+                T s = row_sum_##T(g + base, l.n);                                                  \
+                for (size_t c = 0; c < l.n; c += BLOCK) {                                          \
+                    size_t len = l.n - c < BLOCK ? l.n - c : BLOCK, b = base + c;                  \
+                    ad_vexp_##SUF(y + b, e, len);                                                  \
+                    for (size_t k = 0; k < len; k++)                                               \
+                        gx[b + k] += g[b + k] - e[k] * s;                                          \
                 }                                                                                  \
+                continue;                                                                          \
             }                                                                                      \
-    }
-LOG_SOFTMAX_BACKWARD(float, expf)
-LOG_SOFTMAX_BACKWARD(double, exp)
-
-/* Contiguous lanes: exp(y) a chunk at a time through the vector kernel. */
-#define LOG_SOFTMAX_BACKWARD_ROWS(T, SUF)                                                          \
-    static void log_softmax_backward_rows_##T(const T *y, const T *g, T *gx, size_t rows,          \
-                                              size_t n)                                            \
-    {                                                                                              \
-        T e[256];                                                                                  \
-        for (size_t o = 0; o < rows; o++) {                                                        \
-            const T *yl = y + o * n, *gl = g + o * n;                                              \
-            T *gxl = gx + o * n;                                                                   \
-            T sg = 0;                                                                              \
-            for (size_t k = 0; k < n; k++)                                                         \
-                sg += gl[k];                                                                       \
-            for (size_t c = 0; c < n; c += 256) {                                                  \
-                size_t len = n - c < 256 ? n - c : 256;                                            \
-                ad_vexp_##SUF(yl + c, e, len);                                                     \
-                for (size_t k = 0; k < len; k++)                                                   \
-                    gxl[c + k] += gl[c + k] - e[k] * sg;                                           \
+            for (size_t i0 = 0; i0 < l.inner; i0 += BLOCK) {                                       \
+                size_t w = l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK, b = base + i0;             \
+                for (size_t i = 0; i < w; i++)                                                     \
+                    sg[i] = 0;                                                                     \
+                for (size_t k = 0; k < l.n; k++)                                                   \
+                    for (size_t i = 0; i < w; i++)                                                 \
+                        sg[i] += g[b + k * l.inner + i];                                           \
+                for (size_t k = 0; k < l.n; k++) {                                                 \
+                    size_t r = b + k * l.inner;                                                    \
+                    ad_vexp_##SUF(y + r, e, w);                                                    \
+                    for (size_t i = 0; i < w; i++)                                                 \
+                        gx[r + i] += g[r + i] - e[i] * sg[i];                                      \
+                }                                                                                  \
             }                                                                                      \
         }                                                                                          \
     }
-LOG_SOFTMAX_BACKWARD_ROWS(float, f32)
-LOG_SOFTMAX_BACKWARD_ROWS(double, f64)
+LOG_SOFTMAX_BACKWARD(float, f32)
+LOG_SOFTMAX_BACKWARD(double, f64)
 
 static void log_softmax_backward(ad_tape *t, ad_node *y)
 {
     void *gx = ad_input_grad(t, y, 0);
     if (!gx) return;
     lanes l = lanes_of(ad_node_input(t, y, 0), y->attr_i[0]);
-    if (l.inner == 1 && y->dtype == AD_F32)
-        log_softmax_backward_rows_float(y->value, y->grad, gx, l.outer, l.n);
-    else if (l.inner == 1)
-        log_softmax_backward_rows_double(y->value, y->grad, gx, l.outer, l.n);
-    else if (y->dtype == AD_F32)
+    if (y->dtype == AD_F32)
         log_softmax_backward_float(y->value, y->grad, gx, l);
     else
         log_softmax_backward_double(y->value, y->grad, gx, l);

@@ -5,6 +5,7 @@
 #include "common.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* A fixed pseudo-random weight for element i, in [0.5, 1.5): the same on
  * every call, so a gradcheck sees one function. Non-uniform weights matter:
@@ -47,7 +48,9 @@ static const struct {
     size_t ndim;
     size_t dims[3];
 } shapes[] = {
-    {1, {1}}, {1, {5}}, {2, {3, 4}}, {3, {2, 3, 5}}, {2, {1, 7}}, {2, {4, 1}},
+    {1, {1}},    {1, {5}},    {2, {3, 4}},  {3, {2, 3, 5}},
+    {2, {1, 7}}, {2, {4, 1}}, {2, {11, 3}}, /* lanes past the eight partial sums along axis 0, with
+                                               a tail */
 };
 
 /* Every shape, every axis from -ndim to ndim-1, for softmax or log_softmax. */
@@ -239,6 +242,83 @@ Test(softmax, float32_results_are_close_to_float64_results)
             }
         }
     ad_tape_free(t);
+}
+
+/* Long lanes along every axis: rows of the last axis longer than the eight
+ * partial sums and the 256-element exp chunks, and lanes of other axes
+ * taken side by side in blocks of 256 with a short last block. Values and
+ * gradients (for a fixed seed) against the closed forms in double. */
+static void check_long_lanes(ad_dtype dt, size_t nd, const size_t *dims)
+{
+    size_t numel = 1;
+    for (size_t d = 0; d < nd; d++)
+        numel *= dims[d];
+    double *x = malloc(numel * sizeof *x), *g = malloc(numel * sizeof *g);
+    double *want_y = malloc(numel * sizeof *want_y), *want_g = malloc(numel * sizeof *want_g);
+    float *xf = malloc(numel * sizeof *xf);
+    cr_assert(x && g && want_y && want_g && xf);
+    for (size_t i = 0; i < numel; i++) {
+        xf[i] = (float)(4.0 * sin(0.37 * (double)i) + 0.01 * (double)(i % 7));
+        x[i] = (double)xf[i];
+        g[i] = weight_of(i) - 1.0;
+    }
+    ad_tape *t = ad_tape_new();
+    for (int log_op = 0; log_op < 2; log_op++)
+        for (size_t axis = 0; axis < nd; axis++) {
+            size_t n = dims[axis], inner = 1, outer = 1;
+            for (size_t d = axis + 1; d < nd; d++)
+                inner *= dims[d];
+            for (size_t d = 0; d < axis; d++)
+                outer *= dims[d];
+            for (size_t o = 0; o < outer; o++)
+                for (size_t i = 0; i < inner; i++) {
+                    size_t b = o * n * inner + i;
+                    double m = -INFINITY, s = 0, dot = 0, sg = 0;
+                    for (size_t k = 0; k < n; k++)
+                        m = fmax(m, x[b + k * inner]);
+                    for (size_t k = 0; k < n; k++)
+                        s += exp(x[b + k * inner] - m);
+                    for (size_t k = 0; k < n; k++) {
+                        double p = exp(x[b + k * inner] - m) / s;
+                        dot += g[b + k * inner] * p;
+                        sg += g[b + k * inner];
+                    }
+                    for (size_t k = 0; k < n; k++) {
+                        size_t e = b + k * inner;
+                        double p = exp(x[e] - m) / s;
+                        want_y[e] = log_op ? (x[e] - m) - log(s) : p;
+                        want_g[e] = log_op ? g[e] - p * sg : p * (g[e] - dot);
+                    }
+                }
+            ad_tape_reset(t);
+            ad_tensor tx = ad_tensor_variable(t, dt, nd, dims, dt == AD_F32 ? (void *)xf : x);
+            ad_tensor y = log_op ? ad_log_softmax(tx, (int)axis) : ad_softmax(tx, (int)axis);
+            cr_assert_eq(ad_backward_seeded(y, g), AD_OK);
+            const void *gx = ad_tensor_grad(tx);
+            double tol = dt == AD_F32 ? 2e-5 : 1e-12;
+            for (size_t e = 0; e < numel; e++) {
+                double gy = dt == AD_F32 ? (double)((const float *)gx)[e] : ((const double *)gx)[e];
+                double vy = ad_tensor_get(y, e);
+                cr_assert(fabs(vy - want_y[e]) <= tol * (1 + fabs(want_y[e])),
+                          "%s %s axis %zu [%zu]: value %.10g, want %.10g",
+                          dt == AD_F32 ? "f32" : "f64", log_op ? "log_softmax" : "softmax", axis, e,
+                          vy, want_y[e]);
+                cr_assert(fabs(gy - want_g[e]) <= tol * (1 + fabs(want_g[e])),
+                          "%s %s axis %zu [%zu]: gradient %.10g, want %.10g",
+                          dt == AD_F32 ? "f32" : "f64", log_op ? "log_softmax" : "softmax", axis, e,
+                          gy, want_g[e]);
+            }
+        }
+    ad_tape_free(t);
+    free(x), free(g), free(want_y), free(want_g), free(xf);
+}
+
+Test(softmax, long_lanes_along_every_axis_match_the_closed_forms_in_both_dtypes)
+{
+    static const size_t shapes3[][3] = {{3, 300, 0}, {300, 3, 0}, {2, 19, 270}};
+    for (int dbl = 0; dbl <= 1; dbl++)
+        for (size_t s = 0; s < 3; s++)
+            check_long_lanes(dbl ? AD_F64 : AD_F32, shapes3[s][2] ? 3 : 2, shapes3[s]);
 }
 
 Test(softmax, empty_tensors_are_allowed_and_give_empty_results)
