@@ -6,24 +6,6 @@
 
 #include <tgmath.h>
 
-#define INV_SQRT2    0.70710678118654752440 /* 1/sqrt(2) */
-#define INV_SQRT_2PI 0.39894228040143267794 /* 1/sqrt(2 pi) */
-
-/* Defines name_f(float) and name_d(double) from one body in x, where real
- * is the element type; CALL(name, x) picks the one for x's type. */
-#define BOTH_TYPES(name, ...)                                                                      \
-    static inline float name##_f(float x)                                                          \
-    {                                                                                              \
-        typedef float real;                                                                        \
-        __VA_ARGS__                                                                                \
-    }                                                                                              \
-    static inline double name##_d(double x)                                                        \
-    {                                                                                              \
-        typedef double real;                                                                       \
-        __VA_ARGS__                                                                                \
-    }
-#define CALL(name, x) _Generic((x), float : name##_f, default : name##_d)(x)
-
 /* sigmoid, tanh and softplus come from the vector kernels (src/vmath.h),
  * which form sigmoid from e^-|x| and softplus as max(x, 0) + log1p(e^-|x|),
  * so no intermediate overflows. */
@@ -39,13 +21,6 @@ static void mish_u_f64(const double *x, double *u, size_t n)
     ad_vsoftplus_f64(x, u, n);
     ad_vtanh_f64(u, u, n);
 }
-
-/* Phi(x), the standard normal CDF, as erfc(-x/sqrt 2)/2: unlike
- * (1 + erf(x/sqrt 2))/2 it keeps full relative precision for x << 0. */
-BOTH_TYPES(phi_cdf, return (real)0.5 * erfc(-x * (real)INV_SQRT2);)
-
-/* gelu'(x) = Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi) */
-BOTH_TYPES(gelu_grad, return CALL(phi_cdf, x) + x * (real)INV_SQRT_2PI * exp((real)-0.5 * x * x);)
 
 /* ---- sigmoid */
 
@@ -200,15 +175,17 @@ static bool gelu_shape(ad_tape *t, ad_node *y, const char *fn)
     return ad_same_shape(t, y, fn);
 }
 
+/* Phi(x), the standard normal CDF, is erfc(-x/sqrt 2)/2 (src/vmath.h):
+ * unlike (1 + erf(x/sqrt 2))/2 it keeps full relative precision for x << 0. */
 static void gelu_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(X * CALL(phi_cdf, X));
+    AD_VMAP(gelu);
 }
 
-/* dy/dx = gelu'(x), derived above */
+/* gelu'(x) = Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi) (S1) */
 static void gelu_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G * CALL(gelu_grad, X));
+    AD_CHUNKED_BACKWARD(ad_vgelu_grad, ad_vnone, S1);
 }
 
 const ad_op_def ad_op_def_gelu = {"gelu", 1, gelu_shape, gelu_forward, gelu_backward};

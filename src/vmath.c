@@ -8,6 +8,7 @@
 #include "gemm.h"
 #include "vmath_kernels.h"
 
+#include <math.h>
 #include <stdatomic.h>
 
 #define VM_ATTR
@@ -90,6 +91,30 @@ void ad_vsoftplus_f32(const float *x, float *y, size_t n)
 void ad_vsoftplus_f64(const double *x, double *y, size_t n)
 {
     impl()->softplus_f64(x, y, n);
+}
+void ad_vgelu_f32(const float *x, float *y, size_t n)
+{
+    impl()->gelu_f32(x, y, n);
+}
+void ad_vgelu_grad_f32(const float *x, float *y, size_t n)
+{
+    impl()->gelu_grad_f32(x, y, n);
+}
+/* float64 GELU stays on libm's erfc: the fit behind the float32 kernel is
+ * good to 1e-11, not to the last bit of a double. */
+void ad_vgelu_f64(const double *x, double *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double p = 0.5 * erfc(-0.70710678118654752440 * x[i]);
+        y[i] = p == 0.0 ? -0.0 : x[i] * p; /* gelu(-Inf) = -0, its limit */
+    }
+}
+void ad_vgelu_grad_f64(const double *x, double *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i], pdf = 0.39894228040143267794 * v * exp(-0.5 * v * v);
+        y[i] = 0.5 * erfc(-0.70710678118654752440 * v) + (fabs(v) < 40.0 ? pdf : 0.0);
+    }
 }
 float ad_vmax_f32(const float *x, size_t n)
 {

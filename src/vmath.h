@@ -28,6 +28,19 @@ void ad_vsigmoid_f64(const double *x, double *y, size_t n);
 void ad_vsoftplus_f32(const float *x, float *y, size_t n);
 void ad_vsoftplus_f64(const double *x, double *y, size_t n);
 
+/* y = gelu(x) = x Phi(x) and y = gelu'(x) = Phi(x) + x phi(x), with Phi
+ * and phi the standard normal CDF and density (the exact erf form); at
+ * +-Inf both are their limits (gelu(-Inf) = -0, gelu'(-Inf) = 0,
+ * gelu'(+Inf) = 1) rather than Inf * 0. float32: a vector kernel in double,
+ * within 2 ulp (1 in the tests; gelu' near its zero at x = -0.75 counted in
+ * ulps of its larger term). float64: libm's erfc, whose error in the far
+ * left tail grows as x^2 ulps from rounding x/sqrt2, as any erfc-based
+ * form does. */
+void ad_vgelu_f32(const float *x, float *y, size_t n);
+void ad_vgelu_f64(const double *x, double *y, size_t n);
+void ad_vgelu_grad_f32(const float *x, float *y, size_t n);
+void ad_vgelu_grad_f64(const double *x, double *y, size_t n);
+
 /* The largest of x[0..n), n >= 1. A NaN in x[0] is returned; other NaNs are
  * skipped (as the scalar loop `m = x > m ? x : m` does). */
 float ad_vmax_f32(const float *x, size_t n);

@@ -18,6 +18,8 @@ typedef struct ad_vmath_impl {
     void (*sigmoid_f64)(const double *, double *, size_t);
     void (*softplus_f32)(const float *, float *, size_t);
     void (*softplus_f64)(const double *, double *, size_t);
+    void (*gelu_f32)(const float *, float *, size_t);
+    void (*gelu_grad_f32)(const float *, float *, size_t);
     float (*max_f32)(const float *, size_t);
     double (*max_f64)(const double *, size_t);
     float (*exp_shift_sum_f32)(const float *, float, float *, size_t);

@@ -388,6 +388,142 @@ FN_TESTS(tanh, F_TANH)
 FN_TESTS(sigmoid, F_SIGMOID)
 FN_TESTS(softplus, F_SOFTPLUS)
 
+/* ---- GELU: gelu(x) = x Phi(x) and gelu'(x) = Phi(x) + x phi(x), against
+ * long double erfcl/expl. gelu within the usual ulps; gelu' cancels near
+ * its zero (x = -0.75), so there it is held to ulps of its larger term. */
+static long double phi_l(long double x)
+{
+    return 0.5L * erfcl(-x / sqrtl(2.0L));
+}
+static long double x_pdf_l(long double x)
+{
+    return fabsl(x) < 40 ? x * expl(-x * x / 2) / sqrtl(2 * 3.14159265358979323846264338327950288L)
+                         : 0.0L;
+}
+static long double gelu_l(long double x)
+{
+    long double p = phi_l(x);
+    return p == 0 ? -0.0L : x * p;
+}
+
+/* |got - want| in ulps of want, or of the larger term of gelu' for `grad` */
+static double gelu_err(bool grad, long double x, double got, double want, bool f32)
+{
+    double eps = f32 ? (double)FLT_EPSILON : DBL_EPSILON;
+    if (isnan(want) || isnan(got)) return isnan(want) && isnan(got) ? 0 : HUGE_VAL;
+    double scale = fabs(want);
+    if (grad) scale = fmax(scale, fmax((double)phi_l(x), fabs((double)x_pdf_l(x))));
+    double ulp = fmax(scale * eps, f32 ? (double)FLT_TRUE_MIN : DBL_TRUE_MIN);
+    return fabs(got - want) / ulp;
+}
+
+static void gelu_checks(int isa)
+{
+    if (!use_isa(isa)) return;
+    enum { BLOCK = 1 << 16 };
+    float *x = malloc(BLOCK * sizeof *x), *y = malloc(BLOCK * sizeof *y);
+    float *d = malloc(BLOCK * sizeof *d);
+    double worst_ulp[2] = {0, 0}, at[2] = {0, 0};
+    uint64_t b = 0;
+    for (int round = 0; b < ((uint64_t)1 << 32) || round < 4; round++) {
+        size_t k = 0;
+        if (b < ((uint64_t)1 << 32)) /* every 509th float, then the busy range */
+            for (; k < BLOCK && b < ((uint64_t)1 << 32); k++, b += 509) {
+                uint32_t u = (uint32_t)b;
+                memcpy(&x[k], &u, 4);
+            }
+        else
+            for (; k < BLOCK; k++)
+                x[k] = (float)uniform(-16, 10);
+        ad_vgelu_f32(x, y, k);
+        ad_vgelu_grad_f32(x, d, k);
+        for (size_t i = 0; i < k; i++) {
+            double e0 = gelu_err(false, x[i], y[i], (double)(float)gelu_l(x[i]), true);
+            double e1 =
+                gelu_err(true, x[i], d[i], (double)(float)(phi_l(x[i]) + x_pdf_l(x[i])), true);
+            if (e0 > worst_ulp[0]) worst_ulp[0] = e0, at[0] = x[i];
+            if (e1 > worst_ulp[1]) worst_ulp[1] = e1, at[1] = x[i];
+        }
+    }
+    cr_log_info("vmath gelu f32 isa %d: max %g ulp (x = %a), gelu' %g (x = %a)", isa, worst_ulp[0],
+                at[0], worst_ulp[1], at[1]);
+    cr_assert(worst_ulp[0] <= TOL32, "gelu f32 isa %d: %g ulp at x = %a", isa, worst_ulp[0], at[0]);
+    cr_assert(worst_ulp[1] <= TOL32, "gelu' f32 isa %d: %g ulp at x = %a", isa, worst_ulp[1],
+              at[1]);
+    /* the limits at infinity, NaN, and zeros keeping their sign */
+    static const float sp[] = {INFINITY, -INFINITY, NAN, 0.0f, -0.0f, -40.0f, 40.0f};
+    static const float want_y[] = {INFINITY, -0.0f, NAN, 0.0f, -0.0f, -0.0f, 40.0f};
+    static const float want_d[] = {1.0f, 0.0f, NAN, 0.5f, 0.5f, 0.0f, 1.0f};
+    float ys[7], ds[7];
+    ad_vgelu_f32(sp, ys, 7);
+    ad_vgelu_grad_f32(sp, ds, 7);
+    for (size_t i = 0; i < 7; i++) {
+        cr_assert(isnan(want_y[i]) ? isnan(ys[i]) : memcmp(&ys[i], &want_y[i], 4) == 0,
+                  "gelu f32 isa %d (%g) = %a, want %a", isa, (double)sp[i], (double)ys[i],
+                  (double)want_y[i]);
+        cr_assert(isnan(want_d[i]) ? isnan(ds[i]) : ds[i] == want_d[i],
+                  "gelu' f32 isa %d (%g) = %a, want %a", isa, (double)sp[i], (double)ds[i],
+                  (double)want_d[i]);
+    }
+    /* tails and misalignment: lengths around the vector widths, nothing
+     * written past n */
+    for (size_t li = 0; li < N_LENGTHS; li++)
+        for (size_t off = 0; off < 4; off++) {
+            size_t n = lengths[li] < BLOCK - 8 ? lengths[li] : 0;
+            for (size_t i = 0; i < n + 8; i++)
+                x[i] = (float)uniform(-8, 8), y[i] = -7.0f;
+            ad_vgelu_f32(x + off, y + off, n);
+            for (size_t i = 0; i < n; i++)
+                cr_assert(gelu_err(false, x[off + i], y[off + i], (double)(float)gelu_l(x[off + i]),
+                                   true) <= TOL32,
+                          "gelu f32 n=%zu off=%zu [%zu]", n, off, i);
+            cr_assert(y[off + n] == -7.0f, "gelu f32 wrote past n=%zu", n);
+        }
+    free(x), free(y), free(d);
+    ad_vmath_force_isa(AD_ISA_AUTO);
+}
+
+Test(vmath, gelu_and_its_derivative_match_long_double_on_the_portable_kernels)
+{
+    gelu_checks(AD_ISA_GENERIC);
+}
+Test(vmath, gelu_and_its_derivative_match_long_double_on_the_avx2_kernels)
+{
+    gelu_checks(AD_ISA_AVX2);
+}
+Test(vmath, gelu_and_its_derivative_match_long_double_on_the_avx512_kernels)
+{
+    gelu_checks(AD_ISA_AVX512);
+}
+
+/* float64 goes through libm's erfc on every family */
+Test(vmath, float64_gelu_and_its_derivative_match_long_double_and_their_limits)
+{
+    enum { N = 1 << 16 };
+    double *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *d = malloc(N * sizeof *d);
+    for (size_t i = 0; i < N; i++)
+        x[i] = i % 4 == 0 ? uniform(-40, 10) : uniform(-8, 8);
+    ad_vgelu_f64(x, y, N);
+    ad_vgelu_grad_f64(x, d, N);
+    for (size_t i = 0; i < N; i++) {
+        /* rounding x/sqrt2 to double moves erfc(-x/sqrt2) by about x^2 ulps in
+         * the left tail (d log erfc(z)/dz = -2z there), whatever the erfc */
+        double tol = TOL64 * (1 + x[i] * x[i]);
+        cr_assert(gelu_err(false, x[i], y[i], (double)gelu_l(x[i]), false) <= tol,
+                  "gelu f64 (%a) = %a, want %a", x[i], y[i], (double)gelu_l(x[i]));
+        double want = (double)(phi_l(x[i]) + x_pdf_l(x[i]));
+        cr_assert(gelu_err(true, x[i], d[i], want, false) <= tol, "gelu' f64 (%a) = %a, want %a",
+                  x[i], d[i], want);
+    }
+    double sp[3] = {INFINITY, -INFINITY, -0.0}, ys[3], ds[3];
+    ad_vgelu_f64(sp, ys, 3);
+    ad_vgelu_grad_f64(sp, ds, 3);
+    cr_assert(isinf(ys[0]) && ys[0] > 0 && ys[1] == 0 && signbit(ys[1]) && ys[2] == 0 &&
+              signbit(ys[2]));
+    cr_assert(ds[0] == 1 && ds[1] == 0 && ds[2] == 0.5);
+    free(x), free(y), free(d);
+}
+
 /* ---- softmax row passes: max exactly as the scalar loop (NaN in x[0] is
  * returned, later NaNs skipped); y = e^(x-m) within tolerance and the sum
  * within a few ulp per term of the double-precision sum. */

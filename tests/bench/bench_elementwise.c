@@ -71,6 +71,16 @@ static void libm_softplus64(const double *x, double *y, size_t n)
     for (size_t i = 0; i < n; i++)
         y[i] = (x[i] > 0 ? x[i] : 0.0) + log1p(exp(-fabs(x[i])));
 }
+static void libm_gelu32(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] * 0.5f * erfcf(-0.70710678f * x[i]);
+}
+static void libm_gelu64(const double *x, double *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] * 0.5 * erfc(-0.70710678118654752440 * x[i]);
+}
 
 static const struct {
     const char *name;
@@ -82,6 +92,7 @@ static const struct {
     {"tanh", ad_vtanh_f32, libm_tanh32, ad_vtanh_f64, libm_tanh64},
     {"sigmoid", ad_vsigmoid_f32, libm_sigmoid32, ad_vsigmoid_f64, libm_sigmoid64},
     {"softplus", ad_vsoftplus_f32, libm_softplus32, ad_vsoftplus_f64, libm_softplus64},
+    {"gelu", ad_vgelu_f32, libm_gelu32, ad_vgelu_f64, libm_gelu64}, /* f64 is libm's erfc */
 };
 
 static double time32(vf32 f, const float *x, float *y)
