@@ -180,6 +180,33 @@ Test(activation, extreme_inputs_give_finite_values_and_gradients_in_both_dtypes)
     }
 }
 
+/* At +-Inf GELU and its derivative take their limits: gelu(Inf) = Inf,
+ * gelu(-Inf) = -0, gelu'(Inf) = 1, gelu'(-Inf) = 0 (x Phi(x) and x phi(x)
+ * once gave Inf * 0 = NaN there). Both dtypes. */
+Test(activation, gelu_and_its_gradient_take_their_limits_at_infinity)
+{
+    for (int dt = 0; dt < 2; dt++) {
+        ad_tape *t = ad_tape_new();
+        const double v[2] = {INFINITY, -INFINITY};
+        const float vf[2] = {INFINITY, -INFINITY};
+        ad_tensor x = ad_tensor_variable(t, dt ? AD_F64 : AD_F32, 1, (size_t[]){2},
+                                         dt ? (const void *)v : (const void *)vf);
+        ad_tensor y = ad_gelu(x);
+        cr_assert_eq(ad_backward_seeded(y, (double[]){1, 1}), AD_OK);
+        double g0 = dt ? ((const double *)ad_tensor_grad(x))[0]
+                       : (double)((const float *)ad_tensor_grad(x))[0];
+        double g1 = dt ? ((const double *)ad_tensor_grad(x))[1]
+                       : (double)((const float *)ad_tensor_grad(x))[1];
+        const char *dn = dt ? "float64" : "float32";
+        cr_assert(isinf(ad_tensor_get(y, 0)) && ad_tensor_get(y, 0) > 0, "%s gelu(Inf) = %g", dn,
+                  ad_tensor_get(y, 0));
+        cr_assert(ad_tensor_get(y, 1) == 0 && signbit(ad_tensor_get(y, 1)), "%s gelu(-Inf) = %g",
+                  dn, ad_tensor_get(y, 1));
+        cr_assert(g0 == 1 && g1 == 0, "%s gelu'(+-Inf) = %g, %g", dn, g0, g1);
+        ad_tape_free(t);
+    }
+}
+
 Test(activation, sigmoid_and_softplus_saturate_exactly_at_plus_minus_1e4)
 {
     for (int dt = 0; dt < 2; dt++) {
