@@ -71,19 +71,30 @@ ROW_SUM(row_sum_double, double, SUM_TERM, const double *a)
 
 /* Along a non-last axis: the w <= BLOCK lanes starting at lane i0 of one
  * outer block, as rows k = 0..n-1 of w contiguous elements (stride inner).
- * m[i] = max_k x[k][i]: a NaN in row 0 is kept, later NaNs are skipped, as
- * the last-axis vector max does. */
-#define BLOCK_MAX(T)                                                                               \
-    static void block_max_##T(const T *x, size_t n, size_t inner, size_t w, T *m)                  \
+ * The two passes both forward forms share: m[i] = max_k x[k][i] (a NaN in
+ * row 0 is kept, later NaNs skipped, as the last-axis vector max does),
+ * y[k][i] = exp(x[k][i] - m[i]) a row at a time through the vector exp,
+ * and s[i] = sum_k y[k][i]. */
+#define BLOCK_EXP_SUM(T, SUF)                                                                      \
+    static void block_exp_sum_##T(const T *x, T *y, size_t n, size_t inner, size_t w, T *m, T *s)  \
     {                                                                                              \
         for (size_t i = 0; i < w; i++)                                                             \
-            m[i] = x[i];                                                                           \
+            m[i] = x[i], s[i] = 0;                                                                 \
         for (size_t k = 1; k < n; k++)                                                             \
             for (size_t i = 0; i < w; i++)                                                         \
                 m[i] = x[k * inner + i] > m[i] ? x[k * inner + i] : m[i];                          \
+        for (size_t k = 0; k < n; k++) {                                                           \
+            const T *xr = x + k * inner;                                                           \
+            T *yr = y + k * inner;                                                                 \
+            for (size_t i = 0; i < w; i++)                                                         \
+                yr[i] = xr[i] - m[i];                                                              \
+            ad_vexp_##SUF(yr, yr, w);                                                              \
+            for (size_t i = 0; i < w; i++)                                                         \
+                s[i] += yr[i];                                                                     \
+        }                                                                                          \
     }
-BLOCK_MAX(float)
-BLOCK_MAX(double)
+BLOCK_EXP_SUM(float, f32)
+BLOCK_EXP_SUM(double, f64)
 
 /* ---- softmax: y_k = exp(x_k - m) / sum_j exp(x_j - m), m = max_j x_j */
 
@@ -104,7 +115,7 @@ BLOCK_MAX(double)
 SOFTMAX_ROWS(float, f32)
 SOFTMAX_ROWS(double, f64)
 
-/* Lanes side by side: y row k = x row k - m, exp in place, summed per lane. */
+/* Lanes side by side: the shared passes, then y row k *= 1 / s. */
 #define SOFTMAX_BLOCKS(T, SUF)                                                                     \
     static void softmax_blocks_##T(const T *x, T *y, lanes l)                                      \
     {                                                                                              \
@@ -112,20 +123,8 @@ SOFTMAX_ROWS(double, f64)
         for (size_t o = 0; o < l.outer; o++)                                                       \
             for (size_t i0 = 0; i0 < l.inner; i0 += BLOCK) {                                       \
                 size_t w = l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK;                            \
-                const T *xb = x + o * l.n * l.inner + i0;                                          \
                 T *yb = y + o * l.n * l.inner + i0;                                                \
-                block_max_##T(xb, l.n, l.inner, w, m);                                             \
-                for (size_t i = 0; i < w; i++)                                                     \
-                    s[i] = 0;                                                                      \
-                for (size_t k = 0; k < l.n; k++) {                                                 \
-                    const T *xr = xb + k * l.inner;                                                \
-                    T *yr = yb + k * l.inner;                                                      \
-                    for (size_t i = 0; i < w; i++)                                                 \
-                        yr[i] = xr[i] - m[i];                                                      \
-                    ad_vexp_##SUF(yr, yr, w);                                                      \
-                    for (size_t i = 0; i < w; i++)                                                 \
-                        s[i] += yr[i];                                                             \
-                }                                                                                  \
+                block_exp_sum_##T(x + o * l.n * l.inner + i0, yb, l.n, l.inner, w, m, s);          \
                 for (size_t i = 0; i < w; i++)                                                     \
                     s[i] = 1 / s[i];                                                               \
                 for (size_t k = 0; k < l.n; k++)                                                   \
@@ -216,7 +215,8 @@ const ad_op_def ad_op_def_softmax = {"softmax", 1, softmax_shape, softmax_forwar
 LOG_SOFTMAX_ROWS(float, f32, logf)
 LOG_SOFTMAX_ROWS(double, f64, log)
 
-/* Lanes side by side: as softmax, with y's rows as the exp scratch. */
+/* Lanes side by side: the shared passes (y's rows as the exp scratch),
+ * then y = (x - m) - log s. */
 #define LOG_SOFTMAX_BLOCKS(T, SUF)                                                                 \
     static void log_softmax_blocks_##T(const T *x, T *y, lanes l)                                  \
     {                                                                                              \
@@ -226,18 +226,7 @@ LOG_SOFTMAX_ROWS(double, f64, log)
                 size_t w = l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK;                            \
                 const T *xb = x + o * l.n * l.inner + i0;                                          \
                 T *yb = y + o * l.n * l.inner + i0;                                                \
-                block_max_##T(xb, l.n, l.inner, w, m);                                             \
-                for (size_t i = 0; i < w; i++)                                                     \
-                    s[i] = 0;                                                                      \
-                for (size_t k = 0; k < l.n; k++) {                                                 \
-                    const T *xr = xb + k * l.inner;                                                \
-                    T *yr = yb + k * l.inner;                                                      \
-                    for (size_t i = 0; i < w; i++)                                                 \
-                        yr[i] = xr[i] - m[i];                                                      \
-                    ad_vexp_##SUF(yr, yr, w);                                                      \
-                    for (size_t i = 0; i < w; i++)                                                 \
-                        s[i] += yr[i];                                                             \
-                }                                                                                  \
+                block_exp_sum_##T(xb, yb, l.n, l.inner, w, m, s);                                  \
                 ad_vlog_##SUF(s, s, w);                                                            \
                 for (size_t k = 0; k < l.n; k++)                                                   \
                     for (size_t i = 0; i < w; i++) {                                               \
