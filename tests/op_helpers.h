@@ -67,6 +67,42 @@ static inline void grad_as_double(ad_tensor x, double *out)
             ad_tensor_dtype(x) == AD_F32 ? (double)((const float *)g)[i] : ((const double *)g)[i];
 }
 
+/* A gradcheck case for the linear layers (ad_linear, ad_linear_relu):
+ * x of xnd dims, weights w [out, in], a bias [out] when `bias`; the op's
+ * output goes through weighted_sum so every element counts. */
+typedef struct linear_case {
+    size_t xnd;
+    size_t x[2], w[2];
+    bool bias;
+} linear_case;
+typedef ad_tensor (*linear_op)(ad_tensor x, ad_tensor w, ad_tensor b);
+
+typedef struct linear_graph_ctx {
+    linear_case c;
+    linear_op op;
+} linear_graph_ctx;
+
+static inline ad_tensor linear_case_graph(ad_tape *t, ad_param *const *p, size_t np, void *ctx)
+{
+    (void)np;
+    const linear_graph_ctx *g = ctx;
+    ad_tensor none = {0};
+    ad_tensor b = g->c.bias ? ad_param_use(t, p[2]) : none;
+    return weighted_sum(g->op(ad_param_use(t, p[0]), ad_param_use(t, p[1]), b), 13);
+}
+
+/* Inputs on [-1, 1): for linear_relu about half the outputs are clipped,
+ * none sits on the kink. */
+static inline void check_linear_case(linear_op op, linear_case c)
+{
+    ad_param *p[3] = {test_param(c.xnd, c.x, -1, 1, 4), test_param(2, c.w, -1, 1, 5),
+                      test_param(1, c.w, -1, 1, 6)};
+    linear_graph_ctx g = {c, op};
+    ASSERT_GRADCHECK(linear_case_graph, p, c.bias ? 3 : 2, &g, NULL);
+    for (int k = 0; k < 3; k++)
+        ad_param_free(p[k]);
+}
+
 /* Asserts two double arrays agree within abs + rel * |want|. */
 #define ASSERT_CLOSE_ARRAY(got, want, n, abs_, rel_)                                               \
     do {                                                                                           \

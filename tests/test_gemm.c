@@ -5,6 +5,7 @@
 #include "common.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "matrix_helpers.h"
 #include "pool.h"
 
 #include <math.h>
@@ -25,30 +26,10 @@ typedef struct gcase {
 } gcase;
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-static double rnd(void)
-{
-    rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
-    return (double)(rng_state >> 11) / 9007199254740992.0 - 0.5;
-}
 
-static void *new_matrix(int dbl, size_t rows, size_t ld, double fill_nan)
+static void *new_matrix(int dbl, size_t rows, size_t ld, bool nan)
 {
-    size_t len = rows * ld > 0 ? rows * ld : 1;
-    void *x = malloc(len * (dbl ? sizeof(double) : sizeof(float)));
-    cr_assert_not_null(x);
-    for (size_t i = 0; i < len; i++) {
-        double v = isnan(fill_nan) ? (double)NAN : rnd();
-        if (dbl)
-            ((double *)x)[i] = v;
-        else
-            ((float *)x)[i] = (float)v;
-    }
-    return x;
-}
-
-static double get(const void *x, int dbl, size_t i)
-{
-    return dbl ? ((const double *)x)[i] : (double)((const float *)x)[i];
+    return test_matrix(dbl, rows, ld, nan, &rng_state);
 }
 
 static void call(const gcase *g, const void *a, size_t lda, const void *b, size_t ldb, void *c,
@@ -68,16 +49,16 @@ static void check_case(const gcase *g)
     size_t ar = g->ta ? g->k : g->m, ac = g->ta ? g->m : g->k;
     size_t br = g->tb ? g->n : g->k, bc = g->tb ? g->k : g->n;
     size_t lda = ac + g->pad, ldb = bc + g->pad, ldc = g->n + g->pad;
-    void *a = new_matrix(g->dbl, ar, lda, 0), *b = new_matrix(g->dbl, br, ldb, 0);
-    void *c = new_matrix(g->dbl, g->m, ldc, g->beta == 0 ? (double)NAN : 0);
-    void *c0 = new_matrix(g->dbl, g->m, ldc, 0);
+    void *a = new_matrix(g->dbl, ar, lda, false), *b = new_matrix(g->dbl, br, ldb, false);
+    void *c = new_matrix(g->dbl, g->m, ldc, g->beta == 0);
+    void *c0 = new_matrix(g->dbl, g->m, ldc, false);
     size_t csize = (g->m * ldc > 0 ? g->m * ldc : 1) * (g->dbl ? sizeof(double) : sizeof(float));
     memcpy(c0, c, csize);
     call(g, a, lda, b, ldb, c, ldc);
     double eps = g->dbl ? 2.3e-16 : 1.2e-7;
     for (size_t i = 0; i < g->m; i++)
         for (size_t j = 0; j < ldc; j++) {
-            double got = get(c, g->dbl, i * ldc + j), old = get(c0, g->dbl, i * ldc + j);
+            double got = test_get(c, g->dbl, i * ldc + j), old = test_get(c0, g->dbl, i * ldc + j);
             if (j >= g->n) { /* padding: never written */
                 cr_assert(got == old || (isnan(got) && isnan(old)),
                           "padding C[%zu,%zu] changed (m %zu n %zu k %zu)", i, j, g->m, g->n, g->k);
@@ -85,8 +66,8 @@ static void check_case(const gcase *g)
             }
             double s = 0, mag = 0;
             for (size_t p = 0; p < g->k; p++) {
-                double x = get(a, g->dbl, g->ta ? p * lda + i : i * lda + p);
-                double y = get(b, g->dbl, g->tb ? j * ldb + p : p * ldb + j);
+                double x = test_get(a, g->dbl, g->ta ? p * lda + i : i * lda + p);
+                double y = test_get(b, g->dbl, g->tb ? j * ldb + p : p * ldb + j);
                 s += x * y, mag += fabs(x * y);
             }
             double sc = g->beta == 0 ? 0 : g->beta * old; /* old may be NaN when beta = 0 */
@@ -255,8 +236,8 @@ Test(gemm, two_threads_give_the_single_thread_result)
             /* every dimension >= 256: thinner products stay on one thread */
             size_t m = t & 1 ? 260 : 400, n = t & 1 ? 500 : 270, k = 300;
             size_t es = dbl ? sizeof(double) : sizeof(float);
-            void *a = new_matrix(dbl, m, k, 0), *b = new_matrix(dbl, k, n, 0);
-            void *c1 = new_matrix(dbl, m, n, 0), *c2 = new_matrix(dbl, m, n, 0);
+            void *a = new_matrix(dbl, m, k, false), *b = new_matrix(dbl, k, n, false);
+            void *c1 = new_matrix(dbl, m, n, false), *c2 = new_matrix(dbl, m, n, false);
             memcpy(c2, c1, m * n * es);
             gcase g = {dbl, t & 2, t & 2, m, n, k, 0, 1.0, 0.5};
             size_t lda = g.ta ? m : k, ldb = g.tb ? k : n;
@@ -267,8 +248,8 @@ Test(gemm, two_threads_give_the_single_thread_result)
             ad_set_num_threads(0);
             double eps = dbl ? 1e-13 : 1e-5;
             for (size_t i = 0; i < m * n; i++)
-                cr_assert(fabs(get(c1, dbl, i) - get(c2, dbl, i)) <= eps * (double)k,
-                          "[%zu] %g vs %g", i, get(c1, dbl, i), get(c2, dbl, i));
+                cr_assert(fabs(test_get(c1, dbl, i) - test_get(c2, dbl, i)) <= eps * (double)k,
+                          "[%zu] %g vs %g", i, test_get(c1, dbl, i), test_get(c2, dbl, i));
             free(a), free(b), free(c1), free(c2);
         }
 }

@@ -73,56 +73,37 @@ Test(matmul, gradient_accumulates_when_both_operands_are_the_same_tensor)
     ad_param_free(p[0]);
 }
 
-typedef struct lin_case {
-    size_t xnd;
-    size_t x[2], w[2];
-    bool bias;
-} lin_case;
-
-static ad_tensor linear_graph(ad_tape *t, ad_param *const *p, size_t np, void *ctx)
+static void check_linear(linear_case c)
 {
-    (void)np;
-    const lin_case *c = ctx;
-    ad_tensor none = {0};
-    ad_tensor b = c->bias ? ad_param_use(t, p[2]) : none;
-    return weighted_sum(ad_linear(ad_param_use(t, p[0]), ad_param_use(t, p[1]), b), 13);
-}
-
-static void check_linear(lin_case c)
-{
-    ad_param *p[3] = {test_param(c.xnd, c.x, -1, 1, 4), test_param(2, c.w, -1, 1, 5),
-                      test_param(1, c.w, -1, 1, 6)};
-    ASSERT_GRADCHECK(linear_graph, p, c.bias ? 3 : 2, &c, NULL);
-    for (int k = 0; k < 3; k++)
-        ad_param_free(p[k]);
+    check_linear_case(ad_linear, c);
 }
 
 Test(linear, gradient_matches_central_differences_with_bias)
 {
-    check_linear((lin_case){2, {4, 3}, {5, 3}, true});
-    check_linear((lin_case){2, {1, 1}, {1, 1}, true});
-    check_linear((lin_case){2, {3, 7}, {1, 7}, true});
+    check_linear((linear_case){2, {4, 3}, {5, 3}, true});
+    check_linear((linear_case){2, {1, 1}, {1, 1}, true});
+    check_linear((linear_case){2, {3, 7}, {1, 7}, true});
 }
 
 Test(linear, gradient_matches_central_differences_without_bias)
 {
-    check_linear((lin_case){2, {4, 3}, {5, 3}, false});
-    check_linear((lin_case){2, {1, 1}, {1, 1}, false});
+    check_linear((linear_case){2, {4, 3}, {5, 3}, false});
+    check_linear((linear_case){2, {1, 1}, {1, 1}, false});
 }
 
 Test(linear, gradient_matches_central_differences_for_a_one_dimensional_input)
 {
-    check_linear((lin_case){1, {3}, {5, 3}, true});
-    check_linear((lin_case){1, {3}, {5, 3}, false});
-    check_linear((lin_case){1, {1}, {1, 1}, true});
+    check_linear((linear_case){1, {3}, {5, 3}, true});
+    check_linear((linear_case){1, {3}, {5, 3}, false});
+    check_linear((linear_case){1, {1}, {1, 1}, true});
 }
 
 Test(linear, gradient_matches_central_differences_for_empty_sizes)
 {
-    check_linear((lin_case){2, {2, 0}, {3, 0}, true}); /* In = 0: y is the bias */
-    check_linear((lin_case){2, {0, 3}, {4, 3}, true}); /* B = 0 */
-    check_linear((lin_case){2, {2, 3}, {0, 3}, true}); /* Out = 0 */
-    check_linear((lin_case){1, {0}, {2, 0}, true});
+    check_linear((linear_case){2, {2, 0}, {3, 0}, true}); /* In = 0: y is the bias */
+    check_linear((linear_case){2, {0, 3}, {4, 3}, true}); /* B = 0 */
+    check_linear((linear_case){2, {2, 3}, {0, 3}, true}); /* Out = 0 */
+    check_linear((linear_case){1, {0}, {2, 0}, true});
 }
 
 /* -------------------------------------------------------- forward values */

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "cpu.h"
 #include "matmul_small.h"
+#include "matrix_helpers.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -14,31 +15,11 @@ static const size_t sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17};
 enum { N_SIZES = sizeof sizes / sizeof sizes[0] };
 
 static uint64_t rng_state = 0x2545f4914f6cdd1du;
-static double rnd(void)
-{
-    rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
-    return (double)(rng_state >> 11) / 9007199254740992.0 - 0.5;
-}
 
 /* rows x ld values of the dtype, random, or all NaN */
 static void *matrix(int dbl, size_t rows, size_t ld, bool nan)
 {
-    size_t len = rows * ld > 0 ? rows * ld : 1;
-    void *x = malloc(len * (dbl ? sizeof(double) : sizeof(float)));
-    cr_assert_not_null(x);
-    for (size_t i = 0; i < len; i++) {
-        double v = nan ? (double)NAN : rnd();
-        if (dbl)
-            ((double *)x)[i] = v;
-        else
-            ((float *)x)[i] = (float)v;
-    }
-    return x;
-}
-
-static double get(const void *x, int dbl, size_t i)
-{
-    return dbl ? ((const double *)x)[i] : (double)((const float *)x)[i];
+    return test_matrix(dbl, rows, ld, nan, &rng_state);
 }
 
 /* One product; C's padding must stay as it was, and without acc C's old
@@ -57,7 +38,7 @@ static void check(int dbl, bool ta, bool tb, size_t m, size_t n, size_t k, size_
     double eps = dbl ? 2.3e-16 : 1.2e-7;
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < ldc; j++) {
-            double got = get(c, dbl, i * ldc + j), old = get(c0, dbl, i * ldc + j);
+            double got = test_get(c, dbl, i * ldc + j), old = test_get(c0, dbl, i * ldc + j);
             if (j >= n) {
                 cr_assert(got == old || (isnan(got) && isnan(old)), "padding C[%zu,%zu] changed", i,
                           j);
@@ -65,8 +46,8 @@ static void check(int dbl, bool ta, bool tb, size_t m, size_t n, size_t k, size_
             }
             double s = acc ? old : 0, mag = acc ? fabs(old) : 0;
             for (size_t p = 0; p < k; p++) {
-                double x = get(a, dbl, ta ? p * lda + i : i * lda + p);
-                double y = get(b, dbl, tb ? j * ldb + p : p * ldb + j);
+                double x = test_get(a, dbl, ta ? p * lda + i : i * lda + p);
+                double y = test_get(b, dbl, tb ? j * ldb + p : p * ldb + j);
                 s += x * y, mag += fabs(x * y);
             }
             cr_assert(fabs(got - s) <= 4 * eps * (double)(k + 1) * mag + 1e-300,
