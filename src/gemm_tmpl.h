@@ -287,8 +287,11 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
     if (n < im->nr && narrow_gain(m, n, im->mr, im->nr)) /* e.g. [B,H] . [H,10] */
         J = (FN(job_)){!tb, !ta, true, n,   m,   k,  alpha, beta, b,
                        a,   c,   ldb,  lda, ldc, im, NULL,  NULL};
-    if ((m < THREAD_MIN_DIM || n < THREAD_MIN_DIM || k < THREAD_MIN_DIM) && work < THIN_WORK)
-        nt = 1; /* thin */
+    /* thin: one thread, unless big in work or in the operand it streams */
+    size_t streamed = (m > n ? m : n) * k * sizeof(T);
+    if ((m < THREAD_MIN_DIM || n < THREAD_MIN_DIM || k < THREAD_MIN_DIM) && work < THIN_WORK &&
+        streamed < SPLIT_BYTES)
+        nt = 1;
     if (nt <= 1)
         FN(part_)(&J, 0, 1);
     else

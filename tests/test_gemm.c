@@ -338,14 +338,16 @@ Test(gemm, two_thread_products_with_a_shared_packed_operand_match_naive_product)
 }
 
 /* Two threads on products that are thin but still split: a few rows
- * against a B of 4 MiB or more (columns of C in bands, unpacked) and a thin
- * product past THIN_WORK multiply-adds (packed bands). */
+ * against a B of 4 MiB or more (columns of C in bands, unpacked), a thin
+ * product past THIN_WORK multiply-adds, and a thin one whose larger operand
+ * is 4 MiB or more (packed bands). */
 Test(gemm, two_thread_few_row_and_big_thin_products_match_naive_product)
 {
     static const size_t shapes[][4] = {
         /* m, n, k, transposes (bit 0: A, bit 1: B) */
-        {1, 1031, 1030, 0}, {1, 1031, 1030, 3}, {3, 1100, 1000, 2}, {4, 1029, 1040, 1},
-        {7, 1000, 1000, 2}, {40, 1024, 820, 0}, {40, 1024, 820, 3},
+        {1, 1031, 1030, 0}, {1, 1031, 1030, 3},  {3, 1100, 1000, 2},
+        {4, 1029, 1040, 1}, {7, 1000, 1000, 2},  {40, 1024, 820, 0},
+        {40, 1024, 820, 3}, {16, 1030, 1030, 0}, {16, 1030, 1030, 2},
     };
     ad_set_num_threads(2);
     for (int dbl = 0; dbl <= 1; dbl++)
