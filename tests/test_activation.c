@@ -187,7 +187,7 @@ Test(activation, gelu_and_its_gradient_take_their_limits_at_infinity)
 {
     for (int dt = 0; dt < 2; dt++) {
         ad_tape *t = ad_tape_new();
-        const double v[2] = {INFINITY, -INFINITY};
+        const double v[2] = {HUGE_VAL, -HUGE_VAL};
         const float vf[2] = {INFINITY, -INFINITY};
         ad_tensor x = ad_tensor_variable(t, dt ? AD_F64 : AD_F32, 1, (size_t[]){2},
                                          dt ? (const void *)v : (const void *)vf);

@@ -273,7 +273,7 @@ static void check_long_lanes(ad_dtype dt, size_t nd, const size_t *dims)
             for (size_t o = 0; o < outer; o++)
                 for (size_t i = 0; i < inner; i++) {
                     size_t b = o * n * inner + i;
-                    double m = -INFINITY, s = 0, dot = 0, sg = 0;
+                    double m = -HUGE_VAL, s = 0, dot = 0, sg = 0;
                     for (size_t k = 0; k < n; k++)
                         m = fmax(m, x[b + k * inner]);
                     for (size_t k = 0; k < n; k++)
