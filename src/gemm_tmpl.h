@@ -108,9 +108,10 @@ static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, siz
     }
     T *bbuf = abuf + (J->apk ? 0 : mcb * kcb);
     T tile[AD_GEMM_MAX_MR * AD_GEMM_MAX_NR];
-    /* few row tiles read each B panel once or twice: the kernel reads full
-     * panels of B (not transposed) in place, only an edge panel is packed */
-    bool bdirect = !J->tb && !J->bpk && m <= BDIRECT_TILES * mr;
+    /* few row tiles read each B panel once or twice, and a depth of 16 or
+     * less makes a panel a few cache lines: the kernel reads full panels of
+     * B (not transposed) in place, only an edge panel is packed */
+    bool bdirect = !J->tb && !J->bpk && (m <= BDIRECT_TILES * mr || J->k <= 16);
     for (size_t ic = 0; ic < m; ic += mcb) {
         size_t mc = m - ic < mcb ? m - ic : mcb;
         for (size_t pc = 0; pc < J->k; pc += kcb) {

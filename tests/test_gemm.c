@@ -315,6 +315,35 @@ Test(gemm, few_row_products_reading_b_in_place_match_naive_product_for_every_fam
     ad_gemm_force_isa(AD_ISA_AUTO);
 }
 
+/* With a depth of 16 or less B (not transposed) is read in place whatever
+ * the number of rows: its panels are a few cache lines. */
+Test(gemm, short_depth_products_reading_b_in_place_match_naive_product_for_every_family)
+{
+    static const size_t ms[] = {130, 200}, ns[] = {33, 70}, ks[] = {1, 10, 16};
+    for (int isa = AD_ISA_GENERIC; isa <= AD_ISA_AVX512; isa++) {
+        ad_gemm_force_isa(isa);
+        if (ad_gemm_isa() != isa) continue;
+        size_t idx = 0;
+        for (int dbl = 0; dbl <= 1; dbl++)
+            for (int ta = 0; ta <= 1; ta++)
+                for (size_t mi = 0; mi < 2; mi++)
+                    for (size_t ni = 0; ni < 2; ni++)
+                        for (size_t ki = 0; ki < 3; ki++, idx++) {
+                            gcase g = {dbl,
+                                       ta,
+                                       false,
+                                       ms[mi],
+                                       ns[ni],
+                                       ks[ki],
+                                       idx % 3,
+                                       scalars[idx % N_SCALARS][0],
+                                       scalars[idx % N_SCALARS][1]};
+                            check_case(&g);
+                        }
+    }
+    ad_gemm_force_isa(AD_ISA_AUTO);
+}
+
 /* Two threads: the operand both parts share (B when C is split by rows, A
  * by columns) is packed once; the dot path splits rows. Every family,
  * every transpose pair, odd sizes, against the naive product. */
