@@ -5,6 +5,8 @@
  * the shape rule can tell a user's axis -1 (the last) from "all elements". */
 #include "ops.h"
 
+#include "../src/vmath.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -197,7 +199,7 @@ static bool max_shape(ad_tape *t, ad_node *y, const char *fn)
     return false;
 }
 
-#define MAX_KERNEL(T)                                                                              \
+#define MAX_KERNEL(T, SUF)                                                                         \
     do {                                                                                           \
         const T *xv = x->value;                                                                    \
         T *yv = y->value;                                                                          \
@@ -205,6 +207,11 @@ static bool max_shape(ad_tape *t, ad_node *y, const char *fn)
             const T *xo = xv + o * g.n * g.inner;                                                  \
             T *yo = yv + o * g.inner;                                                              \
             size_t *ao = arg + o * g.inner;                                                        \
+            if (g.inner == 1) { /* the reduced axis is the last: a contiguous row */               \
+                ao[0] = ad_vargmax_##SUF(xo, g.n);                                                 \
+                yo[0] = xo[ao[0]];                                                                 \
+                continue;                                                                          \
+            }                                                                                      \
             for (size_t i = 0; i < g.inner; i++) {                                                 \
                 yo[i] = xo[i];                                                                     \
                 ao[i] = 0;                                                                         \
@@ -229,9 +236,9 @@ static void max_forward(ad_tape *t, ad_node *y)
     if (!arg) return;
     y->ctx = arg;
     if (y->dtype == AD_F32)
-        MAX_KERNEL(float);
+        MAX_KERNEL(float, f32);
     else
-        MAX_KERNEL(double);
+        MAX_KERNEL(double, f64);
 }
 
 #define MAX_BACK_KERNEL(T)                                                                         \

@@ -124,6 +124,14 @@ double ad_vmax_f64(const double *x, size_t n)
 {
     return impl()->max_f64(x, n);
 }
+size_t ad_vargmax_f32(const float *x, size_t n)
+{
+    return impl()->argmax_f32(x, n);
+}
+size_t ad_vargmax_f64(const double *x, size_t n)
+{
+    return impl()->argmax_f64(x, n);
+}
 float ad_vexp_shift_sum_f32(const float *x, float m, float *y, size_t n)
 {
     return impl()->exp_shift_sum_f32(x, m, y, n);

@@ -45,6 +45,11 @@ void ad_vgelu_grad_f64(const double *x, double *y, size_t n);
  * skipped (as the scalar loop `m = x > m ? x : m` does). */
 float ad_vmax_f32(const float *x, size_t n);
 double ad_vmax_f64(const double *x, size_t n);
+/* The index of the first maximum of x[0..n), n >= 1, a NaN beating every
+ * number (the first NaN wins): what the scalar loop `if (x > m || (x is NaN
+ * && m is not)) take x` picks. */
+size_t ad_vargmax_f32(const float *x, size_t n);
+size_t ad_vargmax_f64(const double *x, size_t n);
 /* y = e^(x - m) and returns sum y: the exp and sum passes of a softmax row
  * fused, so the row is read once. */
 float ad_vexp_shift_sum_f32(const float *x, float m, float *y, size_t n);

@@ -22,6 +22,8 @@ typedef struct ad_vmath_impl {
     void (*gelu_grad_f32)(const float *, float *, size_t);
     float (*max_f32)(const float *, size_t);
     double (*max_f64)(const double *, size_t);
+    size_t (*argmax_f32)(const float *, size_t);
+    size_t (*argmax_f64)(const double *, size_t);
     float (*exp_shift_sum_f32)(const float *, float, float *, size_t);
     double (*exp_shift_sum_f64)(const double *, double, double *, size_t);
 } ad_vmath_impl;

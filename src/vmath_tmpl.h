@@ -333,6 +333,38 @@ VM_MAP(gelu_grad_f32, float, (float)(normal_cdf_1((double)x[i]) + x_normal_pdf_1
 VM_MAX(max_f32, float)
 VM_MAX(max_f64, double)
 
+/* The index of the first maximum of x[0..n), n >= 1, where a NaN beats
+ * every number and the first NaN wins: the max pass above (a NaN only in
+ * x[0] survives it), a NaN scan, then a search 16 at a time for the block
+ * holding the first maximum (or NaN). Flags as wide as T (U) keep the
+ * compares in vector lanes. */
+#define VM_ARGMAX(name, T, U, MAX)                                                                 \
+    static VM_FN size_t name(const T *x, size_t n)                                                 \
+    {                                                                                              \
+        T m = MAX(x, n);                                                                           \
+        if (m != m) return 0;                                                                      \
+        U nan = 0;                                                                                 \
+        for (size_t i = 0; i < n; i++)                                                             \
+            nan |= (U)(x[i] != x[i]);                                                              \
+        size_t j = 0;                                                                              \
+        if (nan) {                                                                                 \
+            while (x[j] == x[j])                                                                   \
+                j++;                                                                               \
+            return j;                                                                              \
+        }                                                                                          \
+        for (; j + 16 <= n; j += 16) {                                                             \
+            U hit = 0;                                                                             \
+            for (size_t k = 0; k < 16; k++)                                                        \
+                hit |= (U)(x[j + k] == m);                                                         \
+            if (hit) break;                                                                        \
+        }                                                                                          \
+        while (x[j] != m)                                                                          \
+            j++;                                                                                   \
+        return j;                                                                                  \
+    }
+VM_ARGMAX(argmax_f32, float, uint32_t, max_f32)
+VM_ARGMAX(argmax_f64, double, uint64_t, max_f64)
+
 #define VM_EXP_SHIFT_SUM(name, T, EXP1)                                                            \
     static VM_FN T name(const T *x, T m, T *y, size_t n)                                           \
     {                                                                                              \
@@ -356,10 +388,10 @@ VM_MAX(max_f64, double)
 VM_EXP_SHIFT_SUM(exp_shift_sum_f32, float, exp_f32_1)
 VM_EXP_SHIFT_SUM(exp_shift_sum_f64, double, exp_f64_1)
 
-const ad_vmath_impl VM_TABLE = {exp_f32,      exp_f64,      log_f32,           log_f64,
-                                tanh_f32,     tanh_f64,     sigmoid_f32,       sigmoid_f64,
-                                softplus_f32, softplus_f64, gelu_f32,          gelu_grad_f32,
-                                max_f32,      max_f64,      exp_shift_sum_f32, exp_shift_sum_f64};
+const ad_vmath_impl VM_TABLE = {
+    exp_f32,     exp_f64,     log_f32,      log_f64,      tanh_f32,          tanh_f64,
+    sigmoid_f32, sigmoid_f64, softplus_f32, softplus_f64, gelu_f32,          gelu_grad_f32,
+    max_f32,     max_f64,     argmax_f32,   argmax_f64,   exp_shift_sum_f32, exp_shift_sum_f64};
 
 #undef FMAF
 #undef FMAD

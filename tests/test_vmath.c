@@ -529,6 +529,56 @@ Test(vmath, float64_gelu_and_its_derivative_match_long_double_and_their_limits)
     free(x), free(y), free(d);
 }
 
+/* ---- argmax: the index the scalar loop picks (first maximum; a NaN beats
+ * every number, first NaN wins), for rows with ties (values from a few
+ * integers), signed zeros and NaNs at the start, middle and end, every
+ * length 1..40 and a few long ones, on every family. */
+static size_t argmax_scalar(const double *x, size_t n)
+{
+    size_t a = 0;
+    for (size_t j = 1; j < n; j++)
+        if (x[j] > x[a] || (isnan(x[j]) && !isnan(x[a]))) a = j;
+    return a;
+}
+
+static void argmax_rows(int isa)
+{
+    if (!use_isa(isa)) return;
+    enum { CAP = 1003 };
+    static const size_t longs[] = {64, 100, 257, 1003};
+    double x64[CAP];
+    float x32[CAP];
+    for (size_t li = 0; li < 40 + 4; li++) {
+        size_t n = li < 40 ? li + 1 : longs[li - 40];
+        for (int kind = 0; kind < 6; kind++) {
+            for (size_t i = 0; i < n; i++) {
+                uint64_t u = next_u64();
+                x64[i] = kind == 1 ? (u % 2 ? 0.0 : -0.0) : (double)(int)(u % 7) - 3.0;
+            }
+            if (kind == 2) x64[0] = (double)NAN;                  /* NaN first */
+            if (kind == 3) x64[n / 2] = (double)NAN;              /* in the middle */
+            if (kind == 4) x64[n - 1] = (double)NAN;              /* last */
+            if (kind == 5) x64[n - 1] = x64[n / 3] = (double)NAN; /* two */
+            for (size_t i = 0; i < n; i++)
+                x32[i] = (float)x64[i];
+            size_t want = argmax_scalar(x64, n);
+            size_t g32 = ad_vargmax_f32(x32, n), g64 = ad_vargmax_f64(x64, n);
+            cr_assert_eq(g64, want, "f64 isa %d n=%zu kind %d: %zu, want %zu", isa, n, kind, g64,
+                         want);
+            cr_assert_eq(g32, want, "f32 isa %d n=%zu kind %d: %zu, want %zu", isa, n, kind, g32,
+                         want);
+        }
+    }
+    ad_vmath_force_isa(AD_ISA_AUTO);
+}
+
+Test(vmath, argmax_picks_what_the_scalar_loop_picks_on_every_family)
+{
+    argmax_rows(AD_ISA_GENERIC);
+    argmax_rows(AD_ISA_AVX2);
+    argmax_rows(AD_ISA_AVX512);
+}
+
 /* ---- softmax row passes: max exactly as the scalar loop (NaN in x[0] is
  * returned, later NaNs skipped); y = e^(x-m) within tolerance and the sum
  * within a few ulp per term of the double-precision sum. */
