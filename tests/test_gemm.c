@@ -285,21 +285,20 @@ Test(gemm, narrow_products_through_the_dot_path_match_naive_product_for_every_fa
     ad_gemm_force_isa(AD_ISA_AUTO);
 }
 
-/* A product with few row tiles reads B (not transposed) in place, packing
- * only its edge panel: rows up to 8 tiles of every family, columns of full
- * and partial panels, depth across a block boundary, ldb padded. */
-Test(gemm, few_row_products_reading_b_in_place_match_naive_product_for_every_family)
+/* Every family, both dtypes, A plain and transposed, B not transposed,
+ * over the grid ms x ns x ks, scalars and padding rotating. */
+static void sweep_b_not_transposed(const size_t *ms, size_t nm, const size_t *ns, size_t nn,
+                                   const size_t *ks, size_t nk)
 {
-    static const size_t ms[] = {5, 13, 47, 96}, ns[] = {33, 70}, ks[] = {17, 400};
     for (int isa = AD_ISA_GENERIC; isa <= AD_ISA_AVX512; isa++) {
         ad_gemm_force_isa(isa);
         if (ad_gemm_isa() != isa) continue;
         size_t idx = 0;
         for (int dbl = 0; dbl <= 1; dbl++)
             for (int ta = 0; ta <= 1; ta++)
-                for (size_t mi = 0; mi < 4; mi++)
-                    for (size_t ni = 0; ni < 2; ni++)
-                        for (size_t ki = 0; ki < 2; ki++, idx++) {
+                for (size_t mi = 0; mi < nm; mi++)
+                    for (size_t ni = 0; ni < nn; ni++)
+                        for (size_t ki = 0; ki < nk; ki++, idx++) {
                             gcase g = {dbl,
                                        ta,
                                        false,
@@ -315,33 +314,21 @@ Test(gemm, few_row_products_reading_b_in_place_match_naive_product_for_every_fam
     ad_gemm_force_isa(AD_ISA_AUTO);
 }
 
+/* A product with few row tiles reads B (not transposed) in place, packing
+ * only its edge panel: rows up to 8 tiles of every family, columns of full
+ * and partial panels, depth across a block boundary, ldb padded. */
+Test(gemm, few_row_products_reading_b_in_place_match_naive_product_for_every_family)
+{
+    static const size_t ms[] = {5, 13, 47, 96}, ns[] = {33, 70}, ks[] = {17, 400};
+    sweep_b_not_transposed(ms, 4, ns, 2, ks, 2);
+}
+
 /* With a depth of 16 or less B (not transposed) is read in place whatever
  * the number of rows: its panels are a few cache lines. */
 Test(gemm, short_depth_products_reading_b_in_place_match_naive_product_for_every_family)
 {
     static const size_t ms[] = {130, 200}, ns[] = {33, 70}, ks[] = {1, 10, 16};
-    for (int isa = AD_ISA_GENERIC; isa <= AD_ISA_AVX512; isa++) {
-        ad_gemm_force_isa(isa);
-        if (ad_gemm_isa() != isa) continue;
-        size_t idx = 0;
-        for (int dbl = 0; dbl <= 1; dbl++)
-            for (int ta = 0; ta <= 1; ta++)
-                for (size_t mi = 0; mi < 2; mi++)
-                    for (size_t ni = 0; ni < 2; ni++)
-                        for (size_t ki = 0; ki < 3; ki++, idx++) {
-                            gcase g = {dbl,
-                                       ta,
-                                       false,
-                                       ms[mi],
-                                       ns[ni],
-                                       ks[ki],
-                                       idx % 3,
-                                       scalars[idx % N_SCALARS][0],
-                                       scalars[idx % N_SCALARS][1]};
-                            check_case(&g);
-                        }
-    }
-    ad_gemm_force_isa(AD_ISA_AUTO);
+    sweep_b_not_transposed(ms, 2, ns, 2, ks, 3);
 }
 
 /* Two threads: the operand both parts share (B when C is split by rows, A
