@@ -4,6 +4,7 @@
  * attr_i[1] = keepdim; attr_i[2] = 1 when an *_axis function recorded it, so
  * the shape rule can tell a user's axis -1 (the last) from "all elements". */
 #include "ops.h"
+#include "row_sum.h"
 
 #include "../src/vmath.h"
 
@@ -61,26 +62,10 @@ static bool reduce_shape(ad_tape *t, ad_node *y, const char *fn)
  * in y's own row, float32 in a row of double accumulators from the tape
  * (or local doubles when the reduced axis is the last). */
 
-/* n contiguous values summed in double along eight running sums, so the
- * adds pipeline and vectorise: one running sum waits on the previous add
- * (4 cycles an element). The order is fixed by the code, not the machine. */
-#define SUM_CONTIG(T)                                                                              \
-    static double sum_contig_##T(const T *x, size_t n)                                             \
-    {                                                                                              \
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;                     \
-        size_t j = 0;                                                                              \
-        for (; j + 8 <= n; j += 8) {                                                               \
-            s0 += (double)x[j], s1 += (double)x[j + 1], s2 += (double)x[j + 2];                    \
-            s3 += (double)x[j + 3], s4 += (double)x[j + 4], s5 += (double)x[j + 5];                \
-            s6 += (double)x[j + 6], s7 += (double)x[j + 7];                                        \
-        }                                                                                          \
-        double tail = 0;                                                                           \
-        for (; j < n; j++)                                                                         \
-            tail += (double)x[j];                                                                  \
-        return (((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))) + tail;                         \
-    }
-SUM_CONTIG(float)
-SUM_CONTIG(double)
+/* a contiguous row summed in double (row_sum.h) */
+#define WIDE_TERM(k) ((double)a[k])
+AD_ROW_SUM(sum_contig_float, double, WIDE_TERM, const float *a)
+AD_ROW_SUM(sum_contig_double, double, WIDE_TERM, const double *a)
 
 #define SUM_KERNEL(T, ACC_ROW)                                                                     \
     do {                                                                                           \

@@ -9,6 +9,7 @@
  * contiguous row, so the passes run along rows there too (a lane at a time
  * would stride through memory and could not vectorise). */
 #include "ops.h"
+#include "row_sum.h"
 
 #include "../src/vmath.h"
 
@@ -46,28 +47,13 @@ static bool softmax_shape(ad_tape *t, ad_node *y, const char *fn)
     return true;
 }
 
-/* A sum over a contiguous row in eight partial sums, so the adds pipeline
- * and vectorise: one running sum waits on every add. TERM(k) is the k-th
- * term. */
-#define ROW_SUM(name, T, TERM, ...)                                                                \
-    static T name(__VA_ARGS__, size_t n)                                                           \
-    {                                                                                              \
-        T s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, tail = 0;                \
-        size_t k = 0;                                                                              \
-        for (; k + 8 <= n; k += 8) {                                                               \
-            s0 += TERM(k), s1 += TERM(k + 1), s2 += TERM(k + 2), s3 += TERM(k + 3);                \
-            s4 += TERM(k + 4), s5 += TERM(k + 5), s6 += TERM(k + 6), s7 += TERM(k + 7);            \
-        }                                                                                          \
-        for (; k < n; k++)                                                                         \
-            tail += TERM(k);                                                                       \
-        return (((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))) + tail;                         \
-    }
+/* row dots and sums in eight partial sums (row_sum.h) */
 #define DOT_TERM(k) (a[k] * b[k])
 #define SUM_TERM(k) (a[k])
-ROW_SUM(row_dot_float, float, DOT_TERM, const float *a, const float *b)
-ROW_SUM(row_dot_double, double, DOT_TERM, const double *a, const double *b)
-ROW_SUM(row_sum_float, float, SUM_TERM, const float *a)
-ROW_SUM(row_sum_double, double, SUM_TERM, const double *a)
+AD_ROW_SUM(row_dot_float, float, DOT_TERM, const float *a, const float *b)
+AD_ROW_SUM(row_dot_double, double, DOT_TERM, const double *a, const double *b)
+AD_ROW_SUM(row_sum_float, float, SUM_TERM, const float *a)
+AD_ROW_SUM(row_sum_double, double, SUM_TERM, const double *a)
 
 /* Along a non-last axis: the w <= BLOCK lanes starting at lane i0 of one
  * outer block, as rows k = 0..n-1 of w contiguous elements (stride inner).

@@ -150,6 +150,15 @@ static bool narrow_gain(size_t m, size_t n, size_t mr, size_t nr)
     return fill_t > 1.5 * fill;
 }
 
+/* Part i of n of [0, len) cut at multiples of q: [*b0, *b1), possibly empty. */
+static void band(size_t len, size_t q, size_t i, size_t n, size_t *b0, size_t *b1)
+{
+    size_t units = (len + q - 1) / q;
+    *b0 = units * i / n * q;
+    *b1 = units * (i + 1) / n * q;
+    if (*b1 > len) *b1 = len;
+}
+
 /* How many pieces a threaded product is cut into, of `tiles` register
  * tiles along the split: a few per thread, so a thread that starts late or
  * is preempted leaves its share to the others (see pool.h), but each piece

@@ -48,9 +48,8 @@ static void FN(direct_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, size
 static void FN(direct_part_)(void *ctx, size_t i, size_t n)
 {
     const FN(job_) *J = ctx;
-    size_t q = 64 / sizeof(T), lines = (J->n + q - 1) / q;
-    size_t b0 = lines * i / n * q, b1 = lines * (i + 1) / n * q;
-    if (b1 > J->n) b1 = J->n;
+    size_t b0, b1;
+    band(J->n, 64 / sizeof(T), i, n, &b0, &b1);
     if (b0 < b1) FN(direct_)(J, 0, J->m, b0, b1 - b0);
 }
 
@@ -58,9 +57,10 @@ static void FN(direct_part_)(void *ctx, size_t i, size_t n)
  * outgrows the caches; then each core streams a band of B's columns. */
 static void FN(direct_split_)(FN(job_) * J)
 {
-    int nt = ad_get_num_threads();
+    /* the size test first: tiny layers take this path on every product */
+    int nt = J->n * J->k * sizeof(T) >= SPLIT_BYTES ? ad_get_num_threads() : 1;
     size_t lines = (J->n * sizeof(T) + 63) / 64;
-    if (nt > 1 && J->n * J->k * sizeof(T) >= SPLIT_BYTES && lines >= 2 * (size_t)nt)
+    if (nt > 1 && lines >= 2 * (size_t)nt)
         ad_pool_run(nt, (size_t)nt, FN(direct_part_), J);
     else
         FN(direct_)(J, 0, J->m, 0, J->n);
@@ -168,10 +168,8 @@ static void FN(part_)(void *ctx, size_t i, size_t n)
 {
     const FN(job_) *J = ctx;
     bool by_rows = J->m >= J->n;
-    size_t len = by_rows ? J->m : J->n, q = by_rows ? J->im->mr : J->im->nr;
-    size_t tiles = (len + q - 1) / q;
-    size_t t0 = tiles * i / n, t1 = tiles * (i + 1) / n;
-    size_t b0 = t0 * q, b1 = t1 * q < len ? t1 * q : len;
+    size_t b0, b1;
+    band(by_rows ? J->m : J->n, by_rows ? J->im->mr : J->im->nr, i, n, &b0, &b1);
     if (b0 >= b1) return;
     if (by_rows)
         FN(blocked_)(J, b0, b1 - b0, 0, J->n);
@@ -184,9 +182,8 @@ static void FN(part_)(void *ctx, size_t i, size_t n)
 static void FN(dot_part_)(void *ctx, size_t i, size_t n)
 {
     const FN(job_) *J = ctx;
-    size_t q = 4, tiles = (J->m + q - 1) / q; /* the dot tile's rows */
-    size_t t0 = tiles * i / n, t1 = tiles * (i + 1) / n;
-    size_t b0 = t0 * q, b1 = t1 * q < J->m ? t1 * q : J->m;
+    size_t b0, b1;
+    band(J->m, 4, i, n, &b0, &b1); /* the dot tile has 4 rows */
     if (b0 < b1)
         J->im->dot(b1 - b0, J->n, J->k, J->alpha, J->a + b0 * J->lda, J->lda, J->b, J->ldb, J->beta,
                    J->c + b0 * J->ldc, J->ldc);
