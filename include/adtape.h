@@ -154,11 +154,13 @@ typedef struct ad_srec_ {
 typedef struct ad_tape_hot_ {
     uint32_t gen;      /* current generation */
     uint32_t live_gen; /* == gen while healthy and recording, else a value no handle has */
-    ad_srec_ *srec;    /* current record segment */
-    size_t seg_base;   /* index of srec[0] */
-    size_t ns;         /* records in use */
-    size_t scap;       /* one past the last index the current segment holds */
-    double *adj;       /* adjoints, at least scap of them; each record zeroes its own */
+    /* where record 0 would be if the current segment reached down to it:
+     * record i of the segment is at srec_origin + 24 i, one multiply-add
+     * and no segment base to load and subtract */
+    uintptr_t srec_origin;
+    size_t ns;   /* records in use */
+    size_t scap; /* one past the last index the current segment holds */
+    double *adj; /* adjoints, at least scap of them; each record zeroes its own */
 } ad_tape_hot_;
 /* Everything the inline fast path does not handle: errors, stale or foreign
  * handles, evaluation mode, a full segment. Operands travel as (tape, index
@@ -198,6 +200,12 @@ static inline ad_scalar ad_from_slow_(ad_tape *t, uint64_t index_gen, double v)
 #define AD_SCALAR_FN_ static inline
 #endif
 
+/* The record slot of index t->ns (which the caller has checked < t->scap). */
+static inline ad_srec_ *ad_srec_slot_(const ad_tape_hot_ *t)
+{
+    return (ad_srec_ *)(t->srec_origin + t->ns * sizeof(ad_srec_));
+}
+
 /* Records out = f(a, b) with partials da, db: one 24-byte record. Inline,
  * so arithmetic on scalars costs a few nanoseconds. */
 static inline ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da, double db,
@@ -206,7 +214,7 @@ static inline ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da,
     ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
     if (AD_LIKELY_(t && a.tape_ == b.tape_ && a.gen_ == t->live_gen && b.gen_ == t->live_gen &&
                    t->ns < t->scap && (a.index_ | b.index_) != 0)) {
-        ad_srec_ *r = &t->srec[t->ns - t->seg_base];
+        ad_srec_ *r = ad_srec_slot_(t);
         uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
         r->a = a.index_ ? a.index_ : dummy;
         r->b = b.index_ ? b.index_ : dummy;
@@ -226,7 +234,7 @@ static inline ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *
 {
     ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
     if (AD_LIKELY_(t && a.gen_ == t->live_gen && t->ns < t->scap && a.index_ != 0)) {
-        ad_srec_ *r = &t->srec[t->ns - t->seg_base];
+        ad_srec_ *r = ad_srec_slot_(t);
         r->a = a.index_;
         r->b = (uint32_t)t->ns % AD_DUMMIES_;
         r->da = da;
@@ -246,7 +254,7 @@ AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
 {
     ad_tape_hot_ *t = (ad_tape_hot_ *)tape;
     if (AD_LIKELY_(t && t->live_gen == t->gen && t->ns < t->scap)) {
-        ad_srec_ *r = &t->srec[t->ns - t->seg_base];
+        ad_srec_ *r = ad_srec_slot_(t);
         r->a = r->b = (uint32_t)t->ns % AD_DUMMIES_;
         r->da = r->db = 0.0;
         t->adj[t->ns] = 0.0;

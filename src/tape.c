@@ -49,12 +49,12 @@ ad_tape *ad_tape_new(void)
         ad_free(t);
         return NULL;
     }
-    t->hot.srec = t->seg[0];
+    t->hot.srec_origin = (uintptr_t)t->seg[0];
     t->hot.scap = AD_SEG0;
     t->ncap = FIRST_NODES;
     t->allocations = 4;
     for (uint32_t k = 0; k < AD_DUMMIES_; k++) /* for missing operands; never swept */
-        t->hot.srec[k] = (ad_srec){k, k, 0.0, 0.0};
+        t->seg[0][k] = (ad_srec){k, k, 0.0, 0.0};
     t->hot.ns = AD_DUMMIES_;
     t->hot.gen = 1;
     t->recording = true;
@@ -79,8 +79,7 @@ void ad_tape_reset(ad_tape *t)
     ad_arena_rewind(&t->arena);
     t->hot.ns = AD_DUMMIES_;
     t->cur_seg = 0;
-    t->hot.srec = t->seg[0];
-    t->hot.seg_base = 0;
+    t->hot.srec_origin = (uintptr_t)t->seg[0];
     t->hot.scap = AD_SEG0;
     t->adj_dirty = 0; /* re-recording zeroes each adjoint it reuses */
     t->nn = 0;
@@ -201,8 +200,9 @@ bool ad_srec_next_segment(ad_tape *t, const char *fn)
         t->allocations += 2;
     }
     t->cur_seg = k;
-    t->hot.srec = t->seg[k];
-    t->hot.seg_base = ad_seg_start(k);
+    /* unsigned wrap-around is well defined; only origin + 24 ns is ever
+     * turned back into a pointer, and that lands inside seg[k] */
+    t->hot.srec_origin = (uintptr_t)t->seg[k] - ad_seg_start(k) * sizeof(ad_srec);
     t->hot.scap = ad_seg_start(k + 1);
     return true;
 }

@@ -80,8 +80,8 @@ struct ad_tape {
     /* Scalar records live in segments that double in size and never move:
      * seg[k] holds records [AD_SEG0 (2^k - 1), AD_SEG0 (2^(k+1) - 1)).
      * Growing a tape of millions of records copies nothing. Records
-     * below AD_DUMMIES_ are the dummies. The fast path writes hot.srec[ns - seg_base] while ns <
-     * scap. */
+     * below AD_DUMMIES_ are the dummies. The fast path writes the slot hot.srec_origin + 24 ns
+     * while ns < scap. */
     ad_srec *seg[AD_MAX_SEGS];
     size_t cur_seg;
     /* hot.adj: one adjoint per record slot of every allocated segment.

@@ -111,6 +111,30 @@ Test(tape, reset_keeps_capacity_and_forgets_nodes)
     ad_tape_free(t);
 }
 
+/* Records land in segments of 1024, 2048, 4096, ... slots; after a reset the
+ * next recording walks the same segments again. Every variable must still
+ * get its own gradient back, in the first segment and in the later ones. */
+Test(tape, records_spanning_several_segments_sweep_right_after_a_reset)
+{
+    enum { N = 6000 }; /* 2 records each: the first four segments */
+    ad_tape *t = ad_tape_new();
+    static ad_scalar x[N];
+    for (int round = 0; round < 3; round++) {
+        ad_tape_reset(t);
+        ad_scalar s = ad_constant(t, 0.0);
+        for (int i = 0; i < N; i++) {
+            x[i] = ad_variable(t, 0.001 * i + round);
+            s = ad_add(s, ad_scale(x[i], (double)(i % 7) - 3.0));
+        }
+        cr_assert_eq(ad_backward_scalar(s), AD_OK);
+        cr_assert_eq(ad_tape_stats_get(t).scalar_nodes, 3 * N);
+        for (int i = 0; i < N; i++)
+            cr_assert_eq(ad_grad(x[i]), (double)(i % 7) - 3.0, "round %d, x[%d]: %g", round, i,
+                         ad_grad(x[i]));
+    }
+    ad_tape_free(t);
+}
+
 Test(tape, random_tensors_are_reproducible_from_their_seed)
 {
     ad_tape *t = ad_tape_new();
