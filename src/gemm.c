@@ -57,8 +57,6 @@
  * layer: f64 4.9 -> 10 GFLOP/s, f32 31 -> 57 on 2 threads). */
 #define SPLIT_BYTES ((size_t)4 << 20)
 #define PART_WORK   ((size_t)1 << 20)
-/* Largest operand packed once for all threads of a product (bytes). */
-#define SHARED_MAX ((size_t)64 << 20)
 
 /* ---- kernel family */
 
@@ -82,52 +80,40 @@ int ad_gemm_isa(void)
  * freed when its thread exits (key destructor) or, for the thread that
  * calls exit(), by an atexit hook. Layout: [64-byte header: size][data]. */
 
-enum { SLOT_OWN, SLOT_SHARED, SLOTS }; /* a thread's own panels; an operand packed for all */
-static pthread_key_t buf_key[SLOTS];
+static pthread_key_t buf_key;
 static int buf_key_ok;
 static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
 
 static void buf_free_current(void)
 {
-    for (int s = 0; s < SLOTS; s++) {
-        void *blk = pthread_getspecific(buf_key[s]);
-        pthread_setspecific(buf_key[s], NULL);
-        ad_free(blk);
-    }
+    void *blk = pthread_getspecific(buf_key);
+    pthread_setspecific(buf_key, NULL);
+    ad_free(blk);
 }
 
 static void buf_init(void)
 {
-    buf_key_ok = pthread_key_create(&buf_key[SLOT_OWN], ad_free) == 0;
-    if (buf_key_ok && pthread_key_create(&buf_key[SLOT_SHARED], ad_free) != 0) {
-        pthread_key_delete(buf_key[SLOT_OWN]);
-        buf_key_ok = 0;
-    }
+    buf_key_ok = pthread_key_create(&buf_key, ad_free) == 0;
     if (buf_key_ok) atexit(buf_free_current);
 }
 
-static void *ad_gemm_thread_buffer_slot(int slot, size_t bytes)
+static void *ad_gemm_thread_buffer(size_t bytes)
 {
     pthread_once(&buf_once, buf_init);
     if (!buf_key_ok) return NULL;
-    unsigned char *blk = pthread_getspecific(buf_key[slot]);
+    unsigned char *blk = pthread_getspecific(buf_key);
     if (blk && *(size_t *)blk >= bytes) return blk + 64;
     ad_free(blk);
-    pthread_setspecific(buf_key[slot], NULL);
+    pthread_setspecific(buf_key, NULL);
     size_t size = bytes + (bytes >> 2); /* headroom so nearby shapes reuse it */
     blk = size > SIZE_MAX - 64 ? NULL : ad_alloc(size + 64);
     if (!blk) return NULL;
-    if (pthread_setspecific(buf_key[slot], blk) != 0) {
+    if (pthread_setspecific(buf_key, blk) != 0) {
         ad_free(blk);
         return NULL;
     }
     *(size_t *)blk = size;
     return blk + 64;
-}
-
-static void *ad_gemm_thread_buffer(size_t bytes)
-{
-    return ad_gemm_thread_buffer_slot(SLOT_OWN, bytes);
 }
 
 /* The block size for splitting len into equal blocks of at most max, rounded
@@ -159,11 +145,10 @@ static void band(size_t len, size_t q, size_t i, size_t n, size_t *b0, size_t *b
     if (*b1 > len) *b1 = len;
 }
 
-/* How many pieces a threaded product is cut into, of `tiles` register
- * tiles along the split: a few per thread, so a thread that starts late or
- * is preempted leaves its share to the others (see pool.h), but each piece
- * at least PART_WORK multiply-adds, as each packs its own copy of the
- * other operand. */
+/* How many pieces a threaded dot-path product is cut into, of `tiles`
+ * four-row tiles: a few per thread, so a thread that starts late or is
+ * preempted leaves its share to the others (see pool.h), but each piece
+ * at least PART_WORK multiply-adds, as each reads all of B^T again. */
 static size_t parts(size_t work, size_t tiles, int nt)
 {
     size_t p = work / PART_WORK, most = 4 * (size_t)nt;

@@ -5,9 +5,10 @@
  * kc (that A block packed once, mc x kc, read from L2/L3), columns in blocks
  * of nc (B block packed, kc x nc, sized to stay in L2), then micro-tiles:
  * each mr x kc A micro-panel stays in L1 while the nr-wide B micro-panels
- * stream past it from L2. On several threads the operand every band of C
- * needs is packed once, at full depth, before the bands start. Narrow
- * products with A not transposed take the dot path (gemm_dot.h). */
+ * stream past it from L2. On several threads each thread takes one band of
+ * C and runs the same loops on it, packing its own blocks of both operands
+ * right before it uses them. Narrow products with A not transposed take the
+ * dot path (gemm_dot.h). */
 
 #define CAT_(a, b) a##b
 #define CAT(a, b)  CAT_(a, b)
@@ -22,9 +23,6 @@ typedef struct FN(job_) {
     T *c;
     size_t lda, ldb, ldc;
     const IMPL *im;
-    /* threaded products: the operand every part needs, packed once at full
-     * depth: A as [m/mr panels][k][mr] or B as [n/nr panels][k][nr] */
-    const T *apk, *bpk;
 } FN(job_);
 
 /* The unpacked path on a sub-block of C. */
@@ -32,8 +30,8 @@ static void FN(direct_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, size
 {
     if (J->tc) { /* undo the swap: block [i0,j0] of C^T is block [j0,i0] of C */
         FN(job_)
-        O = {!J->tb, !J->ta, false,  J->n,   J->m,   J->k,  J->alpha, J->beta, J->b,
-             J->a,   J->c,   J->ldb, J->lda, J->ldc, J->im, NULL,     NULL};
+        O = {!J->tb, !J->ta, false, J->n,   J->m,   J->k,   J->alpha, J->beta,
+             J->b,   J->a,   J->c,  J->ldb, J->lda, J->ldc, J->im};
         FN(direct_)(&O, j0, n, i0, m);
         return;
     }
@@ -100,42 +98,33 @@ static void FN(blocked_)(const FN(job_) * J, size_t i0, size_t m, size_t j0, siz
     /* equal blocks no larger than the kernel's sizes, so no block is a sliver */
     size_t kcb = balanced(J->k, im->kc, 1), mcb = balanced(m, im->mc, mr);
     size_t ncb = balanced(n, im->nc, nr);
-    T *abuf =
-        ad_gemm_thread_buffer(((J->apk ? 0 : mcb) + (J->bpk ? 0 : ncb)) * kcb * sizeof(T) + 64);
+    T *abuf = ad_gemm_thread_buffer((mcb + ncb) * kcb * sizeof(T) + 64);
     if (!abuf) {
         FN(direct_)(J, i0, m, j0, n);
         return;
     }
-    T *bbuf = abuf + (J->apk ? 0 : mcb * kcb);
+    T *bbuf = abuf + mcb * kcb;
     T tile[AD_GEMM_MAX_MR * AD_GEMM_MAX_NR];
     /* few row tiles read each B panel once or twice, and a depth of 16 or
      * less makes a panel a few cache lines: the kernel reads full panels of
      * B (not transposed) in place, only an edge panel is packed */
-    bool bdirect = !J->tb && !J->bpk && (m <= BDIRECT_TILES * mr || J->k <= 16);
+    bool bdirect = !J->tb && (m <= BDIRECT_TILES * mr || J->k <= 16);
     for (size_t ic = 0; ic < m; ic += mcb) {
         size_t mc = m - ic < mcb ? m - ic : mcb;
         for (size_t pc = 0; pc < J->k; pc += kcb) {
             size_t kc = J->k - pc < kcb ? J->k - pc : kcb;
             T beta = pc == 0 ? J->beta : (T)1; /* later depth blocks accumulate */
-            /* a panel of mr rows (nr columns) starts every ir * astep (jr * bstep) */
-            const T *ab = abuf, *bb = bbuf;
-            size_t astep = kc, bstep = kc;
-            if (J->apk)
-                ab = J->apk + (i0 + ic) * J->k + pc * mr, astep = J->k;
-            else
-                im->pack_a(J->ta, J->a, J->lda, i0 + ic, mc, pc, kc, abuf);
+            /* a panel of mr rows (nr columns) starts every ir * kc (jr * kc) */
+            im->pack_a(J->ta, J->a, J->lda, i0 + ic, mc, pc, kc, abuf);
             for (size_t jc = 0; jc < n; jc += ncb) {
                 size_t nc = n - jc < ncb ? n - jc : ncb;
-                if (J->bpk)
-                    bb = J->bpk + (j0 + jc) * J->k + pc * nr, bstep = J->k;
-                else if (!bdirect)
-                    im->pack_b(J->tb, J->b, J->ldb, j0 + jc, nc, pc, kc, bbuf);
+                if (!bdirect) im->pack_b(J->tb, J->b, J->ldb, j0 + jc, nc, pc, kc, bbuf);
                 for (size_t ir = 0; ir < mc; ir += mr) {
                     size_t me = mc - ir < mr ? mc - ir : mr;
-                    const T *ap = ab + ir * astep;
+                    const T *ap = abuf + ir * kc;
                     for (size_t jr = 0; jr < nc; jr += nr) {
                         size_t ne = nc - jr < nr ? nc - jr : nr;
-                        const T *bp = bb + jr * bstep;
+                        const T *bp = bbuf + jr * kc;
                         size_t bs = nr;
                         if (bdirect && ne == nr)
                             bp = J->b + pc * J->ldb + j0 + jc + jr, bs = J->ldb;
@@ -211,44 +200,17 @@ static bool FN(narrow_dot_)(FN(job_) * J, int nt)
     return true;
 }
 
-/* Part i of n of packing the shared operand at full depth (whole panels). */
-static void FN(pack_part_)(void *ctx, size_t i, size_t n)
-{
-    const FN(job_) *J = ctx;
-    bool a = J->apk != NULL; /* by columns: every part needs all of A */
-    size_t len = a ? J->m : J->n, q = a ? J->im->mr : J->im->nr;
-    size_t panels = (len + q - 1) / q;
-    size_t r0 = panels * i / n * q, r1 = panels * (i + 1) / n * q;
-    if (r1 > len) r1 = len;
-    if (r0 >= r1) return;
-    T *dst = (T *)(a ? J->apk : J->bpk) + r0 * J->k;
-    if (a)
-        J->im->pack_a(J->ta, J->a, J->lda, r0, r1 - r0, 0, J->k, dst);
-    else
-        J->im->pack_b(J->tb, J->b, J->ldb, r0, r1 - r0, 0, J->k, dst);
-}
-
-/* A product on nt threads: the operand all parts share (B when split by
- * rows, A by columns) is packed once, by all threads, then the parts pack
- * only their own band of the other. */
+/* A product on nt threads: one band of C per thread, each packing its own
+ * blocks of both operands just before it uses them, so they are in its own
+ * L2 when the micro-kernel reads them. Packing the operand the bands share
+ * once for all threads (a pass of its own, then read cold from L3), or
+ * cutting more bands than threads (each reusing a B block for fewer rows of
+ * A), measured 4-22 % slower on 2 threads for square products of n = 512
+ * to 2048 (f32 n = 1024: 287 -> 330 GFLOP/s; f64 141 -> 155). A worker
+ * that wakes late still leaves its band to the caller (see pool.h). */
 static void FN(threaded_)(FN(job_) * J, int nt)
 {
-    const IMPL *im = J->im;
-    bool by_rows = J->m >= J->n;
-    size_t q = by_rows ? im->nr : im->mr, len = by_rows ? J->n : J->m;
-    size_t padded = (len + q - 1) / q * q;
-    T *pk = padded * J->k <= SHARED_MAX / sizeof(T)
-                ? ad_gemm_thread_buffer_slot(SLOT_SHARED, padded * J->k * sizeof(T))
-                : NULL;
-    if (pk) {
-        if (by_rows)
-            J->bpk = pk;
-        else
-            J->apk = pk;
-        ad_pool_run(nt, parts(padded * J->k * 32, padded / q, nt), FN(pack_part_), J);
-    }
-    size_t tiles = by_rows ? (J->m + im->mr - 1) / im->mr : (J->n + im->nr - 1) / im->nr;
-    ad_pool_run(nt, parts(J->m * J->n * J->k, tiles, nt), FN(part_), J);
+    ad_pool_run(nt, (size_t)nt, FN(part_), J);
 }
 
 static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, const T *a,
@@ -261,7 +223,7 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
                 c[i * ldc + j] = beta == (T)0 ? (T)0 : beta * c[i * ldc + j];
         return;
     }
-    FN(job_) J = {ta, tb, false, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, im, NULL, NULL};
+    FN(job_) J = {ta, tb, false, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, im};
     double work = (double)m * (double)n * (double)k;
     if (work <= SMALL_WORK) {
         FN(direct_)(&J, 0, m, 0, n);
@@ -283,8 +245,7 @@ static void FN(gemm_)(bool ta, bool tb, size_t m, size_t n, size_t k, T alpha, c
     }
     if (!ta && n <= DOT_N && k >= DOT_K && FN(narrow_dot_)(&J, nt)) return;
     if (n < im->nr && narrow_gain(m, n, im->mr, im->nr)) /* e.g. [B,H] . [H,10] */
-        J = (FN(job_)){!tb, !ta, true, n,   m,   k,  alpha, beta, b,
-                       a,   c,   ldb,  lda, ldc, im, NULL,  NULL};
+        J = (FN(job_)){!tb, !ta, true, n, m, k, alpha, beta, b, a, c, ldb, lda, ldc, im};
     /* thin: one thread, unless big in work or in the operand it streams */
     size_t streamed = (m > n ? m : n) * k * sizeof(T);
     if ((m < THREAD_MIN_DIM || n < THREAD_MIN_DIM || k < THREAD_MIN_DIM) && work < THIN_WORK &&
