@@ -596,7 +596,10 @@ AD_API ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, co
 /* --------------------------------------------------------------- backward
  * A sweep zeroes the adjoints of all tape nodes, seeds the output and walks
  * the tape backwards, adding into parameter gradients (+=). A tape may be
- * swept any number of times. Each returns the tape's error, if any. */
+ * swept any number of times. Each returns the tape's error, if any.
+ * Nodes the output does not depend on pass nothing on, whatever their
+ * partials: log(0) computed on the side cannot turn a gradient into NaN.
+ * On the output's path IEEE rules apply (d sqrt(x)/dx at 0 is +inf). */
 
 /* y must hold exactly one element; its seed is 1. */
 AD_API ad_status ad_backward(ad_tensor y);

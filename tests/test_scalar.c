@@ -537,3 +537,39 @@ Test(scalar, evaluation_mode_computes_values_without_recording)
     cr_assert(!ad_tape_set_recording(t, true));
     ad_tape_free(t);
 }
+
+/* A record the output does not depend on gets no adjoint, and its partials
+ * must not matter: an infinite partial times a zero adjoint would be NaN
+ * and reach every operand below it. */
+Test(scalar, an_infinite_partial_off_the_outputs_path_leaves_the_gradient_alone)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar x = ad_variable(t, 1.0);
+    ad_scalar zero = ad_sub(x, x);
+    ad_scalar before = ad_log(zero); /* -inf, partial 1/0 = +inf */
+    ad_scalar y = ad_add(ad_scale(x, 2.0), ad_sin(x));
+    ad_scalar after = ad_sqrt(zero);            /* partial 0.5/0 = +inf */
+    ad_scalar nan = ad_sqrt(ad_scale(x, -1.0)); /* NaN value and partial */
+    cr_assert(isinf(ad_value(before)) && isnan(ad_value(nan)));
+    (void)after;
+    cr_assert_eq(ad_backward_scalar(y), AD_OK);
+    cr_assert_float_eq(ad_grad(x), 2.0 + cos(1.0), 1e-15, "x: %g", ad_grad(x));
+    cr_assert_eq(ad_grad(zero), 0.0);
+    cr_assert_eq(ad_grad(before), 0.0);
+    cr_assert_eq(ad_grad(nan), 0.0);
+    /* the same tape swept from an output that does use them */
+    cr_assert_eq(ad_backward_scalar(after), AD_OK);
+    cr_assert(isinf(ad_grad(zero)), "d sqrt(z)/dz at 0: %g", ad_grad(zero));
+    cr_assert(isnan(ad_grad(x)), "inf - inf through z = x - x: %g", ad_grad(x));
+    ad_tape_free(t);
+}
+
+Test(scalar, an_infinite_partial_on_the_path_gives_an_infinite_gradient)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar x = ad_variable(t, 0.0);
+    ad_scalar y = ad_scale(ad_sqrt(x), 3.0);
+    cr_assert_eq(ad_backward_scalar(y), AD_OK);
+    cr_assert(isinf(ad_grad(x)) && ad_grad(x) > 0, "%g", ad_grad(x));
+    ad_tape_free(t);
+}
