@@ -33,8 +33,8 @@
 /* One scalar op: the indices of its (at most two) inputs and the local
  * partials d(out)/d(in) computed when it was recorded. Leaves and unused
  * inputs point at one of the dummy records 0 .. AD_DUMMIES_-1, whose
- * adjoints soak up zero products, so the sweep is a branch-free
- * multiply-add loop. 24 bytes. */
+ * adjoints soak up zero products, so the sweep is a multiply-add loop
+ * whose only branch skips records with a zero adjoint. 24 bytes. */
 typedef ad_srec_ ad_srec;
 
 #define AD_SEG0     1024 /* records in the first segment */
