@@ -170,7 +170,7 @@ typedef struct ad_tape_hot_ {
  * value is v, or NaN for the invalid handle (index UINT32_MAX). */
 AD_API uint64_t ad_scalar_push_slow_(ad_tape *ta, uint64_t a, ad_tape *tb, uint64_t b, int binary,
                                      double v, double da, double db, const char *fn);
-AD_API uint64_t ad_variable_slow_(ad_tape *t);
+AD_API uint64_t ad_variable_slow_(ad_tape *t, double value);
 #if defined(__GNUC__)
 #define AD_NAN_ __builtin_nan("")
 #else
@@ -261,7 +261,7 @@ AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
         ad_scalar out = {tape, (uint32_t)t->ns++, t->gen, value};
         return out;
     }
-    return ad_from_slow_(tape, ad_variable_slow_(tape), value);
+    return ad_from_slow_(tape, ad_variable_slow_(tape, value), value);
 }
 
 /* The adjoint of x after the last sweep (0 for constants, for nodes the
@@ -287,11 +287,12 @@ AD_SCALAR_FN_ ad_scalar ad_mul(ad_scalar a, ad_scalar b)
 {
     return ad_push2_(a, b, a.value_ * b.value_, b.value_, a.value_, "ad_mul");
 }
-/* d(a/b) = da/b - (a/b) db/b */
+/* d(a/b) = da/b - (a/b) db/b. The value is C's a / b: a * (1/b) rounds
+ * twice, and 1/b overflows for |b| < 5.6e-309. */
 AD_SCALAR_FN_ ad_scalar ad_div(ad_scalar a, ad_scalar b)
 {
-    double inv = 1.0 / b.value_, v = a.value_ * inv;
-    return ad_push2_(a, b, v, inv, -v * inv, "ad_div");
+    double v = a.value_ / b.value_;
+    return ad_push2_(a, b, v, 1.0 / b.value_, -v / b.value_, "ad_div");
 }
 AD_SCALAR_FN_ ad_scalar ad_neg(ad_scalar a)
 {
@@ -345,7 +346,7 @@ AD_API ad_scalar ad_rpow(double c, ad_scalar a);   /* c^a */
 AD_SCALAR_FN_ ad_scalar ad_sqrt(ad_scalar a)
 {
     double v = AD_LIBM_(sqrt)(a.value_);
-    return ad_push1_(a, v, 0.5 / v, "ad_sqrt");
+    return ad_push1_(a, v, 0.5 / (v + 0.0), "ad_sqrt"); /* + 0.0: sqrt(-0) = -0, sqrt' = +inf */
 }
 AD_SCALAR_FN_ ad_scalar ad_cbrt(ad_scalar a)
 {
@@ -413,8 +414,14 @@ AD_SCALAR_FN_ ad_scalar ad_cosh(ad_scalar a)
 }
 AD_SCALAR_FN_ ad_scalar ad_tanh(ad_scalar a)
 {
-    double v = AD_LIBM_(tanh)(a.value_);
-    return ad_push1_(a, v, 1.0 - v * v, "ad_tanh");
+    double x = a.value_, v = AD_LIBM_(tanh)(x);
+    double d = 1.0 - v * v;
+    if (AD_LIBM_(fabs)(x) >
+        1.0) { /* 1 - v^2 cancels as v nears +-1: 4e/(1 + e)^2, e = exp(-2|x|) */
+        double e = AD_LIBM_(exp)(-2.0 * AD_LIBM_(fabs)(x));
+        d = 4.0 * e / ((1.0 + e) * (1.0 + e));
+    }
+    return ad_push1_(a, v, d, "ad_tanh");
 }
 AD_SCALAR_FN_ ad_scalar ad_erf(ad_scalar a) /* erf' = 2/sqrt(pi) e^(-x^2) */
 {
@@ -424,7 +431,8 @@ AD_SCALAR_FN_ ad_scalar ad_erf(ad_scalar a) /* erf' = 2/sqrt(pi) e^(-x^2) */
 AD_SCALAR_FN_ ad_scalar ad_fabs(ad_scalar a) /* fabs'(0) = 0, the subgradient relu'(0) uses */
 {
     double x = a.value_;
-    return ad_push1_(a, AD_LIBM_(fabs)(x), x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : 0.0, "ad_fabs");
+    double d = x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : x == 0.0 ? 0.0 : x; /* NaN stays NaN */
+    return ad_push1_(a, AD_LIBM_(fabs)(x), d, "ad_fabs");
 }
 AD_API ad_scalar ad_fmin(ad_scalar a, ad_scalar b);
 AD_API ad_scalar ad_fmax(ad_scalar a, ad_scalar b);

@@ -80,7 +80,7 @@ static void sqrt_forward(ad_tape *t, ad_node *y)
 /* dy/dx = 1 / (2 sqrt x) = 1 / (2 y); +Inf at 0, as IEEE gives it */
 static void sqrt_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G / (Y + Y));
+    AD_UNARY_BACKWARD(G / (Y + Y + 0)); /* + 0: sqrt(-0) = -0, and the slope there is +Inf too */
 }
 
 const ad_op_def ad_op_def_sqrt = {"tsqrt", 1, sqrt_shape, sqrt_forward, sqrt_backward};

@@ -108,9 +108,9 @@ static ad_status run(ad_tape *t, const char *fn)
         for (size_t i = t->hot.ns; i-- > AD_DUMMIES_;)
             if (!isfinite(t->hot.adj[i]))
                 return ad_tape_fail(t, AD_ERR_NUMERIC,
-                                    "ad_backward: anomaly in the backward sweep: scalar record "
-                                    "%zu has adjoint %g",
-                                    ad_srec_number(i), t->hot.adj[i]);
+                                    "%s: anomaly in the backward sweep: scalar record %zu has "
+                                    "adjoint %g",
+                                    fn, ad_srec_number(i), t->hot.adj[i]);
     }
     /* variables off the output's path still report a gradient: zeros */
     for (size_t k = 0; k < t->nn; k++) {

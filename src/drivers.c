@@ -8,7 +8,25 @@
 #include "last_error.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+
+/* An output that is not a scalar of t (the invalid handle of a failed op
+ * excepted: t holds that error already) fails t, so the driver reports it
+ * instead of sweeping another tape or nothing. */
+static ad_status output_check(ad_tape *t, ad_scalar y, const char *fn, const char *what)
+{
+    if (ad_tape_error(t, NULL) != AD_OK) return ad_tape_error(t, NULL);
+    if (!y.tape_)
+        return ad_tape_fail(t, AD_ERR_INVALID,
+                            "%s: %s is not a scalar handle (no tape: zero-initialised?)", fn, what);
+    if (y.tape_ != t)
+        return ad_tape_fail(t, AD_ERR_FOREIGN,
+                            "%s: %s was recorded on another tape than the one the driver "
+                            "passed to the function",
+                            fn, what);
+    return AD_OK;
+}
 
 double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *grad, void *ctx,
                           ad_status *status)
@@ -31,7 +49,9 @@ double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *gra
     for (size_t i = 0; i < n; i++)
         xs[i] = ad_variable(t, x[i]);
     ad_scalar y = f(t, xs, n, ctx);
-    st = ad_last_error_from(t, ad_backward_scalar(y), "ad_gradient");
+    st = output_check(t, y, "ad_gradient", "the function's result");
+    if (st == AD_OK) st = ad_backward_scalar(y);
+    st = ad_last_error_from(t, st, "ad_gradient");
     if (st == AD_OK) {
         value = ad_value(y);
         for (size_t i = 0; i < n; i++)
@@ -70,6 +90,11 @@ ad_status ad_jacobian(ad_vector_fn f, size_t m, size_t n, const double *x, doubl
         ys[i] = ad_constant(t, 0.0); /* outputs f leaves unset are constant zeros */
     f(t, xs, n, ys, m, ctx);
     st = ad_tape_error(t, NULL);
+    for (size_t i = 0; i < m && st == AD_OK; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "output %zu", i);
+        st = output_check(t, ys[i], "ad_jacobian", what);
+    }
     for (size_t i = 0; i < m && st == AD_OK; i++) {
         if (y) y[i] = ad_value(ys[i]);
         st = ad_backward_scalar(ys[i]);

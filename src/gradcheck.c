@@ -110,8 +110,10 @@ ad_status ad_gradcheck(ad_scalar_fn f, size_t n, const double *x, void *ctx,
         double h = step_for(x[i], o.step);
         xp[i] = x[i] + h;
         double fp = eval_scalar(t, f, n, xp, xs, ctx, &st);
+        if (st != AD_OK) break; /* the next evaluation would reset the tape's error */
         xp[i] = x[i] - h;
         double fm = eval_scalar(t, f, n, xp, xs, ctx, &st);
+        if (st != AD_OK) break;
         xp[i] = x[i];
         compare(&r, &worst, &o, 0, i, g[i], (fp - fm) / (2.0 * h));
     }
@@ -194,9 +196,14 @@ ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size_t n_pa
             double x0 = v[i], h = step_for(x0, o.step);
             v[i] = x0 + h;
             double fp = eval_graph(t, f, params, n_params, ctx, &st);
+            if (st != AD_OK) {
+                v[i] = x0;
+                break;
+            }
             v[i] = x0 - h;
             double fm = eval_graph(t, f, params, n_params, ctx, &st);
             v[i] = x0;
+            if (st != AD_OK) break;
             compare(&r, &worst, &o, k, i, analytic[off + i], (fp - fm) / (2.0 * h));
         }
     }

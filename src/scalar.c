@@ -23,6 +23,12 @@ static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, doubl
     const ad_scalar *h[2] = {&a, &b};
     for (int k = 0; k < (binary ? 2 : 1); k++) {
         const ad_scalar *x = h[k];
+        if (!x->tape_) {
+            ad_tape_fail(t, AD_ERR_INVALID,
+                         "%s: operand %d is not a scalar handle (no tape: zero-initialised?)", fn,
+                         k + 1);
+            return ad_invalid_scalar(t);
+        }
         if (x->tape_ != t) {
             ad_tape_fail(t, AD_ERR_FOREIGN, "%s: operand %d belongs to a different tape", fn,
                          k + 1);
@@ -40,7 +46,9 @@ static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, doubl
             return ad_invalid_scalar(t);
         }
     }
-    if (t->anomaly && !(isfinite(v) && isfinite(da) && isfinite(db))) {
+    /* a constant operand's partial is never used: an infinite one is no anomaly */
+    bool da_ok = a.index_ == 0 || isfinite(da), db_ok = !binary || b.index_ == 0 || isfinite(db);
+    if (t->anomaly && !(isfinite(v) && da_ok && db_ok)) {
         ad_tape_fail(t, AD_ERR_NUMERIC,
                      "%s: anomaly in the forward sweep: scalar record %zu (operands %zu, %zu) "
                      "produced %g with partials %g, %g",
@@ -88,9 +96,15 @@ ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
     return out;
 }
 
-uint64_t ad_variable_slow_(ad_tape *t)
+uint64_t ad_variable_slow_(ad_tape *t, double value)
 {
-    return ad_index_gen_(ad_scalar_leaf(t, 0.0, "ad_variable"));
+    if (t && t->err == AD_OK && t->recording && t->anomaly && !isfinite(value)) {
+        ad_tape_fail(t, AD_ERR_NUMERIC,
+                     "ad_variable: anomaly in the forward sweep: variable %zu has value %g",
+                     ad_srec_number(t->hot.ns), value);
+        return ad_index_gen_(ad_invalid_scalar(t));
+    }
+    return ad_index_gen_(ad_scalar_leaf(t, value, "ad_variable"));
 }
 
 ad_scalar ad_constant(ad_tape *t, double value)
@@ -137,48 +151,45 @@ ad_scalar ad_powc(ad_scalar a, double p)
     return ad_push1_(a, v, da, "ad_powc");
 }
 
+/* libm's pow, as the plain C pow(x, n) the user would write: repeated
+ * squaring compounds a rounding per square (1e-11 relative at n = 10^6).
+ * pow is defined for a < 0 and integral exponents. */
 ad_scalar ad_powi(ad_scalar a, int p)
 {
-    /* repeated squaring keeps integer powers exact and defined for a < 0 */
-    double base = a.value_, acc = 1.0, prev = 1.0;
-    unsigned long e = p < 0 ? (unsigned long)(-(long)p) : (unsigned long)p;
-    unsigned long em1 = e ? e - 1 : 0;
-    double b2 = base;
-    for (unsigned long k = e; k; k >>= 1, b2 *= b2)
-        if (k & 1) acc *= b2;
-    b2 = base;
-    for (unsigned long k = em1; k; k >>= 1, b2 *= b2)
-        if (k & 1) prev *= b2;
-    double v, da;
-    if (p >= 0) {
-        v = acc;
-        da = p == 0 ? 0.0 : (double)p * prev; /* p a^(p-1) */
-    } else {
-        v = 1.0 / acc;
-        da = (double)p / (acc * base); /* p a^(p-1) = p / a^(|p|+1) */
-    }
+    double v = pow(a.value_, (double)p);
+    double da = p == 0 ? 0.0 : (double)p * pow(a.value_, (double)p - 1.0);
     return ad_push1_(a, v, da, "ad_powi");
 }
 
+/* d(c^a) = c^a log(c); at c == 0 we use 0, as ad_pow does (c^a is 0 for
+ * a > 0, and 0 * log(0) would be NaN) */
 ad_scalar ad_rpow(double c, ad_scalar a)
 {
     double v = pow(c, a.value_);
-    return ad_push1_(a, v, v * log(c), "ad_rpow");
+    return ad_push1_(a, v, c == 0.0 ? 0.0 : v * log(c), "ad_rpow");
 }
 
 /* ------------------------------------------------------- kinks */
 
-/* ties pass the whole adjoint to the first operand */
+/* Ties pass the whole adjoint to the first operand. fmin and fmax return
+ * the other operand when one is NaN, and so does the adjoint. */
+static bool first_wins(double a, double b, bool b_better)
+{
+    if (isnan(b)) return true; /* a, or NaN if both are */
+    if (isnan(a)) return false;
+    return !b_better;
+}
+
 ad_scalar ad_fmin(ad_scalar a, ad_scalar b)
 {
-    bool first = !(b.value_ < a.value_) || isnan(b.value_);
+    bool first = first_wins(a.value_, b.value_, b.value_ < a.value_);
     return ad_push2_(a, b, fmin(a.value_, b.value_), first ? 1.0 : 0.0, first ? 0.0 : 1.0,
                      "ad_fmin");
 }
 
 ad_scalar ad_fmax(ad_scalar a, ad_scalar b)
 {
-    bool first = !(b.value_ > a.value_) || isnan(b.value_);
+    bool first = first_wins(a.value_, b.value_, b.value_ > a.value_);
     return ad_push2_(a, b, fmax(a.value_, b.value_), first ? 1.0 : 0.0, first ? 0.0 : 1.0,
                      "ad_fmax");
 }
@@ -194,14 +205,11 @@ ad_scalar ad_hypot(ad_scalar a, ad_scalar b)
 /* sigmoid' = s (1 - s); the two branches avoid overflow of exp */
 ad_scalar ad_sigmoid(ad_scalar a)
 {
-    double x = a.value_, s;
-    if (x >= 0) {
-        s = 1.0 / (1.0 + exp(-x));
-    } else {
-        double e = exp(x);
-        s = e / (1.0 + e);
-    }
-    return ad_push1_(a, s, s * (1.0 - s), "ad_sigmoid");
+    double x = a.value_, e = exp(-fabs(x)); /* never overflows */
+    double s = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    /* s' = s (1 - s) = e / (1 + e)^2: the second form keeps full precision
+     * where s rounds to 1 (x = 40: 4.2e-18, not 0) */
+    return ad_push1_(a, s, e / ((1.0 + e) * (1.0 + e)), "ad_sigmoid");
 }
 
 ad_scalar ad_custom2(ad_scalar a, ad_scalar b, double v, double da, double db)

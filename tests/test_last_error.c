@@ -123,3 +123,71 @@ Test(last_error, each_thread_has_its_own_message)
     cr_assert_str_eq((const char *)seen, "", "the other thread made no call");
     cr_assert(strstr(ad_last_error(), "ad_tadd") != NULL);
 }
+
+static ad_tape *other_tape; /* a user mistake: recording on a tape of one's own */
+
+static ad_scalar on_other_tape(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)t, (void)n, (void)ctx;
+    return ad_square(ad_variable(other_tape, ad_value(x[0])));
+}
+
+static void vector_on_other_tape(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar *y, size_t m,
+                                 void *ctx)
+{
+    (void)n, (void)m, (void)ctx;
+    y[0] = ad_square(x[0]);
+    y[1] = ad_square(ad_variable(other_tape, ad_value(x[0])));
+    (void)t;
+}
+
+static ad_scalar zero_handle(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)t, (void)x, (void)n, (void)ctx;
+    ad_scalar h = {0};
+    return h;
+}
+
+Test(last_error, drivers_reject_an_output_recorded_on_another_tape_or_no_tape)
+{
+    other_tape = ad_tape_new();
+    double x[1] = {3.0}, g[1] = {-1.0}, J[2] = {-1.0, -1.0};
+    ad_status st;
+    double v = ad_gradient_status(on_other_tape, 1, x, g, NULL, &st);
+    cr_assert_eq(st, AD_ERR_FOREIGN, "%s", ad_status_name(st));
+    cr_assert(isnan(v));
+    cr_assert(strstr(ad_last_error(), "ad_gradient: the function's result was recorded on another "
+                                      "tape") != NULL,
+              "%s", ad_last_error());
+    cr_assert_eq(ad_jacobian(vector_on_other_tape, 2, 1, x, J, NULL, NULL), AD_ERR_FOREIGN);
+    cr_assert(strstr(ad_last_error(), "ad_jacobian: output 1 was recorded on another tape") != NULL,
+              "%s", ad_last_error());
+    ad_gradient_status(zero_handle, 1, x, g, NULL, &st);
+    cr_assert_eq(st, AD_ERR_INVALID);
+    cr_assert(strstr(ad_last_error(), "ad_gradient: the function's result is not a scalar "
+                                      "handle") != NULL,
+              "%s", ad_last_error());
+    ad_tape_free(other_tape);
+}
+
+/* Fails (adds a zero handle) only above x = 2, so only the x + h evaluation of
+ * a check at 2 fails; the x - h one that follows must not hide it. */
+static ad_scalar fails_above_two(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)t, (void)n, (void)ctx;
+    if (ad_value(x[0]) > 2.0) {
+        ad_scalar bad = {0};
+        return ad_add(x[0], bad);
+    }
+    return ad_square(x[0]);
+}
+
+Test(last_error, gradcheck_reports_an_error_of_the_function_at_x_plus_h)
+{
+    double x[1] = {2.0};
+    ad_gradcheck_report r;
+    ad_status st = ad_gradcheck(fails_above_two, 1, x, NULL, NULL, &r);
+    cr_assert_eq(st, AD_ERR_INVALID, "%s: %s", ad_status_name(st), ad_last_error());
+    cr_assert(strstr(ad_last_error(), "ad_add: operand 2 is not a scalar handle") != NULL, "%s",
+              ad_last_error());
+}

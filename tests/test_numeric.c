@@ -209,6 +209,31 @@ Test(numeric, anomaly_mode_catches_a_scalar_adjoint_that_overflows_in_the_backwa
     cr_assert_eq(ad_backward_scalar(w), AD_ERR_NUMERIC); /* dw/dx = 1e600 */
     ASSERT_TAPE_ERROR(
         t, AD_ERR_NUMERIC,
-        "ad_backward: anomaly in the backward sweep: scalar record 1 has adjoint inf");
+        "ad_backward_scalar: anomaly in the backward sweep: scalar record 1 has adjoint inf");
+    ad_tape_free(t);
+}
+
+/* A constant operand's partial is never used: pow(0, x) has the base
+ * partial x 0^(x-1) = inf at x = 0.5, which is no anomaly. */
+Test(numeric, anomaly_mode_ignores_the_partial_of_a_constant_operand)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tape_set_anomaly(t, true);
+    ad_scalar x = ad_variable(t, 0.5);
+    ad_scalar y = ad_pow(ad_constant(t, 0.0), x);
+    cr_assert(ad_scalar_ok(y));
+    cr_assert_eq(ad_tape_error(t, NULL), AD_OK);
+    cr_assert_eq(ad_backward_scalar(y), AD_OK);
+    cr_assert_eq(ad_grad(x), 0.0);
+    ad_tape_free(t);
+}
+
+Test(numeric, anomaly_mode_catches_a_variable_that_is_nan)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tape_set_anomaly(t, true);
+    ad_scalar x = ad_variable(t, NAN);
+    cr_assert(!ad_scalar_ok(x));
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "ad_variable: anomaly in the forward sweep: variable");
     ad_tape_free(t);
 }

@@ -573,3 +573,114 @@ Test(scalar, an_infinite_partial_on_the_path_gives_an_infinite_gradient)
     cr_assert(isinf(ad_grad(x)) && ad_grad(x) > 0, "%g", ad_grad(x));
     ad_tape_free(t);
 }
+
+/* fmin and fmax return the operand that is not NaN; so must the adjoint. */
+Test(scalar, fmin_and_fmax_pass_the_adjoint_to_the_operand_they_return_when_one_is_nan)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar a = ad_variable(t, NAN), b = ad_variable(t, 2.0);
+    ad_scalar lo = ad_fmin(a, b), hi = ad_fmax(a, b);
+    cr_assert_eq(ad_value(lo), 2.0);
+    cr_assert_eq(ad_value(hi), 2.0);
+    cr_assert_eq(ad_backward_scalar(lo), AD_OK);
+    cr_assert(ad_grad(a) == 0.0 && ad_grad(b) == 1.0, "fmin: %g %g", ad_grad(a), ad_grad(b));
+    cr_assert_eq(ad_backward_scalar(hi), AD_OK);
+    cr_assert(ad_grad(a) == 0.0 && ad_grad(b) == 1.0, "fmax: %g %g", ad_grad(a), ad_grad(b));
+    ad_scalar lo2 = ad_fmin(b, a); /* NaN second: as before, the first operand */
+    cr_assert_eq(ad_backward_scalar(lo2), AD_OK);
+    cr_assert(ad_grad(a) == 0.0 && ad_grad(b) == 1.0);
+    ad_tape_free(t);
+}
+
+/* The value of a / b is C's a / b, not a * (1 / b). */
+Test(scalar, division_gives_the_value_c_gives)
+{
+    ad_tape *t = ad_tape_new();
+    volatile double p = 0.3, q = 0.1, tiny = 1e-310;
+    ad_scalar a = ad_variable(t, p), b = ad_variable(t, q);
+    cr_assert_eq(ad_value(ad_div(a, b)), p / q, "%.17g vs %.17g", ad_value(ad_div(a, b)), p / q);
+    ad_scalar s = ad_variable(t, tiny), z = ad_variable(t, 0.0);
+    ad_scalar one = ad_div(s, s), zero = ad_div(z, s);
+    cr_assert_eq(ad_value(one), 1.0, "%g", ad_value(one));
+    cr_assert_eq(ad_value(zero), 0.0, "%g", ad_value(zero));
+    cr_assert_eq(ad_backward_scalar(zero), AD_OK);
+    cr_assert_eq(ad_grad(s), 0.0, "d(0/s)/ds: %g", ad_grad(s));
+    ad_tape_free(t);
+}
+
+/* c^a at c = 0 has the derivative 0 in a, as ad_pow has for a constant 0 base. */
+Test(scalar, rpow_with_base_zero_has_derivative_zero_not_nan)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar x = ad_variable(t, 2.0);
+    ad_scalar y = ad_rpow(0.0, x);
+    cr_assert_eq(ad_value(y), 0.0);
+    cr_assert_eq(ad_backward_scalar(y), AD_OK);
+    cr_assert_eq(ad_grad(x), 0.0, "%g", ad_grad(x));
+    ad_tape_free(t);
+}
+
+/* powi is C's pow(x, n), value and slope, also for large n and x < 0. */
+Test(scalar, powi_matches_libm_pow_for_large_and_negative_exponents)
+{
+    ad_tape *t = ad_tape_new();
+    const double xs[] = {1.0000001, -1.5, 0.5, -0.75};
+    const int ps[] = {1000000, 7, -9, 12, 0, 1, -1};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        for (size_t j = 0; j < sizeof ps / sizeof ps[0]; j++) {
+            ad_tape_reset(t);
+            ad_scalar x = ad_variable(t, xs[i]);
+            ad_scalar y = ad_powi(x, ps[j]);
+            cr_assert_eq(ad_value(y), pow(xs[i], ps[j]), "%g^%d: %.17g vs %.17g", xs[i], ps[j],
+                         ad_value(y), pow(xs[i], ps[j]));
+            cr_assert_eq(ad_backward_scalar(y), AD_OK);
+            double d = ps[j] == 0 ? 0.0 : ps[j] * pow(xs[i], ps[j] - 1);
+            cr_assert_eq(ad_grad(x), d, "%g^%d: slope %.17g vs %.17g", xs[i], ps[j], ad_grad(x), d);
+        }
+    ad_tape_free(t);
+}
+
+/* sigmoid' and tanh' where the function rounds to +-1: e / (1 + e)^2
+ * forms, not 1 - s or 1 - v^2, which are 0 there. */
+Test(scalar, sigmoid_and_tanh_slopes_keep_full_precision_in_both_tails)
+{
+    ad_tape *t = ad_tape_new();
+    const double xs[] = {-40.0, -20.0, -3.0, -0.5, 0.0, 0.5, 3.0, 20.0, 40.0};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        double x0 = xs[i];
+        long double e = expl(-fabsl((long double)x0));
+        double ds = (double)(e / ((1 + e) * (1 + e)));
+        long double e2 = expl(-2 * fabsl((long double)x0));
+        double dt = (double)(4 * e2 / ((1 + e2) * (1 + e2)));
+        ad_tape_reset(t);
+        ad_scalar x = ad_variable(t, x0);
+        cr_assert_eq(ad_backward_scalar(ad_sigmoid(x)), AD_OK);
+        cr_assert(fabs(ad_grad(x) - ds) <= 4e-16 * ds, "sigmoid'(%g): %.17g vs %.17g", x0,
+                  ad_grad(x), ds);
+        cr_assert_eq(ad_backward_scalar(ad_tanh(x)), AD_OK);
+        cr_assert(fabs(ad_grad(x) - dt) <= 4e-16 * dt, "tanh'(%g): %.17g vs %.17g", x0, ad_grad(x),
+                  dt);
+    }
+    ad_tape_free(t);
+}
+
+Test(scalar, sqrt_slope_at_negative_zero_is_plus_infinity_and_fabs_of_nan_propagates)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar x = ad_variable(t, -0.0);
+    cr_assert_eq(ad_backward_scalar(ad_sqrt(x)), AD_OK);
+    cr_assert(isinf(ad_grad(x)) && ad_grad(x) > 0, "%g", ad_grad(x));
+    ad_scalar n = ad_variable(t, NAN);
+    cr_assert_eq(ad_backward_scalar(ad_fabs(n)), AD_OK);
+    cr_assert(isnan(ad_grad(n)), "%g", ad_grad(n));
+    ad_tape_free(t);
+}
+
+Test(scalar, a_zero_initialised_handle_is_named_as_such)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar x = ad_variable(t, 2.0), h = {0};
+    cr_assert(!ad_scalar_ok(ad_add(x, h)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_add: operand 2 is not a scalar handle");
+    ad_tape_free(t);
+}

@@ -65,10 +65,15 @@ Test(unary, exp_log_and_sqrt_match_hand_values)
 Test(unary, sqrt_gradient_at_zero_is_positive_infinity)
 {
     ad_tape *t = ad_tape_new();
-    ad_tensor x = ad_tensor_variable(t, AD_F64, 1, (size_t[]){1}, (double[]){0});
-    cr_assert_eq(ad_backward(ad_tsqrt(x)), AD_OK);
-    double g = ((const double *)ad_tensor_grad(x))[0];
-    cr_assert(isinf(g) && g > 0);
+    ad_tensor x = ad_tensor_variable(t, AD_F64, 1, (size_t[]){2}, (double[]){0.0, -0.0});
+    cr_assert_eq(ad_backward(ad_sum(ad_tsqrt(x))), AD_OK);
+    const double *g = ad_tensor_grad(x);
+    cr_assert(isinf(g[0]) && g[0] > 0, "at +0: %g", g[0]);
+    cr_assert(isinf(g[1]) && g[1] > 0, "at -0 (sqrt(-0) = -0): %g", g[1]);
+    ad_tensor xf = ad_tensor_variable(t, AD_F32, 1, (size_t[]){1}, (float[]){-0.0f});
+    cr_assert_eq(ad_backward(ad_tsqrt(xf)), AD_OK);
+    float gf = ((const float *)ad_tensor_grad(xf))[0];
+    cr_assert(isinf(gf) && gf > 0, "f32 at -0: %g", (double)gf);
     ad_tape_free(t);
 }
 
