@@ -398,10 +398,12 @@ AD_SCALAR_FN_ ad_scalar ad_atan(ad_scalar a)
 {
     return ad_push1_(a, AD_LIBM_(atan)(a.value_), 1.0 / (1.0 + a.value_ * a.value_), "ad_atan");
 }
-AD_SCALAR_FN_ ad_scalar ad_atan2(ad_scalar y, ad_scalar x) /* (x dy - y dx) / (x^2 + y^2) */
+/* (x dy - y dx) / r^2 with r = hypot(x, y), as (x / r) / r: x^2 + y^2
+ * overflows above 1e154 and underflows below 1e-154 (NaN at the origin) */
+AD_SCALAR_FN_ ad_scalar ad_atan2(ad_scalar y, ad_scalar x)
 {
-    double r2 = x.value_ * x.value_ + y.value_ * y.value_;
-    return ad_push2_(y, x, AD_LIBM_(atan2)(y.value_, x.value_), x.value_ / r2, -y.value_ / r2,
+    double r = AD_LIBM_(hypot)(x.value_, y.value_);
+    return ad_push2_(y, x, AD_LIBM_(atan2)(y.value_, x.value_), x.value_ / r / r, -y.value_ / r / r,
                      "ad_atan2");
 }
 AD_SCALAR_FN_ ad_scalar ad_sinh(ad_scalar a)
