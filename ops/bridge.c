@@ -162,6 +162,12 @@ ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const siz
     bool needs_grad = false;
     for (size_t i = 0; i < n; i++) {
         const ad_scalar *x = &xs[i];
+        if (!x->tape_) {
+            ad_tape_fail(t, AD_ERR_INVALID,
+                         "%s: scalar %zu is not a scalar handle (no tape: zero-initialised?)", fn,
+                         i);
+            return ad_invalid_tensor(t);
+        }
         if (x->tape_ != t) {
             ad_tape_fail(t, AD_ERR_FOREIGN, "%s: scalar %zu belongs to a different tape", fn, i);
             return ad_invalid_tensor(t);

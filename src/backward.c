@@ -78,6 +78,17 @@ static void prepare(ad_tape *t)
     }
 }
 
+/* Variables off the output's path still report a gradient after a sweep:
+ * zeros (also when the output depends on no variable at all). */
+static ad_status zero_unreached_variables(ad_tape *t, const char *fn)
+{
+    for (size_t k = 0; k < t->nn; k++) {
+        ad_node *x = &t->nodes[k];
+        if (x->op == AD_OP_LEAF && x->needs_grad && !make_live(t, x, fn)) break;
+    }
+    return t->err;
+}
+
 static ad_status run(ad_tape *t, const char *fn)
 {
     size_t cur = t->hot.ns;
@@ -112,12 +123,7 @@ static ad_status run(ad_tape *t, const char *fn)
                                     "adjoint %g",
                                     fn, ad_srec_number(i), t->hot.adj[i]);
     }
-    /* variables off the output's path still report a gradient: zeros */
-    for (size_t k = 0; k < t->nn; k++) {
-        ad_node *x = &t->nodes[k];
-        if (x->op == AD_OP_LEAF && x->needs_grad && !make_live(t, x, fn)) break;
-    }
-    return t->err;
+    return zero_unreached_variables(t, fn);
 }
 
 static ad_status tensor_sweep(ad_tensor y, const double *seed, const char *fn)
@@ -137,7 +143,7 @@ static ad_status tensor_sweep(ad_tensor y, const double *seed, const char *fn)
         }
     }
     prepare(t);
-    if (!n->needs_grad) return AD_OK; /* nothing on the tape depends on a variable */
+    if (!n->needs_grad) return zero_unreached_variables(t, fn); /* y depends on no variable */
     if (!make_live(t, n, fn)) return t->err;
     for (size_t i = 0; i < n->numel; i++) {
         double s = seed ? seed[i] : 1.0;
@@ -176,7 +182,7 @@ ad_status ad_backward_scalar_seeded(ad_scalar y, double seed)
         return ad_tape_fail(t, AD_ERR_STALE,
                             "%s: output was recorded before the last ad_tape_reset", fn);
     prepare(t);
-    if (y.index_ == 0) return AD_OK; /* a constant: every adjoint is zero */
+    if (y.index_ == 0) return zero_unreached_variables(t, fn); /* a constant: all adjoints 0 */
     t->hot.adj[y.index_] = seed;
     return run(t, fn);
 }

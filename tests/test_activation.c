@@ -234,3 +234,32 @@ Test(activation, anomaly_mode_finds_nothing_in_activations_of_extreme_inputs)
     cr_assert_eq(ad_backward_seeded(ad_tsigmoid(ad_softplus(x)), seed), AD_OK);
     ad_tape_free(t);
 }
+
+/* Slopes in the tails, where y (1 - y) and 1 - y^2 cancel to 0: full
+ * relative precision in both dtypes, the same as the scalar ops give. */
+Test(activation, sigmoid_and_tanh_slopes_keep_their_precision_in_the_tails)
+{
+    const double pts[] = {-40, -18, -9, -3, -0.5, 0, 0.5, 3, 9, 18, 40};
+    enum { N = sizeof pts / sizeof pts[0] };
+    float xf[N];
+    for (size_t i = 0; i < N; i++)
+        xf[i] = (float)pts[i];
+    ad_tape *t = ad_tape_new();
+    for (int f32 = 0; f32 <= 1; f32++)
+        for (int which = 0; which < 2; which++) {
+            ad_tensor x = f32 ? ad_tensor_variable(t, AD_F32, 1, (size_t[]){N}, xf)
+                              : ad_tensor_variable(t, AD_F64, 1, (size_t[]){N}, pts);
+            cr_assert_eq(ad_backward(ad_sum(which ? ad_ttanh(x) : ad_tsigmoid(x))), AD_OK);
+            for (size_t i = 0; i < N; i++) {
+                long double e = expl(-(which ? 2.0L : 1.0L) * fabsl((long double)pts[i]));
+                double want = (double)((which ? 4 : 1) * e / ((1 + e) * (1 + e)));
+                double got = f32 ? (double)((const float *)ad_tensor_grad(x))[i]
+                                 : ((const double *)ad_tensor_grad(x))[i];
+                double tol = f32 ? 2e-6 : 4e-16;
+                if (f32 && want < 1e-37) tol = 1.0; /* below float's normal range */
+                cr_assert(fabs(got - want) <= tol * want, "%s %s'(%g): %.9g vs %.9g",
+                          f32 ? "f32" : "f64", which ? "tanh" : "sigmoid", pts[i], got, want);
+            }
+        }
+    ad_tape_free(t);
+}

@@ -56,3 +56,13 @@ Test(bridge, stacking_constants_gives_a_tensor_without_gradient)
     cr_assert_null(ad_tensor_grad(x));
     ad_tape_free(t);
 }
+
+Test(bridge, stacking_a_zero_initialised_scalar_names_it)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar xs[2] = {ad_variable(t, 1.0), {0}};
+    ad_tensor y = ad_stack_scalars(xs, 2, 1, (size_t[]){2});
+    cr_assert(!ad_tensor_ok(y));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_stack_scalars: scalar 1 is not a scalar handle");
+    ad_tape_free(t);
+}

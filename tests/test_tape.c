@@ -380,3 +380,22 @@ Test(errors, a_zeroed_tensor_handle_among_the_inputs_fails_the_other_inputs_tape
     ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_tadd: input 0 is not a tensor handle");
     ad_tape_free(t);
 }
+
+/* After a sweep every tensor variable reports a gradient, zeros when the
+ * output does not depend on it, also when the output depends on no
+ * variable at all (a tensor of constants, a constant scalar). */
+Test(tape, variables_read_zero_gradients_after_a_sweep_from_an_output_that_needs_none)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_variable(t, AD_F64, 1, (size_t[]){2}, (double[]){1, 2});
+    ad_tensor u = ad_tensor_new(t, AD_F64, 1, (size_t[]){1}, (double[]){5});
+    cr_assert_eq(ad_backward(ad_tsquare(u)), AD_OK);
+    const double *g = ad_tensor_grad(x);
+    cr_assert(g != NULL && g[0] == 0.0 && g[1] == 0.0);
+    ad_tape_reset(t);
+    x = ad_tensor_variable(t, AD_F64, 1, (size_t[]){2}, (double[]){1, 2});
+    cr_assert_eq(ad_backward_scalar(ad_constant(t, 3.0)), AD_OK);
+    g = ad_tensor_grad(x);
+    cr_assert(g != NULL && g[0] == 0.0 && g[1] == 0.0);
+    ad_tape_free(t);
+}
