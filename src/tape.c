@@ -194,7 +194,7 @@ bool ad_srec_next_segment(ad_tape *t, const char *fn)
         t->seg[k] = adj ? ad_alloc(ad_mul_size(n, sizeof(ad_srec))) : NULL;
         if (!t->seg[k]) {
             ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory growing the tape past %zu scalars", fn,
-                         t->hot.ns);
+                         t->hot.ns - AD_DUMMIES_); /* the records made, not the dummies */
             return false;
         }
         t->allocations += 2;

@@ -232,7 +232,7 @@ Test(numeric, anomaly_mode_catches_a_variable_that_is_nan)
 {
     ad_tape *t = ad_tape_new();
     ad_tape_set_anomaly(t, true);
-    ad_scalar x = ad_variable(t, NAN);
+    ad_scalar x = ad_variable(t, (double)NAN);
     cr_assert(!ad_scalar_ok(x));
     ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "ad_variable: anomaly in the forward sweep: variable");
     ad_tape_free(t);

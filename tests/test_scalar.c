@@ -578,7 +578,7 @@ Test(scalar, an_infinite_partial_on_the_path_gives_an_infinite_gradient)
 Test(scalar, fmin_and_fmax_pass_the_adjoint_to_the_operand_they_return_when_one_is_nan)
 {
     ad_tape *t = ad_tape_new();
-    ad_scalar a = ad_variable(t, NAN), b = ad_variable(t, 2.0);
+    ad_scalar a = ad_variable(t, (double)NAN), b = ad_variable(t, 2.0);
     ad_scalar lo = ad_fmin(a, b), hi = ad_fmax(a, b);
     cr_assert_eq(ad_value(lo), 2.0);
     cr_assert_eq(ad_value(hi), 2.0);
@@ -670,7 +670,7 @@ Test(scalar, sqrt_slope_at_negative_zero_is_plus_infinity_and_fabs_of_nan_propag
     ad_scalar x = ad_variable(t, -0.0);
     cr_assert_eq(ad_backward_scalar(ad_sqrt(x)), AD_OK);
     cr_assert(isinf(ad_grad(x)) && ad_grad(x) > 0, "%g", ad_grad(x));
-    ad_scalar n = ad_variable(t, NAN);
+    ad_scalar n = ad_variable(t, (double)NAN);
     cr_assert_eq(ad_backward_scalar(ad_fabs(n)), AD_OK);
     cr_assert(isnan(ad_grad(n)), "%g", ad_grad(n));
     ad_tape_free(t);
@@ -693,7 +693,8 @@ Test(scalar, atan2_slopes_stay_accurate_at_tiny_and_huge_scales)
     const double pts[][2] = {
         {1e-170, 1e-170}, {1e-160, 1e-160}, {1.0, 1e160}, {3e200, -4e200}, {0.5, -2.0}};
     for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
-        long double yv = pts[i][0], xv = pts[i][1], r2 = xv * xv + yv * yv;
+        long double yv = (long double)pts[i][0], xv = (long double)pts[i][1],
+                    r2 = xv * xv + yv * yv;
         ad_tape_reset(t);
         ad_scalar y = ad_variable(t, pts[i][0]), x = ad_variable(t, pts[i][1]);
         cr_assert_eq(ad_backward_scalar(ad_atan2(y, x)), AD_OK);
