@@ -216,9 +216,23 @@ Test(nn_optim, refuses_bad_configs_with_a_message)
     cr_assert_null(ad_opt_new(&(ad_opt_config){.kind = (ad_opt_kind)17}, &p, 1, err, sizeof err));
     cr_assert(strstr(err, "ad_opt_new: unknown optimizer 17"), "%s", err);
     cr_assert_null(ad_opt_new(&(ad_opt_config){.lr = -1}, &p, 1, err, sizeof err));
-    cr_assert(strstr(err, "must be >= 0"), "%s", err);
+    cr_assert(strstr(err, "ad_opt_new: lr is -1; it must be finite and >= 0"), "%s", err);
     cr_assert_null(ad_opt_new(&(ad_opt_config){.momentum = 1.5}, &p, 1, err, sizeof err));
-    cr_assert(strstr(err, "momentum and betas in [0, 1)"), "%s", err);
+    cr_assert(strstr(err, "ad_opt_new: momentum is 1.5; it must be in [0, 1)"), "%s", err);
+    /* NaN passes "x < 0" tests; a negative gamma or lr_min made the rate negative */
+    cr_assert_null(ad_opt_new(&(ad_opt_config){.lr = (double)NAN}, &p, 1, err, sizeof err));
+    cr_assert(strstr(err, "ad_opt_new: lr is nan"), "%s", err);
+    cr_assert_null(ad_opt_new(&(ad_opt_config){.beta2 = (double)NAN}, &p, 1, err, sizeof err));
+    cr_assert(strstr(err, "ad_opt_new: beta2 is nan"), "%s", err);
+    cr_assert_null(
+        ad_opt_new(&(ad_opt_config){.schedule = AD_LR_STEP, .gamma = -1}, &p, 1, err, sizeof err));
+    cr_assert(strstr(err, "ad_opt_new: gamma is -1"), "%s", err);
+    cr_assert_null(ad_opt_new(&(ad_opt_config){.schedule = AD_LR_COSINE, .lr_min = -0.5}, &p, 1,
+                              err, sizeof err));
+    cr_assert(strstr(err, "ad_opt_new: lr_min is -0.5"), "%s", err);
+    ad_opt *unclipped = ad_opt_new(&(ad_opt_config){.clip_norm = HUGE_VAL}, &p, 1, err, sizeof err);
+    cr_assert_not_null(unclipped, "%s", err);
+    ad_opt_free(unclipped);
     ad_param *none[] = {NULL};
     cr_assert_null(ad_opt_new(&(ad_opt_config){0}, none, 1, err, sizeof err));
     cr_assert(strstr(err, "params[0] is NULL"), "%s", err);

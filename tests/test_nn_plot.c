@@ -67,3 +67,28 @@ Test(nn_plot, an_unwritable_path_is_an_io_error_naming_it)
     cr_assert_eq(ad_nn_plot_svg("/nonexistent-dir/x.svg", NULL, &p, 1, err, sizeof err), AD_ERR_IO);
     cr_assert(strstr(err, "ad_nn_plot_svg: cannot write /nonexistent-dir/x.svg"), "%s", err);
 }
+
+/* Curves far from 0 whose range is below the values' rounding step: the
+ * tick loop must end and every coordinate be a number. */
+Test(nn_plot, flat_or_nearly_flat_curves_at_1e20_give_a_finite_svg)
+{
+    for (int flat = 0; flat <= 1; flat++) {
+        ad_nn_history h = {0};
+        ad_nn_history_push(&h, 1e20, (double)NAN, (double)NAN, (double)NAN, 0.1);
+        ad_nn_history_push(&h, flat ? 1e20 : 1e20 + 32768.0, (double)NAN, (double)NAN, (double)NAN,
+                           0.1);
+        char path[] = "/tmp/adtape_plot_XXXXXX";
+        int fd = mkstemp(path);
+        cr_assert(fd >= 0);
+        close(fd);
+        char err[256] = "";
+        cr_assert_eq(ad_nn_history_svg(&h, path, "run", err, sizeof err), AD_OK, "%s", err);
+        char *svg = slurp(path);
+        cr_assert(strlen(svg) < 100000, "%zu bytes", strlen(svg));
+        cr_assert_null(strstr(svg, "nan"), "flat %d", flat);
+        cr_assert_null(strstr(svg, "inf"), "flat %d", flat);
+        free(svg);
+        unlink(path);
+        ad_nn_history_free(&h);
+    }
+}

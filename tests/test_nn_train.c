@@ -260,7 +260,34 @@ Test(nn_train, refuses_data_that_does_not_fit_the_model)
     d = (ad_nn_data){4, 2, xor_x, 0, NULL, (int32_t[]){0, 1, 2, 1}};
     cr_assert_eq(ad_nn_evaluate(m, t, &d, 0, NULL, NULL, err, sizeof err), AD_ERR_INVALID);
     cr_assert(strstr(err, "label 2 of sample 2 is not in [0, 2)"), "%s", err);
+    /* training checks every label before its first step, so the model is untouched */
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &(ad_nn_train_opts){.batch_size = 1, .quiet = 1}, NULL,
+                             err, sizeof err),
+                 AD_ERR_INVALID);
+    cr_assert(strstr(err, "ad_nn_train: training data: label 2 of sample 2 is not in [0, 2)"), "%s",
+              err);
+    cr_assert_eq(ad_opt_steps(o), 0);
     ad_tape_free(t);
+    ad_opt_free(o);
+    ad_nn_free(m);
+}
+
+/* The progress line has 256 bytes; a long run name is cut, not overflowed. */
+Test(nn_train, a_long_run_name_is_cut_in_the_progress_line, .init = cr_redirect_stderr)
+{
+    char name[400];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    ad_nn *m = xor_model(3);
+    size_t np;
+    ad_param *const *ps = ad_nn_params(m, &np);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_SGD, .lr = 0.1}, ps, np, NULL, 0);
+    ad_nn_data d = {4, 2, xor_x, 1, xor_y, NULL};
+    char err[256] = "";
+    cr_assert_eq(ad_nn_train(m, o, &d, &d, &(ad_nn_train_opts){.epochs = 2, .name = name}, NULL,
+                             err, sizeof err),
+                 AD_OK, "%s", err);
+    fflush(stderr);
     ad_opt_free(o);
     ad_nn_free(m);
 }

@@ -122,11 +122,7 @@ static bool check_data(const ad_nn *m, const ad_nn_data *d, const char *fn, char
                false;
     if (s->head == AD_HEAD_SOFTMAX) {
         if (!d->labels) return ad_nn_errf(err, len, "%s: softmax head needs labels", fn), false;
-        for (size_t i = 0; i < d->n; i++)
-            if (d->labels[i] < 0 || (size_t)d->labels[i] >= s->outputs)
-                return ad_nn_errf(err, len, "%s: label %d of sample %zu is not in [0, %zu)", fn,
-                                  (int)d->labels[i], i, s->outputs),
-                       false;
+        if (!ad_nn_labels_ok(d->labels, d->n, s->outputs, fn, "", err, len)) return false;
     } else if (!d->y || d->out != s->outputs) {
         return ad_nn_errf(err, len, "%s: the %s head needs targets of width %zu", fn,
                           ad_nn_head_name(s->head), s->outputs),

@@ -42,15 +42,31 @@ ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, 
         return ad_nn_errf(err, err_len, "%s: unknown optimizer %d", fn, (int)cfg->kind), NULL;
     if ((unsigned)cfg->schedule > AD_LR_COSINE)
         return ad_nn_errf(err, err_len, "%s: unknown schedule %d", fn, (int)cfg->schedule), NULL;
-    if (cfg->lr < 0 || cfg->weight_decay < 0 || cfg->clip_norm < 0 || cfg->momentum < 0 ||
-        cfg->momentum >= 1 || cfg->beta1 < 0 || cfg->beta1 >= 1 || cfg->beta2 < 0 ||
-        cfg->beta2 >= 1 || cfg->eps < 0)
-        return ad_nn_errf(
-                   err, err_len,
-                   "%s: lr, weight_decay, clip_norm and eps must be >= 0, momentum and betas "
-                   "in [0, 1)",
-                   fn),
-               NULL;
+    /* each field in its range; NaN fails every comparison, so it is caught */
+    const struct {
+        const char *name;
+        double v;
+        bool below_one; /* [0, 1) instead of [0, inf) */
+        bool inf_ok;    /* clip_norm = inf: no clipping */
+    } checks[] = {{"lr", cfg->lr, false, false},
+                  {"weight_decay", cfg->weight_decay, false, false},
+                  {"clip_norm", cfg->clip_norm, false, true},
+                  {"eps", cfg->eps, false, false},
+                  {"gamma", cfg->gamma, false, false},
+                  {"lr_min", cfg->lr_min, false, false},
+                  {"momentum", cfg->momentum, true, false},
+                  {"beta1", cfg->beta1, true, false},
+                  {"beta2", cfg->beta2, true, false}};
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        double v = checks[i].v;
+        bool ok = v >= 0 && (checks[i].below_one ? v < 1 : checks[i].inf_ok || isfinite(v));
+        if (!ok)
+            return ad_nn_errf(err, err_len, "%s: %s is %g; it must be %s", fn, checks[i].name, v,
+                              checks[i].below_one ? "in [0, 1)"
+                              : checks[i].inf_ok  ? ">= 0"
+                                                  : "finite and >= 0"),
+                   NULL;
+    }
     for (size_t i = 0; i < n; i++)
         if (!params[i]) return ad_nn_errf(err, err_len, "%s: params[%zu] is NULL", fn, i), NULL;
     ad_opt *o = calloc(1, sizeof *o);

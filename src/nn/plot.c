@@ -14,6 +14,8 @@
 #include <string.h>
 
 enum { PW = 520, PH = 360, ML = 70, MR = 20, MT = 36, MB = 52, TITLE_H = 34 };
+/* grid lines per axis at most (nice steps give 5-10) */
+enum { MAX_TICKS = 64 };
 
 static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c",
                                      "#ff7f0e", "#9467bd", "#8c564b"};
@@ -70,7 +72,10 @@ static bool y_range(const ad_nn_panel *p, axis *a, size_t *nmax)
             }
     }
     if (lo > hi) return false;
-    if (hi - lo < 1e-12 * (fabs(hi) + 1)) lo -= 0.5, hi += 0.5;
+    if (hi - lo < 1e-12 * (fabs(hi) + 1)) { /* flat: widen by an amount hi can hold */
+        double w = fmax(0.5, 1e-3 * fabs(hi));
+        lo -= w, hi += w;
+    }
     a->log = p->log_y;
     if (a->log) { /* whole decades around the data read better */
         a->lo = floor(lo);
@@ -108,7 +113,10 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
     /* x ticks: whole epochs, or powers of ten on a log axis */
     double xs = lx ? 1 : nice_step(xhi - xlo, 6);
     if (xs < 1) xs = 1;
-    for (double xt = ceil(xlo / xs) * xs; xt <= xhi + 1e-9; xt += xs) {
+    /* at most MAX_TICKS: a step below the values' rounding would never end */
+    int ticks = 0;
+    for (double xt = ceil(xlo / xs) * xs; xt <= xhi + 1e-9 && ticks < MAX_TICKS;
+         xt += xs, ticks++) {
         if (xt < xlo) continue;
         double x = lx ? pow(10.0, xt) : xt;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n",
@@ -124,7 +132,9 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
             x0 + w / 2, y0 + h + 40, lx ? " (log scale)" : "");
     if (any) {
         double ys = ya.log ? ceil((ya.hi - ya.lo) / 6) : nice_step(ya.hi - ya.lo, 6);
-        for (double y = ceil(ya.lo / ys - 1e-9) * ys; y <= ya.hi + 1e-9 * ys; y += ys) {
+        ticks = 0;
+        for (double y = ceil(ya.lo / ys - 1e-9) * ys; y <= ya.hi + 1e-9 * ys && ticks < MAX_TICKS;
+             y += ys, ticks++) {
             fprintf(f,
                     "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n",
                     x0, SY(y), x0 + w, SY(y));

@@ -61,10 +61,25 @@ static bool data_fits(const ad_nn *m, const ad_nn_data *d, const char *what, cha
         return ad_nn_errf(err, len, "ad_nn_train: %s data has %zu features, the model takes %zu",
                           what, d->in, s->inputs),
                false;
-    if (s->head == AD_HEAD_SOFTMAX ? !d->labels : (!d->y || d->out != s->outputs))
-        return ad_nn_errf(err, len, "ad_nn_train: %s data lacks the %s head's targets", what,
-                          ad_nn_head_name(s->head)),
+    if (s->head == AD_HEAD_SOFTMAX && !d->labels)
+        return ad_nn_errf(err, len,
+                          "ad_nn_train: %s data lacks the softmax head's targets (labels)", what),
                false;
+    if (s->head != AD_HEAD_SOFTMAX && (!d->y || d->out != s->outputs))
+        return ad_nn_errf(err, len,
+                          "ad_nn_train: %s data lacks the %s head's targets (targets of width "
+                          "%zu; the data has %s of width %zu)",
+                          what, ad_nn_head_name(s->head), s->outputs, d->y ? "targets" : "none",
+                          d->out),
+               false;
+    /* every label before the first step: a bad one found mid-epoch would
+     * leave the model trained on the batches before it */
+    if (s->head == AD_HEAD_SOFTMAX) {
+        char whose[32];
+        snprintf(whose, sizeof whose, "%s data: ", what);
+        if (!ad_nn_labels_ok(d->labels, d->n, s->outputs, "ad_nn_train", whose, err, len))
+            return false;
+    }
     return true;
 }
 
@@ -123,13 +138,19 @@ static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d,
 static void progress(const char *name, size_t e, size_t last, double loss, double acc, double vloss,
                      double vacc, double secs, double rate)
 {
+    /* The name is cut to 96 characters so the figures fit; AT keeps each
+     * append inside the line even if they did not (snprintf returns the
+     * length it wanted, not the one it wrote). */
     char line[256];
-    int k = snprintf(line, sizeof line, "%s epoch %zu/%zu  loss %.4g", name, e, last, loss);
-    if (!isnan(acc)) k += snprintf(line + k, sizeof line - (size_t)k, "  acc %.2f%%", 100 * acc);
-    if (!isnan(vloss)) k += snprintf(line + k, sizeof line - (size_t)k, "  val loss %.4g", vloss);
+    size_t k = 0;
+#define AT (k < sizeof line ? k : sizeof line - 1)
+    k = (size_t)snprintf(line, sizeof line, "%.96s epoch %zu/%zu  loss %.4g", name, e, last, loss);
+    if (!isnan(acc)) k += (size_t)snprintf(line + AT, sizeof line - AT, "  acc %.2f%%", 100 * acc);
+    if (!isnan(vloss)) k += (size_t)snprintf(line + AT, sizeof line - AT, "  val loss %.4g", vloss);
     if (!isnan(vacc))
-        k += snprintf(line + k, sizeof line - (size_t)k, "  val acc %.2f%%", 100 * vacc);
-    snprintf(line + k, sizeof line - (size_t)k, "  %.3f s  %.0f samples/s", secs, rate);
+        k += (size_t)snprintf(line + AT, sizeof line - AT, "  val acc %.2f%%", 100 * vacc);
+    snprintf(line + AT, sizeof line - AT, "  %.3f s  %.0f samples/s", secs, rate);
+#undef AT
     fprintf(stderr, "%s\n", line);
 }
 
