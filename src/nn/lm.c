@@ -192,7 +192,10 @@ static bool lm_step(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, double 
             for (size_t i = 0; i < P; i++)
                 k->delta[i] += k->w[i];
             set_weights(ps, np, k->delta);
-            if ((*st = trial_loss(m, d, k, loss)) != AD_OK) return false;
+            if ((*st = trial_loss(m, d, k, loss)) != AD_OK) {
+                set_weights(ps, np, k->w); /* a failed trial leaves the model as it was */
+                return false;
+            }
             if (*loss < loss0) {
                 *mu = *mu * 0.1 > 1e-20 ? *mu * 0.1 : 1e-20;
                 return true;
