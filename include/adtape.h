@@ -416,11 +416,11 @@ AD_SCALAR_FN_ ad_scalar ad_cosh(ad_scalar a)
 }
 AD_SCALAR_FN_ ad_scalar ad_tanh(ad_scalar a)
 {
-    double x = a.value_, v = AD_LIBM_(tanh)(x);
+    double x = a.value_, v = AD_LIBM_(tanh)(x), ax = AD_LIBM_(fabs)(x);
+    /* 1 - v^2 cancels as v nears +-1; there 4e / (1 + e)^2 with e = exp(-2|x|) */
     double d = 1.0 - v * v;
-    if (AD_LIBM_(fabs)(x) >
-        1.0) { /* 1 - v^2 cancels as v nears +-1: 4e/(1 + e)^2, e = exp(-2|x|) */
-        double e = AD_LIBM_(exp)(-2.0 * AD_LIBM_(fabs)(x));
+    if (ax > 1.0) {
+        double e = AD_LIBM_(exp)(-2.0 * ax);
         d = 4.0 * e / ((1.0 + e) * (1.0 + e));
     }
     return ad_push1_(a, v, d, "ad_tanh");
