@@ -16,7 +16,8 @@
  * instead of sweeping another tape or nothing. */
 static ad_status output_check(ad_tape *t, ad_scalar y, const char *fn, const char *what)
 {
-    if (ad_tape_error(t, NULL) != AD_OK) return ad_tape_error(t, NULL);
+    ad_status st = ad_tape_error(t, NULL);
+    if (st != AD_OK) return st;
     if (!y.tape_)
         return ad_tape_fail(t, AD_ERR_INVALID,
                             "%s: %s is not a scalar handle (no tape: zero-initialised?)", fn, what);

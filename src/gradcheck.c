@@ -68,10 +68,13 @@ static ad_status outcome(const ad_tape *t, ad_status st, const ad_gradcheck_repo
     return st;
 }
 
-/* f evaluated at x in evaluation mode: no records, just the value. */
+/* f evaluated at x in evaluation mode: no records, just the value. Does
+ * nothing after a failed evaluation (*st not AD_OK): its reset would erase
+ * the tape's message. */
 static double eval_scalar(ad_tape *t, ad_scalar_fn f, size_t n, const double *x, ad_scalar *xs,
                           void *ctx, ad_status *st)
 {
+    if (*st != AD_OK) return (double)NAN;
     ad_tape_reset(t);
     ad_tape_set_recording(t, false);
     for (size_t i = 0; i < n; i++)
@@ -110,11 +113,10 @@ ad_status ad_gradcheck(ad_scalar_fn f, size_t n, const double *x, void *ctx,
         double h = step_for(x[i], o.step);
         xp[i] = x[i] + h;
         double fp = eval_scalar(t, f, n, xp, xs, ctx, &st);
-        if (st != AD_OK) break; /* the next evaluation would reset the tape's error */
         xp[i] = x[i] - h;
         double fm = eval_scalar(t, f, n, xp, xs, ctx, &st);
-        if (st != AD_OK) break;
         xp[i] = x[i];
+        if (st != AD_OK) break;
         compare(&r, &worst, &o, 0, i, g[i], (fp - fm) / (2.0 * h));
     }
     if (st == AD_OK && !r.passed) st = AD_ERR_GRADCHECK;
@@ -129,10 +131,12 @@ out:
     return st;
 }
 
-/* The graph's output value with recording off. */
+/* The graph's output value with recording off; like eval_scalar, nothing
+ * after a failed evaluation. */
 static double eval_graph(ad_tape *t, ad_graph_fn f, ad_param *const *ps, size_t np, void *ctx,
                          ad_status *st)
 {
+    if (*st != AD_OK) return (double)NAN;
     ad_tape_reset(t);
     ad_tape_set_recording(t, false);
     ad_tensor y = f(t, ps, np, ctx);
@@ -196,10 +200,6 @@ ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size_t n_pa
             double x0 = v[i], h = step_for(x0, o.step);
             v[i] = x0 + h;
             double fp = eval_graph(t, f, params, n_params, ctx, &st);
-            if (st != AD_OK) {
-                v[i] = x0;
-                break;
-            }
             v[i] = x0 - h;
             double fm = eval_graph(t, f, params, n_params, ctx, &st);
             v[i] = x0;
