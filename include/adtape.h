@@ -633,7 +633,9 @@ AD_API double ad_gradient(ad_scalar_fn f, size_t n, const double *x, double *gra
 AD_API double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *grad, void *ctx,
                                  ad_status *status);
 /* The m x n Jacobian (row-major into J) of a vector function: one recording
- * and m sweeps. y (m doubles) receives f(x) when not NULL. */
+ * and m sweeps. y (m doubles) receives f(x) when not NULL. On an error J and
+ * y may be partly written. The drivers fail with AD_ERR_STALE when f resets
+ * the tape they pass it. */
 AD_API ad_status ad_jacobian(ad_vector_fn f, size_t m, size_t n, const double *x, double *J,
                              double *y, void *ctx);
 
@@ -660,7 +662,9 @@ typedef struct ad_gradcheck_report {
 
 /* Compares the gradient of f at x with central differences, evaluated in
  * double. opts may be NULL (defaults). Returns AD_OK when all elements pass,
- * AD_ERR_GRADCHECK when one does not, or the error that stopped the check. */
+ * AD_ERR_GRADCHECK when one does not, or the error that stopped the check
+ * (then report->passed is false too). A NaN or infinite value on either
+ * side never passes: nothing was compared. */
 AD_API ad_status ad_gradcheck(ad_scalar_fn f, size_t n, const double *x, void *ctx,
                               const ad_gradcheck_opts *opts, ad_gradcheck_report *report);
 
@@ -669,7 +673,8 @@ AD_API ad_status ad_gradcheck(ad_scalar_fn f, size_t n, const double *x, void *c
 typedef ad_tensor (*ad_graph_fn)(ad_tape *t, ad_param *const *params, size_t n_params, void *ctx);
 /* Checks d(output)/d(params) of a graph against central differences. The
  * params must be float64; their values are restored and their gradients left
- * as they were. */
+ * as they were, as are the gradients of parameters the graph uses but the
+ * check was not given. A parameter listed twice is checked once. */
 AD_API ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size_t n_params,
                                     void *ctx, const ad_gradcheck_opts *opts,
                                     ad_gradcheck_report *report);

@@ -11,6 +11,18 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The function must leave the driver's tape as it found it: after an
+ * ad_tape_reset inside f the variables are gone and every handle is stale,
+ * so a sweep would report zeros (or fail naming ad_backward_scalar). */
+static ad_status tape_kept(ad_tape *t, uint32_t gen, const char *fn)
+{
+    if (t->hot.gen == gen) return AD_OK;
+    return ad_tape_fail(t, AD_ERR_STALE,
+                        "%s: the function reset the driver's tape (ad_tape_reset), which "
+                        "forgets the variables it was given",
+                        fn);
+}
+
 /* An output that is not a scalar of t (the invalid handle of a failed op
  * excepted: t holds that error already) fails t, so the driver reports it
  * instead of sweeping another tape or nothing. */
@@ -25,6 +37,10 @@ static ad_status output_check(ad_tape *t, ad_scalar y, const char *fn, const cha
         return ad_tape_fail(t, AD_ERR_FOREIGN,
                             "%s: %s was recorded on another tape than the one the driver "
                             "passed to the function",
+                            fn, what);
+    if (!ad_scalar_ok(y))
+        return ad_tape_fail(t, AD_ERR_INVALID,
+                            "%s: %s is the invalid handle of a failed op (its error was cleared)",
                             fn, what);
     return AD_OK;
 }
@@ -49,8 +65,10 @@ double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *gra
     }
     for (size_t i = 0; i < n; i++)
         xs[i] = ad_variable(t, x[i]);
+    uint32_t gen = t->hot.gen;
     ad_scalar y = f(t, xs, n, ctx);
-    st = output_check(t, y, "ad_gradient", "the function's result");
+    st = tape_kept(t, gen, "ad_gradient");
+    if (st == AD_OK) st = output_check(t, y, "ad_gradient", "the function's result");
     if (st == AD_OK) st = ad_backward_scalar(y);
     st = ad_last_error_from(t, st, "ad_gradient");
     if (st == AD_OK) {
@@ -89,8 +107,10 @@ ad_status ad_jacobian(ad_vector_fn f, size_t m, size_t n, const double *x, doubl
         xs[j] = ad_variable(t, x[j]);
     for (size_t i = 0; i < m; i++)
         ys[i] = ad_constant(t, 0.0); /* outputs f leaves unset are constant zeros */
+    uint32_t gen = t->hot.gen;
     f(t, xs, n, ys, m, ctx);
-    st = ad_tape_error(t, NULL);
+    st = tape_kept(t, gen, "ad_jacobian");
+    if (st == AD_OK) st = ad_tape_error(t, NULL);
     for (size_t i = 0; i < m && st == AD_OK; i++) {
         char what[48];
         snprintf(what, sizeof what, "output %zu", i);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT
  * Gradient checking against central differences, in double precision.
- * Element i passes when |a - n| <= atol + rtol * max(|a|, |n|); the report
- * names the element with the largest error relative to its tolerance. */
+ * Element i passes when both values are finite and |a - n| <= atol + rtol *
+ * max(|a|, |n|); the report names the element with the largest error
+ * relative to its tolerance. A NaN or infinite value never passes: it means
+ * the check could not compare anything (f undefined near x, or an infinite
+ * slope that no difference quotient can confirm). */
 #include "tape.h"
 
 #include "alloc.h"
@@ -38,12 +41,9 @@ static void compare(ad_gradcheck_report *r, double *worst, const ad_gradcheck_op
     double err = fabs(a - num);
     double scale = fmax(fabs(a), fabs(num));
     double tol = o->atol + o->rtol * scale;
-    double ratio = err / tol;
-    if (isnan(a) != isnan(num) || (isnan(err) && !(isnan(a) && isnan(num))))
-        ratio = (double)INFINITY;
-    if (isnan(a) && isnan(num)) ratio = 0.0;
+    double ratio = isfinite(a) && isfinite(num) ? err / tol : (double)INFINITY;
     r->checked++;
-    if (ratio > 1.0) r->passed = false;
+    if (!(ratio <= 1.0)) r->passed = false;
     if (ratio > *worst || r->checked == 1) {
         *worst = ratio;
         r->input = input;
@@ -89,8 +89,8 @@ ad_status ad_gradcheck(ad_scalar_fn f, size_t n, const double *x, void *ctx,
                        const ad_gradcheck_opts *opts, ad_gradcheck_report *report)
 {
     ad_gradcheck_report r = {0};
-    r.passed = true;
-    if (report) *report = r;
+    r.passed = true; /* until an element fails; false in the report unless all ran and passed */
+    if (report) *report = (ad_gradcheck_report){0};
     if (!f || (n && !x)) {
         ad_last_error_set("ad_gradcheck: %s is NULL", !f ? "the function" : "x");
         return AD_ERR_INVALID;
@@ -123,12 +123,88 @@ ad_status ad_gradcheck(ad_scalar_fn f, size_t n, const double *x, void *ctx,
 done:
     outcome(t, st, &r, "ad_gradcheck");
 out:
+    r.passed = st == AD_OK; /* a check that stopped early passed nothing */
     if (report) *report = r;
     ad_free(g);
     ad_free(xp);
     ad_free(xs);
     ad_tape_free(t);
     return st;
+}
+
+/* The graph's output must be one element of t; checked before the first
+ * sweep so the message names the check, not ad_backward. */
+static ad_status graph_output_check(ad_tape *t, ad_tensor y)
+{
+    ad_status st = ad_tape_error(t, NULL);
+    if (st != AD_OK) return st;
+    if (!y.tape_)
+        return ad_tape_fail(t, AD_ERR_INVALID,
+                            "ad_gradcheck_graph: the function's result is not a tensor handle (no "
+                            "tape: zero-initialised?)");
+    if (y.tape_ != t)
+        return ad_tape_fail(t, AD_ERR_FOREIGN,
+                            "ad_gradcheck_graph: the function's result was recorded on another "
+                            "tape than the one the check passed to it");
+    if (!ad_tensor_ok(y))
+        return ad_tape_fail(t, AD_ERR_INVALID,
+                            "ad_gradcheck_graph: the function's result is the invalid handle of a "
+                            "failed op");
+    size_t dims[AD_MAX_DIMS], ndim = ad_tensor_shape(y, dims);
+    if (ad_tensor_numel(y) != 1) {
+        char sh[AD_SHAPE_STR];
+        return ad_tape_fail(t, AD_ERR_SHAPE,
+                            "ad_gradcheck_graph: the function's result has shape %s; it must have "
+                            "one element",
+                            ad_shape_str(ndim, dims, sh));
+    }
+    return AD_OK;
+}
+
+/* Parameters the graph uses but the check was not given: their gradients
+ * are put aside around the sweep as well, so a check changes no gradient. */
+typedef struct aside {
+    ad_param **p;
+    unsigned char *bytes;
+    size_t n;
+} aside;
+
+static size_t param_bytes(const ad_param *p)
+{
+    return p->numel * ad_dtype_size((ad_dtype)p->dtype);
+}
+
+static bool listed(ad_param *const *ps, size_t n, const ad_param *p)
+{
+    for (size_t k = 0; k < n; k++)
+        if (ps[k] == p) return true;
+    return false;
+}
+
+static ad_status put_aside(const ad_tape *t, ad_param *const *ps, size_t np, aside *a)
+{
+    size_t bytes = 0;
+    a->p = ad_alloc(ad_mul_size(t->nn ? t->nn : 1, sizeof *a->p));
+    if (!a->p) return AD_ERR_NOMEM;
+    for (size_t k = 0; k < t->nn; k++) {
+        ad_param *p = t->nodes[k].param;
+        if (!p || listed(ps, np, p) || listed(a->p, a->n, p)) continue;
+        a->p[a->n++] = p;
+        bytes += param_bytes(p);
+    }
+    a->bytes = ad_alloc(bytes ? bytes : 1);
+    if (!a->bytes) return AD_ERR_NOMEM;
+    for (size_t k = 0, off = 0; k < a->n; off += param_bytes(a->p[k]), k++)
+        memcpy(a->bytes + off, a->p[k]->grad, param_bytes(a->p[k]));
+    return AD_OK;
+}
+
+static void restore_aside(aside *a)
+{
+    for (size_t k = 0, off = 0; a->bytes && k < a->n; off += param_bytes(a->p[k]), k++)
+        memcpy(a->p[k]->grad, a->bytes + off, param_bytes(a->p[k]));
+    ad_free(a->p);
+    ad_free(a->bytes);
 }
 
 /* The graph's output value with recording off; like eval_scalar, nothing
@@ -140,10 +216,8 @@ static double eval_graph(ad_tape *t, ad_graph_fn f, ad_param *const *ps, size_t 
     ad_tape_reset(t);
     ad_tape_set_recording(t, false);
     ad_tensor y = f(t, ps, np, ctx);
-    double v = ad_tensor_get(y, 0);
-    *st = ad_tape_error(t, NULL);
-    if (*st == AD_OK && ad_tensor_numel(y) != 1)
-        *st = ad_tape_fail(t, AD_ERR_SHAPE, "ad_gradcheck_graph: the output must have one element");
+    *st = graph_output_check(t, y);
+    double v = *st == AD_OK ? ad_tensor_get(y, 0) : (double)NAN;
     ad_tape_set_recording(t, true);
     return v;
 }
@@ -152,8 +226,8 @@ ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size_t n_pa
                              const ad_gradcheck_opts *opts, ad_gradcheck_report *report)
 {
     ad_gradcheck_report r = {0};
-    r.passed = true;
-    if (report) *report = r;
+    r.passed = true; /* until an element fails; false in the report unless all ran and passed */
+    if (report) *report = (ad_gradcheck_report){0};
     if (!f || (n_params && !params)) {
         ad_last_error_set("ad_gradcheck_graph: %s is NULL", !f ? "the function" : "params");
         return AD_ERR_INVALID;
@@ -176,25 +250,40 @@ ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size_t n_pa
     ad_status st = AD_OK;
     double *saved = ad_alloc(ad_mul_size(total ? total : 1, sizeof *saved));
     double *analytic = ad_alloc(ad_mul_size(total ? total : 1, sizeof *analytic));
+    bool *repeat = ad_alloc(n_params ? n_params : 1);
     ad_tape *t = ad_tape_new();
-    if (!saved || !analytic || !t) {
+    if (!saved || !analytic || !repeat || !t) {
         st = AD_ERR_NOMEM;
         goto done;
     }
+    /* A parameter listed twice is checked once: its gradient is put aside
+     * and restored once, or the second save would keep the zeros. */
+    for (size_t k = 0; k < n_params; k++) {
+        repeat[k] = false;
+        for (size_t j = 0; j < k && !repeat[k]; j++)
+            repeat[k] = params[j] == params[k];
+    }
     /* analytic gradients, with the parameters' own gradients put aside */
     for (size_t k = 0, off = 0; k < n_params; off += params[k]->numel, k++) {
+        if (repeat[k]) continue;
         memcpy(saved + off, params[k]->grad, params[k]->numel * sizeof(double));
         ad_param_zero_grad(params[k]);
     }
     ad_tensor y = f(t, params, n_params, ctx);
-    st = ad_backward(y);
+    st = graph_output_check(t, y);
+    aside others = {0};
+    if (st == AD_OK) st = put_aside(t, params, n_params, &others);
+    if (st == AD_OK) st = ad_backward(y);
+    restore_aside(&others);
     for (size_t k = 0, off = 0; k < n_params; off += params[k]->numel, k++) {
+        if (repeat[k]) continue;
         memcpy(analytic + off, params[k]->grad, params[k]->numel * sizeof(double));
         memcpy(params[k]->grad, saved + off, params[k]->numel * sizeof(double));
     }
     if (st != AD_OK) goto done;
     double worst = 0.0;
     for (size_t k = 0, off = 0; k < n_params && st == AD_OK; off += params[k]->numel, k++) {
+        if (repeat[k]) continue;
         double *v = params[k]->value;
         for (size_t i = 0; i < params[k]->numel && st == AD_OK; i++) {
             double x0 = v[i], h = step_for(x0, o.step);
@@ -210,9 +299,11 @@ ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size_t n_pa
     if (st == AD_OK && !r.passed) st = AD_ERR_GRADCHECK;
 done:
     outcome(t, st, &r, "ad_gradcheck_graph");
+    r.passed = st == AD_OK;
     if (report) *report = r;
     ad_free(saved);
     ad_free(analytic);
+    ad_free(repeat);
     ad_tape_free(t);
     return st;
 }

@@ -195,11 +195,31 @@ ad_scalar ad_fmax(ad_scalar a, ad_scalar b)
 }
 
 /* d hypot = (a da + b db) / hypot; at the origin we use 0 (a subgradient) */
+/* The slopes a / hypot(a, b) and b / hypot(a, b), from the legs scaled by
+ * the larger one: a / v is 0 when v overflows (a = b = 1.5e308) and NaN for
+ * an infinite leg. An infinite leg's slope is its sign and the other's 0
+ * (both infinite: the diagonal); at the origin both are 0. */
+static void hypot_slopes(double a, double b, double *da, double *db)
+{
+    double s = fmax(fabs(a), fabs(b));
+    if (isinf(s)) {
+        double w = isinf(a) && isinf(b) ? sqrt(0.5) : 1.0;
+        *da = isinf(a) ? copysign(w, a) : 0.0 * a; /* 0 * NaN stays NaN */
+        *db = isinf(b) ? copysign(w, b) : 0.0 * b;
+    } else if (s == 0.0) {
+        *da = *db = 0.0;
+    } else {
+        double as = a / s, bs = b / s, r = hypot(as, bs);
+        *da = as / r;
+        *db = bs / r;
+    }
+}
+
 ad_scalar ad_hypot(ad_scalar a, ad_scalar b)
 {
-    double v = hypot(a.value_, b.value_);
-    double da = v > 0.0 ? a.value_ / v : 0.0, db = v > 0.0 ? b.value_ / v : 0.0;
-    return ad_push2_(a, b, v, da, db, "ad_hypot");
+    double da, db;
+    hypot_slopes(a.value_, b.value_, &da, &db);
+    return ad_push2_(a, b, hypot(a.value_, b.value_), da, db, "ad_hypot");
 }
 
 /* sigmoid' = s (1 - s); the two branches avoid overflow of exp */

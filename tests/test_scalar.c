@@ -708,3 +708,34 @@ Test(scalar, atan2_slopes_stay_accurate_at_tiny_and_huge_scales)
     }
     ad_tape_free(t);
 }
+
+/* hypot's slopes a / r and b / r where r overflows or a leg is infinite:
+ * the limits, not 0 (r = inf) or NaN (inf / inf). */
+Test(scalar, hypot_slopes_at_overflowing_and_infinite_legs)
+{
+    const struct {
+        double a, b, da, db;
+    } cases[] = {
+        {1.5e308, 1.5e308, 0.70710678118654752, 0.70710678118654752},
+        {-3e307, 4e307, -0.6, 0.8},
+        {INFINITY, 1.0, 1.0, 0.0},
+        {2.0, -INFINITY, 0.0, -1.0},
+        {INFINITY, -INFINITY, 0.70710678118654752, -0.70710678118654752},
+        {3e-320, 4e-320, 0.6, 0.8},
+    };
+    ad_tape *t = ad_tape_new();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ad_tape_reset(t);
+        ad_scalar a = ad_variable(t, cases[i].a), b = ad_variable(t, cases[i].b);
+        cr_assert_eq(ad_backward_scalar(ad_hypot(a, b)), AD_OK);
+        cr_assert(fabs(ad_grad(a) - cases[i].da) <= 1e-15, "case %zu: d/da %.17g, want %.17g", i,
+                  ad_grad(a), cases[i].da);
+        cr_assert(fabs(ad_grad(b) - cases[i].db) <= 1e-15, "case %zu: d/db %.17g, want %.17g", i,
+                  ad_grad(b), cases[i].db);
+    }
+    ad_tape_reset(t); /* a NaN leg keeps its NaN slope */
+    ad_scalar a = ad_variable(t, NAN), b = ad_variable(t, 1.0);
+    cr_assert_eq(ad_backward_scalar(ad_hypot(a, b)), AD_OK);
+    cr_assert(isnan(ad_grad(a)));
+    ad_tape_free(t);
+}

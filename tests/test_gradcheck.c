@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT
+ * The contracts of the checking and driver functions themselves: what
+ * counts as a pass, what the report says when a check stops, what a check
+ * leaves behind in the parameters, and what the drivers make of functions
+ * that misuse the tape they are given. */
+#include "common.h"
+
+#include <math.h>
+
+/* x0^2 with an infinite partial */
+static ad_scalar infinite_partial(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)t, (void)n, (void)ctx;
+    double a = ad_value(x[0]);
+    return ad_custom2(x[0], (ad_scalar){0}, a * a, (double)INFINITY, 0.0);
+}
+
+static ad_scalar sqrt_of_x(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)t, (void)n, (void)ctx;
+    return ad_sqrt(x[0]);
+}
+
+static ad_scalar square_of_x(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)t, (void)n, (void)ctx;
+    return ad_square(x[0]);
+}
+
+Test(gradcheck, an_infinite_analytic_gradient_fails)
+{
+    double x[1] = {2.0};
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck(infinite_partial, 1, x, NULL, NULL, &r), AD_ERR_GRADCHECK);
+    cr_assert(!r.passed);
+    cr_assert(isinf(r.analytic) && fabs(r.numeric - 4.0) < 1e-6, "%g vs %g", r.analytic, r.numeric);
+    cr_assert(strstr(ad_last_error(), "analytic inf vs numeric 4") != NULL, "%s", ad_last_error());
+}
+
+Test(gradcheck, nan_on_both_sides_fails_rather_than_passing)
+{
+    double x[1] = {-1.0}; /* sqrt is NaN there, and so is its slope */
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck(sqrt_of_x, 1, x, NULL, NULL, &r), AD_ERR_GRADCHECK);
+    cr_assert(!r.passed && isnan(r.analytic) && isnan(r.numeric));
+    cr_assert_eq(r.checked, 1);
+    /* and a point where it is defined still passes */
+    x[0] = 4.0;
+    cr_assert_eq(ad_gradcheck(sqrt_of_x, 1, x, NULL, NULL, &r), AD_OK, "%s", ad_last_error());
+    cr_assert(r.passed);
+}
+
+Test(gradcheck, a_nan_input_fails)
+{
+    double x[1] = {(double)NAN};
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck(square_of_x, 1, x, NULL, NULL, &r), AD_ERR_GRADCHECK);
+    cr_assert(!r.passed);
+}
+
+static ad_scalar fails_above_two(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)t, (void)n, (void)ctx;
+    if (ad_value(x[0]) > 2.0) return ad_add(x[0], (ad_scalar){0});
+    return ad_square(x[0]);
+}
+
+static ad_tensor three_elements(ad_tape *t, ad_param *const *ps, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    return ad_tsquare(ad_param_use(t, ps[0]));
+}
+
+Test(gradcheck, the_report_does_not_say_passed_when_the_check_stopped)
+{
+    double x[1] = {2.0};
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck(NULL, 1, x, NULL, NULL, &r), AD_ERR_INVALID);
+    cr_assert(!r.passed && r.checked == 0);
+    cr_assert_eq(ad_gradcheck(fails_above_two, 1, x, NULL, NULL, &r), AD_ERR_INVALID);
+    cr_assert(!r.passed);
+    ad_param *p = test_param(1, (size_t[]){3}, -1, 1, 1);
+    cr_assert_eq(ad_gradcheck_graph(three_elements, &p, 1, NULL, NULL, &r), AD_ERR_SHAPE);
+    cr_assert(!r.passed);
+    cr_assert_str_eq(ad_last_error(), "ad_gradcheck_graph: the function's result has shape [3]; "
+                                      "it must have one element");
+    cr_assert_eq(ad_gradcheck_graph(NULL, &p, 1, NULL, NULL, &r), AD_ERR_INVALID);
+    cr_assert(!r.passed);
+    ad_param_free(p);
+}
+
+/* the sum of squares of every listed parameter */
+static ad_tensor sum_of_squares(ad_tape *t, ad_param *const *ps, size_t n, void *ctx)
+{
+    (void)ctx;
+    ad_tensor s = ad_sum(ad_tsquare(ad_param_use(t, ps[0])));
+    for (size_t k = 1; k < n; k++)
+        s = ad_tadd(s, ad_sum(ad_tsquare(ad_param_use(t, ps[k]))));
+    return s;
+}
+
+Test(gradcheck, a_parameter_listed_twice_is_checked_once_and_keeps_its_gradient)
+{
+    ad_param *a = test_param(1, (size_t[]){3}, -1, 1, 2),
+             *b = test_param(1, (size_t[]){2}, -1, 1, 3);
+    double *ga = ad_param_grad(a);
+    ga[0] = 10, ga[1] = 20, ga[2] = 30;
+    ad_param *ps[3] = {a, b, a};
+    ad_gradcheck_report r;
+    ad_status st = ad_gradcheck_graph(sum_of_squares, ps, 3, NULL, NULL, &r);
+    cr_assert_eq(st, AD_OK, "%s", ad_last_error());
+    cr_assert_eq(r.checked, 5); /* a once, b once */
+    cr_assert(ga[0] == 10 && ga[1] == 20 && ga[2] == 30, "%g %g %g", ga[0], ga[1], ga[2]);
+    ad_param_free(a);
+    ad_param_free(b);
+}
+
+/* uses ps[0] and the parameter in ctx, which the check is not given */
+static ad_tensor with_an_unlisted_parameter(ad_tape *t, ad_param *const *ps, size_t n, void *ctx)
+{
+    (void)n;
+    ad_tensor w = ad_param_use(t, ps[0]), u = ad_param_use(t, ctx);
+    return ad_sum(ad_tmul(w, u));
+}
+
+Test(gradcheck, gradients_of_parameters_the_check_was_not_given_are_left_alone)
+{
+    ad_param *w = test_param(1, (size_t[]){4}, -1, 1, 4);
+    ad_param *u64 = test_param(1, (size_t[]){4}, -1, 1, 5);
+    double *g64 = ad_param_grad(u64);
+    for (int i = 0; i < 4; i++)
+        g64[i] = 7.0 + i;
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck_graph(with_an_unlisted_parameter, &w, 1, u64, NULL, &r), AD_OK, "%s",
+                 ad_last_error());
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(g64[i], 7.0 + i, "element %d: %g", i, g64[i]);
+    ad_param_free(w);
+    ad_param_free(u64);
+}
+
+static ad_tensor zero_handle(ad_tape *t, ad_param *const *ps, size_t n, void *ctx)
+{
+    (void)t, (void)ps, (void)n, (void)ctx;
+    return (ad_tensor){0};
+}
+
+static ad_tensor on_another_tape(ad_tape *t, ad_param *const *ps, size_t n, void *ctx)
+{
+    (void)t, (void)n;
+    return ad_sum(ad_param_use(ctx, ps[0]));
+}
+
+Test(gradcheck, a_bad_graph_output_is_named_by_the_check)
+{
+    ad_param *p = test_param(1, (size_t[]){2}, -1, 1, 6);
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck_graph(zero_handle, &p, 1, NULL, NULL, &r), AD_ERR_INVALID);
+    cr_assert_str_eq(ad_last_error(), "ad_gradcheck_graph: the function's result is not a tensor "
+                                      "handle (no tape: zero-initialised?)");
+    ad_tape *other = ad_tape_new();
+    cr_assert_eq(ad_gradcheck_graph(on_another_tape, &p, 1, other, NULL, &r), AD_ERR_FOREIGN);
+    cr_assert(strstr(ad_last_error(), "recorded on another tape") != NULL, "%s", ad_last_error());
+    cr_assert(!r.passed);
+    ad_tape_free(other);
+    ad_param_free(p);
+}
+
+/* Resets the driver's tape and returns a square of a fresh variable. */
+static ad_scalar resets_its_tape(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    double v = ad_value(x[0]);
+    ad_tape_reset(t);
+    return ad_square(ad_variable(t, v));
+}
+
+static void resets_its_tape_vector(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar *y, size_t m,
+                                   void *ctx)
+{
+    (void)m;
+    y[0] = resets_its_tape(t, x, n, ctx);
+}
+
+Test(drivers, a_function_that_resets_the_drivers_tape_is_an_error_not_zero_gradients)
+{
+    double x[2] = {2.0, 3.0}, g[2] = {-1, -1}, J[4], y[2];
+    ad_status st;
+    double v = ad_gradient_status(resets_its_tape, 2, x, g, NULL, &st);
+    cr_assert_eq(st, AD_ERR_STALE);
+    cr_assert(isnan(v));
+    cr_assert_str_eq(ad_last_error(), "ad_gradient: the function reset the driver's tape "
+                                      "(ad_tape_reset), which forgets the variables it was given");
+    cr_assert_eq(ad_jacobian(resets_its_tape_vector, 2, 2, x, J, y, NULL), AD_ERR_STALE);
+    cr_assert(strncmp(ad_last_error(), "ad_jacobian: the function reset", 31) == 0, "%s",
+              ad_last_error());
+}
+
+/* Fails an op, clears the error and returns the invalid handle. */
+static ad_scalar clears_its_error(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    ad_scalar bad = ad_add(x[0], (ad_scalar){0});
+    ad_tape_clear_error(t);
+    return bad;
+}
+
+Test(drivers, an_invalid_result_whose_error_was_cleared_is_named_by_the_driver)
+{
+    double x[1] = {1.0}, g[1];
+    ad_status st;
+    ad_gradient_status(clears_its_error, 1, x, g, NULL, &st);
+    cr_assert_eq(st, AD_ERR_INVALID);
+    cr_assert_str_eq(ad_last_error(), "ad_gradient: the function's result is the invalid handle "
+                                      "of a failed op (its error was cleared)");
+}
