@@ -758,8 +758,9 @@ AD_API const char *ad_last_error(void);
 
 /* ------------------------------------------------------- threads and memory */
 
-/* Threads used by large kernels (GEMM). n <= 0 means the cores available,
- * which is also the default, overridden by the ADTAPE_NUM_THREADS variable. */
+/* Threads used by large kernels (GEMM), at most 256. n <= 0 means the cores
+ * available, which is also the default, overridden by the ADTAPE_NUM_THREADS
+ * variable when it holds a whole number 1..256 (anything else is ignored). */
 AD_API void ad_set_num_threads(int n);
 AD_API int ad_get_num_threads(void);
 

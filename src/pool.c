@@ -7,6 +7,7 @@
 #include "adtape.h"
 #include "cpu.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -23,10 +24,24 @@ static atomic_int requested; /* 0: not set, use the environment or the cores */
 static int default_threads;  /* set once by init_default */
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
+/* ADTAPE_NUM_THREADS as a whole decimal number 1 .. MAX_THREADS, else 0:
+ * "7abc", "1e3", "-3", "" or 10^20 are not a thread count, so the cores
+ * decide rather than whatever prefix strtol could read. */
+static long env_threads(const char *env)
+{
+    if (!env) return 0;
+    char *end;
+    errno = 0;
+    long v = strtol(env, &end, 10);
+    while (*end == ' ' || *end == '\t' || *end == '\n')
+        end++;
+    if (end == env || *end != '\0' || errno == ERANGE || v < 1 || v > MAX_THREADS) return 0;
+    return v;
+}
+
 static void init_default(void)
 {
-    const char *env = getenv("ADTAPE_NUM_THREADS");
-    long v = env ? strtol(env, NULL, 10) : 0;
+    long v = env_threads(getenv("ADTAPE_NUM_THREADS"));
     if (v <= 0) v = sysconf(_SC_NPROCESSORS_ONLN);
     default_threads = v > 0 ? (int)(v < MAX_THREADS ? v : MAX_THREADS) : 1;
 }

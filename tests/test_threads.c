@@ -7,6 +7,8 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 enum { NTHREADS = 4, STEPS = 20, B = 16, IN = 8, H = 16, C = 4, NPARAM = 4 };
 
@@ -158,4 +160,40 @@ Test(threads, large_matmuls_on_several_tapes_at_once_are_all_correct)
         }
     }
     ad_set_num_threads(0);
+}
+
+/* ADTAPE_NUM_THREADS is read once per process, at the first use of the pool;
+ * Criterion runs each test in a process of its own. */
+static int cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+Test(threads, a_whole_number_in_the_environment_sets_the_default)
+{
+    cr_assert_eq(setenv("ADTAPE_NUM_THREADS", " 3\n", 1), 0);
+    cr_assert_eq(ad_get_num_threads(), 3);
+    ad_set_num_threads(1000); /* capped, not 1000 threads */
+    cr_assert_eq(ad_get_num_threads(), 256);
+    ad_set_num_threads(0); /* back to the default */
+    cr_assert_eq(ad_get_num_threads(), 3);
+}
+
+Test(threads, a_number_with_trailing_garbage_in_the_environment_is_ignored)
+{
+    cr_assert_eq(setenv("ADTAPE_NUM_THREADS", "7abc", 1), 0);
+    cr_assert_eq(ad_get_num_threads(), cores());
+}
+
+Test(threads, an_overflowing_number_in_the_environment_is_ignored)
+{
+    cr_assert_eq(setenv("ADTAPE_NUM_THREADS", "99999999999999999999", 1), 0);
+    cr_assert_eq(ad_get_num_threads(), cores());
+}
+
+Test(threads, an_exponent_in_the_environment_is_ignored)
+{
+    cr_assert_eq(setenv("ADTAPE_NUM_THREADS", "1e3", 1), 0);
+    cr_assert_eq(ad_get_num_threads(), cores());
 }
