@@ -718,9 +718,9 @@ Test(scalar, hypot_slopes_at_overflowing_and_infinite_legs)
     } cases[] = {
         {1.5e308, 1.5e308, 0.70710678118654752, 0.70710678118654752},
         {-3e307, 4e307, -0.6, 0.8},
-        {INFINITY, 1.0, 1.0, 0.0},
-        {2.0, -INFINITY, 0.0, -1.0},
-        {INFINITY, -INFINITY, 0.70710678118654752, -0.70710678118654752},
+        {HUGE_VAL, 1.0, 1.0, 0.0},
+        {2.0, -HUGE_VAL, 0.0, -1.0},
+        {HUGE_VAL, -HUGE_VAL, 0.70710678118654752, -0.70710678118654752},
         {3e-320, 4e-320, 0.6, 0.8},
     };
     ad_tape *t = ad_tape_new();
@@ -734,7 +734,7 @@ Test(scalar, hypot_slopes_at_overflowing_and_infinite_legs)
                   ad_grad(b), cases[i].db);
     }
     ad_tape_reset(t); /* a NaN leg keeps its NaN slope */
-    ad_scalar a = ad_variable(t, NAN), b = ad_variable(t, 1.0);
+    ad_scalar a = ad_variable(t, (double)NAN), b = ad_variable(t, 1.0);
     cr_assert_eq(ad_backward_scalar(ad_hypot(a, b)), AD_OK);
     cr_assert(isnan(ad_grad(a)));
     ad_tape_free(t);
