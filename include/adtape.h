@@ -688,10 +688,14 @@ AD_API ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size
  * (err_len bytes, truncated, NUL-terminated) when err is not NULL. */
 
 /* Writes params[0..n) and meta (meta_len bytes; meta may be NULL when
- * meta_len is 0) to path atomically: to path ".tmp.<pid>" in the same
- * directory, flushed and fsynced, then renamed over path, then the directory
- * is fsynced. On failure the temporary file is removed and an existing file
- * at path is left as it was. AD_ERR_IO for file errors (with strerror),
+ * meta_len is 0) to path atomically: to a new temporary file in the same
+ * directory (path ".tmp.<pid>.<count>", unique to the call, so concurrent
+ * saves to one path each land whole and the last rename wins), flushed and
+ * fsynced, then renamed over path, then the directory is fsynced. On failure
+ * the temporary file is removed and an existing file at path is left as it
+ * was. The new file gets the default permissions (0666 less the umask), not
+ * those of the file it replaces; a symbolic link at path is replaced, not
+ * followed. AD_ERR_IO for file errors (with strerror),
  * AD_ERR_NOMEM, AD_ERR_INVALID for bad arguments. */
 AD_API ad_status ad_params_save(const char *path, ad_param *const *params, size_t n,
                                 const void *meta, size_t meta_len, char *err, size_t err_len);
@@ -703,7 +707,8 @@ AD_API ad_status ad_params_save(const char *path, ad_param *const *params, size_
  * failed load changes nothing. AD_ERR_IO when the file cannot be read,
  * AD_ERR_FORMAT when it is damaged, truncated, of another version, or does
  * not match the params ("wrong shape: file has [3,4], parameter 2 is [4,3]")
- * or meta_cap. */
+ * or meta_cap. A path that is not a regular file (a directory, a FIFO, a
+ * device) is refused with AD_ERR_IO without waiting on it or reading it. */
 AD_API ad_status ad_params_load(const char *path, ad_param *const *params, size_t n, void *meta,
                                 size_t meta_cap, size_t *meta_len, char *err, size_t err_len);
 

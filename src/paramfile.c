@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,12 +32,14 @@ enum {
 static ad_status fail(char *err, size_t err_len, ad_status code, const char *fn, const char *path,
                       const char *fmt, ...) AD_PRINTF(6, 7);
 
-/* "fn: path: problem" into err, truncated to err_len; returns code. */
+/* "fn: path: problem" (or "fn: problem" without a path) into err, truncated to err_len; returns
+ * code. */
 static ad_status fail(char *err, size_t err_len, ad_status code, const char *fn, const char *path,
                       const char *fmt, ...)
 {
     if (!err || err_len == 0) return code;
-    int k = snprintf(err, err_len, "%s: %s: ", fn, path ? path : "(null path)");
+    int k = path && *path ? snprintf(err, err_len, "%s: %s: ", fn, path)
+                          : snprintf(err, err_len, "%s: ", fn);
     size_t off = k < 0 ? 0 : (size_t)k;
     if (off < err_len) {
         va_list ap;
@@ -91,7 +94,8 @@ static uint64_t get_u64(const uint8_t *p)
 static ad_status check_args(const char *fn, const char *path, ad_param *const *params, size_t n,
                             char *err, size_t err_len)
 {
-    if (!path || !*path) return fail(err, err_len, AD_ERR_INVALID, fn, path, "empty path");
+    if (!path) return fail(err, err_len, AD_ERR_INVALID, fn, path, "path is NULL");
+    if (!*path) return fail(err, err_len, AD_ERR_INVALID, fn, path, "path is empty");
     if (n > 0 && !params)
         return fail(err, err_len, AD_ERR_INVALID, fn, path, "params is NULL but n is %zu", n);
     for (size_t i = 0; i < n; i++)
@@ -216,6 +220,31 @@ static int sync_dir(const char *dir)
     return e;
 }
 
+/* Room for ".tmp.<pid>.<count>" after the name. */
+enum { TMP_EXTRA = 48, TMP_NAME_MAX = 160, TMP_TRIES = 16 };
+
+/* Creates and opens a temporary file beside path, its name in tmp: the file
+ * name of path cut to TMP_NAME_MAX bytes (so a name near the file system's
+ * 255-byte limit still has room for the suffix), then ".tmp.<pid>.<count>".
+ * The count makes the name unique to this call, so threads saving to the
+ * same path at once each write their own file; O_EXCL makes creation fail
+ * rather than follow a symbolic link or open another process's file, and
+ * the next count is tried. Returns the descriptor, or -1 with errno set. */
+static int create_temp(const char *path, char *tmp, size_t cap)
+{
+    static atomic_ulong count;
+    const char *slash = strrchr(path, '/');
+    size_t base = slash ? (size_t)(slash - path) + 1 : 0, len = strlen(path) - base;
+    if (len > TMP_NAME_MAX) len = TMP_NAME_MAX;
+    for (int i = 0; i < TMP_TRIES; i++) {
+        snprintf(tmp, cap, "%.*s.tmp.%ld.%lu", (int)(base + len), path, (long)getpid(),
+                 atomic_fetch_add(&count, 1));
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    return -1;
+}
+
 ad_status ad_params_save(const char *path, ad_param *const *params, size_t n, const void *meta,
                          size_t meta_len, char *err, size_t err_len)
 {
@@ -228,8 +257,8 @@ ad_status ad_params_save(const char *path, ad_param *const *params, size_t n, co
         return fail(err, err_len, AD_ERR_INVALID, fn, path, "meta is NULL but meta_len is %zu",
                     meta_len);
 
-    /* path ".tmp.<pid>" and the directory name share one block */
-    size_t plen = strlen(path), name_cap = plen + 32;
+    /* the temporary name and the directory name share one block */
+    size_t name_cap = strlen(path) + TMP_EXTRA;
     char *tmp = ad_alloc(ad_mul_size(name_cap, 2));
     uint8_t *buf = ad_alloc(WBUF);
     if (!tmp || !buf) {
@@ -237,13 +266,17 @@ ad_status ad_params_save(const char *path, ad_param *const *params, size_t n, co
         goto done;
     }
     char *dir = tmp + name_cap;
-    snprintf(tmp, name_cap, "%s.tmp.%ld", path, (long)getpid());
     dir_of(path, dir);
-
-    writer w = {fopen(tmp, "wb"), buf, 0, 0, 0};
+    int fd = create_temp(path, tmp, name_cap);
+    writer w = {fd >= 0 ? fdopen(fd, "wb") : NULL, buf, 0, 0, 0};
     if (!w.f) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            remove(tmp);
+        }
         s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot create temporary file %s: %s", tmp,
-                 errstr(errno, es, sizeof es));
+                 errstr(e, es, sizeof es));
         goto done;
     }
     int e = write_file(&w, params, n, meta, meta_len);
@@ -427,13 +460,20 @@ ad_status ad_params_load(const char *path, ad_param *const *params, size_t n, vo
     }
     cap = add_size(add_size(cap, meta_cap), LOAD_SLACK);
 
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fail(err, err_len, AD_ERR_IO, fn, path, "cannot open: %s",
-                    errstr(errno, es, sizeof es));
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+     * writer; it is refused below as not a regular file, where the flag
+     * does nothing. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot open: %s",
+                 errstr(errno, es, sizeof es));
+        if (fd >= 0) close(fd);
+        return s;
+    }
     uint8_t *buf = NULL;
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
+    if (fstat(fd, &st) != 0) {
         s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot stat: %s",
                  errstr(errno, es, sizeof es));
     } else if (!S_ISREG(st.st_mode)) {

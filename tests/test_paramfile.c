@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -569,7 +570,11 @@ Test(paramfile, bad_arguments_are_refused_as_invalid)
     ad_param *p[2] = {mk(AD_F32, 1, (size_t[]){3}, 1), NULL};
     char err[256];
     cr_assert_eq(ad_params_save(NULL, p, 1, NULL, 0, err, sizeof err), AD_ERR_INVALID);
+    cr_assert_str_eq(err, "ad_params_save: path is NULL");
+    cr_assert_eq(ad_params_load(NULL, p, 1, NULL, 0, NULL, err, sizeof err), AD_ERR_INVALID);
+    cr_assert_str_eq(err, "ad_params_load: path is NULL");
     cr_assert_eq(ad_params_save("", p, 1, NULL, 0, err, sizeof err), AD_ERR_INVALID);
+    cr_assert_str_eq(err, "ad_params_save: path is empty");
     cr_assert_eq(ad_params_save(in_dir("x"), p, 2, NULL, 0, err, sizeof err), AD_ERR_INVALID);
     ASSERT_MSG(err, "parameter 1 is NULL");
     cr_assert_eq(ad_params_save(in_dir("x"), NULL, 1, NULL, 0, err, sizeof err), AD_ERR_INVALID);
@@ -582,4 +587,121 @@ Test(paramfile, bad_arguments_are_refused_as_invalid)
     cr_assert_eq(ad_params_save(NULL, p, 1, NULL, 0, tiny, 1), AD_ERR_INVALID);
     cr_assert_eq(tiny[0], '\0');
     ad_param_free(p[0]);
+}
+
+/* ---- concurrency and hostile file system entries */
+
+typedef struct saver {
+    const char *path;
+    double value;
+    int failures;
+    char err[256];
+} saver;
+
+static void *save_many(void *arg)
+{
+    saver *sv = arg;
+    ad_param *p = ad_param_new(AD_F64, 1, (size_t[]){20000});
+    double *x = ad_param_value(p);
+    for (size_t i = 0; i < 20000; i++)
+        x[i] = sv->value;
+    for (int k = 0; k < 40; k++)
+        if (ad_params_save(sv->path, &p, 1, NULL, 0, sv->err, sizeof sv->err) != AD_OK)
+            sv->failures++;
+    ad_param_free(p);
+    return NULL;
+}
+
+Test(paramfile, concurrent_saves_to_one_path_each_land_whole)
+{
+    /* each thread's save writes a file of its own, so none fails and the
+     * survivor is one thread's file, whole (they shared one temporary name) */
+    saver sv[2] = {{in_dir("w"), 1.0, 0, ""}, {in_dir("w"), 2.0, 0, ""}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, save_many, &sv[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(sv[i].failures, 0, "thread %d: %d saves failed, last: %s", i, sv[i].failures,
+                     sv[i].err);
+    ad_param *p = ad_param_new(AD_F64, 1, (size_t[]){20000});
+    char err[256];
+    cr_assert_eq(ad_params_load(in_dir("w"), &p, 1, NULL, 0, NULL, err, sizeof err), AD_OK, "%s",
+                 err);
+    const double *x = ad_param_value(p);
+    cr_assert(x[0] == 1.0 || x[0] == 2.0);
+    for (size_t i = 1; i < 20000; i++)
+        cr_assert_eq(x[i], x[0]);
+    cr_assert_eq(entries_in(dir), 1, "a temporary file was left behind");
+    ad_param_free(p);
+}
+
+Test(paramfile, a_file_name_near_the_length_limit_can_be_saved)
+{
+    /* 250 bytes is a legal name; the temporary name beside it must be too */
+    char path[400], name[251];
+    memset(name, 'n', 250);
+    name[250] = '\0';
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    ad_param *p = mk(AD_F32, 1, (size_t[]){3}, 1), *q = mk(AD_F32, 1, (size_t[]){3}, 2);
+    char err[512];
+    cr_assert_eq(ad_params_save(path, &p, 1, NULL, 0, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_params_load(path, &q, 1, NULL, 0, NULL, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(memcmp(ad_param_value(p), ad_param_value(q), 12), 0);
+    cr_assert_eq(entries_in(dir), 1);
+    ad_param_free(p);
+    ad_param_free(q);
+}
+
+Test(paramfile, a_save_never_writes_through_a_link_planted_at_a_temporary_name)
+{
+    /* links at the old fixed temporary name and at the first few new ones,
+     * all pointing at a file the save must not touch */
+    char victim[300];
+    snprintf(victim, sizeof victim, "%s", in_dir("victim"));
+    spit(victim, "precious", 8);
+    char link[300];
+    snprintf(link, sizeof link, "%s.tmp.%ld", in_dir("w"), (long)getpid());
+    cr_assert_eq(symlink(victim, link), 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(link, sizeof link, "%s.tmp.%ld.%d", in_dir("w"), (long)getpid(), i);
+        cr_assert_eq(symlink(victim, link), 0);
+    }
+    ad_param *p = mk(AD_F32, 1, (size_t[]){3}, 1);
+    char err[256];
+    cr_assert_eq(ad_params_save(in_dir("w"), &p, 1, NULL, 0, err, sizeof err), AD_OK, "%s", err);
+    size_t len;
+    unsigned char *b = slurp(victim, &len);
+    cr_assert(len == 8 && memcmp(b, "precious", 8) == 0, "the save wrote through a link");
+    free(b);
+    struct stat st;
+    cr_assert_eq(lstat(in_dir("w"), &st), 0);
+    cr_assert(S_ISREG(st.st_mode));
+    cr_assert_eq(entries_in(dir), 7, "the save left a temporary file or removed a link");
+    ad_param_free(p);
+}
+
+Test(paramfile, a_saved_file_has_the_default_permissions)
+{
+    mode_t old = umask(022);
+    ad_param *p = mk(AD_F32, 1, (size_t[]){3}, 1);
+    cr_assert_eq(ad_params_save(in_dir("w"), &p, 1, NULL, 0, NULL, 0), AD_OK);
+    umask(old);
+    struct stat st;
+    cr_assert_eq(stat(in_dir("w"), &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0644, "mode %o", (unsigned)(st.st_mode & 0777));
+    ad_param_free(p);
+}
+
+Test(paramfile, loading_a_fifo_is_refused_without_waiting_for_a_writer, .timeout = 20)
+{
+    const char *path = in_dir("fifo");
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    ad_param *p = mk(AD_F32, 1, (size_t[]){3}, 1);
+    char err[256];
+    cr_assert_eq(ad_params_load(path, &p, 1, NULL, 0, NULL, err, sizeof err), AD_ERR_IO);
+    ASSERT_MSG(err, path);
+    ASSERT_MSG(err, "not a regular file");
+    ad_param_free(p);
 }
