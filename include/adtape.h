@@ -711,6 +711,16 @@ AD_API ad_status ad_params_save(const char *path, ad_param *const *params, size_
  * device) is refused with AD_ERR_IO without waiting on it or reading it. */
 AD_API ad_status ad_params_load(const char *path, ad_param *const *params, size_t n, void *meta,
                                 size_t meta_cap, size_t *meta_len, char *err, size_t err_len);
+/* Reads what a parameter file holds without parameters to load it into: the
+ * number of parameters into *count and its meta blob, for a caller that
+ * must see the meta (a model description, a format tag) before it knows
+ * what to load. The whole file is validated as ad_params_load does (magic,
+ * version, CRC, every record well formed). The first min(meta length,
+ * meta_cap) bytes of meta are copied and *meta_len receives the full
+ * length, so a call with meta_cap 0 sizes the buffer. count and meta_len
+ * may be NULL. */
+AD_API ad_status ad_params_info(const char *path, size_t *count, void *meta, size_t meta_cap,
+                                size_t *meta_len, char *err, size_t err_len);
 
 /* ----------------------------------------------------------- graph export
  * The recorded tape as a Graphviz DOT digraph (render it with

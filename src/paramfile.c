@@ -308,8 +308,9 @@ done:
 
 typedef struct load_ctx {
     const char *fn, *path;
-    ad_param *const *params;
+    ad_param *const *params; /* NULL: ad_params_info, nothing to match or fill */
     size_t n;
+    uint64_t *count; /* ad_params_info: receives the file's parameter count */
     void *meta;
     size_t meta_cap;
     size_t *meta_len;
@@ -348,31 +349,43 @@ static void decode(const uint8_t *src, ad_param *p)
     }
 }
 
+/* The byte size of a record's data, dims[0..nd) of dtype dt, or SIZE_MAX
+ * when it exceeds room (so no product overflows). */
+static size_t data_bytes(const uint64_t *dims, size_t nd, ad_dtype dt, size_t room)
+{
+    uint64_t bytes = ad_dtype_size(dt);
+    for (size_t k = 0; k < nd; k++) {
+        if (dims[k] && bytes > room / dims[k]) return SIZE_MAX;
+        bytes *= dims[k];
+    }
+    return bytes > room ? SIZE_MAX : (size_t)bytes;
+}
+
 /* One parameter record at buf + *off (end: where the CRC starts), checked
- * against params[i]; copied into it when copy is set. */
+ * against params[i] and copied into it when copy is set; with no params
+ * (ad_params_info) only checked to be well formed. */
 static ad_status walk_param(const load_ctx *c, const uint8_t *buf, size_t *off, size_t end,
                             size_t i, bool copy)
 {
-    ad_param *p = c->params[i];
+    ad_param *p = c->params ? c->params[i] : NULL;
     if (end - *off < 8) return LFAIL(c, "parameter %zu runs past the end of the file", i);
     uint32_t dt = get_u32(buf + *off), nd = get_u32(buf + *off + 4);
     *off += 8;
-    ad_dtype pdt = ad_param_dtype(p);
     if (dt > (uint32_t)AD_F64) return LFAIL(c, "parameter %zu: unknown dtype %" PRIu32, i, dt);
-    if (dt != (uint32_t)pdt)
+    if (p && dt != (uint32_t)ad_param_dtype(p))
         return LFAIL(c, "wrong dtype: file has %s, parameter %zu is %s",
-                     ad_dtype_name((ad_dtype)dt), i, ad_dtype_name(pdt));
+                     ad_dtype_name((ad_dtype)dt), i, ad_dtype_name(ad_param_dtype(p)));
     if (nd < 1 || nd > AD_MAX_DIMS)
         return LFAIL(c, "parameter %zu: %" PRIu32 " dimensions; parameters have 1 to %d", i, nd,
                      AD_MAX_DIMS);
     if (end - *off < 8 * (size_t)nd)
         return LFAIL(c, "parameter %zu runs past the end of the file", i);
     uint64_t fd[AD_MAX_DIMS];
-    size_t pd[AD_MAX_DIMS], pnd = ad_param_shape(p, pd);
+    size_t pd[AD_MAX_DIMS], pnd = p ? ad_param_shape(p, pd) : nd;
     bool same = nd == pnd;
     for (size_t k = 0; k < nd; k++) {
         fd[k] = get_u64(buf + *off + 8 * k);
-        same = same && fd[k] == (uint64_t)pd[k];
+        same = same && (!p || fd[k] == (uint64_t)pd[k]);
     }
     *off += 8 * (size_t)nd;
     if (!same) {
@@ -380,10 +393,9 @@ static ad_status walk_param(const load_ctx *c, const uint8_t *buf, size_t *off, 
         return LFAIL(c, "wrong shape: file has %s, parameter %zu is %s", shape_u64(fd, nd, s1), i,
                      ad_shape_str(pnd, pd, s2));
     }
-    /* the parameter exists, so its byte size does not overflow */
-    size_t bytes = ad_param_numel(p) * ad_dtype_size(pdt);
-    if (end - *off < bytes) return LFAIL(c, "parameter %zu runs past the end of the file", i);
-    if (copy) decode(buf + *off, p);
+    size_t bytes = data_bytes(fd, nd, (ad_dtype)dt, end - *off);
+    if (bytes == SIZE_MAX) return LFAIL(c, "parameter %zu runs past the end of the file", i);
+    if (copy && p) decode(buf + *off, p);
     *off += bytes;
     return AD_OK;
 }
@@ -394,56 +406,120 @@ static ad_status walk(const load_ctx *c, const uint8_t *buf, size_t size, bool c
 {
     size_t off = HEADER, end = size - 4;
     uint64_t count = get_u64(buf + 12);
-    if (count != (uint64_t)c->n)
+    if (c->params && count != (uint64_t)c->n)
         return LFAIL(c, "wrong parameter count: file has %" PRIu64 ", expected %zu", count, c->n);
-    for (size_t i = 0; i < c->n; i++) {
-        ad_status s = walk_param(c, buf, &off, end, i, copy);
+    /* a huge count from a damaged file runs past the end within size / 16 records */
+    for (uint64_t i = 0; i < count; i++) {
+        ad_status s = walk_param(c, buf, &off, end, (size_t)i, copy);
         if (s != AD_OK) return s;
     }
     if (end - off < 8) return LFAIL(c, "the meta length runs past the end of the file");
     uint64_t ml = get_u64(buf + off);
     off += 8;
-    if (ml > (uint64_t)c->meta_cap)
+    if (c->params && ml > (uint64_t)c->meta_cap)
         return LFAIL(c, "meta is %" PRIu64 " bytes; the buffer holds %zu", ml, c->meta_cap);
     if ((uint64_t)(end - off) < ml) return LFAIL(c, "meta runs past the end of the file");
     if ((uint64_t)(end - off) > ml)
         return LFAIL(c, "%" PRIu64 " unexpected bytes after the meta data", (end - off) - ml);
     if (copy) {
-        if (ml) memcpy(c->meta, buf + off, (size_t)ml);
+        size_t take = ml < c->meta_cap ? (size_t)ml : c->meta_cap; /* ad_params_info may cut */
+        if (take) memcpy(c->meta, buf + off, take);
         if (c->meta_len) *c->meta_len = (size_t)ml;
+        if (c->count) *c->count = count;
     }
     return AD_OK;
+}
+
+/* Magic, version, size and CRC, then the records twice: validate, copy. */
+static ad_status parse(const load_ctx *c, const uint8_t *buf, size_t size)
+{
+    /* magic and version first: a future format may checksum differently */
+    if (size >= 8 && memcmp(buf, AD_PARAMFILE_MAGIC, 8) != 0)
+        return LFAIL(c, "wrong magic: not an adtape parameter file");
+    if (size >= 12 && get_u32(buf + 8) != AD_PARAMFILE_VERSION)
+        return LFAIL(c, "unsupported format version %" PRIu32 " (this library reads version %u)",
+                     get_u32(buf + 8), AD_PARAMFILE_VERSION);
+    if (size < MIN_FILE)
+        return LFAIL(c, "truncated: %zu bytes, less than the smallest parameter file (%d)", size,
+                     MIN_FILE);
+    uint32_t stored = get_u32(buf + size - 4), computed = ad_crc32(0, buf, size - 4);
+    if (stored != computed)
+        return LFAIL(c,
+                     "checksum mismatch (stored %08" PRIx32 ", computed %08" PRIx32
+                     "): the file is damaged or truncated",
+                     stored, computed);
+    ad_status s = walk(c, buf, size, false);
+    return s != AD_OK ? s : walk(c, buf, size, true);
 }
 
 ad_status ad_paramfile_parse(const uint8_t *buf, size_t size, const char *fn, const char *path,
                              ad_param *const *params, size_t n, void *meta, size_t meta_cap,
                              size_t *meta_len, char *err, size_t err_len)
 {
-    load_ctx c = {fn, path, params, n, meta, meta_cap, meta_len, err, err_len};
-    /* magic and version first: a future format may checksum differently */
-    if (size >= 8 && memcmp(buf, AD_PARAMFILE_MAGIC, 8) != 0)
-        return LFAIL(&c, "wrong magic: not an adtape parameter file");
-    if (size >= 12 && get_u32(buf + 8) != AD_PARAMFILE_VERSION)
-        return LFAIL(&c, "unsupported format version %" PRIu32 " (this library reads version %u)",
-                     get_u32(buf + 8), AD_PARAMFILE_VERSION);
-    if (size < MIN_FILE)
-        return LFAIL(&c, "truncated: %zu bytes, less than the smallest parameter file (%d)", size,
-                     MIN_FILE);
-    uint32_t stored = get_u32(buf + size - 4), computed = ad_crc32(0, buf, size - 4);
-    if (stored != computed)
-        return LFAIL(&c,
-                     "checksum mismatch (stored %08" PRIx32 ", computed %08" PRIx32
-                     "): the file is damaged or truncated",
-                     stored, computed);
-    ad_status s = walk(&c, buf, size, false);
-    return s != AD_OK ? s : walk(&c, buf, size, true);
+    static ad_param *const none[1];
+    load_ctx c = {fn,  path,   params ? params : none, n, NULL, meta, meta_cap, meta_len,
+                  err, err_len};
+    return parse(&c, buf, size);
+}
+
+ad_status ad_paramfile_parse_info(const uint8_t *buf, size_t size, const char *fn, const char *path,
+                                  uint64_t *count, void *meta, size_t meta_cap, size_t *meta_len,
+                                  char *err, size_t err_len)
+{
+    load_ctx c = {fn, path, NULL, 0, count, meta, meta_cap, meta_len, err, err_len};
+    return parse(&c, buf, size);
+}
+
+/* The whole regular file at path, at most cap bytes, into a new *buf. */
+static ad_status read_file(const char *fn, const char *path, size_t cap, const char *what,
+                           uint8_t **buf, size_t *size, char *err, size_t err_len)
+{
+    char es[128];
+    ad_status s = AD_OK;
+    *buf = NULL;
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+     * writer; it is refused below as not a regular file, where the flag
+     * does nothing. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot open: %s",
+                 errstr(errno, es, sizeof es));
+        if (fd >= 0) close(fd);
+        return s;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot stat: %s",
+                 errstr(errno, es, sizeof es));
+    } else if (!S_ISREG(st.st_mode)) {
+        s = fail(err, err_len, AD_ERR_IO, fn, path, "not a regular file");
+    } else if (st.st_size < 0 || (uintmax_t)st.st_size > (uintmax_t)cap) {
+        s = fail(err, err_len, AD_ERR_FORMAT, fn, path, "file is %jd bytes, more than %s (%zu)",
+                 (intmax_t)st.st_size, what, cap);
+    } else if (!(*buf = ad_alloc((size_t)st.st_size ? (size_t)st.st_size : 1))) {
+        s = fail(err, err_len, AD_ERR_NOMEM, fn, path, "out of memory for %jd bytes",
+                 (intmax_t)st.st_size);
+    } else {
+        *size = fread(*buf, 1, (size_t)st.st_size, f);
+        if (ferror(f))
+            s = fail(err, err_len, AD_ERR_IO, fn, path, "read failed: %s",
+                     errstr(errno, es, sizeof es));
+        else if (*size != (size_t)st.st_size || fgetc(f) != EOF)
+            s = fail(err, err_len, AD_ERR_IO, fn, path, "the file changed while being read");
+    }
+    fclose(f);
+    if (s != AD_OK) {
+        ad_free(*buf);
+        *buf = NULL;
+    }
+    return s;
 }
 
 ad_status ad_params_load(const char *path, ad_param *const *params, size_t n, void *meta,
                          size_t meta_cap, size_t *meta_len, char *err, size_t err_len)
 {
     static const char fn[] = "ad_params_load";
-    char es[128];
     if (err && err_len) err[0] = '\0';
     ad_status s = check_args(fn, path, params, n, err, err_len);
     if (s != AD_OK) return s;
@@ -460,44 +536,36 @@ ad_status ad_params_load(const char *path, ad_param *const *params, size_t n, vo
     }
     cap = add_size(add_size(cap, meta_cap), LOAD_SLACK);
 
-    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
-     * writer; it is refused below as not a regular file, where the flag
-     * does nothing. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-    if (!f) {
-        s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot open: %s",
-                 errstr(errno, es, sizeof es));
-        if (fd >= 0) close(fd);
-        return s;
-    }
-    uint8_t *buf = NULL;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot stat: %s",
-                 errstr(errno, es, sizeof es));
-    } else if (!S_ISREG(st.st_mode)) {
-        s = fail(err, err_len, AD_ERR_IO, fn, path, "not a regular file");
-    } else if (st.st_size < 0 || (uintmax_t)st.st_size > (uintmax_t)cap) {
-        s = fail(err, err_len, AD_ERR_FORMAT, fn, path,
-                 "file is %jd bytes, more than %zu parameters and %zu bytes of meta can take "
-                 "(%zu)",
-                 (intmax_t)st.st_size, n, meta_cap, cap);
-    } else if (!(buf = ad_alloc((size_t)st.st_size))) {
-        s = fail(err, err_len, AD_ERR_NOMEM, fn, path, "out of memory for %jd bytes",
-                 (intmax_t)st.st_size);
-    } else {
-        size_t size = fread(buf, 1, (size_t)st.st_size, f);
-        if (ferror(f))
-            s = fail(err, err_len, AD_ERR_IO, fn, path, "read failed: %s",
-                     errstr(errno, es, sizeof es));
-        else if (size != (size_t)st.st_size || fgetc(f) != EOF)
-            s = fail(err, err_len, AD_ERR_IO, fn, path, "the file changed while being read");
-        else
-            s = ad_paramfile_parse(buf, size, fn, path, params, n, meta, meta_cap, meta_len, err,
-                                   err_len);
-    }
+    char what[96];
+    snprintf(what, sizeof what, "%zu parameters and %zu bytes of meta can take", n, meta_cap);
+    uint8_t *buf;
+    size_t size = 0;
+    s = read_file(fn, path, cap, what, &buf, &size, err, err_len);
+    if (s == AD_OK)
+        s = ad_paramfile_parse(buf, size, fn, path, params, n, meta, meta_cap, meta_len, err,
+                               err_len);
     ad_free(buf);
-    fclose(f);
+    return s;
+}
+
+ad_status ad_params_info(const char *path, size_t *count, void *meta, size_t meta_cap,
+                         size_t *meta_len, char *err, size_t err_len)
+{
+    static const char fn[] = "ad_params_info";
+    if (err && err_len) err[0] = '\0';
+    ad_status s = check_args(fn, path, NULL, 0, err, err_len);
+    if (s != AD_OK) return s;
+    if (!meta && meta_cap)
+        return fail(err, err_len, AD_ERR_INVALID, fn, path, "meta is NULL but meta_cap is %zu",
+                    meta_cap);
+    uint8_t *buf;
+    size_t size = 0;
+    s = read_file(fn, path, SIZE_MAX, "can be read", &buf, &size, err, err_len);
+    uint64_t n = 0;
+    if (s == AD_OK)
+        s = ad_paramfile_parse_info(buf, size, fn, path, &n, meta, meta_cap, meta_len, err,
+                                    err_len);
+    ad_free(buf);
+    if (s == AD_OK && count) *count = (size_t)n; /* the file held n records, so n fits */
     return s;
 }

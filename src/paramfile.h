@@ -28,5 +28,10 @@ uint32_t ad_crc32(uint32_t crc, const void *buf, size_t n);
 ad_status ad_paramfile_parse(const uint8_t *buf, size_t size, const char *fn, const char *path,
                              ad_param *const *params, size_t n, void *meta, size_t meta_cap,
                              size_t *meta_len, char *err, size_t err_len);
+/* The same checks without parameters to match (ad_params_info): *count
+ * receives the file's parameter count; meta is filled as far as meta_cap. */
+ad_status ad_paramfile_parse_info(const uint8_t *buf, size_t size, const char *fn, const char *path,
+                                  uint64_t *count, void *meta, size_t meta_cap, size_t *meta_len,
+                                  char *err, size_t err_len);
 
 #endif

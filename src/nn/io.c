@@ -15,16 +15,24 @@
 #define META_MAGIC "adtape-nn/1 "
 
 /* A message from the parameter-file layer ("ad_params_load: <path>: ...")
- * restated under the public function the user called ("ad_nn_load: ..."). */
+ * restated in place under the public function the user called
+ * ("ad_nn_load: ..."), cut to len like any message. */
 static void rename_err(char *err, size_t len, const char *inner_fn, const char *fn)
 {
     if (!err || len == 0) return;
-    char inner[512];
-    size_t k = strlen(inner_fn);
-    const char *rest =
+    size_t k = strlen(inner_fn), p = strlen(fn) + 2;
+    char *rest =
         strncmp(err, inner_fn, k) == 0 && strncmp(err + k, ": ", 2) == 0 ? err + k + 2 : err;
-    snprintf(inner, sizeof inner, "%s", rest);
-    ad_nn_errf(err, len, "%s: %s", fn, inner);
+    size_t r = strlen(rest);
+    if (p >= len) {
+        ad_nn_errf(err, len, "%s", fn);
+        return;
+    }
+    if (r > len - 1 - p) r = len - 1 - p;
+    memmove(err + p, rest, r);
+    err[p + r] = '\0';
+    memcpy(err, fn, p - 2);
+    memcpy(err + p - 2, ": ", 2);
 }
 
 /* snprintf that keeps a running length and never writes past len */
@@ -78,21 +86,58 @@ static ad_param **collect(const ad_nn *m, const ad_opt *o, size_t *n)
     return all;
 }
 
+/* The meta block for m and o in a new string, its length in *len. */
+static char *new_meta(const ad_nn *m, const ad_opt *o, size_t *len)
+{
+    *len = meta_of(m, o, NULL, 0);
+    char *meta = malloc(*len + 1);
+    if (meta) meta_of(m, o, meta, *len + 1);
+    return meta;
+}
+
 ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *err, size_t err_len)
 {
     if (!path || !m)
         return ad_nn_errf(err, err_len, "ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
-    char meta[1024];
-    size_t ml = meta_of(m, o, meta, sizeof meta);
-    if (ml >= sizeof meta)
-        return ad_nn_errf(err, err_len, "ad_nn_save: the model's description is too long"),
-               AD_ERR_INVALID;
-    size_t n;
+    size_t ml, n;
+    char *meta = new_meta(m, o, &ml);
     ad_param **all = collect(m, o, &n);
-    if (!all) return ad_nn_errf(err, err_len, "ad_nn_save: out of memory"), AD_ERR_NOMEM;
-    ad_status st = ad_params_save(path, all, n, meta, ml, err, err_len);
-    if (st != AD_OK) rename_err(err, err_len, "ad_params_save", "ad_nn_save");
+    ad_status st = AD_ERR_NOMEM;
+    if (!meta || !all) {
+        ad_nn_errf(err, err_len, "ad_nn_save: out of memory");
+    } else {
+        st = ad_params_save(path, all, n, meta, ml, err, err_len);
+        if (st != AD_OK) rename_err(err, err_len, "ad_params_save", "ad_nn_save");
+    }
+    free(meta);
     free(all);
+    return st;
+}
+
+/* The file's meta block against the one m and o would write: read first,
+ * so a file of another architecture or optimizer is named as such rather
+ * than by the first parameter that does not fit. */
+static ad_status check_meta(const char *path, const char *want, size_t wl, char *err,
+                            size_t err_len)
+{
+    size_t cap = wl + 256; /* room to show a longer description whole */
+    char *got = malloc(cap);
+    if (!got) return ad_nn_errf(err, err_len, "ad_nn_load: out of memory"), AD_ERR_NOMEM;
+    size_t gl = 0;
+    ad_status st = ad_params_info(path, NULL, got, cap, &gl, err, err_len);
+    size_t magic = sizeof META_MAGIC - 1;
+    if (st != AD_OK) {
+        rename_err(err, err_len, "ad_params_info", "ad_nn_load");
+    } else if (gl < magic || memcmp(got, META_MAGIC, magic) != 0) {
+        st = AD_ERR_FORMAT;
+        ad_nn_errf(err, err_len, "ad_nn_load: %s is not an adtape-nn model file", path);
+    } else if (gl != wl || memcmp(got, want, wl) != 0) {
+        st = AD_ERR_FORMAT;
+        size_t shown = gl < cap ? gl : cap;
+        ad_nn_errf(err, err_len, "ad_nn_load: %s holds \"%.*s%s\", the model is \"%s\"", path,
+                   (int)(shown - magic), got + magic, gl > cap ? "..." : "", want + magic);
+    }
+    free(got);
     return st;
 }
 
@@ -100,16 +145,16 @@ ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t er
 {
     if (!path || !m)
         return ad_nn_errf(err, err_len, "ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
-    char want[1024], got[1024];
-    size_t wl = meta_of(m, o, want, sizeof want), gl = 0, n;
+    size_t wl, n;
+    char *want = new_meta(m, o, &wl);
     ad_param **live = collect(m, o, &n);
     ad_param **scratch = calloc(n ? n : 1, sizeof *scratch);
-    ad_status st = AD_OK;
-    if (!live || !scratch) {
-        st = AD_ERR_NOMEM;
+    ad_status st = AD_ERR_NOMEM;
+    if (!want || !live || !scratch) {
         ad_nn_errf(err, err_len, "ad_nn_load: out of memory");
         goto done;
     }
+    if ((st = check_meta(path, want, wl, err, err_len)) != AD_OK) goto done;
     for (size_t i = 0; i < n; i++) {
         size_t dims[AD_MAX_DIMS];
         size_t nd = ad_param_shape(live[i], dims);
@@ -119,23 +164,21 @@ ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t er
             goto done;
         }
     }
-    st = ad_params_load(path, scratch, n, got, sizeof got - 1, &gl, err, err_len);
-    if (st != AD_OK) {
+    /* the meta was checked above; the file may have changed since, so it is
+     * read again and compared */
+    char *got = malloc(wl + 1);
+    size_t gl = 0;
+    st = got ? ad_params_load(path, scratch, n, got, wl, &gl, err, err_len) : AD_ERR_NOMEM;
+    if (st == AD_OK && (gl != wl || memcmp(got, want, wl) != 0)) {
+        st = AD_ERR_IO;
+        ad_nn_errf(err, err_len, "ad_nn_load: %s changed while being read", path);
+    } else if (st == AD_ERR_NOMEM && !got) {
+        ad_nn_errf(err, err_len, "ad_nn_load: out of memory");
+    } else if (st != AD_OK) {
         rename_err(err, err_len, "ad_params_load", "ad_nn_load");
-        goto done;
     }
-    got[gl] = '\0';
-    if (gl < sizeof META_MAGIC - 1 || memcmp(got, META_MAGIC, sizeof META_MAGIC - 1) != 0) {
-        st = AD_ERR_FORMAT;
-        ad_nn_errf(err, err_len, "ad_nn_load: %s is not an adtape-nn model file", path);
-        goto done;
-    }
-    if (gl != wl || memcmp(got, want, wl) != 0) {
-        st = AD_ERR_FORMAT;
-        ad_nn_errf(err, err_len, "ad_nn_load: %s holds \"%s\", the model is \"%s\"", path,
-                   got + sizeof META_MAGIC - 1, want + sizeof META_MAGIC - 1);
-        goto done;
-    }
+    free(got);
+    if (st != AD_OK) goto done;
     for (size_t i = 0; i < n; i++)
         memcpy(ad_param_value(live[i]), ad_param_value(scratch[i]),
                ad_param_numel(live[i]) * (ad_param_dtype(live[i]) == AD_F32 ? 4 : 8));
@@ -144,5 +187,6 @@ done:
         ad_param_free(scratch[i]);
     free(scratch);
     free(live);
+    free(want);
     return st;
 }

@@ -168,6 +168,18 @@ static void fuzz_paramfile(unsigned mode, const uint8_t *data, size_t size)
         ad_params_load(file, p, np, cap ? meta : NULL, cap, &meta_len, err2, sizeof err2);
     if (s2 != s) finding("ad_params_load and ad_paramfile_parse disagree", err2);
     if (s2 != AD_OK && strcmp(err, err2) != 0) finding("different messages", err2);
+    /* ad_params_info accepts every file a load accepts, with its count and
+     * meta; what it refuses no load accepts */
+    size_t count = 7777, info_len = 7777;
+    uint8_t info_meta[1024];
+    ad_status si = ad_params_info(file, &count, info_meta, cap, &info_len, err2, sizeof err2);
+    if (si != AD_OK && si != AD_ERR_FORMAT) finding("info: unexpected status", ad_status_name(si));
+    if (si != AD_OK && strncmp(err2, "ad_params_info: ", 16) != 0) finding("info: message", err2);
+    if (s == AD_OK && si != AD_OK) finding("info refuses a file the load accepts", err2);
+    if (s == AD_OK && (count != np || info_len != meta_len || memcmp(info_meta, meta, meta_len)))
+        finding("info and load disagree on count or meta", NULL);
+    if (si != AD_OK && (count != 7777 || info_len != 7777))
+        finding("a refused file set outputs", err2);
     for (size_t i = 0; i < np; i++)
         ad_param_free(p[i]);
     free(before);
