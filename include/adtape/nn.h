@@ -321,7 +321,8 @@ typedef struct ad_nn_panel {
 } ad_nn_panel;
 
 /* Writes a self-contained SVG with the panels side by side: axes with ticks
- * and labels, a legend per panel. */
+ * and labels, a legend per panel. Titles and names are escaped; control
+ * characters and bytes that are not UTF-8 are written as U+FFFD. */
 AD_API ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel *panels,
                                 size_t n_panels, char *err, size_t err_len);
 /* The loss curves (train, validation) and, when measured, the accuracy

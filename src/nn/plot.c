@@ -7,6 +7,7 @@
 #include "nn_util.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,24 +21,62 @@ enum { MAX_TICKS = 64 };
 static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c",
                                      "#ff7f0e", "#9467bd", "#8c564b"};
 
+/* Length of the valid UTF-8 sequence at s and its code point in *cp, or 0:
+ * overlong forms, surrogates and code points past U+10FFFF are not valid. */
+static size_t utf8_char(const unsigned char *s, uint32_t *cp)
+{
+    static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t n = s[0] < 0x80   ? 1
+               : s[0] < 0xC2 ? 0
+               : s[0] < 0xE0 ? 2
+               : s[0] < 0xF0 ? 3
+               : s[0] < 0xF5 ? 4
+                             : 0;
+    if (!n) return 0;
+    uint32_t c = n == 1 ? s[0] : s[0] & (0x7Fu >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0; /* also stops at the terminating NUL */
+        c = c << 6 | (s[i] & 0x3Fu);
+    }
+    if (c < least[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    *cp = c;
+    return n;
+}
+
+/* Names come from users and may hold anything, but XML 1.0 text must be
+ * UTF-8 without C0 controls (bar tab, newline) or U+FFFE/U+FFFF: each such
+ * character, and each byte that starts no valid UTF-8 sequence, is written
+ * as U+FFFD, the Unicode replacement character, so the file always parses.
+ * Quotes are escaped too, so the text is safe inside attributes as well. */
 static void put_text(FILE *f, const char *s)
 {
-    for (; s && *s; s++) {
-        if (*s == '&')
+    const unsigned char *u = (const unsigned char *)s;
+    while (u && *u) {
+        uint32_t c = 0;
+        size_t n = utf8_char(u, &c);
+        if (!n || (c < 0x20 && c != '\t' && c != '\n') || c == 0xFFFE || c == 0xFFFF)
+            fputs("\xEF\xBF\xBD", f); /* U+FFFD */
+        else if (c == '&')
             fputs("&amp;", f);
-        else if (*s == '<')
+        else if (c == '<')
             fputs("&lt;", f);
-        else if (*s == '>')
+        else if (c == '>')
             fputs("&gt;", f);
+        else if (c == '"')
+            fputs("&quot;", f);
+        else if (c == '\'')
+            fputs("&apos;", f);
         else
-            fputc(*s, f);
+            fwrite(u, 1, n, f);
+        u += n ? n : 1;
     }
 }
 
-/* A step of 1, 2 or 5 times a power of ten giving about `want` intervals. */
-static double nice_step(double range, int want)
+/* A step of 1, 2 or 5 times a power of ten giving about `want` intervals
+ * over [lo, hi]; halves, since hi - lo overflows when both are near DBL_MAX. */
+static double nice_step(double lo, double hi, int want)
 {
-    double raw = range / want, p = pow(10.0, floor(log10(raw))), r = raw / p;
+    double raw = (hi / 2 - lo / 2) / want * 2, p = pow(10.0, floor(log10(raw))), r = raw / p;
     return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * p;
 }
 
@@ -56,6 +95,12 @@ static double plotted(double v, bool log)
     return log ? log10(v) : v;
 }
 
+/* Where v sits on the axis, 0 at lo and 1 at hi; in halves as nice_step. */
+static double axis_frac(const axis *a, double v)
+{
+    return (v / 2 - a->lo / 2) / (a->hi / 2 - a->lo / 2);
+}
+
 /* The y range over all series; false when nothing is plottable. */
 static bool y_range(const ad_nn_panel *p, axis *a, size_t *nmax)
 {
@@ -72,19 +117,21 @@ static bool y_range(const ad_nn_panel *p, axis *a, size_t *nmax)
             }
     }
     if (lo > hi) return false;
-    if (hi - lo < 1e-12 * (fabs(hi) + 1)) { /* flat: widen by an amount hi can hold */
+    /* The axis must stay within the doubles, or coordinates become NaN: the
+     * half range is finite, and widened ends are clamped to +-DBL_MAX. */
+    double half = hi / 2 - lo / 2;
+    if (half < 0.5e-12 * (fabs(hi) + 1)) { /* flat: widen by an amount hi can hold */
         double w = fmax(0.5, 1e-3 * fabs(hi));
-        lo -= w, hi += w;
+        lo = fmax(lo - w, -DBL_MAX), hi = fmin(hi + w, DBL_MAX);
+        half = hi / 2 - lo / 2;
     }
     a->log = p->log_y;
-    if (a->log) { /* whole decades around the data read better */
-        a->lo = floor(lo);
-        a->hi = ceil(hi);
-        if (a->hi - a->lo < 1) a->hi = a->lo + 1;
+    if (a->log) { /* whole decades read better, but 1e309 and 1e-324 are no doubles */
+        a->hi = fmin(fmax(ceil(hi), floor(lo) + 1), log10(DBL_MAX));
+        a->lo = fmax(fmin(floor(lo), a->hi - 1), log10(DBL_TRUE_MIN));
     } else {
-        double pad = 0.05 * (hi - lo);
-        a->lo = lo - pad;
-        a->hi = hi + pad;
+        a->lo = fmax(lo - 0.1 * half, -DBL_MAX);
+        a->hi = fmin(hi + 0.1 * half, DBL_MAX);
     }
     return true;
 }
@@ -99,7 +146,7 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
     double xlo = lx ? 0 : 1, xhi = nmax > 1 ? (double)nmax : 2;
     if (lx) xhi = ceil(log10(xhi) - 1e-9) > 0 ? ceil(log10(xhi) - 1e-9) : 1;
 #define SX(x) (x0 + ((lx ? log10(x) : (x)) - xlo) / (xhi - xlo) * w)
-#define SY(y) (y0 + h - ((y)-ya.lo) / (ya.hi - ya.lo) * h)
+#define SY(y) (y0 + h - axis_frac(&ya, (y)) * h)
     fprintf(f,
             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"15\" "
             "font-weight=\"bold\">",
@@ -111,7 +158,7 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
             "stroke=\"#333\"/>\n",
             x0, y0, w, h);
     /* x ticks: whole epochs, or powers of ten on a log axis */
-    double xs = lx ? 1 : nice_step(xhi - xlo, 6);
+    double xs = lx ? 1 : nice_step(xlo, xhi, 6);
     if (xs < 1) xs = 1;
     /* at most MAX_TICKS: a step below the values' rounding would never end */
     int ticks = 0;
@@ -131,10 +178,16 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">epoch%s</text>\n",
             x0 + w / 2, y0 + h + 40, lx ? " (log scale)" : "");
     if (any) {
-        double ys = ya.log ? ceil((ya.hi - ya.lo) / 6) : nice_step(ya.hi - ya.lo, 6);
+        double ys = ya.log ? ceil((ya.hi - ya.lo) / 6) : nice_step(ya.lo, ya.hi, 6);
+        /* Labels are multiples of ys, so they differ in the digit of ys's
+         * leading place: print down to it (at least 4 digits as before, at
+         * most 17, which tell any two doubles apart). */
+        double big = fmax(fabs(ya.lo), fabs(ya.hi));
+        int digits = (int)fmin(fmax(floor(log10(big)) - floor(log10(ys)) + 1, 4), 17);
         ticks = 0;
-        for (double y = ceil(ya.lo / ys - 1e-9) * ys; y <= ya.hi + 1e-9 * ys && ticks < MAX_TICKS;
-             y += ys, ticks++) {
+        /* isfinite: near DBL_MAX the last step overflows while hi + 1e-9 ys is inf */
+        for (double y = ceil(ya.lo / ys - 1e-9) * ys;
+             isfinite(y) && y <= ya.hi + 1e-9 * ys && ticks < MAX_TICKS; y += ys, ticks++) {
             fprintf(f,
                     "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n",
                     x0, SY(y), x0 + w, SY(y));
@@ -142,8 +195,8 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
                     x0 - 5, SY(y), x0, SY(y));
             double label = ya.log ? pow(10.0, y) : (fabs(y) < 1e-12 * ys ? 0.0 : y);
             fprintf(
-                f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">%.4g</text>\n",
-                x0 - 8, SY(y) + 4, label);
+                f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">%.*g</text>\n",
+                x0 - 8, SY(y) + 4, ya.log ? 4 : digits, label);
         }
     }
     fprintf(f,
@@ -191,7 +244,7 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
         longest = l > longest ? l : longest;
     }
     /* the legend goes to the top right unless the curves end up high there */
-    double right = 0, cnt = 0, mid = (ya.lo + ya.hi) / 2;
+    double right = 0, cnt = 0, mid = ya.lo / 2 + ya.hi / 2;
     for (size_t s = 0; s < p->n_series; s++)
         for (size_t i = 2 * p->series[s].n / 3; i < p->series[s].n; i++)
             if (usable(p->series[s].y[i], ya.log))
@@ -216,15 +269,15 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
 #undef SY
 }
 
-ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel *panels,
-                         size_t n_panels, char *err, size_t err_len)
+/* ad_nn_plot_svg for the public function fn, which its messages name. */
+static ad_status write_svg(const char *fn, const char *path, const char *title,
+                           const ad_nn_panel *panels, size_t n_panels, char *err, size_t err_len)
 {
     if (!path || (!panels && n_panels))
-        return ad_nn_errf(err, err_len, "ad_nn_plot_svg: path or panels is NULL"), AD_ERR_INVALID;
+        return ad_nn_errf(err, err_len, "%s: path or panels is NULL", fn), AD_ERR_INVALID;
     FILE *f = fopen(path, "w");
     if (!f)
-        return ad_nn_errf(err, err_len, "ad_nn_plot_svg: cannot write %s: %s", path,
-                          strerror(errno)),
+        return ad_nn_errf(err, err_len, "%s: cannot write %s: %s", fn, path, strerror(errno)),
                AD_ERR_IO;
     double top = title ? TITLE_H : 0;
     double width = (double)PW * (double)(n_panels ? n_panels : 1), height = PH + top;
@@ -245,10 +298,20 @@ ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel 
     for (size_t i = 0; i < n_panels; i++)
         draw_panel(f, &panels[i], (double)PW * (double)i, top);
     fputs("</svg>\n", f);
-    bool bad = ferror(f) != 0;
-    if (fclose(f) != 0 || bad)
-        return ad_nn_errf(err, err_len, "ad_nn_plot_svg: writing %s failed", path), AD_ERR_IO;
+    /* errno only after a failing call: the math above may have set it. A
+     * failed write the flush does not repeat leaves no reason: say EIO. */
+    int e = fflush(f) != 0 ? errno : ferror(f) ? EIO : 0;
+    if (fclose(f) != 0 && !e) e = errno;
+    if (e)
+        return ad_nn_errf(err, err_len, "%s: writing %s failed: %s", fn, path, strerror(e)),
+               AD_ERR_IO;
     return AD_OK;
+}
+
+ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel *panels,
+                         size_t n_panels, char *err, size_t err_len)
+{
+    return write_svg("ad_nn_plot_svg", path, title, panels, n_panels, err, err_len);
 }
 
 static bool any_finite(const double *y, size_t n)
@@ -284,7 +347,7 @@ ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char
         acc[na++] = (ad_nn_series){"validation accuracy", pct + h->n, h->n};
     ad_nn_panel panels[2] = {{"Loss", "loss", loss, nl, hi > 0 && hi / lo > 30, false},
                              {"Accuracy", "accuracy (%)", acc, na, false, false}};
-    ad_status st = ad_nn_plot_svg(path, title, panels, na ? 2 : 1, err, err_len);
+    ad_status st = write_svg("ad_nn_history_svg", path, title, panels, na ? 2 : 1, err, err_len);
     free(pct);
     return st;
 }
