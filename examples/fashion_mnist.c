@@ -6,18 +6,22 @@
  * directory first. The last 5 000 training images are held out for
  * validation; the test set is scored once at the end.
  * Build: make examples; run: build/examples/fashion_mnist [DIR] [--epochs N]
- *        [--batch B] [--plot curve.svg] [--save model.adt] [--quiet] */
+ *        [--batch B] [--plot curve.svg] [--save model.adt] [--limit N] [--quiet] */
 #include "adtape.h"
 #include "adtape/data.h"
 #include "adtape/nn.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
+#define PATH_LEN    1024
 
 static bool exists(const char *path)
 {
@@ -25,22 +29,55 @@ static bool exists(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* dir/name, or dir/name.gz unpacked into tmp/name; false when neither exists. */
-static bool locate(const char *dir, const char *name, char *tmp, char *out, size_t len)
+/* `gzip -dc gz > out`, run without a shell: the path reaches gzip as one
+ * argument, so spaces, quotes or `;` in a directory name are only characters
+ * of the name and can never become a command. */
+static bool gunzip(const char *gz, const char *out)
 {
-    snprintf(out, len, "%s/%s", dir, name);
-    if (exists(out)) return true;
-    char gz[1100];
-    snprintf(gz, sizeof gz, "%s/%s.gz", dir, name);
-    if (!exists(gz)) return false;
+    int fd = open(out, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return perror(out), false;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (dup2(fd, STDOUT_FILENO) >= 0) execlp("gzip", "gzip", "-dc", "--", gz, (char *)NULL);
+        perror("gzip");
+        _exit(127);
+    }
+    close(fd);
+    if (pid < 0) return perror("fork"), false;
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return perror("waitpid"), false;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return true;
+    fprintf(stderr, "fashion_mnist: could not unpack %s\n", gz);
+    return false;
+}
+
+/* Finds dir/name or dir/name.gz: src gets the file found (for messages), out
+ * the file to read, src itself or src unpacked into the temporary directory
+ * tmp (made on first use). 1 when found, 0 when neither exists, -1 when the
+ * path is too long or unpacking failed (reported). */
+static int locate(const char *dir, const char *name, char *tmp, char *src, char *out)
+{
+    if (snprintf(src, PATH_LEN - 3, "%s/%s", dir, name) >= PATH_LEN - 3) /* room for .gz */
+        return fprintf(stderr, "fashion_mnist: %s: path too long\n", dir), -1;
+    if (exists(src)) return strcpy(out, src), 1;
+    strcat(src, ".gz");
+    if (!exists(src)) return 0;
     if (!tmp[0]) {
         strcpy(tmp, "/tmp/fashion_mnist_XXXXXX");
-        if (!mkdtemp(tmp)) return perror("mkdtemp"), false;
+        if (!mkdtemp(tmp)) return tmp[0] = '\0', perror("mkdtemp"), -1;
     }
-    snprintf(out, len, "%s/%s", tmp, name);
-    char cmd[2400];
-    if (snprintf(cmd, sizeof cmd, "gzip -dc '%s' > '%s'", gz, out) >= (int)sizeof cmd) return false;
-    return system(cmd) == 0;
+    snprintf(out, PATH_LEN, "%s/%s", tmp, name);
+    return gunzip(src, out) ? 1 : -1;
+}
+
+/* An image file and its label file must hold the same number of entries. */
+static bool same_count(const char *images, size_t ni, const char *labels, size_t nl)
+{
+    if (ni == nl) return true;
+    fprintf(stderr, "fashion_mnist: %s holds %zu images but %s holds %zu labels\n", images, ni,
+            labels, nl);
+    return false;
 }
 
 int main(int argc, char **argv)
@@ -73,22 +110,24 @@ int main(int argc, char **argv)
     }
     static const char *const names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
-    char tmp[64] = "", paths[4][1024];
-    for (int i = 0; i < 4; i++)
-        if (!locate(dir, names[i], tmp, paths[i], sizeof paths[i])) {
-            fprintf(stderr,
-                    "fashion_mnist: %s/%s[.gz] not found. Install the data set with\n"
-                    "    sudo apt-get install -y dataset-fashion-mnist\n"
-                    "or pass the directory that holds the four IDX files.\n",
-                    dir, names[i]);
-            return 1;
-        }
-
+    /* zeroed so the clean-up at done only sees paths that were filled in */
+    char tmp[64] = "", src[4][PATH_LEN] = {{0}}, paths[4][PATH_LEN] = {{0}};
     float *xtr = NULL, *xte = NULL;
     int32_t *ltr = NULL, *lte = NULL;
     size_t ntr, nte, nltr, nlte, rows, cols, r2, c2;
     char err[512];
     int rc = 1;
+    for (int i = 0; i < 4; i++) {
+        int found = locate(dir, names[i], tmp, src[i], paths[i]);
+        if (found == 0)
+            fprintf(stderr,
+                    "fashion_mnist: %s/%s[.gz] not found. Install the data set with\n"
+                    "    sudo apt-get install -y dataset-fashion-mnist\n"
+                    "or pass the directory that holds the four IDX files.\n",
+                    dir, names[i]);
+        if (found <= 0) goto done; /* removes what was unpacked so far */
+    }
+
     if (ad_idx_read_images(paths[0], &xtr, &ntr, &rows, &cols, err, sizeof err) != AD_OK ||
         ad_idx_read_labels(paths[1], &ltr, &nltr, err, sizeof err) != AD_OK ||
         ad_idx_read_images(paths[2], &xte, &nte, &r2, &c2, err, sizeof err) != AD_OK ||
@@ -96,12 +135,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "fashion_mnist: %s\n", err);
         goto done;
     }
+    /* Before --limit: trimming both counts to N would hide a label file
+     * shorter than its images, and the loops below would read past its end. */
+    if (!same_count(src[0], ntr, src[1], nltr) || !same_count(src[2], nte, src[3], nlte)) goto done;
     if (limit >= 10) {
-        ntr = nltr = ntr < limit ? ntr : limit;
-        nte = nlte = nte < limit ? nte : limit;
+        ntr = ntr < limit ? ntr : limit;
+        nte = nte < limit ? nte : limit;
     }
-    if (ntr != nltr || nte != nlte || rows * cols != r2 * c2 || ntr < 10) {
-        fprintf(stderr, "fashion_mnist: images and labels do not match\n");
+    if (rows * cols != r2 * c2 || ntr < 10) {
+        fprintf(stderr,
+                "fashion_mnist: need 10 or more training images the size of the test images "
+                "(%s: %zu of %zux%zu, %s: %zux%zu)\n",
+                src[0], ntr, rows, cols, src[2], r2, c2);
         goto done;
     }
     size_t in = rows * cols;
