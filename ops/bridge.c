@@ -13,7 +13,10 @@ const ad_op_def ad_op_def_leaf = {"leaf", 0, NULL, NULL, NULL};
 
 /* ---- to_scalar: x [..] -> scalar leaf s; the node itself is empty ([0]).
  * attr_i[0] = element index, attr_i[1] = the scalar record of s. It is made
- * right after s, so the sweep reaches it only once every use of s is swept. */
+ * right after s, so the sweep reaches it only once every use of s is swept.
+ * Its gradient is s's adjoint: the sweep runs it only when that is nonzero,
+ * so an element read out for logging passes nothing (not zeros, which unused
+ * rules with infinite partials would turn into NaN). */
 
 static bool to_scalar_shape(ad_tape *t, ad_node *y, const char *fn)
 {
@@ -32,7 +35,7 @@ static bool to_scalar_shape(ad_tape *t, ad_node *y, const char *fn)
 static void to_scalar_forward(ad_tape *t, ad_node *y)
 {
     (void)t;
-    y->is_sink = 1;
+    y->grad_from_scalar = 1;
 }
 
 /* d s / d x[i] = 1 */

@@ -89,6 +89,15 @@ static ad_status zero_unreached_variables(ad_tape *t, const char *fn)
     return t->err;
 }
 
+/* Whether anything flowed into y in this sweep. A bridge from a scalar is
+ * reached when the scalar's adjoint is nonzero: the scalar sweep skips
+ * zero adjoints, and so does this. */
+static inline bool reached(const ad_tape *t, const ad_node *y)
+{
+    if (y->grad_from_scalar) return t->hot.adj[y->attr_i[1]] != 0.0;
+    return y->grad_sweep == t->sweep;
+}
+
 static ad_status run(ad_tape *t, const char *fn)
 {
     size_t cur = t->hot.ns;
@@ -99,7 +108,7 @@ static ad_status run(ad_tape *t, const char *fn)
             cur = y->scalar_mark;
         }
         if (!y->needs_grad || y->op == AD_OP_LEAF) continue;
-        if (y->grad_sweep != t->sweep && !y->is_sink) continue; /* nothing flowed into it */
+        if (!reached(t, y)) continue;
         for (size_t i = 0; i < y->n_in; i++) {
             ad_node *x = ad_node_input(t, y, i);
             if (x->needs_grad && !make_live(t, x, fn)) return t->err;

@@ -463,7 +463,7 @@ static inline ad_node *push_node(ad_tape *t, uint16_t op, uint8_t dtype)
     y->dtype = dtype;
     y->ndim = 0;
     y->needs_grad = 0;
-    y->is_sink = 0;
+    y->grad_from_scalar = 0;
     y->n_in = 0;
     y->scalar_mark = (uint32_t)t->hot.ns;
     y->grad_sweep = 0;
@@ -591,7 +591,7 @@ ad_tensor ad_param_use(ad_tape *t, ad_param *p)
     y->dtype = p->dtype;
     y->ndim = p->ndim;
     y->needs_grad = t->recording;
-    y->is_sink = 0;
+    y->grad_from_scalar = 0;
     y->n_in = 0;
     for (size_t k = 0; k < AD_NODE_INLINE_INPUTS; k++)
         y->in_inline[k] = 0;

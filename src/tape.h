@@ -49,7 +49,8 @@ typedef struct ad_node {
     uint8_t dtype;      /* ad_dtype */
     uint8_t ndim;       /* 1..4 */
     uint8_t needs_grad; /* some input needs a gradient (or it is a variable) */
-    uint8_t is_sink;    /* the sweep runs its backward even if nothing flowed in (bridges) */
+    uint8_t grad_from_scalar; /* its gradient arrives as the adjoint of scalar record
+                               * attr_i[1], not in grad (tensor_to_scalar) */
     uint32_t n_in;
     uint32_t in_inline[AD_NODE_INLINE_INPUTS];
     uint32_t *in_ext;     /* inputs when n_in > AD_NODE_INLINE_INPUTS (arena) */

@@ -64,4 +64,12 @@ static inline ad_tensor test_weighted_sum(ad_tensor x)
     return ad_stack_scalars(&s, 1, 1, (size_t[]){1});
 }
 
+/* The tape's error message, for assertion messages ("" when none). */
+static inline const char *test_tape_msg(const ad_tape *t)
+{
+    const char *m = NULL;
+    ad_tape_error(t, &m);
+    return m ? m : "";
+}
+
 #endif

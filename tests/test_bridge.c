@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <math.h>
+#include <string.h>
 
 /* sum_i w_i * sin(x_i) over the elements of a [2,3] parameter, via scalars,
  * then stacked back and read out again */
@@ -64,5 +65,65 @@ Test(bridge, stacking_a_zero_initialised_scalar_names_it)
     ad_tensor y = ad_stack_scalars(xs, 2, 1, (size_t[]){2});
     cr_assert(!ad_tensor_ok(y));
     ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_stack_scalars: scalar 1 is not a scalar handle");
+    ad_tape_free(t);
+}
+
+/* A metric read out with ad_tensor_item and never used by the loss: the
+ * sweep must pass nothing through it. sqrt'(0) is infinite, so a zero
+ * pushed through the unused sqrt used to make w.grad[0] NaN. */
+static void unused_item_case(bool anomaly, bool as_param)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tape_set_anomaly(t, anomaly);
+    const double w0[3] = {0, 1, 4};
+    ad_param *p = NULL;
+    ad_tensor w;
+    if (as_param) {
+        p = ad_param_new(AD_F64, 1, (size_t[]){3});
+        memcpy(ad_param_value(p), w0, sizeof w0);
+        ad_param_zero_grad(p);
+        w = ad_param_use(t, p);
+    } else {
+        w = ad_tensor_variable(t, AD_F64, 1, (size_t[]){3}, w0);
+    }
+    ad_tensor loss = ad_sum(ad_tmul(w, w));
+    ad_scalar metric = ad_tensor_item(ad_sum(ad_tsqrt(w)));
+    cr_assert(ad_scalar_ok(metric));
+    cr_assert_float_eq(ad_value(metric), 3.0, 1e-15);
+    cr_assert_eq(ad_backward(loss), AD_OK, "%s", test_tape_msg(t));
+    const double *g = as_param ? ad_param_grad(p) : ad_tensor_grad(w);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(g[i], 2 * w0[i], "w.grad[%zu] = %g, want %g", i, g[i], 2 * w0[i]);
+    ad_tape_free(t);
+    ad_param_free(p);
+}
+
+Test(bridge, an_item_the_loss_does_not_use_passes_no_gradient)
+{
+    unused_item_case(false, false);
+    unused_item_case(false, true);
+}
+
+Test(bridge, an_item_the_loss_does_not_use_raises_no_anomaly)
+{
+    unused_item_case(true, false);
+    unused_item_case(true, true);
+}
+
+/* The same with a scalar loss: the loss reads one element, the metric
+ * another through an infinite partial. */
+Test(bridge, a_scalar_loss_ignores_elements_read_only_for_logging)
+{
+    ad_tape *t = ad_tape_new();
+    const double w0[2] = {0, 3};
+    ad_tensor w = ad_tensor_variable(t, AD_F64, 1, (size_t[]){2}, w0);
+    ad_tensor r = ad_tsqrt(w);
+    ad_scalar logged = ad_tensor_to_scalar(r, 0);
+    ad_scalar loss = ad_mul(ad_tensor_to_scalar(w, 1), ad_tensor_to_scalar(w, 1));
+    cr_assert(ad_scalar_ok(logged));
+    cr_assert_eq(ad_backward_scalar(loss), AD_OK, "%s", test_tape_msg(t));
+    const double *g = ad_tensor_grad(w);
+    cr_assert_eq(g[0], 0.0, "w.grad[0] = %g", g[0]);
+    cr_assert_eq(g[1], 6.0, "w.grad[1] = %g", g[1]);
     ad_tape_free(t);
 }
