@@ -628,7 +628,9 @@ typedef void (*ad_vector_fn)(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar
                              void *ctx);
 
 /* f(x) and its gradient (n doubles into grad) in one recording and one sweep.
- * Returns f(x), or NaN on error (then *status, when not NULL, says why). */
+ * Returns f(x), or NaN on error (then *status, when not NULL, says why).
+ * The drivers and ad_gradcheck differentiate with respect to x only:
+ * parameters f uses (ad_param_use) keep their gradients as they were. */
 AD_API double ad_gradient(ad_scalar_fn f, size_t n, const double *x, double *grad, void *ctx);
 AD_API double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *grad, void *ctx,
                                  ad_status *status);

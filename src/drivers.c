@@ -69,7 +69,10 @@ double ad_gradient_status(ad_scalar_fn f, size_t n, const double *x, double *gra
     ad_scalar y = f(t, xs, n, ctx);
     st = tape_kept(t, gen, "ad_gradient");
     if (st == AD_OK) st = output_check(t, y, "ad_gradient", "the function's result");
+    ad_grads_aside params = {0};
+    if (st == AD_OK) st = ad_grads_put_aside(t, NULL, 0, &params);
     if (st == AD_OK) st = ad_backward_scalar(y);
+    ad_grads_restore(&params);
     st = ad_last_error_from(t, st, "ad_gradient");
     if (st == AD_OK) {
         value = ad_value(y);
@@ -116,12 +119,15 @@ ad_status ad_jacobian(ad_vector_fn f, size_t m, size_t n, const double *x, doubl
         snprintf(what, sizeof what, "output %zu", i);
         st = output_check(t, ys[i], "ad_jacobian", what);
     }
+    ad_grads_aside params = {0};
+    if (st == AD_OK) st = ad_grads_put_aside(t, NULL, 0, &params);
     for (size_t i = 0; i < m && st == AD_OK; i++) {
         if (y) y[i] = ad_value(ys[i]);
         st = ad_backward_scalar(ys[i]);
         for (size_t j = 0; j < n && st == AD_OK; j++)
             J[i * n + j] = ad_grad(xs[j]);
     }
+    ad_grads_restore(&params);
     ad_last_error_from(t, st, "ad_jacobian");
 done:
     ad_free(xs);

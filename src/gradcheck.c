@@ -161,52 +161,6 @@ static ad_status graph_output_check(ad_tape *t, ad_tensor y)
     return AD_OK;
 }
 
-/* Parameters the graph uses but the check was not given: their gradients
- * are put aside around the sweep as well, so a check changes no gradient. */
-typedef struct aside {
-    ad_param **p;
-    unsigned char *bytes;
-    size_t n;
-} aside;
-
-static size_t param_bytes(const ad_param *p)
-{
-    return p->numel * ad_dtype_size((ad_dtype)p->dtype);
-}
-
-static bool listed(ad_param *const *ps, size_t n, const ad_param *p)
-{
-    for (size_t k = 0; k < n; k++)
-        if (ps[k] == p) return true;
-    return false;
-}
-
-static ad_status put_aside(const ad_tape *t, ad_param *const *ps, size_t np, aside *a)
-{
-    size_t bytes = 0;
-    a->p = ad_alloc(ad_mul_size(t->nn ? t->nn : 1, sizeof *a->p));
-    if (!a->p) return AD_ERR_NOMEM;
-    for (size_t k = 0; k < t->nn; k++) {
-        ad_param *p = t->nodes[k].param;
-        if (!p || listed(ps, np, p) || listed(a->p, a->n, p)) continue;
-        a->p[a->n++] = p;
-        bytes += param_bytes(p);
-    }
-    a->bytes = ad_alloc(bytes ? bytes : 1);
-    if (!a->bytes) return AD_ERR_NOMEM;
-    for (size_t k = 0, off = 0; k < a->n; off += param_bytes(a->p[k]), k++)
-        memcpy(a->bytes + off, a->p[k]->grad, param_bytes(a->p[k]));
-    return AD_OK;
-}
-
-static void restore_aside(aside *a)
-{
-    for (size_t k = 0, off = 0; a->bytes && k < a->n; off += param_bytes(a->p[k]), k++)
-        memcpy(a->p[k]->grad, a->bytes + off, param_bytes(a->p[k]));
-    ad_free(a->p);
-    ad_free(a->bytes);
-}
-
 /* The graph's output value with recording off; like eval_scalar, nothing
  * after a failed evaluation. */
 static double eval_graph(ad_tape *t, ad_graph_fn f, ad_param *const *ps, size_t np, void *ctx,
@@ -271,10 +225,11 @@ ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size_t n_pa
     }
     ad_tensor y = f(t, params, n_params, ctx);
     st = graph_output_check(t, y);
-    aside others = {0};
-    if (st == AD_OK) st = put_aside(t, params, n_params, &others);
+    /* parameters the graph uses but the check was not given keep theirs too */
+    ad_grads_aside others = {0};
+    if (st == AD_OK) st = ad_grads_put_aside(t, params, n_params, &others);
     if (st == AD_OK) st = ad_backward(y);
-    restore_aside(&others);
+    ad_grads_restore(&others);
     for (size_t k = 0, off = 0; k < n_params; off += params[k]->numel, k++) {
         if (repeat[k]) continue;
         memcpy(analytic + off, params[k]->grad, params[k]->numel * sizeof(double));

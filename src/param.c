@@ -81,3 +81,44 @@ void ad_param_normal(ad_param *p, double mean, double std, uint64_t seed)
 {
     if (p) ad_fill_normal(p->value, (ad_dtype)p->dtype, p->numel, mean, std, seed);
 }
+
+static size_t param_bytes(const ad_param *p)
+{
+    return p->numel * ad_dtype_size((ad_dtype)p->dtype);
+}
+
+static bool listed(ad_param *const *ps, size_t n, const ad_param *p)
+{
+    for (size_t k = 0; k < n; k++)
+        if (ps[k] == p) return true;
+    return false;
+}
+
+ad_status ad_grads_put_aside(const ad_tape *t, ad_param *const *keep, size_t n_keep,
+                             ad_grads_aside *a)
+{
+    size_t bytes = 0;
+    *a = (ad_grads_aside){0};
+    a->p = ad_alloc(ad_mul_size(t->nn ? t->nn : 1, sizeof *a->p));
+    if (!a->p) return AD_ERR_NOMEM;
+    for (size_t k = 0; k < t->nn; k++) {
+        ad_param *p = t->nodes[k].param;
+        if (!p || listed(keep, n_keep, p) || listed(a->p, a->n, p)) continue;
+        a->p[a->n++] = p;
+        bytes += param_bytes(p);
+    }
+    a->bytes = ad_alloc(bytes ? bytes : 1);
+    if (!a->bytes) return AD_ERR_NOMEM;
+    for (size_t k = 0, off = 0; k < a->n; off += param_bytes(a->p[k]), k++)
+        memcpy(a->bytes + off, a->p[k]->grad, param_bytes(a->p[k]));
+    return AD_OK;
+}
+
+void ad_grads_restore(ad_grads_aside *a)
+{
+    for (size_t k = 0, off = 0; a->bytes && k < a->n; off += param_bytes(a->p[k]), k++)
+        memcpy(a->p[k]->grad, a->bytes + off, param_bytes(a->p[k]));
+    ad_free(a->p);
+    ad_free(a->bytes);
+    *a = (ad_grads_aside){0};
+}

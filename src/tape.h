@@ -45,10 +45,10 @@ typedef ad_srec_ ad_srec;
 /* One tensor op's output. Inputs are other tensor nodes of the same tape,
  * always with smaller indices. */
 typedef struct ad_node {
-    uint16_t op;        /* ad_op_code */
-    uint8_t dtype;      /* ad_dtype */
-    uint8_t ndim;       /* 1..4 */
-    uint8_t needs_grad; /* some input needs a gradient (or it is a variable) */
+    uint16_t op;              /* ad_op_code */
+    uint8_t dtype;            /* ad_dtype */
+    uint8_t ndim;             /* 1..4 */
+    uint8_t needs_grad;       /* some input needs a gradient (or it is a variable) */
     uint8_t grad_from_scalar; /* its gradient arrives as the adjoint of scalar record
                                * attr_i[1], not in grad (tensor_to_scalar) */
     uint32_t n_in;
@@ -110,6 +110,22 @@ struct ad_param {
     void *value;
     void *grad;
 };
+
+/* Gradients of the parameters t uses, copied so a sweep that adds into them
+ * can be undone: the drivers and checks differentiate with respect to their
+ * own inputs and leave every parameter's gradient as it was. */
+typedef struct ad_grads_aside {
+    ad_param **p;
+    unsigned char *bytes;
+    size_t n;
+} ad_grads_aside;
+/* Copies the gradients of the parameters used on t except the n_keep in
+ * keep (may be NULL). AD_ERR_NOMEM if the copy cannot be made; *a must be
+ * passed to ad_grads_restore either way. */
+ad_status ad_grads_put_aside(const ad_tape *t, ad_param *const *keep, size_t n_keep,
+                             ad_grads_aside *a);
+/* Copies them back and frees the copy. */
+void ad_grads_restore(ad_grads_aside *a);
 
 /* ---- errors */
 

@@ -214,3 +214,39 @@ Test(drivers, an_invalid_result_whose_error_was_cleared_is_named_by_the_driver)
     cr_assert_str_eq(ad_last_error(), "ad_gradient: the function's result is the invalid handle "
                                       "of a failed op (its error was cleared)");
 }
+
+/* x0 * sum(u), with u a parameter the caller owns (ctx) */
+static ad_scalar scales_a_parameter(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    (void)n;
+    return ad_mul(x[0], ad_tensor_item(ad_sum(ad_param_use(t, ctx))));
+}
+
+static void scales_a_parameter_vector(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar *y,
+                                      size_t m, void *ctx)
+{
+    for (size_t i = 0; i < m; i++)
+        y[i] = ad_scale(scales_a_parameter(t, x, n, ctx), 1.0 + (double)i);
+}
+
+/* The drivers differentiate with respect to x; a parameter the function
+ * uses keeps its gradient (the sweeps used to add into it: m times for a
+ * Jacobian). */
+Test(drivers, gradients_of_parameters_the_function_uses_are_left_alone)
+{
+    ad_param *u = test_param(1, (size_t[]){3}, -1, 1, 6);
+    double *gu = ad_param_grad(u);
+    for (int i = 0; i < 3; i++)
+        gu[i] = 7.0 + i;
+    double x[1] = {1.5}, g[1], J[3];
+    ad_status st;
+    ad_gradient_status(scales_a_parameter, 1, x, g, u, &st);
+    cr_assert_eq(st, AD_OK, "%s", ad_last_error());
+    cr_assert_eq(ad_jacobian(scales_a_parameter_vector, 3, 1, x, J, NULL, u), AD_OK, "%s",
+                 ad_last_error());
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck(scales_a_parameter, 1, x, u, NULL, &r), AD_OK, "%s", ad_last_error());
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(gu[i], 7.0 + i, "element %d: %g", i, gu[i]);
+    ad_param_free(u);
+}
