@@ -743,11 +743,13 @@ typedef bool (*ad_write_fn)(const char *data, size_t len, void *user);
 
 /* Writes the DOT text to the file at path (created or truncated). Returns
  * AD_OK; the tape's error if it was already failed (the file is written all
- * the same); AD_ERR_INVALID for a NULL tape (no message: there is no tape to
- * hold it) or a NULL path; AD_ERR_IO when the file cannot be opened or
- * written, with a message naming the path and the reason ("ad_tape_export_dot:
- * cannot open 'x/g.dot': No such file or directory"); AD_ERR_NOMEM. Failures
- * set the tape's sticky error (ad_tape_clear_error lets you go on).
+ * the same); AD_ERR_INVALID for a NULL tape or path; AD_ERR_IO when the file
+ * cannot be opened or written, with a message naming the path and the reason
+ * ("ad_tape_export_dot: cannot open 'x/g.dot': No such file or directory");
+ * AD_ERR_NOMEM. Failures set the tape's sticky error (ad_tape_clear_error
+ * lets you go on) and, like the drivers, leave their message in
+ * ad_last_error ("" after an export that worked): on an already failed tape,
+ * which keeps its first error, that is where the export's own is told.
  *     ad_tape_export_dot(t, "graph.dot");
  * The header cannot take a FILE * (it includes no stdio.h); for a stream,
  * a buffer or a socket use ad_tape_export_dot_fn. */
@@ -767,7 +769,8 @@ AD_API ad_status ad_tape_error(const ad_tape *t, const char **message);
 AD_API void ad_tape_clear_error(ad_tape *t);
 /* The drivers (ad_gradient, ad_gradient_status, ad_jacobian, ad_gradcheck,
  * ad_gradcheck_graph) record on tapes of their own, which they free. Each
- * call leaves its outcome for the calling thread here: "" after success,
+ * call, and each graph export, leaves its outcome for the calling thread
+ * here: "" after success,
  * else the message of what stopped it ("ad_log: ..." from the user's
  * function, "ad_gradcheck: element 3 of input 0: analytic 2 vs numeric
  * 1.5 ..."). Valid until the thread's next driver call. */

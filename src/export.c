@@ -6,10 +6,12 @@
 
 #include "../ops/bridge.h"
 #include "alloc.h"
+#include "last_error.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -231,13 +233,28 @@ static void emit_scalars(writer *w, const ad_tape *t, const uint8_t *sf, bool dr
     emit(w, "\"%s];\n", outputs ? ", color=red, penwidth=2, peripheries=2" : "");
 }
 
+/* Fails t with the message and leaves it in ad_last_error as well: a tape
+ * that had already failed keeps its first error, and exporting is how one
+ * looks at such a tape, so the export's own failure must be told too. */
+static ad_status export_fail(ad_tape *t, ad_status code, const char *fmt, ...) AD_PRINTF(3, 4);
+static ad_status export_fail(ad_tape *t, ad_status code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ad_last_error_set("%s", msg);
+    return t ? ad_tape_fail(t, code, "%s", msg) : code;
+}
+
 /* The whole graph through w. AD_OK, or AD_ERR_NOMEM (tape failed). */
 static ad_status write_dot(ad_tape *t, writer *w, const char *fn)
 {
     size_t n = t->nn + t->hot.ns;
     uint8_t *flags = ad_alloc(n ? n : 1);
     if (!flags)
-        return ad_tape_fail(t, AD_ERR_NOMEM, "%s: out of memory for %zu bytes of scratch", fn, n);
+        return export_fail(t, AD_ERR_NOMEM, "%s: out of memory for %zu bytes of scratch", fn, n);
     memset(flags, 0, n);
     uint8_t *tf = flags, *sf = flags + t->nn;
     mark(t, tf, sf);
@@ -272,12 +289,13 @@ static ad_status write_dot(ad_tape *t, writer *w, const char *fn)
 ad_status ad_tape_export_dot_fn(ad_tape *t, ad_write_fn write_fn, void *user)
 {
     const char *fn = "ad_tape_export_dot_fn";
-    if (!t) return AD_ERR_INVALID;
-    if (!write_fn) return ad_tape_fail(t, AD_ERR_INVALID, "%s: write callback is NULL", fn);
+    if (!t) return export_fail(t, AD_ERR_INVALID, "%s: tape is NULL", fn);
+    if (!write_fn) return export_fail(t, AD_ERR_INVALID, "%s: write callback is NULL", fn);
     writer w = {write_fn, user, false, 0, {0}};
     ad_status s = write_dot(t, &w, fn);
     if (s != AD_OK) return s;
-    if (w.failed) return ad_tape_fail(t, AD_ERR_IO, "%s: the write callback failed", fn);
+    if (w.failed) return export_fail(t, AD_ERR_IO, "%s: the write callback failed", fn);
+    ad_last_error_clear();
     return t->err;
 }
 
@@ -289,17 +307,17 @@ static bool file_write(const char *data, size_t len, void *f)
 ad_status ad_tape_export_dot(ad_tape *t, const char *path)
 {
     const char *fn = "ad_tape_export_dot";
-    if (!t) return AD_ERR_INVALID;
-    if (!path) return ad_tape_fail(t, AD_ERR_INVALID, "%s: path is NULL", fn);
+    if (!t) return export_fail(t, AD_ERR_INVALID, "%s: tape is NULL", fn);
+    if (!path) return export_fail(t, AD_ERR_INVALID, "%s: path is NULL", fn);
     FILE *f = fopen(path, "w");
-    if (!f)
-        return ad_tape_fail(t, AD_ERR_IO, "%s: cannot open '%s': %s", fn, path, strerror(errno));
+    if (!f) return export_fail(t, AD_ERR_IO, "%s: cannot open '%s': %s", fn, path, strerror(errno));
     writer w = {file_write, f, false, 0, {0}};
     ad_status s = write_dot(t, &w, fn);
     int err = w.failed ? (errno ? errno : EIO) : 0;
     if (fclose(f) != 0 && !err) err = errno ? errno : EIO; /* a full disk shows at close */
     if (s != AD_OK) return s;
     if (w.failed || err)
-        return ad_tape_fail(t, AD_ERR_IO, "%s: cannot write '%s': %s", fn, path, strerror(err));
+        return export_fail(t, AD_ERR_IO, "%s: cannot write '%s': %s", fn, path, strerror(err));
+    ad_last_error_clear();
     return t->err;
 }

@@ -476,3 +476,35 @@ Test(export, exporting_changes_nothing_on_the_tape)
     free(dot);
     mixed_free(&g);
 }
+
+/* Exporting is how one looks at a failed tape, whose error is kept: the
+ * export's own failure is then told by ad_last_error (it used to be lost). */
+Test(export, on_a_failed_tape_an_io_failure_is_told_by_ad_last_error)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_variable(t, AD_F32, 1, (size_t[]){3}, NULL);
+    ad_tensor_to_scalar(x, 5); /* fails the tape */
+    cr_assert_eq(ad_tape_export_dot(t, "/nonexistent-adtape-dir/graph.dot"), AD_ERR_IO);
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_tensor_to_scalar: element 5 out of range");
+    cr_assert_str_eq(ad_last_error(), "ad_tape_export_dot: cannot open "
+                                      "'/nonexistent-adtape-dir/graph.dot': No such file or "
+                                      "directory");
+    text b = {.fail_on_call = 1};
+    cr_assert_eq(ad_tape_export_dot_fn(t, collect, &b), AD_ERR_IO);
+    cr_assert_str_eq(ad_last_error(), "ad_tape_export_dot_fn: the write callback failed");
+    free(b.s);
+    /* a successful export leaves "" */
+    text ok = {0};
+    cr_assert_eq(ad_tape_export_dot_fn(t, collect, &ok), AD_ERR_INVALID);
+    cr_assert_str_eq(ad_last_error(), "");
+    free(ok.s);
+    ad_tape_free(t);
+}
+
+Test(export, a_null_tape_is_told_by_ad_last_error)
+{
+    cr_assert_eq(ad_tape_export_dot(NULL, "/tmp/x.dot"), AD_ERR_INVALID);
+    cr_assert_str_eq(ad_last_error(), "ad_tape_export_dot: tape is NULL");
+    cr_assert_eq(ad_tape_export_dot_fn(NULL, collect, NULL), AD_ERR_INVALID);
+    cr_assert_str_eq(ad_last_error(), "ad_tape_export_dot_fn: tape is NULL");
+}
