@@ -449,7 +449,11 @@ AD_API ad_scalar ad_custom2(ad_scalar a, ad_scalar b, double v, double da, doubl
  * given as (ndim, dims). A dimension may be 0 (an empty tensor) where the op
  * allows it. Values and gradients live in tape memory until the next reset. */
 
-/* A constant tensor copied from `data` (which may be NULL: zeros). */
+/* A constant tensor copied from `data` (which may be NULL: zeros). A shape
+ * with a 0 is empty, but its other dimensions must still multiply to a size
+ * a tensor could hold. In anomaly mode a NaN or Inf in data (or, for the
+ * filled and random tensors below, in their values) fails the tape with
+ * AD_ERR_NUMERIC, naming the element. */
 AD_API ad_tensor ad_tensor_new(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims,
                                const void *data);
 /* Like ad_tensor_new, but a variable: its gradient is computed by the sweep
@@ -569,6 +573,8 @@ AD_API ad_tensor ad_linear_relu(ad_tensor x, ad_tensor w, ad_tensor bias);
 AD_API ad_tensor ad_transpose(ad_tensor x, int axis0, int axis1);
 AD_API ad_tensor ad_reshape(ad_tensor x, size_t ndim, const size_t *dims);
 AD_API ad_tensor ad_slice(ad_tensor x, int axis, size_t start, size_t stop);
+/* With no input that has a tape (n 0, xs NULL, zeroed handles) there is no
+ * tape to fail: the invalid handle's reason goes to ad_last_error(). */
 AD_API ad_tensor ad_concat(const ad_tensor *xs, size_t n, int axis);
 
 /* Reductions over all elements (-> shape [1]) or one axis. keepdim keeps the
@@ -600,7 +606,9 @@ AD_API ad_tensor ad_softmax_cross_entropy(ad_tensor logits, const int32_t *label
 /* Bridges between scalars and tensors, so one graph can mix both. */
 AD_API ad_scalar ad_tensor_to_scalar(ad_tensor x, size_t i); /* element i as a scalar node */
 AD_API ad_scalar ad_tensor_item(ad_tensor x);                /* the one element of a [1] tensor */
-/* n scalars stacked into a tensor of shape dims (numel n); dtype float64. */
+/* n scalars stacked into a tensor of shape dims (numel n); dtype float64.
+ * With no scalar that has a tape (n 0, xs NULL, zeroed handles) there is no
+ * tape to fail: the invalid handle's reason goes to ad_last_error(). */
 AD_API ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const size_t *dims);
 
 /* --------------------------------------------------------------- backward
@@ -767,10 +775,17 @@ AD_API ad_status ad_tape_export_dot_fn(ad_tape *t, ad_write_fn write, void *user
 AD_API ad_status ad_tape_error(const ad_tape *t, const char **message);
 /* Clears the error without forgetting the recording. */
 AD_API void ad_tape_clear_error(ad_tape *t);
+/* Fails t with code and message (copied; start it with your function's
+ * name, as the library does), so code built on this API, such as layers and
+ * data loaders, reports bad input the same way. The first error wins: a
+ * failed tape keeps its own. Returns the tape's error afterwards; code
+ * AD_OK changes nothing; a NULL tape gives AD_ERR_INVALID. */
+AD_API ad_status ad_tape_set_error(ad_tape *t, ad_status code, const char *message);
 /* The drivers (ad_gradient, ad_gradient_status, ad_jacobian, ad_gradcheck,
  * ad_gradcheck_graph) record on tapes of their own, which they free. Each
  * call, and each graph export, leaves its outcome for the calling thread
- * here: "" after success,
+ * here (as do ad_concat and ad_stack_scalars when no input has a tape to
+ * fail): "" after success,
  * else the message of what stopped it ("ad_log: ..." from the user's
  * function, "ad_gradcheck: element 3 of input 0: analytic 2 vs numeric
  * 1.5 ..."). Valid until the thread's next driver call. */

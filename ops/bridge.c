@@ -6,6 +6,7 @@
 #include "bridge.h"
 
 #include "../src/alloc.h"
+#include "../src/last_error.h"
 
 #include <string.h>
 
@@ -144,9 +145,22 @@ const uint32_t *ad_stack_records(const ad_node *y)
 ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const size_t *dims)
 {
     const char *fn = "ad_stack_scalars";
-    if (!xs || n == 0) return ad_invalid_tensor(NULL);
-    ad_tape *t = xs[0].tape_;
-    if (!t) return ad_invalid_tensor(NULL);
+    /* without a scalar that has a tape there is no tape to fail: the reason
+     * goes to ad_last_error (a zeroed scalar among others is reported on
+     * their tape by the loop below) */
+    if (n == 0 || !xs) {
+        ad_last_error_set("%s: %s", fn,
+                          n == 0 ? "no scalars (n is 0), so no tape to record on" : "xs is NULL");
+        return ad_invalid_tensor(NULL);
+    }
+    ad_tape *t = NULL;
+    for (size_t i = 0; i < n && !t; i++)
+        t = xs[i].tape_;
+    if (!t) {
+        ad_last_error_set("%s: none of the %zu scalars has a tape (zero-initialised handles?)", fn,
+                          n);
+        return ad_invalid_tensor(NULL);
+    }
     if (t->err != AD_OK) return ad_invalid_tensor(t);
     if (!dims || ndim < 1 || ndim > AD_MAX_DIMS) {
         ad_tape_fail(t, AD_ERR_INVALID, "%s: %zu dimensions; tensors have 1 to %d", fn, ndim,

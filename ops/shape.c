@@ -5,6 +5,7 @@
 #include "ops.h"
 
 #include "../src/alloc.h"
+#include "../src/last_error.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -322,6 +323,21 @@ ad_tensor ad_slice(ad_tensor x, int axis, size_t start, size_t stop)
 
 ad_tensor ad_concat(const ad_tensor *xs, size_t n, int axis)
 {
+    /* without an input that has a tape there is no tape to fail: the reason
+     * goes to ad_last_error (an input with one gets the error on its tape) */
+    if (n == 0 || !xs) {
+        ad_last_error_set("%s", n == 0 ? "ad_concat: no inputs (n is 0), so no tape to record on"
+                                       : "ad_concat: xs is NULL");
+        return ad_invalid_tensor(NULL);
+    }
+    size_t k = 0;
+    while (k < n && !xs[k].tape_)
+        k++;
+    if (k == n) {
+        ad_last_error_set(
+            "ad_concat: none of the %zu inputs has a tape (zero-initialised handles?)", n);
+        return ad_invalid_tensor(NULL);
+    }
     ad_op_attrs at = {{0, 0}, {axis, 0, 0, 0}, NULL};
     return ad_op_record("ad_concat", AD_OP_CONCAT, xs, n, &at);
 }

@@ -9,11 +9,12 @@
 ad_param *ad_param_new(ad_dtype dt, size_t ndim, const size_t *dims)
 {
     if ((dt != AD_F32 && dt != AD_F64) || ndim < 1 || ndim > AD_MAX_DIMS || !dims) return NULL;
+    /* the rule tensors follow: an empty shape's other dimensions too */
+    if (ad_shape_nonzero_product(ndim, dims) >= SIZE_MAX / 16) return NULL;
     size_t n = 1;
     for (size_t i = 0; i < ndim; i++)
-        n = ad_mul_size(n, dims[i]);
-    size_t bytes = ad_mul_size(n, ad_dtype_size(dt));
-    if (bytes == SIZE_MAX) return NULL;
+        n *= dims[i];
+    size_t bytes = n * ad_dtype_size(dt);
     ad_param *p = ad_alloc(sizeof *p);
     if (!p) return NULL;
     memset(p, 0, sizeof *p);

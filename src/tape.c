@@ -145,6 +145,14 @@ ad_status ad_tape_error(const ad_tape *t, const char **message)
     return t->err;
 }
 
+ad_status ad_tape_set_error(ad_tape *t, ad_status code, const char *message)
+{
+    if (!t) return AD_ERR_INVALID;
+    if (code == AD_OK) return t->err;
+    ad_tape_fail(t, code, "%s", message ? message : "(no message)");
+    return t->err;
+}
+
 void ad_tape_clear_error(ad_tape *t)
 {
     if (!t) return;
@@ -155,10 +163,23 @@ void ad_tape_clear_error(ad_tape *t)
 
 const char *ad_shape_str(size_t ndim, const size_t *dims, char *buf)
 {
+    /* Four 20-digit dimensions need 86 bytes: a shape that does not fit
+     * ends in ",...]", never in a "]" that hides the dimensions cut off. */
     size_t off = 0;
     buf[off++] = '[';
-    for (size_t i = 0; i < ndim && off < AD_SHAPE_STR - 24; i++)
-        off += (size_t)snprintf(buf + off, AD_SHAPE_STR - off, i ? ",%zu" : "%zu", dims[i]);
+    for (size_t i = 0; i < ndim; i++) {
+        char d[24];
+        size_t len = (size_t)snprintf(d, sizeof d, i ? ",%zu" : "%zu", dims[i]);
+        /* room after it for "]" if it is the last, else for ",...]", and the NUL */
+        if (off + len + (i + 1 < ndim ? 5 : 1) >= AD_SHAPE_STR) {
+            const char *cut = i ? ",..." : "...";
+            memcpy(buf + off, cut, strlen(cut));
+            off += strlen(cut);
+            break;
+        }
+        memcpy(buf + off, d, len);
+        off += len;
+    }
     buf[off++] = ']';
     buf[off] = '\0';
     return buf;
@@ -285,6 +306,14 @@ int ad_axis_norm(ad_tape *t, const char *fn, int axis, const ad_node *x)
 
 /* ------------------------------------------------------------- recording */
 
+size_t ad_shape_nonzero_product(size_t ndim, const size_t *dims)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < ndim; i++)
+        if (dims[i] != 0) n = ad_mul_size(n, dims[i]);
+    return n;
+}
+
 static bool numel_checked(ad_tape *t, const char *fn, size_t ndim, const size_t *dims,
                           size_t *numel)
 {
@@ -294,21 +323,28 @@ static bool numel_checked(ad_tape *t, const char *fn, size_t ndim, const size_t 
                      AD_MAX_DIMS);
         return false;
     }
-    size_t n = 1;
-    for (size_t i = 0; i < ndim; i++) {
-        n = ad_mul_size(n, dims[i]);
-        if (n == SIZE_MAX) {
-            ad_tape_fail(t, AD_ERR_INVALID, "%s: shape %s has too many elements", fn,
-                         ad_shape_str(ndim, dims, s));
-            return false;
-        }
+    /* A 0 makes the shape empty, but the other dimensions must multiply to a
+     * size a tensor could hold, as NumPy requires: the verdict does not
+     * depend on where the 0 is, and no op loops over a huge empty axis. */
+    size_t n = ad_shape_nonzero_product(ndim, dims);
+    bool empty = false;
+    for (size_t i = 0; i < ndim; i++)
+        empty |= dims[i] == 0;
+    if (n < SIZE_MAX / 16) {
+        *numel = empty ? 0 : n;
+        return true;
     }
-    if (n >= SIZE_MAX / 16) {
+    if (empty) /* nothing to allocate: the shape itself is the error */
+        ad_tape_fail(t, AD_ERR_INVALID,
+                     "%s: shape %s is too large (its dimensions other than 0 must multiply to "
+                     "less than %zu)",
+                     fn, ad_shape_str(ndim, dims, s), SIZE_MAX / 16);
+    else if (n == SIZE_MAX)
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: shape %s has too many elements", fn,
+                     ad_shape_str(ndim, dims, s));
+    else
         ad_tape_fail(t, AD_ERR_NOMEM, "%s: shape %s is too large", fn, ad_shape_str(ndim, dims, s));
-        return false;
-    }
-    *numel = n;
-    return true;
+    return false;
 }
 
 /* Below this, a product of AD_MAX_DIMS dimensions stays under SIZE_MAX / 16,
@@ -352,6 +388,20 @@ static size_t first_nonfinite(const void *buf, ad_dtype dt, size_t n)
             if (!isfinite(p[i])) return i;
     }
     return SIZE_MAX;
+}
+
+bool ad_anomaly_check_leaf(ad_tape *t, const char *fn, const char *what, size_t k)
+{
+    const ad_node *y = &t->nodes[k];
+    size_t bad = first_nonfinite(y->value, (ad_dtype)y->dtype, y->numel);
+    if (bad == SIZE_MAX) return true;
+    double v = y->dtype == AD_F32 ? (double)((const float *)y->value)[bad]
+                                  : ((const double *)y->value)[bad];
+    char s[AD_SHAPE_STR];
+    ad_tape_fail(t, AD_ERR_NUMERIC,
+                 "%s: anomaly in the forward sweep: %s (node %zu, shape %s) has %g at element %zu",
+                 fn, what, k, ad_shape_str(y->ndim, y->dims, s), v, bad);
+    return false;
 }
 
 bool ad_anomaly_check(ad_tape *t, const ad_node *y, const void *buf, size_t n, bool backward)
@@ -608,5 +658,7 @@ ad_tensor ad_param_use(ad_tape *t, ad_param *p)
     y->attr_f[0] = y->attr_f[1] = 0.0;
     for (size_t i = 0; i < 4; i++)
         y->attr_i[i] = 0;
+    if (t->anomaly && !ad_anomaly_check_leaf(t, "ad_param_use", "parameter", t->nn))
+        return ad_invalid_tensor(t);
     return commit_node(t);
 }

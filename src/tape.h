@@ -221,7 +221,14 @@ int ad_axis_norm(ad_tape *t, const char *fn, int axis, const ad_node *x);
 /* Anomaly mode: fails the tape with AD_ERR_NUMERIC when buf (n elements of
  * y's dtype) holds a NaN or Inf, naming y's op, node index and input shapes
  * and the sweep; true when all is finite. */
+/* The product of a shape's nonzero dimensions (SIZE_MAX when it overflows).
+ * Every shape must keep it below SIZE_MAX / 16, empty shapes too, so the
+ * verdict does not depend on where a 0 is. */
+size_t ad_shape_nonzero_product(size_t ndim, const size_t *dims);
 bool ad_anomaly_check(ad_tape *t, const ad_node *y, const void *buf, size_t n, bool backward);
+/* Anomaly mode for leaf node k (what: "variable", "parameter", ...): fails t
+ * naming fn and the first NaN or Inf in its value; true when all are finite. */
+bool ad_anomaly_check_leaf(ad_tape *t, const char *fn, const char *what, size_t k);
 
 /* ---- scalar records */
 

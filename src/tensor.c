@@ -5,15 +5,29 @@
 
 #include <math.h>
 
+/* Anomaly mode checks every value that enters the tape, leaves included:
+ * the first NaN or Inf in a new leaf fails the tape where it was made (an op
+ * that reads it later may hide it: relu(NaN) is 0). Like the ops' checks it
+ * runs whether or not the tape records. The leaf stays on the failed tape,
+ * so an exported graph shows where the value came in. */
+static ad_tensor leaf_checked(ad_tape *t, const char *fn, ad_tensor h, bool variable)
+{
+    if (!ad_tensor_ok(h) || !t->anomaly) return h;
+    if (ad_anomaly_check_leaf(t, fn, variable ? "variable" : "constant", h.index_)) return h;
+    return ad_invalid_tensor(t);
+}
+
 ad_tensor ad_tensor_new(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims, const void *data)
 {
-    return ad_leaf_new(t, "ad_tensor_new", dt, ndim, dims, data, false);
+    const char *fn = "ad_tensor_new";
+    return leaf_checked(t, fn, ad_leaf_new(t, fn, dt, ndim, dims, data, false), false);
 }
 
 ad_tensor ad_tensor_variable(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims,
                              const void *data)
 {
-    return ad_leaf_new(t, "ad_tensor_variable", dt, ndim, dims, data, true);
+    const char *fn = "ad_tensor_variable";
+    return leaf_checked(t, fn, ad_leaf_new(t, fn, dt, ndim, dims, data, true), true);
 }
 
 ad_tensor ad_tensor_zeros(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims)
@@ -33,7 +47,7 @@ static ad_tensor filled(ad_tape *t, const char *fn, ad_dtype dt, size_t ndim, co
         else
             ((double *)n->value)[i] = value;
     }
-    return h;
+    return leaf_checked(t, fn, h, false);
 }
 
 ad_tensor ad_tensor_ones(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims)
@@ -49,21 +63,23 @@ ad_tensor ad_tensor_fill(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dim
 ad_tensor ad_tensor_uniform(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims, double lo,
                             double hi, uint64_t seed)
 {
-    ad_tensor h = ad_leaf_new(t, "ad_tensor_uniform", dt, ndim, dims, NULL, false);
+    const char *fn = "ad_tensor_uniform";
+    ad_tensor h = ad_leaf_new(t, fn, dt, ndim, dims, NULL, false);
     if (!ad_tensor_ok(h)) return h;
     ad_node *n = &t->nodes[h.index_];
     ad_fill_uniform(n->value, dt, n->numel, lo, hi, seed);
-    return h;
+    return leaf_checked(t, fn, h, false);
 }
 
 ad_tensor ad_tensor_normal(ad_tape *t, ad_dtype dt, size_t ndim, const size_t *dims, double mean,
                            double std, uint64_t seed)
 {
-    ad_tensor h = ad_leaf_new(t, "ad_tensor_normal", dt, ndim, dims, NULL, false);
+    const char *fn = "ad_tensor_normal";
+    ad_tensor h = ad_leaf_new(t, fn, dt, ndim, dims, NULL, false);
     if (!ad_tensor_ok(h)) return h;
     ad_node *n = &t->nodes[h.index_];
     ad_fill_normal(n->value, dt, n->numel, mean, std, seed);
-    return h;
+    return leaf_checked(t, fn, h, false);
 }
 
 bool ad_tensor_ok(ad_tensor x)

@@ -127,3 +127,28 @@ Test(bridge, a_scalar_loss_ignores_elements_read_only_for_logging)
     cr_assert_eq(g[1], 6.0, "w.grad[1] = %g", g[1]);
     ad_tape_free(t);
 }
+
+/* No scalars, no tape to hold the error: the reason goes to ad_last_error. */
+Test(bridge, stacking_no_scalars_says_why_through_ad_last_error)
+{
+    cr_assert(!ad_tensor_ok(ad_stack_scalars(NULL, 0, 1, (size_t[]){0})));
+    cr_assert(strstr(ad_last_error(), "ad_stack_scalars: no scalars (n is 0)") != NULL, "\"%s\"",
+              ad_last_error());
+    cr_assert(!ad_tensor_ok(ad_stack_scalars(NULL, 2, 1, (size_t[]){2})));
+    cr_assert(strstr(ad_last_error(), "ad_stack_scalars: xs is NULL") != NULL, "\"%s\"",
+              ad_last_error());
+    ad_scalar zeroed[2] = {{0}, {0}};
+    cr_assert(!ad_tensor_ok(ad_stack_scalars(zeroed, 2, 1, (size_t[]){2})));
+    cr_assert(strstr(ad_last_error(), "ad_stack_scalars: none of the 2 scalars has a tape") != NULL,
+              "\"%s\"", ad_last_error());
+}
+
+/* A zeroed first scalar used to hide the tape of the others: nothing failed. */
+Test(bridge, stacking_a_zero_initialised_first_scalar_fails_the_tape_of_the_others)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar xs[2] = {{0}, ad_variable(t, 1.0)};
+    cr_assert(!ad_tensor_ok(ad_stack_scalars(xs, 2, 1, (size_t[]){2})));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_stack_scalars: scalar 0 is not a scalar handle");
+    ad_tape_free(t);
+}

@@ -153,3 +153,72 @@ Test(graph, anomaly_mode_names_the_op_that_made_the_first_nan)
     ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "backward sweep: op tsqrt");
     ad_tape_free(t);
 }
+
+/* Anomaly mode checks what enters the tape as a leaf too: the first NaN or
+ * Inf is reported where it was made, not by the first op that reads it
+ * (relu(NaN) is 0, so an op may never report it). */
+Test(graph, anomaly_mode_refuses_a_nan_or_inf_in_a_tensor_leaf_and_names_the_element)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tape_set_anomaly(t, true);
+    const double bad[3] = {1, (double)NAN, 2};
+    cr_assert(!ad_tensor_ok(ad_tensor_variable(t, AD_F64, 1, (size_t[]){3}, bad)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC,
+                      "ad_tensor_variable: anomaly in the forward sweep: variable (node 0, shape "
+                      "[3]) has nan at element 1");
+    ad_tape_reset(t);
+    ad_tensor ok = ad_tensor_zeros(t, AD_F32, 1, (size_t[]){1});
+    const float inf32[4] = {0, 1, 2, (float)HUGE_VAL};
+    cr_assert(!ad_tensor_ok(ad_tensor_new(t, AD_F32, 2, (size_t[]){2, 2}, inf32)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC,
+                      "ad_tensor_new: anomaly in the forward sweep: constant (node 1, shape "
+                      "[2,2]) has inf at element 3");
+    (void)ok;
+    ad_tape_reset(t);
+    cr_assert(!ad_tensor_ok(ad_tensor_fill(t, AD_F64, 1, (size_t[]){2}, -HUGE_VAL)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "ad_tensor_fill: anomaly in the forward sweep");
+    ad_tape_reset(t);
+    /* finite in float64, infinite once rounded to float32 */
+    cr_assert(!ad_tensor_ok(ad_tensor_fill(t, AD_F32, 1, (size_t[]){2}, 1e300)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "has inf at element 0");
+    ad_tape_reset(t);
+    cr_assert(!ad_tensor_ok(ad_tensor_uniform(t, AD_F64, 1, (size_t[]){4}, 0, HUGE_VAL, 1)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "ad_tensor_uniform: anomaly in the forward sweep");
+    ad_tape_reset(t);
+    cr_assert(!ad_tensor_ok(ad_tensor_normal(t, AD_F64, 1, (size_t[]){4}, (double)NAN, 1, 1)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "ad_tensor_normal: anomaly in the forward sweep");
+    ad_tape_reset(t);
+    /* in evaluation mode too, as for every tensor op */
+    ad_tape_set_recording(t, false);
+    cr_assert(!ad_tensor_ok(ad_tensor_new(t, AD_F64, 1, (size_t[]){3}, bad)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "ad_tensor_new: anomaly");
+    ad_tape_set_recording(t, true);
+    ad_tape_reset(t);
+    /* finite leaves pass, and without anomaly mode NaN is data */
+    const double fine[3] = {1, -1e300, 2};
+    cr_assert(ad_tensor_ok(ad_tensor_variable(t, AD_F64, 1, (size_t[]){3}, fine)));
+    cr_assert(ad_tensor_ok(ad_tensor_normal(t, AD_F32, 1, (size_t[]){64}, 0, 1, 3)));
+    ad_tape_set_anomaly(t, false);
+    ad_tensor x = ad_tensor_variable(t, AD_F64, 1, (size_t[]){3}, bad);
+    cr_assert(ad_tensor_ok(x), "%s", test_tape_msg(t));
+    cr_assert(isnan(ad_tensor_get(x, 1)));
+    ad_tape_free(t);
+}
+
+Test(graph, anomaly_mode_refuses_a_nan_in_a_parameter_when_it_is_used)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tape_set_anomaly(t, true);
+    ad_param *p = ad_param_new(AD_F32, 2, (size_t[]){2, 3});
+    cr_assert(ad_tensor_ok(ad_param_use(t, p)));
+    ((float *)ad_param_value(p))[4] = (float)NAN;
+    cr_assert(!ad_tensor_ok(ad_param_use(t, p)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC,
+                      "ad_param_use: anomaly in the forward sweep: parameter (node 1, shape "
+                      "[2,3]) has nan at element 4");
+    ad_tape_reset(t);
+    ad_tape_set_anomaly(t, false);
+    cr_assert(ad_tensor_ok(ad_param_use(t, p)), "without anomaly mode NaN is data");
+    ad_param_free(p);
+    ad_tape_free(t);
+}

@@ -6,6 +6,7 @@
 #include "common.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 Test(nn_data, shuffling_is_a_permutation_reproducible_from_seed_and_epoch)
@@ -122,4 +123,147 @@ Test(nn_data, evaluation_of_a_regression_gives_the_mean_loss_and_no_accuracy)
     cr_assert_float_eq(ad_tensor_get(ad_nn_forward(m, one), 0), 6.5, 1e-12);
     ad_tape_free(t);
     ad_nn_free(m);
+}
+
+/* The gather's argument errors fail the tape without touching memory. */
+static void assert_gather_refused(ad_tape *t, ad_status code, ad_tensor x, const char *msg)
+{
+    cr_assert(!ad_tensor_ok(x));
+    const char *m;
+    cr_assert_eq(ad_tape_error(t, &m), code, "%s (%s)", ad_status_name(ad_tape_error(t, NULL)), m);
+    cr_assert(strstr(m, msg) != NULL, "message \"%s\" lacks \"%s\"", m, msg);
+    ad_tape_reset(t);
+}
+
+Test(nn_data, gather_refuses_null_pointers_without_crashing)
+{
+    const float src[] = {0, 1, 10, 11};
+    ad_tape *t = ad_tape_new();
+    void *scratch = NULL;
+    size_t len = 0;
+    assert_gather_refused(t, AD_ERR_INVALID,
+                          ad_nn_gather(t, AD_F32, NULL, 2, NULL, 2, &scratch, &len),
+                          "ad_nn_gather: src is NULL");
+    assert_gather_refused(t, AD_ERR_INVALID,
+                          ad_nn_gather(t, AD_F32, src, 2, (size_t[]){1}, 1, NULL, &len),
+                          "ad_nn_gather: scratch is NULL");
+    assert_gather_refused(t, AD_ERR_INVALID,
+                          ad_nn_gather(t, AD_F64, src, 2, (size_t[]){1}, 1, &scratch, NULL),
+                          "ad_nn_gather: scratch_len is NULL");
+    /* no tape: an invalid handle and nothing read */
+    cr_assert(!ad_tensor_ok(ad_nn_gather(NULL, AD_F32, NULL, 2, NULL, 2, &scratch, &len)));
+    /* an unknown dtype is the tape's AD_ERR_DTYPE, before anything is copied */
+    assert_gather_refused(t, AD_ERR_DTYPE,
+                          ad_nn_gather(t, (ad_dtype)7, src, 2, NULL, 2, &scratch, &len), "dtype");
+    cr_assert_null(scratch);
+    cr_assert_eq(len, 0);
+    ad_tape_free(t);
+}
+
+Test(nn_data, gather_refuses_a_batch_whose_byte_size_overflows_and_names_the_sizes)
+{
+    const float src[] = {0, 1, 10, 11};
+    ad_tape *t = ad_tape_new();
+    void *scratch = NULL;
+    size_t len = 0;
+    /* b * cols * 8 wraps to 0 (2^61 * 2 * 8 = 2^65): the old code reallocated 0 bytes and wrote
+     * past them */
+    size_t b = (size_t)1 << (sizeof(size_t) * 8 - 3);
+    ad_tensor x = ad_nn_gather(t, AD_F64, src, 2, NULL, b, &scratch, &len);
+    cr_assert(!ad_tensor_ok(x));
+    char shape[64];
+    snprintf(shape, sizeof shape, "[%zu,2]", b);
+    const char *m;
+    ad_status st = ad_tape_error(t, &m);
+    cr_assert(st == AD_ERR_NOMEM || st == AD_ERR_INVALID, "%s (%s)", ad_status_name(st), m);
+    cr_assert(strstr(m, shape) != NULL, "message \"%s\" lacks %s", m, shape);
+    ad_tape_reset(t);
+    x = ad_nn_gather(t, AD_F32, src, SIZE_MAX / 2, NULL, 3, &scratch, &len);
+    cr_assert(!ad_tensor_ok(x));
+    cr_assert_neq(ad_tape_error(t, NULL), AD_OK);
+    cr_assert_eq(len, 0);
+    free(scratch);
+    ad_tape_free(t);
+}
+
+Test(nn_data, gather_refuses_a_row_index_past_any_buffer)
+{
+    const float src[] = {0, 1, 10, 11};
+    ad_tape *t = ad_tape_new();
+    void *scratch = NULL;
+    size_t len = 0;
+    /* SIZE_MAX * 2 wraps to -2: the old code read src[-2] and src[-1] */
+    ad_tensor x = ad_nn_gather(t, AD_F32, src, 2, (size_t[]){0, SIZE_MAX}, 2, &scratch, &len);
+    assert_gather_refused(t, AD_ERR_INVALID, x,
+                          "ad_nn_gather: idx[1] = 18446744073709551615 is past any buffer");
+    free(scratch);
+    ad_tape_free(t);
+}
+
+Test(nn_data, gather_of_an_empty_batch_or_empty_rows_copies_nothing)
+{
+    const float src[] = {0, 1};
+    ad_tape *t = ad_tape_new();
+    void *scratch = NULL;
+    size_t len = 0;
+    size_t dims[AD_MAX_DIMS];
+    ad_tensor x = ad_nn_gather(t, AD_F32, src, 2, NULL, 0, &scratch, &len);
+    cr_assert(ad_tensor_ok(x), "%s", test_tape_msg(t));
+    cr_assert_eq(ad_tensor_shape(x, dims), 2);
+    cr_assert(dims[0] == 0 && dims[1] == 2);
+    /* rows of width 0: nothing to copy, and the scratch buffer (NULL) is never touched (the old
+     * code passed it to memcpy, undefined even for 0 bytes: UBSan stops there) */
+    x = ad_nn_gather(t, AD_F32, src, 0, (size_t[]){0, 0, 0}, 3, &scratch, &len);
+    cr_assert(ad_tensor_ok(x));
+    cr_assert_eq(ad_tensor_shape(x, dims), 2);
+    cr_assert(dims[0] == 3 && dims[1] == 0);
+    cr_assert_null(scratch);
+    ad_tape_free(t);
+}
+
+/* The old code looped over the SIZE_MAX rows, copying nothing each time. */
+Test(nn_data, gather_of_a_huge_batch_of_empty_rows_is_refused_at_once, .timeout = 10)
+{
+    const float src[] = {0, 1};
+    ad_tape *t = ad_tape_new();
+    void *scratch = NULL;
+    size_t len = 0;
+    ad_tensor x = ad_nn_gather(t, AD_F32, src, 0, NULL, SIZE_MAX, &scratch, &len);
+    cr_assert(!ad_tensor_ok(x));
+    cr_assert_neq(ad_tape_error(t, NULL), AD_OK);
+    cr_assert_null(scratch);
+    ad_tape_free(t);
+}
+
+Test(nn_data, shuffle_spirals_and_accuracy_refuse_null_arguments_without_crashing)
+{
+    ad_nn_shuffle(NULL, 5, 1, 0);
+    int32_t labels[4];
+    float x[8];
+    ad_nn_make_spirals(2, 1.0, 0.0, 1, NULL, labels);
+    ad_nn_make_spirals(2, 1.0, 0.0, 1, x, NULL);
+    ad_tape *t = ad_tape_new();
+    ad_tensor z = ad_tensor_new(t, AD_F64, 2, (size_t[]){1, 2}, (double[]){1, 2});
+    cr_assert(isnan(ad_nn_accuracy(NULL, z, NULL, (int32_t[]){1})));
+    ad_tape_free(t);
+}
+
+Test(nn_data, accuracy_of_logits_whose_width_is_not_the_outputs_is_nan)
+{
+    /* a logistic head of 2 outputs, targets [2,2]: logits [2,3] would read targets[4..5] */
+    ad_nn *lg =
+        ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_LOGISTIC}, NULL, 0);
+    ad_nn *sm =
+        ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_SOFTMAX}, NULL, 0);
+    ad_tape *t = ad_tape_new();
+    const float tg[] = {1, 0, 1, 0};
+    ad_tensor z = ad_tensor_new(t, AD_F64, 2, (size_t[]){2, 3}, (double[]){1, 2, 3, 4, 5, 6});
+    cr_assert(isnan(ad_nn_accuracy(lg, z, tg, NULL)), "%g", ad_nn_accuracy(lg, z, tg, NULL));
+    cr_assert(isnan(ad_nn_accuracy(sm, z, NULL, (int32_t[]){0, 1})));
+    /* one sample as a 1-D [outputs] tensor is still fine */
+    ad_tensor one = ad_tensor_new(t, AD_F64, 1, (size_t[]){2}, (double[]){1, -1});
+    cr_assert_float_eq(ad_nn_accuracy(lg, one, tg, NULL), 1.0, 1e-15);
+    ad_tape_free(t);
+    ad_nn_free(lg);
+    ad_nn_free(sm);
 }

@@ -208,6 +208,27 @@ Test(reshape, rejects_a_bad_dimension_count_or_null_dims)
     ad_tape_free(t);
 }
 
+/* An empty tensor reshaped to an empty shape with huge other dimensions:
+ * refused, and the same way wherever the 0 is (the old check multiplied
+ * left to right and let [0,H,4] through but not [H,4,0]). */
+Test(reshape, to_an_empty_shape_with_huge_dimensions_is_refused_wherever_the_zero_is)
+{
+    ad_tape *t = ad_tape_new();
+    const size_t h = SIZE_MAX / 2;
+    const size_t shapes[][3] = {{0, h, 4}, {h, 0, 4}, {h, 4, 0}};
+    for (size_t i = 0; i < 3; i++) {
+        ad_tensor x = ad_tensor_zeros(t, AD_F64, 1, (size_t[]){0});
+        cr_assert(!ad_tensor_ok(ad_reshape(x, 3, shapes[i])), "case %zu accepted", i);
+        ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_reshape: shape [");
+        ad_tape_reset(t);
+    }
+    ad_tensor x = ad_tensor_zeros(t, AD_F64, 1, (size_t[]){0});
+    ad_tensor y = ad_reshape(x, 3, (size_t[]){5, 0, 7});
+    cr_assert(ad_tensor_ok(y), "%s", test_tape_msg(t));
+    cr_assert_eq(ad_tensor_numel(y), 0);
+    ad_tape_free(t);
+}
+
 /* ----------------------------------------------------------------- slice */
 
 typedef struct sl_case {
@@ -417,5 +438,26 @@ Test(concat, rejects_an_axis_out_of_range_and_mixed_dtypes)
     ad_tape_clear_error(t);
     ad_concat(xs, 4, 0);
     ASSERT_TAPE_ERROR(t, AD_ERR_DTYPE, "ad_concat: dtypes differ: input 0 is float64, input 3");
+    ad_tape_free(t);
+}
+
+/* No inputs, no tape to hold the error: the reason goes to ad_last_error. */
+Test(concat, of_no_inputs_says_why_through_ad_last_error)
+{
+    ad_tensor none[1] = {{0}};
+    cr_assert(!ad_tensor_ok(ad_concat(none, 0, 0)));
+    cr_assert(strstr(ad_last_error(), "ad_concat: no inputs (n is 0)") != NULL, "\"%s\"",
+              ad_last_error());
+    cr_assert(!ad_tensor_ok(ad_concat(NULL, 2, 0)));
+    cr_assert(strstr(ad_last_error(), "ad_concat: xs is NULL") != NULL, "\"%s\"", ad_last_error());
+    ad_tensor zeroed[2] = {{0}, {0}};
+    cr_assert(!ad_tensor_ok(ad_concat(zeroed, 2, 0)));
+    cr_assert(strstr(ad_last_error(), "ad_concat: none of the 2 inputs has a tape") != NULL,
+              "\"%s\"", ad_last_error());
+    /* with a tape among the inputs, the tape holds the error */
+    ad_tape *t = ad_tape_new();
+    ad_tensor mixed[2] = {{0}, ad_tensor_zeros(t, AD_F64, 1, (size_t[]){2})};
+    cr_assert(!ad_tensor_ok(ad_concat(mixed, 2, 0)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_concat: input 0 is not a tensor handle (no tape)");
     ad_tape_free(t);
 }

@@ -3,8 +3,10 @@
  * mixed scalar/tensor graphs through the bridges, and every error class of
  * the sticky error model. */
 #include "common.h"
+#include "tape.h"
 
 #include <math.h>
+#include <stdio.h>
 
 /* A mixed graph: tensor variable -> elements as scalars -> scalar math ->
  * stacked back into a tensor -> element -> output scalar. */
@@ -398,4 +400,95 @@ Test(tape, variables_read_zero_gradients_after_a_sweep_from_an_output_that_needs
     g = ad_tensor_grad(x);
     cr_assert(g != NULL && g[0] == 0.0 && g[1] == 0.0);
     ad_tape_free(t);
+}
+
+Test(errors, a_shape_too_long_to_print_whole_ends_in_an_ellipsis)
+{
+    char buf[AD_SHAPE_STR], want[96];
+    size_t huge[4] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 2, SIZE_MAX - 3};
+    /* 4 dimensions of 20 digits need 86 bytes: what fits, then ",...]" */
+    snprintf(want, sizeof want, "[%zu,%zu,...]", huge[0], huge[1]);
+    cr_assert_str_eq(ad_shape_str(4, huge, buf), want);
+    /* the public messages show the cut too */
+    ad_tape *t = ad_tape_new();
+    cr_assert(!ad_tensor_ok(ad_tensor_zeros(t, AD_F32, 4, huge)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, want);
+    ad_tape_free(t);
+    /* short dimensions after long ones still print whole when they fit */
+    snprintf(want, sizeof want, "[%zu,%zu,3,4]", huge[0], huge[1]);
+    cr_assert_str_eq(ad_shape_str(4, (size_t[]){huge[0], huge[1], 3, 4}, buf), want);
+    cr_assert_str_eq(ad_shape_str(2, (size_t[]){3, 4}, buf), "[3,4]");
+    cr_assert_str_eq(ad_shape_str(1, (size_t[]){0}, buf), "[0]");
+    /* every cut keeps the string inside the buffer and closed */
+    for (size_t d = 0; d < 4; d++)
+        for (size_t n = 1; n <= 4; n++) {
+            size_t dims[4] = {7, 7, 7, 7};
+            for (size_t k = d; k < 4; k++)
+                dims[k] = SIZE_MAX / (k + 1);
+            const char *s = ad_shape_str(n, dims, buf);
+            size_t len = strlen(s);
+            cr_assert_lt(len, (size_t)AD_SHAPE_STR);
+            cr_assert_eq(s[0], '[');
+            cr_assert_eq(s[len - 1], ']');
+        }
+}
+
+/* A shape with a 0 has no elements, but its other dimensions must still
+ * multiply to a size the library could hold (as NumPy requires): the answer
+ * must not depend on where the 0 is. */
+Test(errors, an_empty_shape_with_huge_other_dimensions_is_refused_wherever_the_zero_is)
+{
+    ad_tape *t = ad_tape_new();
+    const size_t h = SIZE_MAX / 2;
+    const size_t bad[][4] = {{0, h, 4, 1},        {h, 0, 4, 1},       {h, 4, 0, 1},
+                             {h, 4, 1, 0},        {0, h / 4, 3, 1},   {h / 4, 3, 1, 0},
+                             {SIZE_MAX, 0, 1, 1}, {0, SIZE_MAX, 1, 1}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ad_tensor x = ad_tensor_zeros(t, AD_F32, 4, bad[i]);
+        cr_assert(!ad_tensor_ok(x), "case %zu accepted", i);
+        ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_tensor_zeros: shape [");
+        ad_tape_reset(t);
+    }
+    /* the same dimensions with a 0 anywhere, when they are small enough, are fine */
+    const size_t m = (size_t)1 << 20;
+    const size_t good[][4] = {{0, m, m, 1}, {m, 0, m, 1}, {m, m, 1, 0}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        ad_tensor x = ad_tensor_zeros(t, AD_F32, 4, good[i]);
+        cr_assert(ad_tensor_ok(x), "case %zu: %s", i, test_tape_msg(t));
+        cr_assert_eq(ad_tensor_numel(x), 0);
+    }
+    ad_tape_free(t);
+}
+
+Test(errors, code_built_on_the_api_fails_a_tape_with_its_own_message)
+{
+    ad_tape *t = ad_tape_new();
+    cr_assert_eq(ad_tape_set_error(t, AD_OK, "ignored"), AD_OK);
+    cr_assert_eq(ad_tape_error(t, NULL), AD_OK);
+    cr_assert_eq(ad_tape_set_error(t, AD_ERR_SHAPE, "my_layer: input is [3], want [4]"),
+                 AD_ERR_SHAPE);
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "my_layer: input is [3], want [4]");
+    cr_assert(!ad_tensor_ok(ad_tensor_zeros(t, AD_F32, 1, (size_t[]){1})), "the tape is failed");
+    /* the first error wins */
+    cr_assert_eq(ad_tape_set_error(t, AD_ERR_INVALID, "second"), AD_ERR_SHAPE);
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "my_layer:");
+    ad_tape_clear_error(t);
+    cr_assert_eq(ad_tape_set_error(t, AD_ERR_INVALID, NULL), AD_ERR_INVALID);
+    cr_assert_eq(ad_tape_set_error(NULL, AD_ERR_INVALID, "x"), AD_ERR_INVALID);
+    ad_tape_free(t);
+}
+
+/* Parameters follow the tensors' rule for empty shapes, wherever the 0 is
+ * ([SIZE_MAX,0] used to be accepted, [SIZE_MAX,4,0] refused). */
+Test(errors, an_empty_parameter_with_huge_other_dimensions_is_refused_wherever_the_zero_is)
+{
+    size_t h = SIZE_MAX / 8;
+    cr_assert_null(ad_param_new(AD_F32, 2, (size_t[]){SIZE_MAX, 0}));
+    cr_assert_null(ad_param_new(AD_F32, 2, (size_t[]){0, SIZE_MAX}));
+    cr_assert_null(ad_param_new(AD_F64, 3, (size_t[]){h, 4, 0}));
+    cr_assert_null(ad_param_new(AD_F64, 3, (size_t[]){0, h, 4}));
+    ad_param *p = ad_param_new(AD_F32, 2, (size_t[]){1000, 0});
+    cr_assert_not_null(p, "an ordinary empty parameter is fine");
+    cr_assert_eq(ad_param_numel(p), 0);
+    ad_param_free(p);
 }

@@ -137,23 +137,30 @@ typedef struct ad_nn_data {
 
 /* Rows idx[0..b) of `src` ([*, cols] float32) as a constant tensor [b, cols]
  * of dtype dt on t; idx NULL means rows 0..b. `scratch` is a growable buffer
- * owned by the caller (free it with free(); start with NULL, 0). */
+ * owned by the caller (free it with free(); start with NULL, 0). A NULL src,
+ * scratch or scratch_len, or an index past any buffer, fails t with
+ * AD_ERR_INVALID; a batch too large to hold with AD_ERR_NOMEM or INVALID.
+ * Indices below that are not checked: src's row count is not passed. */
 AD_API ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols,
                               const size_t *idx, size_t b, void **scratch, size_t *scratch_len);
 
 /* perm becomes a uniform random permutation of 0..n-1 determined by
- * (seed, epoch) alone, so a resumed run draws the same batches. */
+ * (seed, epoch) alone, so a resumed run draws the same batches. NULL perm:
+ * nothing happens. */
 AD_API void ad_nn_shuffle(size_t *perm, size_t n, uint64_t seed, uint64_t epoch);
 
 /* Two interleaved spirals: 2 n points into x [2n, 2] (radius <= 1) and
  * labels [2n], classes alternating (0, 1, 0, ...). Each arm winds `turns`
- * times; points are jittered by uniform noise of +-noise, from seed. */
+ * times; points are jittered by uniform noise of +-noise, from seed. A NULL
+ * x or labels: nothing is written. */
 AD_API void ad_nn_make_spirals(size_t n, double turns, double noise, uint64_t seed, float *x,
                                int32_t *labels);
 
 /* Fraction of correct predictions from logits [B, outputs]: softmax head:
  * argmax == label; logistic head: (logit > 0) == (target > 0.5), over all
- * outputs; identity head: NaN (no notion of accuracy). */
+ * outputs; identity head: NaN (no notion of accuracy). NaN too without a
+ * model or the labels/targets its head needs, or for logits not [B, outputs]
+ * or [outputs]. */
 AD_API double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targets,
                              const int32_t *labels);
 

@@ -7,12 +7,14 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 void ad_nn_shuffle(size_t *perm, size_t n, uint64_t seed, uint64_t epoch)
 {
+    if (!perm) return;
     /* the epoch's stream: the seed's first splitmix64 output, mixed with the epoch */
     ad_rng r;
     ad_rng_seed(&r, seed);
@@ -34,6 +36,7 @@ void ad_nn_shuffle(size_t *perm, size_t n, uint64_t seed, uint64_t epoch)
 void ad_nn_make_spirals(size_t n, double turns, double noise, uint64_t seed, float *x,
                         int32_t *labels)
 {
+    if (!x || !labels) return;
     ad_rng r;
     ad_rng_seed(&r, seed);
     const double pi = 3.141592653589793, th0 = 0.5 * pi, th1 = th0 + 2 * pi * turns;
@@ -50,17 +53,51 @@ void ad_nn_make_spirals(size_t n, double turns, double noise, uint64_t seed, flo
 
 /* ---- batches */
 
+/* Fails t naming ad_nn_gather; the invalid handle carries the tape. */
+static ad_tensor gather_fail(ad_tape *t, ad_dtype dt, ad_status code, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ad_tape_set_error(t, code, msg);
+    return ad_tensor_new(t, dt, 1, (size_t[]){1}, NULL); /* a failed tape: invalid */
+}
+
 ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, const size_t *idx,
                        size_t b, void **scratch, size_t *scratch_len)
 {
+    size_t dims[2] = {b, cols};
+    /* no tape, a failed one, or an unknown dtype: the constructor answers, copying nothing */
+    if (!t || ad_tape_error(t, NULL) != AD_OK || (dt != AD_F32 && dt != AD_F64))
+        return ad_tensor_new(t, dt, 2, dims, NULL);
+    const char *fn = "ad_nn_gather";
+    if (!src || !scratch || !scratch_len)
+        return gather_fail(t, dt, AD_ERR_INVALID, "%s: %s is NULL", fn,
+                           !src       ? "src"
+                           : !scratch ? "scratch"
+                                      : "scratch_len");
     size_t es = dt == AD_F32 ? sizeof(float) : sizeof(double);
+    /* nothing to copy: the tape's shape check judges [b, cols], so a huge
+     * batch of empty rows is refused, never looped over */
+    if (b == 0 || cols == 0) return ad_tensor_new(t, dt, 2, dims, NULL);
+    if (b > SIZE_MAX / es / cols)
+        return gather_fail(t, dt, AD_ERR_NOMEM, "%s: a [%zu,%zu] batch has more bytes than memory",
+                           fn, b, cols);
+    /* a row whose offset does not fit in a pointer difference lies past any buffer */
+    size_t max_row = (size_t)PTRDIFF_MAX / sizeof(float) / cols;
+    for (size_t r = 0; idx && r < b; r++)
+        if (idx[r] >= max_row)
+            return gather_fail(t, dt, AD_ERR_INVALID,
+                               "%s: idx[%zu] = %zu is past any buffer of rows of %zu floats", fn, r,
+                               idx[r], cols);
     size_t need = b * cols * es;
     if (need > *scratch_len) {
         void *p = realloc(*scratch, need);
-        if (!p) {
-            /* an impossible shape makes the tape fail with AD_ERR_INVALID or NOMEM */
-            return ad_tensor_new(t, dt, 2, (size_t[]){SIZE_MAX, SIZE_MAX}, NULL);
-        }
+        if (!p)
+            return gather_fail(t, dt, AD_ERR_NOMEM, "%s: out of memory for a [%zu,%zu] batch", fn,
+                               b, cols);
         *scratch = p;
         *scratch_len = need;
     }
@@ -72,7 +109,7 @@ ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, c
             for (size_t c = 0; c < cols; c++)
                 ((double *)*scratch)[r * cols + c] = (double)row[c];
     }
-    return ad_tensor_new(t, dt, 2, (size_t[]){b, cols}, *scratch);
+    return ad_tensor_new(t, dt, 2, dims, *scratch);
 }
 
 /* ---- metrics */
@@ -105,9 +142,14 @@ static size_t count_correct(const ad_nn *m, ad_tensor logits, const float *targe
 double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targets, const int32_t *labels)
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
+    if (!s) return (double)NAN;
     size_t n = ad_tensor_numel(logits);
     if (s->head == AD_HEAD_IDENTITY || n == 0) return (double)NAN;
     if (s->head == AD_HEAD_SOFTMAX ? !labels : !targets) return (double)NAN;
+    /* [B, outputs] or one sample [outputs]: any other width would misread
+     * the targets (and read past them) */
+    size_t dims[AD_MAX_DIMS], nd = ad_tensor_shape(logits, dims);
+    if (nd < 1 || nd > 2 || dims[nd - 1] != s->outputs) return (double)NAN;
     size_t total = s->head == AD_HEAD_SOFTMAX ? n / s->outputs : n;
     return (double)count_correct(m, logits, targets, labels) / (double)total;
 }
