@@ -548,7 +548,10 @@ AD_API ad_tensor ad_taddc(ad_tensor x, double c);  /* x + c */
 
 /* Activations. relu'(0) = 0; leaky_relu(x) = x > 0 ? x : slope * x;
  * softplus(x) = log(1 + e^x) computed without overflow; swish = x sigmoid(x);
- * mish = x tanh(softplus(x)); gelu uses the exact erf form. */
+ * mish = x tanh(softplus(x)); gelu uses the exact erf form. At +-Inf values
+ * and slopes are the limits (swish'(+Inf) = 1, swish(-Inf) = 0). NaN in
+ * gives NaN out, in the value and in the gradient (relu and abs included,
+ * as for the scalar ops). */
 AD_API ad_tensor ad_tsigmoid(ad_tensor x);
 AD_API ad_tensor ad_ttanh(ad_tensor x);
 AD_API ad_tensor ad_relu(ad_tensor x);

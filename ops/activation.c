@@ -85,15 +85,19 @@ static bool relu_shape(ad_tape *t, ad_node *y, const char *fn)
     return ad_same_shape(t, y, fn);
 }
 
+/* Written as "x <= 0 gives 0" so NaN, which compares false, stays NaN
+ * (NaN and Inf are data); -0 gives +0. */
 static void relu_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(X > 0 ? X : (real)0);
+    AD_UNARY_FORWARD(X <= 0 ? (real)0 : X);
 }
 
-/* dy/dx = [x > 0]; the kink at 0 gets slope 0 */
+/* dy/dx = [x > 0]; the kink at 0 gets slope 0, and NaN gets slope NaN, as
+ * ad_fabs has it. y is +0, positive or NaN, so "y > 0 ? dy : y" is the rule
+ * in one compare and select, like the plain mask. */
 static void relu_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(X > 0 ? G : (real)0);
+    AD_UNARY_BACKWARD(Y > 0 ? G : Y);
 }
 
 const ad_op_def ad_op_def_relu = {"relu", 1, relu_shape, relu_forward, relu_backward};
@@ -111,11 +115,12 @@ static void leaky_relu_forward(ad_tape *t, ad_node *y)
     AD_UNARY_FORWARD(X > 0 ? X : (real)slope * X);
 }
 
-/* dy/dx = 1 for x > 0, else slope (so slope 0 is relu, kink included) */
+/* dy/dx = 1 for x > 0, slope for x <= 0 (so slope 0 is relu, kink
+ * included), NaN for NaN (X itself, then) */
 static void leaky_relu_backward(ad_tape *t, ad_node *y)
 {
     const double slope = y->attr_f[0];
-    AD_UNARY_BACKWARD(X > 0 ? G : (real)slope * G);
+    AD_UNARY_BACKWARD(X > 0 ? G : X <= 0 ? (real)slope * G : X);
 }
 
 const ad_op_def ad_op_def_leaky_relu = {"leaky_relu", 1, leaky_relu_shape, leaky_relu_forward,
@@ -149,15 +154,22 @@ static bool swish_shape(ad_tape *t, ad_node *y, const char *fn)
     return ad_same_shape(t, y, fn);
 }
 
+/* Where s = sigmoid(x) (S1) has saturated, x s would be Inf * 0 = NaN at
+ * -Inf: s = 0 gives the limit -0 (x e^x underflows there for finite x too).
+ * NaN compares false and stays NaN. */
 static void swish_forward(ad_tape *t, ad_node *y)
 {
-    AD_CHUNKED_FORWARD(ad_vsigmoid, ad_vnone, X * S1);
+    AD_CHUNKED_FORWARD(ad_vsigmoid, ad_vnone, S1 == 0 ? (real)-0.0 : X * S1);
 }
 
-/* swish'(x) = s + x s (1 - s) = s (1 + x (1 - s)), s = sigmoid(x) (S1) */
+/* swish'(x) = s + x s (1 - s) = s (1 + x (1 - s)), s = sigmoid(x) (S1).
+ * Saturated s takes the limits swish'(+Inf) = 1 (s = 1) and swish'(-Inf) =
+ * 0 (s = 0), where the formula has Inf * 0; for finite x there, x e^-|x|
+ * is below the dtype's resolution of the answer. */
 static void swish_backward(ad_tape *t, ad_node *y)
 {
-    AD_CHUNKED_BACKWARD(ad_vsigmoid, ad_vnone, S1 * ((real)1 + X * ((real)1 - S1)));
+    AD_CHUNKED_BACKWARD(ad_vsigmoid, ad_vnone,
+                        S1 == 0 || S1 == 1 ? S1 : S1 * ((real)1 + X * ((real)1 - S1)));
 }
 
 const ad_op_def ad_op_def_swish = {"swish", 1, swish_shape, swish_forward, swish_backward};
@@ -169,16 +181,21 @@ static bool mish_shape(ad_tape *t, ad_node *y, const char *fn)
     return ad_same_shape(t, y, fn);
 }
 
+/* u (S1) = 0 only once softplus has underflowed (x -> -Inf), where x u
+ * would be -Inf * 0 = NaN; the limit is -0. NaN stays NaN. */
 static void mish_forward(ad_tape *t, ad_node *y)
 {
-    AD_CHUNKED_FORWARD(mish_u, ad_vnone, X * S1);
+    AD_CHUNKED_FORWARD(mish_u, ad_vnone, S1 == 0 ? (real)-0.0 : X * S1);
 }
 
 /* mish'(x) = u + x (1 - u^2) sigmoid(x), u = tanh(softplus(x)) (S1, and
- * S2 = sigmoid), since softplus' = sigmoid and tanh' = 1 - tanh^2 */
+ * S2 = sigmoid), since softplus' = sigmoid and tanh' = 1 - tanh^2.
+ * Saturated factors give the limits mish'(+Inf) = 1 (u = 1) and
+ * mish'(-Inf) = 0 (sigmoid = 0, u ~ e^x = 0) instead of Inf * 0 = NaN. */
 static void mish_backward(ad_tape *t, ad_node *y)
 {
-    AD_CHUNKED_BACKWARD(mish_u, ad_vsigmoid, S1 + X * ((real)1 - S1 * S1) * S2);
+    AD_CHUNKED_BACKWARD(mish_u, ad_vsigmoid,
+                        S1 == 1 || S2 == 0 ? S1 : S1 + X * ((real)1 - S1 * S1) * S2);
 }
 
 const ad_op_def ad_op_def_mish = {"mish", 1, mish_shape, mish_forward, mish_backward};

@@ -88,7 +88,9 @@ enum { AD_BCAST_A = 0, AD_BCAST_B = 1 };
 
 /* gx += c * (g summed over the dimensions along which input `side` was
  * stretched): g is output-shaped, gx is shaped like that input; both of
- * dtype dt. This is the one place broadcast gradients are reduced. */
+ * dtype dt. This is the one place broadcast gradients are reduced. Float32
+ * sums run in double, or in float blocks of 32 rows whose sums are added in
+ * double, so their error does not grow with the number of rows. */
 void ad_bcast_reduce(const ad_bcast *p, int side, ad_dtype dt, const void *g, void *gx, double c);
 
 #endif

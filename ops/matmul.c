@@ -171,14 +171,57 @@ static void linear_forward(ad_tape *t, ad_node *y)
     gemm(dt, false, true, rows, out, in, x->value, in, w->value, in, has_bias, y->value, out);
 }
 
-#define BIAS_GRAD(T, gb, gy, rows, out)                                                            \
-    do {                                                                                           \
-        T *gb_ = (gb);                                                                             \
-        const T *gy_ = (gy);                                                                       \
-        for (size_t i_ = 0; i_ < (rows); i_++)                                                     \
-            for (size_t j_ = 0; j_ < (out); j_++)                                                  \
-                gb_[j_] += gy_[i_ * (out) + j_];                                                   \
-    } while (0)
+/* The float32 bias gradient sums BIAS_BLOCK rows at a time in float (the
+ * speed of a float loop) and adds the block sums in double: the error is
+ * that of a 32-term float sum, at most 31 units of 2^-24 of the sum of
+ * |terms| and in practice near one, however many rows there are. A float
+ * running sum over all rows drifts instead: 10^6 rows of 0.1 came out 1%
+ * high. BIAS_CHUNK columns per pass keep both buffers on the stack and in
+ * L1. */
+#define BIAS_BLOCK 32
+#define BIAS_CHUNK 256
+
+/* gb [out] += column sums of gy [rows,out]. One block goes straight into
+ * gb, as a plain loop: the blocked loops' set-up cost 7% of the tiny MLP
+ * benchmark's step (batch 4). */
+static AD_ALWAYS_INLINE void bias_grad_f32(float *gb, const float *gy, size_t rows, size_t out)
+{
+    if (rows <= BIAS_BLOCK) {
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < out; j++)
+                gb[j] += gy[i * out + j];
+        return;
+    }
+    float part[BIAS_CHUNK];
+    double acc[BIAS_CHUNK];
+    for (size_t j0 = 0; j0 < out; j0 += BIAS_CHUNK) {
+        const size_t m = out - j0 < BIAS_CHUNK ? out - j0 : BIAS_CHUNK;
+        for (size_t j = 0; j < m; j++)
+            acc[j] = (double)gb[j0 + j];
+        for (size_t i0 = 0; i0 < rows; i0 += BIAS_BLOCK) {
+            const size_t i1 = rows - i0 < BIAS_BLOCK ? rows : i0 + BIAS_BLOCK;
+            const float *r = gy + i0 * out + j0;
+            for (size_t j = 0; j < m; j++)
+                part[j] = r[j];
+            for (size_t i = i0 + 1; i < i1; i++) {
+                r += out;
+                for (size_t j = 0; j < m; j++)
+                    part[j] += r[j];
+            }
+            for (size_t j = 0; j < m; j++)
+                acc[j] += (double)part[j];
+        }
+        for (size_t j = 0; j < m; j++)
+            gb[j0 + j] = (float)acc[j];
+    }
+}
+
+static void bias_grad_f64(double *gb, const double *gy, size_t rows, size_t out)
+{
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < out; j++)
+            gb[j] += gy[i * out + j];
+}
 
 /* y = x w^T + 1 b^T: dx += dy w [B,In], dw += dy^T x [Out,In], db += column sums of dy.
  * gy is dL/dy: y->grad, or the masked copy linear_relu makes of it. */
@@ -193,9 +236,9 @@ static void linear_backward_from(ad_tape *t, ad_node *y, const void *gy)
     void *gb = y->n_in == 3 ? ad_input_grad(t, y, 2) : NULL;
     if (!gb) return;
     if (dt == AD_F32)
-        BIAS_GRAD(float, gb, gy, rows, out);
+        bias_grad_f32(gb, gy, rows, out);
     else
-        BIAS_GRAD(double, gb, gy, rows, out);
+        bias_grad_f64(gb, gy, rows, out);
 }
 
 static void linear_backward(ad_tape *t, ad_node *y)
@@ -210,11 +253,12 @@ const ad_op_def ad_op_def_linear = {"linear", 3, linear_shape, linear_forward, l
  * ad_relu(ad_linear(...)) makes two: the same values and gradients, with one
  * node's recording and sweeping and one zeroed gradient buffer less. */
 
+/* "z <= 0 gives 0", so NaN (false in every compare) stays NaN, as in ad_relu */
 #define RELU_INPLACE(T, v, n)                                                                      \
     do {                                                                                           \
         T *v_ = (v);                                                                               \
         for (size_t i_ = 0; i_ < (n); i_++)                                                        \
-            v_[i_] = v_[i_] > (T)0 ? v_[i_] : (T)0;                                                \
+            v_[i_] = v_[i_] <= (T)0 ? (T)0 : v_[i_];                                               \
     } while (0)
 
 static void linear_relu_forward(ad_tape *t, ad_node *y)
@@ -226,15 +270,16 @@ static void linear_relu_forward(ad_tape *t, ad_node *y)
         RELU_INPLACE(double, y->value, y->numel);
 }
 
-/* y = relu(z): dz = dy where z > 0 (exactly where y > 0), else 0, as ad_relu
- * has it; then the linear rule with dz for dy. */
+/* y = relu(z): dz = dy where z > 0 (exactly where y > 0), 0 where z <= 0
+ * and NaN where z is NaN, as ad_relu has it; then the linear rule with dz
+ * for dy. y is +0, positive or NaN, so y itself is the value off the mask. */
 #define RELU_MASK(T, dz, y, gy, n)                                                                 \
     do {                                                                                           \
         T *dz_ = (dz);                                                                             \
         const T *y_ = (y), *gy_ = (gy);                                                            \
         for (size_t i_ = 0; i_ < (n); i_++) {                                                      \
             const T g_ = gy_[i_]; /* loaded unconditionally, so the loop vectorises */             \
-            dz_[i_] = y_[i_] > (T)0 ? g_ : (T)0;                                                   \
+            dz_[i_] = y_[i_] > (T)0 ? g_ : y_[i_];                                                 \
         }                                                                                          \
     } while (0)
 

@@ -117,10 +117,11 @@ static void abs_forward(ad_tape *t, ad_node *y)
     AD_UNARY_FORWARD(fabs(X));
 }
 
-/* dy/dx = sign x, with the subgradient 0 at x = 0 (as relu'(0) = 0) */
+/* dy/dx = sign x, with the subgradient 0 at x = 0 (as relu'(0) = 0); NaN
+ * at NaN (X itself), as scalar ad_fabs gives */
 static void abs_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(X > 0 ? G : X < 0 ? -G : (real)0);
+    AD_UNARY_BACKWARD(X > 0 ? G : X < 0 ? -G : X == 0 ? (real)0 : X);
 }
 
 const ad_op_def ad_op_def_abs = {"tabs", 1, abs_shape, abs_forward, abs_backward};

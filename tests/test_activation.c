@@ -263,3 +263,83 @@ Test(activation, sigmoid_and_tanh_slopes_keep_their_precision_in_the_tails)
         }
     ad_tape_free(t);
 }
+
+/* x (n doubles, converted for float32) as a variable of dtype dt; runs
+ * op, sweeps with dL/dy = 1 and copies y and dL/dx out as doubles. */
+static void run_seeded_ones(unop op, ad_dtype dt, size_t n, const double *x, double *y, double *g)
+{
+    float xf[64];
+    double seed[64];
+    cr_assert(n <= 64);
+    for (size_t i = 0; i < n; i++) {
+        xf[i] = (float)x[i];
+        seed[i] = 1.0;
+    }
+    ad_tape *t = ad_tape_new();
+    ad_tensor v = ad_tensor_variable(t, dt, 1, &n, dt == AD_F32 ? (const void *)xf : x);
+    ad_tensor out = op(v);
+    cr_assert(ad_tensor_ok(out));
+    cr_assert_eq(ad_backward_seeded(out, seed), AD_OK);
+    for (size_t i = 0; i < n; i++) {
+        y[i] = ad_tensor_get(out, i);
+        g[i] = dt == AD_F32 ? (double)((const float *)ad_tensor_grad(v))[i]
+                            : ((const double *)ad_tensor_grad(v))[i];
+    }
+    ad_tape_free(t);
+}
+
+/* NaN is data (the header's rule): relu and leaky relu keep it in the value
+ * (relu(NaN) was 0, as if the NaN were negative) and make the gradient
+ * through it NaN, as ad_fabs does, instead of 0 or slope. Other elements are
+ * untouched. 37 elements with NaN at several offsets, so the vectorised
+ * loop bodies and their scalar tails each meet one; both dtypes. */
+Test(activation, relu_and_leaky_relu_propagate_nan_into_value_and_gradient)
+{
+    enum { N = 37 };
+    double x[N], y[N], g[N];
+    for (size_t i = 0; i < N; i++)
+        x[i] = i % 5 == 2 || i == N - 1 ? (double)NAN : (i % 2 ? -0.25 : 0.5) * (double)(i + 1);
+    for (int dt = 0; dt < 2; dt++) {
+        const char *dn = dt ? "float64" : "float32";
+        for (int leaky = 0; leaky < 2; leaky++) {
+            run_seeded_ones(leaky ? leaky_0_1 : ad_relu, dt ? AD_F64 : AD_F32, N, x, y, g);
+            const char *on = leaky ? "leaky_relu" : "relu";
+            for (size_t i = 0; i < N; i++) {
+                if (isnan(x[i])) {
+                    cr_assert(isnan(y[i]) && isnan(g[i]), "%s %s(NaN) [%zu]: value %g, slope %g",
+                              dn, on, i, y[i], g[i]);
+                    continue;
+                }
+                double slope = x[i] > 0 ? 1.0 : leaky ? 0.1 : 0.0;
+                double want = x[i] * slope;
+                cr_assert(fabs(y[i] - want) <= 1e-6 * fabs(want) && fabs(g[i] - slope) <= 1e-7,
+                          "%s %s(%g): value %g, slope %g", dn, on, x[i], y[i], g[i]);
+            }
+        }
+    }
+}
+
+/* swish and mish at +-Inf take their limits, in value and slope: f(Inf) =
+ * Inf, f(-Inf) = 0, f'(Inf) = 1, f'(-Inf) = 0 (x s(x) and x (1 - s) were
+ * Inf * 0 = NaN there). Large finite inputs, where the factor saturates,
+ * give the same limits, finite. Both dtypes. */
+Test(activation, swish_and_mish_take_their_limits_at_infinity_and_large_inputs)
+{
+    static const unary_case ops[] = {{"ad_swish", ad_swish, 0, 0, false},
+                                     {"ad_mish", ad_mish, 0, 0, false}};
+    for (size_t k = 0; k < 2; k++)
+        for (int dt = 0; dt < 2; dt++) {
+            const double big = dt ? 1e308 : 3e38; /* near each dtype's largest */
+            const double x[6] = {HUGE_VAL, -HUGE_VAL, 1e3, -1e3, big, -big};
+            double y[6], g[6];
+            run_seeded_ones(ops[k].op, dt ? AD_F64 : AD_F32, 6, x, y, g);
+            for (size_t i = 0; i < 6; i++) {
+                double xi = dt ? x[i] : (double)(float)x[i];
+                bool pos = xi > 0;
+                cr_assert(pos ? y[i] == xi : y[i] == 0, "%s %s(%g) = %g",
+                          dt ? "float64" : "float32", ops[k].name, xi, y[i]);
+                cr_assert(g[i] == (pos ? 1 : 0), "%s %s'(%g) = %g", dt ? "float64" : "float32",
+                          ops[k].name, xi, g[i]);
+            }
+        }
+}

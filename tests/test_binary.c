@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef ad_tensor (*binop)(ad_tensor, ad_tensor);
 
@@ -427,6 +428,133 @@ Test(binary, broadcast_plan_walks_mixed_stretching_with_per_input_offsets)
     /* an empty output has no rows */
     p = plan_of(2, (size_t[]){3, 0}, 1, (size_t[]){1}, 2, (size_t[]){3, 0});
     cr_assert_eq(p.rows, 0);
+}
+
+/* The gradient of a stretched float32 input sums a term per row: with
+ * every term 0.1f and 10^6 terms per element, a float running sum drifts
+ * about 1% (it stalls as the sum grows); summed in double the result is the
+ * exact count * 0.1f, rounded once. L = sum(x * c) with c = 0.1f, so dL/dx
+ * is the count of terms times 0.1f. Covers the row-add reduction with one
+ * target row (bias-like) on each side and with targets that alternate
+ * between rows, the add/sub pass-through, and a side stretched along the
+ * row itself. */
+static void check_million_term_sum(size_t nd, const size_t *dv, size_t ny, const size_t *dy,
+                                   bool var_first, bool through_add, double terms)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor v = ad_tensor_variable(t, AD_F32, nd, dv, NULL);
+    ad_tensor c = ad_tensor_fill(t, AD_F32, ny, dy, 0.1);
+    ad_tensor y;
+    if (through_add) /* (v + 0) * c: add passes dL/dy = c through to v */
+        y = ad_tmul(var_first ? ad_tadd(v, ad_tensor_zeros(t, AD_F32, ny, dy))
+                              : ad_tsub(ad_tensor_zeros(t, AD_F32, ny, dy), ad_tneg(v)),
+                    c);
+    else
+        y = var_first ? ad_tmul(v, c) : ad_tmul(c, v);
+    cr_assert_eq(ad_backward(ad_sum(y)), AD_OK);
+    const float *g = ad_tensor_grad(v);
+    const double want = terms * (double)0.1f;
+    for (size_t i = 0; i < ad_tensor_numel(v); i++)
+        cr_assert(fabs((double)g[i] - want) <= 1e-6 * want, "dL/dv[%zu] = %.9g, want %.9g", i,
+                  (double)g[i], want);
+    ad_tape_free(t);
+}
+
+Test(binary, float32_broadcast_gradients_sum_a_million_terms_to_float_precision)
+{
+    const size_t rows = 1000000;
+    /* [4] against [1e6,4]: one target row, b side then a side */
+    check_million_term_sum(1, (size_t[]){4}, 2, (size_t[]){rows, 4}, false, false, 1e6);
+    check_million_term_sum(1, (size_t[]){4}, 2, (size_t[]){rows, 4}, true, false, 1e6);
+    /* the same through add and sub, which reduce dL/dy without a scratch */
+    check_million_term_sum(1, (size_t[]){4}, 2, (size_t[]){rows, 4}, true, true, 1e6);
+    check_million_term_sum(1, (size_t[]){4}, 2, (size_t[]){rows, 4}, false, true, 1e6);
+    /* [2,1,3] against [N,2,5,3]: consecutive rows alternate between targets */
+    check_million_term_sum(3, (size_t[]){2, 1, 3}, 4, (size_t[]){rows / 5, 2, 5, 3}, false, false,
+                           1e6);
+    /* [2,1] against [N,2,4]: stretched along the row, one target per row */
+    check_million_term_sum(2, (size_t[]){2, 1}, 3, (size_t[]){rows / 4, 2, 4}, false, false, 1e6);
+}
+
+/* The flat index in x (nx dims, aligned right, size-1 dims stretched) of
+ * element i of an output of shape dy. */
+static size_t bcast_index(size_t i, size_t nd, const size_t *dy, size_t nx, const size_t *dx)
+{
+    size_t k = 0, stride = 1;
+    for (size_t d = nd; d-- > nd - nx;) {
+        size_t e = d - (nd - nx);
+        if (dx[e] != 1) k += (i % dy[d]) * stride;
+        i /= dy[d];
+        stride *= dx[e];
+    }
+    return k;
+}
+
+/* dL/dv of L = sum(v * c) against a naive double sum over the output's
+ * elements (c random, so every term counts; output shape dy), for shapes
+ * whose targets get more than one block of rows: the blocked walk with
+ * stretching at several levels, partial blocks, target rows wider than one
+ * chunk of columns, a target stretched along the row, kept dimensions on
+ * both sides of a stretched one; either side, both dtypes. */
+static void check_reduce_against_naive(size_t nv, const size_t *dv, size_t nc, const size_t *dc,
+                                       size_t nd, const size_t *dy, bool var_first)
+{
+    size_t ny = 1, nvv = 1, ncc = 1;
+    for (size_t d = 0; d < nd; d++)
+        ny *= dy[d];
+    for (size_t d = 0; d < nv; d++)
+        nvv *= dv[d];
+    for (size_t d = 0; d < nc; d++)
+        ncc *= dc[d];
+    for (int dt = 0; dt < 2; dt++) {
+        ad_tape *t = ad_tape_new();
+        ad_dtype ty = dt ? AD_F64 : AD_F32;
+        ad_tensor v = ad_tensor_variable(t, ty, nv, dv, NULL);
+        ad_tensor c = ad_tensor_uniform(t, ty, nc, dc, -1.0, 1.0, 5);
+        ad_tensor y = var_first ? ad_tmul(v, c) : ad_tmul(c, v);
+        cr_assert_eq(ad_tensor_numel(y), ny);
+        cr_assert_eq(ad_backward(ad_sum(y)), AD_OK);
+        double *want = calloc(nvv, sizeof *want), *mag = calloc(nvv, sizeof *mag);
+        cr_assert(want && mag && ncc > 0);
+        for (size_t i = 0; i < ny; i++) {
+            size_t k = bcast_index(i, nd, dy, nv, dv);
+            double ci = ad_tensor_get(c, bcast_index(i, nd, dy, nc, dc));
+            want[k] += ci;
+            mag[k] += fabs(ci);
+        }
+        const void *g = ad_tensor_grad(v);
+        for (size_t k = 0; k < nvv; k++) {
+            double got = dt ? ((const double *)g)[k] : (double)((const float *)g)[k];
+            cr_assert(fabs(got - want[k]) <= (dt ? 1e-13 : 1e-6) * mag[k],
+                      "%s, v of %zu dims, output of %zu, [%zu]: %.17g, want %.17g",
+                      dt ? "float64" : "float32", nv, nd, k, got, want[k]);
+        }
+        free(want);
+        free(mag);
+        ad_tape_free(t);
+    }
+}
+
+Test(binary, broadcast_gradients_over_many_rows_match_a_naive_sum)
+{
+    static const struct {
+        shape v, c, y;
+        bool v_first;
+    } cases[] = {
+        {{1, {5}}, {2, {70, 5}}, {2, {70, 5}}, false},
+        {{1, {5}}, {2, {70, 5}}, {2, {70, 5}}, true},
+        {{3, {2, 1, 3}}, {4, {7, 2, 9, 3}}, {4, {7, 2, 9, 3}}, false},
+        {{3, {3, 1, 300}}, {3, {3, 40, 300}}, {3, {3, 40, 300}}, true}, /* two column chunks */
+        {{3, {1, 4, 1}}, {3, {50, 4, 3}}, {3, {50, 4, 3}}, false}, /* stretched along the row */
+        {{2, {4, 1}}, {3, {33, 4, 65}}, {3, {33, 4, 65}}, true},
+        /* kept dimensions on both sides of a stretched one (c's stretching
+         * keeps the last two apart): the outer walk wraps */
+        {{4, {3, 1, 4, 5}}, {4, {3, 40, 1, 5}}, {4, {3, 40, 4, 5}}, false},
+        {{4, {3, 1, 4, 1}}, {4, {3, 6, 4, 7}}, {4, {3, 6, 4, 7}}, true},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        check_reduce_against_naive(cases[k].v.nd, cases[k].v.d, cases[k].c.nd, cases[k].c.d,
+                                   cases[k].y.nd, cases[k].y.d, cases[k].v_first);
 }
 
 /* ---- errors */

@@ -133,3 +133,62 @@ Test(linear_relu, rejects_bad_shapes_and_dtypes_under_its_own_name)
     ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "ad_linear_relu: x must be [B,In] or [In], got [1,2,3]");
     ad_tape_free(t);
 }
+
+/* NaN is data: a NaN in x makes its row of x . w^T NaN, and relu keeps it
+ * (the fused forward mapped it to 0) and sends a NaN gradient back through
+ * it (the mask made it 0, so dw, db and the other inputs' rows looked
+ * clean). Fused and unfused agree element for element, NaN for NaN, in
+ * both dtypes; rows without NaN keep their ordinary values. */
+Test(linear_relu, nan_in_x_propagates_to_value_and_gradients_as_relu_of_linear)
+{
+    enum { B = 5, In = 4, Out = 9 };
+    double *x = random_values(B * In, 60), *w = random_values(Out * In, 61);
+    double *b = random_values(Out, 62);
+    x[1 * In + 2] = (double)NAN; /* row 1 of y is NaN */
+    for (int dt = 0; dt < 2; dt++) {
+        double y[2][B * Out], gx[2][B * In], gw[2][Out * In], gb[2][Out];
+        for (int fused = 0; fused < 2; fused++)
+            lr_run(dt ? AD_F64 : AD_F32, fused, true, B, In, Out, x, w, b, y[fused], gx[fused],
+                   gw[fused], gb[fused]);
+        for (size_t i = 0; i < B * Out; i++) {
+            bool nan_row = i / Out == 1;
+            cr_assert(nan_row ? isnan(y[1][i]) : !isnan(y[1][i]), "dt %d: y[%zu] = %g", dt, i,
+                      y[1][i]);
+        }
+        for (size_t j = 0; j < Out; j++)
+            cr_assert(isnan(gb[1][j]), "dt %d: the NaN row reaches db[%zu] = %g", dt, j, gb[1][j]);
+        double *fz[4] = {y[1], gx[1], gw[1], gb[1]}, *uz[4] = {y[0], gx[0], gw[0], gb[0]};
+        size_t nz[4] = {B * Out, B * In, Out * In, Out};
+        for (size_t k = 0; k < 4; k++)
+            for (size_t i = 0; i < nz[k]; i++)
+                cr_assert(isnan(fz[k][i]) ? isnan(uz[k][i]) : fz[k][i] == uz[k][i],
+                          "dt %d, array %zu [%zu]: fused %g, relu of linear %g", dt, k, i, fz[k][i],
+                          uz[k][i]);
+    }
+    free(x);
+    free(w);
+    free(b);
+}
+
+/* As for ad_linear: the float32 bias gradient over 10^6 rows of 0.1f is
+ * 10^6 * 0.1f to float precision, not a float running sum 1% off. A bias
+ * of 1 over small x . w^T keeps every unit on, so every row counts. */
+Test(linear_relu, float32_bias_gradient_over_a_million_rows_is_exact_to_float_precision)
+{
+    enum { B = 1000000, Out = 5 };
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_uniform(t, AD_F32, 2, (size_t[]){B, 2}, -0.1, 0.1, 3);
+    ad_tensor w = ad_tensor_uniform(t, AD_F32, 2, (size_t[]){Out, 2}, -1, 1, 4);
+    ad_tensor b =
+        ad_tensor_variable(t, AD_F32, 1, (size_t[]){Out}, (float[]){1.0f, 1.0f, 1.0f, 1.0f, 1.0f});
+    ad_tensor y = ad_linear_relu(x, w, b);
+    cr_assert_eq(
+        ad_backward(ad_sum(ad_tmul(y, ad_tensor_fill(t, AD_F32, 2, (size_t[]){B, Out}, 0.1)))),
+        AD_OK);
+    const float *gb = ad_tensor_grad(b);
+    const double want = 1e6 * (double)0.1f;
+    for (size_t j = 0; j < Out; j++)
+        cr_assert(fabs((double)gb[j] - want) <= 1e-6 * want, "db[%zu] = %.9g, want %.9g", j,
+                  (double)gb[j], want);
+    ad_tape_free(t);
+}

@@ -108,3 +108,35 @@ Test(unary, ops_chain_and_gradients_flow_through_each)
     cr_assert_float_eq(((const double *)ad_tensor_grad(x))[0], want, 1e-15);
     ad_tape_free(t);
 }
+
+/* NaN is data: |NaN| = NaN and the slope there is NaN, as scalar ad_fabs
+ * gives (the tensor op gave 0, the subgradient meant for x = 0). Both
+ * dtypes, with NaN among ordinary elements in the vectorised loop. */
+Test(unary, abs_gradient_at_nan_is_nan_as_scalar_fabs_gives)
+{
+    enum { N = 19 };
+    double x[N];
+    float xf[N];
+    for (size_t i = 0; i < N; i++) {
+        x[i] = i % 4 == 1 ? (double)NAN : (i % 2 ? -1.0 : 1.0) * (double)i;
+        xf[i] = (float)x[i];
+    }
+    ad_tape *t = ad_tape_new();
+    ad_scalar a = ad_variable(t, (double)NAN);
+    cr_assert_eq(ad_backward_scalar(ad_fabs(a)), AD_OK);
+    cr_assert(isnan(ad_grad(a)), "the scalar rule: fabs'(NaN) = %g", ad_grad(a));
+    for (int dt = 0; dt < 2; dt++) {
+        ad_tensor v = dt ? ad_tensor_variable(t, AD_F64, 1, (size_t[]){N}, x)
+                         : ad_tensor_variable(t, AD_F32, 1, (size_t[]){N}, xf);
+        ad_tensor y = ad_tabs(v);
+        cr_assert_eq(ad_backward(ad_sum(y)), AD_OK);
+        for (size_t i = 0; i < N; i++) {
+            double g = dt ? ((const double *)ad_tensor_grad(v))[i]
+                          : (double)((const float *)ad_tensor_grad(v))[i];
+            double want = x[i] > 0 ? 1 : x[i] < 0 ? -1 : x[i] == 0 ? 0 : (double)NAN;
+            cr_assert(isnan(want) ? isnan(g) && isnan(ad_tensor_get(y, i)) : g == want,
+                      "%s abs'(%g) = %g", dt ? "float64" : "float32", x[i], g);
+        }
+    }
+    ad_tape_free(t);
+}
