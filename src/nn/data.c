@@ -55,6 +55,8 @@ void ad_nn_make_spirals(size_t n, double turns, double noise, uint64_t seed, flo
 
 /* Fails t naming ad_nn_gather; the invalid handle carries the tape. */
 static ad_tensor gather_fail(ad_tape *t, ad_dtype dt, ad_status code, const char *fmt, ...)
+    AD_NN_PRINTF(4, 5);
+static ad_tensor gather_fail(ad_tape *t, ad_dtype dt, ad_status code, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
