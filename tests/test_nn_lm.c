@@ -105,3 +105,48 @@ Test(nn_lm, refuses_a_classification_head)
     cr_assert(strstr(err, "ad_lm_train: needs an identity head"), "%s", err);
     ad_nn_free(m);
 }
+
+Test(nn_lm, cholesky_refuses_null_matrices)
+{
+    double a[1] = {4}, b[1] = {2};
+    cr_assert_not(ad_nn_cholesky_solve(NULL, b, 1));
+    cr_assert_not(ad_nn_cholesky_solve(a, NULL, 1));
+    cr_assert(ad_nn_cholesky_solve(NULL, NULL, 0)); /* nothing to solve */
+}
+
+static void expect_lm_refused(ad_lm_opts o, const char *needle)
+{
+    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 1, .seed = 1}, NULL, 0);
+    ad_nn_data d = {2, 1, (float[]){0, 1}, 1, (float[]){1, 3}, NULL};
+    char err[256] = "";
+    o.quiet = true;
+    cr_assert_eq(ad_lm_train(m, &d, &o, NULL, err, sizeof err), AD_ERR_INVALID, "%s", err);
+    cr_assert(strstr(err, needle), "message \"%s\" lacks \"%s\"", err, needle);
+    ad_nn_free(m);
+}
+
+/* A negative mu or an infinite mu_max never leaves the damping loop; NaN
+ * skips it, reporting success without a step. */
+Test(nn_lm, refuses_nan_negative_or_infinite_damping_instead_of_hanging, .timeout = 20)
+{
+    expect_lm_refused((ad_lm_opts){.epochs = 2, .mu = -1}, "ad_lm_train: mu is -1");
+    expect_lm_refused((ad_lm_opts){.epochs = 2, .mu = (double)NAN}, "ad_lm_train: mu is nan");
+    expect_lm_refused((ad_lm_opts){.epochs = 2, .mu_max = HUGE_VAL}, "ad_lm_train: mu_max is inf");
+    expect_lm_refused((ad_lm_opts){.epochs = 2, .mu_max = (double)NAN},
+                      "ad_lm_train: mu_max is nan");
+    expect_lm_refused((ad_lm_opts){.epochs = 2, .mu = 1, .mu_max = 0.5},
+                      "ad_lm_train: mu_max is 0.5; it must be at least mu (1)");
+    expect_lm_refused((ad_lm_opts){.epochs = 2, .target_loss = (double)NAN},
+                      "ad_lm_train: target_loss is nan");
+}
+
+Test(nn_lm, refuses_a_residual_count_that_overflows)
+{
+    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .seed = 1}, NULL, 0);
+    ad_nn_data d = {SIZE_MAX / 2 + 1, 1, (float[]){0}, 2, (float[]){1, 3}, NULL};
+    char err[256] = "";
+    cr_assert_eq(ad_lm_train(m, &d, &(ad_lm_opts){.quiet = true}, NULL, err, sizeof err),
+                 AD_ERR_INVALID);
+    cr_assert(strstr(err, "ad_lm_train: 9223372036854775808 samples x 2 outputs"), "%s", err);
+    ad_nn_free(m);
+}

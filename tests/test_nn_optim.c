@@ -238,3 +238,38 @@ Test(nn_optim, refuses_bad_configs_with_a_message)
     cr_assert(strstr(err, "params[0] is NULL"), "%s", err);
     ad_param_free(p);
 }
+
+Test(nn_optim, accessors_of_a_null_optimizer_answer_without_crashing)
+{
+    cr_assert_eq(ad_opt_steps(NULL), 0);
+    cr_assert_eq(ad_opt_epoch(NULL), 0);
+    ad_opt_set_epoch(NULL, 3);
+    cr_assert(isnan(ad_opt_lr(NULL)));
+    cr_assert(isnan(ad_opt_grad_norm(NULL)));
+    cr_assert(isnan(ad_opt_schedule_lr(NULL, 3)));
+    ad_opt_step(NULL);
+    ad_opt_zero_grad(NULL);
+    cr_assert_null(ad_opt_get_config(NULL));
+    size_t n = 7;
+    cr_assert_null(ad_opt_state(NULL, &n));
+    cr_assert_eq(n, 0);
+}
+
+/* A parameter listed twice would be stepped twice per step (it was). */
+Test(nn_optim, refuses_a_parameter_listed_twice_naming_both_positions)
+{
+    ad_param *a = ad_param_new(AD_F32, 1, (size_t[]){3});
+    ad_param *b = ad_param_new(AD_F32, 1, (size_t[]){2});
+    char err[256] = "";
+    ad_param *ps[4] = {a, b, NULL, a};
+    ps[2] = ad_param_new(AD_F64, 1, (size_t[]){1});
+    cr_assert_null(ad_opt_new(&(ad_opt_config){0}, ps, 4, err, sizeof err));
+    cr_assert_str_eq(err, "ad_opt_new: params[0] and params[3] are the same parameter (it would be "
+                          "updated twice per step)");
+    ad_opt *o = ad_opt_new(&(ad_opt_config){0}, ps, 3, err, sizeof err);
+    cr_assert_not_null(o, "%s", err);
+    ad_opt_free(o);
+    ad_param_free(ps[2]);
+    ad_param_free(a);
+    ad_param_free(b);
+}

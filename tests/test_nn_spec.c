@@ -167,17 +167,141 @@ Test(nn_spec, activation_names_round_trip)
     cr_assert_str_eq(ad_nn_act_name((ad_nn_act)99), "?");
 }
 
-Test(nn_spec, a_wrong_input_width_or_dtype_fails_the_tape_with_the_engine_message)
+Test(nn_spec, forward_refuses_a_wrong_input_width_rank_or_dtype_naming_itself_and_the_shapes)
 {
     ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 3, .outputs = 2}, NULL, 0);
     ad_tape *t = ad_tape_new();
     ad_tensor x = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 5});
     cr_assert_not(ad_tensor_ok(ad_nn_forward(m, x)));
-    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "ad_linear");
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE,
+                      "ad_nn_forward: input has shape [4,5]; the model takes [B,3]");
+    ad_tape_reset(t);
+    x = ad_tensor_zeros(t, AD_F32, 3, (size_t[]){2, 4, 3});
+    cr_assert_not(ad_tensor_ok(ad_nn_forward(m, x)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "ad_nn_forward: input has shape [2,4,3]");
     ad_tape_reset(t);
     x = ad_tensor_zeros(t, AD_F64, 2, (size_t[]){4, 3});
     cr_assert_not(ad_tensor_ok(ad_nn_forward(m, x)));
-    ASSERT_TAPE_ERROR(t, AD_ERR_DTYPE, "ad_linear");
+    ASSERT_TAPE_ERROR(t, AD_ERR_DTYPE, "ad_nn_forward: input is float64; the model is float32");
+    ad_tape_reset(t);
+    x = ad_tensor_zeros(t, AD_F32, 1, (size_t[]){3}); /* one sample is fine */
+    cr_assert(ad_tensor_ok(ad_nn_forward(m, x)));
+    ad_tape_free(t);
+    ad_nn_free(m);
+}
+
+Test(nn_spec, forward_predict_and_loss_fail_the_tape_on_a_null_model)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 2});
+    cr_assert_not(ad_tensor_ok(ad_nn_forward(NULL, x)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_nn_forward: model is NULL");
+    ad_tape_reset(t);
+    x = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 2});
+    cr_assert_not(ad_tensor_ok(ad_nn_predict(NULL, x)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_nn_predict: model is NULL");
+    ad_tape_reset(t);
+    x = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 2});
+    cr_assert_not(ad_tensor_ok(ad_nn_loss(NULL, x, x, NULL)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_nn_loss: model is NULL");
+    /* no tape to fail: still no crash */
+    cr_assert_not(ad_tensor_ok(ad_nn_forward(NULL, (ad_tensor){0})));
+    ad_tape_free(t);
+}
+
+Test(nn_spec, predict_and_loss_refuse_logits_of_another_width_naming_the_shapes)
+{
+    ad_nn *m =
+        ad_nn_new(&(ad_nn_spec){.inputs = 2, .outputs = 3, .head = AD_HEAD_SOFTMAX}, NULL, 0);
+    ad_tape *t = ad_tape_new();
+    ad_tensor z = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 5});
+    cr_assert_not(ad_tensor_ok(ad_nn_predict(m, z)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE,
+                      "ad_nn_predict: logits have shape [4,5]; the model gives [B,3]");
+    ad_tape_reset(t);
+    z = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 5});
+    const int32_t lab[4] = {0, 1, 4, 4}; /* valid for 5 classes, not for the model's 3 */
+    cr_assert_not(ad_tensor_ok(ad_nn_loss(m, z, (ad_tensor){0}, lab)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE,
+                      "ad_nn_loss: logits have shape [4,5]; the model gives [B,3]");
+    ad_tape_free(t);
+    ad_nn_free(m);
+}
+
+Test(nn_spec, loss_names_itself_for_bad_targets_or_labels)
+{
+    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 2, .outputs = 2}, NULL, 0);
+    ad_tape *t = ad_tape_new();
+    ad_tensor z = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 2});
+    ad_tensor y = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 3});
+    cr_assert_not(ad_tensor_ok(ad_nn_loss(m, z, y, NULL)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "ad_nn_loss: target has shape [4,3]; the logits have [4,2]");
+    ad_tape_reset(t);
+    z = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 2});
+    y = ad_tensor_zeros(t, AD_F64, 2, (size_t[]){4, 2});
+    cr_assert_not(ad_tensor_ok(ad_nn_loss(m, z, y, NULL)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_DTYPE, "ad_nn_loss: target is float64; the logits are float32");
+    ad_tape_reset(t);
+    z = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 2});
+    cr_assert_not(ad_tensor_ok(ad_nn_loss(m, z, (ad_tensor){0}, NULL)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID,
+                      "ad_nn_loss: the identity head needs a target tensor [B,2]");
+    ad_nn_free(m);
+
+    m = ad_nn_new(&(ad_nn_spec){.inputs = 2, .outputs = 3, .head = AD_HEAD_SOFTMAX}, NULL, 0);
+    ad_tape_reset(t);
+    z = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 3});
+    cr_assert_not(ad_tensor_ok(ad_nn_loss(m, z, (ad_tensor){0}, NULL)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_nn_loss: the softmax head needs labels");
+    ad_tape_reset(t);
+    z = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 3});
+    const int32_t lab[4] = {0, 1, 3, 0};
+    cr_assert_not(ad_tensor_ok(ad_nn_loss(m, z, (ad_tensor){0}, lab)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_nn_loss: ");
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "label 3 in row 2");
+    ad_tape_free(t);
+    ad_nn_free(m);
+}
+
+Test(nn_spec, refuses_a_nan_or_infinite_leaky_slope)
+{
+    ad_nn_layer_spec h[] = {{4, AD_ACT_LEAKY_RELU, 0, false}};
+    expect_refused(
+        &(ad_nn_spec){
+            .inputs = 2, .n_hidden = 1, .hidden = h, .outputs = 1, .leaky_slope = (double)NAN},
+        "leaky_slope is nan");
+    expect_refused(
+        &(ad_nn_spec){
+            .inputs = 2, .n_hidden = 1, .hidden = h, .outputs = 1, .leaky_slope = HUGE_VAL},
+        "leaky_slope is inf");
+}
+
+Test(nn_spec, a_layer_too_large_to_hold_is_refused_with_its_shape)
+{
+    ad_nn_layer_spec h[] = {{SIZE_MAX / 2, AD_ACT_TANH, 0, false}};
+    expect_refused(
+        &(ad_nn_spec){.inputs = (size_t)1 << 20, .n_hidden = 1, .hidden = h, .outputs = 1},
+        "hidden layer 1: a [9223372036854775807,1048576] weight matrix is too large");
+    expect_refused(&(ad_nn_spec){.inputs = SIZE_MAX, .outputs = SIZE_MAX},
+                   "output layer: a [18446744073709551615,18446744073709551615] weight matrix "
+                   "is too large");
+}
+
+Test(nn_spec, engine_failures_inside_forward_and_loss_are_named_after_them)
+{
+    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 2, .outputs = 2}, NULL, 0);
+    ad_tape *t = ad_tape_new(), *u = ad_tape_new();
+    ad_tensor stale = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 2});
+    ad_tape_reset(t);
+    cr_assert_not(ad_tensor_ok(ad_nn_forward(m, stale)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_nn_forward: ad_linear: ");
+    ad_tape_reset(t);
+    ad_tensor x = ad_tensor_zeros(t, AD_F32, 2, (size_t[]){4, 2});
+    ad_tensor foreign = ad_tensor_zeros(u, AD_F32, 2, (size_t[]){4, 2});
+    cr_assert_not(ad_tensor_ok(ad_nn_loss(m, ad_nn_forward(m, x), foreign, NULL)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_FOREIGN,
+                      "ad_nn_loss: ad_mse_loss: input 1 belongs to a different tape");
+    ad_tape_free(u);
     ad_tape_free(t);
     ad_nn_free(m);
 }

@@ -30,6 +30,16 @@ static ad_nn *xor_model(uint64_t seed)
     return m;
 }
 
+/* A default optimizer over m's parameters. */
+static ad_opt *default_opt(const ad_nn *m)
+{
+    size_t np;
+    ad_param *const *ps = ad_nn_params(m, &np);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){0}, ps, np, NULL, 0);
+    cr_assert_not_null(o);
+    return o;
+}
+
 static void train_xor(ad_nn *m, ad_nn_history *h)
 {
     size_t np;
@@ -242,6 +252,8 @@ Test(nn_train, describe_names_widths_activations_skips_and_head)
     char tiny[5];
     cr_assert_eq(ad_nn_describe(m, tiny, sizeof tiny), n);
     cr_assert_str_eq(tiny, "2-16");
+    /* a NULL buffer only measures, whatever len says (it crashed) */
+    cr_assert_eq(ad_nn_describe(m, NULL, 64), n);
     ad_nn_free(m);
 }
 
@@ -327,6 +339,62 @@ Test(nn_train, prints_one_progress_line_per_epoch_with_its_fields_and_none_when_
     cr_assert_eq(n, 3);
     cr_assert_eq(every, 2); /* epochs 9 (a multiple of 3) and 10 (the last) of 7..10 */
     cr_assert_eq(ad_opt_epoch(o), 10);
+    ad_opt_free(o);
+    ad_nn_free(m);
+}
+
+Test(nn_train, history_push_refuses_a_null_history)
+{
+    cr_assert_not(ad_nn_history_push(NULL, 1, 2, 3, 4, 5));
+    ad_nn_history_free(NULL);
+}
+
+Test(nn_train, refuses_an_optimizer_built_over_another_models_parameters)
+{
+    ad_nn *m = xor_model(3), *other = xor_model(4);
+    ad_opt *o = default_opt(other);
+    ad_nn_data d = {4, 2, xor_x, 1, xor_y, NULL};
+    char err[256] = "";
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &(ad_nn_train_opts){.epochs = 2, .quiet = true}, NULL,
+                             err, sizeof err),
+                 AD_ERR_INVALID);
+    cr_assert(strstr(err, "ad_nn_train: the optimizer does not update the model's parameter 0"),
+              "%s", err);
+    cr_assert_eq(ad_opt_steps(o), 0);
+    ad_opt_free(o);
+    ad_nn_free(other);
+    ad_nn_free(m);
+}
+
+Test(nn_train, refuses_a_sample_count_or_epoch_count_that_overflows)
+{
+    ad_nn *m = xor_model(3);
+    ad_opt *o = default_opt(m);
+    char err[256] = "";
+    ad_nn_train_opts q = {.epochs = 2, .quiet = true};
+    /* n x sizeof(size_t) wraps: the permutation would be a few bytes */
+    ad_nn_data d = {SIZE_MAX / 4 + 1, 2, xor_x, 1, xor_y, NULL};
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &q, NULL, err, sizeof err), AD_ERR_INVALID);
+    cr_assert(strstr(err, "ad_nn_train: training data has 4611686018427387904 samples"), "%s", err);
+    /* epoch + epochs wraps: nothing ran, and AD_OK said it had */
+    d.n = 4;
+    ad_opt_set_epoch(o, 5);
+    q.epochs = SIZE_MAX - 2;
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &q, NULL, err, sizeof err), AD_ERR_INVALID);
+    cr_assert(strstr(err, "ad_nn_train: 18446744073709551613 epochs from epoch 5"), "%s", err);
+    cr_assert_eq(ad_opt_steps(o), 0);
+    ad_opt_free(o);
+    ad_nn_free(m);
+}
+
+Test(nn_train, names_missing_inputs_instead_of_a_width_mismatch)
+{
+    ad_nn *m = xor_model(3);
+    ad_opt *o = default_opt(m);
+    char err[256] = "";
+    ad_nn_data d = {4, 2, NULL, 1, xor_y, NULL};
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, NULL, NULL, err, sizeof err), AD_ERR_INVALID);
+    cr_assert(strstr(err, "ad_nn_train: training data has no inputs (x is NULL)"), "%s", err);
     ad_opt_free(o);
     ad_nn_free(m);
 }

@@ -208,7 +208,8 @@ typedef struct ad_opt ad_opt; /* opaque */
 
 /* An optimizer over n parameters (borrowed: they must outlive it). Its state
  * (moments, step and epoch counters) lives in ad_params of its own, which
- * ad_opt_state lists for saving. NULL on a bad config or no memory. */
+ * ad_opt_state lists for saving. NULL on a bad config, a parameter listed
+ * twice, or no memory (err says which). */
 AD_API ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, char *err,
                           size_t err_len);
 AD_API void ad_opt_free(ad_opt *o);
@@ -219,13 +220,15 @@ AD_API const ad_opt_config *ad_opt_get_config(const ad_opt *o);
 AD_API void ad_opt_step(ad_opt *o);
 /* Zeroes the gradients of all parameters. */
 AD_API void ad_opt_zero_grad(ad_opt *o);
-/* The global L2 norm of the gradients (before clipping). */
+/* The global L2 norm of the gradients (before clipping); NaN for NULL. */
 AD_API double ad_opt_grad_norm(const ad_opt *o);
-/* The learning rate of a schedule at an epoch (a pure function of cfg). */
+/* The learning rate of a schedule at an epoch (a pure function of cfg), and
+ * an optimizer's at its current epoch; NaN for a NULL cfg or o. */
 AD_API double ad_opt_schedule_lr(const ad_opt_config *cfg, size_t epoch);
 AD_API double ad_opt_lr(const ad_opt *o);
 /* Step and epoch counters (steps drive Adam's bias correction, epochs the
- * schedule and the shuffling of ad_nn_train). */
+ * schedule and the shuffling of ad_nn_train); 0 for a NULL optimizer, whose
+ * epoch is not set. */
 AD_API uint64_t ad_opt_steps(const ad_opt *o);
 AD_API uint64_t ad_opt_epoch(const ad_opt *o);
 AD_API void ad_opt_set_epoch(ad_opt *o, uint64_t epoch);
@@ -239,7 +242,7 @@ typedef struct ad_nn_history {
     size_t n, cap;
     double *train_loss, *train_acc, *val_loss, *val_acc, *seconds;
 } ad_nn_history;
-/* Appends one epoch (false when memory runs out). */
+/* Appends one epoch (false when memory runs out or h is NULL). */
 AD_API bool ad_nn_history_push(ad_nn_history *h, double train_loss, double train_acc,
                                double val_loss, double val_acc, double seconds);
 AD_API void ad_nn_history_free(ad_nn_history *h);
@@ -261,7 +264,9 @@ typedef struct ad_nn_train_opts {
  * quiet, one line per epoch on stderr: "train epoch 3/20  loss 0.1234
  * acc 95.10%  val loss 0.2  val acc 93.00%  0.120 s  52000 samples/s"
  * (accuracy for classification heads, val fields when val is not NULL;
- * samples/s over the training pass). Appends to h when not NULL. */
+ * samples/s over the training pass). Appends to h when not NULL. o must
+ * update every parameter of m (build it over ad_nn_params(m)); data that does
+ * not fit m is refused (AD_ERR_INVALID) before the first step. */
 AD_API ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_data *val,
                              const ad_nn_train_opts *opts, ad_nn_history *h, char *err,
                              size_t err_len);
@@ -286,14 +291,15 @@ AD_API ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *op
                              ad_nn_history *h, char *err, size_t err_len);
 
 /* Solves A x = b in place for symmetric positive definite A [n,n] (row-major,
- * overwritten by its Cholesky factor L). false when A is not positive definite. */
+ * overwritten by its Cholesky factor L). false when A is not positive
+ * definite, or a or b is NULL (for n > 0). */
 AD_API bool ad_nn_cholesky_solve(double *a, double *b, size_t n);
 
 /* ----------------------------------------------------------- model files */
 
 /* A one-line description of the architecture into buf (truncated to len,
  * always terminated), e.g. "2-16 tanh-16 tanh +1-2 softmax f32"; returns the
- * length it needed. */
+ * length it needed. A NULL buf only measures. */
 AD_API size_t ad_nn_describe(const ad_nn *m, char *buf, size_t len);
 
 /* Saves the model's parameters and, when o is not NULL, the optimizer's

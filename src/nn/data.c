@@ -53,20 +53,6 @@ void ad_nn_make_spirals(size_t n, double turns, double noise, uint64_t seed, flo
 
 /* ---- batches */
 
-/* Fails t naming ad_nn_gather; the invalid handle carries the tape. */
-static ad_tensor gather_fail(ad_tape *t, ad_dtype dt, ad_status code, const char *fmt, ...)
-    AD_NN_PRINTF(4, 5);
-static ad_tensor gather_fail(ad_tape *t, ad_dtype dt, ad_status code, const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    ad_tape_set_error(t, code, msg);
-    return ad_tensor_new(t, dt, 1, (size_t[]){1}, NULL); /* a failed tape: invalid */
-}
-
 ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, const size_t *idx,
                        size_t b, void **scratch, size_t *scratch_len)
 {
@@ -76,30 +62,30 @@ ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, c
         return ad_tensor_new(t, dt, 2, dims, NULL);
     const char *fn = "ad_nn_gather";
     if (!src || !scratch || !scratch_len)
-        return gather_fail(t, dt, AD_ERR_INVALID, "%s: %s is NULL", fn,
-                           !src       ? "src"
-                           : !scratch ? "scratch"
-                                      : "scratch_len");
+        return ad_nn_fail(t, AD_ERR_INVALID, "%s: %s is NULL", fn,
+                          !src       ? "src"
+                          : !scratch ? "scratch"
+                                     : "scratch_len");
     size_t es = dt == AD_F32 ? sizeof(float) : sizeof(double);
     /* nothing to copy: the tape's shape check judges [b, cols], so a huge
      * batch of empty rows is refused, never looped over */
     if (b == 0 || cols == 0) return ad_tensor_new(t, dt, 2, dims, NULL);
     if (b > SIZE_MAX / es / cols)
-        return gather_fail(t, dt, AD_ERR_NOMEM, "%s: a [%zu,%zu] batch has more bytes than memory",
-                           fn, b, cols);
+        return ad_nn_fail(t, AD_ERR_NOMEM, "%s: a [%zu,%zu] batch has more bytes than memory", fn,
+                          b, cols);
     /* a row whose offset does not fit in a pointer difference lies past any buffer */
     size_t max_row = (size_t)PTRDIFF_MAX / sizeof(float) / cols;
     for (size_t r = 0; idx && r < b; r++)
         if (idx[r] >= max_row)
-            return gather_fail(t, dt, AD_ERR_INVALID,
-                               "%s: idx[%zu] = %zu is past any buffer of rows of %zu floats", fn, r,
-                               idx[r], cols);
+            return ad_nn_fail(t, AD_ERR_INVALID,
+                              "%s: idx[%zu] = %zu is past any buffer of rows of %zu floats", fn, r,
+                              idx[r], cols);
     size_t need = b * cols * es;
     if (need > *scratch_len) {
         void *p = realloc(*scratch, need);
         if (!p)
-            return gather_fail(t, dt, AD_ERR_NOMEM, "%s: out of memory for a [%zu,%zu] batch", fn,
-                               b, cols);
+            return ad_nn_fail(t, AD_ERR_NOMEM, "%s: out of memory for a [%zu,%zu] batch", fn, b,
+                              cols);
         *scratch = p;
         *scratch_len = need;
     }

@@ -48,7 +48,8 @@ static size_t put(char *buf, size_t len, size_t at, const char *fmt, ...)
 
 size_t ad_nn_describe(const ad_nn *m, char *buf, size_t len)
 {
-    if (buf && len) buf[0] = '\0';
+    if (!buf) len = 0; /* only measure */
+    if (len) buf[0] = '\0';
     if (!m) return 0;
     const ad_nn_spec *s = ad_nn_get_spec(m);
     size_t at = put(buf, len, 0, "%zu", s->inputs);

@@ -27,6 +27,7 @@ static double now(void)
  * L z = b and L^T x = z by substitution. */
 bool ad_nn_cholesky_solve(double *a, double *b, size_t n)
 {
+    if (n > 0 && (!a || !b)) return false;
     for (size_t j = 0; j < n; j++) {
         double d = a[j * n + j];
         for (size_t k = 0; k < j; k++)
@@ -230,6 +231,25 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
     if (o.mu == 0) o.mu = 1e-3;
     if (o.mu_max == 0) o.mu_max = 1e10;
     if (!o.name) o.name = "lm";
+    /* a negative mu or an infinite mu_max never leaves lm_step's damping
+     * loop, and NaN never enters it (every comparison is false) */
+    if (!(o.mu > 0) || !isfinite(o.mu))
+        return ad_nn_errf(err, err_len, "%s: mu is %g; it must be finite and > 0", fn, o.mu),
+               AD_ERR_INVALID;
+    if (!isfinite(o.mu_max))
+        return ad_nn_errf(err, err_len, "%s: mu_max is %g; it must be finite", fn, o.mu_max),
+               AD_ERR_INVALID;
+    if (o.mu_max < o.mu)
+        return ad_nn_errf(err, err_len, "%s: mu_max is %g; it must be at least mu (%g)", fn,
+                          o.mu_max, o.mu),
+               AD_ERR_INVALID;
+    if (isnan(o.target_loss))
+        return ad_nn_errf(err, err_len, "%s: target_loss is nan; 0 means never stop early", fn),
+               AD_ERR_INVALID;
+    if (d->n > SIZE_MAX / d->out)
+        return ad_nn_errf(err, err_len, "%s: %zu samples x %zu outputs: too many residuals", fn,
+                          d->n, d->out),
+               AD_ERR_INVALID;
     size_t P = ad_nn_param_count(m), R = d->n * d->out;
     if (R > SIZE_MAX / sizeof(double) / P || P > 20000)
         return ad_nn_errf(err, err_len, "%s: %zu residuals x %zu weights is too large for LM", fn,

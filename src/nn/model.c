@@ -69,6 +69,20 @@ static int resolve_loss(ad_nn_head h, ad_nn_loss_kind l)
     }
 }
 
+/* Whether a [rows, cols] parameter is past what ad_param_new can hold (it
+ * refuses 2^60 elements and more), with the layer and shape into err: "out
+ * of memory" would hide a size that overflowed. k 0: no layer number. */
+static bool too_large(size_t rows, size_t cols, const char *fn, const char *where, size_t k,
+                      const char *what, char *err, size_t len)
+{
+    if (rows <= SIZE_MAX / 16 / cols) return false;
+    char num[24] = "";
+    if (k) snprintf(num, sizeof num, " %zu", k);
+    ad_nn_errf(err, len, "%s: %s%s: a [%zu,%zu] %s is too large to hold", fn, where, num, rows,
+               cols, what);
+    return true;
+}
+
 static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
 {
     const char *fn = "ad_nn_new";
@@ -91,6 +105,9 @@ static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
                false;
     if (s->head == AD_HEAD_SOFTMAX && s->outputs < 2)
         return ad_nn_errf(err, len, "%s: a softmax head needs at least 2 outputs", fn), false;
+    if (!isfinite(s->leaky_slope))
+        return ad_nn_errf(err, len, "%s: leaky_slope is %g; it must be finite", fn, s->leaky_slope),
+               false;
     for (size_t i = 0; i < s->n_hidden; i++) {
         const ad_nn_layer_spec *l = &s->hidden[i];
         size_t k = i + 1; /* layers are numbered from 1; 0 is the input */
@@ -106,6 +123,9 @@ static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
                        "%s: hidden layer %zu: skip %zu reaches before the input (at most %zu)", fn,
                        k, l->skip, k),
                    false;
+        if (too_large(l->width, k == 1 ? s->inputs : s->hidden[k - 2].width, fn, "hidden layer", k,
+                      "weight matrix", err, len))
+            return false;
         if (l->skip == 0) continue;
         size_t from = k == l->skip ? s->inputs : s->hidden[k - l->skip - 1].width;
         if (from != l->width && !l->project)
@@ -114,8 +134,11 @@ static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
                               "projection (set project)",
                               fn, k, from, l->width),
                    false;
+        if (l->project && too_large(from, l->width, fn, "hidden layer", k, "projection", err, len))
+            return false;
     }
-    return true;
+    return !too_large(s->outputs, s->n_hidden ? s->hidden[s->n_hidden - 1].width : s->inputs, fn,
+                      "output layer", 0, "weight matrix", err, len);
 }
 
 static ad_param *new_matrix(ad_dtype dt, size_t rows, size_t cols)
@@ -281,10 +304,43 @@ static ad_tensor activate(ad_tensor z, ad_nn_act a, double slope)
     }
 }
 
-/* h_i = act(h_{i-1} W_i^T + b_i) + (h_{i-skip} [P_i]); logits = h_L W^T + b. */
+static const char *dtype_name(ad_dtype dt)
+{
+    return dt == AD_F64 ? "float64" : "float32";
+}
+
+/* Whether the handle can be read (an invalid or stale one has no shape:
+ * the engine's op then says why). */
+static bool readable(ad_tensor x)
+{
+    return ad_tensor_shape(x, NULL) > 0;
+}
+
+/* Whether x is [B, width] or one sample [width]. */
+static bool width_ok(ad_tensor x, size_t width)
+{
+    size_t dims[AD_MAX_DIMS], nd = ad_tensor_shape(x, dims);
+    return (nd == 1 || nd == 2) && dims[nd - 1] == width;
+}
+
+/* h_i = act(h_{i-1} W_i^T + b_i) + (h_{i-skip} [P_i]); logits = h_L W^T + b.
+ * The input is checked once here (O(1)), so a wrong width is reported
+ * against the model, not as a matmul of two shapes the caller never wrote. */
 ad_tensor ad_nn_forward(ad_nn *m, ad_tensor x)
 {
     ad_tape *t = ad_tensor_tape(x);
+    const char *fn = "ad_nn_forward";
+    if (!m) return ad_nn_fail(t, AD_ERR_INVALID, "%s: model is NULL", fn);
+    if (readable(x)) {
+        if (ad_tensor_dtype(x) != m->spec.dtype)
+            return ad_nn_fail(t, AD_ERR_DTYPE, "%s: input is %s; the model is %s", fn,
+                              dtype_name(ad_tensor_dtype(x)), dtype_name(m->spec.dtype));
+        char sh[AD_NN_SHAPE_LEN];
+        if (!width_ok(x, m->spec.inputs))
+            return ad_nn_fail(t, AD_ERR_SHAPE, "%s: input has shape %s; the model takes [B,%zu]",
+                              fn, ad_nn_shape_str(x, sh), m->spec.inputs);
+    }
+    bool healthy = ad_tape_error(t, NULL) == AD_OK;
     ad_tensor h = x;
     size_t nh = m->spec.n_hidden;
     m->h[0] = x;
@@ -302,11 +358,28 @@ ad_tensor ad_nn_forward(ad_nn *m, ad_tensor x)
         }
         if (i < nh) m->h[i + 1] = h;
     }
+    if (healthy) ad_nn_name_failure(t, h, fn);
     return h;
+}
+
+/* Fails logits' tape unless they are [B, outputs] or [outputs]. */
+static bool logits_fit(const ad_nn *m, ad_tensor logits, const char *fn)
+{
+    if (width_ok(logits, m->spec.outputs)) return true;
+    char sh[AD_NN_SHAPE_LEN];
+    ad_nn_fail(ad_tensor_tape(logits), AD_ERR_SHAPE,
+               "%s: logits have shape %s; the model gives [B,%zu]", fn, ad_nn_shape_str(logits, sh),
+               m->spec.outputs);
+    return false;
 }
 
 ad_tensor ad_nn_predict(const ad_nn *m, ad_tensor logits)
 {
+    ad_tape *t = ad_tensor_tape(logits);
+    if (!m) return ad_nn_fail(t, AD_ERR_INVALID, "ad_nn_predict: model is NULL");
+    /* logits_fit fails the tape; ad_nn_fail then only hands out the invalid handle */
+    if (readable(logits) && !logits_fit(m, logits, "ad_nn_predict"))
+        return ad_nn_fail(t, AD_ERR_SHAPE, "ad_nn_predict");
     switch (m->spec.head) {
     case AD_HEAD_LOGISTIC:
         return ad_tsigmoid(logits);
@@ -317,19 +390,65 @@ ad_tensor ad_nn_predict(const ad_nn *m, ad_tensor logits)
     }
 }
 
+/* The target of the identity and logistic heads: a tensor of the logits'
+ * shape and dtype; if not, fails the tape naming ad_nn_loss. */
+static bool target_fits(const ad_nn *m, ad_tensor logits, ad_tensor target)
+{
+    const char *fn = "ad_nn_loss";
+    ad_tape *t = ad_tensor_tape(logits);
+    char a[AD_NN_SHAPE_LEN], b[AD_NN_SHAPE_LEN];
+    size_t dt[AD_MAX_DIMS], dl[AD_MAX_DIMS];
+    if (!ad_tensor_ok(target))
+        return ad_nn_fail(t, AD_ERR_INVALID,
+                          "%s: the %s head needs a target tensor [B,%zu]; target is not a valid "
+                          "handle",
+                          fn, ad_nn_head_name(m->spec.head), m->spec.outputs),
+               false;
+    if (!readable(target)) return true; /* stale: the loss op says so */
+    size_t nt = ad_tensor_shape(target, dt), nl = ad_tensor_shape(logits, dl);
+    if (nt != nl || memcmp(dt, dl, nt * sizeof *dt) != 0)
+        return ad_nn_fail(t, AD_ERR_SHAPE, "%s: target has shape %s; the logits have %s", fn,
+                          ad_nn_shape_str(target, a), ad_nn_shape_str(logits, b)),
+               false;
+    if (ad_tensor_dtype(target) != ad_tensor_dtype(logits))
+        return ad_nn_fail(t, AD_ERR_DTYPE, "%s: target is %s; the logits are %s", fn,
+                          dtype_name(ad_tensor_dtype(target)), dtype_name(ad_tensor_dtype(logits))),
+               false;
+    return true;
+}
+
 ad_tensor ad_nn_loss(const ad_nn *m, ad_tensor logits, ad_tensor target, const int32_t *labels)
 {
+    ad_tape *t = ad_tensor_tape(logits);
+    if (!m) return ad_nn_fail(t, AD_ERR_INVALID, "ad_nn_loss: model is NULL");
+    size_t dims[AD_MAX_DIMS], nd = ad_tensor_shape(logits, dims), b = nd == 2 ? dims[0] : 1;
+    if (nd > 0) { /* an unreadable one: the loss op reports why */
+        /* both fail the tape first; ad_nn_fail then only hands out the invalid handle */
+        if (!logits_fit(m, logits, "ad_nn_loss") ||
+            (m->spec.loss != AD_LOSS_SOFTMAX_CE && !target_fits(m, logits, target)))
+            return ad_nn_fail(t, AD_ERR_INVALID, "ad_nn_loss");
+        if (m->spec.loss == AD_LOSS_SOFTMAX_CE && !labels && b > 0) /* [0,C] reads none */
+            return ad_nn_fail(t, AD_ERR_INVALID,
+                              "ad_nn_loss: the softmax head needs labels (B class indices)");
+    }
+    /* labels out of range and foreign or stale targets are found by the loss
+     * op (a label check is O(B), too dear to repeat per step) */
+    bool healthy = ad_tape_error(t, NULL) == AD_OK;
+    ad_tensor l;
     switch (m->spec.loss) {
     case AD_LOSS_HALF_SSE:
-        return ad_half_sse_loss(logits, target);
+        l = ad_half_sse_loss(logits, target);
+        break;
     case AD_LOSS_BCE_LOGITS:
-        return ad_bce_with_logits(logits, target);
-    case AD_LOSS_SOFTMAX_CE: {
-        size_t dims[AD_MAX_DIMS];
-        size_t nd = ad_tensor_shape(logits, dims);
-        return ad_softmax_cross_entropy(logits, labels, nd == 2 ? dims[0] : 1);
-    }
+        l = ad_bce_with_logits(logits, target);
+        break;
+    case AD_LOSS_SOFTMAX_CE:
+        l = ad_softmax_cross_entropy(logits, labels, b);
+        break;
     default:
-        return ad_mse_loss(logits, target);
+        l = ad_mse_loss(logits, target);
+        break;
     }
+    if (healthy) ad_nn_name_failure(t, l, "ad_nn_loss");
+    return l;
 }

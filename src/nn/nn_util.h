@@ -4,6 +4,8 @@
 #ifndef AD_NN_UTIL_H
 #define AD_NN_UTIL_H
 
+#include "adtape/nn.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,5 +24,23 @@ void ad_nn_errf(char *err, size_t len, const char *fmt, ...) AD_NN_PRINTF(3, 4);
  * [0, C)". */
 bool ad_nn_labels_ok(const int32_t *labels, size_t n, size_t classes, const char *fn,
                      const char *what, char *err, size_t len);
+
+/* Fails t with code and a printf message (start it with the public
+ * function's name) and returns an invalid handle that carries t, so a sweep
+ * from it reports t's error. A NULL or already failed t keeps its state. */
+ad_tensor ad_nn_fail(ad_tape *t, ad_status code, const char *fmt, ...) AD_NN_PRINTF(3, 4);
+
+/* x's shape as "[4,3]" into buf (AD_NN_SHAPE_LEN bytes); "[]" for an invalid
+ * handle. Returns buf. */
+#define AD_NN_SHAPE_LEN 96
+const char *ad_nn_shape_str(ad_tensor x, char *buf);
+
+/* When the op just failed t (which was healthy before it), the message
+ * becomes "<fn>: <engine message>", so the caller sees the function it
+ * called; its code stays. O(1) unless t failed. */
+void ad_nn_name_failure(ad_tape *t, ad_tensor result, const char *fn);
+
+/* Whether o updates p (optim.c: the optimizer's parameter list is private). */
+bool ad_nn_opt_has(const ad_opt *o, const ad_param *p);
 
 #endif

@@ -32,6 +32,39 @@ static double *counters(const ad_opt *o)
     return ad_param_value(o->state[0]);
 }
 
+typedef struct param_at {
+    uintptr_t p;
+    size_t i;
+} param_at;
+
+static int by_address(const void *a, const void *b)
+{
+    const param_at *x = a, *y = b;
+    return x->p < y->p ? -1 : x->p > y->p ? 1 : x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* 1 with the first two positions of a parameter listed twice, 0 when all
+ * differ, -1 out of memory. Sorted by address: O(n log n), once per
+ * optimizer. */
+static int find_repeat(ad_param *const *params, size_t n, size_t *a, size_t *b)
+{
+    if (n < 2) return 0;
+    param_at *v = malloc(n * sizeof *v); /* n <= SIZE_MAX / 8: params holds n pointers */
+    if (!v) return -1;
+    for (size_t i = 0; i < n; i++)
+        v[i] = (param_at){(uintptr_t)params[i], i};
+    qsort(v, n, sizeof *v, by_address);
+    int found = 0;
+    for (size_t i = 1; i < n && !found; i++)
+        if (v[i].p == v[i - 1].p) {
+            found = 1;
+            *a = v[i - 1].i;
+            *b = v[i].i;
+        }
+    free(v);
+    return found;
+}
+
 ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, char *err,
                    size_t err_len)
 {
@@ -69,6 +102,19 @@ ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, 
     }
     for (size_t i = 0; i < n; i++)
         if (!params[i]) return ad_nn_errf(err, err_len, "%s: params[%zu] is NULL", fn, i), NULL;
+    size_t dup_a, dup_b;
+    switch (find_repeat(params, n, &dup_a, &dup_b)) {
+    case 1:
+        return ad_nn_errf(err, err_len,
+                          "%s: params[%zu] and params[%zu] are the same parameter (it would be "
+                          "updated twice per step)",
+                          fn, dup_a, dup_b),
+               NULL;
+    case -1:
+        return ad_nn_errf(err, err_len, "%s: out of memory", fn), NULL;
+    default:
+        break;
+    }
     ad_opt *o = calloc(1, sizeof *o);
     if (!o) goto nomem;
     o->cfg = *cfg;
@@ -123,23 +169,31 @@ ad_param *const *ad_opt_state(const ad_opt *o, size_t *n)
     return o ? o->state : NULL;
 }
 
+bool ad_nn_opt_has(const ad_opt *o, const ad_param *p)
+{
+    for (size_t i = 0; o && i < o->n; i++)
+        if (o->params[i] == p) return true;
+    return false;
+}
+
 uint64_t ad_opt_steps(const ad_opt *o)
 {
-    return (uint64_t)counters(o)[0];
+    return o ? (uint64_t)counters(o)[0] : 0;
 }
 
 uint64_t ad_opt_epoch(const ad_opt *o)
 {
-    return (uint64_t)counters(o)[1];
+    return o ? (uint64_t)counters(o)[1] : 0;
 }
 
 void ad_opt_set_epoch(ad_opt *o, uint64_t epoch)
 {
-    counters(o)[1] = (double)epoch;
+    if (o) counters(o)[1] = (double)epoch;
 }
 
 double ad_opt_schedule_lr(const ad_opt_config *c, size_t epoch)
 {
+    if (!c) return (double)NAN;
     switch (c->schedule) {
     case AD_LR_STEP: {
         size_t period = c->step_epochs ? c->step_epochs : 10;
@@ -158,11 +212,13 @@ double ad_opt_schedule_lr(const ad_opt_config *c, size_t epoch)
 
 double ad_opt_lr(const ad_opt *o)
 {
+    if (!o) return (double)NAN;
     return ad_opt_schedule_lr(&o->cfg, (size_t)ad_opt_epoch(o));
 }
 
 double ad_opt_grad_norm(const ad_opt *o)
 {
+    if (!o) return (double)NAN;
     double s = 0.0;
     for (size_t i = 0; i < o->n; i++) {
         size_t n = ad_param_numel(o->params[i]);

@@ -23,6 +23,7 @@ static double now(void)
 bool ad_nn_history_push(ad_nn_history *h, double train_loss, double train_acc, double val_loss,
                         double val_acc, double seconds)
 {
+    if (!h) return false;
     if (h->n == h->cap) {
         size_t cap = h->cap ? 2 * h->cap : 16;
         double **arrays[5] = {&h->train_loss, &h->train_acc, &h->val_loss, &h->val_acc,
@@ -57,7 +58,9 @@ void ad_nn_history_free(ad_nn_history *h)
 static bool data_fits(const ad_nn *m, const ad_nn_data *d, const char *what, char *err, size_t len)
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
-    if (!d->x || d->in != s->inputs)
+    if (!d->x)
+        return ad_nn_errf(err, len, "ad_nn_train: %s data has no inputs (x is NULL)", what), false;
+    if (d->in != s->inputs)
         return ad_nn_errf(err, len, "ad_nn_train: %s data has %zu features, the model takes %zu",
                           what, d->in, s->inputs),
                false;
@@ -80,6 +83,23 @@ static bool data_fits(const ad_nn *m, const ad_nn_data *d, const char *what, cha
         if (!ad_nn_labels_ok(d->labels, d->n, s->outputs, "ad_nn_train", whose, err, len))
             return false;
     }
+    return true;
+}
+
+/* An optimizer over other parameters would step those, leave m's gradients
+ * to pile up, and report a loss that never moves. */
+static bool opt_covers(const ad_nn *m, const ad_opt *o, char *err, size_t len)
+{
+    size_t np;
+    ad_param *const *ps = ad_nn_params(m, &np);
+    for (size_t i = 0; i < np; i++)
+        if (!ad_nn_opt_has(o, ps[i]))
+            return ad_nn_errf(
+                       err, len,
+                       "ad_nn_train: the optimizer does not update the model's parameter %zu "
+                       "(of %zu); build it over ad_nn_params(m)",
+                       i, np),
+                   false;
     return true;
 }
 
@@ -166,6 +186,19 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
     if (!op.name) op.name = "train";
     if (op.print_every == 0) op.print_every = 1;
     if (train->n == 0) return ad_nn_errf(err, err_len, "ad_nn_train: no samples"), AD_ERR_INVALID;
+    /* the permutation has n entries: n x sizeof(size_t) must not wrap */
+    if (train->n > SIZE_MAX / sizeof(size_t))
+        return ad_nn_errf(err, err_len,
+                          "ad_nn_train: training data has %zu samples, too many to index",
+                          train->n),
+               AD_ERR_INVALID;
+    size_t e0 = (size_t)ad_opt_epoch(o);
+    if (op.epochs > SIZE_MAX - e0)
+        return ad_nn_errf(err, err_len,
+                          "ad_nn_train: %zu epochs from epoch %zu pass the largest epoch number",
+                          op.epochs, e0),
+               AD_ERR_INVALID;
+    if (!opt_covers(m, o, err, err_len)) return AD_ERR_INVALID;
     if (!data_fits(m, train, "training", err, err_len)) return AD_ERR_INVALID;
     if (val && !data_fits(m, val, "validation", err, err_len)) return AD_ERR_INVALID;
     size_t batch = op.batch_size < train->n ? op.batch_size : train->n;
@@ -179,7 +212,7 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
         st = AD_ERR_NOMEM;
         goto done;
     }
-    size_t e0 = (size_t)ad_opt_epoch(o), last = e0 + op.epochs;
+    size_t last = e0 + op.epochs;
     for (size_t e = e0; e < last; e++) {
         double t0 = now(), loss, acc, vloss = (double)NAN, vacc = (double)NAN;
         if (op.no_shuffle)
