@@ -131,7 +131,7 @@ AD_API ad_tape_stats ad_tape_stats_get(const ad_tape *t); /* zeros for NULL */
  * a leaf whose gradient ad_grad reports. Defined inline below.
  * A constant: costs nothing on the tape and receives no gradient. */
 AD_API ad_scalar ad_constant(ad_tape *t, double value);
-/* The value (NaN for an invalid handle). */
+/* The value (NaN for an invalid or zero-initialised handle). */
 AD_API double ad_value(ad_scalar x);
 /* double ad_grad(ad_scalar x): the adjoint of x after the last sweep,
  * defined inline below. */
@@ -441,7 +441,9 @@ AD_API ad_scalar ad_fmax(ad_scalar a, ad_scalar b);
 AD_API ad_scalar ad_hypot(ad_scalar a, ad_scalar b);
 AD_API ad_scalar ad_sigmoid(ad_scalar a);
 /* A user-defined elementary function: value v with local partials da, db.
- * Pass b as an invalid handle (or a constant) for a unary function. */
+ * Pass b as an invalid handle (or a constant) for a unary function; like any
+ * operand, a constant b from another tape or from before a reset fails the
+ * tape. */
 AD_API ad_scalar ad_custom2(ad_scalar a, ad_scalar b, double v, double da, double db);
 
 /* ---------------------------------------------------------------- tensors
@@ -484,7 +486,8 @@ AD_API const void *ad_tensor_data(ad_tensor x);
 /* The gradient buffer after a sweep, same layout as the value; NULL when the
  * tensor needs no gradient or no sweep has run. Owned by the tape. */
 AD_API const void *ad_tensor_grad(ad_tensor x);
-/* Element i (row-major flat index) of the value, as a double. */
+/* Element i (row-major flat index) of the value, as a double; NaN for an
+ * invalid or stale handle or i >= numel (the tape is not failed). */
 AD_API double ad_tensor_get(ad_tensor x, size_t i);
 
 /* --------------------------------------------------------- random numbers
@@ -782,7 +785,8 @@ AD_API void ad_tape_clear_error(ad_tape *t);
  * name, as the library does), so code built on this API, such as layers and
  * data loaders, reports bad input the same way. The first error wins: a
  * failed tape keeps its own. Returns the tape's error afterwards; code
- * AD_OK changes nothing; a NULL tape gives AD_ERR_INVALID. */
+ * AD_OK changes nothing; a NULL tape gives AD_ERR_INVALID; a code that is no
+ * ad_status fails the tape with AD_ERR_INVALID, naming the code. */
 AD_API ad_status ad_tape_set_error(ad_tape *t, ad_status code, const char *message);
 /* The drivers (ad_gradient, ad_gradient_status, ad_jacobian, ad_gradcheck,
  * ad_gradcheck_graph) record on tapes of their own, which they free. Each

@@ -117,7 +117,7 @@ ad_scalar ad_constant(ad_tape *t, double value)
 
 double ad_value(ad_scalar x)
 {
-    return x.index_ == AD_INVALID_INDEX ? (double)NAN : x.value_;
+    return ad_scalar_ok(x) ? x.value_ : (double)NAN; /* zeroed handles too */
 }
 
 ad_tape *ad_scalar_tape(ad_scalar x)
@@ -232,8 +232,11 @@ ad_scalar ad_sigmoid(ad_scalar a)
     return ad_push1_(a, s, e / ((1.0 + e) * (1.0 + e)), "ad_sigmoid");
 }
 
+/* Only a b that is no handle at all makes it unary: a constant b goes
+ * through the binary checks (its tape and generation), and its partial,
+ * like any constant's, reaches no adjoint but a dummy's. */
 ad_scalar ad_custom2(ad_scalar a, ad_scalar b, double v, double da, double db)
 {
-    if (!ad_scalar_ok(b) || b.index_ == 0) return ad_push1_(a, v, da, "ad_custom2");
+    if (!ad_scalar_ok(b)) return ad_push1_(a, v, da, "ad_custom2");
     return ad_push2_(a, b, v, da, db, "ad_custom2");
 }

@@ -149,7 +149,11 @@ ad_status ad_tape_set_error(ad_tape *t, ad_status code, const char *message)
 {
     if (!t) return AD_ERR_INVALID;
     if (code == AD_OK) return t->err;
-    ad_tape_fail(t, code, "%s", message ? message : "(no message)");
+    if ((unsigned)code > (unsigned)AD_ERR_GRADCHECK) /* no ad_status: say so, keep the message */
+        ad_tape_fail(t, AD_ERR_INVALID, "ad_tape_set_error: unknown status code %d (message: %s)",
+                     (int)code, message ? message : "(no message)");
+    else
+        ad_tape_fail(t, code, "%s", message ? message : "(no message)");
     return t->err;
 }
 

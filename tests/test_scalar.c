@@ -739,3 +739,41 @@ Test(scalar, hypot_slopes_at_overflowing_and_infinite_legs)
     cr_assert(isnan(ad_grad(a)));
     ad_tape_free(t);
 }
+
+/* ad_custom2 used to take any constant b for "no second operand", so a
+ * constant from another tape or from before a reset slipped through where
+ * ad_mul and every other binary op refuse it. */
+Test(scalar, custom2_refuses_a_constant_second_operand_from_another_tape_or_before_a_reset)
+{
+    ad_tape *t = ad_tape_new(), *u = ad_tape_new();
+    ad_scalar x = ad_variable(t, 2.0);
+    ad_scalar y = ad_custom2(x, ad_constant(u, 1.0), 5.0, 0.5, 0.25);
+    cr_assert(!ad_scalar_ok(y));
+    ASSERT_TAPE_ERROR(t, AD_ERR_FOREIGN, "ad_custom2: operand 2 belongs to a different tape");
+
+    ad_tape_reset(t);
+    ad_scalar old = ad_constant(t, 1.0);
+    ad_tape_reset(t);
+    x = ad_variable(t, 2.0);
+    y = ad_custom2(x, old, 5.0, 0.5, 0.25);
+    cr_assert(!ad_scalar_ok(y));
+    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_custom2: operand 2 was recorded before the last");
+
+    /* a constant of its own tape is still a unary function: only da counts */
+    ad_tape_reset(t);
+    x = ad_variable(t, 2.0);
+    y = ad_custom2(x, ad_constant(t, 1.0), 5.0, 0.5, (double)NAN);
+    cr_assert_eq(ad_value(y), 5.0);
+    cr_assert_eq(ad_backward_scalar(y), AD_OK);
+    cr_assert_eq(ad_grad(x), 0.5);
+    ad_tape_free(t);
+    ad_tape_free(u);
+}
+
+/* A zero-initialised handle is not a value: ad_value said 0 for it. */
+Test(scalar, value_of_a_zero_initialised_handle_is_nan)
+{
+    ad_scalar h = {0};
+    cr_assert(!ad_scalar_ok(h));
+    cr_assert(isnan(ad_value(h)), "got %g", ad_value(h));
+}

@@ -478,6 +478,22 @@ Test(errors, code_built_on_the_api_fails_a_tape_with_its_own_message)
     ad_tape_free(t);
 }
 
+/* A code that is no ad_status used to be stored as the tape's error, so
+ * ad_backward and the rest returned it ("AD_ERR_UNKNOWN"). */
+Test(errors, set_error_with_a_code_that_is_no_status_fails_with_invalid_and_names_it)
+{
+    ad_tape *t = ad_tape_new();
+    cr_assert_eq(ad_tape_set_error(t, (ad_status)99, "my_layer: oops"), AD_ERR_INVALID);
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_tape_set_error: unknown status code 99");
+    const char *msg;
+    ad_tape_error(t, &msg);
+    cr_assert(strstr(msg, "my_layer: oops"), "the caller's message is kept: %s", msg);
+    ad_tape_clear_error(t);
+    cr_assert_eq(ad_tape_set_error(t, (ad_status)-1, NULL), AD_ERR_INVALID);
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_tape_set_error: unknown status code -1");
+    ad_tape_free(t);
+}
+
 /* Parameters follow the tensors' rule for empty shapes, wherever the 0 is
  * ([SIZE_MAX,0] used to be accepted, [SIZE_MAX,4,0] refused). */
 Test(errors, an_empty_parameter_with_huge_other_dimensions_is_refused_wherever_the_zero_is)
