@@ -69,7 +69,11 @@ ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, c
     size_t es = dt == AD_F32 ? sizeof(float) : sizeof(double);
     /* nothing to copy: the tape's shape check judges [b, cols], so a huge
      * batch of empty rows is refused, never looped over */
-    if (b == 0 || cols == 0) return ad_tensor_new(t, dt, 2, dims, NULL);
+    if (b == 0 || cols == 0) {
+        ad_tensor empty = ad_tensor_new(t, dt, 2, dims, NULL);
+        ad_nn_name_failure(t, empty, fn); /* a shape refused: "ad_nn_gather: ad_tensor_new: ..." */
+        return empty;
+    }
     if (b > SIZE_MAX / es / cols)
         return ad_nn_fail(t, AD_ERR_NOMEM, "%s: a [%zu,%zu] batch has more bytes than memory", fn,
                           b, cols);
@@ -97,7 +101,9 @@ ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, c
             for (size_t c = 0; c < cols; c++)
                 ((double *)*scratch)[r * cols + c] = (double)row[c];
     }
-    return ad_tensor_new(t, dt, 2, dims, *scratch);
+    ad_tensor batch = ad_tensor_new(t, dt, 2, dims, *scratch);
+    ad_nn_name_failure(t, batch, fn); /* the tape's memory ran out */
+    return batch;
 }
 
 /* ---- metrics */
