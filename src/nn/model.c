@@ -377,9 +377,7 @@ ad_tensor ad_nn_predict(const ad_nn *m, ad_tensor logits)
 {
     ad_tape *t = ad_tensor_tape(logits);
     if (!m) return ad_nn_fail(t, AD_ERR_INVALID, "ad_nn_predict: model is NULL");
-    /* logits_fit fails the tape; ad_nn_fail then only hands out the invalid handle */
-    if (readable(logits) && !logits_fit(m, logits, "ad_nn_predict"))
-        return ad_nn_fail(t, AD_ERR_SHAPE, "ad_nn_predict");
+    if (readable(logits) && !logits_fit(m, logits, "ad_nn_predict")) return ad_nn_invalid(t);
     switch (m->spec.head) {
     case AD_HEAD_LOGISTIC:
         return ad_tsigmoid(logits);
@@ -423,10 +421,10 @@ ad_tensor ad_nn_loss(const ad_nn *m, ad_tensor logits, ad_tensor target, const i
     if (!m) return ad_nn_fail(t, AD_ERR_INVALID, "ad_nn_loss: model is NULL");
     size_t dims[AD_MAX_DIMS], nd = ad_tensor_shape(logits, dims), b = nd == 2 ? dims[0] : 1;
     if (nd > 0) { /* an unreadable one: the loss op reports why */
-        /* both fail the tape first; ad_nn_fail then only hands out the invalid handle */
+        /* both fail the tape */
         if (!logits_fit(m, logits, "ad_nn_loss") ||
             (m->spec.loss != AD_LOSS_SOFTMAX_CE && !target_fits(m, logits, target)))
-            return ad_nn_fail(t, AD_ERR_INVALID, "ad_nn_loss");
+            return ad_nn_invalid(t);
         if (m->spec.loss == AD_LOSS_SOFTMAX_CE && !labels && b > 0) /* [0,C] reads none */
             return ad_nn_fail(t, AD_ERR_INVALID,
                               "ad_nn_loss: the softmax head needs labels (B class indices)");

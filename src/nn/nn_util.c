@@ -34,6 +34,11 @@ ad_tensor ad_nn_fail(ad_tape *t, ad_status code, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     ad_tape_set_error(t, code, msg);
+    return ad_nn_invalid(t);
+}
+
+ad_tensor ad_nn_invalid(ad_tape *t)
+{
     /* a constructor on a failed tape returns the invalid handle */
     return ad_tensor_new(t, AD_F32, 1, (size_t[]){1}, NULL);
 }

@@ -29,6 +29,9 @@ bool ad_nn_labels_ok(const int32_t *labels, size_t n, size_t classes, const char
  * function's name) and returns an invalid handle that carries t, so a sweep
  * from it reports t's error. A NULL or already failed t keeps its state. */
 ad_tensor ad_nn_fail(ad_tape *t, ad_status code, const char *fmt, ...) AD_NN_PRINTF(3, 4);
+/* The invalid handle carrying t, for a caller whose check already failed t
+ * (on a healthy t it would be a valid one-element tensor: fail t first). */
+ad_tensor ad_nn_invalid(ad_tape *t);
 
 /* x's shape as "[4,3]" into buf (AD_NN_SHAPE_LEN bytes); "[]" for an invalid
  * handle. Returns buf. */
