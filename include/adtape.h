@@ -163,6 +163,9 @@ typedef struct ad_tape_hot_ {
     size_t ns;   /* records in use */
     size_t scap; /* one past the last index the current segment holds */
     double *adj; /* adjoints, at least scap of them; each record zeroes its own */
+    /* nonzero once the tape has outgrown the caches: records and their zero
+     * adjoints are then written with streaming stores (see ad_srec_write_) */
+    size_t stream;
 } ad_tape_hot_;
 /* Everything the inline fast path does not handle: errors, stale or foreign
  * handles, evaluation mode, a full segment. Operands travel as (tape, index
@@ -208,6 +211,45 @@ static inline ad_srec_ *ad_srec_slot_(const ad_tape_hot_ *t)
     return (ad_srec_ *)(t->srec_origin + t->ns * sizeof(ad_srec_));
 }
 
+/* Streaming (non-temporal) 8-byte stores, on x86-64 with GCC or clang. A
+ * tape larger than the caches is only read again by the sweep, after other
+ * records have pushed it out: an ordinary store first reads each line it
+ * fills from memory, a streaming store does not, which halves the memory
+ * traffic of recording. Small tapes keep ordinary stores, so their sweep
+ * finds them in cache. Streamed records reach other threads at the next
+ * lock or fence: hand a tape to another thread through a mutex. */
+#if defined(__x86_64__) && defined(__clang__)
+#define AD_STREAM_STORE_(p, v) __builtin_nontemporal_store((v), (long long *)(p))
+#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__TINYC__)
+#define AD_STREAM_STORE_(p, v) __builtin_ia32_movnti64((long long *)(p), (v))
+#endif
+
+/* Writes record t->ns = (a, b, da, db) and zeroes its adjoint. */
+static inline void ad_srec_write_(const ad_tape_hot_ *t, uint32_t a, uint32_t b, double da,
+                                  double db)
+{
+    ad_srec_ *r = ad_srec_slot_(t);
+#ifdef AD_STREAM_STORE_
+    if (t->stream) {
+        /* unions, not pointer casts, to read the bits of the partials */
+        union {
+            double d;
+            long long i;
+        } pa = {da}, pb = {db};
+        AD_STREAM_STORE_(&r->a, (long long)((uint64_t)a | (uint64_t)b << 32));
+        AD_STREAM_STORE_(&r->da, pa.i);
+        AD_STREAM_STORE_(&r->db, pb.i);
+        AD_STREAM_STORE_(&t->adj[t->ns], 0LL);
+        return;
+    }
+#endif
+    r->a = a;
+    r->b = b;
+    r->da = da;
+    r->db = db;
+    t->adj[t->ns] = 0.0;
+}
+
 /* Records out = f(a, b) with partials da, db: one 24-byte record. Inline,
  * so arithmetic on scalars costs a few nanoseconds. */
 static inline ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da, double db,
@@ -216,13 +258,8 @@ static inline ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da,
     ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
     if (AD_LIKELY_(t && a.tape_ == b.tape_ && a.gen_ == t->live_gen && b.gen_ == t->live_gen &&
                    t->ns < t->scap && (a.index_ | b.index_) != 0)) {
-        ad_srec_ *r = ad_srec_slot_(t);
         uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
-        r->a = a.index_ ? a.index_ : dummy;
-        r->b = b.index_ ? b.index_ : dummy;
-        r->da = da;
-        r->db = db;
-        t->adj[t->ns] = 0.0;
+        ad_srec_write_(t, a.index_ ? a.index_ : dummy, b.index_ ? b.index_ : dummy, da, db);
         ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_, v};
         return out;
     }
@@ -236,12 +273,7 @@ static inline ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *
 {
     ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
     if (AD_LIKELY_(t && a.gen_ == t->live_gen && t->ns < t->scap && a.index_ != 0)) {
-        ad_srec_ *r = ad_srec_slot_(t);
-        r->a = a.index_;
-        r->b = (uint32_t)t->ns % AD_DUMMIES_;
-        r->da = da;
-        r->db = 0.0;
-        t->adj[t->ns] = 0.0;
+        ad_srec_write_(t, a.index_, (uint32_t)t->ns % AD_DUMMIES_, da, 0.0);
         ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_, v};
         return out;
     }
@@ -256,10 +288,8 @@ AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
 {
     ad_tape_hot_ *t = (ad_tape_hot_ *)tape;
     if (AD_LIKELY_(t && t->live_gen == t->gen && t->ns < t->scap)) {
-        ad_srec_ *r = ad_srec_slot_(t);
-        r->a = r->b = (uint32_t)t->ns % AD_DUMMIES_;
-        r->da = r->db = 0.0;
-        t->adj[t->ns] = 0.0;
+        uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
+        ad_srec_write_(t, dummy, dummy, 0.0, 0.0);
         ad_scalar out = {tape, (uint32_t)t->ns++, t->gen, value};
         return out;
     }

@@ -77,6 +77,10 @@ void ad_tape_reset(ad_tape *t)
 {
     if (!t) return;
     ad_arena_rewind(&t->arena);
+    /* a recording that outgrew the caches by far is most likely followed by
+     * another one of its size (a training loop, a benchmark): stream it all */
+    t->stream_all = t->hot.ns * sizeof(ad_srec) >= AD_STREAM_ALL_BYTES;
+    t->hot.stream = t->stream_all;
     t->hot.ns = AD_DUMMIES_;
     t->cur_seg = 0;
     t->hot.srec_origin = (uintptr_t)t->seg[0];
@@ -229,6 +233,7 @@ bool ad_srec_next_segment(ad_tape *t, const char *fn)
      * turned back into a pointer, and that lands inside seg[k] */
     t->hot.srec_origin = (uintptr_t)t->seg[k] - ad_seg_start(k) * sizeof(ad_srec);
     t->hot.scap = ad_seg_start(k + 1);
+    t->hot.stream = t->stream_all || ad_seg_start(k) * sizeof(ad_srec) >= AD_STREAM_FROM_BYTES;
     return true;
 }
 

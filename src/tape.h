@@ -39,6 +39,14 @@ typedef ad_srec_ ad_srec;
 
 #define AD_SEG0     1024 /* records in the first segment */
 #define AD_MAX_SEGS 22   /* enough for 2^32 records */
+/* Segments that start this far into the tape are written with streaming
+ * stores (hot.stream): by then the records no longer fit the caches of
+ * the machines we measured (Zen 4, Sapphire Rapids), and the sweep reads
+ * them from memory either way. The first such segment starts at 25 MB. */
+#define AD_STREAM_FROM_BYTES ((size_t)16 << 20)
+/* After a recording of this many bytes of records, a reset streams the
+ * next recording from its first record (ad_tape_reset). */
+#define AD_STREAM_ALL_BYTES ((size_t)64 << 20)
 
 #define AD_NODE_INLINE_INPUTS 3
 
@@ -85,6 +93,7 @@ struct ad_tape {
      * while ns < scap. */
     ad_srec *seg[AD_MAX_SEGS];
     size_t cur_seg;
+    bool stream_all; /* stream every segment of this recording (hot.stream) */
     /* hot.adj: one adjoint per record slot of every allocated segment.
      * Recording zeroes a record's adjoint as it writes the record, so the
      * first sweep after recording needs no memset; a later sweep clears
