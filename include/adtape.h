@@ -236,7 +236,7 @@ static inline void ad_srec_write_(const ad_tape_hot_ *t, uint32_t a, uint32_t b,
             double d;
             long long i;
         } pa = {da}, pb = {db};
-        AD_STREAM_STORE_(&r->a, (long long)((uint64_t)a | (uint64_t)b << 32));
+        AD_STREAM_STORE_(&r->a, (long long)((uint64_t)a | (uint64_t)b << 32)); /* little-endian */
         AD_STREAM_STORE_(&r->da, pa.i);
         AD_STREAM_STORE_(&r->db, pb.i);
         AD_STREAM_STORE_(&t->adj[t->ns], 0LL);
