@@ -72,12 +72,17 @@ typedef enum ad_dtype { AD_F32 = 0, AD_F64 = 1 } ad_dtype;
 
 /* A scalar on a tape: a small value handle. The fields are private; read the
  * value with ad_value and the adjoint with ad_grad. The value rides in the
- * handle, so a recorded scalar op costs one 24-byte tape record. */
+ * handle, and so does its derivative with respect to one tape record. An op
+ * whose result depends on one record only (a unary op, an op with a
+ * constant, x * x) folds its partial into that derivative and records
+ * nothing; an op on two records costs one 24-byte record. A folded result
+ * has no adjoint of its own: ad_keep gives it one (see ad_grad). */
 typedef struct ad_scalar {
     ad_tape *tape_;
-    uint32_t index_; /* 0: a constant (no gradient); UINT32_MAX: invalid */
-    uint32_t gen_;   /* tape generation when recorded: catches use after reset */
+    uint32_t index_; /* the record the value depends on; 0: a constant; UINT32_MAX: invalid */
+    uint32_t gen_;   /* tape generation (catches use after reset) | AD_FOLDED_ if folded */
     double value_;
+    double mult_; /* d value / d (record index_): 1 for the record itself */
 } ad_scalar;
 
 /* A tensor on a tape: a small handle. The fields are private. */
@@ -141,6 +146,12 @@ AD_API double ad_value(ad_scalar x);
 AD_API ad_tape *ad_scalar_tape(ad_scalar x);
 /* false for the invalid handle that failed ops return. */
 AD_API bool ad_scalar_ok(ad_scalar x);
+/* x with a record of its own, so that ad_grad(x) reports its adjoint after a
+ * sweep: ops that fold (see ad_scalar) make results without one. Keep a
+ * value before using it: y = ad_keep(ad_sin(x)); ops on y then pass their
+ * adjoint through y's record. Handles that have a record, constants and
+ * invalid handles come back as they are. */
+AD_API ad_scalar ad_keep(ad_scalar x);
 
 /* ---- private: the part of a tape that the inline arithmetic below reads
  * and writes. These names are not API and may change in any release. */
@@ -153,6 +164,9 @@ typedef struct ad_srec_ {
  * (its index mod AD_DUMMIES_), not always at 0: the sweep's read-add-write
  * of one shared slot would chain every unary record to the one before. */
 #define AD_DUMMIES_ 8u
+/* The generation bit that marks a folded handle (no record of its own). */
+#define AD_FOLDED_   0x80000000u
+#define AD_GEN_MASK_ 0x7fffffffu
 typedef struct ad_tape_hot_ {
     uint32_t gen;      /* current generation */
     uint32_t live_gen; /* == gen while healthy and recording, else a value no handle has */
@@ -188,7 +202,7 @@ static inline uint64_t ad_index_gen_(ad_scalar x)
 }
 static inline ad_scalar ad_from_slow_(ad_tape *t, uint64_t index_gen, double v)
 {
-    ad_scalar out = {t, (uint32_t)index_gen, (uint32_t)(index_gen >> 32), v};
+    ad_scalar out = {t, (uint32_t)index_gen, (uint32_t)(index_gen >> 32), v, 1.0};
     if (out.index_ == UINT32_MAX) out.value_ = AD_NAN_;
     return out;
 }
@@ -199,10 +213,18 @@ static inline ad_scalar ad_from_slow_(ad_tape *t, uint64_t index_gen, double v)
 #define AD_LIKELY_(x) (x)
 #endif
 
+/* Always inline: with 32-byte handles gcc's -O2 heuristics would otherwise
+ * call the larger ops out of line, passing every handle through memory
+ * (1.5x slower on the benchmark functions). */
+#if defined(__GNUC__) && !defined(__TINYC__)
+#define AD_INLINE_ static inline __attribute__((always_inline))
+#else
+#define AD_INLINE_ static inline
+#endif
 #ifdef AD_DEFINE_SCALAR_OPS_
 #define AD_SCALAR_FN_ AD_API /* the library's exported copies (src/scalar.c) */
 #else
-#define AD_SCALAR_FN_ static inline
+#define AD_SCALAR_FN_ AD_INLINE_
 #endif
 
 /* The record slot of index t->ns (which the caller has checked < t->scap). */
@@ -225,8 +247,7 @@ static inline ad_srec_ *ad_srec_slot_(const ad_tape_hot_ *t)
 #endif
 
 /* Writes record t->ns = (a, b, da, db) and zeroes its adjoint. */
-static inline void ad_srec_write_(const ad_tape_hot_ *t, uint32_t a, uint32_t b, double da,
-                                  double db)
+AD_INLINE_ void ad_srec_write_(const ad_tape_hot_ *t, uint32_t a, uint32_t b, double da, double db)
 {
     ad_srec_ *r = ad_srec_slot_(t);
 #ifdef AD_STREAM_STORE_
@@ -250,36 +271,54 @@ static inline void ad_srec_write_(const ad_tape_hot_ *t, uint32_t a, uint32_t b,
     t->adj[t->ns] = 0.0;
 }
 
-/* Records out = f(a, b) with partials da, db: one 24-byte record. Inline,
- * so arithmetic on scalars costs a few nanoseconds. */
-static inline ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da, double db,
-                                  const char *fn)
+/* The partial of a result with respect to an operand's record: the op's
+ * partial d times the operand's own m. A zero d passes nothing on, as the
+ * sweep passes nothing from a zero adjoint: 0 * sqrt(x) at x = 0 has the
+ * gradient 0, not 0 * inf. */
+AD_INLINE_ double ad_chain_(double d, double m)
+{
+    return d == 0.0 ? 0.0 : d * m;
+}
+
+AD_INLINE_ ad_scalar ad_folded_(ad_scalar a, uint32_t index, double v, double mult)
+{
+    ad_scalar out = {a.tape_, index, a.gen_ | AD_FOLDED_, v, mult};
+    return out;
+}
+
+/* out = f(a, b) with partials da, db. When a and b depend on two different
+ * records, one 24-byte record; otherwise a folded handle and no record. */
+AD_INLINE_ ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da, double db,
+                               const char *fn)
 {
     ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
-    if (AD_LIKELY_(t && a.tape_ == b.tape_ && a.gen_ == t->live_gen && b.gen_ == t->live_gen &&
-                   t->ns < t->scap && (a.index_ | b.index_) != 0)) {
-        uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
-        ad_srec_write_(t, a.index_ ? a.index_ : dummy, b.index_ ? b.index_ : dummy, da, db);
-        ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_, v};
+    double ga = ad_chain_(da, a.mult_), gb = ad_chain_(db, b.mult_);
+    if (AD_LIKELY_(t && a.tape_ == b.tape_ && (a.gen_ & AD_GEN_MASK_) == t->live_gen &&
+                   (b.gen_ & AD_GEN_MASK_) == t->live_gen && t->ns < t->scap &&
+                   (a.index_ | b.index_) != 0)) {
+        if (a.index_ == b.index_) return ad_folded_(a, a.index_, v, ga + gb);
+        if (b.index_ == 0) return ad_folded_(a, a.index_, v, ga);
+        if (a.index_ == 0) return ad_folded_(a, b.index_, v, gb);
+        ad_srec_write_(t, a.index_, b.index_, ga, gb);
+        ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_ & AD_GEN_MASK_, v, 1.0};
         return out;
     }
     return ad_from_slow_(a.tape_ ? a.tape_ : b.tape_,
                          ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), b.tape_, ad_index_gen_(b),
-                                              1, v, da, db, fn),
+                                              1, v, ga, gb, fn),
                          v);
 }
 
-static inline ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *fn)
+/* out = f(a) with partial da: always folded, never a record. */
+AD_INLINE_ ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *fn)
 {
     ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
-    if (AD_LIKELY_(t && a.gen_ == t->live_gen && t->ns < t->scap && a.index_ != 0)) {
-        ad_srec_write_(t, a.index_, (uint32_t)t->ns % AD_DUMMIES_, da, 0.0);
-        ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_, v};
-        return out;
-    }
+    double ga = ad_chain_(da, a.mult_);
+    if (AD_LIKELY_(t && (a.gen_ & AD_GEN_MASK_) == t->live_gen && a.index_ != 0))
+        return ad_folded_(a, a.index_, v, ga);
     return ad_from_slow_(a.tape_,
                          ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), a.tape_, ad_index_gen_(a),
-                                              0, v, da, 0.0, fn),
+                                              0, v, ga, 0.0, fn),
                          v);
 }
 
@@ -290,19 +329,22 @@ AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
     if (AD_LIKELY_(t && t->live_gen == t->gen && t->ns < t->scap)) {
         uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
         ad_srec_write_(t, dummy, dummy, 0.0, 0.0);
-        ad_scalar out = {tape, (uint32_t)t->ns++, t->gen, value};
+        ad_scalar out = {tape, (uint32_t)t->ns++, t->gen, value, 1.0};
         return out;
     }
     return ad_from_slow_(tape, ad_variable_slow_(tape, value), value);
 }
 
-/* The adjoint of x after the last sweep (0 for constants, for nodes the
- * sweep did not reach, and for handles from before the last reset). */
+/* The adjoint of x after the last sweep: 0 for constants, for records the
+ * sweep did not reach and for handles from before the last reset. NaN for
+ * a folded result (see ad_scalar), which has no adjoint of its own:
+ * variables always have one, and y = ad_keep(y) gives one to y. */
 AD_SCALAR_FN_ double ad_grad(ad_scalar x)
 {
     const ad_tape_hot_ *t = (const ad_tape_hot_ *)x.tape_;
     if (t && x.gen_ == t->gen && x.index_ >= AD_DUMMIES_ && x.index_ < t->ns)
         return t->adj[x.index_];
+    if (t && x.gen_ == (t->gen | AD_FOLDED_) && x.index_ != UINT32_MAX) return AD_NAN_;
     return 0.0;
 }
 

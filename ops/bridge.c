@@ -193,7 +193,7 @@ ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const siz
             ad_tape_fail(t, AD_ERR_INVALID, "%s: scalar %zu is invalid", fn, i);
             return ad_invalid_tensor(t);
         }
-        if (x->gen_ != t->hot.gen) {
+        if ((x->gen_ & AD_GEN_MASK_) != t->hot.gen) {
             ad_tape_fail(t, AD_ERR_STALE, "%s: scalar %zu was recorded before the last reset", fn,
                          i);
             return ad_invalid_tensor(t);
@@ -204,8 +204,13 @@ ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const siz
     stack_ctx *c = ad_tape_alloc(t, sizeof *c, fn);
     uint32_t *idx = ad_tape_alloc(t, n * sizeof *idx, fn);
     if (!ad_tensor_ok(anchor) || !c || !idx) return ad_invalid_tensor(t);
-    for (size_t i = 0; i < n; i++)
-        idx[i] = xs[i].index_;
+    /* a folded scalar gets a record of its own first (ad_keep), so the
+     * backward rule adds plain adjoints and export sees every input */
+    for (size_t i = 0; i < n; i++) {
+        ad_scalar kept = ad_keep(xs[i]);
+        if (!ad_scalar_ok(kept)) return ad_invalid_tensor(t);
+        idx[i] = kept.index_;
+    }
     c->idx = idx;
     c->xs = xs;
     c->ndim = ndim;

@@ -187,12 +187,13 @@ ad_status ad_backward_scalar_seeded(ad_scalar y, double seed)
     if (t->err != AD_OK) return t->err;
     if (y.index_ == AD_INVALID_INDEX || y.gen_ == 0)
         return ad_tape_fail(t, AD_ERR_INVALID, "%s: output is an invalid scalar", fn);
-    if (y.gen_ != t->hot.gen)
+    if ((y.gen_ & AD_GEN_MASK_) != t->hot.gen)
         return ad_tape_fail(t, AD_ERR_STALE,
                             "%s: output was recorded before the last ad_tape_reset", fn);
     prepare(t);
     if (y.index_ == 0) return zero_unreached_variables(t, fn); /* a constant: all adjoints 0 */
-    t->hot.adj[y.index_] = seed;
+    /* a folded y seeds the record it depends on, times its derivative */
+    t->hot.adj[y.index_] = ad_chain_(seed, y.mult_);
     return run(t, fn);
 }
 

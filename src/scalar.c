@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT
  * Scalar nodes: each op computes its value and its local partials at record
- * time and appends one 24-byte record, so the sweep never dispatches.
- * Constants are not recorded at all: they are handles with index 0. */
+ * time. An op on two records appends one 24-byte record, so the sweep never
+ * dispatches; an op on one record folds its partial into the handle (see
+ * ad_scalar in adtape.h) and records nothing. Constants are not recorded at
+ * all: they are handles with index 0. */
 /* This file holds the exported copies of the inline arithmetic that
  * adtape.h defines; they are definitions, so they have no prototypes. */
 #define AD_DEFINE_SCALAR_OPS_
@@ -40,7 +42,7 @@ static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, doubl
                          k + 1);
             return ad_invalid_scalar(t);
         }
-        if (x->gen_ != t->hot.gen) {
+        if ((x->gen_ & AD_GEN_MASK_) != t->hot.gen) {
             ad_tape_fail(t, AD_ERR_STALE,
                          "%s: operand %d was recorded before the last ad_tape_reset", fn, k + 1);
             return ad_invalid_scalar(t);
@@ -56,7 +58,7 @@ static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, doubl
                      binary ? ad_srec_number(b.index_) : 0, v, da, binary ? db : 0.0);
         return ad_invalid_scalar(t);
     }
-    ad_scalar out = {t, 0, t->hot.gen, v};
+    ad_scalar out = {t, 0, t->hot.gen, v, 1.0};
     if (!t->recording) return out; /* evaluation mode: a value, no record */
     if (a.index_ == 0 && (!binary || b.index_ == 0)) return out; /* constant in, constant out */
     if (t->hot.ns == t->hot.scap && !ad_srec_next_segment(t, fn)) return ad_invalid_scalar(t);
@@ -72,20 +74,29 @@ static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, doubl
 }
 
 /* Everything off the inline fast path (adtape.h): a NULL or failed tape, a
- * stale or foreign handle, evaluation mode, constants only, a full segment. */
+ * stale or foreign handle, evaluation or anomaly mode, constants only, a
+ * full segment. da and db already include the operands' own derivatives
+ * (ad_chain_); this path never folds, so anomaly mode sees every partial. */
 uint64_t ad_scalar_push_slow_(ad_tape *ta, uint64_t a, ad_tape *tb, uint64_t b, int binary,
                               double v, double da, double db, const char *fn)
 {
-    ad_scalar ha = {ta, (uint32_t)a, (uint32_t)(a >> 32), 0.0};
-    ad_scalar hb = {tb, (uint32_t)b, (uint32_t)(b >> 32), 0.0};
+    ad_scalar ha = {ta, (uint32_t)a, (uint32_t)(a >> 32), 0.0, 1.0};
+    ad_scalar hb = {tb, (uint32_t)b, (uint32_t)(b >> 32), 0.0, 1.0};
     return ad_index_gen_(push_slow(ha, hb, binary, v, da, db, fn));
+}
+
+ad_scalar ad_keep(ad_scalar x)
+{
+    const ad_tape *t = x.tape_;
+    if (!t || x.index_ == AD_INVALID_INDEX || !(x.gen_ & AD_FOLDED_)) return x;
+    return push_slow(x, x, 0, x.value_, x.mult_, 0.0, "ad_keep");
 }
 
 ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
 {
     if (!t) return ad_invalid_scalar(NULL);
     if (t->err != AD_OK) return ad_invalid_scalar(t);
-    ad_scalar out = {t, 0, t->hot.gen, value};
+    ad_scalar out = {t, 0, t->hot.gen, value, 1.0};
     if (!t->recording) return out;
     if (t->hot.ns == t->hot.scap && !ad_srec_next_segment(t, fn)) return ad_invalid_scalar(t);
     /* a leaf is a record whose inputs are dummies */
@@ -111,7 +122,7 @@ ad_scalar ad_constant(ad_tape *t, double value)
 {
     if (!t) return ad_invalid_scalar(NULL);
     if (t->err != AD_OK) return ad_invalid_scalar(t);
-    ad_scalar out = {t, 0, t->hot.gen, value};
+    ad_scalar out = {t, 0, t->hot.gen, value, 0.0};
     return out;
 }
 

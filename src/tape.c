@@ -87,7 +87,8 @@ void ad_tape_reset(ad_tape *t)
     t->hot.scap = AD_SEG0;
     t->adj_dirty = 0; /* re-recording zeroes each adjoint it reuses */
     t->nn = 0;
-    t->hot.gen = t->hot.gen + 1 >= AD_DEAD_GEN ? 1 : t->hot.gen + 1;
+    /* the top bit of a scalar handle's generation marks it folded */
+    t->hot.gen = t->hot.gen >= AD_GEN_MASK_ ? 1 : t->hot.gen + 1;
     t->err = AD_OK;
     t->msg[0] = '\0';
     update_live(t);
@@ -273,7 +274,7 @@ static inline bool reserve_node(ad_tape *t, const char *fn)
 
 ad_scalar ad_invalid_scalar(ad_tape *t)
 {
-    ad_scalar s = {t, AD_INVALID_INDEX, 0, (double)NAN};
+    ad_scalar s = {t, AD_INVALID_INDEX, 0, (double)NAN, 0.0};
     return s;
 }
 

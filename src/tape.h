@@ -26,8 +26,9 @@
 #endif
 
 #define AD_INVALID_INDEX UINT32_MAX
-/* Generations run 1 .. AD_DEAD_GEN-1; invalid handles carry 0; a tape that
- * failed or does not record has live_gen AD_DEAD_GEN, which no handle has. */
+/* Generations run 1 .. AD_GEN_MASK_ (the top bit of a scalar handle's marks
+ * it folded); invalid handles carry 0; a tape that failed or does not record
+ * has live_gen AD_DEAD_GEN, which no generation equals. */
 #define AD_DEAD_GEN UINT32_MAX
 
 /* One scalar op: the indices of its (at most two) inputs and the local

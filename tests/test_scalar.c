@@ -413,47 +413,65 @@ Test(scalar, textbook_linear_neuron_gradient_is_twice_the_weight_sum)
     cr_assert_float_eq(g[1], 2 * (w[0] + w[1]), 1e-15);
 }
 
+typedef struct chain_ctx {
+    size_t len;
+    bool keep; /* a record per step; else every step folds into x's */
+} chain_ctx;
+
 static ad_scalar chain(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
 {
     (void)t;
     (void)n;
-    size_t len = *(size_t *)ctx;
+    const chain_ctx *c = ctx;
     ad_scalar s = x[0];
-    for (size_t i = 0; i < len; i++)
-        s = ad_addc(ad_scale(ad_sin(s), 0.5), 0.5); /* 3 records per step */
+    for (size_t i = 0; i < c->len; i++) {
+        s = ad_addc(ad_scale(ad_sin(s), 0.5), 0.5);
+        if (c->keep) s = ad_keep(s);
+    }
     return s;
 }
 
 Test(scalar, a_deep_chain_of_300000_ops_sweeps_without_recursion)
 {
-    size_t len = 100000;
+    chain_ctx c = {100000, true};
     double x = 0.3, g, ref = 1.0, v = x;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < c.len; i++) {
         ref *= 0.5 * cos(v);
         v = 0.5 * sin(v) + 0.5;
     }
-    double f = ad_gradient(chain, 1, &x, &g, &len);
-    cr_assert_float_eq(f, v, 1e-12);
-    cr_assert_float_eq(g, ref, 1e-300 + 1e-12 * fabs(ref));
+    for (int keep = 1; keep >= 0; keep--) {
+        c.keep = keep;
+        double f = ad_gradient(chain, 1, &x, &g, &c);
+        cr_assert_float_eq(f, v, 1e-12);
+        cr_assert_float_eq(g, ref, 1e-300 + 1e-12 * fabs(ref), "keep %d: %g vs %g", keep, g, ref);
+    }
 }
 
+/* With keep, u and the running sum have records, so the sweep adds into
+ * u's adjoint 1000 times; without, all of it folds into x's record. */
 static ad_scalar fan_out(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
 {
     (void)n;
-    (void)ctx;
+    bool keep = *(const bool *)ctx;
     ad_scalar u = ad_sin(x[0]); /* reused 1000 times */
     ad_scalar s = ad_constant(t, 0.0);
-    for (int i = 1; i <= 1000; i++)
+    if (keep) u = ad_keep(u);
+    for (int i = 1; i <= 1000; i++) {
         s = ad_add(s, ad_scale(u, (double)i));
+        if (keep) s = ad_keep(s);
+    }
     return s;
 }
 
 Test(scalar, a_node_used_a_thousand_times_accumulates_every_use)
 {
-    double x = 0.4, g;
-    double f = ad_gradient(fan_out, 1, &x, &g, NULL);
-    cr_assert_float_eq(f, 500500.0 * sin(0.4), 1e-8);
-    cr_assert_float_eq(g, 500500.0 * cos(0.4), 1e-8);
+    for (int k = 0; k < 2; k++) {
+        bool keep = k;
+        double x = 0.4, g;
+        double f = ad_gradient(fan_out, 1, &x, &g, &keep);
+        cr_assert_float_eq(f, 500500.0 * sin(0.4), 1e-8);
+        cr_assert_float_eq(g, 500500.0 * cos(0.4), 1e-8, "keep %d", k);
+    }
 }
 
 static void polar(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar *y, size_t m, void *ctx)
@@ -498,7 +516,7 @@ Test(scalar, records_made_after_a_sweep_report_zero_until_they_are_swept)
     cr_assert_eq(ad_grad(x), 6.0);
     ad_tape_reset(t); /* the next records reuse the same slots */
     ad_scalar x2 = ad_variable(t, 5.0);
-    ad_scalar y2 = ad_mul(x2, x2);
+    ad_scalar y2 = ad_keep(ad_mul(x2, x2)); /* a record of its own, not folded */
     cr_assert_eq(ad_grad(x2), 0.0, "not swept yet, not the old slot's 6");
     cr_assert_eq(ad_grad(y2), 0.0);
     cr_assert_eq(ad_grad(x), 0.0, "a handle from before the reset");
@@ -545,11 +563,12 @@ Test(scalar, an_infinite_partial_off_the_outputs_path_leaves_the_gradient_alone)
 {
     ad_tape *t = ad_tape_new();
     ad_scalar x = ad_variable(t, 1.0);
-    ad_scalar zero = ad_sub(x, x);
-    ad_scalar before = ad_log(zero); /* -inf, partial 1/0 = +inf */
+    /* kept: records of their own, whose adjoints the test reads */
+    ad_scalar zero = ad_keep(ad_sub(x, x));
+    ad_scalar before = ad_keep(ad_log(zero)); /* -inf, partial 1/0 = +inf */
     ad_scalar y = ad_add(ad_scale(x, 2.0), ad_sin(x));
-    ad_scalar after = ad_sqrt(zero);            /* partial 0.5/0 = +inf */
-    ad_scalar nan = ad_sqrt(ad_scale(x, -1.0)); /* NaN value and partial */
+    ad_scalar after = ad_sqrt(zero);                     /* partial 0.5/0 = +inf */
+    ad_scalar nan = ad_keep(ad_sqrt(ad_scale(x, -1.0))); /* NaN value and partial */
     cr_assert(isinf(ad_value(before)) && isnan(ad_value(nan)));
     (void)after;
     cr_assert_eq(ad_backward_scalar(y), AD_OK);

@@ -93,7 +93,9 @@ Test(tape, re_recording_the_same_graph_after_reset_allocates_nothing)
     cr_assert_eq(ad_debug_alloc_count(), heap_before, "heap allocations during steady state");
     cr_assert_eq(after.bytes_reserved, before.bytes_reserved);
     cr_assert_eq(after.scalar_nodes, before.scalar_nodes);
-    cr_assert(after.scalar_nodes >= 64 * 4);
+    /* e * exp(0.1 e) folds into e's record; the sum records an add from the
+     * second element on */
+    cr_assert_eq(after.scalar_nodes, 64 * 2 - 1);
     cr_assert(after.tensor_nodes >= 65);
     cr_assert(after.bytes_used > 0 && after.bytes_used <= after.bytes_reserved);
     ad_tape_free(t);
@@ -119,7 +121,7 @@ Test(tape, reset_keeps_capacity_and_forgets_nodes)
  * get its own gradient back, in the first segment and in the later ones. */
 Test(tape, records_spanning_several_segments_sweep_right_after_a_reset)
 {
-    enum { N = 6000 }; /* 2 records each: the first four segments */
+    enum { N = 6000 }; /* the variable and (from the second on) the add: four segments */
     ad_tape *t = ad_tape_new();
     static ad_scalar x[N];
     for (int round = 0; round < 3; round++) {
@@ -130,7 +132,7 @@ Test(tape, records_spanning_several_segments_sweep_right_after_a_reset)
             s = ad_add(s, ad_scale(x[i], (double)(i % 7) - 3.0));
         }
         cr_assert_eq(ad_backward_scalar(s), AD_OK);
-        cr_assert_eq(ad_tape_stats_get(t).scalar_nodes, 3 * N);
+        cr_assert_eq(ad_tape_stats_get(t).scalar_nodes, 2 * N - 1);
         for (int i = 0; i < N; i++)
             cr_assert_eq(ad_grad(x[i]), (double)(i % 7) - 3.0, "round %d, x[%d]: %g", round, i,
                          ad_grad(x[i]));
@@ -170,7 +172,8 @@ Test(tape, records_past_the_caches_are_streamed_and_sweep_the_same)
     cr_assert(x && t);
     size_t from;
     ad_scalar s = chain_of_products(t, x, n, &from);
-    cr_assert_eq(ad_tape_stats_get(t).scalar_nodes, 3 * n - 2);
+    /* the first product is folded into the sum, which starts as a constant */
+    cr_assert_eq(ad_tape_stats_get(t).scalar_nodes, 3 * n - 3);
     /* the first recording streams from the first segment that starts past
      * AD_STREAM_FROM_BYTES, so both kinds of store are on this tape */
     cr_assert(from != SIZE_MAX && from * sizeof(ad_srec) >= AD_STREAM_FROM_BYTES &&
