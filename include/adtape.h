@@ -115,7 +115,7 @@ AD_API bool ad_tape_set_recording(ad_tape *t, bool on);
 AD_API void ad_tape_set_anomaly(ad_tape *t, bool on);
 
 typedef struct ad_tape_stats {
-    size_t scalar_nodes;   /* scalar records since the last reset */
+    size_t scalar_nodes;   /* scalar records since the last reset (folded ops make none) */
     size_t tensor_nodes;   /* tensor nodes since the last reset */
     size_t bytes_used;     /* bytes of tape memory in use */
     size_t bytes_reserved; /* bytes of tape memory held, used or not */
@@ -408,8 +408,8 @@ AD_API ad_scalar ad_powc(ad_scalar a, double p);   /* a^p, real exponent */
 AD_API ad_scalar ad_powi(ad_scalar a, int p);      /* a^p, integer exponent (any sign of a) */
 AD_API ad_scalar ad_rpow(double c, ad_scalar a);   /* c^a */
 /* The one-line elementary functions are inline too: a call into the library
- * would pass and return the 24-byte handles through memory, which cost more
- * than the record itself. GCC and clang reach libm through their builtins,
+ * would pass and return the 32-byte handles through memory, which cost more
+ * than the op itself. GCC and clang reach libm through their builtins,
  * so this header needs no <math.h> there. Link with -lm. */
 #if defined(__GNUC__)
 #define AD_LIBM_(f) __builtin_##f

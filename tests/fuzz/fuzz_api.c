@@ -473,8 +473,8 @@ static void op_scalar(world *w, src *s)
     case 16:
         CALL_S(w, ad_sigmoid(a));
         break;
-    case 17:
-        CALL_S(w, ad_fabs(a));
+    case 17: /* a folded result given a record of its own */
+        CALL_S(w, ad_keep(ad_fabs(a)));
         break;
     case 18:
         CALL_S(w, ad_custom2(a, b, c, 1.0, -1.0));
