@@ -294,14 +294,15 @@ AD_INLINE_ ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da, do
     ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
     double ga = ad_chain_(da, a.mult_), gb = ad_chain_(db, b.mult_);
     if (AD_LIKELY_(t && a.tape_ == b.tape_ && (a.gen_ & AD_GEN_MASK_) == t->live_gen &&
-                   (b.gen_ & AD_GEN_MASK_) == t->live_gen && t->ns < t->scap &&
-                   (a.index_ | b.index_) != 0)) {
+                   (b.gen_ & AD_GEN_MASK_) == t->live_gen && (a.index_ | b.index_) != 0)) {
         if (a.index_ == b.index_) return ad_folded_(a, a.index_, v, ga + gb);
         if (b.index_ == 0) return ad_folded_(a, a.index_, v, ga);
         if (a.index_ == 0) return ad_folded_(a, b.index_, v, gb);
-        ad_srec_write_(t, a.index_, b.index_, ga, gb);
-        ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_ & AD_GEN_MASK_, v, 1.0};
-        return out;
+        if (AD_LIKELY_(t->ns < t->scap)) { /* else the slow path starts a segment */
+            ad_srec_write_(t, a.index_, b.index_, ga, gb);
+            ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_ & AD_GEN_MASK_, v, 1.0};
+            return out;
+        }
     }
     return ad_from_slow_(a.tape_ ? a.tape_ : b.tape_,
                          ad_scalar_push_slow_(a.tape_, ad_index_gen_(a), b.tape_, ad_index_gen_(b),

@@ -198,3 +198,19 @@ Test(fold, generations_wrap_below_the_folded_bit)
     ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_add: operand 2");
     ad_tape_free(t);
 }
+
+Test(fold, a_full_segment_changes_nothing_for_ops_that_fold)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar x = ad_variable(t, 1.5);
+    while (t->hot.ns < t->hot.scap) /* fill the first segment */
+        (void)ad_variable(t, 0.0);
+    size_t n = records(t);
+    ad_scalar y = ad_add(ad_mul(x, x), ad_scale(x, 2.0));
+    cr_assert_eq(records(t), n, "a fold made a record at the segment's end");
+    ad_scalar z = ad_mul(y, ad_variable(t, 3.0)); /* records start the next segment */
+    cr_assert_eq(records(t), n + 2);
+    cr_assert_eq(ad_backward_scalar(z), AD_OK);
+    cr_assert_eq(ad_grad(x), (2 * 1.5 + 2.0) * 3.0);
+    ad_tape_free(t);
+}
