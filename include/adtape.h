@@ -109,7 +109,8 @@ AD_API bool ad_tape_set_recording(ad_tape *t, bool on);
  * NaN/Inf; the first offender fails the tape with AD_ERR_NUMERIC, naming the
  * op, its node index, its input shapes and the sweep (forward/backward).
  * Scalar records are checked too (value and partials when recorded, adjoints
- * after a sweep), so scalar arithmetic runs slower while it is on. Leaves are
+ * after a sweep); every scalar op then makes a record (none folds, see
+ * ad_scalar), so scalar arithmetic runs slower while it is on. Leaves are
  * checked as they enter: tensor variables and constants when made,
  * parameters at each ad_param_use (the message names the element). */
 AD_API void ad_tape_set_anomaly(ad_tape *t, bool on);
