@@ -214,3 +214,82 @@ Test(fold, a_full_segment_changes_nothing_for_ops_that_fold)
     cr_assert_eq(ad_grad(x), (2 * 1.5 + 2.0) * 3.0);
     ad_tape_free(t);
 }
+
+/* A random program over a pool of handles, run twice: as written (ops
+ * fold) and with every result kept (a record per op, the tape without
+ * folding). Values must agree exactly and gradients to rounding. */
+static double random_program(bool keep, unsigned seed, double *grads, size_t nvars)
+{
+    enum { POOL = 24, STEPS = 400 };
+    ad_tape *t = ad_tape_new();
+    ad_scalar pool[POOL], vars[8];
+    cr_assert(nvars <= 8);
+    for (size_t i = 0; i < POOL; i++) {
+        if (i < nvars)
+            vars[i] = pool[i] = ad_variable(t, 0.3 + 0.1 * (double)i);
+        else
+            pool[i] = ad_constant(t, 0.5 + 0.05 * (double)i);
+    }
+    unsigned s = seed;
+    for (int k = 0; k < STEPS; k++) {
+        s = s * 1103515245u + 12345u;
+        unsigned op = (s >> 16) % 10, i = (s >> 8) % POOL, j = (s >> 20) % POOL,
+                 d = (s >> 4) % POOL;
+        ad_scalar a = pool[i], b = pool[j], r;
+        switch (op) {
+        case 0:
+            r = ad_add(a, b);
+            break;
+        case 1:
+            r = ad_sub(a, b);
+            break;
+        case 2:
+            r = ad_mul(a, b);
+            break;
+        case 3:
+            r = ad_div(a, ad_addc(ad_square(b), 1.0));
+            break;
+        case 4:
+            r = ad_sin(a);
+            break;
+        case 5:
+            r = ad_tanh(a);
+            break;
+        case 6:
+            r = ad_scale(a, 0.75);
+            break;
+        case 7:
+            r = ad_sqrt(ad_addc(ad_square(a), 0.5));
+            break;
+        case 8:
+            r = ad_mul(a, a);
+            break;
+        default:
+            r = ad_exp(ad_scale(ad_tanh(a), 0.5));
+            break;
+        }
+        if (keep) r = ad_keep(r);
+        pool[d] = r;
+    }
+    ad_scalar y = ad_constant(t, 0.0);
+    for (size_t i = 0; i < POOL; i++)
+        y = ad_add(y, ad_scale(pool[i], 1.0 + 0.01 * (double)i));
+    cr_assert_eq(ad_backward_scalar(y), AD_OK, "%s", test_tape_msg(t));
+    for (size_t i = 0; i < nvars; i++)
+        grads[i] = ad_grad(vars[i]);
+    double v = ad_value(y);
+    ad_tape_free(t);
+    return v;
+}
+
+Test(fold, random_programs_give_the_gradients_of_the_unfolded_tape)
+{
+    for (unsigned seed = 1; seed <= 200; seed++) {
+        double gf[8], gk[8];
+        double vf = random_program(false, seed, gf, 8), vk = random_program(true, seed, gk, 8);
+        cr_assert_eq(vf, vk, "seed %u: value %.17g vs %.17g", seed, vf, vk);
+        for (size_t i = 0; i < 8; i++)
+            cr_assert(fabs(gf[i] - gk[i]) <= 1e-12 * fmax(1.0, fabs(gk[i])),
+                      "seed %u, x[%zu]: folded %.17g, kept %.17g", seed, i, gf[i], gk[i]);
+    }
+}
