@@ -346,7 +346,7 @@ AD_SCALAR_FN_ double ad_grad(ad_scalar x)
     const ad_tape_hot_ *t = (const ad_tape_hot_ *)x.tape_;
     if (t && x.gen_ == t->gen && x.index_ >= AD_DUMMIES_ && x.index_ < t->ns)
         return t->adj[x.index_];
-    if (t && x.gen_ == (t->gen | AD_FOLDED_) && x.index_ != UINT32_MAX) return AD_NAN_;
+    if (t && x.gen_ == (t->gen | AD_FOLDED_)) return AD_NAN_; /* invalid handles have gen 0 */
     return 0.0;
 }
 

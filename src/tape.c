@@ -79,8 +79,7 @@ void ad_tape_reset(ad_tape *t)
     ad_arena_rewind(&t->arena);
     /* a recording that outgrew the caches by far is most likely followed by
      * another one of its size (a training loop, a benchmark): stream it all */
-    t->stream_all = t->hot.ns * sizeof(ad_srec) >= AD_STREAM_ALL_BYTES;
-    t->hot.stream = t->stream_all;
+    t->hot.stream = t->hot.ns * sizeof(ad_srec) >= AD_STREAM_ALL_BYTES;
     t->hot.ns = AD_DUMMIES_;
     t->cur_seg = 0;
     t->hot.srec_origin = (uintptr_t)t->seg[0];
@@ -234,7 +233,8 @@ bool ad_srec_next_segment(ad_tape *t, const char *fn)
      * turned back into a pointer, and that lands inside seg[k] */
     t->hot.srec_origin = (uintptr_t)t->seg[k] - ad_seg_start(k) * sizeof(ad_srec);
     t->hot.scap = ad_seg_start(k + 1);
-    t->hot.stream = t->stream_all || ad_seg_start(k) * sizeof(ad_srec) >= AD_STREAM_FROM_BYTES;
+    /* segments only grow until a reset, so once on, streaming stays on */
+    t->hot.stream = t->hot.stream || ad_seg_start(k) * sizeof(ad_srec) >= AD_STREAM_FROM_BYTES;
     return true;
 }
 

@@ -94,7 +94,6 @@ struct ad_tape {
      * while ns < scap. */
     ad_srec *seg[AD_MAX_SEGS];
     size_t cur_seg;
-    bool stream_all; /* stream every segment of this recording (hot.stream) */
     /* hot.adj: one adjoint per record slot of every allocated segment.
      * Recording zeroes a record's adjoint as it writes the record, so the
      * first sweep after recording needs no memset; a later sweep clears
