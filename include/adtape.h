@@ -181,6 +181,10 @@ typedef struct ad_tape_hot_ {
     /* nonzero once the tape has outgrown the caches: records and their zero
      * adjoints are then written with streaming stores (see ad_srec_write_) */
     size_t stream;
+    /* records AD_DUMMIES_ .. leaf_run-1 are all leaves: the variables a
+     * recording starts with. The sweep stops above them, so their records
+     * are never read and the fast path does not write them */
+    size_t leaf_run;
 } ad_tape_hot_;
 /* Everything the inline fast path does not handle: errors, stale or foreign
  * handles, evaluation mode, a full segment. Operands travel as (tape, index
@@ -246,6 +250,18 @@ static inline ad_srec_ *ad_srec_slot_(const ad_tape_hot_ *t)
 #elif defined(__x86_64__) && defined(__GNUC__) && !defined(__TINYC__)
 #define AD_STREAM_STORE_(p, v) __builtin_ia32_movnti64((long long *)(p), (v))
 #endif
+
+/* Zeroes the adjoint of record t->ns. */
+AD_INLINE_ void ad_adj_zero_(const ad_tape_hot_ *t)
+{
+#ifdef AD_STREAM_STORE_
+    if (t->stream) {
+        AD_STREAM_STORE_(&t->adj[t->ns], 0LL);
+        return;
+    }
+#endif
+    t->adj[t->ns] = 0.0;
+}
 
 /* Writes record t->ns = (a, b, da, db) and zeroes its adjoint. */
 AD_INLINE_ void ad_srec_write_(const ad_tape_hot_ *t, uint32_t a, uint32_t b, double da, double db)
@@ -329,8 +345,13 @@ AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
 {
     ad_tape_hot_ *t = (ad_tape_hot_ *)tape;
     if (AD_LIKELY_(t && t->live_gen == t->gen && t->ns < t->scap)) {
-        uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
-        ad_srec_write_(t, dummy, dummy, 0.0, 0.0);
+        if (t->ns == t->leaf_run) { /* still in the leading leaves: no record */
+            ad_adj_zero_(t);
+            t->leaf_run++;
+        } else {
+            uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
+            ad_srec_write_(t, dummy, dummy, 0.0, 0.0);
+        }
         ad_scalar out = {tape, (uint32_t)t->ns++, t->gen, value, 1.0};
         return out;
     }

@@ -24,6 +24,9 @@
 void ad_scalar_sweep(const ad_tape *t, size_t lo, size_t hi)
 {
     double *adj = t->hot.adj;
+    /* the leading leaves pass nothing on, and their records are not written */
+    if (lo < t->hot.leaf_run) lo = t->hot.leaf_run;
+    if (hi <= lo) return;
     size_t k = 0;
     while (hi > 0 && ad_seg_start(k + 1) < hi)
         k++;

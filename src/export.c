@@ -75,15 +75,19 @@ static void emit_escaped(writer *w, const char *s)
     }
 }
 
-/* Walks records 1, 2, ... segment by segment (ad_srec_at searches for the
- * segment on every call, which adds up over millions of records). */
+/* Walks records 1, 2, ... segment by segment (searching for the segment on
+ * every call would add up over millions of records). */
 typedef struct rec_cursor {
     const ad_tape *t;
     size_t seg, base, next_base;
 } rec_cursor;
 
+/* Record i; the leading leaves (hot.leaf_run) are not written, so for
+ * them a leaf record stands in. */
 static const ad_srec *rec_get(rec_cursor *c, size_t i)
 {
+    static const ad_srec leaf = {0, 0, 0.0, 0.0};
+    if (i < c->t->hot.leaf_run) return &leaf;
     while (i >= c->next_base) {
         c->seg++;
         c->base = c->next_base;

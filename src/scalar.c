@@ -103,6 +103,7 @@ ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
     uint32_t dummy = (uint32_t)t->hot.ns % AD_DUMMIES_;
     *ad_srec_slot_(&t->hot) = (ad_srec){dummy, dummy, 0.0, 0.0};
     t->hot.adj[t->hot.ns] = 0.0;
+    if (t->hot.leaf_run == t->hot.ns) t->hot.leaf_run++; /* written, but never read */
     out.index_ = (uint32_t)t->hot.ns++;
     return out;
 }

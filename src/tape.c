@@ -56,6 +56,7 @@ ad_tape *ad_tape_new(void)
     for (uint32_t k = 0; k < AD_DUMMIES_; k++) /* for missing operands; never swept */
         t->seg[0][k] = (ad_srec){k, k, 0.0, 0.0};
     t->hot.ns = AD_DUMMIES_;
+    t->hot.leaf_run = AD_DUMMIES_;
     t->hot.gen = 1;
     t->recording = true;
     update_live(t);
@@ -81,6 +82,7 @@ void ad_tape_reset(ad_tape *t)
      * another one of its size (a training loop, a benchmark): stream it all */
     t->hot.stream = t->hot.ns * sizeof(ad_srec) >= AD_STREAM_ALL_BYTES;
     t->hot.ns = AD_DUMMIES_;
+    t->hot.leaf_run = AD_DUMMIES_;
     t->cur_seg = 0;
     t->hot.srec_origin = (uintptr_t)t->seg[0];
     t->hot.scap = AD_SEG0;
@@ -236,14 +238,6 @@ bool ad_srec_next_segment(ad_tape *t, const char *fn)
     /* segments only grow until a reset, so once on, streaming stays on */
     t->hot.stream = t->hot.stream || ad_seg_start(k) * sizeof(ad_srec) >= AD_STREAM_FROM_BYTES;
     return true;
-}
-
-const ad_srec *ad_srec_at(const ad_tape *t, size_t i)
-{
-    size_t k = 0;
-    while (ad_seg_start(k + 1) <= i)
-        k++;
-    return &t->seg[k][i - ad_seg_start(k)];
 }
 
 /* Room for one more tensor node; false (tape failed) when memory runs out. */

@@ -248,8 +248,6 @@ static inline size_t ad_seg_start(size_t k)
 {
     return (size_t)AD_SEG0 * (((size_t)1 << k) - 1);
 }
-/* Record i (any index below ns). */
-const ad_srec *ad_srec_at(const ad_tape *t, size_t i);
 /* Moves to the next segment (allocating it the first time); false (tape
  * failed, naming fn) when memory runs out or the tape is full. */
 bool ad_srec_next_segment(ad_tape *t, const char *fn);

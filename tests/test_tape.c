@@ -208,6 +208,86 @@ Test(tape, records_past_the_caches_are_streamed_and_sweep_the_same)
     free(x);
 }
 
+/* Overwrites the slots of records [lo, hi) with an operand and partials
+ * that would show in any gradient or graph that read them. */
+static void poison_records(ad_tape *t, size_t lo, size_t hi)
+{
+    for (size_t k = 0; ad_seg_start(k) < hi; k++) {
+        size_t base = ad_seg_start(k), end = ad_seg_start(k + 1);
+        for (size_t i = lo > base ? lo : base; i < hi && i < end; i++)
+            t->seg[k][i - base] = (ad_srec){(uint32_t)hi - 1, (uint32_t)lo, 1e300, -1e300};
+    }
+}
+
+/* s = sum x[i] (i mod 7) over variables that all come first, then one more
+ * variable z after the ops: s += z x[0]. With poison, the variables' record
+ * slots are overwritten before the ops. */
+static ad_scalar leading_variables(ad_tape *t, ad_scalar *x, size_t n, ad_scalar *z, bool poison)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = ad_variable(t, (double)(i % 11) - 5.0);
+    cr_assert_eq(t->hot.leaf_run, t->hot.ns, "the %zu variables are one leading run", n);
+    if (poison) poison_records(t, AD_DUMMIES_, t->hot.ns);
+    ad_scalar s = ad_constant(t, 0.0);
+    for (size_t i = 0; i < n; i++)
+        s = ad_add(s, ad_scale(x[i], (double)(i % 7)));
+    *z = ad_variable(t, 2.0); /* after an op: a record of its own */
+    cr_assert_eq(t->hot.leaf_run, n + AD_DUMMIES_, "the run ends at the first op");
+    return ad_add(s, ad_mul(*z, x[0]));
+}
+
+Test(tape, leading_variables_write_no_record_and_the_sweep_never_reads_one)
+{
+    /* past two segment ends, where ad_variable takes the slow path */
+    const size_t n = 5000;
+    ad_scalar *x = malloc(n * sizeof *x), z;
+    ad_tape *t = ad_tape_new();
+    cr_assert(x && t);
+    for (int round = 0; round < 2; round++) { /* a reset starts a new run */
+        size_t m = round ? n / 3 : n;
+        ad_tape_reset(t);
+        ad_scalar s = leading_variables(t, x, m, &z, true);
+        cr_assert_eq(ad_backward_scalar(s), AD_OK);
+        for (size_t i = 0; i < m; i++) {
+            double want = (double)(i % 7) + (i == 0 ? 2.0 : 0.0);
+            if (ad_grad(x[i]) != want)
+                cr_assert_fail("round %d: x[%zu] gradient %g, want %g", round, i, ad_grad(x[i]),
+                               want);
+        }
+        cr_assert_eq(ad_grad(z), ad_value(x[0]));
+        cr_assert_eq(ad_tape_stats_get(t).scalar_nodes, 2 * m + 2, "every variable counts");
+    }
+    ad_tape_free(t);
+    free(x);
+}
+
+static bool append_text(const char *data, size_t len, void *user)
+{
+    char *buf = user;
+    size_t have = strlen(buf);
+    if (have + len >= 8192) return false;
+    memcpy(buf + have, data, len);
+    buf[have + len] = '\0';
+    return true;
+}
+
+Test(tape, leading_variables_export_as_variables_whatever_their_slots_hold)
+{
+    static char plain[8192], poisoned[8192];
+    ad_scalar x[3], z;
+    for (int k = 0; k < 2; k++) {
+        ad_tape *t = ad_tape_new();
+        (void)leading_variables(t, x, 3, &z, k == 1);
+        cr_assert_eq(ad_tape_export_dot_fn(t, append_text, k ? poisoned : plain), AD_OK);
+        ad_tape_free(t);
+    }
+    cr_assert_str_eq(plain, poisoned);
+    size_t variables = 0;
+    for (const char *p = plain; (p = strstr(p, "scalar variable")); p++)
+        variables++;
+    cr_assert_eq(variables, 4, "%s", plain);
+}
+
 Test(tape, random_tensors_are_reproducible_from_their_seed)
 {
     ad_tape *t = ad_tape_new();
