@@ -511,16 +511,17 @@ AD_SCALAR_FN_ ad_scalar ad_cosh(ad_scalar a)
 {
     return ad_push1_(a, AD_LIBM_(cosh)(a.value_), AD_LIBM_(sinh)(a.value_), "ad_cosh");
 }
+/* tanh and its slope in one call to the library's own (src/vmath.c):
+ * glibc's tanh spends twice as long in expm1, and the slope 1 - v^2 would
+ * cancel where v nears +-1. Two doubles come back in registers. */
+typedef struct ad_value_slope_ {
+    double v, d;
+} ad_value_slope_;
+AD_API ad_value_slope_ ad_tanh_slope_(double x);
 AD_SCALAR_FN_ ad_scalar ad_tanh(ad_scalar a)
 {
-    double x = a.value_, v = AD_LIBM_(tanh)(x), ax = AD_LIBM_(fabs)(x);
-    /* 1 - v^2 cancels as v nears +-1; there 4e / (1 + e)^2 with e = exp(-2|x|) */
-    double d = 1.0 - v * v;
-    if (ax > 1.0) {
-        double e = AD_LIBM_(exp)(-2.0 * ax);
-        d = 4.0 * e / ((1.0 + e) * (1.0 + e));
-    }
-    return ad_push1_(a, v, d, "ad_tanh");
+    ad_value_slope_ r = ad_tanh_slope_(a.value_);
+    return ad_push1_(a, r.v, r.d, "ad_tanh");
 }
 AD_SCALAR_FN_ ad_scalar ad_erf(ad_scalar a) /* erf' = 2/sqrt(pi) e^(-x^2) */
 {

@@ -173,14 +173,19 @@ VM_ELEM double log_f64_1(double x)
 /* ---- tanh, in double: for |x| < 0.625 Cephes' rational x + x^3 P/Q (no
  * cancellation near 0), above it 1 - 2/(e^2|x| + 1) (e^2|x| = Inf gives 1).
  * Computed on |x| and given x's sign bit, so -0 stays -0. */
-VM_ELEM double tanh_f64_1(double x)
+VM_ELEM double tanh_small_f64(double a) /* 0 <= a < 0.625 */
 {
-    double a = fabs(x), z = a * a;
+    double z = a * a;
     double p =
         (-9.64399179425052238628e-1 * z - 9.92877231001918586564e1) * z - 1.61468768441708447952e3;
     double q = ((z + 1.12811678491632931402e2) * z + 2.23548839060100448583e3) * z +
                4.84406305325125486048e3;
-    double small = a + a * z * (p / q);
+    return a + a * z * (p / q);
+}
+VM_ELEM double tanh_f64_1(double x)
+{
+    double a = fabs(x);
+    double small = tanh_small_f64(a);
     double large = 1.0 - 2.0 / (exp_f64_1(a + a) + 1.0);
     double y = a < 0.625 ? small : large;
     return from_bits_f64(bits_f64(y) | (bits_f64(x) & 0x8000000000000000u));

@@ -683,6 +683,61 @@ Test(scalar, sigmoid_and_tanh_slopes_keep_full_precision_in_both_tails)
     ad_tape_free(t);
 }
 
+/* Distance from got to want in units of the last place of want. */
+static double ulps(double got, long double want)
+{
+    double w = (double)want;
+    double ulp = nextafter(fabs(w), HUGE_VAL) - fabs(w);
+    return (double)fabsl((long double)got - want) / ulp;
+}
+
+/* ad_tanh computes tanh and its slope itself (src/vmath.c), in two halves
+ * split at |x| = 0.625: within 2 ulp and 5 ulp of long double over a
+ * sweep of both halves, the split, tiny and subnormal x, and the tails. */
+Test(scalar, tanh_value_and_slope_stay_within_a_few_ulp_everywhere)
+{
+    ad_tape *t = ad_tape_new();
+    double worst_v = 0, worst_d = 0, at_v = 0, at_d = 0;
+    for (int i = 0; i < 60000; i++) {
+        double x;
+        if (i < 40000) /* -20 .. 20, dense around the split */
+            x = -20.0 + 40.0 * i / 40000.0 + 1e-7 * (i % 7);
+        else if (i < 50000)
+            x = 0.625 + (i - 45000) * 1e-9;
+        else /* 2^-1 .. 2^-1074 and their negatives */
+            x = ldexp(1.0 + (i % 13) / 16.0, -1 - (i - 50000) % 1074) * ((i & 1) ? -1 : 1);
+        ad_tape_reset(t);
+        ad_scalar v = ad_variable(t, x), y = ad_tanh(v);
+        cr_assert_eq(ad_backward_scalar(y), AD_OK);
+        long double e = expl(-2 * fabsl((long double)x));
+        long double dv = 4 * e / ((1 + e) * (1 + e));
+        double ev = ulps(ad_value(y), tanhl((long double)x)), ed = ulps(ad_grad(v), dv);
+        if (ev > worst_v) worst_v = ev, at_v = x;
+        if (ed > worst_d) worst_d = ed, at_d = x;
+    }
+    cr_log_info("ad_tanh: value %.2f ulp (x = %a), slope %.2f ulp (x = %a)", worst_v, at_v, worst_d,
+                at_d);
+    cr_assert(worst_v <= 2.0, "tanh value off by %.2f ulp at x = %a", worst_v, at_v);
+    /* 4e/(1 + e)^2 rounds five times (exp, the sum, the square, twice), so
+     * up to 5 ulp; 3.5 measured */
+    cr_assert(worst_d <= 5.0, "tanh slope off by %.2f ulp at x = %a", worst_d, at_d);
+
+    const double special[] = {0.0, -0.0, HUGE_VAL, -HUGE_VAL, 400.0, -400.0};
+    const double value[] = {0.0, -0.0, 1.0, -1.0, 1.0, -1.0}, slope[] = {1, 1, 0, 0, 0, 0};
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
+        ad_tape_reset(t);
+        ad_scalar v = ad_variable(t, special[i]), y = ad_tanh(v);
+        cr_assert_eq(ad_backward_scalar(y), AD_OK);
+        cr_assert(ad_value(y) == value[i] && signbit(ad_value(y)) == signbit(value[i]),
+                  "tanh(%g) = %g", special[i], ad_value(y));
+        cr_assert_eq(ad_grad(v), slope[i], "tanh'(%g) = %g", special[i], ad_grad(v));
+    }
+    ad_tape_reset(t);
+    ad_scalar n = ad_tanh(ad_variable(t, (double)NAN));
+    cr_assert(isnan(ad_value(n)) && isnan(ad_tanh_slope_((double)NAN).d));
+    ad_tape_free(t);
+}
+
 Test(scalar, sqrt_slope_at_negative_zero_is_plus_infinity_and_fabs_of_nan_propagates)
 {
     ad_tape *t = ad_tape_new();
