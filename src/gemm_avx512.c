@@ -136,9 +136,9 @@ TRANSPOSE_PACK(pack_b_fast_f64, double, 16, transpose4_f64, pack_b_f64, !ta)
  * (32 KB) in L1 together; on the Sapphire Rapids VM, 7 interleaved runs at
  * n = 2048 on one thread gave a median 146-150 GFLOP/s against 136 for
  * depth 384 (OpenBLAS 152-154), and n = 256 ... 1024 and two threads held
- * or gained. */
+ * or gained. 1032 rows = 86 micro-panels, so 2048 rows make two blocks. */
 const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {
-    12, 32, 256, 1024, 320, kern_f32, pack_a_fast_f32, pack_b_fast_f32, rows_f32, dot_f32};
+    12, 32, 256, 1032, 320, kern_f32, pack_a_fast_f32, pack_b_fast_f32, rows_f32, dot_f32};
 const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {
     12, 16, 256, 768, 256, kern_f64, pack_a_fast_f64, pack_b_fast_f64, rows_f64, dot_f64};
 

@@ -5,6 +5,7 @@
 #include "common.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "gemm_kernels.h"
 #include "matrix_helpers.h"
 #include "pool.h"
 
@@ -150,19 +151,52 @@ Test(gemm, avx512_kernels_match_naive_product_f64_all_transposes_and_odd_sizes)
     sweep_all_transposes(AD_ISA_AVX512, 1);
 }
 
-/* Larger than every blocking size (mc 768, kc 384, nc 320): several depth
- * blocks accumulate into C and edge tiles sit at every block boundary. */
+static const ad_gemm_impl_f32 *const impls_f32[] = {&ad_gemm_generic_f32, &ad_gemm_avx2_f32,
+                                                    &ad_gemm_avx512_f32};
+static const ad_gemm_impl_f64 *const impls_f64[] = {&ad_gemm_generic_f64, &ad_gemm_avx2_f64,
+                                                    &ad_gemm_avx512_f64};
+
+/* The packers fill whole micro-panels: a block of rows (columns) that is
+ * not a multiple of the register tile would spill its last panel of A into
+ * the B buffer, which the next packing of B overwrites. */
+Test(gemm, every_block_size_is_a_whole_number_of_register_tiles)
+{
+    for (size_t i = 0; i < 3; i++) {
+        const ad_gemm_impl_f32 *f = impls_f32[i];
+        const ad_gemm_impl_f64 *d = impls_f64[i];
+        if (!f->mr) continue; /* a family this build has no kernels for */
+        cr_assert(f->mc % f->mr == 0 && f->nc % f->nr == 0, "f32 family %zu: mc %zu nc %zu", i,
+                  f->mc, f->nc);
+        cr_assert(d->mc % d->mr == 0 && d->nc % d->nr == 0, "f64 family %zu: mc %zu nc %zu", i,
+                  d->mc, d->nc);
+    }
+}
+
+/* Rows, depth and columns past every family's blocking sizes: several
+ * depth blocks accumulate into C, and edge tiles sit at every block
+ * boundary. 2 mc rows take the largest row block there is. One thread
+ * packs B once per row block (two threads share one packing of it). */
 Test(gemm, products_spanning_several_cache_blocks_match_naive_product)
 {
+    size_t mc = 0, kc = 0, nc = 0;
+    for (size_t i = 0; i < 3; i++) {
+        const ad_gemm_impl_f32 *f = impls_f32[i];
+        mc = f->mc > mc ? f->mc : mc, kc = f->kc > kc ? f->kc : kc, nc = f->nc > nc ? f->nc : nc;
+    }
     for (int isa = AD_ISA_GENERIC; isa <= AD_ISA_AVX512; isa++) {
         ad_gemm_force_isa(isa);
         if (ad_gemm_isa() != isa) continue;
-        for (int dbl = 0; dbl <= 1; dbl++)
-            for (int t = 0; t < 4; t++) {
-                gcase g = {dbl, t & 1, t & 2, 781, 333, 401, t == 3 ? 5 : 0, 0.75, t ? 1.0 : 0.0};
-                check_case(&g);
-            }
+        for (int th = 1; th <= 2; th++)
+            for (int dbl = 0; dbl <= 1; dbl++)
+                for (int t = 0; t < 4; t++) {
+                    ad_set_num_threads(th);
+                    size_t m = t == 0 ? 2 * mc : mc + 13;
+                    gcase g = {dbl,  t & 1,        t & 2, m, nc + 13, kc + 17, t == 3 ? 5 : 0,
+                               0.75, t ? 1.0 : 0.0};
+                    check_case(&g);
+                }
     }
+    ad_set_num_threads(0);
     ad_gemm_force_isa(AD_ISA_AUTO);
 }
 
