@@ -277,15 +277,15 @@ AD_INLINE_ void ad_srec_write_(const ad_tape_hot_ *t, uint32_t a, uint32_t b, do
         AD_STREAM_STORE_(&r->a, (long long)((uint64_t)a | (uint64_t)b << 32)); /* little-endian */
         AD_STREAM_STORE_(&r->da, pa.i);
         AD_STREAM_STORE_(&r->db, pb.i);
-        AD_STREAM_STORE_(&t->adj[t->ns], 0LL);
-        return;
-    }
+    } else
 #endif
-    r->a = a;
-    r->b = b;
-    r->da = da;
-    r->db = db;
-    t->adj[t->ns] = 0.0;
+    {
+        r->a = a;
+        r->b = b;
+        r->da = da;
+        r->db = db;
+    }
+    ad_adj_zero_(t);
 }
 
 /* The partial of a result with respect to an operand's record: the op's
