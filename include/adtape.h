@@ -512,8 +512,8 @@ AD_SCALAR_FN_ ad_scalar ad_cosh(ad_scalar a)
     return ad_push1_(a, AD_LIBM_(cosh)(a.value_), AD_LIBM_(sinh)(a.value_), "ad_cosh");
 }
 /* tanh and its slope in one call to the library's own (src/vmath.c):
- * glibc's tanh spends twice as long in expm1, and the slope 1 - v^2 would
- * cancel where v nears +-1. Two doubles come back in registers. */
+ * glibc's tanh goes through expm1, which alone takes longer, and the slope
+ * 1 - v^2 would cancel where v nears +-1. Both come back in registers. */
 typedef struct ad_value_slope_ {
     double v, d;
 } ad_value_slope_;
