@@ -261,11 +261,13 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 # The vector-math accuracy tests (exact ulp bounds against libm) are left
 # out: under valgrind 3.19 the f64 kernels' results come out up to 1024 ulp
 # off (its emulation of the bit tricks), natively they are within 2 ulp.
+# So is ad_tanh's ulp test: valgrind computes long double in double
+# precision, so its reference is itself off by an ulp or two.
 memcheck: check-criterion
 	@$(MAKE) --no-print-directory $(BUILD)/tests examples
 	@rm -rf $(MEMCHECK) && mkdir -p $(MEMCHECK)
 	CRITERION_NO_EARLY_EXIT=1 $(VALGRIND) --log-file=$(MEMCHECK)/tests.%p.log \
-	    $(BUILD)/tests --jobs 1 --filter '!(vmath/*_match*)' $(TEST_ARGS)
+	    $(BUILD)/tests --jobs 1 --filter '!(vmath/*_match*|scalar/tanh_value*)' $(TEST_ARGS)
 	@for e in $(EXAMPLES); do \
 	    n=$$(basename $$e); a=; \
 	    case " $(MEMCHECK_SKIP) " in *" $$n "*) echo "== skipped $$n"; continue;; esac; \
