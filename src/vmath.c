@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * Vector math entry points: each call goes to the widest kernel family the
  * CPU runs (or the one a test forced). This file also holds the baseline
- * build of the kernels (SSE2 on x86-64), which every CPU runs. */
+ * build of the kernels (SSE2 on x86-64), which every CPU runs, and the
+ * one-element tanh of the scalar op ad_tanh, which shares their rational. */
 #include "vmath.h"
 
 #include "adtape.h"
