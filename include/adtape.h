@@ -288,6 +288,20 @@ AD_INLINE_ void ad_srec_write_(const ad_tape_hot_ *t, uint32_t a, uint32_t b, do
     ad_adj_zero_(t);
 }
 
+/* Makes record t->ns a leaf (its operands dummies). In the leading run of
+ * leaves nothing is written but the zero adjoint: the sweep stops above
+ * the run (leaf_run). */
+AD_INLINE_ void ad_leaf_write_(ad_tape_hot_ *t)
+{
+    if (t->ns == t->leaf_run) {
+        ad_adj_zero_(t);
+        t->leaf_run++;
+    } else {
+        uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
+        ad_srec_write_(t, dummy, dummy, 0.0, 0.0);
+    }
+}
+
 /* The partial of a result with respect to an operand's record: the op's
  * partial d times the operand's own m. A zero d passes nothing on, as the
  * sweep passes nothing from a zero adjoint: 0 * sqrt(x) at x = 0 has the
@@ -345,13 +359,7 @@ AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
 {
     ad_tape_hot_ *t = (ad_tape_hot_ *)tape;
     if (AD_LIKELY_(t && t->live_gen == t->gen && t->ns < t->scap)) {
-        if (t->ns == t->leaf_run) { /* still in the leading leaves: no record */
-            ad_adj_zero_(t);
-            t->leaf_run++;
-        } else {
-            uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
-            ad_srec_write_(t, dummy, dummy, 0.0, 0.0);
-        }
+        ad_leaf_write_(t);
         ad_scalar out = {tape, (uint32_t)t->ns++, t->gen, value, 1.0};
         return out;
     }

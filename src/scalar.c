@@ -62,13 +62,9 @@ static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, doubl
     if (!t->recording) return out; /* evaluation mode: a value, no record */
     if (a.index_ == 0 && (!binary || b.index_ == 0)) return out; /* constant in, constant out */
     if (t->hot.ns == t->hot.scap && !ad_srec_next_segment(t, fn)) return ad_invalid_scalar(t);
-    ad_srec *r = ad_srec_slot_(&t->hot);
     uint32_t dummy = (uint32_t)t->hot.ns % AD_DUMMIES_;
-    r->a = a.index_ ? a.index_ : dummy;
-    r->b = binary && b.index_ ? b.index_ : dummy;
-    r->da = da;
-    r->db = binary ? db : 0.0;
-    t->hot.adj[t->hot.ns] = 0.0;
+    ad_srec_write_(&t->hot, a.index_ ? a.index_ : dummy, binary && b.index_ ? b.index_ : dummy, da,
+                   binary ? db : 0.0);
     out.index_ = (uint32_t)t->hot.ns++;
     return out;
 }
@@ -99,11 +95,7 @@ ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
     ad_scalar out = {t, 0, t->hot.gen, value, 1.0};
     if (!t->recording) return out;
     if (t->hot.ns == t->hot.scap && !ad_srec_next_segment(t, fn)) return ad_invalid_scalar(t);
-    /* a leaf is a record whose inputs are dummies */
-    uint32_t dummy = (uint32_t)t->hot.ns % AD_DUMMIES_;
-    *ad_srec_slot_(&t->hot) = (ad_srec){dummy, dummy, 0.0, 0.0};
-    t->hot.adj[t->hot.ns] = 0.0;
-    if (t->hot.leaf_run == t->hot.ns) t->hot.leaf_run++; /* written, but never read */
+    ad_leaf_write_(&t->hot);
     out.index_ = (uint32_t)t->hot.ns++;
     return out;
 }
