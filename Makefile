@@ -35,14 +35,20 @@ endif
 VECT := $(shell $(CC) -fvect-cost-model=cheap -E -x c /dev/null >/dev/null 2>&1 && \
           echo -fvect-cost-model=cheap)
 
+# Each object lists the headers it includes (-MMD), so a change rebuilds
+# exactly what reads it; -MP keeps a deleted header from breaking the build.
+# Internal headers are named by their room under src/ ("core/tape.h").
 BASE_CFLAGS := -std=c11 $(OPT) $(VECT) -g -fPIC -fvisibility=hidden -D_POSIX_C_SOURCE=200809L \
-               -Iinclude $(EXTRA_CFLAGS)
+               -MMD -MP -Iinclude -Isrc $(EXTRA_CFLAGS)
 LIB_CFLAGS  := $(BASE_CFLAGS) $(WARN_LIB)
-TEST_CFLAGS := -std=c11 $(OPT) -g -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -Iops \
+TEST_CFLAGS := -std=c11 $(OPT) -g -D_POSIX_C_SOURCE=200809L -MMD -MP -Iinclude -Isrc -I. \
                $(WARN_COMMON) $(EXTRA_CFLAGS)
 LDLIBS      := -lm -lpthread
 
-LIB_SRC  := $(wildcard src/*.c) $(wildcard src/nn/*.c) $(wildcard ops/*.c)
+# src/ in rooms by role: core (tape, records, sweep, memory, drivers),
+# kernels (GEMM, vector math, thread pool, CPU dispatch), io (files, graph
+# export), nn (the MLP client); ops/ holds the tensor ops.
+LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/io/*.c src/nn/*.c ops/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
@@ -58,13 +64,15 @@ SHARED_REAL := $(BUILD)/libadtape.so.$(VERSION)
 
 all: $(STATIC) $(SHARED)
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/*.h include/adtape/*.h src/*.h src/nn/*.h ops/*.h)
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/tests/%.o: tests/%.c $(wildcard include/*.h include/adtape/*.h src/*.h ops/*.h tests/*.h)
+$(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -90,6 +98,7 @@ $(BUILD)/tests: $(TEST_OBJ) $(STATIC)
 
 test: check-criterion check-symbols check-cxx
 	@sh tests/check_nn_includes.sh
+	@sh tests/check_layers.sh
 	@$(MAKE) --no-print-directory $(BUILD)/tests
 	$(BUILD)/tests $(TEST_ARGS)
 
@@ -179,7 +188,7 @@ check-tcc: $(SHARED) $(TCC_EXAMPLES:%=$(BUILD)/examples/%)
 
 $(BUILD)/examples/%: examples/%.c $(STATIC) $(wildcard include/*.h include/adtape/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+	$(CC) $(filter-out -MMD -MP,$(TEST_CFLAGS)) -o $@ $< $(STATIC) $(LDLIBS)
 
 examples: $(EXAMPLES)
 
@@ -191,7 +200,8 @@ DEMOS ?= gradient residual xor spirals
 # ---- benchmarks
 
 $(BUILD)/bench: $(BENCH_SRC) $(STATIC)
-	$(CC) $(TEST_CFLAGS) $(VECT) -Itests/bench -o $@ $(BENCH_SRC) $(STATIC) $(LDLIBS)
+	$(CC) $(filter-out -MMD -MP,$(TEST_CFLAGS)) $(VECT) -Itests/bench -o $@ $(BENCH_SRC) \
+	    $(STATIC) $(LDLIBS)
 
 bench-peers:
 	bash tests/bench/peers.sh
@@ -201,7 +211,7 @@ bench: $(BUILD)/bench
 
 # ---- housekeeping
 
-FORMAT_SRC := $(wildcard include/*.h include/adtape/*.h src/*.[ch] src/nn/*.[ch] ops/*.[ch] \
+FORMAT_SRC := $(wildcard include/*.h include/adtape/*.h src/*/*.[ch] ops/*.[ch] \
                 tests/*.[ch] tests/bench/*.[ch] tests/fuzz/*.[ch] examples/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
@@ -232,7 +242,7 @@ fuzz-build:
 	@for f in $(FUZZERS); do \
 	    echo "$(FUZZ_CC) ... -o build-fuzz/$$f"; \
 	    $(FUZZ_CC) -std=c11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -D_POSIX_C_SOURCE=200809L \
-	        -Iinclude -Isrc $(WARN_COMMON) tests/fuzz/$$f.c build-fuzz/libadtape.a $(LDLIBS) \
+	        -Iinclude -Isrc -I. $(WARN_COMMON) tests/fuzz/$$f.c build-fuzz/libadtape.a $(LDLIBS) \
 	        -o build-fuzz/$$f || exit 1; \
 	done
 
@@ -289,7 +299,7 @@ memcheck: check-criterion
 # either fails the target.
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 TSAN_CFLAGS = -std=c11 -O1 -g $(TSAN_FLAGS) -D_POSIX_C_SOURCE=200809L -Itests/tsan -Iinclude \
-              -Isrc -Iops $(WARN_COMMON)
+              -Isrc -I. $(WARN_COMMON)
 
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT=-O1 EXTRA_CFLAGS="$(TSAN_FLAGS)" \

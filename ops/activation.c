@@ -6,7 +6,7 @@
 
 #include <tgmath.h>
 
-/* sigmoid, tanh and softplus come from the vector kernels (src/vmath.h),
+/* sigmoid, tanh and softplus come from the vector kernels (src/kernels/vmath.h),
  * which form sigmoid from e^-|x| and softplus as max(x, 0) + log1p(e^-|x|),
  * so no intermediate overflows. */
 
@@ -55,8 +55,8 @@ static void sigmoid_backward(ad_tape *t, ad_node *y)
     AD_CHUNKED_BACKWARD(exp_neg_abs1, ad_vnone, S1 / (((real)1 + S1) * ((real)1 + S1)));
 }
 
-const ad_op_def ad_op_def_sigmoid = {"tsigmoid", 1, sigmoid_shape, sigmoid_forward,
-                                     sigmoid_backward};
+const ad_op_def ad_op_def_sigmoid = {"tsigmoid",       1,   sigmoid_shape, sigmoid_forward,
+                                     sigmoid_backward, NULL};
 
 /* ---- tanh */
 
@@ -76,7 +76,7 @@ static void tanh_backward(ad_tape *t, ad_node *y)
     AD_CHUNKED_BACKWARD(exp_neg_abs2, ad_vnone, (real)4 * S1 / (((real)1 + S1) * ((real)1 + S1)));
 }
 
-const ad_op_def ad_op_def_tanh = {"ttanh", 1, tanh_shape, tanh_forward, tanh_backward};
+const ad_op_def ad_op_def_tanh = {"ttanh", 1, tanh_shape, tanh_forward, tanh_backward, NULL};
 
 /* ---- relu: y = max(x, 0) */
 
@@ -100,7 +100,7 @@ static void relu_backward(ad_tape *t, ad_node *y)
     AD_UNARY_BACKWARD(Y > 0 ? G : Y);
 }
 
-const ad_op_def ad_op_def_relu = {"relu", 1, relu_shape, relu_forward, relu_backward};
+const ad_op_def ad_op_def_relu = {"relu", 1, relu_shape, relu_forward, relu_backward, NULL};
 
 /* ---- leaky relu: y = x for x > 0, else slope x (slope = attr_f[0]) */
 
@@ -123,8 +123,8 @@ static void leaky_relu_backward(ad_tape *t, ad_node *y)
     AD_UNARY_BACKWARD(X > 0 ? G : X <= 0 ? (real)slope * G : X);
 }
 
-const ad_op_def ad_op_def_leaky_relu = {"leaky_relu", 1, leaky_relu_shape, leaky_relu_forward,
-                                        leaky_relu_backward};
+const ad_op_def ad_op_def_leaky_relu = {
+    "leaky_relu", 1, leaky_relu_shape, leaky_relu_forward, leaky_relu_backward, NULL};
 
 /* ---- softplus: y = log(1 + e^x) */
 
@@ -144,8 +144,8 @@ static void softplus_backward(ad_tape *t, ad_node *y)
     AD_CHUNKED_BACKWARD(ad_vsigmoid, ad_vnone, S1);
 }
 
-const ad_op_def ad_op_def_softplus = {"softplus", 1, softplus_shape, softplus_forward,
-                                      softplus_backward};
+const ad_op_def ad_op_def_softplus = {"softplus",        1,   softplus_shape, softplus_forward,
+                                      softplus_backward, NULL};
 
 /* ---- swish (SiLU): y = x sigmoid(x) */
 
@@ -172,7 +172,7 @@ static void swish_backward(ad_tape *t, ad_node *y)
                         S1 == 0 || S1 == 1 ? S1 : S1 * ((real)1 + X * ((real)1 - S1)));
 }
 
-const ad_op_def ad_op_def_swish = {"swish", 1, swish_shape, swish_forward, swish_backward};
+const ad_op_def ad_op_def_swish = {"swish", 1, swish_shape, swish_forward, swish_backward, NULL};
 
 /* ---- mish: y = x tanh(softplus(x)) */
 
@@ -198,7 +198,7 @@ static void mish_backward(ad_tape *t, ad_node *y)
                         S1 == 1 || S2 == 0 ? S1 : S1 + X * ((real)1 - S1 * S1) * S2);
 }
 
-const ad_op_def ad_op_def_mish = {"mish", 1, mish_shape, mish_forward, mish_backward};
+const ad_op_def ad_op_def_mish = {"mish", 1, mish_shape, mish_forward, mish_backward, NULL};
 
 /* ---- gelu: y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 */
 
@@ -207,7 +207,7 @@ static bool gelu_shape(ad_tape *t, ad_node *y, const char *fn)
     return ad_same_shape(t, y, fn);
 }
 
-/* Phi(x), the standard normal CDF, is erfc(-x/sqrt 2)/2 (src/vmath.h):
+/* Phi(x), the standard normal CDF, is erfc(-x/sqrt 2)/2 (src/kernels/vmath.h):
  * unlike (1 + erf(x/sqrt 2))/2 it keeps full relative precision for x << 0. */
 static void gelu_forward(ad_tape *t, ad_node *y)
 {
@@ -220,7 +220,7 @@ static void gelu_backward(ad_tape *t, ad_node *y)
     AD_CHUNKED_BACKWARD(ad_vgelu_grad, ad_vnone, S1);
 }
 
-const ad_op_def ad_op_def_gelu = {"gelu", 1, gelu_shape, gelu_forward, gelu_backward};
+const ad_op_def ad_op_def_gelu = {"gelu", 1, gelu_shape, gelu_forward, gelu_backward, NULL};
 
 /* ---- public entry points */
 

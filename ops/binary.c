@@ -104,7 +104,7 @@ static void add_backward(ad_tape *t, ad_node *y)
     pass_through(t, y, 1.0, 1.0);
 }
 
-const ad_op_def ad_op_def_add = {"tadd", 2, add_shape, add_forward, add_backward};
+const ad_op_def ad_op_def_add = {"tadd", 2, add_shape, add_forward, add_backward, NULL};
 
 /* ---- sub: y = a - b */
 
@@ -124,7 +124,7 @@ static void sub_backward(ad_tape *t, ad_node *y)
     pass_through(t, y, 1.0, -1.0);
 }
 
-const ad_op_def ad_op_def_sub = {"tsub", 2, sub_shape, sub_forward, sub_backward};
+const ad_op_def ad_op_def_sub = {"tsub", 2, sub_shape, sub_forward, sub_backward, NULL};
 
 /* ---- mul: y = a b */
 
@@ -144,7 +144,7 @@ static void mul_backward(ad_tape *t, ad_node *y)
     BINARY_BACKWARD(G * B, G * A);
 }
 
-const ad_op_def ad_op_def_mul = {"tmul", 2, mul_shape, mul_forward, mul_backward};
+const ad_op_def ad_op_def_mul = {"tmul", 2, mul_shape, mul_forward, mul_backward, NULL};
 
 /* ---- div: y = a / b */
 
@@ -164,7 +164,7 @@ static void div_backward(ad_tape *t, ad_node *y)
     BINARY_BACKWARD(G / B, -G * Y / B);
 }
 
-const ad_op_def ad_op_def_div = {"tdiv", 2, div_shape, div_forward, div_backward};
+const ad_op_def ad_op_def_div = {"tdiv", 2, div_shape, div_forward, div_backward, NULL};
 
 /* ---- pow: y = a^b */
 
@@ -187,7 +187,7 @@ static void pow_backward(ad_tape *t, ad_node *y)
                     A > 0 ? G * Y * log(A) : (A == 0 ? (real)0 : (real)NAN));
 }
 
-const ad_op_def ad_op_def_pow = {"tpow", 2, pow_shape, pow_forward, pow_backward};
+const ad_op_def ad_op_def_pow = {"tpow", 2, pow_shape, pow_forward, pow_backward, NULL};
 
 /* ---- maximum and minimum: a where a wins or ties (or is NaN, which
  * propagates as in NumPy), else b; the gradient follows the chosen side. */
@@ -211,8 +211,8 @@ static void maximum_backward(ad_tape *t, ad_node *y)
     BINARY_BACKWARD(A_WINS_MAX ? G : (real)0, A_WINS_MAX ? (real)0 : G);
 }
 
-const ad_op_def ad_op_def_maximum = {"tmaximum", 2, maximum_shape, maximum_forward,
-                                     maximum_backward};
+const ad_op_def ad_op_def_maximum = {"tmaximum",       2,   maximum_shape, maximum_forward,
+                                     maximum_backward, NULL};
 
 static bool minimum_shape(ad_tape *t, ad_node *y, const char *fn)
 {
@@ -230,8 +230,8 @@ static void minimum_backward(ad_tape *t, ad_node *y)
     BINARY_BACKWARD(A_WINS_MIN ? G : (real)0, A_WINS_MIN ? (real)0 : G);
 }
 
-const ad_op_def ad_op_def_minimum = {"tminimum", 2, minimum_shape, minimum_forward,
-                                     minimum_backward};
+const ad_op_def ad_op_def_minimum = {"tminimum",       2,   minimum_shape, minimum_forward,
+                                     minimum_backward, NULL};
 
 /* ---- public entry points */
 

@@ -3,14 +3,14 @@
  * a tensor element becomes a scalar leaf whose adjoint a sink node carries
  * back into the tensor; scalars stacked into a tensor send the tensor's
  * gradient back into their adjoints. */
-#include "bridge.h"
+#include "ops.h"
 
-#include "../src/alloc.h"
-#include "../src/last_error.h"
+#include "core/alloc.h"
+#include "core/last_error.h"
 
 #include <string.h>
 
-const ad_op_def ad_op_def_leaf = {"leaf", 0, NULL, NULL, NULL};
+const ad_op_def ad_op_def_leaf = {"leaf", 0, NULL, NULL, NULL, NULL};
 
 /* ---- to_scalar: x [..] -> scalar leaf s; the node itself is empty ([0]).
  * attr_i[0] = element index, attr_i[1] = the scalar record of s. It is made
@@ -52,8 +52,8 @@ static void to_scalar_backward(ad_tape *t, ad_node *y)
         ((double *)gx)[i] += g;
 }
 
-const ad_op_def ad_op_def_to_scalar = {"tensor_to_scalar", 1, to_scalar_shape, to_scalar_forward,
-                                       to_scalar_backward};
+const ad_op_def ad_op_def_to_scalar = {"tensor_to_scalar", 1,   to_scalar_shape, to_scalar_forward,
+                                       to_scalar_backward, NULL};
 
 ad_scalar ad_tensor_to_scalar(ad_tensor x, size_t i)
 {
@@ -135,12 +135,13 @@ static void stack_backward(ad_tape *t, ad_node *y)
         t->hot.adj[c->idx[i]] += g[i];
 }
 
-const ad_op_def ad_op_def_stack = {"stack_scalars", 1, stack_shape, stack_forward, stack_backward};
-
-const uint32_t *ad_stack_records(const ad_node *y)
+static const uint32_t *stack_records(const ad_node *y)
 {
     return ((const stack_ctx *)y->ctx)->idx;
 }
+
+const ad_op_def ad_op_def_stack = {"stack_scalars", 1, stack_shape, stack_forward, stack_backward,
+                                   stack_records};
 
 ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const size_t *dims)
 {

@@ -6,7 +6,7 @@
 #ifndef AD_ELEMENTWISE_H
 #define AD_ELEMENTWISE_H
 
-#include "../src/vmath.h"
+#include "kernels/vmath.h"
 #include "ops.h"
 
 #include <string.h>
@@ -66,7 +66,7 @@ static inline bool ad_same_shape(ad_tape *t, ad_node *y, const char *fn)
             AD_UNARY_BACKWARD_T(double, DEXPR);                                                    \
     } while (0)
 
-/* y = FN(x) through the vector math kernels (src/vmath.h): FN is exp, log,
+/* y = FN(x) through the vector math kernels (src/kernels/vmath.h): FN is exp, log,
  * tanh, sigmoid or softplus. */
 #define AD_VMAP(FN)                                                                                \
     do {                                                                                           \

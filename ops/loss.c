@@ -7,7 +7,7 @@
  * when B = 0), and the gradient, having no elements, is empty. */
 #include "ops.h"
 
-#include "../src/vmath.h"
+#include "kernels/vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -94,8 +94,9 @@ static void sq_backward(ad_tape *t, ad_node *y)
     }
 }
 
-const ad_op_def ad_op_def_mse = {"mse_loss", 2, pair_shape, sq_forward, sq_backward};
-const ad_op_def ad_op_def_half_sse = {"half_sse_loss", 2, pair_shape, sq_forward, sq_backward};
+const ad_op_def ad_op_def_mse = {"mse_loss", 2, pair_shape, sq_forward, sq_backward, NULL};
+const ad_op_def ad_op_def_half_sse = {"half_sse_loss", 2,           pair_shape,
+                                      sq_forward,      sq_backward, NULL};
 
 /* ---- bce_with_logits: l = softplus(z) - z t, softplus(z) = max(z,0) +
  * log1p(exp(-|z|)) (the vector kernel's form), which equals
@@ -164,8 +165,8 @@ static void bce_backward(ad_tape *t, ad_node *y)
     }
 }
 
-const ad_op_def ad_op_def_bce_logits = {"bce_with_logits", 2, pair_shape, bce_forward,
-                                        bce_backward};
+const ad_op_def ad_op_def_bce_logits = {"bce_with_logits", 2,   pair_shape, bce_forward,
+                                        bce_backward,      NULL};
 
 /* ---- softmax_cross_entropy: z [B,C] (or [C], B = 1), labels (ctx) ->
  * [1] = (1/B) sum_b (lse(z_b) - z_b[label_b]). The forward keeps the row
@@ -282,8 +283,8 @@ static void ce_backward(ad_tape *t, ad_node *y)
     }
 }
 
-const ad_op_def ad_op_def_softmax_ce = {"softmax_cross_entropy", 1, ce_shape, ce_forward,
-                                        ce_backward};
+const ad_op_def ad_op_def_softmax_ce = {
+    "softmax_cross_entropy", 1, ce_shape, ce_forward, ce_backward, NULL};
 
 /* ---- public functions */
 

@@ -5,8 +5,8 @@
  * backward rules read transposes in place through the trans flags. */
 #include "ops.h"
 
-#include "../src/gemm.h"
-#include "matmul_small.h"
+#include "kernels/gemm.h"
+#include "kernels/matmul_small.h"
 
 #include <string.h>
 
@@ -115,7 +115,8 @@ static void matmul_backward(ad_tape *t, ad_node *y)
     }
 }
 
-const ad_op_def ad_op_def_matmul = {"matmul", 2, matmul_shape, matmul_forward, matmul_backward};
+const ad_op_def ad_op_def_matmul = {"matmul",        2,   matmul_shape, matmul_forward,
+                                    matmul_backward, NULL};
 
 /* ---- linear: x [B,In] . w [Out,In]^T + bias [Out] -> [B,Out]; x [In] -> [Out].
  * The bias is optional: the node then has two inputs. */
@@ -247,7 +248,8 @@ static void linear_backward(ad_tape *t, ad_node *y)
 }
 
 /* three inputs, or two without a bias */
-const ad_op_def ad_op_def_linear = {"linear", 3, linear_shape, linear_forward, linear_backward};
+const ad_op_def ad_op_def_linear = {"linear",        3,   linear_shape, linear_forward,
+                                    linear_backward, NULL};
 
 /* ---- linear_relu: relu(x . w^T + bias), shapes as linear. One node where
  * ad_relu(ad_linear(...)) makes two: the same values and gradients, with one
@@ -294,8 +296,8 @@ static void linear_relu_backward(ad_tape *t, ad_node *y)
     linear_backward_from(t, y, dz);
 }
 
-const ad_op_def ad_op_def_linear_relu = {"linear_relu", 3, linear_shape, linear_relu_forward,
-                                         linear_relu_backward};
+const ad_op_def ad_op_def_linear_relu = {
+    "linear_relu", 3, linear_shape, linear_relu_forward, linear_relu_backward, NULL};
 
 ad_tensor ad_matmul(ad_tensor a, ad_tensor b)
 {

@@ -5,12 +5,12 @@
 #ifndef AD_OPS_H
 #define AD_OPS_H
 
-#include "../src/tape.h"
+#include "core/op.h"
 
 typedef enum ad_op_code {
-    AD_OP_LEAF, /* constant, variable or parameter: nothing to compute */
+    /* AD_OP_LEAF = 0 is the core's (src/core/op.h) */
     /* bridge.c */
-    AD_OP_TO_SCALAR,
+    AD_OP_TO_SCALAR = AD_OP_LEAF + 1,
     AD_OP_STACK,
     /* binary.c */
     AD_OP_ADD,
@@ -61,29 +61,6 @@ typedef enum ad_op_code {
     AD_OP_SOFTMAX_CE,
     AD_OP_COUNT
 } ad_op_code;
-
-/* shape: fills y->dtype, ndim, dims from y's inputs and attributes, or fails
- *        the tape with a message starting with fn and returns false.
- * forward: computes y->value from the inputs' values.
- * backward: adds (+=) the vector-Jacobian product of y->grad into the grad of
- *        every input whose grad is not NULL; a pure function of saved inputs,
- *        saved output and y->grad that allocates only from the tape. */
-typedef struct ad_op_def {
-    const char *name;
-    int arity; /* -1: variadic */
-    bool (*shape)(ad_tape *t, ad_node *y, const char *fn);
-    void (*forward)(ad_tape *t, ad_node *y);
-    void (*backward)(ad_tape *t, ad_node *y);
-} ad_op_def;
-
-extern const ad_op_def *const ad_op_table[AD_OP_COUNT];
-
-/* The input's gradient buffer when it needs one, else NULL. */
-static inline void *ad_input_grad(const ad_tape *t, const ad_node *y, size_t k)
-{
-    const ad_node *x = ad_node_input(t, y, k);
-    return x->needs_grad ? x->grad : NULL;
-}
 
 #define AD_OP_DECLARE(name) extern const ad_op_def ad_op_def_##name;
 AD_OP_DECLARE(leaf)

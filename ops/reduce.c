@@ -6,7 +6,7 @@
 #include "ops.h"
 #include "row_sum.h"
 
-#include "../src/vmath.h"
+#include "kernels/vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -152,7 +152,7 @@ static void sum_backward(ad_tape *t, ad_node *y)
     spread(t, y, false);
 }
 
-const ad_op_def ad_op_def_sum = {"sum", 1, reduce_shape, sum_forward, sum_backward};
+const ad_op_def ad_op_def_sum = {"sum", 1, reduce_shape, sum_forward, sum_backward, NULL};
 
 static void mean_forward(ad_tape *t, ad_node *y)
 {
@@ -164,7 +164,7 @@ static void mean_backward(ad_tape *t, ad_node *y)
     spread(t, y, true);
 }
 
-const ad_op_def ad_op_def_mean = {"mean", 1, reduce_shape, mean_forward, mean_backward};
+const ad_op_def ad_op_def_mean = {"mean", 1, reduce_shape, mean_forward, mean_backward, NULL};
 
 /* ---- max: y->ctx holds, per output element, the index j (along the reduced
  * extent) of the first maximum. A NaN wins over numbers, so it propagates. */
@@ -248,7 +248,7 @@ static void max_backward(ad_tape *t, ad_node *y)
         MAX_BACK_KERNEL(double);
 }
 
-const ad_op_def ad_op_def_max = {"max", 1, max_shape, max_forward, max_backward};
+const ad_op_def ad_op_def_max = {"max", 1, max_shape, max_forward, max_backward, NULL};
 
 static ad_tensor reduce(const char *fn, uint16_t op, ad_tensor x, int axis, bool keepdim,
                         bool by_axis)

@@ -4,8 +4,8 @@
  * element it was copied from. */
 #include "ops.h"
 
-#include "../src/alloc.h"
-#include "../src/last_error.h"
+#include "core/alloc.h"
+#include "core/last_error.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -124,8 +124,8 @@ static void transpose_backward(ad_tape *t, ad_node *y)
     }
 }
 
-const ad_op_def ad_op_def_transpose = {"transpose", 1, transpose_shape, transpose_forward,
-                                       transpose_backward};
+const ad_op_def ad_op_def_transpose = {"transpose",        1,   transpose_shape, transpose_forward,
+                                       transpose_backward, NULL};
 
 /* ---- reshape: attr_i[0..ndim) = the new dims, attr_i[ndim..4) = -1 */
 
@@ -162,8 +162,8 @@ static void reshape_backward(ad_tape *t, ad_node *y)
     if (gx) add_into((ad_dtype)y->dtype, gx, y->grad, y->numel);
 }
 
-const ad_op_def ad_op_def_reshape = {"reshape", 1, reshape_shape, reshape_forward,
-                                     reshape_backward};
+const ad_op_def ad_op_def_reshape = {"reshape",        1,   reshape_shape, reshape_forward,
+                                     reshape_backward, NULL};
 
 /* ---- slice: attr_i = {axis, start, stop}; x viewed as [outer, dim, inner]
  * gives y [outer, stop - start, inner]. */
@@ -216,7 +216,7 @@ static void slice_backward(ad_tape *t, ad_node *y)
                  (const char *)y->grad + o * len * inner * es, len * inner);
 }
 
-const ad_op_def ad_op_def_slice = {"slice", 1, slice_shape, slice_forward, slice_backward};
+const ad_op_def ad_op_def_slice = {"slice", 1, slice_shape, slice_forward, slice_backward, NULL};
 
 /* ---- concat: attr_i[0] = axis; inputs viewed as [outer, dim_k, inner] are
  * laid side by side along the middle axis. */
@@ -286,7 +286,8 @@ static void concat_backward(ad_tape *t, ad_node *y)
     }
 }
 
-const ad_op_def ad_op_def_concat = {"concat", -1, concat_shape, concat_forward, concat_backward};
+const ad_op_def ad_op_def_concat = {"concat",        -1,  concat_shape, concat_forward,
+                                    concat_backward, NULL};
 
 ad_tensor ad_transpose(ad_tensor x, int axis0, int axis1)
 {

@@ -11,7 +11,7 @@
 #include "ops.h"
 #include "row_sum.h"
 
-#include "../src/vmath.h"
+#include "kernels/vmath.h"
 
 #include <math.h>
 
@@ -85,7 +85,7 @@ BLOCK_EXP_SUM(double, f64)
 /* ---- softmax: y_k = exp(x_k - m) / sum_j exp(x_j - m), m = max_j x_j */
 
 /* Contiguous lanes (the last axis): a vector max pass, a fused exp-and-sum
- * pass (src/vmath.h) and a scaling pass, each over one row. */
+ * pass (src/kernels/vmath.h) and a scaling pass, each over one row. */
 #define SOFTMAX_ROWS(T, SUF)                                                                       \
     static void softmax_rows_##T(const T *x, T *y, size_t rows, size_t n)                          \
     {                                                                                              \
@@ -178,8 +178,8 @@ static void softmax_backward(ad_tape *t, ad_node *y)
         softmax_backward_double(y->value, y->grad, gx, l);
 }
 
-const ad_op_def ad_op_def_softmax = {"softmax", 1, softmax_shape, softmax_forward,
-                                     softmax_backward};
+const ad_op_def ad_op_def_softmax = {"softmax",        1,   softmax_shape, softmax_forward,
+                                     softmax_backward, NULL};
 
 /* ---- log_softmax: y_k = (x_k - m) - log sum_j exp(x_j - m), the
  * log-sum-exp form: never exp of a large number, never log of 0 for the max. */
@@ -288,8 +288,8 @@ static void log_softmax_backward(ad_tape *t, ad_node *y)
         log_softmax_backward_double(y->value, y->grad, gx, l);
 }
 
-const ad_op_def ad_op_def_log_softmax = {"log_softmax", 1, softmax_shape, log_softmax_forward,
-                                         log_softmax_backward};
+const ad_op_def ad_op_def_log_softmax = {
+    "log_softmax", 1, softmax_shape, log_softmax_forward, log_softmax_backward, NULL};
 
 ad_tensor ad_softmax(ad_tensor x, int axis)
 {

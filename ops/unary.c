@@ -23,7 +23,7 @@ static void neg_backward(ad_tape *t, ad_node *y)
     AD_UNARY_BACKWARD(-G);
 }
 
-const ad_op_def ad_op_def_neg = {"tneg", 1, neg_shape, neg_forward, neg_backward};
+const ad_op_def ad_op_def_neg = {"tneg", 1, neg_shape, neg_forward, neg_backward, NULL};
 
 /* ---- exp: y = e^x */
 
@@ -43,7 +43,7 @@ static void exp_backward(ad_tape *t, ad_node *y)
     AD_UNARY_BACKWARD(G * Y);
 }
 
-const ad_op_def ad_op_def_exp = {"texp", 1, exp_shape, exp_forward, exp_backward};
+const ad_op_def ad_op_def_exp = {"texp", 1, exp_shape, exp_forward, exp_backward, NULL};
 
 /* ---- log: y = log x */
 
@@ -63,7 +63,7 @@ static void log_backward(ad_tape *t, ad_node *y)
     AD_UNARY_BACKWARD(G / X);
 }
 
-const ad_op_def ad_op_def_log = {"tlog", 1, log_shape, log_forward, log_backward};
+const ad_op_def ad_op_def_log = {"tlog", 1, log_shape, log_forward, log_backward, NULL};
 
 /* ---- sqrt: y = sqrt x */
 
@@ -83,7 +83,7 @@ static void sqrt_backward(ad_tape *t, ad_node *y)
     AD_UNARY_BACKWARD(G / (Y + Y + 0)); /* + 0: sqrt(-0) = -0, and the slope there is +Inf too */
 }
 
-const ad_op_def ad_op_def_sqrt = {"tsqrt", 1, sqrt_shape, sqrt_forward, sqrt_backward};
+const ad_op_def ad_op_def_sqrt = {"tsqrt", 1, sqrt_shape, sqrt_forward, sqrt_backward, NULL};
 
 /* ---- square: y = x^2 */
 
@@ -103,7 +103,8 @@ static void square_backward(ad_tape *t, ad_node *y)
     AD_UNARY_BACKWARD(G * (X + X));
 }
 
-const ad_op_def ad_op_def_square = {"tsquare", 1, square_shape, square_forward, square_backward};
+const ad_op_def ad_op_def_square = {"tsquare",       1,   square_shape, square_forward,
+                                    square_backward, NULL};
 
 /* ---- abs: y = |x| */
 
@@ -124,7 +125,7 @@ static void abs_backward(ad_tape *t, ad_node *y)
     AD_UNARY_BACKWARD(X > 0 ? G : X < 0 ? -G : X == 0 ? (real)0 : X);
 }
 
-const ad_op_def ad_op_def_abs = {"tabs", 1, abs_shape, abs_forward, abs_backward};
+const ad_op_def ad_op_def_abs = {"tabs", 1, abs_shape, abs_forward, abs_backward, NULL};
 
 /* ---- scale: y = c x, c = attr_f[0] */
 
@@ -146,7 +147,7 @@ static void scale_backward(ad_tape *t, ad_node *y)
     AD_UNARY_BACKWARD(G * (real)c);
 }
 
-const ad_op_def ad_op_def_scale = {"tscale", 1, scale_shape, scale_forward, scale_backward};
+const ad_op_def ad_op_def_scale = {"tscale", 1, scale_shape, scale_forward, scale_backward, NULL};
 
 /* ---- addc: y = x + c, c = attr_f[0] */
 
@@ -167,7 +168,7 @@ static void addc_backward(ad_tape *t, ad_node *y)
     AD_UNARY_BACKWARD(G);
 }
 
-const ad_op_def ad_op_def_addc = {"taddc", 1, addc_shape, addc_forward, addc_backward};
+const ad_op_def ad_op_def_addc = {"taddc", 1, addc_shape, addc_forward, addc_backward, NULL};
 
 /* ---- public entry points */
 

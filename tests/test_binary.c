@@ -5,7 +5,7 @@
  * broadcast plan's fast paths, and every error path. */
 #include "common.h"
 
-#include "broadcast.h"
+#include "ops/broadcast.h"
 
 #include <math.h>
 #include <stdio.h>

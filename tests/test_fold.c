@@ -6,7 +6,7 @@
  * must not change (gradients, the zero-adjoint rule, errors, anomaly mode,
  * the bridges). */
 #include "common.h"
-#include "tape.h"
+#include "core/tape.h"
 
 #include <math.h>
 

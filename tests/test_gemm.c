@@ -3,11 +3,11 @@
  * dtypes, every kernel family this CPU runs (and the portable one), edge
  * sizes, padded leading dimensions, alpha/beta cases, threads. */
 #include "common.h"
-#include "cpu.h"
-#include "gemm.h"
-#include "gemm_kernels.h"
+#include "kernels/cpu.h"
+#include "kernels/gemm.h"
+#include "kernels/gemm_kernels.h"
+#include "kernels/pool.h"
 #include "matrix_helpers.h"
-#include "pool.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -4,7 +4,7 @@
 #include "common.h"
 #include "op_helpers.h"
 
-#include "tape.h"
+#include "core/tape.h"
 
 #include <math.h>
 #include <stdlib.h>

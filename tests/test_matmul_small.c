@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT
- * The small-product path of the matmul family (ops/matmul_small.c) against
+ * The small-product path of the matmul family (src/kernels/matmul_small.c) against
  * a naive double-precision product: every transpose pair, both dtypes, the
  * portable and (where the CPU has it) AVX2 code, sizes 1, odd, around the
  * vector widths, padded leading dimensions, overwrite and accumulate. */
 #include "common.h"
-#include "cpu.h"
-#include "matmul_small.h"
+#include "kernels/cpu.h"
+#include "kernels/matmul_small.h"
 #include "matrix_helpers.h"
 
 #include <math.h>

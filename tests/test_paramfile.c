@@ -3,7 +3,8 @@
  * of every truncation, every bit flip and every kind of mismatch with the
  * parameters left untouched; atomic saves that never damage the old file. */
 #include "common.h"
-#include "paramfile.h"
+#include "io/crc32.h"
+#include "io/paramfile.h"
 
 #include <dirent.h>
 #include <math.h>

@@ -6,8 +6,8 @@
  * gradients are live. */
 #include "common.h"
 
-#include "ops.h"
-#include "tape.h"
+#include "core/tape.h"
+#include "ops/ops.h"
 
 #include <stdint.h>
 

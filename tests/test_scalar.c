@@ -691,7 +691,7 @@ static double ulps(double got, long double want)
     return (double)fabsl((long double)got - want) / ulp;
 }
 
-/* ad_tanh computes tanh and its slope itself (src/vmath.c), in two halves
+/* ad_tanh computes tanh and its slope itself (src/kernels/vmath.c), in two halves
  * split at |x| = 0.625: within 2 ulp and 5 ulp of long double over a
  * sweep of both halves, the split, tiny and subnormal x, and the tails. */
 Test(scalar, tanh_value_and_slope_stay_within_a_few_ulp_everywhere)

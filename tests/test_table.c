@@ -5,7 +5,7 @@
  * run from the repository root. */
 #include "common.h"
 
-#include "ops.h"
+#include "ops/ops.h"
 
 #include <glob.h>
 #include <stdio.h>

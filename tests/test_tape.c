@@ -3,7 +3,7 @@
  * mixed scalar/tensor graphs through the bridges, and every error class of
  * the sticky error model. */
 #include "common.h"
-#include "tape.h"
+#include "core/tape.h"
 
 #include <math.h>
 #include <stdio.h>

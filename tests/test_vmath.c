@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT
- * Vector math (src/vmath.h) against libm, on every kernel family the CPU
+ * Vector math (src/kernels/vmath.h) against libm, on every kernel family the CPU
  * runs: max ulp error over dense sweeps of the float line, random points
  * over all exponents and the interesting ranges, special values (NaN, +-Inf,
  * +-0, overflow, underflow, subnormals), lengths that leave odd tails,
  * unaligned and in-place arrays, and the softmax row passes. */
 #include "common.h"
-#include "cpu.h"
-#include "gemm.h"
-#include "vmath.h"
+#include "kernels/cpu.h"
+#include "kernels/gemm.h"
+#include "kernels/vmath.h"
 
 #include <float.h>
 #include <math.h>

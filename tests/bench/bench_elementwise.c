@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT
- * elementwise group: the vector math kernels (src/vmath.h) on 2^20 elements,
+ * elementwise group: the vector math kernels (src/kernels/vmath.h) on 2^20 elements,
  * float32 and float64, in ns per element, with the libm loop they replace
  * timed in the same run (`.libm.` names) and the portable build (`.sse2.`).
  * A self-check compares the two results. */
 #include "bench.h"
-#include "gemm.h"
-#include "vmath.h"
+#include "kernels/gemm.h"
+#include "kernels/vmath.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -7,7 +7,7 @@
  * named after the shape, which peers/blas_skinny.c times on OpenBLAS. */
 #include "adtape.h"
 #include "bench.h"
-#include "gemm.h"
+#include "kernels/gemm.h"
 #include "skinny_shapes.h"
 
 #include <math.h>

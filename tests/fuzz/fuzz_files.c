@@ -10,7 +10,8 @@
 #include "adtape.h"
 #include "adtape/data.h"
 #include "adtape/nn.h"
-#include "paramfile.h"
+#include "io/crc32.h"
+#include "io/paramfile.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * chunk of op(B). Compiled twice: portable, and for AVX2+FMA machines. */
 #include "matmul_small.h"
 
-#include "../src/cpu.h"
+#include "cpu.h"
 
 #include <math.h>
 #include <stdatomic.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  * Parameters: heap-owned value and gradient buffers that outlive tapes. */
-#include "tape.h"
+#include "op.h"
 
 #include "alloc.h"
 
@@ -122,4 +122,42 @@ void ad_grads_restore(ad_grads_aside *a)
     ad_free(a->p);
     ad_free(a->bytes);
     *a = (ad_grads_aside){0};
+}
+
+/* A parameter as a leaf: the node borrows the parameter's buffers. */
+ad_tensor ad_param_use(ad_tape *t, ad_param *p)
+{
+    if (!t) return ad_invalid_tensor(NULL);
+    if (t->err != AD_OK) return ad_invalid_tensor(t);
+    if (!p) {
+        ad_tape_fail(t, AD_ERR_INVALID, "ad_param_use: parameter is NULL");
+        return ad_invalid_tensor(t);
+    }
+    if (!ad_node_reserve(t, "ad_param_use")) return ad_invalid_tensor(t);
+    /* every field written once: this runs for each parameter every step */
+    ad_node *y = &t->nodes[t->nn];
+    y->op = AD_OP_LEAF;
+    y->dtype = p->dtype;
+    y->ndim = p->ndim;
+    y->needs_grad = t->recording;
+    y->grad_from_scalar = 0;
+    y->n_in = 0;
+    for (size_t k = 0; k < AD_NODE_INLINE_INPUTS; k++)
+        y->in_inline[k] = 0;
+    y->in_ext = NULL;
+    y->scalar_mark = (uint32_t)t->hot.ns;
+    y->grad_sweep = 0;
+    for (size_t i = 0; i < AD_MAX_DIMS; i++)
+        y->dims[i] = p->dims[i];
+    y->numel = p->numel;
+    y->value = p->value;
+    y->grad = p->grad;
+    y->param = p;
+    y->ctx = NULL;
+    y->attr_f[0] = y->attr_f[1] = 0.0;
+    for (size_t i = 0; i < 4; i++)
+        y->attr_i[i] = 0;
+    if (t->anomaly && !ad_anomaly_check_leaf(t, "ad_param_use", "parameter", t->nn))
+        return ad_invalid_tensor(t);
+    return ad_node_commit(t);
 }

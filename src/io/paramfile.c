@@ -5,8 +5,9 @@
  * anything into the parameters. The format is described in paramfile.h. */
 #include "paramfile.h"
 
-#include "alloc.h"
-#include "tape.h"
+#include "core/alloc.h"
+#include "core/tape.h"
+#include "crc32.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * Tensor leaves (constants, variables, filled and random tensors) and the
  * accessors that hand values and gradients back to the user. */
-#include "tape.h"
+#include "op.h"
 
 #include <math.h>
 

@@ -8,7 +8,6 @@
 #include "adtape.h"
 
 #include "cpu.h"
-#include "gemm.h"
 #include "vmath_kernels.h"
 
 #include <math.h>

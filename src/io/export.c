@@ -2,11 +2,9 @@
  * Graph export: the recorded tape as Graphviz DOT, for looking at what a
  * program actually built. It only reads the tape; op names come from the op
  * table, so a new op shows up here without a change. */
-#include "tape.h"
-
-#include "../ops/bridge.h"
-#include "alloc.h"
-#include "last_error.h"
+#include "core/alloc.h"
+#include "core/last_error.h"
+#include "core/op.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -102,6 +100,13 @@ static rec_cursor rec_cursor_new(const ad_tape *t)
     return c;
 }
 
+/* The scalar records a node reads (ad_stack_scalars), or NULL. */
+static const uint32_t *scalar_inputs(const ad_node *y)
+{
+    const ad_op_def *d = ad_op_table[y->op];
+    return d->scalar_inputs ? d->scalar_inputs(y) : NULL;
+}
+
 static double grad_norm(const ad_node *x)
 {
     double s = 0.0;
@@ -122,12 +127,12 @@ static void mark(const ad_tape *t, uint8_t *tf, uint8_t *sf)
         const ad_node *y = &t->nodes[k];
         for (size_t i = 0; i < y->n_in; i++)
             tf[ad_node_input_index(y, i)] |= USED;
-        if (y->op == AD_OP_STACK) {
+        const uint32_t *idx = scalar_inputs(y);
+        if (idx) {
             tf[ad_node_input_index(y, 0)] |= HIDDEN;
-            const uint32_t *idx = ad_stack_records(y);
             for (size_t i = 0; i < y->numel; i++)
                 sf[idx[i]] |= USED;
-        } else if (y->op == AD_OP_TO_SCALAR) {
+        } else if (y->grad_from_scalar) {
             sf[y->attr_i[1]] |= ELEMENT;
         }
     }
@@ -158,7 +163,7 @@ static void emit_tensor_node(writer *w, const ad_tape *t, size_t k, uint8_t flag
         emit(w, "label=\"variable\\n%s %s", s, dt);
     else if (y->op == AD_OP_LEAF)
         emit(w, "label=\"constant\\n%s %s", s, dt);
-    else if (y->op == AD_OP_TO_SCALAR)
+    else if (y->grad_from_scalar)
         emit(w, "label=\"%s\\nelement %lld", ad_op_table[y->op]->name, (long long)y->attr_i[0]);
     else {
         emit(w, "label=\"%s\\n%s %s", ad_op_table[y->op]->name, s, dt);
@@ -192,13 +197,13 @@ static void emit_tensor_edges(writer *w, const ad_tape *t, size_t k, const uint8
         else
             emit(w, "  t%u -> t%zu;\n", x, k);
     }
-    if (y->op == AD_OP_TO_SCALAR) {
+    const uint32_t *idx = scalar_inputs(y);
+    if (y->grad_from_scalar) {
         if (draw_scalars)
             emit(w, "  t%zu -> s%zu;\n", k, ad_srec_number((size_t)y->attr_i[1]));
         else
             emit(w, "  t%zu -> scalars;\n", k);
-    } else if (y->op == AD_OP_STACK) {
-        const uint32_t *idx = ad_stack_records(y);
+    } else if (idx) {
         size_t n = 0;
         for (size_t i = 0; i < y->numel; i++) {
             if (!idx[i]) continue; /* a constant: not on the tape */

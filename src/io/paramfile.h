@@ -18,10 +18,6 @@
 #define AD_PARAMFILE_MAGIC   "ADTPARAM"
 #define AD_PARAMFILE_VERSION 1u
 
-/* CRC-32 (reflected polynomial 0xEDB88320, init and final xor ~0) of buf,
- * continued from crc (start with 0), as zlib's crc32(crc, buf, n). */
-uint32_t ad_crc32(uint32_t crc, const void *buf, size_t n);
-
 /* Validates a whole file image buf[0..size) against params and meta_cap, and
  * only if all of it is good copies it into params, meta and *meta_len.
  * path only labels the messages, which start with fn. */

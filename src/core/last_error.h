@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * Setting what ad_last_error reports (src/last_error.c). */
+ * Setting what ad_last_error reports (last_error.c). */
 #ifndef AD_LAST_ERROR_H
 #define AD_LAST_ERROR_H
 

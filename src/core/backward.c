@@ -4,9 +4,8 @@
  * Scalar records and tensor nodes interleave; each tensor node remembers how
  * many scalar records preceded it, which tells the sweep when to run the
  * scalar multiply-add loop between two tensor nodes. */
-#include "tape.h"
+#include "op.h"
 
-#include "../ops/ops.h"
 #include "alloc.h"
 
 #include <math.h>

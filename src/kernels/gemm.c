@@ -6,7 +6,7 @@
 #include "gemm.h"
 
 #include "adtape.h"
-#include "alloc.h"
+#include "core/alloc.h"
 #include "cpu.h"
 #include "gemm_kernels.h"
 #include "pool.h"

@@ -19,6 +19,9 @@
 #define AD_CPU_RELAX() ((void)0)
 #endif
 
+/* Kernel families (GEMM, vector math). AUTO picks the widest the CPU runs. */
+enum { AD_ISA_AUTO = 0, AD_ISA_GENERIC = 1, AD_ISA_AVX2 = 2, AD_ISA_AVX512 = 3 };
+
 /* true when the CPU (and OS) can run the kernels compiled for that set. */
 bool ad_cpu_has_avx2_fma(void);
 bool ad_cpu_has_avx512(void); /* F + DQ + BW + VL */

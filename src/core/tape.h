@@ -145,9 +145,13 @@ ad_status ad_tape_fail(ad_tape *t, ad_status code, const char *fmt, ...) AD_PRIN
 #define AD_SHAPE_STR 64
 const char *ad_shape_str(size_t ndim, const size_t *dims, char *buf);
 const char *ad_dtype_name(ad_dtype dt);
-static inline bool ad_tape_has_error(const ad_tape *t)
+
+/* Recomputes hot.live_gen after the error, recording or anomaly switch
+ * changed: the inline scalar ops take the fast path only while it equals
+ * the generation. Anomaly mode sends them down the slow path, which checks. */
+static inline void ad_tape_update_live(ad_tape *t)
 {
-    return t->err != AD_OK;
+    t->hot.live_gen = (t->err == AD_OK && t->recording && !t->anomaly) ? t->hot.gen : AD_DEAD_GEN;
 }
 
 /* ---- memory */
@@ -200,28 +204,6 @@ static inline ad_tensor ad_invalid_tensor(ad_tape *t)
     return h;
 }
 ad_scalar ad_invalid_scalar(ad_tape *t);
-
-/* ---- recording tensor ops */
-
-/* Attributes an op is recorded with; copied into the node before its shape
- * rule runs. */
-typedef struct ad_op_attrs {
-    double f[2];
-    int64_t i[4];
-    void *ctx;
-} ad_op_attrs;
-
-/* Validates the inputs (same tape, current generation, same dtype unless the
- * op says otherwise), builds the node, runs the op's shape rule, allocates
- * the output value, runs the forward kernel and, in anomaly mode, checks the
- * result. Returns the handle, or an invalid one with the tape's error set.
- * `fn` is the public function name for messages ("ad_matmul"). */
-ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t n_in,
-                       const ad_op_attrs *attrs);
-
-/* A leaf node with the given shape; value copied from data (NULL: zeros). */
-ad_tensor ad_leaf_new(ad_tape *t, const char *fn, ad_dtype dt, size_t ndim, const size_t *dims,
-                      const void *data, bool variable);
 
 /* Normalises a possibly negative axis; -1 (after failing the tape with a
  * message naming fn and the shape) when out of range. */

@@ -9,6 +9,8 @@
 #ifndef AD_GEMM_H
 #define AD_GEMM_H
 
+#include "cpu.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -18,9 +20,6 @@ void ad_gemm_f32(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float
 void ad_gemm_f64(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, double alpha,
                  const double *a, size_t lda, const double *b, size_t ldb, double beta, double *c,
                  size_t ldc);
-
-/* Kernel families. AUTO picks the widest the CPU runs. */
-enum { AD_ISA_AUTO = 0, AD_ISA_GENERIC = 1, AD_ISA_AVX2 = 2, AD_ISA_AVX512 = 3 };
 
 /* Testing hook: forces a kernel family for every later call (process-wide).
  * A family the CPU lacks falls back to the best one it has, never crashes. */

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT
+ * The tape's lifetime: a new tape with its first record segment and node
+ * array, reset (rewind, keep the memory, bump the generation), free, the
+ * recording and anomaly switches, and the statistics. */
+#include "tape.h"
+
+#include "alloc.h"
+
+#include <string.h>
+
+enum { FIRST_NODES = 64 };
+
+const char *ad_version(void)
+{
+    return ADTAPE_VERSION_STRING;
+}
+
+ad_tape *ad_tape_new(void)
+{
+    ad_tape *t = ad_alloc(sizeof *t);
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->seg[0] = ad_alloc(AD_SEG0 * sizeof(ad_srec));
+    t->hot.adj = ad_alloc(AD_SEG0 * sizeof(double));
+    t->nodes = ad_alloc(FIRST_NODES * sizeof *t->nodes);
+    if (!t->seg[0] || !t->hot.adj || !t->nodes) {
+        ad_free(t->seg[0]);
+        ad_free(t->hot.adj);
+        ad_free(t->nodes);
+        ad_free(t);
+        return NULL;
+    }
+    t->hot.srec_origin = (uintptr_t)t->seg[0];
+    t->hot.scap = AD_SEG0;
+    t->ncap = FIRST_NODES;
+    t->allocations = 4;
+    for (uint32_t k = 0; k < AD_DUMMIES_; k++) /* for missing operands; never swept */
+        t->seg[0][k] = (ad_srec){k, k, 0.0, 0.0};
+    t->hot.ns = AD_DUMMIES_;
+    t->hot.leaf_run = AD_DUMMIES_;
+    t->hot.gen = 1;
+    t->recording = true;
+    ad_tape_update_live(t);
+    return t;
+}
+
+void ad_tape_free(ad_tape *t)
+{
+    if (!t) return;
+    ad_arena_release(&t->arena);
+    for (size_t k = 0; k < AD_MAX_SEGS; k++)
+        ad_free(t->seg[k]);
+    ad_free(t->hot.adj);
+    ad_free(t->nodes);
+    ad_free(t);
+}
+
+void ad_tape_reset(ad_tape *t)
+{
+    if (!t) return;
+    ad_arena_rewind(&t->arena);
+    /* a recording that outgrew the caches by far is most likely followed by
+     * another one of its size (a training loop, a benchmark): stream it all */
+    t->hot.stream = t->hot.ns * sizeof(ad_srec) >= AD_STREAM_ALL_BYTES;
+    t->hot.ns = AD_DUMMIES_;
+    t->hot.leaf_run = AD_DUMMIES_;
+    t->cur_seg = 0;
+    t->hot.srec_origin = (uintptr_t)t->seg[0];
+    t->hot.scap = AD_SEG0;
+    t->adj_dirty = 0; /* re-recording zeroes each adjoint it reuses */
+    t->nn = 0;
+    /* the top bit of a scalar handle's generation marks it folded */
+    t->hot.gen = t->hot.gen >= AD_GEN_MASK_ ? 1 : t->hot.gen + 1;
+    t->err = AD_OK;
+    t->msg[0] = '\0';
+    ad_tape_update_live(t);
+}
+
+bool ad_tape_set_recording(ad_tape *t, bool on)
+{
+    if (!t) return false;
+    bool was = t->recording;
+    t->recording = on;
+    ad_tape_update_live(t);
+    return was;
+}
+
+void ad_tape_set_anomaly(ad_tape *t, bool on)
+{
+    if (!t) return;
+    t->anomaly = on;
+    ad_tape_update_live(t);
+}
+
+ad_tape_stats ad_tape_stats_get(const ad_tape *t)
+{
+    ad_tape_stats s = {0};
+    if (!t) return s;
+    s.scalar_nodes = t->hot.ns - AD_DUMMIES_;
+    s.tensor_nodes = t->nn;
+    s.bytes_used = ad_arena_used(&t->arena) + t->hot.ns * sizeof(ad_srec) + t->nn * sizeof(ad_node);
+    size_t records = 0;
+    for (size_t k = 0; k < AD_MAX_SEGS && t->seg[k]; k++)
+        records += ad_seg_start(k + 1) - ad_seg_start(k);
+    s.bytes_reserved = t->arena.reserved + records * sizeof(ad_srec) + t->ncap * sizeof(ad_node) +
+                       records * sizeof(double);
+    s.allocations = t->allocations + t->arena.allocations;
+    return s;
+}
