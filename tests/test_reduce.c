@@ -263,8 +263,6 @@ Test(reduce, max_propagates_nan)
 
 /* ------------------------------------------------ float32 against float64 */
 
-/* A float32 sum of many values stays within one float rounding of the exact
- * sum, which a float accumulator could not do; every loop shape is tried. */
 /* Along the last axis the sum runs eight partial sums and a tail: every
  * length from 0 to 40 (each tail length, several rounds), both dtypes, sum
  * and mean, against naive loops; the gradient is the seed spread back (/ n). */
@@ -306,6 +304,8 @@ Test(reduce, last_axis_sums_of_every_length_match_naive_loops_with_their_gradien
             }
 }
 
+/* A float32 sum of many values stays within one float rounding of the exact
+ * sum, which a float accumulator could not do; every loop shape is tried. */
 Test(reduce, float32_sums_accumulate_in_double)
 {
     size_t n = 100000;

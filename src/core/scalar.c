@@ -198,11 +198,11 @@ ad_scalar ad_fmax(ad_scalar a, ad_scalar b)
                      "ad_fmax");
 }
 
-/* d hypot = (a da + b db) / hypot; at the origin we use 0 (a subgradient) */
-/* The slopes a / hypot(a, b) and b / hypot(a, b), from the legs scaled by
- * the larger one: a / v is 0 when v overflows (a = b = 1.5e308) and NaN for
- * an infinite leg. An infinite leg's slope is its sign and the other's 0
- * (both infinite: the diagonal); at the origin both are 0. */
+/* d hypot = (a da + b db) / hypot: the slopes a / hypot(a, b) and
+ * b / hypot(a, b), from the legs scaled by the larger one: a / v is 0 when
+ * v overflows (a = b = 1.5e308) and NaN for an infinite leg. An infinite
+ * leg's slope is its sign and the other's 0 (both infinite: the diagonal);
+ * at the origin both are 0 (a subgradient). */
 static void hypot_slopes(double a, double b, double *da, double *db)
 {
     double s = fmax(fabs(a), fabs(b));

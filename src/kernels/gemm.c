@@ -17,9 +17,10 @@
 
 /* Below this many multiply-adds, packing costs more than it saves. */
 #define SMALL_WORK (24.0 * 24.0 * 24.0)
-/* Up to this many rows of C, packing B costs more than it saves: reading B
- * once per four rows wins (measured on Zen 5: 4 x 1024 x 1024 A.B^T at 78
- * GFLOP/s unpacked against 18 packed; A.B breaks even at 4 rows). */
+/* Up to this many rows of C, packing B costs more than it saves: packing is
+ * a pass over all of B that so few rows cannot repay, so they read B in
+ * place (A.B breaks even at 4 rows; A.B^T, read as dot products, wins by far
+ * there). */
 #define FEW_ROWS   4
 #define FEW_ROWS_T 16 /* when B is transposed (dot products), single thread */
 /* Up to this many columns of C (with A not transposed and depth at least
@@ -28,9 +29,9 @@
 #define DOT_K 32
 /* Up to this many row tiles of C (per part), the micro-kernel reads B (not
  * transposed) in place instead of packing it: packing costs a pass over B
- * that so few tiles cannot repay (A^T.B with m = 10: 81 -> 145 GFLOP/s f32;
- * m = 16..96 gain too; measured on Zen 5, 2, 4, 8 and unlimited tiles:
- * unlimited lost on f64 m = 1024, n = 64). */
+ * that so few tiles cannot repay (A^T.B with 10 to 96 rows of C gains most).
+ * Past a few tiles each panel of B is read many times, and packed it reads
+ * contiguously: without a limit, tall products (f64 m = 1024, n = 64) lose. */
 #ifndef BDIRECT_TILES
 #define BDIRECT_TILES 8
 #endif
@@ -38,23 +39,23 @@
 #define THREAD_WORK (4.0 * 1024.0 * 1024.0)
 /* ... and, past the narrow dot path, every dimension at least this long.
  * A product that is thin in one dimension (a batch of 128 rows, a depth of
- * 128) leaves half of C in the other core's cache, and the caller's next ops (bias, activation, the
- * optimiser's update of the weights the worker packed) pull it back: on the
- * 2-vCPU VM this was tuned on, a 784-256-256-10 training step (products of
- * 8-26 M multiply-adds, all thin) ran 1.1-1.6x slower on 2 threads, while
- * square products from n = 256 and the 1024-wide layers gain 1.3-1.9x. */
+ * 128) leaves half of C in the other core's cache, and the caller's next ops
+ * (bias, activation, the optimiser's update of the weights the worker packed)
+ * pull it back: a 784-256-256-10 training step (products of 8-26 M
+ * multiply-adds, all thin) runs slower on 2 threads than on one, while square
+ * products from n = 256 and the 1024-wide layers gain. */
 #define THREAD_MIN_DIM 256
 /* ... unless it is so big that each core's half repays the traffic: batch 64
- * against a 1024 x 1024 layer (67 M multiply-adds) gains 1.4-1.8x on 2
- * threads; the largest product of the 784-256-256-10 step has 26 M. */
+ * against a 1024 x 1024 layer (67 M multiply-adds) gains on 2 threads; the
+ * largest product of the 784-256-256-10 step (26 M) must stay below it. */
 #define THIN_WORK (32.0 * 1024.0 * 1024.0)
 /* ... or unless the operand it streams has SPLIT_BYTES or more: that no
  * longer stays in one core's cache, and two cores read it faster (batch 16
- * against a 1024 x 1024 layer, 17 M multiply-adds: f64 57 -> 115, f32
- * 133 -> 180-230 GFLOP/s; the 784-256-256-10 step's weights are 0.8 MB).
+ * against a 1024 x 1024 layer, 17 M multiply-adds, is bound by reading the
+ * weights; the 784-256-256-10 step's weights, 0.8 MB, stay under it).
  * A product of a few rows reads B once, unpacked; from this size of B on
- * each core streams a band of B's columns (batch 1 against a 1024 x 1024
- * layer: f64 4.9 -> 10 GFLOP/s, f32 31 -> 57 on 2 threads). */
+ * each core streams a band of B's columns, so even a batch of one reads the
+ * weights with both cores. */
 #define SPLIT_BYTES ((size_t)4 << 20)
 #define PART_WORK   ((size_t)1 << 20)
 

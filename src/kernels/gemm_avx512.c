@@ -133,15 +133,13 @@ TRANSPOSE_PACK(pack_a_fast_f64, double, 12, transpose4_f64, pack_a_f64, ta)
 TRANSPOSE_PACK(pack_b_fast_f64, double, 16, transpose4_f64, pack_b_f64, !ta)
 
 /* f32 blocks: depth 256 keeps the A micro-panel (12 KB) and a B micro-panel
- * (32 KB) in L1 together; on the Sapphire Rapids VM, 7 interleaved runs at
- * n = 2048 on one thread gave a median 146-150 GFLOP/s against 136 for
- * depth 384 (OpenBLAS 152-154), and n = 256 ... 1024 and two threads held
- * or gained. 1032 rows = 86 micro-panels, so 2048 rows make two blocks. */
+ * (32 KB) together in a 48 KB L1; at depth 384 they no longer fit. 1032 rows
+ * = 86 micro-panels: each thread's band of a 2048-row product on two threads
+ * is one block. */
 const ad_gemm_impl_f32 ad_gemm_avx512_f32 = {
     12, 32, 256, 1032, 320, kern_f32, pack_a_fast_f32, pack_b_fast_f32, rows_f32, dot_f32};
-/* f64: 1032 rows too (one block per thread's band of a 2048-row product);
- * 5 interleaved runs: n = 2048 two threads 135 GFLOP/s against 130 with 768
- * rows (OpenBLAS 138), n = 1024 one thread 66 against 62 (OpenBLAS 65). */
+/* f64: 1032 rows too: with fewer, a band splits into two row blocks and
+ * every B block is packed twice. */
 const ad_gemm_impl_f64 ad_gemm_avx512_f64 = {
     12, 16, 256, 1032, 256, kern_f64, pack_a_fast_f64, pack_b_fast_f64, rows_f64, dot_f64};
 

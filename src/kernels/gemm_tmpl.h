@@ -205,9 +205,9 @@ static bool FN(narrow_dot_)(FN(job_) * J, int nt)
  * L2 when the micro-kernel reads them. Packing the operand the bands share
  * once for all threads (a pass of its own, then read cold from L3), or
  * cutting more bands than threads (each reusing a B block for fewer rows of
- * A), measured 4-22 % slower on 2 threads for square products of n = 512
- * to 2048 (f32 n = 1024: 287 -> 330 GFLOP/s; f64 141 -> 155). A worker
- * that wakes late still leaves its band to the caller (see pool.h). */
+ * A), is slower on 2 threads for square products of n = 512 to 2048. A
+ * worker that wakes late still leaves its band to the caller (see
+ * pool.h). */
 static void FN(threaded_)(FN(job_) * J, int nt)
 {
     ad_pool_run(nt, (size_t)nt, FN(part_), J);

@@ -24,8 +24,8 @@
  * is faster on one element than exp_f64_1 without FMA. Below 0.625 the
  * slope 1 - v^2 cannot cancel (v^2 < 0.31); above it e = e^-2|x| gives
  * v = 1 - 2e/(1 + e) and v' = 4e/(1 + e)^2, neither of which rounds to 0
- * where v rounds to 1. About twice as fast as glibc's tanh (whose expm1
- * dominates) on one element, and as accurate (tests/test_scalar.c). */
+ * where v rounds to 1. Faster than glibc's tanh (whose expm1 dominates) on
+ * one element, and as accurate (tests/test_scalar.c). */
 ad_value_slope_ ad_tanh_slope_(double x)
 {
     double a = fabs(x), v, d;

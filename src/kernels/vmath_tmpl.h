@@ -258,9 +258,8 @@ VM_ELEM double x_normal_pdf_1(double x)
 
 /* ---- libm forms, for the baseline build (VM_PREFER_LIBM): two lanes of
  * SSE2 run the branch-free log, and the sigmoid and softplus built on it,
- * slower than glibc's table-driven scalar code (ns per element on Zen 4,
- * SSE2 kernel against libm: log f64 5.6 / 3.1, sigmoid f32 5.4 / 2.5,
- * softplus f64 22 / 8); exp and tanh stay vector kernels, which win. */
+ * slower than glibc's table-driven scalar code, so they call libm; exp and
+ * tanh stay vector kernels, which win. */
 #if VM_PREFER_LIBM
 VM_ELEM double sigmoid_libm_1(double x)
 {
