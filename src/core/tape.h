@@ -15,12 +15,10 @@
 
 #if defined(__GNUC__)
 #define AD_LIKELY(x)          __builtin_expect(!!(x), 1)
-#define AD_UNLIKELY(x)        __builtin_expect(!!(x), 0)
 #define AD_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
 #define AD_ALWAYS_INLINE      __attribute__((always_inline)) inline
 #else
-#define AD_LIKELY(x)   (x)
-#define AD_UNLIKELY(x) (x)
+#define AD_LIKELY(x) (x)
 #define AD_PRINTF(fmt, first)
 #define AD_ALWAYS_INLINE inline
 #endif
@@ -41,9 +39,10 @@ typedef ad_srec_ ad_srec;
 #define AD_SEG0     1024 /* records in the first segment */
 #define AD_MAX_SEGS 22   /* enough for 2^32 records */
 /* Segments that start this far into the tape are written with streaming
- * stores (hot.stream): the sweep reads them from memory either way. The
- * first such segment starts at 25 MB. On the Sapphire Rapids VM measured,
- * ordinary stores won up to 21 MB of records, streaming from 43 MB on. */
+ * stores (hot.stream): the sweep reads them from memory either way, and
+ * records past the last-level cache would be evicted before it comes. The
+ * first such segment starts at 25 MB; smaller tapes keep ordinary stores,
+ * so their sweep finds them in cache. */
 #define AD_STREAM_FROM_BYTES ((size_t)16 << 20)
 /* After a recording of this many bytes of records, a reset streams the
  * next recording from its first record (ad_tape_reset). */
@@ -176,10 +175,6 @@ static inline size_t ad_dtype_size(ad_dtype dt)
  * invalid, stale or from another tape than `t` (t may be NULL: take the
  * handle's). Failures set the error on the handle's tape, naming fn. */
 ad_node *ad_tensor_node(ad_tensor x, const char *fn);
-static inline ad_node *ad_node_at(const ad_tape *t, uint32_t i)
-{
-    return &t->nodes[i];
-}
 static inline uint32_t ad_node_input_index(const ad_node *y, size_t k)
 {
     return y->n_in <= AD_NODE_INLINE_INPUTS ? y->in_inline[k] : y->in_ext[k];
