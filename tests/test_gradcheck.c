@@ -250,3 +250,36 @@ Test(drivers, gradients_of_parameters_the_function_uses_are_left_alone)
         cr_assert_eq(gu[i], 7.0 + i, "element %d: %g", i, gu[i]);
     ad_param_free(u);
 }
+
+/* Sets y[0] = x0 x1 and, when ctx is not NULL, y[1] to *(double *)ctx as a
+ * constant; otherwise leaves y[1] as the driver handed it. */
+static void leaves_an_output_unset(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar *y,
+                                   size_t m, void *ctx)
+{
+    (void)n, (void)m;
+    y[0] = ad_mul(x[0], x[1]);
+    if (ctx) y[1] = ad_constant(t, *(const double *)ctx);
+}
+
+/* An output the function never sets used to come back as AD_OK, y = 0 and
+ * a row of zeros. */
+Test(drivers, a_jacobian_output_the_function_never_sets_is_an_error_naming_it)
+{
+    double x[2] = {2.0, 3.0}, J[4], y[2];
+    cr_assert_eq(ad_jacobian(leaves_an_output_unset, 2, 2, x, J, y, NULL), AD_ERR_INVALID);
+    cr_assert_str_eq(ad_last_error(), "ad_jacobian: output 1 was never set by the function (or "
+                                      "set to a zero-initialised handle)");
+}
+
+Test(drivers, a_jacobian_output_set_to_a_constant_is_a_row_of_zeros)
+{
+    double x[2] = {2.0, 3.0}, J[4] = {-1, -1, -1, -1}, y[2], c = 5.0;
+    cr_assert_eq(ad_jacobian(leaves_an_output_unset, 2, 2, x, J, y, &c), AD_OK, "%s",
+                 ad_last_error());
+    cr_assert_eq(y[0], 6.0);
+    cr_assert_eq(y[1], 5.0);
+    cr_assert_eq(J[0], 3.0);
+    cr_assert_eq(J[1], 2.0);
+    cr_assert_eq(J[2], 0.0);
+    cr_assert_eq(J[3], 0.0);
+}

@@ -108,13 +108,21 @@ ad_status ad_jacobian(ad_vector_fn f, size_t m, size_t n, const double *x, doubl
     }
     for (size_t j = 0; j < n; j++)
         xs[j] = ad_variable(t, x[j]);
-    for (size_t i = 0; i < m; i++)
-        ys[i] = ad_constant(t, 0.0); /* outputs f leaves unset are constant zeros */
+    /* zeroed handles: an output f leaves unset is an error naming it, not
+     * a row of zeros */
+    memset(ys, 0, ad_mul_size(m ? m : 1, sizeof *ys));
     uint32_t gen = t->hot.gen;
     f(t, xs, n, ys, m, ctx);
     st = tape_kept(t, gen, "ad_jacobian");
     if (st == AD_OK) st = ad_tape_error(t, NULL);
     for (size_t i = 0; i < m && st == AD_OK; i++) {
+        if (!ys[i].tape_) {
+            st = ad_tape_fail(t, AD_ERR_INVALID,
+                              "ad_jacobian: output %zu was never set by the function (or set to a "
+                              "zero-initialised handle)",
+                              i);
+            break;
+        }
         char what[48];
         snprintf(what, sizeof what, "output %zu", i);
         st = output_check(t, ys[i], "ad_jacobian", what);
