@@ -99,6 +99,7 @@ $(BUILD)/tests: $(TEST_OBJ) $(STATIC)
 test: check-criterion check-symbols check-cxx
 	@sh tests/check_nn_includes.sh
 	@sh tests/check_layers.sh
+	@sh tests/check_manual.sh
 	@$(MAKE) --no-print-directory $(BUILD)/tests
 	$(BUILD)/tests $(TEST_ARGS)
 
@@ -108,15 +109,17 @@ check-symbols: $(STATIC) $(SHARED)
 	sh tests/check_symbols.sh $(SHARED_REAL) $(STATIC) $(SONAME)
 
 # The public headers include only stddef/stdint/stdbool (and <math.h> for
-# compilers without GCC's math builtins), compile as C++11 with strict
-# warnings, link and run.
+# compilers without GCC's math builtins), each other (adtape.h and the private
+# adtape/inline.h it ends with), compile as C++11 with strict warnings, link
+# and run.
 CXX_HEADER_FLAGS := -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude \
                     $(foreach h,$(wildcard include/adtape/*.h),-include $(h))
 $(BUILD)/cxx_header_check: tests/cxx_header_check.cpp $(STATIC) $(wildcard include/*.h include/adtape/*.h)
 	$(CXX) $(CXX_HEADER_FLAGS) $(EXTRA_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 check-cxx: $(BUILD)/cxx_header_check
 	@! grep -n '^ *# *include' include/*.h $(wildcard include/adtape/*.h) | \
-	    grep -v -e '<stddef.h>' -e '<stdint.h>' -e '<stdbool.h>' -e '<math.h>' -e 'adtape\.h[">]' || \
+	    grep -v -e '<stddef.h>' -e '<stdint.h>' -e '<stdbool.h>' -e '<math.h>' -e 'adtape\.h[">]' \
+	        -e '"adtape/inline\.h"' || \
 	    { echo "check-cxx: public headers may include only stddef/stdint/stdbool/math" >&2; exit 1; }
 	$(BUILD)/cxx_header_check
 

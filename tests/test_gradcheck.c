@@ -253,8 +253,8 @@ Test(drivers, gradients_of_parameters_the_function_uses_are_left_alone)
 
 /* Sets y[0] = x0 x1 and, when ctx is not NULL, y[1] to *(double *)ctx as a
  * constant; otherwise leaves y[1] as the driver handed it. */
-static void leaves_an_output_unset(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar *y,
-                                   size_t m, void *ctx)
+static void leaves_an_output_unset(ad_tape *t, const ad_scalar *x, size_t n, ad_scalar *y, size_t m,
+                                   void *ctx)
 {
     (void)n, (void)m;
     y[0] = ad_mul(x[0], x[1]);

@@ -13,7 +13,7 @@
 
 /* adj[a] += da adj[i]; adj[b] += db adj[i], for i from hi-1 down to lo,
  * one segment at a time. Leaves and unused operands point at dummy records
- * (AD_DUMMIES_ in adtape.h), so the loop has one branch: records with a zero
+ * (AD_DUMMIES_ in adtape/inline.h), so the loop has one branch: records with a zero
  * adjoint pass nothing on. Without it a record the output does not depend
  * on, with an infinite or NaN partial (log of 0, sqrt of 0 or of -1, kept
  * for some other output or just computed on the side), would add 0 * inf =

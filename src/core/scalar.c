@@ -4,17 +4,65 @@
  * dispatches; an op on one record folds its partial into the handle (see
  * ad_scalar in adtape.h) and records nothing. Constants are not recorded at
  * all: they are handles with index 0. */
-/* This file holds the exported copies of the inline arithmetic that
- * adtape.h defines; they are definitions, so they have no prototypes. */
+/* This file also builds the library's exported copies of the inline scalar
+ * ops (adtape.h declares them AD_API under AD_DEFINE_SCALAR_OPS_, and
+ * adtape/inline.h defines them), and checks the layout that inline code
+ * relies on. */
 #define AD_DEFINE_SCALAR_OPS_
-#if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wmissing-prototypes"
-#endif
 #include "tape.h"
 
 #include "alloc.h"
 
 #include <math.h>
+#include <stddef.h>
+
+/* ------------------------------------------------- the inline code's contract
+ * adtape/inline.h reads and writes the engine's memory through its own view
+ * of it; each fact that view relies on is checked here. */
+
+/* It casts the ad_tape * in a handle to ad_tape_hot_ *. */
+_Static_assert(offsetof(struct ad_tape, hot) == 0, "struct ad_tape starts with its hot part");
+/* The sweep (backward.c), the segments (tape.c) and ad_srec_slot_ take
+ * records as 24-byte ad_srec_ at origin + 24 i; ad_srec_write_'s streaming
+ * store writes a and b as one 8-byte word (a in the low half: x86-64 is
+ * little-endian) and da, db as 8-byte words, so each field must sit where
+ * those stores land and every record keep 8-byte alignment. */
+_Static_assert(sizeof(ad_srec_) == 24, "a scalar record is 24 bytes");
+_Static_assert(offsetof(ad_srec_, a) == 0 && offsetof(ad_srec_, b) == 4,
+               "operands a, b are one 8-byte word at offset 0, a in its low half");
+_Static_assert(offsetof(ad_srec_, da) == 8 && offsetof(ad_srec_, db) == 16,
+               "partials at offsets 8 and 16");
+_Static_assert(sizeof(ad_srec_) % _Alignof(ad_srec_) == 0 && _Alignof(ad_srec_) == 8,
+               "records stay 8-byte aligned at origin + 24 i (movnti needs it)");
+#if defined(__x86_64__) && defined(__BYTE_ORDER__)
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "a | b << 32 puts a at offset 0");
+#endif
+/* Streaming stores write doubles as long long words (0LL for 0.0). */
+_Static_assert(sizeof(double) == 8 && sizeof(long long) == 8, "8-byte doubles and words");
+/* Handles: 32 bytes (DESIGN.md), index and generation packed into one
+ * uint64_t for the slow path (ad_index_gen_, ad_from_slow_), and the
+ * invalid index the fast path tests for is the engine's. */
+_Static_assert(sizeof(ad_scalar) == 32, "a scalar handle is 32 bytes");
+_Static_assert(sizeof(((ad_scalar *)0)->index_) == 4 && sizeof(((ad_scalar *)0)->gen_) == 4,
+               "index and generation pack into one uint64_t");
+_Static_assert(AD_INVALID_INDEX == UINT32_MAX, "ad_from_slow_ tests index UINT32_MAX");
+/* Generations: the folded bit and the generation bits split the word, and
+ * a dead tape's live_gen equals no masked generation, so every handle
+ * misses the fast path while the tape is failed or not recording. */
+_Static_assert((AD_FOLDED_ & AD_GEN_MASK_) == 0 && (AD_FOLDED_ | AD_GEN_MASK_) == UINT32_MAX,
+               "the folded bit and the generation bits split gen_");
+_Static_assert(AD_DEAD_GEN > AD_GEN_MASK_, "no masked generation equals AD_DEAD_GEN");
+/* Dummies: index 0 (constants) is one, ad_grad's index >= AD_DUMMIES_
+ * skips them, they fit in the first segment, and ns % AD_DUMMIES_ on the
+ * fast path is a mask. */
+_Static_assert(AD_DUMMIES_ >= 1 && AD_DUMMIES_ < AD_SEG0, "the dummies fill the first records");
+_Static_assert((AD_DUMMIES_ & (AD_DUMMIES_ - 1)) == 0, "AD_DUMMIES_ is a power of two");
+/* Record indices are uint32_t below the invalid index, and every segment
+ * the tape can reach keeps them so. */
+_Static_assert((uint64_t)AD_SEG0 *((UINT64_C(1) << AD_MAX_SEGS) - 1) <= UINT32_MAX,
+               "every record index fits below AD_INVALID_INDEX");
+/* ad_tanh_slope_ returns two doubles in registers. */
+_Static_assert(sizeof(ad_value_slope_) == 16, "value and slope, two doubles");
 
 static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, double da, double db,
                            const char *fn)
@@ -69,9 +117,9 @@ static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, doubl
     return out;
 }
 
-/* Everything off the inline fast path (adtape.h): a NULL or failed tape, a
- * stale or foreign handle, evaluation or anomaly mode, constants only, a
- * full segment. da and db already include the operands' own derivatives
+/* Everything off the inline fast path (adtape/inline.h): a NULL or failed
+ * tape, a stale or foreign handle, evaluation or anomaly mode, constants
+ * only, a full segment. da and db already include the operands' own derivatives
  * (ad_chain_); this path never folds, so anomaly mode sees every partial. */
 uint64_t ad_scalar_push_slow_(ad_tape *ta, uint64_t a, ad_tape *tb, uint64_t b, int binary,
                               double v, double da, double db, const char *fn)

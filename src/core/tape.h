@@ -76,10 +76,10 @@ typedef struct ad_node {
 } ad_node;
 
 struct ad_tape {
-    /* first, and shared with the inline arithmetic in adtape.h: gen (bumped
-     * by every reset; handles carry the one they were made in), live_gen
-     * (== gen while healthy and recording, else AD_DEAD_GEN), and the
-     * current record segment */
+    /* first (scalar.c asserts it), and shared with the inline
+     * arithmetic in adtape/inline.h: gen (bumped by every reset; handles
+     * carry the one they were made in), live_gen (== gen while healthy and
+     * recording, else AD_DEAD_GEN), and the current record segment */
     ad_tape_hot_ hot;
     bool recording;
     bool anomaly;
