@@ -447,9 +447,17 @@ typedef struct ad_gradcheck_opts {
         1e-6, 1e-6, 1e-5                                                                           \
     }
 
+/* How many failing elements a report lists by position. */
+#define AD_GRADCHECK_FIRST 8
+
 typedef struct ad_gradcheck_report {
     bool passed;
-    size_t checked;  /* elements compared */
+    size_t checked; /* elements compared */
+    size_t failed;  /* elements that did not pass (a NaN or Inf on either side counts) */
+    /* the first min(failed, AD_GRADCHECK_FIRST) failing elements in the
+     * order they were checked: input (parameter) and flat index */
+    size_t first_input[AD_GRADCHECK_FIRST];
+    size_t first_index[AD_GRADCHECK_FIRST];
     size_t index;    /* the worst element: flat index within its input */
     size_t input;    /* the input (parameter) it belongs to; 0 for scalar functions */
     double analytic; /* at the worst element */
@@ -462,7 +470,9 @@ typedef struct ad_gradcheck_report {
  * double. opts may be NULL (defaults). Returns AD_OK when all elements pass,
  * AD_ERR_GRADCHECK when one does not, or the error that stopped the check
  * (then report->passed is false too). A NaN or infinite value on either
- * side never passes: nothing was compared. */
+ * side never passes: nothing was compared. The report counts every failed
+ * element and lists the first ones; the message in ad_last_error says how
+ * many failed, which (input:index) came first, and the worst. */
 AD_API ad_status ad_gradcheck(ad_scalar_fn f, size_t n, const double *x, void *ctx,
                               const ad_gradcheck_opts *opts, ad_gradcheck_report *report);
 
@@ -576,8 +586,9 @@ AD_API ad_status ad_tape_set_error(ad_tape *t, ad_status code, const char *messa
  * here (as do ad_concat and ad_stack_scalars when no input has a tape to
  * fail): "" after success,
  * else the message of what stopped it ("ad_log: ..." from the user's
- * function, "ad_gradcheck: element 3 of input 0: analytic 2 vs numeric
- * 1.5 ..."). Valid until the thread's next driver call. */
+ * function, "ad_gradcheck: 2 of 5 elements failed (input:index 0:1, 0:3);
+ * worst: element 3 of input 0: analytic 2 vs numeric 1.5 ..."). Valid until the thread's next
+ * driver call. */
 AD_API const char *ad_last_error(void);
 
 /* ------------------------------------------------------- threads and memory

@@ -283,3 +283,85 @@ Test(drivers, a_jacobian_output_set_to_a_constant_is_a_row_of_zeros)
     cr_assert_eq(J[2], 0.0);
     cr_assert_eq(J[3], 0.0);
 }
+
+/* sum of x_i^2 whose partial is wrong (3 x_i instead of 2 x_i) at every
+ * odd i below *(size_t *)ctx. */
+static ad_scalar odd_partials_wrong(ad_tape *t, const ad_scalar *x, size_t n, void *ctx)
+{
+    size_t wrong_below = *(const size_t *)ctx;
+    ad_scalar s = ad_constant(t, 0.0);
+    for (size_t i = 0; i < n; i++) {
+        double v = ad_value(x[i]);
+        double d = (i % 2 && i < wrong_below) ? 3.0 * v : 2.0 * v;
+        s = ad_add(s, ad_custom2(x[i], (ad_scalar){0}, v * v, d, 0.0));
+    }
+    return s;
+}
+
+Test(gradcheck, the_report_counts_every_failed_element_and_lists_the_first_ones)
+{
+    double x[20];
+    for (size_t i = 0; i < 20; i++)
+        x[i] = 1.0 + (double)i / 4.0;
+    size_t wrong_below = 12; /* 1, 3, ..., 11: six failures */
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck(odd_partials_wrong, 12, x, &wrong_below, NULL, &r), AD_ERR_GRADCHECK);
+    cr_assert_eq(r.checked, 12);
+    cr_assert_eq(r.failed, 6);
+    for (size_t k = 0; k < 6; k++) {
+        cr_assert_eq(r.first_index[k], 2 * k + 1, "first[%zu] = %zu", k, r.first_index[k]);
+        cr_assert_eq(r.first_input[k], 0);
+    }
+    cr_assert(strstr(ad_last_error(), "6 of 12 elements failed (input:index 0:1, 0:3, 0:5, 0:7, "
+                                      "0:9, 0:11); worst") != NULL,
+              "%s", ad_last_error());
+    /* ten failures: the first AD_GRADCHECK_FIRST are listed, then "..." */
+    wrong_below = 20;
+    cr_assert_eq(ad_gradcheck(odd_partials_wrong, 20, x, &wrong_below, NULL, &r), AD_ERR_GRADCHECK);
+    cr_assert_eq(r.failed, 10);
+    cr_assert_eq(r.first_index[AD_GRADCHECK_FIRST - 1], 2 * AD_GRADCHECK_FIRST - 1);
+    cr_assert(strstr(ad_last_error(), "10 of 20 elements failed (input:index 0:1, 0:3, 0:5, 0:7, "
+                                      "0:9, 0:11, 0:13, 0:15, ...); worst") != NULL,
+              "%s", ad_last_error());
+    /* a passing check reports no failures */
+    wrong_below = 0;
+    cr_assert_eq(ad_gradcheck(odd_partials_wrong, 20, x, &wrong_below, NULL, &r), AD_OK);
+    cr_assert_eq(r.failed, 0);
+}
+
+/* sum over both parameters of p^2 through scalars, with a wrong partial at
+ * element 1 of the second parameter and element 2 of the first */
+static ad_tensor two_wrong_elements(ad_tape *t, ad_param *const *ps, size_t n, void *ctx)
+{
+    (void)ctx;
+    ad_scalar s = ad_constant(t, 0.0);
+    for (size_t k = 0; k < n; k++) {
+        ad_tensor p = ad_param_use(t, ps[k]);
+        for (size_t i = 0; i < ad_tensor_numel(p); i++) {
+            ad_scalar e = ad_tensor_to_scalar(p, i);
+            double v = ad_value(e);
+            bool wrong = (k == 0 && i == 2) || (k == 1 && i == 1);
+            s = ad_add(s, ad_custom2(e, (ad_scalar){0}, v * v, wrong ? 5.0 * v : 2.0 * v, 0.0));
+        }
+    }
+    return ad_stack_scalars(&s, 1, 1, (size_t[]){1});
+}
+
+Test(gradcheck, a_graph_check_counts_failures_across_parameters)
+{
+    ad_param *ps[2] = {test_param(1, (size_t[]){4}, 0.5, 1.5, 3),
+                       test_param(2, (size_t[]){2, 2}, 0.5, 1.5, 4)};
+    ad_gradcheck_report r;
+    cr_assert_eq(ad_gradcheck_graph(two_wrong_elements, ps, 2, NULL, NULL, &r), AD_ERR_GRADCHECK);
+    cr_assert_eq(r.checked, 8);
+    cr_assert_eq(r.failed, 2);
+    cr_assert_eq(r.first_input[0], 0);
+    cr_assert_eq(r.first_index[0], 2);
+    cr_assert_eq(r.first_input[1], 1);
+    cr_assert_eq(r.first_index[1], 1);
+    cr_assert(strstr(ad_last_error(), "ad_gradcheck_graph: 2 of 8 elements failed (input:index "
+                                      "0:2, 1:1); worst") != NULL,
+              "%s", ad_last_error());
+    ad_param_free(ps[0]);
+    ad_param_free(ps[1]);
+}

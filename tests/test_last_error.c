@@ -71,9 +71,9 @@ Test(last_error, a_failed_gradient_check_names_the_worst_element_and_both_values
     ad_gradcheck_report r;
     cr_assert_eq(ad_gradcheck(wrong_partial, 2, x, NULL, NULL, &r), AD_ERR_GRADCHECK);
     const char *m = ad_last_error();
-    cr_assert(strstr(m, "ad_gradcheck: element 1 of input 0: analytic 6 vs numeric 4") != NULL,
+    cr_assert(strstr(m, "ad_gradcheck: 1 of 2 elements failed (input:index 0:1); worst: element "
+                        "1 of input 0: analytic 6 vs numeric 4") != NULL,
               "%s", m);
-    cr_assert(strstr(m, "2 elements checked") != NULL, "%s", m);
     cr_assert_eq(ad_gradcheck(square_sum, 2, x, NULL, NULL, &r), AD_OK);
     cr_assert_str_eq(ad_last_error(), "");
 }

@@ -11,6 +11,7 @@
 #include "last_error.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static ad_gradcheck_opts resolve(const ad_gradcheck_opts *o)
@@ -43,7 +44,14 @@ static void compare(ad_gradcheck_report *r, double *worst, const ad_gradcheck_op
     double tol = o->atol + o->rtol * scale;
     double ratio = isfinite(a) && isfinite(num) ? err / tol : (double)INFINITY;
     r->checked++;
-    if (!(ratio <= 1.0)) r->passed = false;
+    if (!(ratio <= 1.0)) {
+        r->passed = false;
+        if (r->failed < AD_GRADCHECK_FIRST) {
+            r->first_input[r->failed] = input;
+            r->first_index[r->failed] = index;
+        }
+        r->failed++;
+    }
     if (ratio > *worst || r->checked == 1) {
         *worst = ratio;
         r->input = input;
@@ -61,10 +69,16 @@ static ad_status outcome(const ad_tape *t, ad_status st, const ad_gradcheck_repo
                          const char *fn)
 {
     if (st != AD_ERR_GRADCHECK) return ad_last_error_from(t, st, fn);
-    ad_last_error_set("%s: element %zu of input %zu: analytic %.17g vs numeric %.17g (abs err "
-                      "%.3g, rel err %.3g); %zu elements checked",
-                      fn, r->index, r->input, r->analytic, r->numeric, r->abs_err, r->rel_err,
-                      r->checked);
+    /* the first failing elements as "input:index", as far as they fit */
+    char first[8 * 48] = "";
+    size_t off = 0, shown = r->failed < AD_GRADCHECK_FIRST ? r->failed : AD_GRADCHECK_FIRST;
+    for (size_t k = 0; k < shown && off < sizeof first; k++)
+        off += (size_t)snprintf(first + off, sizeof first - off, "%s%zu:%zu", k ? ", " : "",
+                                r->first_input[k], r->first_index[k]);
+    ad_last_error_set("%s: %zu of %zu elements failed (input:index %s%s); worst: element %zu of "
+                      "input %zu: analytic %.17g vs numeric %.17g (abs err %.3g, rel err %.3g)",
+                      fn, r->failed, r->checked, first, r->failed > shown ? ", ..." : "", r->index,
+                      r->input, r->analytic, r->numeric, r->abs_err, r->rel_err);
     return st;
 }
 
