@@ -70,7 +70,11 @@ ad_scalar ad_tensor_to_scalar(ad_tensor x, size_t i)
     }
     double v =
         n->dtype == AD_F32 ? (double)((const float *)n->value)[i] : ((const double *)n->value)[i];
-    if (!n->needs_grad || !t->recording) return ad_constant(t, v);
+    if (!n->needs_grad || !t->recording) { /* no record: a constant, or a value without gradient */
+        ad_scalar c = ad_constant(t, v);
+        if (n->needs_grad || n->unrecorded) c.index_ = AD_UNRECORDED;
+        return c;
+    }
     ad_scalar s = ad_scalar_leaf(t, v, fn);
     if (!ad_scalar_ok(s)) return s;
     ad_op_attrs at = {{0, 0}, {(int64_t)i, (int64_t)s.index_, 0, 0}, NULL};
@@ -177,7 +181,7 @@ ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const siz
                      ad_shape_str(ndim, dims, s));
         return ad_invalid_tensor(t);
     }
-    bool needs_grad = false;
+    bool needs_grad = false, lost = false;
     for (size_t i = 0; i < n; i++) {
         const ad_scalar *x = &xs[i];
         if (!x->tape_) {
@@ -199,7 +203,8 @@ ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const siz
                          i);
             return ad_invalid_tensor(t);
         }
-        needs_grad |= x->index_ != 0;
+        needs_grad |= x->index_ >= AD_DUMMIES_;
+        lost |= x->index_ != 0 && x->index_ < AD_DUMMIES_; /* computed with recording off */
     }
     ad_tensor anchor = ad_leaf_new(t, fn, AD_F64, 1, (size_t[]){1}, NULL, false);
     stack_ctx *c = ad_tape_alloc(t, sizeof *c, fn);
@@ -219,6 +224,6 @@ ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const siz
     memcpy(c->dims, dims, ndim * sizeof *dims);
     ad_op_attrs at = {{0, 0}, {0, 0, 0, 0}, c};
     ad_tensor y = ad_op_record(fn, AD_OP_STACK, &anchor, 1, &at);
-    if (ad_tensor_ok(y)) t->nodes[y.index_].needs_grad = needs_grad && t->recording;
+    if (ad_tensor_ok(y)) ad_node_set_grad(t, &t->nodes[y.index_], needs_grad, lost);
     return y;
 }

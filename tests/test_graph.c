@@ -117,7 +117,10 @@ Test(graph, evaluation_mode_runs_the_network_without_gradients)
     ad_tape_set_recording(t, false);
     ad_tensor l2 = residual_net(t, p, 6, NULL);
     cr_assert_eq(ad_tensor_get(l2, 0), train_loss, "same value with recording off");
-    cr_assert_eq(ad_backward(l2), AD_OK);
+    /* a sweep from it used to return AD_OK with no gradient: a forgotten
+     * ad_tape_set_recording(t, true) stalled training silently */
+    cr_assert_eq(ad_backward(l2), AD_ERR_INVALID);
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_backward: the output was computed with recording off");
     cr_assert_eq(((const double *)ad_param_grad(p[0]))[0], 0.0, "no gradient flowed");
     ad_tape_free(t);
     for (int i = 0; i < 6; i++)
@@ -221,4 +224,59 @@ Test(graph, anomaly_mode_refuses_a_nan_in_a_parameter_when_it_is_used)
     cr_assert(ad_tensor_ok(ad_param_use(t, p)), "without anomaly mode NaN is data");
     ad_param_free(p);
     ad_tape_free(t);
+}
+
+/* The two cases a sweep from an evaluation-mode output must tell apart:
+ * an output of constants depends on no variable (zeros, AD_OK); one of a
+ * parameter or variable would have had a gradient (refused). */
+Test(graph, evaluation_mode_tells_an_output_of_constants_from_one_that_lost_its_gradient)
+{
+    ad_param *w = test_param(1, (size_t[]){3}, -1, 1, 5);
+    ad_tape *t = ad_tape_new();
+    ad_tape_set_recording(t, false);
+    ad_tensor c = ad_sum(ad_texp(ad_tensor_ones(t, AD_F64, 1, (size_t[]){3})));
+    cr_assert_eq(ad_backward(c), AD_OK, "%s", test_tape_msg(t));
+    ad_tensor v = ad_sum(ad_tensor_variable(t, AD_F64, 1, (size_t[]){3}, NULL));
+    cr_assert_eq(ad_backward(v), AD_ERR_INVALID);
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "recording off");
+    ad_tape_clear_error(t);
+    /* the mark survives ops recorded after recording is switched back on */
+    ad_tensor u = ad_tmul(ad_param_use(t, w), ad_param_use(t, w));
+    ad_tape_set_recording(t, true);
+    ad_tensor l = ad_sum(ad_tscale(u, 2.0));
+    cr_assert_eq(ad_backward(l), AD_ERR_INVALID);
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_backward: the output was computed with recording off");
+    ad_tape_clear_error(t);
+    /* and an unrecorded input next to a recorded one: the recorded path flows */
+    ad_tensor m = ad_sum(ad_tmul(u, ad_param_use(t, w)));
+    cr_assert_eq(ad_backward(m), AD_OK, "%s", test_tape_msg(t));
+    const double *g = ad_param_grad(w), *wv = ad_param_value(w);
+    for (int i = 0; i < 3; i++)
+        cr_assert_float_eq(g[i], wv[i] * wv[i], 1e-15, "element %d: %g", i, g[i]);
+    ad_tape_free(t);
+    ad_param_free(w);
+}
+
+/* Elements read out of an evaluation-mode tensor, and tensors stacked from
+ * evaluation-mode scalars, keep the mark across the bridges. */
+Test(graph, evaluation_mode_marks_cross_the_scalar_tensor_bridges)
+{
+    ad_param *w = test_param(1, (size_t[]){2}, -1, 1, 6);
+    ad_tape *t = ad_tape_new();
+    ad_tape_set_recording(t, false);
+    ad_tensor p = ad_param_use(t, w);
+    ad_scalar e = ad_tensor_to_scalar(p, 1);
+    ad_scalar x = ad_variable(t, 3.0);
+    ad_scalar xs[2] = {ad_mul(x, x), ad_constant(t, 1.0)};
+    ad_tensor s = ad_stack_scalars(xs, 2, 1, (size_t[]){2});
+    ad_tape_set_recording(t, true);
+    cr_assert_eq(ad_backward_scalar(e), AD_ERR_INVALID);
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID,
+                      "ad_backward_scalar: the output was computed with "
+                      "recording off");
+    ad_tape_clear_error(t);
+    cr_assert_eq(ad_backward(ad_sum(s)), AD_ERR_INVALID);
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "recording off");
+    ad_tape_free(t);
+    ad_param_free(w);
 }

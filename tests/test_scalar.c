@@ -550,9 +550,42 @@ Test(scalar, evaluation_mode_computes_values_without_recording)
     ad_scalar y = ad_exp(ad_mul(x, x));
     cr_assert_float_eq(ad_value(y), exp(4.0), 1e-12);
     cr_assert_eq(ad_tape_stats_get(t).scalar_nodes, 0);
-    cr_assert_eq(ad_backward_scalar(y), AD_OK);
-    cr_assert_eq(ad_grad(x), 0.0);
     cr_assert(!ad_tape_set_recording(t, true));
+    /* y depends on x, but nothing was recorded: refused, not zeros */
+    cr_assert_eq(ad_backward_scalar(y), AD_ERR_INVALID);
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID,
+                      "ad_backward_scalar: the output was computed with recording off");
+    cr_assert_eq(ad_grad(x), 0.0);
+    ad_tape_free(t);
+}
+
+/* An output of constants alone depends on no variable, recorded or not: its
+ * sweep is legal and gives zeros, in evaluation mode too. */
+Test(scalar, a_constant_output_of_evaluation_mode_sweeps_to_zeros)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar x = ad_variable(t, 2.0);
+    ad_tape_set_recording(t, false);
+    ad_scalar c = ad_mul(ad_constant(t, 3.0), ad_constant(t, 4.0));
+    cr_assert_eq(ad_backward_scalar(c), AD_OK, "%s", test_tape_msg(t));
+    cr_assert_eq(ad_grad(x), 0.0);
+    ad_tape_free(t);
+}
+
+/* A value computed with recording off joins a recorded expression as a
+ * constant: the recorded path still carries its gradient. */
+Test(scalar, an_unrecorded_value_used_with_recording_on_passes_no_gradient_of_its_own)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar x = ad_variable(t, 2.0);
+    ad_tape_set_recording(t, false);
+    ad_scalar u = ad_exp(x); /* unrecorded */
+    ad_tape_set_recording(t, true);
+    ad_scalar y = ad_mul(u, x);
+    cr_assert_eq(ad_backward_scalar(y), AD_OK, "%s", test_tape_msg(t));
+    cr_assert_float_eq(ad_grad(x), exp(2.0), 1e-12, "only the recorded factor: %g", ad_grad(x));
+    /* a folded value of an unrecorded one is unrecorded too */
+    cr_assert_eq(ad_backward_scalar(ad_sin(u)), AD_ERR_INVALID);
     ad_tape_free(t);
 }
 

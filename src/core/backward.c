@@ -154,6 +154,12 @@ static ad_status tensor_sweep(ad_tensor y, const double *seed, const char *fn)
                                 fn, ad_shape_str(n->ndim, n->dims, s));
         }
     }
+    if (n->unrecorded)
+        return ad_tape_fail(t, AD_ERR_INVALID,
+                            "%s: the output was computed with recording off (evaluation mode, "
+                            "ad_tape_set_recording(t, false)), so no gradient can reach the "
+                            "variables and parameters it depends on; record it with recording on",
+                            fn);
     prepare(t);
     if (!n->needs_grad) return zero_unreached_variables(t, fn); /* y depends on no variable */
     if (!make_live(t, n, fn)) return t->err;
@@ -193,6 +199,12 @@ ad_status ad_backward_scalar_seeded(ad_scalar y, double seed)
     if ((y.gen_ & AD_GEN_MASK_) != t->hot.gen)
         return ad_tape_fail(t, AD_ERR_STALE,
                             "%s: output was recorded before the last ad_tape_reset", fn);
+    if (y.index_ < AD_DUMMIES_ && y.index_ != 0)
+        return ad_tape_fail(t, AD_ERR_INVALID,
+                            "%s: the output was computed with recording off (evaluation mode, "
+                            "ad_tape_set_recording(t, false)), so no gradient can reach the "
+                            "variables it depends on; record it with recording on",
+                            fn);
     prepare(t);
     if (y.index_ == 0) return zero_unreached_variables(t, fn); /* a constant: all adjoints 0 */
     /* a folded y seeds the record it depends on, times its derivative */

@@ -52,6 +52,16 @@ static inline bool ad_node_reserve(ad_tape *t, const char *fn)
 {
     return AD_LIKELY(t->nn < t->ncap) || ad_tape_grow_nodes(t, fn);
 }
+/* Whether a gradient reaches node y: it does when some input needs one
+ * (wants) and the tape records; when the tape does not record, or an input
+ * is itself unrecorded, the node is marked unrecorded, so a sweep from it is
+ * refused rather than returning zeros (ad_backward). */
+static inline void ad_node_set_grad(const ad_tape *t, ad_node *y, bool wants, bool lost)
+{
+    y->needs_grad = wants && t->recording;
+    y->unrecorded = !y->needs_grad && (lost || wants);
+}
+
 /* The handle of node t->nn, which the caller has filled: it joins the tape. */
 static inline ad_tensor ad_node_commit(ad_tape *t)
 {

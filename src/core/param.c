@@ -139,7 +139,7 @@ ad_tensor ad_param_use(ad_tape *t, ad_param *p)
     y->op = AD_OP_LEAF;
     y->dtype = p->dtype;
     y->ndim = p->ndim;
-    y->needs_grad = t->recording;
+    ad_node_set_grad(t, y, true, false);
     y->grad_from_scalar = 0;
     y->n_in = 0;
     for (size_t k = 0; k < AD_NODE_INLINE_INPUTS; k++)

@@ -74,11 +74,12 @@ static inline bool numel_of(ad_tape *t, const char *fn, size_t ndim, const size_
  * inputs is reported there rather than silently ignored), inputs without a
  * tape, an unimplemented op, then per input: foreign, invalid, stale, not on
  * the tape, another dtype. Fills *idx (allocated from the arena for more
- * than AD_NODE_INLINE_INPUTS inputs) and *needs_grad and returns true, or
+ * than AD_NODE_INLINE_INPUTS inputs) and *want (bit 0: an input needs a
+ * gradient, bit 1: an input is unrecorded) and returns true, or
  * false when a check failed (the tape failed when there is one). *tp is the
  * tape either way (NULL when no input has one). */
 static bool check_inputs(const char *fn, const ad_op_def *def, const ad_tensor *ins, size_t n_in,
-                         ad_tape **tp, uint32_t **idx, bool *needs_grad)
+                         ad_tape **tp, uint32_t **idx, uint8_t *want)
 {
     ad_tape *t = NULL;
     for (size_t k = 0; k < n_in && !t; k++)
@@ -113,7 +114,7 @@ static bool check_inputs(const char *fn, const ad_op_def *def, const ad_tensor *
             return false;
         }
         (*idx)[k] = ins[k].index_;
-        *needs_grad |= x->needs_grad;
+        *want |= (uint8_t)(x->needs_grad | x->unrecorded << 1);
     }
     return true;
 }
@@ -123,7 +124,7 @@ static bool check_inputs(const char *fn, const ad_op_def *def, const ad_tensor *
  * ins[0]'s tape with ins[0]'s dtype. False leaves the verdict (and the
  * message) to check_inputs. */
 static inline bool inputs_fast(const ad_tape *t, const ad_op_def *def, const ad_tensor *ins,
-                               size_t n_in, uint32_t *idx, bool *needs_grad)
+                               size_t n_in, uint32_t *idx, uint8_t *want)
 {
     if (!t || n_in > AD_NODE_INLINE_INPUTS || t->err != AD_OK || !def->forward) return false;
     uint32_t gen = t->hot.gen;
@@ -136,9 +137,9 @@ static inline bool inputs_fast(const ad_tape *t, const ad_op_def *def, const ad_
         const ad_node *x = &t->nodes[ins[k].index_];
         if (x->dtype != dt) return false;
         idx[k] = ins[k].index_;
-        ng |= x->needs_grad;
+        ng |= (uint8_t)(x->needs_grad | x->unrecorded << 1);
     }
-    *needs_grad = ng != 0;
+    *want = ng;
     return true;
 }
 
@@ -155,6 +156,7 @@ static inline ad_node *push_node(ad_tape *t, uint16_t op, uint8_t dtype)
     y->ndim = 0;
     y->needs_grad = 0;
     y->grad_from_scalar = 0;
+    y->unrecorded = 0;
     y->n_in = 0;
     y->scalar_mark = (uint32_t)t->hot.ns;
     y->grad_sweep = 0;
@@ -185,18 +187,18 @@ ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t
     if (n_in == 0 || !ins) return ad_invalid_tensor(NULL);
     const ad_op_def *def = ad_op_table[op];
     ad_tape *t = ins[0].tape_;
-    bool needs_grad = false;
+    uint8_t want = 0;
     ad_node *y;
     /* the fast check writes the input indices straight into the next slot,
      * which is only claimed (t->nn++) once the op has succeeded */
     if (AD_LIKELY(t && t->nn < t->ncap &&
-                  inputs_fast(t, def, ins, n_in, t->nodes[t->nn].in_inline, &needs_grad))) {
+                  inputs_fast(t, def, ins, n_in, t->nodes[t->nn].in_inline, &want))) {
         y = push_node(t, op, t->nodes[ins[0].index_].dtype);
         y->in_ext = NULL;
     } else {
         uint32_t small[AD_NODE_INLINE_INPUTS];
         uint32_t *idx = small;
-        if (!check_inputs(fn, def, ins, n_in, &t, &idx, &needs_grad)) return ad_invalid_tensor(t);
+        if (!check_inputs(fn, def, ins, n_in, &t, &idx, &want)) return ad_invalid_tensor(t);
         if (!ad_node_reserve(t, fn)) return ad_invalid_tensor(t);
         y = push_node(t, op, t->nodes[idx[0]].dtype);
         y->in_ext = n_in > AD_NODE_INLINE_INPUTS ? idx : NULL;
@@ -218,7 +220,7 @@ ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t
     if (!numel_of(t, fn, y->ndim, y->dims, &y->numel)) return ad_invalid_tensor(t);
     y->value = ad_tape_alloc(t, y->numel * ad_dtype_size((ad_dtype)y->dtype), fn);
     if (!y->value) return ad_invalid_tensor(t);
-    y->needs_grad = needs_grad && t->recording;
+    ad_node_set_grad(t, y, want & 1, (want & 2) != 0);
     def->forward(t, y);
     if (t->err != AD_OK) return ad_invalid_tensor(t); /* a forward may fail (labels) */
     if (t->anomaly && !ad_anomaly_check(t, y, y->value, y->numel, false))
@@ -255,6 +257,6 @@ ad_tensor ad_leaf_new(ad_tape *t, const char *fn, ad_dtype dt, size_t ndim, cons
         memcpy(y->value, data, bytes);
     else
         memset(y->value, 0, bytes);
-    y->needs_grad = variable && t->recording;
+    ad_node_set_grad(t, y, variable, false);
     return ad_node_commit(t);
 }

@@ -63,6 +63,8 @@ _Static_assert((uint64_t)AD_SEG0 *((UINT64_C(1) << AD_MAX_SEGS) - 1) <= UINT32_M
                "every record index fits below AD_INVALID_INDEX");
 /* ad_tanh_slope_ returns two doubles in registers. */
 _Static_assert(sizeof(ad_value_slope_) == 16, "value and slope, two doubles");
+/* Scalars computed with recording off point at a dummy, not at 0. */
+_Static_assert(AD_UNRECORDED != 0 && AD_UNRECORDED < AD_DUMMIES_, "AD_UNRECORDED is a dummy");
 
 static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, double da, double db,
                            const char *fn)
@@ -107,7 +109,10 @@ static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, doubl
         return ad_invalid_scalar(t);
     }
     ad_scalar out = {t, 0, t->hot.gen, v, 1.0};
-    if (!t->recording) return out; /* evaluation mode: a value, no record */
+    if (!t->recording) { /* evaluation mode: a value, no record */
+        if (a.index_ != 0 || (binary && b.index_ != 0)) out.index_ = AD_UNRECORDED;
+        return out;
+    }
     if (a.index_ == 0 && (!binary || b.index_ == 0)) return out; /* constant in, constant out */
     if (t->hot.ns == t->hot.scap && !ad_srec_next_segment(t, fn)) return ad_invalid_scalar(t);
     uint32_t dummy = (uint32_t)t->hot.ns % AD_DUMMIES_;
@@ -140,8 +145,8 @@ ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
 {
     if (!t) return ad_invalid_scalar(NULL);
     if (t->err != AD_OK) return ad_invalid_scalar(t);
-    ad_scalar out = {t, 0, t->hot.gen, value, 1.0};
-    if (!t->recording) return out;
+    ad_scalar out = {t, AD_UNRECORDED, t->hot.gen, value, 1.0};
+    if (!t->recording) return out; /* evaluation mode: no record, no gradient */
     if (t->hot.ns == t->hot.scap && !ad_srec_next_segment(t, fn)) return ad_invalid_scalar(t);
     ad_leaf_write_(&t->hot);
     out.index_ = (uint32_t)t->hot.ns++;

@@ -28,6 +28,10 @@
  * it folded); invalid handles carry 0; a tape that failed or does not record
  * has live_gen AD_DEAD_GEN, which no generation equals. */
 #define AD_DEAD_GEN UINT32_MAX
+/* The dummy record that scalars computed in evaluation mode from variables
+ * point at: they carry no gradient, and a sweep from one is refused, while
+ * index 0 (a constant) truly depends on nothing. */
+#define AD_UNRECORDED 1u
 
 /* One scalar op: the indices of its (at most two) inputs and the local
  * partials d(out)/d(in) computed when it was recorded. Leaves and unused
@@ -59,6 +63,9 @@ typedef struct ad_node {
     uint8_t needs_grad;       /* some input needs a gradient (or it is a variable) */
     uint8_t grad_from_scalar; /* its gradient arrives as the adjoint of scalar record
                                * attr_i[1], not in grad (tensor_to_scalar) */
+    uint8_t unrecorded;       /* no gradient reaches it, but one would have with
+                               * recording on: made in evaluation mode from a
+                               * variable or parameter (or from such a node) */
     uint32_t n_in;
     uint32_t in_inline[AD_NODE_INLINE_INPUTS];
     uint32_t *in_ext;     /* inputs when n_in > AD_NODE_INLINE_INPUTS (arena) */
