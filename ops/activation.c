@@ -39,55 +39,45 @@ AD_EXP_NEG_ABS(f64, double, 2)
 
 /* ---- sigmoid */
 
-static bool sigmoid_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_same_shape(t, y, fn);
-}
-
-static void sigmoid_forward(ad_tape *t, ad_node *y)
+void ad_tsigmoid_forward(ad_tape *t, ad_node *y)
 {
     AD_VMAP(sigmoid);
 }
 
 /* dy/dx = y (1 - y) = e / (1 + e)^2, e = e^-|x| (S1) */
-static void sigmoid_backward(ad_tape *t, ad_node *y)
+void ad_tsigmoid_backward(ad_tape *t, ad_node *y)
 {
     AD_CHUNKED_BACKWARD(exp_neg_abs1, ad_vnone, S1 / (((real)1 + S1) * ((real)1 + S1)));
 }
 
-const ad_op_def ad_op_def_sigmoid = {"tsigmoid",       1,   sigmoid_shape, sigmoid_forward,
-                                     sigmoid_backward, NULL};
+ad_tensor ad_tsigmoid(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_SIGMOID, &x, 1, NULL);
+}
 
 /* ---- tanh */
 
-static bool tanh_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_same_shape(t, y, fn);
-}
-
-static void tanh_forward(ad_tape *t, ad_node *y)
+void ad_ttanh_forward(ad_tape *t, ad_node *y)
 {
     AD_VMAP(tanh);
 }
 
 /* dy/dx = 1 - y^2 = 4e / (1 + e)^2, e = e^-2|x| (S1) */
-static void tanh_backward(ad_tape *t, ad_node *y)
+void ad_ttanh_backward(ad_tape *t, ad_node *y)
 {
     AD_CHUNKED_BACKWARD(exp_neg_abs2, ad_vnone, (real)4 * S1 / (((real)1 + S1) * ((real)1 + S1)));
 }
 
-const ad_op_def ad_op_def_tanh = {"ttanh", 1, tanh_shape, tanh_forward, tanh_backward, NULL};
+ad_tensor ad_ttanh(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_TANH, &x, 1, NULL);
+}
 
 /* ---- relu: y = max(x, 0) */
 
-static bool relu_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_same_shape(t, y, fn);
-}
-
 /* Written as "x <= 0 gives 0" so NaN, which compares false, stays NaN
  * (NaN and Inf are data); -0 gives +0. */
-static void relu_forward(ad_tape *t, ad_node *y)
+void ad_relu_forward(ad_tape *t, ad_node *y)
 {
     AD_UNARY_FORWARD(X <= 0 ? (real)0 : X);
 }
@@ -95,21 +85,19 @@ static void relu_forward(ad_tape *t, ad_node *y)
 /* dy/dx = [x > 0]; the kink at 0 gets slope 0, and NaN gets slope NaN, as
  * ad_fabs has it. y is +0, positive or NaN, so "y > 0 ? dy : y" is the rule
  * in one compare and select, like the plain mask. */
-static void relu_backward(ad_tape *t, ad_node *y)
+void ad_relu_backward(ad_tape *t, ad_node *y)
 {
     AD_UNARY_BACKWARD(Y > 0 ? G : Y);
 }
 
-const ad_op_def ad_op_def_relu = {"relu", 1, relu_shape, relu_forward, relu_backward, NULL};
+ad_tensor ad_relu(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_RELU, &x, 1, NULL);
+}
 
 /* ---- leaky relu: y = x for x > 0, else slope x (slope = attr_f[0]) */
 
-static bool leaky_relu_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_same_shape(t, y, fn);
-}
-
-static void leaky_relu_forward(ad_tape *t, ad_node *y)
+void ad_leaky_relu_forward(ad_tape *t, ad_node *y)
 {
     const double slope = y->attr_f[0];
     AD_UNARY_FORWARD(X > 0 ? X : (real)slope * X);
@@ -117,47 +105,42 @@ static void leaky_relu_forward(ad_tape *t, ad_node *y)
 
 /* dy/dx = 1 for x > 0, slope for x <= 0 (so slope 0 is relu, kink
  * included), NaN for NaN (X itself, then) */
-static void leaky_relu_backward(ad_tape *t, ad_node *y)
+void ad_leaky_relu_backward(ad_tape *t, ad_node *y)
 {
     const double slope = y->attr_f[0];
     AD_UNARY_BACKWARD(X > 0 ? G : X <= 0 ? (real)slope * G : X);
 }
 
-const ad_op_def ad_op_def_leaky_relu = {
-    "leaky_relu", 1, leaky_relu_shape, leaky_relu_forward, leaky_relu_backward, NULL};
+ad_tensor ad_leaky_relu(ad_tensor x, double slope)
+{
+    ad_op_attrs at = {{slope, 0.0}, {0, 0, 0, 0}, NULL};
+    return ad_op_record(__func__, AD_OP_LEAKY_RELU, &x, 1, &at);
+}
 
 /* ---- softplus: y = log(1 + e^x) */
 
-static bool softplus_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_same_shape(t, y, fn);
-}
-
-static void softplus_forward(ad_tape *t, ad_node *y)
+void ad_softplus_forward(ad_tape *t, ad_node *y)
 {
     AD_VMAP(softplus);
 }
 
 /* dy/dx = e^x / (1 + e^x) = sigmoid(x) (S1) */
-static void softplus_backward(ad_tape *t, ad_node *y)
+void ad_softplus_backward(ad_tape *t, ad_node *y)
 {
     AD_CHUNKED_BACKWARD(ad_vsigmoid, ad_vnone, S1);
 }
 
-const ad_op_def ad_op_def_softplus = {"softplus",        1,   softplus_shape, softplus_forward,
-                                      softplus_backward, NULL};
+ad_tensor ad_softplus(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_SOFTPLUS, &x, 1, NULL);
+}
 
 /* ---- swish (SiLU): y = x sigmoid(x) */
-
-static bool swish_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_same_shape(t, y, fn);
-}
 
 /* Where s = sigmoid(x) (S1) has saturated, x s would be Inf * 0 = NaN at
  * -Inf: s = 0 gives the limit -0 (x e^x underflows there for finite x too).
  * NaN compares false and stays NaN. */
-static void swish_forward(ad_tape *t, ad_node *y)
+void ad_swish_forward(ad_tape *t, ad_node *y)
 {
     AD_CHUNKED_FORWARD(ad_vsigmoid, ad_vnone, S1 == 0 ? (real)-0.0 : X * S1);
 }
@@ -166,24 +149,22 @@ static void swish_forward(ad_tape *t, ad_node *y)
  * Saturated s takes the limits swish'(+Inf) = 1 (s = 1) and swish'(-Inf) =
  * 0 (s = 0), where the formula has Inf * 0; for finite x there, x e^-|x|
  * is below the dtype's resolution of the answer. */
-static void swish_backward(ad_tape *t, ad_node *y)
+void ad_swish_backward(ad_tape *t, ad_node *y)
 {
     AD_CHUNKED_BACKWARD(ad_vsigmoid, ad_vnone,
                         S1 == 0 || S1 == 1 ? S1 : S1 * ((real)1 + X * ((real)1 - S1)));
 }
 
-const ad_op_def ad_op_def_swish = {"swish", 1, swish_shape, swish_forward, swish_backward, NULL};
+ad_tensor ad_swish(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_SWISH, &x, 1, NULL);
+}
 
 /* ---- mish: y = x tanh(softplus(x)) */
 
-static bool mish_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_same_shape(t, y, fn);
-}
-
 /* u (S1) = 0 only once softplus has underflowed (x -> -Inf), where x u
  * would be -Inf * 0 = NaN; the limit is -0. NaN stays NaN. */
-static void mish_forward(ad_tape *t, ad_node *y)
+void ad_mish_forward(ad_tape *t, ad_node *y)
 {
     AD_CHUNKED_FORWARD(mish_u, ad_vnone, S1 == 0 ? (real)-0.0 : X * S1);
 }
@@ -192,75 +173,33 @@ static void mish_forward(ad_tape *t, ad_node *y)
  * S2 = sigmoid), since softplus' = sigmoid and tanh' = 1 - tanh^2.
  * Saturated factors give the limits mish'(+Inf) = 1 (u = 1) and
  * mish'(-Inf) = 0 (sigmoid = 0, u ~ e^x = 0) instead of Inf * 0 = NaN. */
-static void mish_backward(ad_tape *t, ad_node *y)
+void ad_mish_backward(ad_tape *t, ad_node *y)
 {
     AD_CHUNKED_BACKWARD(mish_u, ad_vsigmoid,
                         S1 == 1 || S2 == 0 ? S1 : S1 + X * ((real)1 - S1 * S1) * S2);
 }
 
-const ad_op_def ad_op_def_mish = {"mish", 1, mish_shape, mish_forward, mish_backward, NULL};
+ad_tensor ad_mish(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_MISH, &x, 1, NULL);
+}
 
 /* ---- gelu: y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 */
 
-static bool gelu_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_same_shape(t, y, fn);
-}
-
 /* Phi(x), the standard normal CDF, is erfc(-x/sqrt 2)/2 (src/kernels/vmath.h):
  * unlike (1 + erf(x/sqrt 2))/2 it keeps full relative precision for x << 0. */
-static void gelu_forward(ad_tape *t, ad_node *y)
+void ad_gelu_forward(ad_tape *t, ad_node *y)
 {
     AD_VMAP(gelu);
 }
 
 /* gelu'(x) = Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi) (S1) */
-static void gelu_backward(ad_tape *t, ad_node *y)
+void ad_gelu_backward(ad_tape *t, ad_node *y)
 {
     AD_CHUNKED_BACKWARD(ad_vgelu_grad, ad_vnone, S1);
 }
 
-const ad_op_def ad_op_def_gelu = {"gelu", 1, gelu_shape, gelu_forward, gelu_backward, NULL};
-
-/* ---- public entry points */
-
-ad_tensor ad_tsigmoid(ad_tensor x)
-{
-    return ad_op_record("ad_tsigmoid", AD_OP_SIGMOID, &x, 1, NULL);
-}
-
-ad_tensor ad_ttanh(ad_tensor x)
-{
-    return ad_op_record("ad_ttanh", AD_OP_TANH, &x, 1, NULL);
-}
-
-ad_tensor ad_relu(ad_tensor x)
-{
-    return ad_op_record("ad_relu", AD_OP_RELU, &x, 1, NULL);
-}
-
-ad_tensor ad_leaky_relu(ad_tensor x, double slope)
-{
-    ad_op_attrs at = {{slope, 0.0}, {0, 0, 0, 0}, NULL};
-    return ad_op_record("ad_leaky_relu", AD_OP_LEAKY_RELU, &x, 1, &at);
-}
-
-ad_tensor ad_softplus(ad_tensor x)
-{
-    return ad_op_record("ad_softplus", AD_OP_SOFTPLUS, &x, 1, NULL);
-}
-
-ad_tensor ad_swish(ad_tensor x)
-{
-    return ad_op_record("ad_swish", AD_OP_SWISH, &x, 1, NULL);
-}
-
-ad_tensor ad_mish(ad_tensor x)
-{
-    return ad_op_record("ad_mish", AD_OP_MISH, &x, 1, NULL);
-}
-
 ad_tensor ad_gelu(ad_tensor x)
 {
-    return ad_op_record("ad_gelu", AD_OP_GELU, &x, 1, NULL);
+    return ad_op_record(__func__, AD_OP_GELU, &x, 1, NULL);
 }

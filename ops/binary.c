@@ -75,6 +75,13 @@ static void *grad_dst(ad_tape *t, const ad_node *y, size_t k, void *gx)
         }                                                                                          \
     } while (0)
 
+/* The entry points' one line: record a two-input op. */
+static ad_tensor binary(const char *fn, uint16_t op, ad_tensor a, ad_tensor b)
+{
+    ad_tensor ins[2] = {a, b};
+    return ad_op_record(fn, op, ins, 2, NULL);
+}
+
 /* add and sub pass g through unchanged (times +-1): only the reduction. */
 static void pass_through(ad_tape *t, ad_node *y, double ca, double cb)
 {
@@ -88,92 +95,79 @@ static void pass_through(ad_tape *t, ad_node *y, double ca, double cb)
 
 /* ---- add: y = a + b */
 
-static bool add_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_bcast_shape(t, y, fn);
-}
-
-static void add_forward(ad_tape *t, ad_node *y)
+void ad_tadd_forward(ad_tape *t, ad_node *y)
 {
     BINARY_FORWARD(A + B);
 }
 
 /* dy/da = dy/db = 1 */
-static void add_backward(ad_tape *t, ad_node *y)
+void ad_tadd_backward(ad_tape *t, ad_node *y)
 {
     pass_through(t, y, 1.0, 1.0);
 }
 
-const ad_op_def ad_op_def_add = {"tadd", 2, add_shape, add_forward, add_backward, NULL};
+ad_tensor ad_tadd(ad_tensor a, ad_tensor b)
+{
+    return binary(__func__, AD_OP_ADD, a, b);
+}
 
 /* ---- sub: y = a - b */
 
-static bool sub_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_bcast_shape(t, y, fn);
-}
-
-static void sub_forward(ad_tape *t, ad_node *y)
+void ad_tsub_forward(ad_tape *t, ad_node *y)
 {
     BINARY_FORWARD(A - B);
 }
 
 /* dy/da = 1, dy/db = -1 */
-static void sub_backward(ad_tape *t, ad_node *y)
+void ad_tsub_backward(ad_tape *t, ad_node *y)
 {
     pass_through(t, y, 1.0, -1.0);
 }
 
-const ad_op_def ad_op_def_sub = {"tsub", 2, sub_shape, sub_forward, sub_backward, NULL};
+ad_tensor ad_tsub(ad_tensor a, ad_tensor b)
+{
+    return binary(__func__, AD_OP_SUB, a, b);
+}
 
 /* ---- mul: y = a b */
 
-static bool mul_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_bcast_shape(t, y, fn);
-}
-
-static void mul_forward(ad_tape *t, ad_node *y)
+void ad_tmul_forward(ad_tape *t, ad_node *y)
 {
     BINARY_FORWARD(A * B);
 }
 
 /* dy/da = b, dy/db = a */
-static void mul_backward(ad_tape *t, ad_node *y)
+void ad_tmul_backward(ad_tape *t, ad_node *y)
 {
     BINARY_BACKWARD(G * B, G * A);
 }
 
-const ad_op_def ad_op_def_mul = {"tmul", 2, mul_shape, mul_forward, mul_backward, NULL};
+ad_tensor ad_tmul(ad_tensor a, ad_tensor b)
+{
+    return binary(__func__, AD_OP_MUL, a, b);
+}
 
 /* ---- div: y = a / b */
 
-static bool div_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_bcast_shape(t, y, fn);
-}
-
-static void div_forward(ad_tape *t, ad_node *y)
+void ad_tdiv_forward(ad_tape *t, ad_node *y)
 {
     BINARY_FORWARD(A / B);
 }
 
 /* dy/da = 1/b, dy/db = -a/b^2 = -y/b */
-static void div_backward(ad_tape *t, ad_node *y)
+void ad_tdiv_backward(ad_tape *t, ad_node *y)
 {
     BINARY_BACKWARD(G / B, -G * Y / B);
 }
 
-const ad_op_def ad_op_def_div = {"tdiv", 2, div_shape, div_forward, div_backward, NULL};
+ad_tensor ad_tdiv(ad_tensor a, ad_tensor b)
+{
+    return binary(__func__, AD_OP_DIV, a, b);
+}
 
 /* ---- pow: y = a^b */
 
-static bool pow_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_bcast_shape(t, y, fn);
-}
-
-static void pow_forward(ad_tape *t, ad_node *y)
+void ad_tpow_forward(ad_tape *t, ad_node *y)
 {
     BINARY_FORWARD(pow(A, B));
 }
@@ -181,13 +175,16 @@ static void pow_forward(ad_tape *t, ad_node *y)
 /* dy/da = b a^(b-1) (0 when b = 0, as a^0 is constant); dy/db = a^b log a,
  * defined for a > 0, taken as 0 at a = 0 (the limit for b > 0) and NaN for
  * a < 0, as the scalar ad_pow does. */
-static void pow_backward(ad_tape *t, ad_node *y)
+void ad_tpow_backward(ad_tape *t, ad_node *y)
 {
     BINARY_BACKWARD(B == 0 ? (real)0 : G * B * pow(A, B - (real)1),
                     A > 0 ? G * Y * log(A) : (A == 0 ? (real)0 : (real)NAN));
 }
 
-const ad_op_def ad_op_def_pow = {"tpow", 2, pow_shape, pow_forward, pow_backward, NULL};
+ad_tensor ad_tpow(ad_tensor a, ad_tensor b)
+{
+    return binary(__func__, AD_OP_POW, a, b);
+}
 
 /* ---- maximum and minimum: a where a wins or ties (or is NaN, which
  * propagates as in NumPy), else b; the gradient follows the chosen side. */
@@ -195,83 +192,34 @@ const ad_op_def ad_op_def_pow = {"tpow", 2, pow_shape, pow_forward, pow_backward
 #define A_WINS_MAX (A >= B || A != A)
 #define A_WINS_MIN (A <= B || A != A)
 
-static bool maximum_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    return ad_bcast_shape(t, y, fn);
-}
-
-static void maximum_forward(ad_tape *t, ad_node *y)
+void ad_tmaximum_forward(ad_tape *t, ad_node *y)
 {
     BINARY_FORWARD(A_WINS_MAX ? A : B);
 }
 
 /* dy/da = [a chosen], dy/db = [b chosen] */
-static void maximum_backward(ad_tape *t, ad_node *y)
+void ad_tmaximum_backward(ad_tape *t, ad_node *y)
 {
     BINARY_BACKWARD(A_WINS_MAX ? G : (real)0, A_WINS_MAX ? (real)0 : G);
 }
 
-const ad_op_def ad_op_def_maximum = {"tmaximum",       2,   maximum_shape, maximum_forward,
-                                     maximum_backward, NULL};
-
-static bool minimum_shape(ad_tape *t, ad_node *y, const char *fn)
+ad_tensor ad_tmaximum(ad_tensor a, ad_tensor b)
 {
-    return ad_bcast_shape(t, y, fn);
+    return binary(__func__, AD_OP_MAXIMUM, a, b);
 }
 
-static void minimum_forward(ad_tape *t, ad_node *y)
+void ad_tminimum_forward(ad_tape *t, ad_node *y)
 {
     BINARY_FORWARD(A_WINS_MIN ? A : B);
 }
 
 /* dy/da = [a chosen], dy/db = [b chosen] */
-static void minimum_backward(ad_tape *t, ad_node *y)
+void ad_tminimum_backward(ad_tape *t, ad_node *y)
 {
     BINARY_BACKWARD(A_WINS_MIN ? G : (real)0, A_WINS_MIN ? (real)0 : G);
 }
 
-const ad_op_def ad_op_def_minimum = {"tminimum",       2,   minimum_shape, minimum_forward,
-                                     minimum_backward, NULL};
-
-/* ---- public entry points */
-
-static ad_tensor binary(const char *fn, uint16_t op, ad_tensor a, ad_tensor b)
-{
-    ad_tensor ins[2] = {a, b};
-    return ad_op_record(fn, op, ins, 2, NULL);
-}
-
-ad_tensor ad_tadd(ad_tensor a, ad_tensor b)
-{
-    return binary("ad_tadd", AD_OP_ADD, a, b);
-}
-
-ad_tensor ad_tsub(ad_tensor a, ad_tensor b)
-{
-    return binary("ad_tsub", AD_OP_SUB, a, b);
-}
-
-ad_tensor ad_tmul(ad_tensor a, ad_tensor b)
-{
-    return binary("ad_tmul", AD_OP_MUL, a, b);
-}
-
-ad_tensor ad_tdiv(ad_tensor a, ad_tensor b)
-{
-    return binary("ad_tdiv", AD_OP_DIV, a, b);
-}
-
-ad_tensor ad_tpow(ad_tensor a, ad_tensor b)
-{
-    return binary("ad_tpow", AD_OP_POW, a, b);
-}
-
-ad_tensor ad_tmaximum(ad_tensor a, ad_tensor b)
-{
-    return binary("ad_tmaximum", AD_OP_MAXIMUM, a, b);
-}
-
 ad_tensor ad_tminimum(ad_tensor a, ad_tensor b)
 {
-    return binary("ad_tminimum", AD_OP_MINIMUM, a, b);
+    return binary(__func__, AD_OP_MINIMUM, a, b);
 }

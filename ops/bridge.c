@@ -10,8 +10,6 @@
 
 #include <string.h>
 
-const ad_op_def ad_op_def_leaf = {"leaf", 0, NULL, NULL, NULL, NULL};
-
 /* ---- to_scalar: x [..] -> scalar leaf s; the node itself is empty ([0]).
  * attr_i[0] = element index, attr_i[1] = the scalar record of s. It is made
  * right after s, so the sweep reaches it only once every use of s is swept.
@@ -19,7 +17,7 @@ const ad_op_def ad_op_def_leaf = {"leaf", 0, NULL, NULL, NULL, NULL};
  * so an element read out for logging passes nothing (not zeros, which unused
  * rules with infinite partials would turn into NaN). */
 
-static bool to_scalar_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_to_scalar(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     if ((size_t)y->attr_i[0] >= x->numel) {
@@ -33,14 +31,14 @@ static bool to_scalar_shape(ad_tape *t, ad_node *y, const char *fn)
     return true;
 }
 
-static void to_scalar_forward(ad_tape *t, ad_node *y)
+void ad_tensor_to_scalar_forward(ad_tape *t, ad_node *y)
 {
     (void)t;
     y->grad_from_scalar = 1;
 }
 
 /* d s / d x[i] = 1 */
-static void to_scalar_backward(ad_tape *t, ad_node *y)
+void ad_tensor_to_scalar_backward(ad_tape *t, ad_node *y)
 {
     void *gx = ad_input_grad(t, y, 0);
     if (!gx) return;
@@ -52,12 +50,9 @@ static void to_scalar_backward(ad_tape *t, ad_node *y)
         ((double *)gx)[i] += g;
 }
 
-const ad_op_def ad_op_def_to_scalar = {"tensor_to_scalar", 1,   to_scalar_shape, to_scalar_forward,
-                                       to_scalar_backward, NULL};
-
 ad_scalar ad_tensor_to_scalar(ad_tensor x, size_t i)
 {
-    const char *fn = "ad_tensor_to_scalar";
+    const char *fn = __func__;
     ad_tape *t = x.tape_;
     if (!t) return ad_invalid_scalar(NULL);
     ad_node *n = ad_tensor_node(x, fn);
@@ -109,7 +104,7 @@ typedef struct stack_ctx {
     size_t dims[AD_MAX_DIMS];
 } stack_ctx;
 
-static bool stack_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_stack(ad_tape *t, ad_node *y, const char *fn)
 {
     (void)t;
     (void)fn;
@@ -120,7 +115,7 @@ static bool stack_shape(ad_tape *t, ad_node *y, const char *fn)
     return true;
 }
 
-static void stack_forward(ad_tape *t, ad_node *y)
+void ad_stack_scalars_forward(ad_tape *t, ad_node *y)
 {
     (void)t;
     stack_ctx *c = y->ctx;
@@ -131,7 +126,7 @@ static void stack_forward(ad_tape *t, ad_node *y)
 }
 
 /* d y[i] / d s_i = 1 */
-static void stack_backward(ad_tape *t, ad_node *y)
+void ad_stack_scalars_backward(ad_tape *t, ad_node *y)
 {
     const stack_ctx *c = y->ctx;
     const double *g = y->grad;
@@ -139,17 +134,14 @@ static void stack_backward(ad_tape *t, ad_node *y)
         t->hot.adj[c->idx[i]] += g[i];
 }
 
-static const uint32_t *stack_records(const ad_node *y)
+const uint32_t *ad_stack_scalars_inputs(const ad_node *y)
 {
     return ((const stack_ctx *)y->ctx)->idx;
 }
 
-const ad_op_def ad_op_def_stack = {"stack_scalars", 1, stack_shape, stack_forward, stack_backward,
-                                   stack_records};
-
 ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const size_t *dims)
 {
-    const char *fn = "ad_stack_scalars";
+    const char *fn = __func__;
     /* without a scalar that has a tape there is no tape to fail: the reason
      * goes to ad_last_error (a zeroed scalar among others is reported on
      * their tape by the loop below) */

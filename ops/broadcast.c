@@ -1,13 +1,24 @@
 /* SPDX-License-Identifier: MIT
  * NumPy broadcasting for the binary elementwise ops (see broadcast.h): the
  * output shape, the row plan the kernels walk, and the one reduction that
- * brings an output-shaped gradient back to an input's shape. */
+ * brings an output-shaped gradient back to an input's shape; and the shape
+ * rules the op list shares between families (ad_shape_same, ad_shape_bcast). */
 #include "broadcast.h"
 #include "row_sum.h"
 
 #include <string.h>
 
-bool ad_bcast_shape(ad_tape *t, ad_node *y, const char *fn)
+/* Shape rule of the unary ops and activations: y has x's shape. */
+bool ad_shape_same(ad_tape *t, ad_node *y, const char *fn)
+{
+    (void)fn;
+    const ad_node *x = ad_node_input(t, y, 0);
+    y->ndim = x->ndim;
+    memcpy(y->dims, x->dims, sizeof y->dims);
+    return true;
+}
+
+bool ad_shape_bcast(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
     size_t n = a->ndim > b->ndim ? a->ndim : b->ndim;

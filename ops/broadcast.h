@@ -2,7 +2,8 @@
  * Helpers shared by the elementwise op families: NumPy broadcasting of two
  * inputs (the output shape, a walk over output elements with per-input
  * offsets, and the reduction of an output-shaped gradient back onto an
- * input's shape), and the shape rule of ops whose output is shaped like x. */
+ * input's shape). broadcast.c also holds ad_shape_same, the shape rule of
+ * ops whose output is shaped like x, which ops.h declares from the list. */
 #ifndef AD_BROADCAST_H
 #define AD_BROADCAST_H
 
@@ -29,9 +30,9 @@ typedef struct ad_bcast {
 /* Shape rule of a broadcasting binary op: y's ndim and dims from inputs 0
  * and 1 (ranks may differ; the output has the larger), or fails the tape
  * with AD_ERR_SHAPE: "<fn>: shapes [3,4] and [5] do not broadcast". */
-bool ad_bcast_shape(ad_tape *t, ad_node *y, const char *fn);
+bool ad_shape_bcast(ad_tape *t, ad_node *y, const char *fn);
 
-/* The plan for y = f(a, b); y's shape must come from ad_bcast_shape. */
+/* The plan for y = f(a, b); y's shape must come from ad_shape_bcast. */
 void ad_bcast_plan(ad_bcast *p, const ad_node *a, const ad_node *b, const ad_node *y);
 
 /* The offsets of row r in a and b. */

@@ -11,16 +11,6 @@
 
 #include <string.h>
 
-/* Shape rule: y has x's shape. */
-static inline bool ad_same_shape(ad_tape *t, ad_node *y, const char *fn)
-{
-    (void)fn;
-    const ad_node *x = ad_node_input(t, y, 0);
-    y->ndim = x->ndim;
-    memcpy(y->dims, x->dims, sizeof y->dims);
-    return true;
-}
-
 #define AD_UNARY_FORWARD_T(T, EXPR)                                                                \
     do {                                                                                           \
         typedef T real;                                                                            \

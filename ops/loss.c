@@ -18,7 +18,7 @@ static size_t batch_of(const ad_node *x)
 }
 
 /* mse, half_sse, bce: prediction [..] and target of exactly its shape -> [1] */
-static bool pair_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_pair(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
     bool same = a->ndim == b->ndim;
@@ -94,9 +94,37 @@ static void sq_backward(ad_tape *t, ad_node *y)
     }
 }
 
-const ad_op_def ad_op_def_mse = {"mse_loss", 2, pair_shape, sq_forward, sq_backward, NULL};
-const ad_op_def ad_op_def_half_sse = {"half_sse_loss", 2,           pair_shape,
-                                      sq_forward,      sq_backward, NULL};
+void ad_mse_loss_forward(ad_tape *t, ad_node *y)
+{
+    sq_forward(t, y);
+}
+
+void ad_mse_loss_backward(ad_tape *t, ad_node *y)
+{
+    sq_backward(t, y);
+}
+
+ad_tensor ad_mse_loss(ad_tensor y, ad_tensor target)
+{
+    ad_tensor ins[2] = {y, target};
+    return ad_op_record(__func__, AD_OP_MSE, ins, 2, NULL);
+}
+
+void ad_half_sse_loss_forward(ad_tape *t, ad_node *y)
+{
+    sq_forward(t, y);
+}
+
+void ad_half_sse_loss_backward(ad_tape *t, ad_node *y)
+{
+    sq_backward(t, y);
+}
+
+ad_tensor ad_half_sse_loss(ad_tensor y, ad_tensor target)
+{
+    ad_tensor ins[2] = {y, target};
+    return ad_op_record(__func__, AD_OP_HALF_SSE, ins, 2, NULL);
+}
 
 /* ---- bce_with_logits: l = softplus(z) - z t, softplus(z) = max(z,0) +
  * log1p(exp(-|z|)) (the vector kernel's form), which equals
@@ -141,7 +169,7 @@ BCE_FORWARD(double, f64)
 BCE_BACKWARD(float, f32)
 BCE_BACKWARD(double, f64)
 
-static void bce_forward(ad_tape *t, ad_node *y)
+void ad_bce_with_logits_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *z = ad_node_input(t, y, 0), *tg = ad_node_input(t, y, 1);
     double c = 1.0 / (double)z->numel;
@@ -151,7 +179,7 @@ static void bce_forward(ad_tape *t, ad_node *y)
         ((double *)y->value)[0] = c * bce_sum_double(z->value, tg->value, z->numel);
 }
 
-static void bce_backward(ad_tape *t, ad_node *y)
+void ad_bce_with_logits_backward(ad_tape *t, ad_node *y)
 {
     const ad_node *z = ad_node_input(t, y, 0), *tg = ad_node_input(t, y, 1);
     void *gz = ad_input_grad(t, y, 0), *gt = ad_input_grad(t, y, 1);
@@ -165,8 +193,11 @@ static void bce_backward(ad_tape *t, ad_node *y)
     }
 }
 
-const ad_op_def ad_op_def_bce_logits = {"bce_with_logits", 2,   pair_shape, bce_forward,
-                                        bce_backward,      NULL};
+ad_tensor ad_bce_with_logits(ad_tensor logits, ad_tensor target)
+{
+    ad_tensor ins[2] = {logits, target};
+    return ad_op_record(__func__, AD_OP_BCE_LOGITS, ins, 2, NULL);
+}
 
 /* ---- softmax_cross_entropy: z [B,C] (or [C], B = 1), labels (ctx) ->
  * [1] = (1/B) sum_b (lse(z_b) - z_b[label_b]). The forward keeps the row
@@ -178,7 +209,7 @@ typedef struct ce_ctx {
     void *prob;            /* [B,C] row softmax, written by the forward when needed */
 } ce_ctx;
 
-static bool ce_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_ce(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *z = ad_node_input(t, y, 0);
     const ce_ctx *c = y->ctx;
@@ -235,7 +266,7 @@ static bool ce_shape(ad_tape *t, ad_node *y, const char *fn)
 CE_FORWARD(float, f32, logf)
 CE_FORWARD(double, f64, log)
 
-static void ce_forward(ad_tape *t, ad_node *y)
+void ad_softmax_cross_entropy_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *z = ad_node_input(t, y, 0);
     ce_ctx *c = y->ctx;
@@ -266,7 +297,7 @@ static void ce_forward(ad_tape *t, ad_node *y)
 CE_BACKWARD(float)
 CE_BACKWARD(double)
 
-static void ce_backward(ad_tape *t, ad_node *y)
+void ad_softmax_cross_entropy_backward(ad_tape *t, ad_node *y)
 {
     void *gz = ad_input_grad(t, y, 0);
     if (!gz) return;
@@ -283,32 +314,9 @@ static void ce_backward(ad_tape *t, ad_node *y)
     }
 }
 
-const ad_op_def ad_op_def_softmax_ce = {
-    "softmax_cross_entropy", 1, ce_shape, ce_forward, ce_backward, NULL};
-
-/* ---- public functions */
-
-ad_tensor ad_mse_loss(ad_tensor y, ad_tensor target)
-{
-    ad_tensor ins[2] = {y, target};
-    return ad_op_record("ad_mse_loss", AD_OP_MSE, ins, 2, NULL);
-}
-
-ad_tensor ad_half_sse_loss(ad_tensor y, ad_tensor target)
-{
-    ad_tensor ins[2] = {y, target};
-    return ad_op_record("ad_half_sse_loss", AD_OP_HALF_SSE, ins, 2, NULL);
-}
-
-ad_tensor ad_bce_with_logits(ad_tensor logits, ad_tensor target)
-{
-    ad_tensor ins[2] = {logits, target};
-    return ad_op_record("ad_bce_with_logits", AD_OP_BCE_LOGITS, ins, 2, NULL);
-}
-
 ad_tensor ad_softmax_cross_entropy(ad_tensor logits, const int32_t *labels, size_t n)
 {
-    const char *fn = "ad_softmax_cross_entropy";
+    const char *fn = __func__;
     ad_tape *t = logits.tape_;
     if (!t) return ad_invalid_tensor(NULL);
     ad_node *z = ad_tensor_node(logits, fn);

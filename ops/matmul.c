@@ -72,7 +72,7 @@ static mm_dims matmul_dims(const ad_node *a, const ad_node *b)
         return false;                                                                              \
     } while (0)
 
-static bool matmul_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_matmul(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
     size_t r = a->ndim;
@@ -87,7 +87,7 @@ static bool matmul_shape(ad_tape *t, ad_node *y, const char *fn)
     return true;
 }
 
-static void matmul_forward(ad_tape *t, ad_node *y)
+void ad_matmul_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
     ad_dtype dt = (ad_dtype)y->dtype;
@@ -98,7 +98,7 @@ static void matmul_forward(ad_tape *t, ad_node *y)
 }
 
 /* C = A B per batch: dA += dC B^T [M,K], dB += A^T dC [K,N]. */
-static void matmul_backward(ad_tape *t, ad_node *y)
+void ad_matmul_backward(ad_tape *t, ad_node *y)
 {
     const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
     void *ga = ad_input_grad(t, y, 0), *gb = ad_input_grad(t, y, 1);
@@ -115,13 +115,16 @@ static void matmul_backward(ad_tape *t, ad_node *y)
     }
 }
 
-const ad_op_def ad_op_def_matmul = {"matmul",        2,   matmul_shape, matmul_forward,
-                                    matmul_backward, NULL};
+ad_tensor ad_matmul(ad_tensor a, ad_tensor b)
+{
+    ad_tensor ins[2] = {a, b};
+    return ad_op_record(__func__, AD_OP_MATMUL, ins, 2, NULL);
+}
 
 /* ---- linear: x [B,In] . w [Out,In]^T + bias [Out] -> [B,Out]; x [In] -> [Out].
  * The bias is optional: the node then has two inputs. */
 
-static bool linear_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_linear(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *x = ad_node_input(t, y, 0), *w = ad_node_input(t, y, 1);
     if (x->ndim != 1 && x->ndim != 2)
@@ -156,7 +159,7 @@ static bool linear_shape(ad_tape *t, ad_node *y, const char *fn)
 
 /* The bias fills the rows first and the product accumulates on top, so an
  * empty In leaves exactly the bias. */
-static void linear_forward(ad_tape *t, ad_node *y)
+void ad_linear_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *x = ad_node_input(t, y, 0), *w = ad_node_input(t, y, 1);
     ad_dtype dt = (ad_dtype)y->dtype;
@@ -242,14 +245,18 @@ static void linear_backward_from(ad_tape *t, ad_node *y, const void *gy)
         bias_grad_f64(gb, gy, rows, out);
 }
 
-static void linear_backward(ad_tape *t, ad_node *y)
+void ad_linear_backward(ad_tape *t, ad_node *y)
 {
     linear_backward_from(t, y, y->grad);
 }
 
 /* three inputs, or two without a bias */
-const ad_op_def ad_op_def_linear = {"linear",        3,   linear_shape, linear_forward,
-                                    linear_backward, NULL};
+/* An invalid bias handle (ad_tensor none = {0}) means no bias: two inputs. */
+ad_tensor ad_linear(ad_tensor x, ad_tensor w, ad_tensor bias)
+{
+    ad_tensor ins[3] = {x, w, bias};
+    return ad_op_record(__func__, AD_OP_LINEAR, ins, ad_handle_ok(bias) ? 3 : 2, NULL);
+}
 
 /* ---- linear_relu: relu(x . w^T + bias), shapes as linear. One node where
  * ad_relu(ad_linear(...)) makes two: the same values and gradients, with one
@@ -263,9 +270,9 @@ const ad_op_def ad_op_def_linear = {"linear",        3,   linear_shape, linear_f
             v_[i_] = v_[i_] <= (T)0 ? (T)0 : v_[i_];                                               \
     } while (0)
 
-static void linear_relu_forward(ad_tape *t, ad_node *y)
+void ad_linear_relu_forward(ad_tape *t, ad_node *y)
 {
-    linear_forward(t, y);
+    ad_linear_forward(t, y);
     if (y->dtype == AD_F32)
         RELU_INPLACE(float, y->value, y->numel);
     else
@@ -285,7 +292,7 @@ static void linear_relu_forward(ad_tape *t, ad_node *y)
         }                                                                                          \
     } while (0)
 
-static void linear_relu_backward(ad_tape *t, ad_node *y)
+void ad_linear_relu_backward(ad_tape *t, ad_node *y)
 {
     void *dz = ad_tape_alloc(t, y->numel * ad_dtype_size((ad_dtype)y->dtype), "ad_backward");
     if (!dz) return; /* the tape has failed; the sweep reports it */
@@ -296,24 +303,8 @@ static void linear_relu_backward(ad_tape *t, ad_node *y)
     linear_backward_from(t, y, dz);
 }
 
-const ad_op_def ad_op_def_linear_relu = {
-    "linear_relu", 3, linear_shape, linear_relu_forward, linear_relu_backward, NULL};
-
-ad_tensor ad_matmul(ad_tensor a, ad_tensor b)
-{
-    ad_tensor ins[2] = {a, b};
-    return ad_op_record("ad_matmul", AD_OP_MATMUL, ins, 2, NULL);
-}
-
-/* An invalid bias handle (ad_tensor none = {0}) means no bias: two inputs. */
-ad_tensor ad_linear(ad_tensor x, ad_tensor w, ad_tensor bias)
-{
-    ad_tensor ins[3] = {x, w, bias};
-    return ad_op_record("ad_linear", AD_OP_LINEAR, ins, ad_handle_ok(bias) ? 3 : 2, NULL);
-}
-
 ad_tensor ad_linear_relu(ad_tensor x, ad_tensor w, ad_tensor bias)
 {
     ad_tensor ins[3] = {x, w, bias};
-    return ad_op_record("ad_linear_relu", AD_OP_LINEAR_RELU, ins, ad_handle_ok(bias) ? 3 : 2, NULL);
+    return ad_op_record(__func__, AD_OP_LINEAR_RELU, ins, ad_handle_ok(bias) ? 3 : 2, NULL);
 }

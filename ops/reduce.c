@@ -31,7 +31,7 @@ static red_dims red_geometry(const ad_node *x, int64_t axis)
 
 /* Shared by all three: [1] over all elements; along an axis the axis is
  * dropped, or kept as 1 with keepdim (a 1-D input without keepdim gives [1]). */
-static bool reduce_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_reduce(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     y->ndim = 1;
@@ -56,6 +56,14 @@ static bool reduce_shape(ad_tape *t, ad_node *y, const char *fn)
         y->ndim = (uint8_t)nd;
     }
     return true;
+}
+
+/* The entry points' one line: attributes as ad_shape_reduce reads them. */
+static ad_tensor reduce(const char *fn, uint16_t op, ad_tensor x, int axis, bool keepdim,
+                        bool by_axis)
+{
+    ad_op_attrs at = {{0, 0}, {axis, keepdim, by_axis, 0}, NULL};
+    return ad_op_record(fn, op, &x, 1, &at);
 }
 
 /* ---- sum and mean. Sums accumulate in double for both dtypes: float64
@@ -142,36 +150,52 @@ static void spread(ad_tape *t, ad_node *y, bool mean)
         SPREAD_KERNEL(double);
 }
 
-static void sum_forward(ad_tape *t, ad_node *y)
+void ad_sum_forward(ad_tape *t, ad_node *y)
 {
     sum_rows(t, y, false);
 }
 
-static void sum_backward(ad_tape *t, ad_node *y)
+void ad_sum_backward(ad_tape *t, ad_node *y)
 {
     spread(t, y, false);
 }
 
-const ad_op_def ad_op_def_sum = {"sum", 1, reduce_shape, sum_forward, sum_backward, NULL};
+ad_tensor ad_sum(ad_tensor x)
+{
+    return reduce(__func__, AD_OP_SUM, x, -1, false, false);
+}
 
-static void mean_forward(ad_tape *t, ad_node *y)
+ad_tensor ad_sum_axis(ad_tensor x, int axis, bool keepdim)
+{
+    return reduce(__func__, AD_OP_SUM, x, axis, keepdim, true);
+}
+
+void ad_mean_forward(ad_tape *t, ad_node *y)
 {
     sum_rows(t, y, true);
 }
 
-static void mean_backward(ad_tape *t, ad_node *y)
+void ad_mean_backward(ad_tape *t, ad_node *y)
 {
     spread(t, y, true);
 }
 
-const ad_op_def ad_op_def_mean = {"mean", 1, reduce_shape, mean_forward, mean_backward, NULL};
+ad_tensor ad_mean(ad_tensor x)
+{
+    return reduce(__func__, AD_OP_MEAN, x, -1, false, false);
+}
+
+ad_tensor ad_mean_axis(ad_tensor x, int axis, bool keepdim)
+{
+    return reduce(__func__, AD_OP_MEAN, x, axis, keepdim, true);
+}
 
 /* ---- max: y->ctx holds, per output element, the index j (along the reduced
  * extent) of the first maximum. A NaN wins over numbers, so it propagates. */
 
-static bool max_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_max(ad_tape *t, ad_node *y, const char *fn)
 {
-    if (!reduce_shape(t, y, fn)) return false;
+    if (!ad_shape_reduce(t, y, fn)) return false;
     const ad_node *x = ad_node_input(t, y, 0);
     if (red_geometry(x, y->attr_i[0]).n > 0) return true;
     char s[AD_SHAPE_STR];
@@ -212,7 +236,7 @@ static bool max_shape(ad_tape *t, ad_node *y, const char *fn)
         }                                                                                          \
     } while (0)
 
-static void max_forward(ad_tape *t, ad_node *y)
+void ad_max_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     red_dims g = red_geometry(x, y->attr_i[0]);
@@ -236,7 +260,7 @@ static void max_forward(ad_tape *t, ad_node *y)
     } while (0)
 
 /* d max / dx_j = 1 for the first maximum j, 0 for the others. */
-static void max_backward(ad_tape *t, ad_node *y)
+void ad_max_backward(ad_tape *t, ad_node *y)
 {
     void *gxv = ad_input_grad(t, y, 0);
     if (!gxv) return;
@@ -248,41 +272,12 @@ static void max_backward(ad_tape *t, ad_node *y)
         MAX_BACK_KERNEL(double);
 }
 
-const ad_op_def ad_op_def_max = {"max", 1, max_shape, max_forward, max_backward, NULL};
-
-static ad_tensor reduce(const char *fn, uint16_t op, ad_tensor x, int axis, bool keepdim,
-                        bool by_axis)
-{
-    ad_op_attrs at = {{0, 0}, {axis, keepdim, by_axis, 0}, NULL};
-    return ad_op_record(fn, op, &x, 1, &at);
-}
-
-ad_tensor ad_sum(ad_tensor x)
-{
-    return reduce("ad_sum", AD_OP_SUM, x, -1, false, false);
-}
-
-ad_tensor ad_mean(ad_tensor x)
-{
-    return reduce("ad_mean", AD_OP_MEAN, x, -1, false, false);
-}
-
 ad_tensor ad_max(ad_tensor x)
 {
-    return reduce("ad_max", AD_OP_MAX, x, -1, false, false);
-}
-
-ad_tensor ad_sum_axis(ad_tensor x, int axis, bool keepdim)
-{
-    return reduce("ad_sum_axis", AD_OP_SUM, x, axis, keepdim, true);
-}
-
-ad_tensor ad_mean_axis(ad_tensor x, int axis, bool keepdim)
-{
-    return reduce("ad_mean_axis", AD_OP_MEAN, x, axis, keepdim, true);
+    return reduce(__func__, AD_OP_MAX, x, -1, false, false);
 }
 
 ad_tensor ad_max_axis(ad_tensor x, int axis, bool keepdim)
 {
-    return reduce("ad_max_axis", AD_OP_MAX, x, axis, keepdim, true);
+    return reduce(__func__, AD_OP_MAX, x, axis, keepdim, true);
 }

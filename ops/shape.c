@@ -36,7 +36,7 @@ static size_t prod(const size_t *dims, size_t lo, size_t hi)
 
 /* ---- transpose: swaps axes attr_i[0] and attr_i[1] (normalised by the shape rule) */
 
-static bool transpose_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_transpose(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     int a0 = ad_axis_norm(t, fn, (int)y->attr_i[0], x);
@@ -90,7 +90,7 @@ static void transpose_plan(const ad_tape *t, const ad_node *y, size_t od[4], siz
                 }                                                                                  \
     } while (0)
 
-static void transpose_forward(ad_tape *t, ad_node *y)
+void ad_transpose_forward(ad_tape *t, ad_node *y)
 {
     size_t od[4], os[4];
     transpose_plan(t, y, od, os);
@@ -107,7 +107,7 @@ static void transpose_forward(ad_tape *t, ad_node *y)
 }
 
 /* A permutation: each input element gets the gradient of its one image. */
-static void transpose_backward(ad_tape *t, ad_node *y)
+void ad_transpose_backward(ad_tape *t, ad_node *y)
 {
     void *gx = ad_input_grad(t, y, 0);
     if (!gx) return;
@@ -124,12 +124,15 @@ static void transpose_backward(ad_tape *t, ad_node *y)
     }
 }
 
-const ad_op_def ad_op_def_transpose = {"transpose",        1,   transpose_shape, transpose_forward,
-                                       transpose_backward, NULL};
+ad_tensor ad_transpose(ad_tensor x, int axis0, int axis1)
+{
+    ad_op_attrs at = {{0, 0}, {axis0, axis1, 0, 0}, NULL};
+    return ad_op_record(__func__, AD_OP_TRANSPOSE, &x, 1, &at);
+}
 
 /* ---- reshape: attr_i[0..ndim) = the new dims, attr_i[ndim..4) = -1 */
 
-static bool reshape_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_reshape(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     size_t nd = 0, n = 1;
@@ -150,25 +153,42 @@ static bool reshape_shape(ad_tape *t, ad_node *y, const char *fn)
     return true;
 }
 
-static void reshape_forward(ad_tape *t, ad_node *y)
+void ad_reshape_forward(ad_tape *t, ad_node *y)
 {
     memcpy(y->value, ad_node_input(t, y, 0)->value, y->numel * ad_dtype_size((ad_dtype)y->dtype));
 }
 
 /* Same elements in the same order: dx += dy. */
-static void reshape_backward(ad_tape *t, ad_node *y)
+void ad_reshape_backward(ad_tape *t, ad_node *y)
 {
     void *gx = ad_input_grad(t, y, 0);
     if (gx) add_into((ad_dtype)y->dtype, gx, y->grad, y->numel);
 }
 
-const ad_op_def ad_op_def_reshape = {"reshape",        1,   reshape_shape, reshape_forward,
-                                     reshape_backward, NULL};
+ad_tensor ad_reshape(ad_tensor x, size_t ndim, const size_t *dims)
+{
+    const char *fn = __func__;
+    if (!dims || ndim < 1 || ndim > AD_MAX_DIMS) {
+        ad_tape_fail(x.tape_, AD_ERR_INVALID, "%s: %zu dimensions%s; tensors have 1 to %d", fn,
+                     ndim, dims ? "" : " (dims is NULL)", AD_MAX_DIMS);
+        return ad_invalid_tensor(x.tape_);
+    }
+    ad_op_attrs at = {{0, 0}, {-1, -1, -1, -1}, NULL};
+    for (size_t d = 0; d < ndim; d++) {
+        if (dims[d] > (size_t)INT64_MAX) {
+            ad_tape_fail(x.tape_, AD_ERR_INVALID, "%s: dimension %zu is too large (%zu)", fn, d,
+                         dims[d]);
+            return ad_invalid_tensor(x.tape_);
+        }
+        at.i[d] = (int64_t)dims[d];
+    }
+    return ad_op_record(fn, AD_OP_RESHAPE, &x, 1, &at);
+}
 
 /* ---- slice: attr_i = {axis, start, stop}; x viewed as [outer, dim, inner]
  * gives y [outer, stop - start, inner]. */
 
-static bool slice_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_slice(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     int a = ad_axis_norm(t, fn, (int)y->attr_i[0], x);
@@ -189,7 +209,7 @@ static bool slice_shape(ad_tape *t, ad_node *y, const char *fn)
     return true;
 }
 
-static void slice_forward(ad_tape *t, ad_node *y)
+void ad_slice_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     size_t a = (size_t)y->attr_i[0], start = (size_t)y->attr_i[1];
@@ -202,7 +222,7 @@ static void slice_forward(ad_tape *t, ad_node *y)
 }
 
 /* y is a block of x: dx[block] += dy, the rest of dx gets nothing. */
-static void slice_backward(ad_tape *t, ad_node *y)
+void ad_slice_backward(ad_tape *t, ad_node *y)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     void *gx = ad_input_grad(t, y, 0);
@@ -216,12 +236,17 @@ static void slice_backward(ad_tape *t, ad_node *y)
                  (const char *)y->grad + o * len * inner * es, len * inner);
 }
 
-const ad_op_def ad_op_def_slice = {"slice", 1, slice_shape, slice_forward, slice_backward, NULL};
+ad_tensor ad_slice(ad_tensor x, int axis, size_t start, size_t stop)
+{
+    /* sizes beyond INT64_MAX wrap to negatives and back: the shape rule sees them intact */
+    ad_op_attrs at = {{0, 0}, {axis, (int64_t)start, (int64_t)stop, 0}, NULL};
+    return ad_op_record(__func__, AD_OP_SLICE, &x, 1, &at);
+}
 
 /* ---- concat: attr_i[0] = axis; inputs viewed as [outer, dim_k, inner] are
  * laid side by side along the middle axis. */
 
-static bool concat_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_concat(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *x0 = ad_node_input(t, y, 0);
     int a = ad_axis_norm(t, fn, (int)y->attr_i[0], x0);
@@ -253,7 +278,7 @@ static bool concat_shape(ad_tape *t, ad_node *y, const char *fn)
     return true;
 }
 
-static void concat_forward(ad_tape *t, ad_node *y)
+void ad_concat_forward(ad_tape *t, ad_node *y)
 {
     size_t a = (size_t)y->attr_i[0], es = ad_dtype_size((ad_dtype)y->dtype);
     size_t outer = prod(y->dims, 0, a), inner = prod(y->dims, a + 1, y->ndim);
@@ -270,7 +295,7 @@ static void concat_forward(ad_tape *t, ad_node *y)
 }
 
 /* Each input owns one block of every output row: dx_k += dy[block k]. */
-static void concat_backward(ad_tape *t, ad_node *y)
+void ad_concat_backward(ad_tape *t, ad_node *y)
 {
     size_t a = (size_t)y->attr_i[0], es = ad_dtype_size((ad_dtype)y->dtype);
     size_t outer = prod(y->dims, 0, a), inner = prod(y->dims, a + 1, y->ndim);
@@ -284,42 +309,6 @@ static void concat_backward(ad_tape *t, ad_node *y)
                          (const char *)y->grad + (o * row + off) * es, chunk);
         off += chunk;
     }
-}
-
-const ad_op_def ad_op_def_concat = {"concat",        -1,  concat_shape, concat_forward,
-                                    concat_backward, NULL};
-
-ad_tensor ad_transpose(ad_tensor x, int axis0, int axis1)
-{
-    ad_op_attrs at = {{0, 0}, {axis0, axis1, 0, 0}, NULL};
-    return ad_op_record("ad_transpose", AD_OP_TRANSPOSE, &x, 1, &at);
-}
-
-ad_tensor ad_reshape(ad_tensor x, size_t ndim, const size_t *dims)
-{
-    const char *fn = "ad_reshape";
-    if (!dims || ndim < 1 || ndim > AD_MAX_DIMS) {
-        ad_tape_fail(x.tape_, AD_ERR_INVALID, "%s: %zu dimensions%s; tensors have 1 to %d", fn,
-                     ndim, dims ? "" : " (dims is NULL)", AD_MAX_DIMS);
-        return ad_invalid_tensor(x.tape_);
-    }
-    ad_op_attrs at = {{0, 0}, {-1, -1, -1, -1}, NULL};
-    for (size_t d = 0; d < ndim; d++) {
-        if (dims[d] > (size_t)INT64_MAX) {
-            ad_tape_fail(x.tape_, AD_ERR_INVALID, "%s: dimension %zu is too large (%zu)", fn, d,
-                         dims[d]);
-            return ad_invalid_tensor(x.tape_);
-        }
-        at.i[d] = (int64_t)dims[d];
-    }
-    return ad_op_record(fn, AD_OP_RESHAPE, &x, 1, &at);
-}
-
-ad_tensor ad_slice(ad_tensor x, int axis, size_t start, size_t stop)
-{
-    /* sizes beyond INT64_MAX wrap to negatives and back: the shape rule sees them intact */
-    ad_op_attrs at = {{0, 0}, {axis, (int64_t)start, (int64_t)stop, 0}, NULL};
-    return ad_op_record("ad_slice", AD_OP_SLICE, &x, 1, &at);
 }
 
 ad_tensor ad_concat(const ad_tensor *xs, size_t n, int axis)
@@ -340,5 +329,5 @@ ad_tensor ad_concat(const ad_tensor *xs, size_t n, int axis)
         return ad_invalid_tensor(NULL);
     }
     ad_op_attrs at = {{0, 0}, {axis, 0, 0, 0}, NULL};
-    return ad_op_record("ad_concat", AD_OP_CONCAT, xs, n, &at);
+    return ad_op_record(__func__, AD_OP_CONCAT, xs, n, &at);
 }

@@ -35,7 +35,7 @@ static lanes lanes_of(const ad_node *x, int64_t axis)
 }
 
 /* Both ops keep x's shape; the axis is normalised once, here. */
-static bool softmax_shape(ad_tape *t, ad_node *y, const char *fn)
+bool ad_shape_axis(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     int a = ad_axis_norm(t, fn, (int)y->attr_i[0], x);
@@ -121,7 +121,7 @@ SOFTMAX_ROWS(double, f64)
 SOFTMAX_BLOCKS(float, f32)
 SOFTMAX_BLOCKS(double, f64)
 
-static void softmax_forward(ad_tape *t, ad_node *y)
+void ad_softmax_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     lanes l = lanes_of(x, y->attr_i[0]);
@@ -167,7 +167,7 @@ static void softmax_forward(ad_tape *t, ad_node *y)
 SOFTMAX_BACKWARD(float)
 SOFTMAX_BACKWARD(double)
 
-static void softmax_backward(ad_tape *t, ad_node *y)
+void ad_softmax_backward(ad_tape *t, ad_node *y)
 {
     void *gx = ad_input_grad(t, y, 0);
     if (!gx) return;
@@ -178,8 +178,11 @@ static void softmax_backward(ad_tape *t, ad_node *y)
         softmax_backward_double(y->value, y->grad, gx, l);
 }
 
-const ad_op_def ad_op_def_softmax = {"softmax",        1,   softmax_shape, softmax_forward,
-                                     softmax_backward, NULL};
+ad_tensor ad_softmax(ad_tensor x, int axis)
+{
+    ad_op_attrs at = {{0, 0}, {axis, 0, 0, 0}, NULL};
+    return ad_op_record(__func__, AD_OP_SOFTMAX, &x, 1, &at);
+}
 
 /* ---- log_softmax: y_k = (x_k - m) - log sum_j exp(x_j - m), the
  * log-sum-exp form: never exp of a large number, never log of 0 for the max. */
@@ -224,7 +227,7 @@ LOG_SOFTMAX_ROWS(double, f64, log)
 LOG_SOFTMAX_BLOCKS(float, f32)
 LOG_SOFTMAX_BLOCKS(double, f64)
 
-static void log_softmax_forward(ad_tape *t, ad_node *y)
+void ad_log_softmax_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *x = ad_node_input(t, y, 0);
     lanes l = lanes_of(x, y->attr_i[0]);
@@ -277,7 +280,7 @@ static void log_softmax_forward(ad_tape *t, ad_node *y)
 LOG_SOFTMAX_BACKWARD(float, f32)
 LOG_SOFTMAX_BACKWARD(double, f64)
 
-static void log_softmax_backward(ad_tape *t, ad_node *y)
+void ad_log_softmax_backward(ad_tape *t, ad_node *y)
 {
     void *gx = ad_input_grad(t, y, 0);
     if (!gx) return;
@@ -288,17 +291,8 @@ static void log_softmax_backward(ad_tape *t, ad_node *y)
         log_softmax_backward_double(y->value, y->grad, gx, l);
 }
 
-const ad_op_def ad_op_def_log_softmax = {
-    "log_softmax", 1, softmax_shape, log_softmax_forward, log_softmax_backward, NULL};
-
-ad_tensor ad_softmax(ad_tensor x, int axis)
-{
-    ad_op_attrs at = {{0, 0}, {axis, 0, 0, 0}, NULL};
-    return ad_op_record("ad_softmax", AD_OP_SOFTMAX, &x, 1, &at);
-}
-
 ad_tensor ad_log_softmax(ad_tensor x, int axis)
 {
     ad_op_attrs at = {{0, 0}, {axis, 0, 0, 0}, NULL};
-    return ad_op_record("ad_log_softmax", AD_OP_LOG_SOFTMAX, &x, 1, &at);
+    return ad_op_record(__func__, AD_OP_LOG_SOFTMAX, &x, 1, &at);
 }

@@ -1,51 +1,28 @@
 /* SPDX-License-Identifier: MIT
- * The one table of tensor ops, indexed by ad_op_code. The sweep, graph
- * export and the tests read it; tests/test_table.c checks every row. */
+ * The one table of tensor ops, indexed by ad_op_code and generated from the
+ * op list (oplist.h). The sweep, graph export and the tests read it;
+ * tests/test_table.c checks every row. */
 #include "ops.h"
 
-const ad_op_def *const ad_op_table[AD_OP_COUNT] = {
-    [AD_OP_LEAF] = &ad_op_def_leaf,
-    [AD_OP_TO_SCALAR] = &ad_op_def_to_scalar,
-    [AD_OP_STACK] = &ad_op_def_stack,
-    [AD_OP_ADD] = &ad_op_def_add,
-    [AD_OP_SUB] = &ad_op_def_sub,
-    [AD_OP_MUL] = &ad_op_def_mul,
-    [AD_OP_DIV] = &ad_op_def_div,
-    [AD_OP_POW] = &ad_op_def_pow,
-    [AD_OP_MAXIMUM] = &ad_op_def_maximum,
-    [AD_OP_MINIMUM] = &ad_op_def_minimum,
-    [AD_OP_NEG] = &ad_op_def_neg,
-    [AD_OP_EXP] = &ad_op_def_exp,
-    [AD_OP_LOG] = &ad_op_def_log,
-    [AD_OP_SQRT] = &ad_op_def_sqrt,
-    [AD_OP_SQUARE] = &ad_op_def_square,
-    [AD_OP_ABS] = &ad_op_def_abs,
-    [AD_OP_SCALE] = &ad_op_def_scale,
-    [AD_OP_ADDC] = &ad_op_def_addc,
-    [AD_OP_SIGMOID] = &ad_op_def_sigmoid,
-    [AD_OP_TANH] = &ad_op_def_tanh,
-    [AD_OP_RELU] = &ad_op_def_relu,
-    [AD_OP_LEAKY_RELU] = &ad_op_def_leaky_relu,
-    [AD_OP_SOFTPLUS] = &ad_op_def_softplus,
-    [AD_OP_SWISH] = &ad_op_def_swish,
-    [AD_OP_MISH] = &ad_op_def_mish,
-    [AD_OP_GELU] = &ad_op_def_gelu,
-    [AD_OP_MATMUL] = &ad_op_def_matmul,
-    [AD_OP_LINEAR] = &ad_op_def_linear,
-    [AD_OP_LINEAR_RELU] = &ad_op_def_linear_relu,
-    [AD_OP_TRANSPOSE] = &ad_op_def_transpose,
-    [AD_OP_RESHAPE] = &ad_op_def_reshape,
-    [AD_OP_SLICE] = &ad_op_def_slice,
-    [AD_OP_CONCAT] = &ad_op_def_concat,
-    [AD_OP_SUM] = &ad_op_def_sum,
-    [AD_OP_MEAN] = &ad_op_def_mean,
-    [AD_OP_MAX] = &ad_op_def_max,
-    [AD_OP_SOFTMAX] = &ad_op_def_softmax,
-    [AD_OP_LOG_SOFTMAX] = &ad_op_def_log_softmax,
-    [AD_OP_MSE] = &ad_op_def_mse,
-    [AD_OP_HALF_SSE] = &ad_op_def_half_sse,
-    [AD_OP_BCE_LOGITS] = &ad_op_def_bce_logits,
-    [AD_OP_SOFTMAX_CE] = &ad_op_def_softmax_ce,
-};
+#include <stdint.h>
 
-_Static_assert(sizeof ad_op_table / sizeof ad_op_table[0] == AD_OP_COUNT, "one row per op");
+static const ad_op_def leaf = {"leaf", 0, NULL, NULL, NULL, NULL};
+
+#define AD_OP_ROW_(CODE, name, arity, shape, scalar_inputs)                                        \
+    static const ad_op_def row_##name = {                                                          \
+        #name, arity, shape, ad_##name##_forward, ad_##name##_backward, scalar_inputs};
+AD_OP_LIST(AD_OP_ROW_)
+#undef AD_OP_ROW_
+
+#define AD_OP_POINTER_(CODE, name, arity, shape, scalar_inputs) [AD_OP_##CODE] = &row_##name,
+const ad_op_def *const ad_op_table[] = {[AD_OP_LEAF] = &leaf, AD_OP_LIST(AD_OP_POINTER_)};
+#undef AD_OP_POINTER_
+
+/* What can still go wrong: an enum value set by hand in ops.h (a gap or a
+ * repeat would leave a NULL row or make the table longer than the list),
+ * and more ops than a node's op field holds. */
+#define AD_OP_ONE_(CODE, name, arity, shape, scalar_inputs) +1
+_Static_assert(1 AD_OP_LIST(AD_OP_ONE_) == AD_OP_COUNT, "the enum numbers the list's rows 1..");
+_Static_assert(sizeof ad_op_table / sizeof ad_op_table[0] == AD_OP_COUNT, "one row per op code");
+#undef AD_OP_ONE_
+_Static_assert(AD_OP_COUNT - 1 <= UINT16_MAX, "op codes fit ad_node.op (uint16_t)");

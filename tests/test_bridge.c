@@ -22,11 +22,37 @@ static ad_tensor through_scalars(ad_tape *t, ad_param *const *ps, size_t n, void
     return ad_stack_scalars(&s, 1, 1, (size_t[]){1});
 }
 
-Test(bridge, tensor_to_scalar_and_stack_scalars_pass_gradcheck)
+GRADCHECK_TEST(bridge, tensor_to_scalar_and_stack_scalars_pass_gradcheck, AD_OP_TO_SCALAR)
 {
     ad_param *p = test_param(2, (size_t[]){2, 3}, -1, 1, 11);
     ASSERT_GRADCHECK(through_scalars, &p, 1, NULL, NULL);
     ad_param_free(p);
+}
+
+/* Each element of x through a scalar rule, stacked back into x's shape:
+ * the stack's backward rule sends every element's gradient to its record. */
+static ad_tensor stack_of_sines(ad_tape *t, ad_param *const *ps, size_t n, void *ctx)
+{
+    (void)n;
+    (void)ctx;
+    ad_tensor x = ad_param_use(t, ps[0]);
+    size_t dims[AD_MAX_DIMS], nd = ad_tensor_shape(x, dims), m = ad_tensor_numel(x);
+    ad_scalar e[16];
+    for (size_t i = 0; i < m; i++)
+        e[i] = ad_mul(ad_sin(ad_tensor_to_scalar(x, i)), ad_constant(t, 0.5 + (double)i));
+    return test_weighted_sum(ad_stack_scalars(e, m, nd, dims));
+}
+
+GRADCHECK_TEST(bridge, stack_scalars_gradient_matches_central_differences_over_shapes, AD_OP_STACK)
+{
+    static const struct {
+        size_t nd, d[3];
+    } shapes[] = {{1, {1}}, {1, {7}}, {2, {3, 5}}, {3, {2, 1, 3}}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        ad_param *p = test_param(shapes[k].nd, shapes[k].d, -1, 1, 20 + k);
+        ASSERT_GRADCHECK(stack_of_sines, &p, 1, NULL, NULL);
+        ad_param_free(p);
+    }
 }
 
 static ad_tensor item_of_one(ad_tape *t, ad_param *const *ps, size_t n, void *ctx)

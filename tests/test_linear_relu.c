@@ -13,7 +13,8 @@ static void check_lr(linear_case c)
     check_linear_case(ad_linear_relu, c);
 }
 
-Test(linear_relu, gradient_matches_central_differences_with_and_without_bias)
+GRADCHECK_TEST(linear_relu, gradient_matches_central_differences_with_and_without_bias,
+               AD_OP_LINEAR_RELU)
 {
     check_lr((linear_case){2, {4, 3}, {5, 3}, true});
     check_lr((linear_case){2, {4, 3}, {5, 3}, false});

@@ -74,17 +74,20 @@ static void gradcheck_pair_loss(enum loss_kind k)
     }
 }
 
-Test(loss, mse_loss_gradient_matches_central_differences_for_predictions_and_targets)
+GRADCHECK_TEST(loss, mse_loss_gradient_matches_central_differences_for_predictions_and_targets,
+               AD_OP_MSE)
 {
     gradcheck_pair_loss(MSE);
 }
 
-Test(loss, half_sse_loss_gradient_matches_central_differences_for_predictions_and_targets)
+GRADCHECK_TEST(loss, half_sse_loss_gradient_matches_central_differences_for_predictions_and_targets,
+               AD_OP_HALF_SSE)
 {
     gradcheck_pair_loss(HALF_SSE);
 }
 
-Test(loss, bce_with_logits_gradient_matches_central_differences_for_logits_and_targets)
+GRADCHECK_TEST(loss, bce_with_logits_gradient_matches_central_differences_for_logits_and_targets,
+               AD_OP_BCE_LOGITS)
 {
     gradcheck_pair_loss(BCE);
 }
@@ -103,7 +106,8 @@ static ad_tensor ce_graph(ad_tape *t, ad_param *const *ps, size_t n, void *ctx)
     return ad_softmax_cross_entropy(ad_param_use(t, ps[0]), c->labels, c->n);
 }
 
-Test(loss, softmax_cross_entropy_gradient_matches_central_differences_over_several_shapes)
+GRADCHECK_TEST(loss, softmax_cross_entropy_gradient_matches_central_differences_over_several_shapes,
+               AD_OP_SOFTMAX_CE)
 {
     static const int32_t l1[] = {0}, l5[] = {3}, l34[] = {1, 3, 0}, l17[] = {6},
                          l41[] = {0, 0, 0, 0};

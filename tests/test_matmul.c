@@ -36,7 +36,7 @@ Test(matmul, gradient_matches_central_differences_for_one_by_one_matrices)
     check_matmul((mm_case){2, {1, 1}, {1, 1}});
 }
 
-Test(matmul, gradient_matches_central_differences_for_odd_sizes)
+GRADCHECK_TEST(matmul, gradient_matches_central_differences_for_odd_sizes, AD_OP_MATMUL)
 {
     check_matmul((mm_case){2, {3, 5}, {5, 2}});
     check_matmul((mm_case){2, {7, 1}, {1, 3}});
@@ -78,7 +78,7 @@ static void check_linear(linear_case c)
     check_linear_case(ad_linear, c);
 }
 
-Test(linear, gradient_matches_central_differences_with_bias)
+GRADCHECK_TEST(linear, gradient_matches_central_differences_with_bias, AD_OP_LINEAR)
 {
     check_linear((linear_case){2, {4, 3}, {5, 3}, true});
     check_linear((linear_case){2, {1, 1}, {1, 1}, true});

@@ -96,17 +96,20 @@ Test(reduce, max_gradient_matches_central_differences_over_all_elements)
     check_all_elements(MAX);
 }
 
-Test(reduce, sum_axis_gradient_matches_central_differences_for_every_axis_and_keepdim)
+GRADCHECK_TEST(reduce, sum_axis_gradient_matches_central_differences_for_every_axis_and_keepdim,
+               AD_OP_SUM)
 {
     check_every_axis(SUM);
 }
 
-Test(reduce, mean_axis_gradient_matches_central_differences_for_every_axis_and_keepdim)
+GRADCHECK_TEST(reduce, mean_axis_gradient_matches_central_differences_for_every_axis_and_keepdim,
+               AD_OP_MEAN)
 {
     check_every_axis(MEAN);
 }
 
-Test(reduce, max_axis_gradient_matches_central_differences_for_every_axis_and_keepdim)
+GRADCHECK_TEST(reduce, max_axis_gradient_matches_central_differences_for_every_axis_and_keepdim,
+               AD_OP_MAX)
 {
     check_every_axis(MAX);
 }

@@ -48,7 +48,8 @@ static void check_transpose(tr_case c)
     ad_param_free(p[0]);
 }
 
-Test(transpose, gradient_matches_central_differences_for_every_pair_of_axes_up_to_4d)
+GRADCHECK_TEST(transpose, gradient_matches_central_differences_for_every_pair_of_axes_up_to_4d,
+               AD_OP_TRANSPOSE)
 {
     check_transpose((tr_case){1, {5}, 0, 0});
     check_transpose((tr_case){2, {1, 1}, 0, 1});
@@ -149,7 +150,7 @@ static ad_tensor reshape_graph(ad_tape *t, ad_param *const *p, size_t np, void *
     return weighted_sum(ad_reshape(ad_param_use(t, p[0]), c->nd2, c->dims2), 23);
 }
 
-Test(reshape, gradient_matches_central_differences)
+GRADCHECK_TEST(reshape, gradient_matches_central_differences, AD_OP_RESHAPE)
 {
     rs_case cases[] = {
         {3, {2, 3, 4}, 2, {4, 6}}, {1, {6}, 3, {1, 6, 1}}, {1, {1}, 4, {1, 1, 1, 1}},
@@ -244,7 +245,7 @@ static ad_tensor slice_graph(ad_tape *t, ad_param *const *p, size_t np, void *ct
     return weighted_sum(ad_slice(ad_param_use(t, p[0]), c->axis, c->start, c->stop), 25);
 }
 
-Test(slice, gradient_matches_central_differences_at_the_edges_and_inside)
+GRADCHECK_TEST(slice, gradient_matches_central_differences_at_the_edges_and_inside, AD_OP_SLICE)
 {
     sl_case cases[] = {
         {2, {5, 4}, 0, 0, 1},       {2, {5, 4}, 0, 4, 5},    {2, {5, 4}, 1, 1, 3},
@@ -331,7 +332,8 @@ Test(concat, gradient_matches_central_differences_for_one_input)
     check_concat((cc_case){1, 1, {{1}}, -1});
 }
 
-Test(concat, gradient_matches_central_differences_for_two_inputs_along_every_axis)
+GRADCHECK_TEST(concat, gradient_matches_central_differences_for_two_inputs_along_every_axis,
+               AD_OP_CONCAT)
 {
     check_concat((cc_case){2, 2, {{3, 4}, {2, 4}}, 0});
     check_concat((cc_case){2, 2, {{3, 4}, {3, 1}}, 1});

@@ -67,12 +67,16 @@ static void gradcheck_all_axes(bool log)
     }
 }
 
-Test(softmax, softmax_gradient_matches_central_differences_along_every_axis_of_every_shape)
+GRADCHECK_TEST(softmax,
+               softmax_gradient_matches_central_differences_along_every_axis_of_every_shape,
+               AD_OP_SOFTMAX)
 {
     gradcheck_all_axes(false);
 }
 
-Test(softmax, log_softmax_gradient_matches_central_differences_along_every_axis_of_every_shape)
+GRADCHECK_TEST(softmax,
+               log_softmax_gradient_matches_central_differences_along_every_axis_of_every_shape,
+               AD_OP_LOG_SOFTMAX)
 {
     gradcheck_all_axes(true);
 }

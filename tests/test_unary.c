@@ -14,9 +14,9 @@ static ad_tensor addc_0_75(ad_tensor x)
     return ad_taddc(x, 0.75);
 }
 
-#define UNARY_TESTS(name, fn, public_name, lo, hi, both)                                           \
+#define UNARY_TESTS(name, code, fn, public_name, lo, hi, both)                                     \
     static const unary_case name##_case = {public_name, fn, lo, hi, both};                         \
-    Test(unary, name##_gradient_matches_central_differences_over_shapes)                           \
+    GRADCHECK_TEST(unary, name##_gradient_matches_central_differences_over_shapes, code)           \
     {                                                                                              \
         check_unary_gradients(&name##_case);                                                       \
     }                                                                                              \
@@ -33,14 +33,14 @@ static ad_tensor addc_0_75(ad_tensor x)
         check_unary_errors(&name##_case);                                                          \
     }
 
-UNARY_TESTS(neg, ad_tneg, "ad_tneg", -2.0, 2.0, false)
-UNARY_TESTS(exp, ad_texp, "ad_texp", -2.0, 2.0, false)
-UNARY_TESTS(log, ad_tlog, "ad_tlog", 0.2, 3.0, false)
-UNARY_TESTS(sqrt, ad_tsqrt, "ad_tsqrt", 0.2, 3.0, false)
-UNARY_TESTS(square, ad_tsquare, "ad_tsquare", -2.0, 2.0, false)
-UNARY_TESTS(abs, ad_tabs, "ad_tabs", 0.1, 2.0, true)
-UNARY_TESTS(scale, scale_m2_5, "ad_tscale", -2.0, 2.0, false)
-UNARY_TESTS(addc, addc_0_75, "ad_taddc", -2.0, 2.0, false)
+UNARY_TESTS(neg, AD_OP_NEG, ad_tneg, "ad_tneg", -2.0, 2.0, false)
+UNARY_TESTS(exp, AD_OP_EXP, ad_texp, "ad_texp", -2.0, 2.0, false)
+UNARY_TESTS(log, AD_OP_LOG, ad_tlog, "ad_tlog", 0.2, 3.0, false)
+UNARY_TESTS(sqrt, AD_OP_SQRT, ad_tsqrt, "ad_tsqrt", 0.2, 3.0, false)
+UNARY_TESTS(square, AD_OP_SQUARE, ad_tsquare, "ad_tsquare", -2.0, 2.0, false)
+UNARY_TESTS(abs, AD_OP_ABS, ad_tabs, "ad_tabs", 0.1, 2.0, true)
+UNARY_TESTS(scale, AD_OP_SCALE, scale_m2_5, "ad_tscale", -2.0, 2.0, false)
+UNARY_TESTS(addc, AD_OP_ADDC, addc_0_75, "ad_taddc", -2.0, 2.0, false)
 
 Test(unary, neg_square_and_abs_match_hand_values)
 {

@@ -3,7 +3,8 @@
  * zero-padded [k, np] block on the stack, so both transposes become one
  * loop: four rows of C by one chunk of NC columns live in registers while
  * p runs over the depth, each step a broadcast of op(A)[i,p] times a row
- * chunk of op(B). Compiled twice: portable, and for AVX2+FMA machines. */
+ * chunk of op(B). matmul_small_tmpl.h is compiled four times: portable and
+ * for AVX2+FMA machines, each in float32 and float64. */
 #include "matmul_small.h"
 
 #include "cpu.h"
@@ -53,55 +54,7 @@ bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem)
     const T *a0 = a + i0 * si, *a1 = a + (i0 + (rn > 1)) * si;                                     \
     const T *a2 = a + (i0 + (rn > 2 ? 2 : rn - 1)) * si, *a3 = a + (i0 + rn - 1) * si;
 
-/* Broadcast form: C[i, j0..j0+NC) += op(A)[i,p] op(B)[p, j0..j0+NC) over p.
- * op(B) is read in place when it is B itself and whole chunks cover n;
- * otherwise it is copied (transposed if tb) into bp, zero-padded to np
- * columns. MADD(s, x, y) is s + x y, fused where the variant has FMA. */
-#define SMALL_AXPY(NAME, T, NC, MADD, ATTR)                                                        \
-    ATTR static void NAME(bool ta, bool tb, size_t m, size_t n, size_t k, const T *a, size_t lda,  \
-                          const T *b, size_t ldb, bool acc, T *c, size_t ldc)                      \
-    {                                                                                              \
-        _Alignas(PAD_BYTES) T bp[PACK_BYTES / sizeof(T)];                                          \
-        const T *bm = b;                                                                           \
-        size_t np = ldb;                                                                           \
-        if (tb || n % NC) {                                                                        \
-            np = (n + NC - 1) / NC * NC;                                                           \
-            if (np != n) memset(bp, 0, k *np * sizeof(T));                                         \
-            if (tb)                                                                                \
-                for (size_t j = 0; j < n; j++)                                                     \
-                    for (size_t p = 0; p < k; p++)                                                 \
-                        bp[p * np + j] = b[j * ldb + p];                                           \
-            else                                                                                   \
-                for (size_t p = 0; p < k; p++)                                                     \
-                    for (size_t j = 0; j < n; j++)                                                 \
-                        bp[p * np + j] = b[p * ldb + j];                                           \
-            bm = bp;                                                                               \
-        }                                                                                          \
-        const size_t si = ta ? 1 : lda, sp = ta ? lda : 1;                                         \
-        for (size_t i0 = 0; i0 < m; i0 += 4) {                                                     \
-            SMALL_ROWS(T)                                                                          \
-            for (size_t j0 = 0; j0 < n; j0 += NC) {                                                \
-                T c0[NC] = {0}, c1[NC] = {0}, c2[NC] = {0}, c3[NC] = {0};                          \
-                const T *bj = bm + j0;                                                             \
-                for (size_t p = 0; p < k; p++, bj += np) {                                         \
-                    T x0 = a0[p * sp], x1 = a1[p * sp], x2 = a2[p * sp], x3 = a3[p * sp];          \
-                    for (size_t q = 0; q < NC; q++) {                                              \
-                        c0[q] = MADD(c0[q], x0, bj[q]);                                            \
-                        c1[q] = MADD(c1[q], x1, bj[q]);                                            \
-                        c2[q] = MADD(c2[q], x2, bj[q]);                                            \
-                        c3[q] = MADD(c3[q], x3, bj[q]);                                            \
-                    }                                                                              \
-                }                                                                                  \
-                size_t ne = n - j0 < NC ? n - j0 : NC;                                             \
-                SMALL_STORE(T, NC, 0)                                                              \
-                SMALL_STORE(T, NC, 1) SMALL_STORE(T, NC, 2) SMALL_STORE(T, NC, 3)                  \
-            }                                                                                      \
-        }                                                                                          \
-    }
-
-/* Dot form for A . B^T (both read along k in place): C[i,j] = sum over
- * lanes of L-wide partial sums of A[i,:] B[j,:], then the last k % L terms.
- * Beats copying B^T when k is at least a vector long. */
+/* The dot form's tree of lane sums (L <= 8), its k % L tail, and its store. */
 #define SMALL_HALVE(L, s, w)                                                                       \
     if (L >= 2 * (w))                                                                              \
         for (size_t q = 0; q < (w); q++)                                                           \
@@ -118,59 +71,44 @@ bool ad_small_gemm_fits(size_t m, size_t n, size_t k, size_t elem)
         T *cij = c + (i0 + (r)) * ldc + j;                                                         \
         *cij = acc ? *cij + d##r : d##r;                                                           \
     }
-/* clang-format off: it re-indents these statement macros on every pass */
-#define SMALL_DOT(NAME, T, L, MADD, ATTR)                                                          \
-    ATTR static void NAME(size_t m, size_t n, size_t k, const T *a, size_t lda, const T *b,        \
-                          size_t ldb, bool acc, T *c, size_t ldc)                                  \
-    {                                                                                              \
-        const size_t si = lda, kl = k / L * L;                                                     \
-        for (size_t i0 = 0; i0 < m; i0 += 4) {                                                     \
-            SMALL_ROWS(T)                                                                          \
-            for (size_t j = 0; j < n; j++) {                                                       \
-                const T *bj = b + j * ldb;                                                         \
-                T s0[L] = {0}, s1[L] = {0}, s2[L] = {0}, s3[L] = {0};                              \
-                for (size_t p = 0; p < kl; p += L)                                                 \
-                    for (size_t q = 0; q < L; q++) {                                               \
-                        s0[q] = MADD(s0[q], a0[p + q], bj[p + q]);                                 \
-                        s1[q] = MADD(s1[q], a1[p + q], bj[p + q]);                                 \
-                        s2[q] = MADD(s2[q], a2[p + q], bj[p + q]);                                 \
-                        s3[q] = MADD(s3[q], a3[p + q], bj[p + q]);                                 \
-                    }                                                                              \
-                SMALL_LANES(T, L, MADD, 0)                                                         \
-                SMALL_LANES(T, L, MADD, 1)                                                         \
-                SMALL_LANES(T, L, MADD, 2)                                                         \
-                SMALL_LANES(T, L, MADD, 3)                                                         \
-                SMALL_DOT_STORE(T, 0)                                                              \
-                SMALL_DOT_STORE(T, 1)                                                              \
-                SMALL_DOT_STORE(T, 2)                                                              \
-                SMALL_DOT_STORE(T, 3)                                                              \
-            }                                                                                      \
-        }                                                                                          \
-    }
-/* clang-format on */
 
 #define MADD_PLAIN(s, x, y) ((s) + (x) * (y))
 #define MADD_FMAF(s, x, y)  fmaf(x, y, s)
 #define MADD_FMA(s, x, y)   fma(x, y, s)
 
-/* 4 x NC accumulators: 8 of the 16 SSE registers, or 8 of 16 ymm with AVX2;
- * the dot form's 4 x L partial sums likewise */
-#define VARIANT(SUF, T, NC, L, MADD, ATTR)                                                         \
-    SMALL_AXPY(axpy_##SUF, T, NC, MADD, ATTR)                                                      \
-    SMALL_DOT(dot_##SUF, T, L, MADD, ATTR)                                                         \
-    ATTR static void SUF(bool ta, bool tb, size_t m, size_t n, size_t k, const T *a, size_t lda,   \
-                         const T *b, size_t ldb, bool acc, T *c, size_t ldc)                       \
-    {                                                                                              \
-        if (tb && !ta && k >= L)                                                                   \
-            dot_##SUF(m, n, k, a, lda, b, ldb, acc, c, ldc);                                       \
-        else                                                                                       \
-            axpy_##SUF(ta, tb, m, n, k, a, lda, b, ldb, acc, c, ldc);                              \
-    }
-VARIANT(portable_f32, float, 4, 4, MADD_PLAIN, )
-VARIANT(portable_f64, double, 2, 2, MADD_PLAIN, )
+/* The variants: matmul_small_tmpl.h once each. */
+#define SM_NAME portable_f32
+#define SM_T    float
+#define SM_NC   4
+#define SM_L    4
+#define SM_MADD MADD_PLAIN
+#define SM_ATTR
+#include "matmul_small_tmpl.h"
+
+#define SM_NAME portable_f64
+#define SM_T    double
+#define SM_NC   2
+#define SM_L    2
+#define SM_MADD MADD_PLAIN
+#define SM_ATTR
+#include "matmul_small_tmpl.h"
+
 #if AD_X86
-VARIANT(avx2_f32, float, 8, 8, MADD_FMAF, AD_TARGET("avx2,fma"))
-VARIANT(avx2_f64, double, 4, 4, MADD_FMA, AD_TARGET("avx2,fma"))
+#define SM_NAME avx2_f32
+#define SM_T    float
+#define SM_NC   8
+#define SM_L    8
+#define SM_MADD MADD_FMAF
+#define SM_ATTR AD_TARGET("avx2,fma")
+#include "matmul_small_tmpl.h"
+
+#define SM_NAME avx2_f64
+#define SM_T    double
+#define SM_NC   4
+#define SM_L    4
+#define SM_MADD MADD_FMA
+#define SM_ATTR AD_TARGET("avx2,fma")
+#include "matmul_small_tmpl.h"
 #endif
 
 static atomic_int forced_portable;

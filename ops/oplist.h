@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT
+ * The op list: one row per tensor op, the single source of the op enum
+ * (ops.h), the declarations of its rules (ops.h) and the op table
+ * (table.c). ops/README.md says how to add a row. */
+#ifndef AD_OPLIST_H
+#define AD_OPLIST_H
+
+/* X(CODE, name, arity, shape, scalar_inputs), one row per op:
+ *   CODE    the enum value is AD_OP_<CODE>;
+ *   name    the public function is ad_<name> and the table (graph export)
+ *           name is "<name>"; the family file defines ad_<name>_forward and
+ *           ad_<name>_backward (core/op.h says what each does);
+ *   arity   the number of inputs, -1 variadic;
+ *   shape   the shape rule, ad_shape_<what>; shared ones are defined in
+ *           broadcast.c (same, bcast), the others beside their op;
+ *   scalar_inputs  NULL, except for ops that read scalar records (core/op.h).
+ * The order is the enum's: rows may move, but export and error messages do
+ * not depend on it. */
+/* clang-format off */
+#define AD_OP_LIST(X)                                                                              \
+    /* bridge.c: tensor elements <-> scalar records */                                            \
+    X(TO_SCALAR,   tensor_to_scalar,      1,  ad_shape_to_scalar, NULL)                            \
+    X(STACK,       stack_scalars,         1,  ad_shape_stack,     ad_stack_scalars_inputs)         \
+    /* binary.c: NumPy broadcasting */                                                             \
+    X(ADD,         tadd,                  2,  ad_shape_bcast,     NULL)                            \
+    X(SUB,         tsub,                  2,  ad_shape_bcast,     NULL)                            \
+    X(MUL,         tmul,                  2,  ad_shape_bcast,     NULL)                            \
+    X(DIV,         tdiv,                  2,  ad_shape_bcast,     NULL)                            \
+    X(POW,         tpow,                  2,  ad_shape_bcast,     NULL)                            \
+    X(MAXIMUM,     tmaximum,              2,  ad_shape_bcast,     NULL)                            \
+    X(MINIMUM,     tminimum,              2,  ad_shape_bcast,     NULL)                            \
+    /* unary.c */                                                                                  \
+    X(NEG,         tneg,                  1,  ad_shape_same,      NULL)                            \
+    X(EXP,         texp,                  1,  ad_shape_same,      NULL)                            \
+    X(LOG,         tlog,                  1,  ad_shape_same,      NULL)                            \
+    X(SQRT,        tsqrt,                 1,  ad_shape_same,      NULL)                            \
+    X(SQUARE,      tsquare,               1,  ad_shape_same,      NULL)                            \
+    X(ABS,         tabs,                  1,  ad_shape_same,      NULL)                            \
+    X(SCALE,       tscale,                1,  ad_shape_same,      NULL)                            \
+    X(ADDC,        taddc,                 1,  ad_shape_same,      NULL)                            \
+    /* activation.c */                                                                             \
+    X(SIGMOID,     tsigmoid,              1,  ad_shape_same,      NULL)                            \
+    X(TANH,        ttanh,                 1,  ad_shape_same,      NULL)                            \
+    X(RELU,        relu,                  1,  ad_shape_same,      NULL)                            \
+    X(LEAKY_RELU,  leaky_relu,            1,  ad_shape_same,      NULL)                            \
+    X(SOFTPLUS,    softplus,              1,  ad_shape_same,      NULL)                            \
+    X(SWISH,       swish,                 1,  ad_shape_same,      NULL)                            \
+    X(MISH,        mish,                  1,  ad_shape_same,      NULL)                            \
+    X(GELU,        gelu,                  1,  ad_shape_same,      NULL)                            \
+    /* matmul.c: linear's bias is optional (two inputs without it) */                              \
+    X(MATMUL,      matmul,                2,  ad_shape_matmul,    NULL)                            \
+    X(LINEAR,      linear,                3,  ad_shape_linear,    NULL)                            \
+    X(LINEAR_RELU, linear_relu,           3,  ad_shape_linear,    NULL)                            \
+    /* shape.c */                                                                                  \
+    X(TRANSPOSE,   transpose,             1,  ad_shape_transpose, NULL)                            \
+    X(RESHAPE,     reshape,               1,  ad_shape_reshape,   NULL)                            \
+    X(SLICE,       slice,                 1,  ad_shape_slice,     NULL)                            \
+    X(CONCAT,      concat,               -1,  ad_shape_concat,    NULL)                            \
+    /* reduce.c: ad_sum_axis etc. record the same ops with an axis */                              \
+    X(SUM,         sum,                   1,  ad_shape_reduce,    NULL)                            \
+    X(MEAN,        mean,                  1,  ad_shape_reduce,    NULL)                            \
+    X(MAX,         max,                   1,  ad_shape_max,       NULL)                            \
+    /* softmax.c */                                                                                \
+    X(SOFTMAX,     softmax,               1,  ad_shape_axis,      NULL)                            \
+    X(LOG_SOFTMAX, log_softmax,           1,  ad_shape_axis,      NULL)                            \
+    /* loss.c */                                                                                   \
+    X(MSE,         mse_loss,              2,  ad_shape_pair,      NULL)                            \
+    X(HALF_SSE,    half_sse_loss,         2,  ad_shape_pair,      NULL)                            \
+    X(BCE_LOGITS,  bce_with_logits,       2,  ad_shape_pair,      NULL)                            \
+    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)
+/* clang-format on */
+
+#endif
