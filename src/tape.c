@@ -5,6 +5,7 @@
 
 #include "../ops/ops.h"
 #include "alloc.h"
+#include "last_error.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -37,7 +38,10 @@ static void update_live(ad_tape *t)
 ad_tape *ad_tape_new(void)
 {
     ad_tape *t = ad_alloc(sizeof *t);
-    if (!t) return NULL;
+    if (!t) {
+        ad_last_error_set("ad_tape_new: out of memory");
+        return NULL;
+    }
     memset(t, 0, sizeof *t);
     t->seg[0] = ad_alloc(AD_SEG0 * sizeof(ad_srec));
     t->hot.adj = ad_alloc(AD_SEG0 * sizeof(double));
@@ -47,8 +51,10 @@ ad_tape *ad_tape_new(void)
         ad_free(t->hot.adj);
         ad_free(t->nodes);
         ad_free(t);
+        ad_last_error_set("ad_tape_new: out of memory");
         return NULL;
     }
+    ad_last_error_clear();
     t->hot.srec_origin = (uintptr_t)t->seg[0];
     t->hot.scap = AD_SEG0;
     t->ncap = FIRST_NODES;
@@ -160,6 +166,21 @@ ad_status ad_tape_set_error(ad_tape *t, ad_status code, const char *message)
                      (int)code, message ? message : "(no message)");
     else
         ad_tape_fail(t, code, "%s", message ? message : "(no message)");
+    return t->err;
+}
+
+ad_status ad_tape_error_context(ad_tape *t, const char *fn)
+{
+    if (!t) return AD_ERR_INVALID;
+    if (t->err == AD_OK || !fn) return t->err;
+    /* shift the message right by "fn: ", cutting its end to fit */
+    size_t cap = sizeof t->msg - 1, fl = strlen(fn);
+    if (fl > cap - 2) fl = cap - 2;
+    size_t ml = strlen(t->msg), keep = ml < cap - 2 - fl ? ml : cap - 2 - fl;
+    memmove(t->msg + fl + 2, t->msg, keep);
+    t->msg[fl + 2 + keep] = '\0';
+    memcpy(t->msg, fn, fl);
+    memcpy(t->msg + fl, ": ", 2);
     return t->err;
 }
 
