@@ -90,6 +90,7 @@ $(BUILD)/tests: $(TEST_OBJ) $(STATIC)
 
 test: check-criterion check-symbols check-cxx
 	@sh tests/check_nn_includes.sh
+	@sh tests/check_alloc.sh
 	@$(MAKE) --no-print-directory $(BUILD)/tests
 	$(BUILD)/tests $(TEST_ARGS)
 

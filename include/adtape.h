@@ -901,7 +901,7 @@ AD_API ad_status ad_tape_export_dot_fn(ad_tape *t, ad_write_fn write, void *user
  *   ad_tape_new and ad_param_new, ad_concat and ad_stack_scalars when no
  *   input has a tape to fail, and the MLP client and data readers
  *   (adtape/nn.h, adtape/data.h) except where their comments name a tape.
- * Calls with both (graph export, ad_nn_evaluate) do both. */
+ * Graph export does both: it fails its tape and leaves the message here. */
 
 /* The tape's sticky error (AD_OK when healthy); *message, when not NULL,
  * receives a description owned by the tape ("" when healthy). */
@@ -929,7 +929,7 @@ AD_API ad_tensor ad_tensor_invalid(ad_tape *t);
  * "" after success. Never NULL. */
 AD_API const char *ad_last_error(void);
 /* Sets the calling thread's ad_last_error to a copy of message (NULL: ""; cut
- * to 1023 bytes), so code built on this API follows the same rule. */
+ * to 4095 bytes), so code built on this API follows the same rule. */
 AD_API void ad_set_last_error(const char *message);
 
 /* ------------------------------------------------------- threads and memory */

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-static _Thread_local char last[1024]; /* room for two paths (a save's temporary file) */
+static _Thread_local char last[AD_LAST_ERROR_LEN];
 
 const char *ad_last_error(void)
 {

@@ -36,7 +36,7 @@ static ad_status fail(ad_status code, const char *fn, const char *path, const ch
 /* "fn: path: problem" (or "fn: problem" without a path) into ad_last_error; returns code. */
 static ad_status fail(ad_status code, const char *fn, const char *path, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[AD_LAST_ERROR_LEN];
     int k = path && *path ? snprintf(msg, sizeof msg, "%s: %s: ", fn, path)
                           : snprintf(msg, sizeof msg, "%s: ", fn);
     size_t off = k < 0 ? 0 : (size_t)k;
@@ -95,11 +95,9 @@ static ad_status check_args(const char *fn, const char *path, ad_param *const *p
 {
     if (!path) return fail(AD_ERR_INVALID, fn, path, "path is NULL");
     if (!*path) return fail(AD_ERR_INVALID, fn, path, "path is empty");
-    if (n > 0 && !params)
-        return fail(AD_ERR_INVALID, fn, path, "params is NULL but n is %zu", n);
+    if (n > 0 && !params) return fail(AD_ERR_INVALID, fn, path, "params is NULL but n is %zu", n);
     for (size_t i = 0; i < n; i++)
-        if (!params[i])
-            return fail(AD_ERR_INVALID, fn, path, "parameter %zu is NULL", i);
+        if (!params[i]) return fail(AD_ERR_INVALID, fn, path, "parameter %zu is NULL", i);
     return AD_OK;
 }
 
@@ -253,8 +251,7 @@ ad_status ad_params_save(const char *path, ad_param *const *params, size_t n, co
     ad_status s = check_args(fn, path, params, n);
     if (s != AD_OK) return s;
     if (!meta && meta_len)
-        return fail(AD_ERR_INVALID, fn, path, "meta is NULL but meta_len is %zu",
-                    meta_len);
+        return fail(AD_ERR_INVALID, fn, path, "meta is NULL but meta_len is %zu", meta_len);
 
     /* the temporary name and the directory name share one block */
     size_t name_cap = strlen(path) + TMP_EXTRA;
@@ -478,28 +475,24 @@ static ad_status read_file(const char *fn, const char *path, size_t cap, const c
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
-        s = fail(AD_ERR_IO, fn, path, "cannot open: %s",
-                 errstr(errno, es, sizeof es));
+        s = fail(AD_ERR_IO, fn, path, "cannot open: %s", errstr(errno, es, sizeof es));
         if (fd >= 0) close(fd);
         return s;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        s = fail(AD_ERR_IO, fn, path, "cannot stat: %s",
-                 errstr(errno, es, sizeof es));
+        s = fail(AD_ERR_IO, fn, path, "cannot stat: %s", errstr(errno, es, sizeof es));
     } else if (!S_ISREG(st.st_mode)) {
         s = fail(AD_ERR_IO, fn, path, "not a regular file");
     } else if (st.st_size < 0 || (uintmax_t)st.st_size > (uintmax_t)cap) {
         s = fail(AD_ERR_FORMAT, fn, path, "file is %jd bytes, more than %s (%zu)",
                  (intmax_t)st.st_size, what, cap);
     } else if (!(*buf = ad_alloc((size_t)st.st_size ? (size_t)st.st_size : 1))) {
-        s = fail(AD_ERR_NOMEM, fn, path, "out of memory for %jd bytes",
-                 (intmax_t)st.st_size);
+        s = fail(AD_ERR_NOMEM, fn, path, "out of memory for %jd bytes", (intmax_t)st.st_size);
     } else {
         *size = fread(*buf, 1, (size_t)st.st_size, f);
         if (ferror(f))
-            s = fail(AD_ERR_IO, fn, path, "read failed: %s",
-                     errstr(errno, es, sizeof es));
+            s = fail(AD_ERR_IO, fn, path, "read failed: %s", errstr(errno, es, sizeof es));
         else if (*size != (size_t)st.st_size || fgetc(f) != EOF)
             s = fail(AD_ERR_IO, fn, path, "the file changed while being read");
     }
@@ -519,8 +512,7 @@ ad_status ad_params_load(const char *path, ad_param *const *params, size_t n, vo
     ad_status s = check_args(fn, path, params, n);
     if (s != AD_OK) return s;
     if (!meta && meta_cap)
-        return fail(AD_ERR_INVALID, fn, path, "meta is NULL but meta_cap is %zu",
-                    meta_cap);
+        return fail(AD_ERR_INVALID, fn, path, "meta is NULL but meta_cap is %zu", meta_cap);
 
     /* the largest file these params and meta_cap could have come from */
     size_t cap = MIN_FILE;
@@ -550,14 +542,12 @@ ad_status ad_params_info(const char *path, size_t *count, void *meta, size_t met
     ad_status s = check_args(fn, path, NULL, 0);
     if (s != AD_OK) return s;
     if (!meta && meta_cap)
-        return fail(AD_ERR_INVALID, fn, path, "meta is NULL but meta_cap is %zu",
-                    meta_cap);
+        return fail(AD_ERR_INVALID, fn, path, "meta is NULL but meta_cap is %zu", meta_cap);
     uint8_t *buf;
     size_t size = 0;
     s = read_file(fn, path, SIZE_MAX, "can be read", &buf, &size);
     uint64_t n = 0;
-    if (s == AD_OK)
-        s = ad_paramfile_parse_info(buf, size, fn, path, &n, meta, meta_cap, meta_len);
+    if (s == AD_OK) s = ad_paramfile_parse_info(buf, size, fn, path, &n, meta, meta_cap, meta_len);
     ad_free(buf);
     if (s == AD_OK && count) *count = (size_t)n; /* the file held n records, so n fits */
     return s;

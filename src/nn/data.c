@@ -154,8 +154,7 @@ static bool check_data(const ad_nn *m, const ad_nn_data *d, const char *fn)
     const ad_nn_spec *s = ad_nn_get_spec(m);
     if (!d || !d->x) return ad_nn_errf("%s: no data", fn), false;
     if (d->in != s->inputs)
-        return ad_nn_errf("%s: data has %zu features, the model takes %zu", fn, d->in,
-                          s->inputs),
+        return ad_nn_errf("%s: data has %zu features, the model takes %zu", fn, d->in, s->inputs),
                false;
     if (s->head == AD_HEAD_SOFTMAX) {
         if (!d->labels) return ad_nn_errf("%s: softmax head needs labels", fn), false;
@@ -186,7 +185,7 @@ ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch
     for (size_t start = 0; start < d->n; start += batch) {
         size_t b = d->n - start < batch ? d->n - start : batch;
         ad_tensor x = ad_nn_gather(t, s->dtype, d->x + start * d->in, d->in, NULL, b, &sx, &lx);
-        ad_tensor y = {0};
+        ad_tensor y = AD_TENSOR_NONE; /* softmax: labels, no target */
         const float *yrow = d->y ? d->y + start * d->out : NULL;
         const int32_t *lab = d->labels ? d->labels + start : NULL;
         if (s->head != AD_HEAD_SOFTMAX)

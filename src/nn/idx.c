@@ -33,7 +33,7 @@ static ad_status fail(const idx_req *r, ad_status code, const char *fmt, ...) ID
 /* "fn: path: problem" into ad_last_error; returns code. */
 static ad_status fail(const idx_req *r, ad_status code, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[4096]; /* ad_last_error's size */
     int k = snprintf(msg, sizeof msg, "%s: %s: ", r->fn, r->path ? r->path : "(null path)");
     size_t off = k < 0 ? 0 : (size_t)k;
     if (off < sizeof msg) {

@@ -88,8 +88,7 @@ static char *new_meta(const ad_nn *m, const ad_opt *o, size_t *len)
 ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o)
 {
     ad_set_last_error(NULL);
-    if (!path || !m)
-        return ad_nn_errf("ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
+    if (!path || !m) return ad_nn_errf("ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
     size_t ml, n;
     char *meta = new_meta(m, o, &ml);
     ad_param **all = collect(m, o, &n);
@@ -134,8 +133,7 @@ static ad_status check_meta(const char *path, const char *want, size_t wl)
 ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o)
 {
     ad_set_last_error(NULL);
-    if (!path || !m)
-        return ad_nn_errf("ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
+    if (!path || !m) return ad_nn_errf("ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
     size_t wl, n;
     char *want = new_meta(m, o, &wl);
     ad_param **live = collect(m, o, &n);

@@ -213,8 +213,7 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
 {
     const char *fn = "ad_lm_train";
     ad_set_last_error(NULL);
-    if (!m || !d || !d->x || !d->y)
-        return ad_nn_errf("%s: model or data NULL", fn), AD_ERR_INVALID;
+    if (!m || !d || !d->x || !d->y) return ad_nn_errf("%s: model or data NULL", fn), AD_ERR_INVALID;
     const ad_nn_spec *s = ad_nn_get_spec(m);
     if (s->head != AD_HEAD_IDENTITY)
         return ad_nn_errf("%s: needs an identity head with a squared-error loss, not %s", fn,
@@ -232,26 +231,20 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
     /* a negative mu or an infinite mu_max never leaves lm_step's damping
      * loop, and NaN never enters it (every comparison is false) */
     if (!(o.mu > 0) || !isfinite(o.mu))
-        return ad_nn_errf("%s: mu is %g; it must be finite and > 0", fn, o.mu),
-               AD_ERR_INVALID;
+        return ad_nn_errf("%s: mu is %g; it must be finite and > 0", fn, o.mu), AD_ERR_INVALID;
     if (!isfinite(o.mu_max))
-        return ad_nn_errf("%s: mu_max is %g; it must be finite", fn, o.mu_max),
-               AD_ERR_INVALID;
+        return ad_nn_errf("%s: mu_max is %g; it must be finite", fn, o.mu_max), AD_ERR_INVALID;
     if (o.mu_max < o.mu)
-        return ad_nn_errf("%s: mu_max is %g; it must be at least mu (%g)", fn,
-                          o.mu_max, o.mu),
+        return ad_nn_errf("%s: mu_max is %g; it must be at least mu (%g)", fn, o.mu_max, o.mu),
                AD_ERR_INVALID;
     if (isnan(o.target_loss))
-        return ad_nn_errf("%s: target_loss is nan; 0 means never stop early", fn),
-               AD_ERR_INVALID;
+        return ad_nn_errf("%s: target_loss is nan; 0 means never stop early", fn), AD_ERR_INVALID;
     if (d->n > SIZE_MAX / d->out)
-        return ad_nn_errf("%s: %zu samples x %zu outputs: too many residuals", fn,
-                          d->n, d->out),
+        return ad_nn_errf("%s: %zu samples x %zu outputs: too many residuals", fn, d->n, d->out),
                AD_ERR_INVALID;
     size_t P = ad_nn_param_count(m), R = d->n * d->out;
     if (R > SIZE_MAX / sizeof(double) / P || P > 20000)
-        return ad_nn_errf("%s: %zu residuals x %zu weights is too large for LM", fn,
-                          R, P),
+        return ad_nn_errf("%s: %zu residuals x %zu weights is too large for LM", fn, R, P),
                AD_ERR_INVALID;
     lm_work k = {0};
     k.t = ad_tape_new();

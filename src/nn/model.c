@@ -77,8 +77,7 @@ static bool too_large(size_t rows, size_t cols, const char *fn, const char *wher
     if (rows <= SIZE_MAX / 16 / cols) return false;
     char num[24] = "";
     if (k) snprintf(num, sizeof num, " %zu", k);
-    ad_nn_errf("%s: %s%s: a [%zu,%zu] %s is too large to hold", fn, where, num, rows,
-               cols, what);
+    ad_nn_errf("%s: %s%s: a [%zu,%zu] %s is too large to hold", fn, where, num, rows, cols, what);
     return true;
 }
 
@@ -88,8 +87,7 @@ static bool check_spec(const ad_nn_spec *s)
     if (s->inputs == 0) return ad_nn_errf("%s: inputs is 0", fn), false;
     if (s->outputs == 0) return ad_nn_errf("%s: outputs is 0", fn), false;
     if (s->n_hidden > 0 && !s->hidden)
-        return ad_nn_errf("%s: n_hidden is %zu but hidden is NULL", fn, s->n_hidden),
-               false;
+        return ad_nn_errf("%s: n_hidden is %zu but hidden is NULL", fn, s->n_hidden), false;
     if (s->dtype != AD_F32 && s->dtype != AD_F64)
         return ad_nn_errf("%s: unknown dtype %d", fn, (int)s->dtype), false;
     if ((unsigned)s->init >= AD_INIT_COUNT)
@@ -99,25 +97,23 @@ static bool check_spec(const ad_nn_spec *s)
     if ((unsigned)s->loss > AD_LOSS_SOFTMAX_CE)
         return ad_nn_errf("%s: unknown loss %d", fn, (int)s->loss), false;
     if (resolve_loss(s->head, s->loss) < 0)
-        return ad_nn_errf("%s: loss %s does not suit the %s head", fn,
-                          loss_names[s->loss], head_names[s->head]),
+        return ad_nn_errf("%s: loss %s does not suit the %s head", fn, loss_names[s->loss],
+                          head_names[s->head]),
                false;
     if (s->head == AD_HEAD_SOFTMAX && s->outputs < 2)
         return ad_nn_errf("%s: a softmax head needs at least 2 outputs", fn), false;
     if (!isfinite(s->leaky_slope))
-        return ad_nn_errf("%s: leaky_slope is %g; it must be finite", fn, s->leaky_slope),
-               false;
+        return ad_nn_errf("%s: leaky_slope is %g; it must be finite", fn, s->leaky_slope), false;
     for (size_t i = 0; i < s->n_hidden; i++) {
         const ad_nn_layer_spec *l = &s->hidden[i];
         size_t k = i + 1; /* layers are numbered from 1; 0 is the input */
-        if (l->width == 0)
-            return ad_nn_errf("%s: hidden layer %zu: width is 0", fn, k), false;
+        if (l->width == 0) return ad_nn_errf("%s: hidden layer %zu: width is 0", fn, k), false;
         if ((unsigned)l->act >= AD_ACT_COUNT)
-            return ad_nn_errf("%s: hidden layer %zu: unknown activation %d", fn, k,
-                              (int)l->act),
+            return ad_nn_errf("%s: hidden layer %zu: unknown activation %d", fn, k, (int)l->act),
                    false;
         if (l->skip > k)
-            return ad_nn_errf("%s: hidden layer %zu: skip %zu reaches before the input (at most %zu)", fn,
+            return ad_nn_errf(
+                       "%s: hidden layer %zu: skip %zu reaches before the input (at most %zu)", fn,
                        k, l->skip, k),
                    false;
         if (too_large(l->width, k == 1 ? s->inputs : s->hidden[k - 2].width, fn, "hidden layer", k,

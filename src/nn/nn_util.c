@@ -9,7 +9,7 @@
 
 void ad_nn_errf(const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[4096]; /* ad_last_error's size */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -22,8 +22,8 @@ bool ad_nn_labels_ok(const int32_t *labels, size_t n, size_t classes, const char
 {
     for (size_t i = 0; i < n; i++)
         if (labels[i] < 0 || (size_t)labels[i] >= classes) {
-            ad_nn_errf("%s: %slabel %d of sample %zu is not in [0, %zu)", fn, what,
-                       (int)labels[i], i, classes);
+            ad_nn_errf("%s: %slabel %d of sample %zu is not in [0, %zu)", fn, what, (int)labels[i],
+                       i, classes);
             return false;
         }
     return true;

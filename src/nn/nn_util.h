@@ -39,7 +39,6 @@ ad_tensor ad_nn_fail(ad_tape *t, ad_status code, const char *fmt, ...) AD_NN_PRI
 #define AD_NN_SHAPE_LEN 96
 const char *ad_nn_shape_str(ad_tensor x, char *buf);
 
-
 /* Whether o updates p (optim.c: the optimizer's parameter list is private). */
 bool ad_nn_opt_has(const ad_opt *o, const ad_param *p);
 

@@ -69,8 +69,7 @@ ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n)
 {
     const char *fn = "ad_opt_new";
     ad_set_last_error(NULL);
-    if (!cfg || (!params && n))
-        return ad_nn_errf("%s: config or params NULL", fn), NULL;
+    if (!cfg || (!params && n)) return ad_nn_errf("%s: config or params NULL", fn), NULL;
     if ((unsigned)cfg->kind >= AD_OPT_COUNT)
         return ad_nn_errf("%s: unknown optimizer %d", fn, (int)cfg->kind), NULL;
     if ((unsigned)cfg->schedule > AD_LR_COSINE)

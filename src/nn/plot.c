@@ -277,9 +277,7 @@ static ad_status write_svg(const char *fn, const char *path, const char *title,
     if (!path || (!panels && n_panels))
         return ad_nn_errf("%s: path or panels is NULL", fn), AD_ERR_INVALID;
     FILE *f = fopen(path, "w");
-    if (!f)
-        return ad_nn_errf("%s: cannot write %s: %s", fn, path, strerror(errno)),
-               AD_ERR_IO;
+    if (!f) return ad_nn_errf("%s: cannot write %s: %s", fn, path, strerror(errno)), AD_ERR_IO;
     double top = title ? TITLE_H : 0;
     double width = (double)PW * (double)(n_panels ? n_panels : 1), height = PH + top;
     fprintf(f,
@@ -303,9 +301,7 @@ static ad_status write_svg(const char *fn, const char *path, const char *title,
      * failed write the flush does not repeat leaves no reason: say EIO. */
     int e = fflush(f) != 0 ? errno : ferror(f) ? EIO : 0;
     if (fclose(f) != 0 && !e) e = errno;
-    if (e)
-        return ad_nn_errf("%s: writing %s failed: %s", fn, path, strerror(e)),
-               AD_ERR_IO;
+    if (e) return ad_nn_errf("%s: writing %s failed: %s", fn, path, strerror(e)), AD_ERR_IO;
     return AD_OK;
 }
 

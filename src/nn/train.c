@@ -58,11 +58,10 @@ void ad_nn_history_free(ad_nn_history *h)
 static bool data_fits(const ad_nn *m, const ad_nn_data *d, const char *what)
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
-    if (!d->x)
-        return ad_nn_errf("ad_nn_train: %s data has no inputs (x is NULL)", what), false;
+    if (!d->x) return ad_nn_errf("ad_nn_train: %s data has no inputs (x is NULL)", what), false;
     if (d->in != s->inputs)
-        return ad_nn_errf("ad_nn_train: %s data has %zu features, the model takes %zu",
-                          what, d->in, s->inputs),
+        return ad_nn_errf("ad_nn_train: %s data has %zu features, the model takes %zu", what, d->in,
+                          s->inputs),
                false;
     if (s->head == AD_HEAD_SOFTMAX && !d->labels)
         return ad_nn_errf("ad_nn_train: %s data lacks the softmax head's targets (labels)", what),
@@ -78,8 +77,7 @@ static bool data_fits(const ad_nn *m, const ad_nn_data *d, const char *what)
     if (s->head == AD_HEAD_SOFTMAX) {
         char whose[32];
         snprintf(whose, sizeof whose, "%s data: ", what);
-        if (!ad_nn_labels_ok(d->labels, d->n, s->outputs, "ad_nn_train", whose))
-            return false;
+        if (!ad_nn_labels_ok(d->labels, d->n, s->outputs, "ad_nn_train", whose)) return false;
     }
     return true;
 }
@@ -92,7 +90,8 @@ static bool opt_covers(const ad_nn *m, const ad_opt *o)
     ad_param *const *ps = ad_nn_params(m, &np);
     for (size_t i = 0; i < np; i++)
         if (!ad_nn_opt_has(o, ps[i]))
-            return ad_nn_errf("ad_nn_train: the optimizer does not update the model's parameter %zu "
+            return ad_nn_errf(
+                       "ad_nn_train: the optimizer does not update the model's parameter %zu "
                        "(of %zu); build it over ad_nn_params(m)",
                        i, np),
                    false;
@@ -118,7 +117,7 @@ static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d,
         ad_tape_reset(t);
         ad_opt_zero_grad(o);
         ad_tensor x = ad_nn_gather(t, s->dtype, d->x, d->in, idx, nb, &b->sx, &b->lx);
-        ad_tensor y = {0};
+        ad_tensor y = AD_TENSOR_NONE; /* softmax: labels, no target */
         if (s->head == AD_HEAD_SOFTMAX)
             for (size_t i = 0; i < nb; i++)
                 b->labels[i] = d->labels[idx[i]];
@@ -175,8 +174,7 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
 {
     ad_set_last_error(NULL);
     if (!m || !o || !train)
-        return ad_nn_errf("ad_nn_train: model, optimizer or data is NULL"),
-               AD_ERR_INVALID;
+        return ad_nn_errf("ad_nn_train: model, optimizer or data is NULL"), AD_ERR_INVALID;
     ad_nn_train_opts op = opts ? *opts : (ad_nn_train_opts){0};
     if (op.epochs == 0) op.epochs = 10;
     if (op.batch_size == 0) op.batch_size = 32;
