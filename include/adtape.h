@@ -894,7 +894,7 @@ AD_API ad_status ad_tape_export_dot_fn(ad_tape *t, ad_write_fn write, void *user
  * - Every tapeless call that can fail returns an ad_status (constructors:
  *   NULL) and sets ad_last_error() for the calling thread: "" when it
  *   succeeds, else a message that starts with the public function's name
- *   ("ad_params_load: 'x.adt': wrong shape: file has [3,4], parameter 2 is
+ *   ("ad_params_load: x.adt: wrong shape: file has [3,4], parameter 2 is
  *   [4,3]"). The message is valid until the thread's next tapeless call.
  *   These are the parameter files (ad_params_*), the drivers and gradient
  *   checks (ad_gradient*, ad_jacobian, ad_gradcheck*), graph export,
