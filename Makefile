@@ -100,6 +100,7 @@ test: check-criterion check-symbols check-cxx
 	@sh tests/check_nn_includes.sh
 	@sh tests/check_layers.sh
 	@sh tests/check_manual.sh
+	@sh tests/check_alloc.sh
 	@$(MAKE) --no-print-directory $(BUILD)/tests
 	$(BUILD)/tests $(TEST_ARGS)
 

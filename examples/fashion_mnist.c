@@ -115,7 +115,6 @@ int main(int argc, char **argv)
     float *xtr = NULL, *xte = NULL;
     int32_t *ltr = NULL, *lte = NULL;
     size_t ntr, nte, nltr, nlte, rows, cols, r2, c2;
-    char err[512];
     int rc = 1;
     for (int i = 0; i < 4; i++) {
         int found = locate(dir, names[i], tmp, src[i], paths[i]);
@@ -128,11 +127,11 @@ int main(int argc, char **argv)
         if (found <= 0) goto done; /* removes what was unpacked so far */
     }
 
-    if (ad_idx_read_images(paths[0], &xtr, &ntr, &rows, &cols, err, sizeof err) != AD_OK ||
-        ad_idx_read_labels(paths[1], &ltr, &nltr, err, sizeof err) != AD_OK ||
-        ad_idx_read_images(paths[2], &xte, &nte, &r2, &c2, err, sizeof err) != AD_OK ||
-        ad_idx_read_labels(paths[3], &lte, &nlte, err, sizeof err) != AD_OK) {
-        fprintf(stderr, "fashion_mnist: %s\n", err);
+    if (ad_idx_read_images(paths[0], &xtr, &ntr, &rows, &cols) != AD_OK ||
+        ad_idx_read_labels(paths[1], &ltr, &nltr) != AD_OK ||
+        ad_idx_read_images(paths[2], &xte, &nte, &r2, &c2) != AD_OK ||
+        ad_idx_read_labels(paths[3], &lte, &nlte) != AD_OK) {
+        fprintf(stderr, "fashion_mnist: %s\n", ad_last_error());
         goto done;
     }
     /* Before --limit: trimming both counts to N would hide a label file
@@ -173,7 +172,7 @@ int main(int argc, char **argv)
                        .outputs = 10,
                        .head = AD_HEAD_SOFTMAX,
                        .seed = 1};
-    ad_nn *m = ad_nn_new(&spec, err, sizeof err);
+    ad_nn *m = ad_nn_new(&spec);
     size_t np;
     ad_param *const *ps = ad_nn_params(m, &np);
     ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM,
@@ -181,9 +180,9 @@ int main(int argc, char **argv)
                                             .schedule = AD_LR_COSINE,
                                             .total_epochs = epochs,
                                             .lr_min = 1e-5},
-                           ps, np, err, sizeof err);
+                           ps, np);
     if (!m || !o) {
-        fprintf(stderr, "fashion_mnist: %s\n", err);
+        fprintf(stderr, "fashion_mnist: %s\n", ad_last_error());
         ad_opt_free(o);
         ad_nn_free(m);
         goto done;
@@ -202,10 +201,10 @@ int main(int argc, char **argv)
     ad_nn_history hist = {0};
     ad_nn_train_opts to = {
         .epochs = epochs, .batch_size = batch, .seed = 7, .quiet = quiet, .name = "fashion"};
-    if (ad_nn_train(m, o, &train, &val, &to, &hist, err, sizeof err) == AD_OK) {
+    if (ad_nn_train(m, o, &train, &val, &to, &hist) == AD_OK) {
         ad_tape *t = ad_tape_new();
         double loss, acc, secs = 0;
-        if (ad_nn_evaluate(m, t, &test, 1000, &loss, &acc, err, sizeof err) == AD_OK) {
+        if (ad_nn_evaluate(m, t, &test, 1000, &loss, &acc) == AD_OK) {
             for (size_t i = 0; i < hist.n; i++)
                 secs += hist.seconds[i];
             printf("fashion_mnist: test accuracy %.2f%% (loss %.4f) after %zu epochs, "
@@ -214,22 +213,22 @@ int main(int argc, char **argv)
             /* the 88 % bar is for the full data set, not a --limit run */
             rc = acc >= 0.88 || limit ? 0 : 1;
         } else {
-            fprintf(stderr, "fashion_mnist: %s\n", err);
+            fprintf(stderr, "fashion_mnist: %s\n", ad_last_error());
         }
         ad_tape_free(t);
-        if (plot && ad_nn_history_svg(&hist, plot, "Fashion-MNIST: 784-256-128-10 ReLU, Adam", err,
-                                      sizeof err) != AD_OK)
-            fprintf(stderr, "fashion_mnist: %s\n", err), rc = 1;
-        if (save && ad_nn_save(save, m, o, err, sizeof err) != AD_OK)
-            fprintf(stderr, "fashion_mnist: %s\n", err), rc = 1;
+        if (plot &&
+            ad_nn_history_svg(&hist, plot, "Fashion-MNIST: 784-256-128-10 ReLU, Adam") != AD_OK)
+            fprintf(stderr, "fashion_mnist: %s\n", ad_last_error()), rc = 1;
+        if (save && ad_nn_save(save, m, o) != AD_OK)
+            fprintf(stderr, "fashion_mnist: %s\n", ad_last_error()), rc = 1;
     } else {
-        fprintf(stderr, "fashion_mnist: %s\n", err);
+        fprintf(stderr, "fashion_mnist: %s\n", ad_last_error());
     }
     ad_nn_history_free(&hist);
     ad_opt_free(o);
     ad_nn_free(m);
 done:
-    ad_idx_free(xtr), ad_idx_free(ltr), ad_idx_free(xte), ad_idx_free(lte);
+    ad_free(xtr), ad_free(ltr), ad_free(xte), ad_free(lte);
     if (tmp[0]) {
         for (int i = 0; i < 4; i++)
             if (strncmp(paths[i], tmp, strlen(tmp)) == 0) unlink(paths[i]);

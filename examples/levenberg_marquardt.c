@@ -26,7 +26,7 @@ static ad_nn *model(void)
                     .outputs = 1,
                     .loss = AD_LOSS_HALF_SSE,
                     .seed = 3};
-    return ad_nn_new(&s, NULL, 0);
+    return ad_nn_new(&s);
 }
 
 /* The first epoch whose loss is at most `target` (1-based), or 0. */
@@ -60,22 +60,20 @@ int main(int argc, char **argv)
     }
     ad_nn_data d = {N, 1, xs, 1, ys, NULL};
     const double target = 1e-4;
-    char err[256];
 
     ad_nn *lm = model(), *sgd = model();
     ad_nn_history hl = {0}, hs = {0};
     ad_lm_opts lo = {.epochs = 200, .target_loss = target / 10, .quiet = true};
-    if (ad_lm_train(lm, &d, &lo, &hl, err, sizeof err) != AD_OK)
-        return fprintf(stderr, "levenberg_marquardt: %s\n", err), 1;
+    if (ad_lm_train(lm, &d, &lo, &hl) != AD_OK)
+        return fprintf(stderr, "levenberg_marquardt: %s\n", ad_last_error()), 1;
 
     size_t np;
     ad_param *const *ps = ad_nn_params(sgd, &np);
-    ad_opt *o =
-        ad_opt_new(&(ad_opt_config){.kind = AD_OPT_MOMENTUM, .lr = 0.05}, ps, np, err, sizeof err);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_MOMENTUM, .lr = 0.05}, ps, np);
     ad_nn_train_opts to = {
         .epochs = sgd_epochs, .batch_size = N, .no_shuffle = true, .quiet = true};
-    if (!o || ad_nn_train(sgd, o, &d, NULL, &to, &hs, err, sizeof err) != AD_OK)
-        return fprintf(stderr, "levenberg_marquardt: %s\n", err), 1;
+    if (!o || ad_nn_train(sgd, o, &d, NULL, &to, &hs) != AD_OK)
+        return fprintf(stderr, "levenberg_marquardt: %s\n", ad_last_error()), 1;
 
     if (!quiet) {
         printf("%8s  %14s  %14s\n", "epoch", "LM loss", "SGD loss");
@@ -99,9 +97,8 @@ int main(int argc, char **argv)
         ad_nn_series s[2] = {{"Levenberg-Marquardt", hl.train_loss, hl.n},
                              {"SGD with momentum", hs.train_loss, hs.n}};
         ad_nn_panel p = {"half squared error per sample", "loss", s, 2, true, true};
-        if (ad_nn_plot_svg(plot, "LM vs SGD: 1-10-1 tanh on sin(x) + 0.3 cos(2x)", &p, 1, err,
-                           sizeof err))
-            fprintf(stderr, "levenberg_marquardt: %s\n", err), rc = 1;
+        if (ad_nn_plot_svg(plot, "LM vs SGD: 1-10-1 tanh on sin(x) + 0.3 cos(2x)", &p, 1))
+            fprintf(stderr, "levenberg_marquardt: %s\n", ad_last_error()), rc = 1;
         else
             printf("levenberg_marquardt: wrote %s\n", plot);
     }

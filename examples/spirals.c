@@ -50,9 +50,9 @@ int main(int argc, char **argv)
                        .outputs = 2,
                        .head = AD_HEAD_SOFTMAX,
                        .seed = seed};
-    char err[256], desc[128];
-    ad_nn *m = ad_nn_new(&spec, err, sizeof err);
-    if (!m) return fprintf(stderr, "spirals: %s\n", err), 1;
+    char desc[128];
+    ad_nn *m = ad_nn_new(&spec);
+    if (!m) return fprintf(stderr, "spirals: %s\n", ad_last_error()), 1;
     ad_nn_describe(m, desc, sizeof desc);
     size_t np;
     ad_param *const *params = ad_nn_params(m, &np);
@@ -61,8 +61,8 @@ int main(int argc, char **argv)
                         .schedule = AD_LR_COSINE,
                         .total_epochs = epochs,
                         .lr_min = 1e-4};
-    ad_opt *opt = ad_opt_new(&oc, params, np, err, sizeof err);
-    if (!opt) return fprintf(stderr, "spirals: %s\n", err), 1;
+    ad_opt *opt = ad_opt_new(&oc, params, np);
+    if (!opt) return fprintf(stderr, "spirals: %s\n", ad_last_error()), 1;
     if (!quiet) fprintf(stderr, "spirals: %s, %zu weights\n", desc, ad_nn_param_count(m));
 
     ad_nn_data train = {2 * PER_CLASS, 2, xtr, 0, NULL, ltr};
@@ -75,8 +75,8 @@ int main(int argc, char **argv)
                            .name = "spirals"};
     ad_nn_history hist = {0};
     int rc = 0;
-    if (ad_nn_train(m, opt, &train, &val, &to, &hist, err, sizeof err) != AD_OK) {
-        fprintf(stderr, "spirals: %s\n", err);
+    if (ad_nn_train(m, opt, &train, &val, &to, &hist) != AD_OK) {
+        fprintf(stderr, "spirals: %s\n", ad_last_error());
         rc = 1;
         goto done;
     }
@@ -88,8 +88,8 @@ int main(int argc, char **argv)
     if (plot) {
         char title[192];
         snprintf(title, sizeof title, "Two spirals: %s", desc);
-        if (ad_nn_history_svg(&hist, plot, title, err, sizeof err))
-            fprintf(stderr, "spirals: %s\n", err), rc = 1;
+        if (ad_nn_history_svg(&hist, plot, title))
+            fprintf(stderr, "spirals: %s\n", ad_last_error()), rc = 1;
         else
             printf("spirals: wrote %s\n", plot);
     }

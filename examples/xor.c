@@ -41,14 +41,12 @@ int main(int argc, char **argv)
                        .outputs = 1,
                        .head = AD_HEAD_LOGISTIC,
                        .seed = seed};
-    char err[256];
-    ad_nn *m = ad_nn_new(&spec, err, sizeof err);
-    if (!m) return fprintf(stderr, "xor: %s\n", err), 1;
+    ad_nn *m = ad_nn_new(&spec);
+    if (!m) return fprintf(stderr, "xor: %s\n", ad_last_error()), 1;
     size_t np;
     ad_param *const *params = ad_nn_params(m, &np);
-    ad_opt *opt =
-        ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM, .lr = 0.05}, params, np, err, sizeof err);
-    if (!opt) return fprintf(stderr, "xor: %s\n", err), 1;
+    ad_opt *opt = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM, .lr = 0.05}, params, np);
+    if (!opt) return fprintf(stderr, "xor: %s\n", ad_last_error()), 1;
 
     ad_nn_data data = {4, 2, x, 1, y, NULL};
     ad_nn_train_opts to = {.epochs = epochs,
@@ -59,8 +57,8 @@ int main(int argc, char **argv)
                            .name = "xor"};
     ad_nn_history hist = {0};
     int rc = 0;
-    if (ad_nn_train(m, opt, &data, NULL, &to, &hist, err, sizeof err) != AD_OK) {
-        fprintf(stderr, "xor: %s\n", err);
+    if (ad_nn_train(m, opt, &data, NULL, &to, &hist) != AD_OK) {
+        fprintf(stderr, "xor: %s\n", ad_last_error());
         rc = 1;
         goto done;
     }
@@ -80,8 +78,8 @@ int main(int argc, char **argv)
            hist.train_loss[hist.n - 1]);
     ad_tape_free(t);
     if (plot) {
-        if (ad_nn_history_svg(&hist, plot, "XOR: 2-2-1 tanh / logistic, Adam", err, sizeof err))
-            fprintf(stderr, "xor: %s\n", err), rc = 1;
+        if (ad_nn_history_svg(&hist, plot, "XOR: 2-2-1 tanh / logistic, Adam"))
+            fprintf(stderr, "xor: %s\n", ad_last_error()), rc = 1;
         else
             printf("xor: wrote %s\n", plot);
     }

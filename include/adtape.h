@@ -101,6 +101,13 @@ typedef struct ad_tensor {
     uint32_t index_; /* UINT32_MAX: invalid */
     uint32_t gen_;
 } ad_tensor;
+/* No tensor: the invalid handle on no tape, for an absent optional operand
+ * (ad_linear's bias) and as an initial value. ad_tensor_ok says false. */
+#ifdef __cplusplus
+#define AD_TENSOR_NONE (ad_tensor{NULL, UINT32_MAX, 0})
+#else
+#define AD_TENSOR_NONE ((ad_tensor){NULL, UINT32_MAX, 0})
+#endif
 
 /* ------------------------------------------------------------------- tape */
 
@@ -348,7 +355,7 @@ AD_API ad_tensor ad_gelu(ad_tensor x);
 
 /* Matrix products. matmul: a [M,K] . b [K,N] -> [M,N], or batched
  * a [B,M,K] . b [B,K,N] -> [B,M,N]. linear: x [B,In] . w[Out,In]^T + b[Out]
- * -> [B,Out] (bias may be an invalid handle: none); x may also be [In]. */
+ * -> [B,Out] (bias AD_TENSOR_NONE: none); x may also be [In]. */
 AD_API ad_tensor ad_matmul(ad_tensor a, ad_tensor b);
 AD_API ad_tensor ad_linear(ad_tensor x, ad_tensor w, ad_tensor bias);
 /* ad_relu(ad_linear(x, w, bias)) recorded as one node: the same values and
@@ -491,9 +498,8 @@ AD_API ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size
  * A parameter file holds the values of n parameters (dtype, shape, data) and
  * an optional opaque blob `meta` (optimizer step counters, epoch, ...), in a
  * versioned little-endian format with a CRC-32 over the whole file. It is
- * untrusted input on load. On error both functions write a message that
- * starts with the function name and names the path and the problem into err
- * (err_len bytes, truncated, NUL-terminated) when err is not NULL. */
+ * untrusted input on load. Errors as for every tapeless call (see errors):
+ * the message names the path and the problem. */
 
 /* Writes params[0..n) and meta (meta_len bytes; meta may be NULL when
  * meta_len is 0) to path atomically: to a new temporary file in the same
@@ -506,7 +512,7 @@ AD_API ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size
  * followed. AD_ERR_IO for file errors (with strerror),
  * AD_ERR_NOMEM, AD_ERR_INVALID for bad arguments. */
 AD_API ad_status ad_params_save(const char *path, ad_param *const *params, size_t n,
-                                const void *meta, size_t meta_len, char *err, size_t err_len);
+                                const void *meta, size_t meta_len);
 /* Reads a file written by ad_params_save into params[0..n), whose count,
  * dtypes and shapes must match the file exactly, and its meta blob into
  * meta (meta_cap bytes; *meta_len receives its length when meta_len is not
@@ -518,7 +524,7 @@ AD_API ad_status ad_params_save(const char *path, ad_param *const *params, size_
  * or meta_cap. A path that is not a regular file (a directory, a FIFO, a
  * device) is refused with AD_ERR_IO without waiting on it or reading it. */
 AD_API ad_status ad_params_load(const char *path, ad_param *const *params, size_t n, void *meta,
-                                size_t meta_cap, size_t *meta_len, char *err, size_t err_len);
+                                size_t meta_cap, size_t *meta_len);
 /* Reads what a parameter file holds without parameters to load it into: the
  * number of parameters into *count and its meta blob, for a caller that
  * must see the meta (a model description, a format tag) before it knows
@@ -528,7 +534,7 @@ AD_API ad_status ad_params_load(const char *path, ad_param *const *params, size_
  * length, so a call with meta_cap 0 sizes the buffer. count and meta_len
  * may be NULL. */
 AD_API ad_status ad_params_info(const char *path, size_t *count, void *meta, size_t meta_cap,
-                                size_t *meta_len, char *err, size_t err_len);
+                                size_t *meta_len);
 
 /* ----------------------------------------------------------- graph export
  * The recorded tape as a Graphviz DOT digraph (render it with
@@ -566,7 +572,26 @@ AD_API ad_status ad_tape_export_dot(ad_tape *t, const char *path);
  * failed"). For a FILE *: write = fwrite(data, 1, len, user) == len. */
 AD_API ad_status ad_tape_export_dot_fn(ad_tape *t, ad_write_fn write, void *user);
 
-/* ----------------------------------------------------------------- errors */
+/* ----------------------------------------------------------------- errors
+ * Two channels, one per kind of call:
+ * - Tape ops (everything that takes or returns handles on a tape, sweeps,
+ *   graph building) report on the tape: its sticky error, read with
+ *   ad_tape_error.
+ * - Every tapeless call that can fail returns an ad_status (constructors:
+ *   NULL) and sets ad_last_error() for the calling thread: "" when it
+ *   succeeds, else a message that starts with the public function's name
+ *   ("ad_params_load: x.adt: wrong shape: file has [3,4], parameter 2 is
+ *   [4,3]"). The message is valid until the thread's next tapeless call.
+ *   These are the parameter files (ad_params_save, ad_params_load,
+ *   ad_params_info), the drivers and gradient checks (ad_gradient*,
+ *   ad_jacobian, ad_gradcheck*), graph export,
+ *   ad_tape_new and ad_param_new, ad_concat and ad_stack_scalars when no
+ *   input has a tape to fail, and the MLP client and data readers
+ *   (adtape/nn.h, adtape/data.h) except where their comments name a tape.
+ * Graph export does both: it fails its tape and leaves the message here.
+ * The drivers record on tapes of their own, which they free, so what
+ * stopped them is told here too ("ad_log: ..." from the user's function,
+ * "ad_gradcheck: 2 of 5 elements failed (input:index 0:1, 0:3); worst: ..."). */
 
 /* The tape's sticky error (AD_OK when healthy); *message, when not NULL,
  * receives a description owned by the tape ("" when healthy). */
@@ -580,16 +605,22 @@ AD_API void ad_tape_clear_error(ad_tape *t);
  * AD_OK changes nothing; a NULL tape gives AD_ERR_INVALID; a code that is no
  * ad_status fails the tape with AD_ERR_INVALID, naming the code. */
 AD_API ad_status ad_tape_set_error(ad_tape *t, ad_status code, const char *message);
-/* The drivers (ad_gradient, ad_gradient_status, ad_jacobian, ad_gradcheck,
- * ad_gradcheck_graph) record on tapes of their own, which they free. Each
- * call, and each graph export, leaves its outcome for the calling thread
- * here (as do ad_concat and ad_stack_scalars when no input has a tape to
- * fail): "" after success,
- * else the message of what stopped it ("ad_log: ..." from the user's
- * function, "ad_gradcheck: 2 of 5 elements failed (input:index 0:1, 0:3);
- * worst: element 3 of input 0: analytic 2 vs numeric 1.5 ..."). Valid until the thread's next
- * driver call. */
+/* Puts "fn: " in front of a failed t's message (code unchanged; the message
+ * is cut to the tape's 512 bytes), so a function built on engine ops names
+ * itself: call it when an op you called failed a tape that was healthy
+ * before ("ad_nn_gather: ad_tensor_new: ..."). Returns t's error; a healthy
+ * t, or a NULL fn, is left alone; a NULL t gives AD_ERR_INVALID. */
+AD_API ad_status ad_tape_error_context(ad_tape *t, const char *fn);
+/* The invalid handle a failed op returns: it names t, so the ops it flows
+ * into do nothing and a sweep from it returns t's error. Return it from your
+ * own ops after ad_tape_set_error. ad_tensor_invalid(NULL) is AD_TENSOR_NONE. */
+AD_API ad_tensor ad_tensor_invalid(ad_tape *t);
+/* The calling thread's message from its last tapeless call (see above):
+ * "" after success. Never NULL. */
 AD_API const char *ad_last_error(void);
+/* Sets the calling thread's ad_last_error to a copy of message (NULL: ""; cut
+ * to 4095 bytes), so code built on this API follows the same rule. */
+AD_API void ad_set_last_error(const char *message);
 
 /* ------------------------------------------------------- threads and memory
  * A tape belongs to one thread at a time; tapes on different threads need
@@ -615,6 +646,20 @@ typedef struct ad_allocator {
     void *(*realloc)(void *p, size_t old_size, size_t new_size, void *user_data);
 } ad_allocator;
 AD_API void ad_set_allocator(const ad_allocator *a); /* copies *a */
+
+/* The library's own allocation calls, for code built on the API that hands
+ * memory to users, and for releasing what the library hands out: every
+ * buffer a call returns for the caller to free (the arrays of the IDX
+ * readers, ad_nn_gather's scratch) is released with ad_free, and comes from
+ * the configured allocator like all the rest.
+ * ad_alloc: size bytes, 64-byte aligned, or NULL when memory runs out (size
+ * 0 gives a unique pointer to free). ad_realloc: a new block of new_size
+ * bytes holding the first min(old_size, new_size) bytes of p (p from
+ * ad_alloc or NULL; old_size its size), p freed; NULL on failure with p
+ * untouched. ad_free: releases a block from either; NULL is allowed. */
+AD_API void *ad_alloc(size_t size);
+AD_API void *ad_realloc(void *p, size_t old_size, size_t new_size);
+AD_API void ad_free(void *p);
 
 /* Testing aids: after n more successful allocations, every allocation fails
  * (n < 0: never). Counters of allocations made and blocks live. */

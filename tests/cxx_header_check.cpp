@@ -60,6 +60,22 @@ int main()
     ad_gradcheck_opts opts = AD_GRADCHECK_OPTS_DEFAULT;
     check(opts.step > 0, "AD_GRADCHECK_OPTS_DEFAULT");
 
+    // AD_TENSOR_NONE as "no bias": x [1,4] . p [3,4]^T -> [1,3]
+    ad_tape_reset(t);
+    const size_t row[2] = {1, 4};
+    ad_tensor none = AD_TENSOR_NONE;
+    check(!ad_tensor_ok(none), "AD_TENSOR_NONE is not a tensor");
+    ad_tensor lin = ad_linear(ad_tensor_ones(t, AD_F64, 2, row), ad_param_use(t, p), AD_TENSOR_NONE);
+    check(ad_tensor_ok(lin), "ad_linear with AD_TENSOR_NONE as its bias");
+
+    // Tapeless errors: ad_last_error names the call and clears on success.
+    const size_t bad[1] = {0};
+    check(ad_param_new(AD_F64, 0, bad) == nullptr, "ad_param_new refuses ndim 0");
+    check(std::strncmp(ad_last_error(), "ad_param_new: ", 14) == 0, "ad_last_error names the call");
+    void *block = ad_alloc(100);
+    check(block != nullptr, "ad_alloc");
+    ad_free(block);
+
     ad_param_free(p);
     ad_tape_free(t);
     if (failures == 0) std::printf("cxx_header_check: the public headers work from C++11\n");

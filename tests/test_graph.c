@@ -48,7 +48,7 @@ static ad_tensor shared_and_two_losses(ad_tape *t, ad_param *const *p, size_t n,
     ad_tensor w = ad_param_use(t, p[0]); /* [H,H], used twice */
     ad_tensor x = ad_tensor_uniform(t, AD_F64, 2, (size_t[]){B, H}, -1, 1, 5);
     ad_tensor h =
-        ad_tsigmoid(ad_linear(ad_tsigmoid(ad_linear(x, w, (ad_tensor){0})), w, (ad_tensor){0}));
+        ad_tsigmoid(ad_linear(ad_tsigmoid(ad_linear(x, w, AD_TENSOR_NONE)), w, AD_TENSOR_NONE));
     ad_tensor both = ad_concat((ad_tensor[]){h, x}, 2, 1); /* [B, 2H] */
     ad_tensor target = ad_tensor_uniform(t, AD_F64, 2, (size_t[]){B, 2 * H}, 0, 1, 6);
     ad_tensor l1 = ad_mse_loss(both, target);

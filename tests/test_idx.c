@@ -77,8 +77,8 @@ static const char *spit(const char *name, const void *b, size_t len)
     return path;
 }
 
-#define ASSERT_MSG(err, needle)                                                                    \
-    cr_assert(strstr((err), (needle)) != NULL, "message \"%s\" lacks \"%s\"", (err), (needle))
+#define ASSERT_MSG(msg, needle)                                                                    \
+    cr_assert(strstr((msg), (needle)) != NULL, "message \"%s\" lacks \"%s\"", (msg), (needle))
 
 /* Reads path as images and asserts a refusal with code and needle, outputs
  * cleared and the message naming function and path. */
@@ -86,26 +86,26 @@ static void refuse_images(const char *path, ad_status code, const char *needle)
 {
     float *px = (float *)(uintptr_t)1;
     size_t n = 9, r = 9, c = 9;
-    char err[256];
-    ad_status s = ad_idx_read_images(path, &px, &n, &r, &c, err, sizeof err);
-    cr_assert_eq(s, code, "got %s (%s), wanted %s", ad_status_name(s), err, ad_status_name(code));
+    ad_status s = ad_idx_read_images(path, &px, &n, &r, &c);
+    cr_assert_eq(s, code, "got %s (%s), wanted %s", ad_status_name(s), ad_last_error(),
+                 ad_status_name(code));
     cr_assert(px == NULL && n == 0 && r == 0 && c == 0);
-    cr_assert(strncmp(err, "ad_idx_read_images: ", 20) == 0, "%s", err);
-    ASSERT_MSG(err, path);
-    ASSERT_MSG(err, needle);
+    cr_assert(strncmp(ad_last_error(), "ad_idx_read_images: ", 20) == 0, "%s", ad_last_error());
+    ASSERT_MSG(ad_last_error(), path);
+    ASSERT_MSG(ad_last_error(), needle);
 }
 
 static void refuse_labels(const char *path, ad_status code, const char *needle)
 {
     int32_t *lab = (int32_t *)(uintptr_t)1;
     size_t n = 9;
-    char err[256];
-    ad_status s = ad_idx_read_labels(path, &lab, &n, err, sizeof err);
-    cr_assert_eq(s, code, "got %s (%s), wanted %s", ad_status_name(s), err, ad_status_name(code));
+    ad_status s = ad_idx_read_labels(path, &lab, &n);
+    cr_assert_eq(s, code, "got %s (%s), wanted %s", ad_status_name(s), ad_last_error(),
+                 ad_status_name(code));
     cr_assert(lab == NULL && n == 0);
-    cr_assert(strncmp(err, "ad_idx_read_labels: ", 20) == 0, "%s", err);
-    ASSERT_MSG(err, path);
-    ASSERT_MSG(err, needle);
+    cr_assert(strncmp(ad_last_error(), "ad_idx_read_labels: ", 20) == 0, "%s", ad_last_error());
+    ASSERT_MSG(ad_last_error(), path);
+    ASSERT_MSG(ad_last_error(), needle);
 }
 
 /* ---- well-formed files */
@@ -118,15 +118,14 @@ Test(idx, reads_a_well_formed_image_file_with_bytes_scaled_to_the_unit_interval)
     const char *path = spit("img", x.b, x.len);
     float *px;
     size_t n, r, c;
-    char err[256];
-    cr_assert_eq(ad_idx_read_images(path, &px, &n, &r, &c, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_idx_read_images(path, &px, &n, &r, &c), AD_OK, "%s", ad_last_error());
     cr_assert(n == 3 && r == 2 && c == 4);
-    cr_assert_eq(err[0], '\0');
+    cr_assert_eq(ad_last_error()[0], '\0');
     cr_assert_eq(px[0], 0.0f);
     cr_assert_eq(px[1], 1.0f);
     for (size_t i = 0; i < 24; i++)
         cr_assert_eq(px[i], (float)x.b[16 + i] / 255.0f, "pixel %zu", i);
-    ad_idx_free(px);
+    ad_free(px);
 }
 
 Test(idx, reads_a_well_formed_label_file)
@@ -134,12 +133,12 @@ Test(idx, reads_a_well_formed_label_file)
     unsigned char lab[] = {0, 0, 8, 1, 0, 0, 0, 5, 9, 0, 3, 255, 7};
     int32_t *l;
     size_t n;
-    cr_assert_eq(ad_idx_read_labels(spit("lab", lab, sizeof lab), &l, &n, NULL, 0), AD_OK);
+    cr_assert_eq(ad_idx_read_labels(spit("lab", lab, sizeof lab), &l, &n), AD_OK);
     cr_assert_eq(n, 5);
     int32_t want[] = {9, 0, 3, 255, 7};
     cr_assert_arr_eq(l, want, sizeof want);
-    ad_idx_free(l);
-    ad_idx_free(NULL);
+    ad_free(l);
+    ad_free(NULL);
 }
 
 Test(idx, reads_files_with_no_items)
@@ -147,15 +146,15 @@ Test(idx, reads_files_with_no_items)
     blob x = idx_blob(0x08, 3, (uint32_t[]){0, 28, 28}, 0);
     float *px;
     size_t n, r, c;
-    cr_assert_eq(ad_idx_read_images(spit("e", x.b, x.len), &px, &n, &r, &c, NULL, 0), AD_OK);
+    cr_assert_eq(ad_idx_read_images(spit("e", x.b, x.len), &px, &n, &r, &c), AD_OK);
     cr_assert(n == 0 && r == 28 && c == 28);
     cr_assert_not_null(px);
-    ad_idx_free(px);
+    ad_free(px);
     blob y = idx_blob(0x08, 1, (uint32_t[]){0}, 0);
     int32_t *l;
-    cr_assert_eq(ad_idx_read_labels(spit("f", y.b, y.len), &l, &n, NULL, 0), AD_OK);
+    cr_assert_eq(ad_idx_read_labels(spit("f", y.b, y.len), &l, &n), AD_OK);
     cr_assert_eq(n, 0);
-    ad_idx_free(l);
+    ad_free(l);
 }
 
 /* Feeds len bytes of b through a FIFO from a child process. */
@@ -185,15 +184,14 @@ Test(idx, reads_images_from_a_pipe_larger_than_its_read_chunk)
     const char *path = fifo_with(b, len, &child);
     float *px;
     size_t n, r, c;
-    char err[256];
-    cr_assert_eq(ad_idx_read_images(path, &px, &n, &r, &c, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_idx_read_images(path, &px, &n, &r, &c), AD_OK, "%s", ad_last_error());
     int st;
     waitpid(child, &st, 0);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     cr_assert(n == 30 && r == 28 && c == 28);
     for (size_t i = 0; i < len - 16; i++)
         cr_assert_eq(px[i], (float)b[16 + i] / 255.0f, "pixel %zu", i);
-    ad_idx_free(px);
+    ad_free(px);
     free(b);
 }
 
@@ -311,11 +309,10 @@ Test(idx, null_arguments_are_refused_as_invalid)
     float *px;
     int32_t *l;
     size_t n, r, c;
-    char err[256];
-    cr_assert_eq(ad_idx_read_images(NULL, &px, &n, &r, &c, err, sizeof err), AD_ERR_INVALID);
-    ASSERT_MSG(err, "must not be NULL");
-    cr_assert_eq(ad_idx_read_images("x", &px, &n, NULL, &c, err, sizeof err), AD_ERR_INVALID);
-    cr_assert_eq(ad_idx_read_labels("x", NULL, &n, NULL, 0), AD_ERR_INVALID);
-    cr_assert_eq(ad_idx_read_labels("x", &l, NULL, err, sizeof err), AD_ERR_INVALID);
-    ASSERT_MSG(err, "ad_idx_read_labels: x: ");
+    cr_assert_eq(ad_idx_read_images(NULL, &px, &n, &r, &c), AD_ERR_INVALID);
+    ASSERT_MSG(ad_last_error(), "must not be NULL");
+    cr_assert_eq(ad_idx_read_images("x", &px, &n, NULL, &c), AD_ERR_INVALID);
+    cr_assert_eq(ad_idx_read_labels("x", NULL, &n), AD_ERR_INVALID);
+    cr_assert_eq(ad_idx_read_labels("x", &l, NULL), AD_ERR_INVALID);
+    ASSERT_MSG(ad_last_error(), "ad_idx_read_labels: x: ");
 }

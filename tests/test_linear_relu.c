@@ -108,7 +108,7 @@ Test(linear_relu, records_one_node_where_relu_of_linear_records_two)
     ad_tensor x = ad_tensor_ones(t, AD_F32, 2, (size_t[]){2, 3});
     ad_tensor w = ad_tensor_ones(t, AD_F32, 2, (size_t[]){4, 3});
     size_t before = ad_tape_stats_get(t).tensor_nodes;
-    ad_tensor y = ad_linear_relu(x, w, (ad_tensor){0});
+    ad_tensor y = ad_linear_relu(x, w, AD_TENSOR_NONE);
     cr_assert_eq(ad_tape_stats_get(t).tensor_nodes, before + 1);
     cr_assert_eq(ad_tensor_get(y, 0), 3.0);
     ad_tape_free(t);
@@ -119,7 +119,7 @@ Test(linear_relu, rejects_bad_shapes_and_dtypes_under_its_own_name)
     ad_tape *t = ad_tape_new();
     ad_tensor x = ad_tensor_ones(t, AD_F32, 2, (size_t[]){2, 3});
     ad_tensor w = ad_tensor_ones(t, AD_F32, 2, (size_t[]){4, 5});
-    (void)ad_linear_relu(x, w, (ad_tensor){0});
+    (void)ad_linear_relu(x, w, AD_TENSOR_NONE);
     ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE,
                       "ad_linear_relu: inner dimensions differ: x [2,3] . w [4,5]^T");
     ad_tape_clear_error(t);
@@ -130,7 +130,7 @@ Test(linear_relu, rejects_bad_shapes_and_dtypes_under_its_own_name)
     (void)ad_linear_relu(x, w, ad_tensor_ones(t, AD_F64, 1, (size_t[]){4}));
     ASSERT_TAPE_ERROR(t, AD_ERR_DTYPE, "ad_linear_relu: dtypes differ");
     ad_tape_clear_error(t);
-    (void)ad_linear_relu(ad_tensor_ones(t, AD_F32, 3, (size_t[]){1, 2, 3}), w, (ad_tensor){0});
+    (void)ad_linear_relu(ad_tensor_ones(t, AD_F32, 3, (size_t[]){1, 2, 3}), w, AD_TENSOR_NONE);
     ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "ad_linear_relu: x must be [B,In] or [In], got [1,2,3]");
     ad_tape_free(t);
 }

@@ -90,15 +90,13 @@ Test(nn_data, accuracy_counts_argmax_hits_and_logistic_thresholds)
 {
     ad_tape *t = ad_tape_new();
     ad_tensor z = ad_tensor_new(t, AD_F64, 2, (size_t[]){3, 2}, (double[]){1, 2, 3, -1, 0, 5});
-    ad_nn *sm =
-        ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_SOFTMAX}, NULL, 0);
+    ad_nn *sm = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_SOFTMAX});
     cr_assert_float_eq(ad_nn_accuracy(sm, z, NULL, (int32_t[]){1, 0, 0}), 2.0 / 3, 1e-15);
-    ad_nn *lg =
-        ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_LOGISTIC}, NULL, 0);
+    ad_nn *lg = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_LOGISTIC});
     /* logits > 0 predict 1: [1 1; 1 0; 0 1] vs targets */
     const float tg[] = {1, 0, 1, 0, 0, 0};
     cr_assert_float_eq(ad_nn_accuracy(lg, z, tg, NULL), 4.0 / 6, 1e-15);
-    ad_nn *id = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2}, NULL, 0);
+    ad_nn *id = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2});
     cr_assert(isnan(ad_nn_accuracy(id, z, tg, NULL)));
     ad_nn_free(sm), ad_nn_free(lg), ad_nn_free(id);
     ad_tape_free(t);
@@ -107,7 +105,7 @@ Test(nn_data, accuracy_counts_argmax_hits_and_logistic_thresholds)
 Test(nn_data, evaluation_of_a_regression_gives_the_mean_loss_and_no_accuracy)
 {
     /* a linear model 1 -> 1 with w = 2, b = 0.5: y = 2 x + 0.5 */
-    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 1, .dtype = AD_F64}, NULL, 0);
+    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 1, .dtype = AD_F64});
     ad_param *const *p = ad_nn_params(m, NULL);
     ((double *)ad_param_value(p[0]))[0] = 2.0;
     ((double *)ad_param_value(p[1]))[0] = 0.5;
@@ -115,7 +113,7 @@ Test(nn_data, evaluation_of_a_regression_gives_the_mean_loss_and_no_accuracy)
     ad_nn_data d = {3, 1, x, 1, y, NULL};
     ad_tape *t = ad_tape_new();
     double loss, acc;
-    cr_assert_eq(ad_nn_evaluate(m, t, &d, 2, &loss, &acc, NULL, 0), AD_OK); /* batches 2 + 1 */
+    cr_assert_eq(ad_nn_evaluate(m, t, &d, 2, &loss, &acc), AD_OK); /* batches 2 + 1 */
     cr_assert_float_eq(loss, 1.0 / 3, 1e-12);
     cr_assert(isnan(acc));
     /* a 1-D input is one sample */
@@ -254,10 +252,8 @@ Test(nn_data, shuffle_spirals_and_accuracy_refuse_null_arguments_without_crashin
 Test(nn_data, accuracy_of_logits_whose_width_is_not_the_outputs_is_nan)
 {
     /* a logistic head of 2 outputs, targets [2,2]: logits [2,3] would read targets[4..5] */
-    ad_nn *lg =
-        ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_LOGISTIC}, NULL, 0);
-    ad_nn *sm =
-        ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_SOFTMAX}, NULL, 0);
+    ad_nn *lg = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_LOGISTIC});
+    ad_nn *sm = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_SOFTMAX});
     ad_tape *t = ad_tape_new();
     const float tg[] = {1, 0, 1, 0};
     ad_tensor z = ad_tensor_new(t, AD_F64, 2, (size_t[]){2, 3}, (double[]){1, 2, 3, 4, 5, 6});

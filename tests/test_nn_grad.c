@@ -41,9 +41,8 @@ static void check(ad_nn_act act, ad_nn_head head, ad_nn_loss_kind loss, ad_nn_in
                     .init = init,
                     .dtype = AD_F64,
                     .seed = 100 + (uint64_t)act};
-    char err[256];
-    ctx c = {.m = ad_nn_new(&s, err, sizeof err)};
-    cr_assert_not_null(c.m, "%s", err);
+    ctx c = {.m = ad_nn_new(&s)};
+    cr_assert_not_null(c.m, "%s", ad_last_error());
     ad_rng r;
     ad_rng_seed(&r, 7 + (uint64_t)act);
     for (int i = 0; i < B * IN; i++)
@@ -93,7 +92,7 @@ Test(nn_grad, a_network_without_hidden_layers_passes_gradcheck)
 {
     ad_nn_spec s = {
         .inputs = IN, .outputs = 3, .head = AD_HEAD_SOFTMAX, .dtype = AD_F64, .seed = 1};
-    ctx c = {.m = ad_nn_new(&s, NULL, 0),
+    ctx c = {.m = ad_nn_new(&s),
              .x = {0.1, -0.2, 0.3, 0.5, 0.7, -0.9, 1, 0, -1, 0.2, 0.4, 0.6, -0.3, -0.6, 0.9},
              .labels = {0, 1, 2, 1, 0}};
     size_t np;
@@ -106,17 +105,16 @@ Test(nn_grad, predict_applies_the_head_to_the_logits)
 {
     ad_tape *t = ad_tape_new();
     ad_tensor z = ad_tensor_new(t, AD_F64, 2, (size_t[]){1, 3}, (double[]){0.0, 1.0, 2.0});
-    ad_nn *m =
-        ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 3, .head = AD_HEAD_SOFTMAX}, NULL, 0);
+    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 3, .head = AD_HEAD_SOFTMAX});
     ad_tensor p = ad_nn_predict(m, z);
     double den = 1 + exp(1.0) + exp(2.0);
     cr_assert_float_eq(ad_tensor_get(p, 2), exp(2.0) / den, 1e-12);
     ad_nn_free(m);
-    m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 3, .head = AD_HEAD_LOGISTIC}, NULL, 0);
+    m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 3, .head = AD_HEAD_LOGISTIC});
     p = ad_nn_predict(m, z);
     cr_assert_float_eq(ad_tensor_get(p, 1), 1 / (1 + exp(-1.0)), 1e-12);
     ad_nn_free(m);
-    m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 3}, NULL, 0);
+    m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 3});
     p = ad_nn_predict(m, z);
     cr_assert_eq(ad_tensor_get(p, 2), 2.0);
     ad_nn_free(m);

@@ -46,7 +46,7 @@ static ad_nn *regression_model(void)
                     .loss = AD_LOSS_HALF_SSE,
                     .dtype = AD_F64,
                     .seed = 3};
-    ad_nn *m = ad_nn_new(&s, NULL, 0);
+    ad_nn *m = ad_nn_new(&s);
     cr_assert_not_null(m);
     return m;
 }
@@ -55,11 +55,10 @@ Test(nn_lm, levenberg_marquardt_reaches_the_target_in_far_fewer_epochs_than_sgd)
 {
     const double target = 1e-4; /* half-SSE per sample */
     ad_nn_data d = {N, 1, xs, 1, ys, NULL};
-    char err[256];
     ad_nn *lm = regression_model();
     ad_nn_history hl = {0};
     ad_lm_opts lo = {.epochs = 60, .target_loss = target, .quiet = true};
-    cr_assert_eq(ad_lm_train(lm, &d, &lo, &hl, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_lm_train(lm, &d, &lo, &hl), AD_OK, "%s", ad_last_error());
     cr_assert_leq(hl.train_loss[hl.n - 1], target, "LM stopped at %g after %zu epochs",
                   hl.train_loss[hl.n - 1], hl.n);
     size_t lm_epochs = hl.n;
@@ -70,13 +69,12 @@ Test(nn_lm, levenberg_marquardt_reaches_the_target_in_far_fewer_epochs_than_sgd)
     ad_nn *sgd = regression_model(); /* the same initial weights */
     size_t np;
     ad_param *const *ps = ad_nn_params(sgd, &np);
-    ad_opt *o =
-        ad_opt_new(&(ad_opt_config){.kind = AD_OPT_MOMENTUM, .lr = 0.05}, ps, np, err, sizeof err);
-    cr_assert_not_null(o, "%s", err);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_MOMENTUM, .lr = 0.05}, ps, np);
+    cr_assert_not_null(o, "%s", ad_last_error());
     ad_nn_history hs = {0};
     ad_nn_train_opts to = {
         .epochs = 100 * lm_epochs, .batch_size = N, .no_shuffle = true, .quiet = true};
-    cr_assert_eq(ad_nn_train(sgd, o, &d, NULL, &to, &hs, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_train(sgd, o, &d, NULL, &to, &hs), AD_OK, "%s", ad_last_error());
     double best = (double)INFINITY;
     for (size_t i = 0; i < hs.n; i++)
         best = hs.train_loss[i] < best ? hs.train_loss[i] : best;
@@ -93,16 +91,15 @@ Test(nn_lm, levenberg_marquardt_reaches_the_target_in_far_fewer_epochs_than_sgd)
 
 Test(nn_lm, refuses_a_classification_head)
 {
-    ad_nn *m =
-        ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_SOFTMAX}, NULL, 0);
+    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .head = AD_HEAD_SOFTMAX});
     ad_nn_data d = {1, 1, (float[]){0}, 0, NULL, (int32_t[]){0}};
-    char err[256];
-    cr_assert_eq(ad_lm_train(m, &d, NULL, NULL, err, sizeof err), AD_ERR_INVALID);
+    cr_assert_eq(ad_lm_train(m, &d, NULL, NULL), AD_ERR_INVALID);
     ad_nn_free(m);
-    m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 1, .head = AD_HEAD_LOGISTIC}, NULL, 0);
+    m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 1, .head = AD_HEAD_LOGISTIC});
     d = (ad_nn_data){1, 1, (float[]){0}, 1, (float[]){1}, NULL};
-    cr_assert_eq(ad_lm_train(m, &d, NULL, NULL, err, sizeof err), AD_ERR_INVALID);
-    cr_assert(strstr(err, "ad_lm_train: needs an identity head"), "%s", err);
+    cr_assert_eq(ad_lm_train(m, &d, NULL, NULL), AD_ERR_INVALID);
+    cr_assert(strstr(ad_last_error(), "ad_lm_train: needs an identity head"), "%s",
+              ad_last_error());
     ad_nn_free(m);
 }
 
@@ -116,12 +113,12 @@ Test(nn_lm, cholesky_refuses_null_matrices)
 
 static void expect_lm_refused(ad_lm_opts o, const char *needle)
 {
-    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 1, .seed = 1}, NULL, 0);
+    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 1, .seed = 1});
     ad_nn_data d = {2, 1, (float[]){0, 1}, 1, (float[]){1, 3}, NULL};
-    char err[256] = "";
     o.quiet = true;
-    cr_assert_eq(ad_lm_train(m, &d, &o, NULL, err, sizeof err), AD_ERR_INVALID, "%s", err);
-    cr_assert(strstr(err, needle), "message \"%s\" lacks \"%s\"", err, needle);
+    cr_assert_eq(ad_lm_train(m, &d, &o, NULL), AD_ERR_INVALID, "%s", ad_last_error());
+    cr_assert(strstr(ad_last_error(), needle), "message \"%s\" lacks \"%s\"", ad_last_error(),
+              needle);
     ad_nn_free(m);
 }
 
@@ -142,11 +139,10 @@ Test(nn_lm, refuses_nan_negative_or_infinite_damping_instead_of_hanging, .timeou
 
 Test(nn_lm, refuses_a_residual_count_that_overflows)
 {
-    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .seed = 1}, NULL, 0);
+    ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1, .outputs = 2, .seed = 1});
     ad_nn_data d = {SIZE_MAX / 2 + 1, 1, (float[]){0}, 2, (float[]){1, 3}, NULL};
-    char err[256] = "";
-    cr_assert_eq(ad_lm_train(m, &d, &(ad_lm_opts){.quiet = true}, NULL, err, sizeof err),
-                 AD_ERR_INVALID);
-    cr_assert(strstr(err, "ad_lm_train: 9223372036854775808 samples x 2 outputs"), "%s", err);
+    cr_assert_eq(ad_lm_train(m, &d, &(ad_lm_opts){.quiet = true}, NULL), AD_ERR_INVALID);
+    cr_assert(strstr(ad_last_error(), "ad_lm_train: 9223372036854775808 samples x 2 outputs"), "%s",
+              ad_last_error());
     ad_nn_free(m);
 }

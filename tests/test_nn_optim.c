@@ -24,9 +24,8 @@ static void set_grad(ad_param *p, double g0, double g1)
 
 static ad_opt *opt(ad_opt_config c, ad_param *p)
 {
-    char err[128];
-    ad_opt *o = ad_opt_new(&c, &p, 1, err, sizeof err);
-    cr_assert_not_null(o, "%s", err);
+    ad_opt *o = ad_opt_new(&c, &p, 1);
+    cr_assert_not_null(o, "%s", ad_last_error());
     return o;
 }
 
@@ -128,8 +127,8 @@ Test(nn_optim, clipping_scales_the_global_norm_down_to_the_limit_only_when_above
 {
     ad_param *p = param2(0.0, 0.0), *q = param2(0.0, 0.0);
     ad_param *ps[] = {p, q};
-    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_SGD, .lr = 1.0, .clip_norm = 1.0}, ps, 2,
-                           NULL, 0);
+    ad_opt *o =
+        ad_opt_new(&(ad_opt_config){.kind = AD_OPT_SGD, .lr = 1.0, .clip_norm = 1.0}, ps, 2);
     set_grad(p, 3.0, 0.0), set_grad(q, 0.0, 4.0);
     cr_assert_float_eq(ad_opt_grad_norm(o), 5.0, 1e-15);
     ad_opt_step(o);
@@ -212,30 +211,29 @@ Test(nn_optim, defaults_fill_zero_fields)
 Test(nn_optim, refuses_bad_configs_with_a_message)
 {
     ad_param *p = param2(0, 0);
-    char err[160];
-    cr_assert_null(ad_opt_new(&(ad_opt_config){.kind = (ad_opt_kind)17}, &p, 1, err, sizeof err));
-    cr_assert(strstr(err, "ad_opt_new: unknown optimizer 17"), "%s", err);
-    cr_assert_null(ad_opt_new(&(ad_opt_config){.lr = -1}, &p, 1, err, sizeof err));
-    cr_assert(strstr(err, "ad_opt_new: lr is -1; it must be finite and >= 0"), "%s", err);
-    cr_assert_null(ad_opt_new(&(ad_opt_config){.momentum = 1.5}, &p, 1, err, sizeof err));
-    cr_assert(strstr(err, "ad_opt_new: momentum is 1.5; it must be in [0, 1)"), "%s", err);
+    cr_assert_null(ad_opt_new(&(ad_opt_config){.kind = (ad_opt_kind)17}, &p, 1));
+    cr_assert(strstr(ad_last_error(), "ad_opt_new: unknown optimizer 17"), "%s", ad_last_error());
+    cr_assert_null(ad_opt_new(&(ad_opt_config){.lr = -1}, &p, 1));
+    cr_assert(strstr(ad_last_error(), "ad_opt_new: lr is -1; it must be finite and >= 0"), "%s",
+              ad_last_error());
+    cr_assert_null(ad_opt_new(&(ad_opt_config){.momentum = 1.5}, &p, 1));
+    cr_assert(strstr(ad_last_error(), "ad_opt_new: momentum is 1.5; it must be in [0, 1)"), "%s",
+              ad_last_error());
     /* NaN passes "x < 0" tests; a negative gamma or lr_min made the rate negative */
-    cr_assert_null(ad_opt_new(&(ad_opt_config){.lr = (double)NAN}, &p, 1, err, sizeof err));
-    cr_assert(strstr(err, "ad_opt_new: lr is nan"), "%s", err);
-    cr_assert_null(ad_opt_new(&(ad_opt_config){.beta2 = (double)NAN}, &p, 1, err, sizeof err));
-    cr_assert(strstr(err, "ad_opt_new: beta2 is nan"), "%s", err);
-    cr_assert_null(
-        ad_opt_new(&(ad_opt_config){.schedule = AD_LR_STEP, .gamma = -1}, &p, 1, err, sizeof err));
-    cr_assert(strstr(err, "ad_opt_new: gamma is -1"), "%s", err);
-    cr_assert_null(ad_opt_new(&(ad_opt_config){.schedule = AD_LR_COSINE, .lr_min = -0.5}, &p, 1,
-                              err, sizeof err));
-    cr_assert(strstr(err, "ad_opt_new: lr_min is -0.5"), "%s", err);
-    ad_opt *unclipped = ad_opt_new(&(ad_opt_config){.clip_norm = HUGE_VAL}, &p, 1, err, sizeof err);
-    cr_assert_not_null(unclipped, "%s", err);
+    cr_assert_null(ad_opt_new(&(ad_opt_config){.lr = (double)NAN}, &p, 1));
+    cr_assert(strstr(ad_last_error(), "ad_opt_new: lr is nan"), "%s", ad_last_error());
+    cr_assert_null(ad_opt_new(&(ad_opt_config){.beta2 = (double)NAN}, &p, 1));
+    cr_assert(strstr(ad_last_error(), "ad_opt_new: beta2 is nan"), "%s", ad_last_error());
+    cr_assert_null(ad_opt_new(&(ad_opt_config){.schedule = AD_LR_STEP, .gamma = -1}, &p, 1));
+    cr_assert(strstr(ad_last_error(), "ad_opt_new: gamma is -1"), "%s", ad_last_error());
+    cr_assert_null(ad_opt_new(&(ad_opt_config){.schedule = AD_LR_COSINE, .lr_min = -0.5}, &p, 1));
+    cr_assert(strstr(ad_last_error(), "ad_opt_new: lr_min is -0.5"), "%s", ad_last_error());
+    ad_opt *unclipped = ad_opt_new(&(ad_opt_config){.clip_norm = HUGE_VAL}, &p, 1);
+    cr_assert_not_null(unclipped, "%s", ad_last_error());
     ad_opt_free(unclipped);
     ad_param *none[] = {NULL};
-    cr_assert_null(ad_opt_new(&(ad_opt_config){0}, none, 1, err, sizeof err));
-    cr_assert(strstr(err, "params[0] is NULL"), "%s", err);
+    cr_assert_null(ad_opt_new(&(ad_opt_config){0}, none, 1));
+    cr_assert(strstr(ad_last_error(), "params[0] is NULL"), "%s", ad_last_error());
     ad_param_free(p);
 }
 
@@ -260,14 +258,14 @@ Test(nn_optim, refuses_a_parameter_listed_twice_naming_both_positions)
 {
     ad_param *a = ad_param_new(AD_F32, 1, (size_t[]){3});
     ad_param *b = ad_param_new(AD_F32, 1, (size_t[]){2});
-    char err[256] = "";
     ad_param *ps[4] = {a, b, NULL, a};
     ps[2] = ad_param_new(AD_F64, 1, (size_t[]){1});
-    cr_assert_null(ad_opt_new(&(ad_opt_config){0}, ps, 4, err, sizeof err));
-    cr_assert_str_eq(err, "ad_opt_new: params[0] and params[3] are the same parameter (it would be "
-                          "updated twice per step)");
-    ad_opt *o = ad_opt_new(&(ad_opt_config){0}, ps, 3, err, sizeof err);
-    cr_assert_not_null(o, "%s", err);
+    cr_assert_null(ad_opt_new(&(ad_opt_config){0}, ps, 4));
+    cr_assert_str_eq(ad_last_error(),
+                     "ad_opt_new: params[0] and params[3] are the same parameter (it would be "
+                     "updated twice per step)");
+    ad_opt *o = ad_opt_new(&(ad_opt_config){0}, ps, 3);
+    cr_assert_not_null(o, "%s", ad_last_error());
     ad_opt_free(o);
     ad_param_free(ps[2]);
     ad_param_free(a);

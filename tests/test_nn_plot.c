@@ -47,8 +47,7 @@ Test(nn_plot, history_svg_has_both_panels_curves_ticks_and_legend)
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);
     close(fd);
-    char err[256];
-    cr_assert_eq(ad_nn_history_svg(&h, path, "a <test> & more", err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_history_svg(&h, path, "a <test> & more"), AD_OK, "%s", ad_last_error());
     char *s = slurp(path);
     cr_assert(strncmp(s, "<?xml", 5) == 0);
     cr_assert(strstr(s, "</svg>\n") != NULL);
@@ -69,9 +68,9 @@ Test(nn_plot, an_unwritable_path_is_an_io_error_naming_it)
 {
     ad_nn_series s = {"x", (double[]){1, 2}, 2};
     ad_nn_panel p = {"t", "y", &s, 1, false, false};
-    char err[256];
-    cr_assert_eq(ad_nn_plot_svg("/nonexistent-dir/x.svg", NULL, &p, 1, err, sizeof err), AD_ERR_IO);
-    cr_assert(strstr(err, "ad_nn_plot_svg: cannot write /nonexistent-dir/x.svg"), "%s", err);
+    cr_assert_eq(ad_nn_plot_svg("/nonexistent-dir/x.svg", NULL, &p, 1), AD_ERR_IO);
+    cr_assert(strstr(ad_last_error(), "ad_nn_plot_svg: cannot write /nonexistent-dir/x.svg"), "%s",
+              ad_last_error());
 }
 
 /* Curves far from 0 whose range is below the values' rounding step: the
@@ -87,8 +86,7 @@ Test(nn_plot, flat_or_nearly_flat_curves_at_1e20_give_a_finite_svg)
         int fd = mkstemp(path);
         cr_assert(fd >= 0);
         close(fd);
-        char err[256] = "";
-        cr_assert_eq(ad_nn_history_svg(&h, path, "run", err, sizeof err), AD_OK, "%s", err);
+        cr_assert_eq(ad_nn_history_svg(&h, path, "run"), AD_OK, "%s", ad_last_error());
         char *svg = slurp(path);
         cr_assert(strlen(svg) < 100000, "%zu bytes", strlen(svg));
         cr_assert_null(strstr(svg, "nan"), "flat %d", flat);
@@ -138,8 +136,7 @@ Test(nn_plot, control_characters_and_invalid_utf8_in_names_give_valid_xml_text)
     ad_nn_panel p = {nasty, nasty, &s, 1, false, false};
     char path[] = "/tmp/adtape_plot_XXXXXX";
     temp_path(path);
-    char err[256] = "";
-    cr_assert_eq(ad_nn_plot_svg(path, nasty, &p, 1, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_plot_svg(path, nasty, &p, 1), AD_OK, "%s", ad_last_error());
     char *svg = slurp(path);
     for (const unsigned char *u = (const unsigned char *)svg; *u;) {
         cr_assert(*u >= 0x20 || *u == '\n' || *u == '\t' || *u == '\r',
@@ -167,8 +164,7 @@ Test(nn_plot, values_near_dbl_max_give_finite_coordinates_and_labels)
         ad_nn_panel p = {"Loss", "loss", &s, 1, log, false};
         char path[] = "/tmp/adtape_plot_XXXXXX";
         temp_path(path);
-        char err[256] = "";
-        cr_assert_eq(ad_nn_plot_svg(path, "big", &p, 1, err, sizeof err), AD_OK, "%s", err);
+        cr_assert_eq(ad_nn_plot_svg(path, "big", &p, 1), AD_OK, "%s", ad_last_error());
         char *svg = slurp(path);
         for (char *q = svg; *q; q++)
             *q = (char)tolower((unsigned char)*q);
@@ -192,8 +188,7 @@ Test(nn_plot, y_tick_labels_differ_when_the_range_is_small_next_to_the_values)
         ad_nn_panel p = {"Loss", "loss", &s, 1, false, false};
         char path[] = "/tmp/adtape_plot_XXXXXX";
         temp_path(path);
-        char err[256] = "";
-        cr_assert_eq(ad_nn_plot_svg(path, NULL, &p, 1, err, sizeof err), AD_OK, "%s", err);
+        cr_assert_eq(ad_nn_plot_svg(path, NULL, &p, 1), AD_OK, "%s", ad_last_error());
         char *svg = slurp(path);
         /* y tick labels are the only right-aligned texts */
         const char *tag = "text-anchor=\"end\" font-size=\"12\">";
@@ -220,13 +215,11 @@ Test(nn_plot, history_svg_errors_name_history_svg)
 {
     ad_nn_history h = {0};
     cr_assert(ad_nn_history_push(&h, 1, 0.5, 1, 0.5, 0.1));
-    char err[256] = "";
-    cr_assert_eq(ad_nn_history_svg(&h, "/nonexistent-dir/h.svg", "run", err, sizeof err),
-                 AD_ERR_IO);
-    cr_assert(strncmp(err, "ad_nn_history_svg: ", 19) == 0, "%s", err);
-    cr_assert(strstr(err, "/nonexistent-dir/h.svg"), "%s", err);
-    cr_assert_eq(ad_nn_history_svg(&h, NULL, "run", err, sizeof err), AD_ERR_INVALID);
-    cr_assert(strncmp(err, "ad_nn_history_svg: ", 19) == 0, "%s", err);
+    cr_assert_eq(ad_nn_history_svg(&h, "/nonexistent-dir/h.svg", "run"), AD_ERR_IO);
+    cr_assert(strncmp(ad_last_error(), "ad_nn_history_svg: ", 19) == 0, "%s", ad_last_error());
+    cr_assert(strstr(ad_last_error(), "/nonexistent-dir/h.svg"), "%s", ad_last_error());
+    cr_assert_eq(ad_nn_history_svg(&h, NULL, "run"), AD_ERR_INVALID);
+    cr_assert(strncmp(ad_last_error(), "ad_nn_history_svg: ", 19) == 0, "%s", ad_last_error());
     ad_nn_history_free(&h);
 }
 
@@ -236,12 +229,13 @@ Test(nn_plot, a_failed_write_names_the_path_and_the_system_error)
 {
     ad_nn_series s = {"x", (double[]){1, 2}, 2};
     ad_nn_panel p = {"t", "y", &s, 1, false, false};
-    char err[256] = "";
-    cr_assert_eq(ad_nn_plot_svg("/nonexistent-dir/x.svg", NULL, &p, 1, err, sizeof err), AD_ERR_IO);
-    cr_assert(strstr(err, "/nonexistent-dir/x.svg") && strstr(err, strerror(ENOENT)), "%s", err);
+    cr_assert_eq(ad_nn_plot_svg("/nonexistent-dir/x.svg", NULL, &p, 1), AD_ERR_IO);
+    cr_assert(strstr(ad_last_error(), "/nonexistent-dir/x.svg") &&
+                  strstr(ad_last_error(), strerror(ENOENT)),
+              "%s", ad_last_error());
     if (access("/dev/full", W_OK) != 0) cr_skip_test("no writable /dev/full");
-    cr_assert_eq(ad_nn_plot_svg("/dev/full", NULL, &p, 1, err, sizeof err), AD_ERR_IO);
-    cr_assert(strstr(err, "ad_nn_plot_svg: ") && strstr(err, "/dev/full") &&
-                  strstr(err, strerror(ENOSPC)),
-              "%s", err);
+    cr_assert_eq(ad_nn_plot_svg("/dev/full", NULL, &p, 1), AD_ERR_IO);
+    cr_assert(strstr(ad_last_error(), "ad_nn_plot_svg: ") && strstr(ad_last_error(), "/dev/full") &&
+                  strstr(ad_last_error(), strerror(ENOSPC)),
+              "%s", ad_last_error());
 }

@@ -25,7 +25,7 @@ static ad_nn *xor_model(uint64_t seed)
                     .outputs = 1,
                     .head = AD_HEAD_LOGISTIC,
                     .seed = seed};
-    ad_nn *m = ad_nn_new(&s, NULL, 0);
+    ad_nn *m = ad_nn_new(&s);
     cr_assert_not_null(m);
     return m;
 }
@@ -35,7 +35,7 @@ static ad_opt *default_opt(const ad_nn *m)
 {
     size_t np;
     ad_param *const *ps = ad_nn_params(m, &np);
-    ad_opt *o = ad_opt_new(&(ad_opt_config){0}, ps, np, NULL, 0);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){0}, ps, np);
     cr_assert_not_null(o);
     return o;
 }
@@ -44,11 +44,10 @@ static void train_xor(ad_nn *m, ad_nn_history *h)
 {
     size_t np;
     ad_param *const *ps = ad_nn_params(m, &np);
-    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM, .lr = 0.05}, ps, np, NULL, 0);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM, .lr = 0.05}, ps, np);
     ad_nn_data d = {4, 2, xor_x, 1, xor_y, NULL};
     ad_nn_train_opts to = {.epochs = 400, .batch_size = 4, .seed = 1, .quiet = true};
-    char err[256];
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, h, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, h), AD_OK, "%s", ad_last_error());
     ad_opt_free(o);
 }
 
@@ -80,18 +79,17 @@ Test(nn_train, residual_mlp_separates_two_spirals_above_95_percent)
         {32, AD_ACT_RELU, 0, false}, {32, AD_ACT_RELU, 1, false}, {32, AD_ACT_RELU, 1, false}};
     ad_nn_spec s = {
         .inputs = 2, .n_hidden = 3, .hidden = h, .outputs = 2, .head = AD_HEAD_SOFTMAX, .seed = 9};
-    ad_nn *m = ad_nn_new(&s, NULL, 0);
+    ad_nn *m = ad_nn_new(&s);
     size_t np;
     ad_param *const *ps = ad_nn_params(m, &np);
-    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM, .lr = 0.01}, ps, np, NULL, 0);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM, .lr = 0.01}, ps, np);
     ad_nn_data d = {2 * SPIRAL_N, 2, sp_x, 0, NULL, sp_l};
     ad_nn_train_opts to = {.epochs = 40, .batch_size = 32, .seed = 3, .quiet = true};
     ad_nn_history hist = {0};
-    char err[256];
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, &hist, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, &hist), AD_OK, "%s", ad_last_error());
     ad_tape *t = ad_tape_new();
     double loss, acc;
-    cr_assert_eq(ad_nn_evaluate(m, t, &d, 0, &loss, &acc, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_evaluate(m, t, &d, 0, &loss, &acc), AD_OK, "%s", ad_last_error());
     cr_assert_gt(acc, 0.95, "spirals accuracy %g (loss %g)", acc, loss);
     cr_assert_lt(loss, hist.train_loss[0]);
     ad_tape_free(t);
@@ -106,7 +104,7 @@ Test(nn_train, evaluation_records_nothing_and_restores_recording)
     ad_tape *t = ad_tape_new();
     ad_nn_data d = {4, 2, xor_x, 1, xor_y, NULL};
     double loss, acc;
-    cr_assert_eq(ad_nn_evaluate(m, t, &d, 3, &loss, &acc, NULL, 0), AD_OK);
+    cr_assert_eq(ad_nn_evaluate(m, t, &d, 3, &loss, &acc), AD_OK);
     cr_assert(isfinite(loss) && acc >= 0 && acc <= 1);
     /* recording is back on and the tape is reset */
     cr_assert(ad_tape_set_recording(t, true));
@@ -131,8 +129,7 @@ static void train_more(ad_nn *m, ad_opt *o, size_t epochs)
 {
     ad_nn_data d = {2 * SPIRAL_N, 2, sp_x, 0, NULL, sp_l};
     ad_nn_train_opts to = {.epochs = epochs, .batch_size = 50, .seed = 8, .quiet = true};
-    char err[256];
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, NULL, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, NULL), AD_OK, "%s", ad_last_error());
 }
 
 static ad_nn *small_model(void)
@@ -140,7 +137,7 @@ static ad_nn *small_model(void)
     static const ad_nn_layer_spec h[] = {{16, AD_ACT_RELU, 0, false}, {12, AD_ACT_GELU, 1, true}};
     ad_nn_spec s = {
         .inputs = 2, .n_hidden = 2, .hidden = h, .outputs = 2, .head = AD_HEAD_SOFTMAX, .seed = 21};
-    return ad_nn_new(&s, NULL, 0);
+    return ad_nn_new(&s);
 }
 
 static ad_opt *small_opt(ad_nn *m)
@@ -153,7 +150,7 @@ static ad_opt *small_opt(ad_nn *m)
                        .clip_norm = 1,
                        .schedule = AD_LR_COSINE,
                        .total_epochs = 6};
-    return ad_opt_new(&c, ps, np, NULL, 0);
+    return ad_opt_new(&c, ps, np);
 }
 
 static void temp_path(char *path)
@@ -171,10 +168,10 @@ Test(nn_train, training_resumed_from_a_file_continues_bit_exactly)
     ad_opt *oa = small_opt(a), *ob = small_opt(b), *oc = small_opt(c);
     train_more(a, oa, 6); /* uninterrupted */
     train_more(b, ob, 3); /* interrupted after 3 epochs, saved, loaded into fresh c */
-    char path[64], err[256];
+    char path[64];
     temp_path(path);
-    cr_assert_eq(ad_nn_save(path, b, ob, err, sizeof err), AD_OK, "%s", err);
-    cr_assert_eq(ad_nn_load(path, c, oc, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_save(path, b, ob), AD_OK, "%s", ad_last_error());
+    cr_assert_eq(ad_nn_load(path, c, oc), AD_OK, "%s", ad_last_error());
     cr_assert_eq(ad_opt_epoch(oc), 3);
     cr_assert_eq(ad_opt_steps(oc), ad_opt_steps(ob));
     train_more(c, oc, 3);
@@ -198,9 +195,9 @@ Test(nn_train, training_resumed_from_a_file_continues_bit_exactly)
 Test(nn_train, loading_into_another_architecture_is_refused_and_changes_nothing)
 {
     ad_nn *a = small_model();
-    char path[64], err[256];
+    char path[64];
     temp_path(path);
-    cr_assert_eq(ad_nn_save(path, a, NULL, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_save(path, a, NULL), AD_OK, "%s", ad_last_error());
     /* same shapes, other activation: only the description tells them apart */
     static const ad_nn_layer_spec h[] = {{16, AD_ACT_TANH, 0, false}, {12, AD_ACT_GELU, 1, true}};
     ad_nn *b = ad_nn_new(&(ad_nn_spec){.inputs = 2,
@@ -208,36 +205,37 @@ Test(nn_train, loading_into_another_architecture_is_refused_and_changes_nothing)
                                        .hidden = h,
                                        .outputs = 2,
                                        .head = AD_HEAD_SOFTMAX,
-                                       .seed = 99},
-                         NULL, 0);
+                                       .seed = 99});
     float before = ((float *)ad_param_value(ad_nn_params(b, NULL)[0]))[0];
-    cr_assert_eq(ad_nn_load(path, b, NULL, err, sizeof err), AD_ERR_FORMAT);
-    cr_assert(strstr(err, "ad_nn_load:") && strstr(err, "16 relu") && strstr(err, "16 tanh"), "%s",
-              err);
+    cr_assert_eq(ad_nn_load(path, b, NULL), AD_ERR_FORMAT);
+    cr_assert(strstr(ad_last_error(), "ad_nn_load:") && strstr(ad_last_error(), "16 relu") &&
+                  strstr(ad_last_error(), "16 tanh"),
+              "%s", ad_last_error());
     cr_assert_eq(((float *)ad_param_value(ad_nn_params(b, NULL)[0]))[0], before);
     /* an AdamW file does not load into an Adam optimizer of the same size */
     ad_opt *oa = small_opt(a);
-    cr_assert_eq(ad_nn_save(path, a, oa, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_save(path, a, oa), AD_OK, "%s", ad_last_error());
     size_t np;
     ad_param *const *pa = ad_nn_params(a, &np);
-    ad_opt *adam = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM}, pa, np, NULL, 0);
-    cr_assert_eq(ad_nn_load(path, a, adam, err, sizeof err), AD_ERR_FORMAT);
-    cr_assert(strstr(err, "opt=adamw") && strstr(err, "opt=adam\""), "%s", err);
+    ad_opt *adam = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM}, pa, np);
+    cr_assert_eq(ad_nn_load(path, a, adam), AD_ERR_FORMAT);
+    cr_assert(strstr(ad_last_error(), "opt=adamw") && strstr(ad_last_error(), "opt=adam\""), "%s",
+              ad_last_error());
     ad_opt_free(adam);
     ad_opt_free(oa);
-    cr_assert_eq(ad_nn_save(path, a, NULL, err, sizeof err), AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_save(path, a, NULL), AD_OK, "%s", ad_last_error());
     /* a file without optimizer state cannot fill an optimizer */
     ad_opt *o = small_opt(b);
-    cr_assert_neq(ad_nn_load(path, a, o, err, sizeof err), AD_OK);
+    cr_assert_neq(ad_nn_load(path, a, o), AD_OK);
     /* a truncated file */
     FILE *f = fopen(path, "r+b");
     fseek(f, 0, SEEK_END);
     long len = ftell(f);
     fclose(f);
     cr_assert_eq(truncate(path, len / 2), 0);
-    cr_assert_eq(ad_nn_load(path, a, NULL, err, sizeof err), AD_ERR_FORMAT, "%s", err);
+    cr_assert_eq(ad_nn_load(path, a, NULL), AD_ERR_FORMAT, "%s", ad_last_error());
     unlink(path);
-    cr_assert_eq(ad_nn_load(path, a, NULL, err, sizeof err), AD_ERR_IO);
+    cr_assert_eq(ad_nn_load(path, a, NULL), AD_ERR_IO);
     ad_opt_free(o);
     ad_nn_free(a), ad_nn_free(b);
 }
@@ -261,23 +259,25 @@ Test(nn_train, refuses_data_that_does_not_fit_the_model)
 {
     ad_nn *m = small_model();
     ad_opt *o = small_opt(m);
-    char err[256];
     ad_nn_data d = {4, 3, xor_x, 0, NULL, (int32_t[]){0, 1, 0, 1}};
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, NULL, NULL, err, sizeof err), AD_ERR_INVALID);
-    cr_assert(strstr(err, "training data has 3 features, the model takes 2"), "%s", err);
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, NULL, NULL), AD_ERR_INVALID);
+    cr_assert(strstr(ad_last_error(), "training data has 3 features, the model takes 2"), "%s",
+              ad_last_error());
     d = (ad_nn_data){4, 2, xor_x, 1, xor_y, NULL};
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, NULL, NULL, err, sizeof err), AD_ERR_INVALID);
-    cr_assert(strstr(err, "lacks the softmax head's targets"), "%s", err);
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, NULL, NULL), AD_ERR_INVALID);
+    cr_assert(strstr(ad_last_error(), "lacks the softmax head's targets"), "%s", ad_last_error());
     ad_tape *t = ad_tape_new();
     d = (ad_nn_data){4, 2, xor_x, 0, NULL, (int32_t[]){0, 1, 2, 1}};
-    cr_assert_eq(ad_nn_evaluate(m, t, &d, 0, NULL, NULL, err, sizeof err), AD_ERR_INVALID);
-    cr_assert(strstr(err, "label 2 of sample 2 is not in [0, 2)"), "%s", err);
+    cr_assert_eq(ad_nn_evaluate(m, t, &d, 0, NULL, NULL), AD_ERR_INVALID);
+    cr_assert(strstr(ad_last_error(), "label 2 of sample 2 is not in [0, 2)"), "%s",
+              ad_last_error());
     /* training checks every label before its first step, so the model is untouched */
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &(ad_nn_train_opts){.batch_size = 1, .quiet = 1}, NULL,
-                             err, sizeof err),
-                 AD_ERR_INVALID);
-    cr_assert(strstr(err, "ad_nn_train: training data: label 2 of sample 2 is not in [0, 2)"), "%s",
-              err);
+    cr_assert_eq(
+        ad_nn_train(m, o, &d, NULL, &(ad_nn_train_opts){.batch_size = 1, .quiet = 1}, NULL),
+        AD_ERR_INVALID);
+    cr_assert(
+        strstr(ad_last_error(), "ad_nn_train: training data: label 2 of sample 2 is not in [0, 2)"),
+        "%s", ad_last_error());
     cr_assert_eq(ad_opt_steps(o), 0);
     ad_tape_free(t);
     ad_opt_free(o);
@@ -293,12 +293,10 @@ Test(nn_train, a_long_run_name_is_cut_in_the_progress_line, .init = cr_redirect_
     ad_nn *m = xor_model(3);
     size_t np;
     ad_param *const *ps = ad_nn_params(m, &np);
-    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_SGD, .lr = 0.1}, ps, np, NULL, 0);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_SGD, .lr = 0.1}, ps, np);
     ad_nn_data d = {4, 2, xor_x, 1, xor_y, NULL};
-    char err[256] = "";
-    cr_assert_eq(ad_nn_train(m, o, &d, &d, &(ad_nn_train_opts){.epochs = 2, .name = name}, NULL,
-                             err, sizeof err),
-                 AD_OK, "%s", err);
+    cr_assert_eq(ad_nn_train(m, o, &d, &d, &(ad_nn_train_opts){.epochs = 2, .name = name}, NULL),
+                 AD_OK, "%s", ad_last_error());
     fflush(stderr);
     ad_opt_free(o);
     ad_nn_free(m);
@@ -310,14 +308,14 @@ Test(nn_train, prints_one_progress_line_per_epoch_with_its_fields_and_none_when_
     ad_nn *m = xor_model(3);
     size_t np;
     ad_param *const *ps = ad_nn_params(m, &np);
-    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_SGD, .lr = 0.1}, ps, np, NULL, 0);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_SGD, .lr = 0.1}, ps, np);
     ad_nn_data d = {4, 2, xor_x, 1, xor_y, NULL};
     ad_nn_train_opts to = {.epochs = 3, .batch_size = 2, .name = "xortest"};
-    cr_assert_eq(ad_nn_train(m, o, &d, &d, &to, NULL, NULL, 0), AD_OK);
+    cr_assert_eq(ad_nn_train(m, o, &d, &d, &to, NULL), AD_OK);
     to.quiet = true;
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, NULL, NULL, 0), AD_OK);
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, NULL), AD_OK);
     to = (ad_nn_train_opts){.epochs = 4, .print_every = 3, .name = "every3"};
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, NULL, NULL, 0), AD_OK);
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, NULL), AD_OK);
     fflush(stderr);
     FILE *f = cr_get_redirected_stderr();
     char line[512];
@@ -354,12 +352,11 @@ Test(nn_train, refuses_an_optimizer_built_over_another_models_parameters)
     ad_nn *m = xor_model(3), *other = xor_model(4);
     ad_opt *o = default_opt(other);
     ad_nn_data d = {4, 2, xor_x, 1, xor_y, NULL};
-    char err[256] = "";
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &(ad_nn_train_opts){.epochs = 2, .quiet = true}, NULL,
-                             err, sizeof err),
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &(ad_nn_train_opts){.epochs = 2, .quiet = true}, NULL),
                  AD_ERR_INVALID);
-    cr_assert(strstr(err, "ad_nn_train: the optimizer does not update the model's parameter 0"),
-              "%s", err);
+    cr_assert(strstr(ad_last_error(),
+                     "ad_nn_train: the optimizer does not update the model's parameter 0"),
+              "%s", ad_last_error());
     cr_assert_eq(ad_opt_steps(o), 0);
     ad_opt_free(o);
     ad_nn_free(other);
@@ -370,18 +367,19 @@ Test(nn_train, refuses_a_sample_count_or_epoch_count_that_overflows)
 {
     ad_nn *m = xor_model(3);
     ad_opt *o = default_opt(m);
-    char err[256] = "";
     ad_nn_train_opts q = {.epochs = 2, .quiet = true};
     /* n x sizeof(size_t) wraps: the permutation would be a few bytes */
     ad_nn_data d = {SIZE_MAX / 4 + 1, 2, xor_x, 1, xor_y, NULL};
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &q, NULL, err, sizeof err), AD_ERR_INVALID);
-    cr_assert(strstr(err, "ad_nn_train: training data has 4611686018427387904 samples"), "%s", err);
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &q, NULL), AD_ERR_INVALID);
+    cr_assert(strstr(ad_last_error(), "ad_nn_train: training data has 4611686018427387904 samples"),
+              "%s", ad_last_error());
     /* epoch + epochs wraps: nothing ran, and AD_OK said it had */
     d.n = 4;
     ad_opt_set_epoch(o, 5);
     q.epochs = SIZE_MAX - 2;
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &q, NULL, err, sizeof err), AD_ERR_INVALID);
-    cr_assert(strstr(err, "ad_nn_train: 18446744073709551613 epochs from epoch 5"), "%s", err);
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &q, NULL), AD_ERR_INVALID);
+    cr_assert(strstr(ad_last_error(), "ad_nn_train: 18446744073709551613 epochs from epoch 5"),
+              "%s", ad_last_error());
     cr_assert_eq(ad_opt_steps(o), 0);
     ad_opt_free(o);
     ad_nn_free(m);
@@ -391,10 +389,10 @@ Test(nn_train, names_missing_inputs_instead_of_a_width_mismatch)
 {
     ad_nn *m = xor_model(3);
     ad_opt *o = default_opt(m);
-    char err[256] = "";
     ad_nn_data d = {4, 2, NULL, 1, xor_y, NULL};
-    cr_assert_eq(ad_nn_train(m, o, &d, NULL, NULL, NULL, err, sizeof err), AD_ERR_INVALID);
-    cr_assert(strstr(err, "ad_nn_train: training data has no inputs (x is NULL)"), "%s", err);
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, NULL, NULL), AD_ERR_INVALID);
+    cr_assert(strstr(ad_last_error(), "ad_nn_train: training data has no inputs (x is NULL)"), "%s",
+              ad_last_error());
     ad_opt_free(o);
     ad_nn_free(m);
 }

@@ -198,15 +198,14 @@ static size_t entries_in(const char *path)
 
 static void save_part(run *r, ad_param *const *p, const char *path)
 {
-    char err[256];
     remove(path);
-    ad_status s = ad_params_save(path, p, NPARAM, "meta", 4, err, sizeof err);
-    note(r, s, "first save", s ? err : NULL);
+    ad_status s = ad_params_save(path, p, NPARAM, "meta", 4);
+    note(r, s, "first save", s ? ad_last_error() : NULL);
     bool first_saved = s == AD_OK;
     float before = ((const float *)ad_param_value(p[0]))[0];
     ((float *)ad_param_value(p[0]))[0] = before + 1.0f;
-    s = ad_params_save(path, p, NPARAM, "meta", 4, err, sizeof err);
-    note(r, s, "second save", s ? err : NULL);
+    s = ad_params_save(path, p, NPARAM, "meta", 4);
+    note(r, s, "second save", s ? ad_last_error() : NULL);
     bool second_saved = s == AD_OK;
     if (entries_in(dir) != (first_saved || second_saved ? 1u : 0u))
         broken(r, "save", "a failed save left a temporary file behind");
@@ -215,8 +214,8 @@ static void save_part(run *r, ad_param *const *p, const char *path)
     ((float *)ad_param_value(p[0]))[0] = 0.0f;
     char meta[8];
     size_t meta_len = 0;
-    s = ad_params_load(path, p, NPARAM, meta, sizeof meta, &meta_len, err, sizeof err);
-    note(r, s, "load", s ? err : NULL);
+    s = ad_params_load(path, p, NPARAM, meta, sizeof meta, &meta_len);
+    note(r, s, "load", s ? ad_last_error() : NULL);
     if (s == AD_OK) {
         float got = ((const float *)ad_param_value(p[0]))[0];
         if (got != (second_saved ? before + 1.0f : before) || meta_len != 4)
@@ -237,28 +236,27 @@ static void nn_part(run *r, ad_tape *t, const char *path)
                        .outputs = C,
                        .head = AD_HEAD_SOFTMAX,
                        .seed = 5};
-    char err[256] = "";
-    ad_nn *m = ad_nn_new(&spec, err, sizeof err);
+    ad_nn *m = ad_nn_new(&spec);
     if (!m) {
-        note(r, AD_ERR_NOMEM, "ad_nn_new", err);
+        note(r, AD_ERR_NOMEM, "ad_nn_new", ad_last_error());
         return;
     }
     size_t np;
     ad_param *const *p = ad_nn_params(m, &np);
-    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM}, p, np, err, sizeof err);
-    if (!o) note(r, AD_ERR_NOMEM, "ad_opt_new", err);
+    ad_opt *o = ad_opt_new(&(ad_opt_config){.kind = AD_OPT_ADAM}, p, np);
+    if (!o) note(r, AD_ERR_NOMEM, "ad_opt_new", ad_last_error());
     if (o) {
         ad_tensor x = ad_tensor_uniform(t, AD_F32, 2, (size_t[]){B, 3}, -1, 1, 8);
-        ad_tensor loss = ad_nn_loss(m, ad_nn_forward(m, x), (ad_tensor){0}, labels);
+        ad_tensor loss = ad_nn_loss(m, ad_nn_forward(m, x), AD_TENSOR_NONE, labels);
         ad_backward(loss);
         note_tape(r, t, "MLP step");
         ad_opt_step(o);
         ad_opt_zero_grad(o);
-        ad_status s = ad_nn_save(path, m, o, err, sizeof err);
-        note(r, s, "ad_nn_save", s ? err : NULL);
+        ad_status s = ad_nn_save(path, m, o);
+        note(r, s, "ad_nn_save", s ? ad_last_error() : NULL);
         if (s == AD_OK) {
-            s = ad_nn_load(path, m, o, err, sizeof err);
-            note(r, s, "ad_nn_load", s ? err : NULL);
+            s = ad_nn_load(path, m, o);
+            note(r, s, "ad_nn_load", s ? ad_last_error() : NULL);
         }
         remove(path);
     }

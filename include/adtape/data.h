@@ -17,23 +17,21 @@ extern "C" {
 
 /* Reads an IDX image file (magic 0x00000803: count x rows x cols unsigned
  * bytes) into *pixels: count*rows*cols floats, row-major, each byte scaled to
- * [0,1] (b / 255). The caller frees *pixels with ad_idx_free. Regular files,
- * pipes and FIFOs are all read. On error returns AD_ERR_IO (the file cannot
- * be read), AD_ERR_FORMAT (bad magic or dtype, wrong dimension count, a
- * truncated header or payload, trailing bytes, sizes that overflow),
- * AD_ERR_NOMEM or AD_ERR_INVALID (a NULL argument); sets *pixels to NULL and
- * the counts to 0; and writes "ad_idx_read_images: <path>: <problem>" into
- * err (err_len bytes, truncated) when err is not NULL. The pixels come from
- * malloc, not from the ad_set_allocator allocator. */
+ * [0,1] (b / 255). *pixels comes from the library's allocator (see
+ * ad_set_allocator) and belongs to the caller, who frees it with ad_free.
+ * Regular files, pipes and FIFOs are all read. On error returns AD_ERR_IO
+ * (the file cannot be read), AD_ERR_FORMAT (bad magic or dtype, wrong
+ * dimension count, a truncated header or payload, trailing bytes, sizes that
+ * overflow), AD_ERR_NOMEM or AD_ERR_INVALID (a NULL argument); sets *pixels
+ * to NULL and the counts to 0; and leaves "ad_idx_read_images: <path>:
+ * <problem>" in ad_last_error() (the rule of the errors section of adtape.h;
+ * "" on success). */
 AD_API ad_status ad_idx_read_images(const char *path, float **pixels, size_t *count, size_t *rows,
-                                    size_t *cols, char *err, size_t err_len);
+                                    size_t *cols);
 /* Reads an IDX label file (magic 0x00000801: count unsigned bytes) into
- * *labels: count int32 values 0..255, freed with ad_idx_free. Errors as for
- * ad_idx_read_images (*labels NULL, *count 0). */
-AD_API ad_status ad_idx_read_labels(const char *path, int32_t **labels, size_t *count, char *err,
-                                    size_t err_len);
-/* Frees a buffer returned by the readers (free()); NULL is allowed. */
-AD_API void ad_idx_free(void *p);
+ * *labels: count int32 values 0..255, the caller's to free with ad_free.
+ * Errors as for ad_idx_read_images (*labels NULL, *count 0). */
+AD_API ad_status ad_idx_read_labels(const char *path, int32_t **labels, size_t *count);
 
 #ifdef __cplusplus
 }

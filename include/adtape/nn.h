@@ -6,8 +6,11 @@
  * header uses.
  *
  * Ownership: constructors return heap objects (free them with the matching
- * *_free), or NULL with a message in err (err may be NULL, err_len 0).
- * Functions that run work return ad_status and write a message into err. */
+ * *_free), or NULL. Errors follow the rule in the errors section of
+ * adtape.h: calls that take a tape report on it; the others (constructors,
+ * training, evaluation, files, plots) return ad_status or NULL and leave
+ * their message in ad_last_error() ("" on success). All memory comes from
+ * the ad_set_allocator allocator. */
 #ifndef ADTAPE_NN_H
 #define ADTAPE_NN_H
 
@@ -90,9 +93,9 @@ typedef struct ad_nn_spec {
 typedef struct ad_nn ad_nn; /* opaque */
 
 /* A new model with freshly initialised parameters, or NULL when the spec is
- * bad (message in err: "ad_nn_new: hidden layer 2: width is 0") or memory
+ * bad (ad_last_error: "ad_nn_new: hidden layer 2: width is 0") or memory
  * runs out. */
-AD_API ad_nn *ad_nn_new(const ad_nn_spec *spec, char *err, size_t err_len);
+AD_API ad_nn *ad_nn_new(const ad_nn_spec *spec);
 AD_API void ad_nn_free(ad_nn *m);
 /* The model's spec (its hidden array points into the model). */
 AD_API const ad_nn_spec *ad_nn_get_spec(const ad_nn *m);
@@ -137,7 +140,7 @@ typedef struct ad_nn_data {
 
 /* Rows idx[0..b) of `src` ([*, cols] float32) as a constant tensor [b, cols]
  * of dtype dt on t; idx NULL means rows 0..b. `scratch` is a growable buffer
- * owned by the caller (free it with free(); start with NULL, 0). A NULL src,
+ * owned by the caller (start with NULL, 0; free it with ad_free). A NULL src,
  * scratch or scratch_len, or an index past any buffer, fails t with
  * AD_ERR_INVALID; a batch too large to hold with AD_ERR_NOMEM or INVALID.
  * Indices below that are not checked: src's row count is not passed. */
@@ -166,9 +169,11 @@ AD_API double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targ
 
 /* Mean loss and accuracy over a data set, in batches of `batch` (0: 256)
  * with recording switched off on t (restored after). t is reset first and
- * left reset. acc may be NULL; it is NaN for the identity head. */
+ * left reset. acc may be NULL; it is NaN for the identity head. Errors,
+ * the tape's included, go to ad_last_error ("ad_nn_evaluate: ..."): the
+ * tape is left reset and healthy. */
 AD_API ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch,
-                                double *loss, double *acc, char *err, size_t err_len);
+                                double *loss, double *acc);
 
 /* ------------------------------------------------------------ optimizers */
 
@@ -209,9 +214,8 @@ typedef struct ad_opt ad_opt; /* opaque */
 /* An optimizer over n parameters (borrowed: they must outlive it). Its state
  * (moments, step and epoch counters) lives in ad_params of its own, which
  * ad_opt_state lists for saving. NULL on a bad config, a parameter listed
- * twice, or no memory (err says which). */
-AD_API ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, char *err,
-                          size_t err_len);
+ * twice, or no memory (ad_last_error says which). */
+AD_API ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n);
 AD_API void ad_opt_free(ad_opt *o);
 /* The config with defaults filled in. */
 AD_API const ad_opt_config *ad_opt_get_config(const ad_opt *o);
@@ -237,7 +241,8 @@ AD_API ad_param *const *ad_opt_state(const ad_opt *o, size_t *n);
 
 /* ---------------------------------------------------------------- training */
 
-/* Per-epoch history; arrays hold `n` entries (NaN where not measured). */
+/* Per-epoch history; arrays hold `n` entries (NaN where not measured). Start
+ * zeroed; the arrays come from ad_alloc and belong to h (ad_nn_history_free). */
 typedef struct ad_nn_history {
     size_t n, cap;
     double *train_loss, *train_acc, *val_loss, *val_acc, *seconds;
@@ -268,8 +273,7 @@ typedef struct ad_nn_train_opts {
  * update every parameter of m (build it over ad_nn_params(m)); data that does
  * not fit m is refused (AD_ERR_INVALID) before the first step. */
 AD_API ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_data *val,
-                             const ad_nn_train_opts *opts, ad_nn_history *h, char *err,
-                             size_t err_len);
+                             const ad_nn_train_opts *opts, ad_nn_history *h);
 
 /* ------------------------------------------------------ Levenberg-Marquardt */
 
@@ -288,7 +292,7 @@ typedef struct ad_lm_opts {
  * (J^T J + mu I) delta = -J^T e solved by Cholesky; mu x10 on a rejected step,
  * x0.1 on an accepted one. Memory is O(residuals x params): small networks. */
 AD_API ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts,
-                             ad_nn_history *h, char *err, size_t err_len);
+                             ad_nn_history *h);
 
 /* Solves A x = b in place for symmetric positive definite A [n,n] (row-major,
  * overwritten by its Cholesky factor L). false when A is not positive
@@ -306,14 +310,13 @@ AD_API size_t ad_nn_describe(const ad_nn *m, char *buf, size_t len);
  * state (moments, step and epoch counters) to path with ad_params_save
  * (versioned, checksummed, written atomically). The file's meta block holds
  * the description, so a file is only loaded into the same architecture. */
-AD_API ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *err,
-                            size_t err_len);
+AD_API ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o);
 /* Loads a file written by ad_nn_save into m (and o: pass an optimizer of the
  * same kind when the file has one, NULL when not). Everything is validated
  * before anything is written, so on any error m and o are unchanged:
  * AD_ERR_IO (cannot read), AD_ERR_FORMAT (damaged, another version, another
- * architecture or optimizer, with the reason in err). */
-AD_API ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t err_len);
+ * architecture or optimizer, with the reason in ad_last_error). */
+AD_API ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o);
 
 /* ----------------------------------------------------------------- plots */
 
@@ -337,11 +340,10 @@ typedef struct ad_nn_panel {
  * and labels, a legend per panel. Titles and names are escaped; control
  * characters and bytes that are not UTF-8 are written as U+FFFD. */
 AD_API ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel *panels,
-                                size_t n_panels, char *err, size_t err_len);
+                                size_t n_panels);
 /* The loss curves (train, validation) and, when measured, the accuracy
  * curves of a history. */
-AD_API ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char *title,
-                                   char *err, size_t err_len);
+AD_API ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char *title);
 
 #ifdef __cplusplus
 }

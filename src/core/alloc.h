@@ -5,15 +5,10 @@
 #ifndef AD_ALLOC_H
 #define AD_ALLOC_H
 
+#include "adtape.h" /* ad_alloc, ad_realloc, ad_free: public, for the nn client and users */
+
 #include <stddef.h>
 
-/* 64-byte aligned block of `size` bytes, or NULL when memory (or the injected
- * failure budget) runs out. size 0 returns a valid unique pointer. */
-void *ad_alloc(size_t size);
-/* Resizes a block from ad_alloc, keeping its prefix and its alignment;
- * on failure returns NULL and leaves `p` untouched. */
-void *ad_realloc(void *p, size_t old_size, size_t new_size);
-void ad_free(void *p);
 /* Resizes a block that needs only 16-byte alignment (record arrays), in
  * place when the allocator can (realloc). NULL on failure, p untouched. */
 void *ad_grow(void *p, size_t old_size, size_t new_size);

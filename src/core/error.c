@@ -51,6 +51,21 @@ ad_status ad_tape_set_error(ad_tape *t, ad_status code, const char *message)
     return t->err;
 }
 
+ad_status ad_tape_error_context(ad_tape *t, const char *fn)
+{
+    if (!t) return AD_ERR_INVALID;
+    if (t->err == AD_OK || !fn) return t->err;
+    /* shift the message right by "fn: ", cutting its end to fit */
+    size_t cap = sizeof t->msg - 1, fl = strlen(fn);
+    if (fl > cap - 2) fl = cap - 2;
+    size_t ml = strlen(t->msg), keep = ml < cap - 2 - fl ? ml : cap - 2 - fl;
+    memmove(t->msg + fl + 2, t->msg, keep);
+    t->msg[fl + 2 + keep] = '\0';
+    memcpy(t->msg, fn, fl);
+    memcpy(t->msg + fl, ": ", 2);
+    return t->err;
+}
+
 void ad_tape_clear_error(ad_tape *t)
 {
     if (!t) return;

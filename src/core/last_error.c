@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: MIT
- * The drivers' message channel: a driver's tape dies with the call, so its
- * message is copied into a per-thread buffer that ad_last_error returns. */
+ * The message channel of tapeless calls (drivers, parameter files, the nn
+ * client, the data readers): a per-thread buffer that ad_last_error returns,
+ * so no call needs an err/err_len pair and threads never see each other's. */
 #include "last_error.h"
 
 #include <stdio.h>
 
-static _Thread_local char last[512];
+static _Thread_local char last[AD_LAST_ERROR_LEN];
 
 const char *ad_last_error(void)
 {
     return last;
+}
+
+void ad_set_last_error(const char *message)
+{
+    snprintf(last, sizeof last, "%s", message ? message : "");
 }
 
 void ad_last_error_clear(void)

@@ -3,25 +3,41 @@
 #include "op.h"
 
 #include "alloc.h"
+#include "last_error.h"
 
 #include <string.h>
 
 ad_param *ad_param_new(ad_dtype dt, size_t ndim, const size_t *dims)
 {
-    if ((dt != AD_F32 && dt != AD_F64) || ndim < 1 || ndim > AD_MAX_DIMS || !dims) return NULL;
+    static const char *fn = "ad_param_new";
+    if (dt != AD_F32 && dt != AD_F64) {
+        ad_last_error_set("%s: dtype %d is neither AD_F32 nor AD_F64", fn, (int)dt);
+        return NULL;
+    }
+    if (ndim < 1 || ndim > AD_MAX_DIMS || !dims) {
+        ad_last_error_set("%s: %s", fn, dims ? "ndim is not 1..4" : "dims is NULL");
+        return NULL;
+    }
     /* the rule tensors follow: an empty shape's other dimensions too */
-    if (ad_shape_nonzero_product(ndim, dims) >= SIZE_MAX / 16) return NULL;
+    if (ad_shape_nonzero_product(ndim, dims) >= SIZE_MAX / 16) {
+        char s[AD_SHAPE_STR];
+        ad_last_error_set("%s: shape %s has more elements than memory", fn,
+                          ad_shape_str(ndim, dims, s));
+        return NULL;
+    }
     size_t n = 1;
     for (size_t i = 0; i < ndim; i++)
         n *= dims[i];
     size_t bytes = n * ad_dtype_size(dt);
     ad_param *p = ad_alloc(sizeof *p);
-    if (!p) return NULL;
-    memset(p, 0, sizeof *p);
-    p->value = ad_alloc(bytes);
-    p->grad = ad_alloc(bytes);
-    if (!p->value || !p->grad) {
+    if (p) {
+        memset(p, 0, sizeof *p);
+        p->value = ad_alloc(bytes);
+        p->grad = ad_alloc(bytes);
+    }
+    if (!p || !p->value || !p->grad) {
         ad_param_free(p);
+        ad_last_error_set("%s: out of memory", fn);
         return NULL;
     }
     memset(p->value, 0, bytes);
@@ -30,6 +46,7 @@ ad_param *ad_param_new(ad_dtype dt, size_t ndim, const size_t *dims)
     p->ndim = (uint8_t)ndim;
     memcpy(p->dims, dims, ndim * sizeof *dims);
     p->numel = n;
+    ad_last_error_clear();
     return p;
 }
 

@@ -5,6 +5,7 @@
 #include "tape.h"
 
 #include "alloc.h"
+#include "last_error.h"
 
 #include <string.h>
 
@@ -18,7 +19,10 @@ const char *ad_version(void)
 ad_tape *ad_tape_new(void)
 {
     ad_tape *t = ad_alloc(sizeof *t);
-    if (!t) return NULL;
+    if (!t) {
+        ad_last_error_set("ad_tape_new: out of memory");
+        return NULL;
+    }
     memset(t, 0, sizeof *t);
     t->seg[0] = ad_alloc(AD_SEG0 * sizeof(ad_srec));
     t->hot.adj = ad_alloc(AD_SEG0 * sizeof(double));
@@ -28,8 +32,10 @@ ad_tape *ad_tape_new(void)
         ad_free(t->hot.adj);
         ad_free(t->nodes);
         ad_free(t);
+        ad_last_error_set("ad_tape_new: out of memory");
         return NULL;
     }
+    ad_last_error_clear();
     t->hot.srec_origin = (uintptr_t)t->seg[0];
     t->hot.scap = AD_SEG0;
     t->ncap = FIRST_NODES;

@@ -87,6 +87,11 @@ bool ad_tensor_ok(ad_tensor x)
     return ad_handle_ok(x);
 }
 
+ad_tensor ad_tensor_invalid(ad_tape *t)
+{
+    return ad_invalid_tensor(t);
+}
+
 ad_tape *ad_tensor_tape(ad_tensor x)
 {
     return x.tape_;

@@ -6,6 +6,7 @@
 #include "paramfile.h"
 
 #include "core/alloc.h"
+#include "core/last_error.h"
 #include "core/tape.h"
 #include "crc32.h"
 
@@ -30,24 +31,23 @@ enum {
  * a precise message while a huge one is never read into memory. */
 #define LOAD_SLACK ((size_t)1 << 16)
 
-static ad_status fail(char *err, size_t err_len, ad_status code, const char *fn, const char *path,
-                      const char *fmt, ...) AD_PRINTF(6, 7);
+static ad_status fail(ad_status code, const char *fn, const char *path, const char *fmt, ...)
+    AD_PRINTF(4, 5);
 
-/* "fn: path: problem" (or "fn: problem" without a path) into err, truncated to err_len; returns
- * code. */
-static ad_status fail(char *err, size_t err_len, ad_status code, const char *fn, const char *path,
-                      const char *fmt, ...)
+/* "fn: path: problem" (or "fn: problem" without a path) into ad_last_error; returns code. */
+static ad_status fail(ad_status code, const char *fn, const char *path, const char *fmt, ...)
 {
-    if (!err || err_len == 0) return code;
-    int k = path && *path ? snprintf(err, err_len, "%s: %s: ", fn, path)
-                          : snprintf(err, err_len, "%s: ", fn);
+    char msg[AD_LAST_ERROR_LEN];
+    int k = path && *path ? snprintf(msg, sizeof msg, "%s: %s: ", fn, path)
+                          : snprintf(msg, sizeof msg, "%s: ", fn);
     size_t off = k < 0 ? 0 : (size_t)k;
-    if (off < err_len) {
+    if (off < sizeof msg) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err + off, err_len - off, fmt, ap);
+        vsnprintf(msg + off, sizeof msg - off, fmt, ap);
         va_end(ap);
     }
+    ad_last_error_set("%s", msg);
     return code;
 }
 
@@ -92,16 +92,13 @@ static uint64_t get_u64(const uint8_t *p)
     return v;
 }
 
-static ad_status check_args(const char *fn, const char *path, ad_param *const *params, size_t n,
-                            char *err, size_t err_len)
+static ad_status check_args(const char *fn, const char *path, ad_param *const *params, size_t n)
 {
-    if (!path) return fail(err, err_len, AD_ERR_INVALID, fn, path, "path is NULL");
-    if (!*path) return fail(err, err_len, AD_ERR_INVALID, fn, path, "path is empty");
-    if (n > 0 && !params)
-        return fail(err, err_len, AD_ERR_INVALID, fn, path, "params is NULL but n is %zu", n);
+    if (!path) return fail(AD_ERR_INVALID, fn, path, "path is NULL");
+    if (!*path) return fail(AD_ERR_INVALID, fn, path, "path is empty");
+    if (n > 0 && !params) return fail(AD_ERR_INVALID, fn, path, "params is NULL but n is %zu", n);
     for (size_t i = 0; i < n; i++)
-        if (!params[i])
-            return fail(err, err_len, AD_ERR_INVALID, fn, path, "parameter %zu is NULL", i);
+        if (!params[i]) return fail(AD_ERR_INVALID, fn, path, "parameter %zu is NULL", i);
     return AD_OK;
 }
 
@@ -247,23 +244,22 @@ static int create_temp(const char *path, char *tmp, size_t cap)
 }
 
 ad_status ad_params_save(const char *path, ad_param *const *params, size_t n, const void *meta,
-                         size_t meta_len, char *err, size_t err_len)
+                         size_t meta_len)
 {
     static const char fn[] = "ad_params_save";
     char es[128];
-    if (err && err_len) err[0] = '\0';
-    ad_status s = check_args(fn, path, params, n, err, err_len);
+    ad_last_error_clear();
+    ad_status s = check_args(fn, path, params, n);
     if (s != AD_OK) return s;
     if (!meta && meta_len)
-        return fail(err, err_len, AD_ERR_INVALID, fn, path, "meta is NULL but meta_len is %zu",
-                    meta_len);
+        return fail(AD_ERR_INVALID, fn, path, "meta is NULL but meta_len is %zu", meta_len);
 
     /* the temporary name and the directory name share one block */
     size_t name_cap = strlen(path) + TMP_EXTRA;
     char *tmp = ad_alloc(ad_mul_size(name_cap, 2));
     uint8_t *buf = ad_alloc(WBUF);
     if (!tmp || !buf) {
-        s = fail(err, err_len, AD_ERR_NOMEM, fn, path, "out of memory");
+        s = fail(AD_ERR_NOMEM, fn, path, "out of memory");
         goto done;
     }
     char *dir = tmp + name_cap;
@@ -276,7 +272,7 @@ ad_status ad_params_save(const char *path, ad_param *const *params, size_t n, co
             close(fd);
             remove(tmp);
         }
-        s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot create temporary file %s: %s", tmp,
+        s = fail(AD_ERR_IO, fn, path, "cannot create temporary file %s: %s", tmp,
                  errstr(e, es, sizeof es));
         goto done;
     }
@@ -284,19 +280,19 @@ ad_status ad_params_save(const char *path, ad_param *const *params, size_t n, co
     if (fclose(w.f) != 0 && !e) e = errno;
     if (e) {
         remove(tmp);
-        s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot write temporary file %s: %s", tmp,
+        s = fail(AD_ERR_IO, fn, path, "cannot write temporary file %s: %s", tmp,
                  errstr(e, es, sizeof es));
         goto done;
     }
     if (rename(tmp, path) != 0) {
         e = errno;
         remove(tmp);
-        s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot rename %s over it: %s", tmp,
+        s = fail(AD_ERR_IO, fn, path, "cannot rename %s over it: %s", tmp,
                  errstr(e, es, sizeof es));
         goto done;
     }
     if ((e = sync_dir(dir)) != 0)
-        s = fail(err, err_len, AD_ERR_IO, fn, path,
+        s = fail(AD_ERR_IO, fn, path,
                  "written, but syncing directory %s failed, so the rename may not be durable: %s",
                  dir, errstr(e, es, sizeof es));
 done:
@@ -315,11 +311,9 @@ typedef struct load_ctx {
     void *meta;
     size_t meta_cap;
     size_t *meta_len;
-    char *err;
-    size_t err_len;
 } load_ctx;
 
-#define LFAIL(c, ...) fail((c)->err, (c)->err_len, AD_ERR_FORMAT, (c)->fn, (c)->path, __VA_ARGS__)
+#define LFAIL(c, ...) fail(AD_ERR_FORMAT, (c)->fn, (c)->path, __VA_ARGS__)
 
 static const char *shape_u64(const uint64_t *dims, size_t nd, char *buf)
 {
@@ -455,25 +449,23 @@ static ad_status parse(const load_ctx *c, const uint8_t *buf, size_t size)
 
 ad_status ad_paramfile_parse(const uint8_t *buf, size_t size, const char *fn, const char *path,
                              ad_param *const *params, size_t n, void *meta, size_t meta_cap,
-                             size_t *meta_len, char *err, size_t err_len)
+                             size_t *meta_len)
 {
     static ad_param *const none[1];
-    load_ctx c = {fn,  path,   params ? params : none, n, NULL, meta, meta_cap, meta_len,
-                  err, err_len};
+    load_ctx c = {fn, path, params ? params : none, n, NULL, meta, meta_cap, meta_len};
     return parse(&c, buf, size);
 }
 
 ad_status ad_paramfile_parse_info(const uint8_t *buf, size_t size, const char *fn, const char *path,
-                                  uint64_t *count, void *meta, size_t meta_cap, size_t *meta_len,
-                                  char *err, size_t err_len)
+                                  uint64_t *count, void *meta, size_t meta_cap, size_t *meta_len)
 {
-    load_ctx c = {fn, path, NULL, 0, count, meta, meta_cap, meta_len, err, err_len};
+    load_ctx c = {fn, path, NULL, 0, count, meta, meta_cap, meta_len};
     return parse(&c, buf, size);
 }
 
 /* The whole regular file at path, at most cap bytes, into a new *buf. */
 static ad_status read_file(const char *fn, const char *path, size_t cap, const char *what,
-                           uint8_t **buf, size_t *size, char *err, size_t err_len)
+                           uint8_t **buf, size_t *size)
 {
     char es[128];
     ad_status s = AD_OK;
@@ -484,30 +476,26 @@ static ad_status read_file(const char *fn, const char *path, size_t cap, const c
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
-        s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot open: %s",
-                 errstr(errno, es, sizeof es));
+        s = fail(AD_ERR_IO, fn, path, "cannot open: %s", errstr(errno, es, sizeof es));
         if (fd >= 0) close(fd);
         return s;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        s = fail(err, err_len, AD_ERR_IO, fn, path, "cannot stat: %s",
-                 errstr(errno, es, sizeof es));
+        s = fail(AD_ERR_IO, fn, path, "cannot stat: %s", errstr(errno, es, sizeof es));
     } else if (!S_ISREG(st.st_mode)) {
-        s = fail(err, err_len, AD_ERR_IO, fn, path, "not a regular file");
+        s = fail(AD_ERR_IO, fn, path, "not a regular file");
     } else if (st.st_size < 0 || (uintmax_t)st.st_size > (uintmax_t)cap) {
-        s = fail(err, err_len, AD_ERR_FORMAT, fn, path, "file is %jd bytes, more than %s (%zu)",
+        s = fail(AD_ERR_FORMAT, fn, path, "file is %jd bytes, more than %s (%zu)",
                  (intmax_t)st.st_size, what, cap);
     } else if (!(*buf = ad_alloc((size_t)st.st_size ? (size_t)st.st_size : 1))) {
-        s = fail(err, err_len, AD_ERR_NOMEM, fn, path, "out of memory for %jd bytes",
-                 (intmax_t)st.st_size);
+        s = fail(AD_ERR_NOMEM, fn, path, "out of memory for %jd bytes", (intmax_t)st.st_size);
     } else {
         *size = fread(*buf, 1, (size_t)st.st_size, f);
         if (ferror(f))
-            s = fail(err, err_len, AD_ERR_IO, fn, path, "read failed: %s",
-                     errstr(errno, es, sizeof es));
+            s = fail(AD_ERR_IO, fn, path, "read failed: %s", errstr(errno, es, sizeof es));
         else if (*size != (size_t)st.st_size || fgetc(f) != EOF)
-            s = fail(err, err_len, AD_ERR_IO, fn, path, "the file changed while being read");
+            s = fail(AD_ERR_IO, fn, path, "the file changed while being read");
     }
     fclose(f);
     if (s != AD_OK) {
@@ -518,15 +506,14 @@ static ad_status read_file(const char *fn, const char *path, size_t cap, const c
 }
 
 ad_status ad_params_load(const char *path, ad_param *const *params, size_t n, void *meta,
-                         size_t meta_cap, size_t *meta_len, char *err, size_t err_len)
+                         size_t meta_cap, size_t *meta_len)
 {
     static const char fn[] = "ad_params_load";
-    if (err && err_len) err[0] = '\0';
-    ad_status s = check_args(fn, path, params, n, err, err_len);
+    ad_last_error_clear();
+    ad_status s = check_args(fn, path, params, n);
     if (s != AD_OK) return s;
     if (!meta && meta_cap)
-        return fail(err, err_len, AD_ERR_INVALID, fn, path, "meta is NULL but meta_cap is %zu",
-                    meta_cap);
+        return fail(AD_ERR_INVALID, fn, path, "meta is NULL but meta_cap is %zu", meta_cap);
 
     /* the largest file these params and meta_cap could have come from */
     size_t cap = MIN_FILE;
@@ -541,31 +528,27 @@ ad_status ad_params_load(const char *path, ad_param *const *params, size_t n, vo
     snprintf(what, sizeof what, "%zu parameters and %zu bytes of meta can take", n, meta_cap);
     uint8_t *buf;
     size_t size = 0;
-    s = read_file(fn, path, cap, what, &buf, &size, err, err_len);
+    s = read_file(fn, path, cap, what, &buf, &size);
     if (s == AD_OK)
-        s = ad_paramfile_parse(buf, size, fn, path, params, n, meta, meta_cap, meta_len, err,
-                               err_len);
+        s = ad_paramfile_parse(buf, size, fn, path, params, n, meta, meta_cap, meta_len);
     ad_free(buf);
     return s;
 }
 
 ad_status ad_params_info(const char *path, size_t *count, void *meta, size_t meta_cap,
-                         size_t *meta_len, char *err, size_t err_len)
+                         size_t *meta_len)
 {
     static const char fn[] = "ad_params_info";
-    if (err && err_len) err[0] = '\0';
-    ad_status s = check_args(fn, path, NULL, 0, err, err_len);
+    ad_last_error_clear();
+    ad_status s = check_args(fn, path, NULL, 0);
     if (s != AD_OK) return s;
     if (!meta && meta_cap)
-        return fail(err, err_len, AD_ERR_INVALID, fn, path, "meta is NULL but meta_cap is %zu",
-                    meta_cap);
+        return fail(AD_ERR_INVALID, fn, path, "meta is NULL but meta_cap is %zu", meta_cap);
     uint8_t *buf;
     size_t size = 0;
-    s = read_file(fn, path, SIZE_MAX, "can be read", &buf, &size, err, err_len);
+    s = read_file(fn, path, SIZE_MAX, "can be read", &buf, &size);
     uint64_t n = 0;
-    if (s == AD_OK)
-        s = ad_paramfile_parse_info(buf, size, fn, path, &n, meta, meta_cap, meta_len, err,
-                                    err_len);
+    if (s == AD_OK) s = ad_paramfile_parse_info(buf, size, fn, path, &n, meta, meta_cap, meta_len);
     ad_free(buf);
     if (s == AD_OK && count) *count = (size_t)n; /* the file held n records, so n fits */
     return s;

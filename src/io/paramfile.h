@@ -20,14 +20,13 @@
 
 /* Validates a whole file image buf[0..size) against params and meta_cap, and
  * only if all of it is good copies it into params, meta and *meta_len.
- * path only labels the messages, which start with fn. */
+ * path only labels the messages (ad_last_error), which start with fn. */
 ad_status ad_paramfile_parse(const uint8_t *buf, size_t size, const char *fn, const char *path,
                              ad_param *const *params, size_t n, void *meta, size_t meta_cap,
-                             size_t *meta_len, char *err, size_t err_len);
+                             size_t *meta_len);
 /* The same checks without parameters to match (ad_params_info): *count
  * receives the file's parameter count; meta is filled as far as meta_cap. */
 ad_status ad_paramfile_parse_info(const uint8_t *buf, size_t size, const char *fn, const char *path,
-                                  uint64_t *count, void *meta, size_t meta_cap, size_t *meta_len,
-                                  char *err, size_t err_len);
+                                  uint64_t *count, void *meta, size_t meta_cap, size_t *meta_len);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * Data for the MLP client: the shuffling PRNG, gathering rows into batch
  * tensors, accuracy, and the evaluation pass with recording off. Heap memory
- * comes from malloc/free (the engine's allocator is internal). */
+ * comes from ad_alloc/ad_free, the library's allocator. */
 #include "adtape/nn.h"
 #include "nn_util.h"
 
@@ -71,7 +71,7 @@ ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, c
      * batch of empty rows is refused, never looped over */
     if (b == 0 || cols == 0) {
         ad_tensor empty = ad_tensor_new(t, dt, 2, dims, NULL);
-        ad_nn_name_failure(t, empty, fn); /* a shape refused: "ad_nn_gather: ad_tensor_new: ..." */
+        ad_tape_error_context(t, fn); /* a shape refused: "ad_nn_gather: ad_tensor_new: ..." */
         return empty;
     }
     if (b > SIZE_MAX / es / cols)
@@ -86,10 +86,11 @@ ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, c
                               idx[r], cols);
     size_t need = b * cols * es;
     if (need > *scratch_len) {
-        void *p = realloc(*scratch, need);
+        void *p = ad_alloc(need); /* no copy: every byte is written below */
         if (!p)
             return ad_nn_fail(t, AD_ERR_NOMEM, "%s: out of memory for a [%zu,%zu] batch", fn, b,
                               cols);
+        ad_free(*scratch);
         *scratch = p;
         *scratch_len = need;
     }
@@ -102,7 +103,7 @@ ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, c
                 ((double *)*scratch)[r * cols + c] = (double)row[c];
     }
     ad_tensor batch = ad_tensor_new(t, dt, 2, dims, *scratch);
-    ad_nn_name_failure(t, batch, fn); /* the tape's memory ran out */
+    ad_tape_error_context(t, fn); /* the tape's memory ran out */
     return batch;
 }
 
@@ -148,19 +149,18 @@ double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targets, co
     return (double)count_correct(m, logits, targets, labels) / (double)total;
 }
 
-static bool check_data(const ad_nn *m, const ad_nn_data *d, const char *fn, char *err, size_t len)
+static bool check_data(const ad_nn *m, const ad_nn_data *d, const char *fn)
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
-    if (!d || !d->x) return ad_nn_errf(err, len, "%s: no data", fn), false;
+    if (!d || !d->x) return ad_nn_errf("%s: no data", fn), false;
     if (d->in != s->inputs)
-        return ad_nn_errf(err, len, "%s: data has %zu features, the model takes %zu", fn, d->in,
-                          s->inputs),
+        return ad_nn_errf("%s: data has %zu features, the model takes %zu", fn, d->in, s->inputs),
                false;
     if (s->head == AD_HEAD_SOFTMAX) {
-        if (!d->labels) return ad_nn_errf(err, len, "%s: softmax head needs labels", fn), false;
-        if (!ad_nn_labels_ok(d->labels, d->n, s->outputs, fn, "", err, len)) return false;
+        if (!d->labels) return ad_nn_errf("%s: softmax head needs labels", fn), false;
+        if (!ad_nn_labels_ok(d->labels, d->n, s->outputs, fn, "")) return false;
     } else if (!d->y || d->out != s->outputs) {
-        return ad_nn_errf(err, len, "%s: the %s head needs targets of width %zu", fn,
+        return ad_nn_errf("%s: the %s head needs targets of width %zu", fn,
                           ad_nn_head_name(s->head), s->outputs),
                false;
     }
@@ -168,11 +168,12 @@ static bool check_data(const ad_nn *m, const ad_nn_data *d, const char *fn, char
 }
 
 ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch, double *loss,
-                         double *acc, char *err, size_t err_len)
+                         double *acc)
 {
     const char *fn = "ad_nn_evaluate";
-    if (!m || !t) return ad_nn_errf(err, err_len, "%s: model or tape is NULL", fn), AD_ERR_INVALID;
-    if (!check_data(m, d, fn, err, err_len)) return AD_ERR_INVALID;
+    ad_set_last_error(NULL);
+    if (!m || !t) return ad_nn_errf("%s: model or tape is NULL", fn), AD_ERR_INVALID;
+    if (!check_data(m, d, fn)) return AD_ERR_INVALID;
     const ad_nn_spec *s = ad_nn_get_spec(m);
     if (batch == 0) batch = 256;
     void *sx = NULL, *sy = NULL;
@@ -184,7 +185,7 @@ ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch
     for (size_t start = 0; start < d->n; start += batch) {
         size_t b = d->n - start < batch ? d->n - start : batch;
         ad_tensor x = ad_nn_gather(t, s->dtype, d->x + start * d->in, d->in, NULL, b, &sx, &lx);
-        ad_tensor y = {0};
+        ad_tensor y = AD_TENSOR_NONE; /* softmax: labels, no target */
         const float *yrow = d->y ? d->y + start * d->out : NULL;
         const int32_t *lab = d->labels ? d->labels + start : NULL;
         if (s->head != AD_HEAD_SOFTMAX)
@@ -193,7 +194,7 @@ ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch
         ad_tensor l = ad_nn_loss(m, z, y, lab);
         const char *msg;
         if ((st = ad_tape_error(t, &msg)) != AD_OK) {
-            ad_nn_errf(err, err_len, "%s: %s", fn, msg);
+            ad_nn_errf("%s: %s", fn, msg);
             break;
         }
         total += ad_tensor_get(l, 0) * (double)b;
@@ -202,8 +203,8 @@ ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch
     }
     ad_tape_set_recording(t, was);
     ad_tape_reset(t);
-    free(sx);
-    free(sy);
+    ad_free(sx);
+    ad_free(sy);
     if (st != AD_OK) return st;
     size_t per = s->head == AD_HEAD_SOFTMAX ? 1 : s->outputs;
     if (loss) *loss = d->n ? total / (double)d->n : (double)NAN;

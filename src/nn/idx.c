@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * IDX reader (MNIST, Fashion-MNIST): a big-endian header (magic, dims) and an
- * unsigned-byte payload. The MLP client sees only the public API, so buffers
- * come from malloc and ad_idx_free is free(). Files are untrusted input. */
+ * unsigned-byte payload. Buffers come from ad_alloc (the library's allocator)
+ * and the caller frees them with ad_free. Files are untrusted input. */
 #include "adtape/data.h"
 
 #include <errno.h>
@@ -26,24 +26,23 @@ typedef struct idx_req {
     const char *fn, *path, *kind; /* kind: "image" or "label" */
     unsigned ndim;                /* 3 for images, 1 for labels */
     bool to_float;                /* pixels b / 255 as float; labels as int32 */
-    char *err;
-    size_t err_len;
 } idx_req;
 
 static ad_status fail(const idx_req *r, ad_status code, const char *fmt, ...) IDX_PRINTF(3, 4);
 
-/* "fn: path: problem" into r->err; returns code. */
+/* "fn: path: problem" into ad_last_error; returns code. */
 static ad_status fail(const idx_req *r, ad_status code, const char *fmt, ...)
 {
-    if (!r->err || r->err_len == 0) return code;
-    int k = snprintf(r->err, r->err_len, "%s: %s: ", r->fn, r->path ? r->path : "(null path)");
+    char msg[4096]; /* ad_last_error's size */
+    int k = snprintf(msg, sizeof msg, "%s: %s: ", r->fn, r->path ? r->path : "(null path)");
     size_t off = k < 0 ? 0 : (size_t)k;
-    if (off < r->err_len) {
+    if (off < sizeof msg) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(r->err + off, r->err_len - off, fmt, ap);
+        vsnprintf(msg + off, sizeof msg - off, fmt, ap);
         va_end(ap);
     }
+    ad_set_last_error(msg);
     return code;
 }
 
@@ -128,7 +127,7 @@ static ad_status read_header(const idx_req *r, FILE *f, size_t *dims, size_t *to
     return AD_OK;
 }
 
-/* The payload of `total` bytes into a malloc'd buffer of 4-byte elements.
+/* The payload of `total` bytes into an ad_alloc'd buffer of 4-byte elements.
  * A regular file's length is checked against the header before anything is
  * allocated; a pipe's buffer grows with the bytes that actually arrive, so a
  * lying header never reserves more memory than the data it sends. */
@@ -148,7 +147,7 @@ static ad_status read_payload(const idx_req *r, FILE *f, size_t total, void **ou
                         data - total);
         cap = total;
     }
-    void *data = malloc((cap ? cap : 1) * 4);
+    void *data = ad_alloc((cap ? cap : 1) * 4);
     if (!data) return fail(r, AD_ERR_NOMEM, "out of memory for %zu elements", cap);
     uint8_t chunk[CHUNK];
     size_t done = 0;
@@ -158,9 +157,9 @@ static ad_status read_payload(const idx_req *r, FILE *f, size_t total, void **ou
         if (done + n > cap) {
             /* cap >= CHUNK here, so doubling always makes room */
             size_t nc = cap > total / 2 ? total : cap * 2;
-            void *q = realloc(data, nc * 4);
+            void *q = ad_realloc(data, cap * 4, nc * 4);
             if (!q) {
-                free(data);
+                ad_free(data);
                 return fail(r, AD_ERR_NOMEM, "out of memory for %zu elements", nc);
             }
             data = q;
@@ -178,7 +177,7 @@ static ad_status read_payload(const idx_req *r, FILE *f, size_t total, void **ou
     else if (fgetc(f) != EOF)
         s = fail(r, AD_ERR_FORMAT, "trailing garbage after the %zu bytes of data", total);
     if (s != AD_OK) {
-        free(data);
+        ad_free(data);
         return s;
     }
     *out = data;
@@ -188,7 +187,6 @@ static ad_status read_payload(const idx_req *r, FILE *f, size_t total, void **ou
 static ad_status read_idx(const idx_req *r, size_t *dims, void **out)
 {
     char es[128];
-    if (r->err && r->err_len) r->err[0] = '\0';
     FILE *f = fopen(r->path, "rb");
     if (!f) return fail(r, AD_ERR_IO, "cannot open: %s", errstr(errno, es, sizeof es));
     size_t total = 0;
@@ -199,9 +197,10 @@ static ad_status read_idx(const idx_req *r, size_t *dims, void **out)
 }
 
 ad_status ad_idx_read_images(const char *path, float **pixels, size_t *count, size_t *rows,
-                             size_t *cols, char *err, size_t err_len)
+                             size_t *cols)
 {
-    idx_req r = {"ad_idx_read_images", path, "image", 3, true, err, err_len};
+    idx_req r = {"ad_idx_read_images", path, "image", 3, true};
+    ad_set_last_error(NULL);
     if (pixels) *pixels = NULL;
     if (count) *count = 0;
     if (rows) *rows = 0;
@@ -219,10 +218,10 @@ ad_status ad_idx_read_images(const char *path, float **pixels, size_t *count, si
     return AD_OK;
 }
 
-ad_status ad_idx_read_labels(const char *path, int32_t **labels, size_t *count, char *err,
-                             size_t err_len)
+ad_status ad_idx_read_labels(const char *path, int32_t **labels, size_t *count)
 {
-    idx_req r = {"ad_idx_read_labels", path, "label", 1, false, err, err_len};
+    idx_req r = {"ad_idx_read_labels", path, "label", 1, false};
+    ad_set_last_error(NULL);
     if (labels) *labels = NULL;
     if (count) *count = 0;
     if (!path || !labels || !count)
@@ -234,9 +233,4 @@ ad_status ad_idx_read_labels(const char *path, int32_t **labels, size_t *count, 
     *labels = data;
     *count = dims[0];
     return AD_OK;
-}
-
-void ad_idx_free(void *p)
-{
-    free(p);
 }

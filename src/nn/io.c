@@ -2,8 +2,7 @@
  * Model files: the model's parameters and the optimizer's state through the
  * engine's parameter-file API, with a description of the architecture as the
  * file's meta block. Loading goes through scratch parameters, so a file that
- * fails any check leaves the live model untouched (malloc/free for the
- * scratch: ad_alloc is internal). */
+ * fails any check leaves the live model untouched. */
 #include "adtape/nn.h"
 #include "nn_util.h"
 
@@ -15,24 +14,14 @@
 #define META_MAGIC "adtape-nn/1 "
 
 /* A message from the parameter-file layer ("ad_params_load: <path>: ...")
- * restated in place under the public function the user called
- * ("ad_nn_load: ..."), cut to len like any message. */
-static void rename_err(char *err, size_t len, const char *inner_fn, const char *fn)
+ * restated under the public function the user called ("ad_nn_load: ..."). */
+static void rename_err(const char *inner_fn, const char *fn)
 {
-    if (!err || len == 0) return;
-    size_t k = strlen(inner_fn), p = strlen(fn) + 2;
-    char *rest =
+    const char *err = ad_last_error();
+    size_t k = strlen(inner_fn);
+    const char *rest =
         strncmp(err, inner_fn, k) == 0 && strncmp(err + k, ": ", 2) == 0 ? err + k + 2 : err;
-    size_t r = strlen(rest);
-    if (p >= len) {
-        ad_nn_errf(err, len, "%s", fn);
-        return;
-    }
-    if (r > len - 1 - p) r = len - 1 - p;
-    memmove(err + p, rest, r);
-    err[p + r] = '\0';
-    memcpy(err, fn, p - 2);
-    memcpy(err + p - 2, ": ", 2);
+    ad_nn_errf("%s: %s", fn, rest); /* formats into its own buffer, then copies */
 }
 
 /* snprintf that keeps a running length and never writes past len */
@@ -79,7 +68,7 @@ static ad_param **collect(const ad_nn *m, const ad_opt *o, size_t *n)
     size_t nm, no = 0;
     ad_param *const *pm = ad_nn_params(m, &nm);
     ad_param *const *po = o ? ad_opt_state(o, &no) : NULL;
-    ad_param **all = malloc((nm + no) * sizeof *all);
+    ad_param **all = ad_alloc((nm + no) * sizeof *all);
     if (!all) return NULL;
     memcpy(all, pm, nm * sizeof *all);
     if (no) memcpy(all + nm, po, no * sizeof *all);
@@ -91,94 +80,93 @@ static ad_param **collect(const ad_nn *m, const ad_opt *o, size_t *n)
 static char *new_meta(const ad_nn *m, const ad_opt *o, size_t *len)
 {
     *len = meta_of(m, o, NULL, 0);
-    char *meta = malloc(*len + 1);
+    char *meta = ad_alloc(*len + 1);
     if (meta) meta_of(m, o, meta, *len + 1);
     return meta;
 }
 
-ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o, char *err, size_t err_len)
+ad_status ad_nn_save(const char *path, const ad_nn *m, const ad_opt *o)
 {
-    if (!path || !m)
-        return ad_nn_errf(err, err_len, "ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
+    ad_set_last_error(NULL);
+    if (!path || !m) return ad_nn_errf("ad_nn_save: path or model is NULL"), AD_ERR_INVALID;
     size_t ml, n;
     char *meta = new_meta(m, o, &ml);
     ad_param **all = collect(m, o, &n);
     ad_status st = AD_ERR_NOMEM;
     if (!meta || !all) {
-        ad_nn_errf(err, err_len, "ad_nn_save: out of memory");
+        ad_nn_errf("ad_nn_save: out of memory");
     } else {
-        st = ad_params_save(path, all, n, meta, ml, err, err_len);
-        if (st != AD_OK) rename_err(err, err_len, "ad_params_save", "ad_nn_save");
+        st = ad_params_save(path, all, n, meta, ml);
+        if (st != AD_OK) rename_err("ad_params_save", "ad_nn_save");
     }
-    free(meta);
-    free(all);
+    ad_free(meta);
+    ad_free(all);
     return st;
 }
 
 /* The file's meta block against the one m and o would write: read first,
  * so a file of another architecture or optimizer is named as such rather
  * than by the first parameter that does not fit. */
-static ad_status check_meta(const char *path, const char *want, size_t wl, char *err,
-                            size_t err_len)
+static ad_status check_meta(const char *path, const char *want, size_t wl)
 {
     size_t cap = wl + 256; /* room to show a longer description whole */
-    char *got = malloc(cap);
-    if (!got) return ad_nn_errf(err, err_len, "ad_nn_load: out of memory"), AD_ERR_NOMEM;
+    char *got = ad_alloc(cap);
+    if (!got) return ad_nn_errf("ad_nn_load: out of memory"), AD_ERR_NOMEM;
     size_t gl = 0;
-    ad_status st = ad_params_info(path, NULL, got, cap, &gl, err, err_len);
+    ad_status st = ad_params_info(path, NULL, got, cap, &gl);
     size_t magic = sizeof META_MAGIC - 1;
     if (st != AD_OK) {
-        rename_err(err, err_len, "ad_params_info", "ad_nn_load");
+        rename_err("ad_params_info", "ad_nn_load");
     } else if (gl < magic || memcmp(got, META_MAGIC, magic) != 0) {
         st = AD_ERR_FORMAT;
-        ad_nn_errf(err, err_len, "ad_nn_load: %s is not an adtape-nn model file", path);
+        ad_nn_errf("ad_nn_load: %s is not an adtape-nn model file", path);
     } else if (gl != wl || memcmp(got, want, wl) != 0) {
         st = AD_ERR_FORMAT;
         size_t shown = gl < cap ? gl : cap;
-        ad_nn_errf(err, err_len, "ad_nn_load: %s holds \"%.*s%s\", the model is \"%s\"", path,
+        ad_nn_errf("ad_nn_load: %s holds \"%.*s%s\", the model is \"%s\"", path,
                    (int)(shown - magic), got + magic, gl > cap ? "..." : "", want + magic);
     }
-    free(got);
+    ad_free(got);
     return st;
 }
 
-ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t err_len)
+ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o)
 {
-    if (!path || !m)
-        return ad_nn_errf(err, err_len, "ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
+    ad_set_last_error(NULL);
+    if (!path || !m) return ad_nn_errf("ad_nn_load: path or model is NULL"), AD_ERR_INVALID;
     size_t wl, n;
     char *want = new_meta(m, o, &wl);
     ad_param **live = collect(m, o, &n);
-    ad_param **scratch = calloc(n ? n : 1, sizeof *scratch);
+    ad_param **scratch = ad_nn_calloc(n ? n : 1, sizeof *scratch);
     ad_status st = AD_ERR_NOMEM;
     if (!want || !live || !scratch) {
-        ad_nn_errf(err, err_len, "ad_nn_load: out of memory");
+        ad_nn_errf("ad_nn_load: out of memory");
         goto done;
     }
-    if ((st = check_meta(path, want, wl, err, err_len)) != AD_OK) goto done;
+    if ((st = check_meta(path, want, wl)) != AD_OK) goto done;
     for (size_t i = 0; i < n; i++) {
         size_t dims[AD_MAX_DIMS];
         size_t nd = ad_param_shape(live[i], dims);
         if (!(scratch[i] = ad_param_new(ad_param_dtype(live[i]), nd, dims))) {
             st = AD_ERR_NOMEM;
-            ad_nn_errf(err, err_len, "ad_nn_load: out of memory");
+            ad_nn_errf("ad_nn_load: out of memory");
             goto done;
         }
     }
     /* the meta was checked above; the file may have changed since, so it is
      * read again and compared */
-    char *got = malloc(wl + 1);
+    char *got = ad_alloc(wl + 1);
     size_t gl = 0;
-    st = got ? ad_params_load(path, scratch, n, got, wl, &gl, err, err_len) : AD_ERR_NOMEM;
+    st = got ? ad_params_load(path, scratch, n, got, wl, &gl) : AD_ERR_NOMEM;
     if (st == AD_OK && (gl != wl || memcmp(got, want, wl) != 0)) {
         st = AD_ERR_IO;
-        ad_nn_errf(err, err_len, "ad_nn_load: %s changed while being read", path);
+        ad_nn_errf("ad_nn_load: %s changed while being read", path);
     } else if (st == AD_ERR_NOMEM && !got) {
-        ad_nn_errf(err, err_len, "ad_nn_load: out of memory");
+        ad_nn_errf("ad_nn_load: out of memory");
     } else if (st != AD_OK) {
-        rename_err(err, err_len, "ad_params_load", "ad_nn_load");
+        rename_err("ad_params_load", "ad_nn_load");
     }
-    free(got);
+    ad_free(got);
     if (st != AD_OK) goto done;
     for (size_t i = 0; i < n; i++)
         memcpy(ad_param_value(live[i]), ad_param_value(scratch[i]),
@@ -186,8 +174,8 @@ ad_status ad_nn_load(const char *path, ad_nn *m, ad_opt *o, char *err, size_t er
 done:
     for (size_t i = 0; scratch && i < n; i++)
         ad_param_free(scratch[i]);
-    free(scratch);
-    free(live);
-    free(want);
+    ad_free(scratch);
+    ad_free(live);
+    ad_free(want);
     return st;
 }

@@ -5,7 +5,7 @@
  * respect to all P weights by R reverse sweeps of that one recording, seeded
  * with unit vectors. The step solves (J^T J + mu I) delta = -J^T e, the
  * Gauss-Newton step damped towards gradient descent as mu grows. Memory
- * (malloc/free; ad_alloc is internal) is O(R P + P^2). */
+ * (ad_alloc/ad_free) is O(R P + P^2). */
 #include "adtape/nn.h"
 #include "nn_util.h"
 
@@ -209,21 +209,18 @@ static bool lm_step(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, double 
     return false;
 }
 
-ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_nn_history *h,
-                      char *err, size_t err_len)
+ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_nn_history *h)
 {
     const char *fn = "ad_lm_train";
-    if (!m || !d || !d->x || !d->y)
-        return ad_nn_errf(err, err_len, "%s: model or data NULL", fn), AD_ERR_INVALID;
+    ad_set_last_error(NULL);
+    if (!m || !d || !d->x || !d->y) return ad_nn_errf("%s: model or data NULL", fn), AD_ERR_INVALID;
     const ad_nn_spec *s = ad_nn_get_spec(m);
     if (s->head != AD_HEAD_IDENTITY)
-        return ad_nn_errf(err, err_len,
-                          "%s: needs an identity head with a squared-error loss, not %s", fn,
+        return ad_nn_errf("%s: needs an identity head with a squared-error loss, not %s", fn,
                           ad_nn_head_name(s->head)),
                AD_ERR_INVALID;
     if (d->in != s->inputs || d->out != s->outputs || d->n == 0)
-        return ad_nn_errf(err, err_len,
-                          "%s: data [%zu x %zu -> %zu] does not fit the model [%zu -> %zu]", fn,
+        return ad_nn_errf("%s: data [%zu x %zu -> %zu] does not fit the model [%zu -> %zu]", fn,
                           d->n, d->in, d->out, s->inputs, s->outputs),
                AD_ERR_INVALID;
     ad_lm_opts o = opts ? *opts : (ad_lm_opts){0};
@@ -234,40 +231,34 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
     /* a negative mu or an infinite mu_max never leaves lm_step's damping
      * loop, and NaN never enters it (every comparison is false) */
     if (!(o.mu > 0) || !isfinite(o.mu))
-        return ad_nn_errf(err, err_len, "%s: mu is %g; it must be finite and > 0", fn, o.mu),
-               AD_ERR_INVALID;
+        return ad_nn_errf("%s: mu is %g; it must be finite and > 0", fn, o.mu), AD_ERR_INVALID;
     if (!isfinite(o.mu_max))
-        return ad_nn_errf(err, err_len, "%s: mu_max is %g; it must be finite", fn, o.mu_max),
-               AD_ERR_INVALID;
+        return ad_nn_errf("%s: mu_max is %g; it must be finite", fn, o.mu_max), AD_ERR_INVALID;
     if (o.mu_max < o.mu)
-        return ad_nn_errf(err, err_len, "%s: mu_max is %g; it must be at least mu (%g)", fn,
-                          o.mu_max, o.mu),
+        return ad_nn_errf("%s: mu_max is %g; it must be at least mu (%g)", fn, o.mu_max, o.mu),
                AD_ERR_INVALID;
     if (isnan(o.target_loss))
-        return ad_nn_errf(err, err_len, "%s: target_loss is nan; 0 means never stop early", fn),
-               AD_ERR_INVALID;
+        return ad_nn_errf("%s: target_loss is nan; 0 means never stop early", fn), AD_ERR_INVALID;
     if (d->n > SIZE_MAX / d->out)
-        return ad_nn_errf(err, err_len, "%s: %zu samples x %zu outputs: too many residuals", fn,
-                          d->n, d->out),
+        return ad_nn_errf("%s: %zu samples x %zu outputs: too many residuals", fn, d->n, d->out),
                AD_ERR_INVALID;
     size_t P = ad_nn_param_count(m), R = d->n * d->out;
     if (R > SIZE_MAX / sizeof(double) / P || P > 20000)
-        return ad_nn_errf(err, err_len, "%s: %zu residuals x %zu weights is too large for LM", fn,
-                          R, P),
+        return ad_nn_errf("%s: %zu residuals x %zu weights is too large for LM", fn, R, P),
                AD_ERR_INVALID;
     lm_work k = {0};
     k.t = ad_tape_new();
-    k.J = malloc(R * P * sizeof *k.J);
-    k.e = malloc(R * sizeof *k.e);
-    k.seed = calloc(R, sizeof *k.seed);
-    k.A = malloc(P * P * sizeof *k.A);
-    k.g = malloc(P * sizeof *k.g);
-    k.delta = malloc(P * sizeof *k.delta);
-    k.w = malloc(P * sizeof *k.w);
-    double *solve = malloc(P * P * sizeof *solve);
+    k.J = ad_alloc(R * P * sizeof *k.J);
+    k.e = ad_alloc(R * sizeof *k.e);
+    k.seed = ad_nn_calloc(R, sizeof *k.seed);
+    k.A = ad_alloc(P * P * sizeof *k.A);
+    k.g = ad_alloc(P * sizeof *k.g);
+    k.delta = ad_alloc(P * sizeof *k.delta);
+    k.w = ad_alloc(P * sizeof *k.w);
+    double *solve = ad_alloc(P * P * sizeof *solve);
     ad_status st = AD_OK;
     if (!k.t || !k.J || !k.e || !k.seed || !k.A || !k.g || !k.delta || !k.w || !solve) {
-        ad_nn_errf(err, err_len, "%s: out of memory", fn);
+        ad_nn_errf("%s: out of memory", fn);
         st = AD_ERR_NOMEM;
         goto done;
     }
@@ -282,27 +273,27 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
             fprintf(stderr, "%s epoch %zu/%zu  loss %.6g  mu %.3g%s  %.3f s\n", o.name, ep + 1,
                     o.epochs, loss, mu, ok ? "" : "  (no step lowers the loss)", secs);
         if (h && !ad_nn_history_push(h, loss, (double)NAN, (double)NAN, (double)NAN, secs)) {
-            ad_nn_errf(err, err_len, "%s: out of memory", fn);
+            ad_nn_errf("%s: out of memory", fn);
             st = AD_ERR_NOMEM;
             break;
         }
         if (!ok || loss <= o.target_loss) break; /* converged, or stuck at mu_max */
     }
-    if (st != AD_OK && st != AD_ERR_NOMEM) {
+    if (st != AD_OK && !ad_last_error()[0]) { /* the tape's error, not yet told */
         const char *msg;
         ad_tape_error(k.t, &msg);
-        ad_nn_errf(err, err_len, "%s: %s", fn, msg);
+        ad_nn_errf("%s: %s", fn, msg[0] ? msg : "out of memory");
     }
 done:
     ad_tape_free(k.t);
-    free(k.sx);
-    free(k.J);
-    free(k.e);
-    free(k.seed);
-    free(k.A);
-    free(k.g);
-    free(k.delta);
-    free(k.w);
-    free(solve);
+    ad_free(k.sx);
+    ad_free(k.J);
+    ad_free(k.e);
+    ad_free(k.seed);
+    ad_free(k.A);
+    ad_free(k.g);
+    ad_free(k.delta);
+    ad_free(k.w);
+    ad_free(solve);
     return st;
 }

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * The MLP: a spec checked into layers of ad_params, seeded Glorot/He
  * initialisation, the forward recording and the loss of each head. Like all of
- * src/nn it uses only the public API, so it allocates with malloc/free (the
- * engine's ad_alloc is internal). */
+ * src/nn it uses only the public API; it allocates with ad_alloc/ad_free. */
 #include "adtape/nn.h"
 #include "nn_util.h"
 
@@ -73,72 +72,65 @@ static int resolve_loss(ad_nn_head h, ad_nn_loss_kind l)
  * refuses 2^60 elements and more), with the layer and shape into err: "out
  * of memory" would hide a size that overflowed. k 0: no layer number. */
 static bool too_large(size_t rows, size_t cols, const char *fn, const char *where, size_t k,
-                      const char *what, char *err, size_t len)
+                      const char *what)
 {
     if (rows <= SIZE_MAX / 16 / cols) return false;
     char num[24] = "";
     if (k) snprintf(num, sizeof num, " %zu", k);
-    ad_nn_errf(err, len, "%s: %s%s: a [%zu,%zu] %s is too large to hold", fn, where, num, rows,
-               cols, what);
+    ad_nn_errf("%s: %s%s: a [%zu,%zu] %s is too large to hold", fn, where, num, rows, cols, what);
     return true;
 }
 
-static bool check_spec(const ad_nn_spec *s, char *err, size_t len)
+static bool check_spec(const ad_nn_spec *s)
 {
     const char *fn = "ad_nn_new";
-    if (s->inputs == 0) return ad_nn_errf(err, len, "%s: inputs is 0", fn), false;
-    if (s->outputs == 0) return ad_nn_errf(err, len, "%s: outputs is 0", fn), false;
+    if (s->inputs == 0) return ad_nn_errf("%s: inputs is 0", fn), false;
+    if (s->outputs == 0) return ad_nn_errf("%s: outputs is 0", fn), false;
     if (s->n_hidden > 0 && !s->hidden)
-        return ad_nn_errf(err, len, "%s: n_hidden is %zu but hidden is NULL", fn, s->n_hidden),
-               false;
+        return ad_nn_errf("%s: n_hidden is %zu but hidden is NULL", fn, s->n_hidden), false;
     if (s->dtype != AD_F32 && s->dtype != AD_F64)
-        return ad_nn_errf(err, len, "%s: unknown dtype %d", fn, (int)s->dtype), false;
+        return ad_nn_errf("%s: unknown dtype %d", fn, (int)s->dtype), false;
     if ((unsigned)s->init >= AD_INIT_COUNT)
-        return ad_nn_errf(err, len, "%s: unknown init %d", fn, (int)s->init), false;
+        return ad_nn_errf("%s: unknown init %d", fn, (int)s->init), false;
     if ((unsigned)s->head >= AD_HEAD_COUNT)
-        return ad_nn_errf(err, len, "%s: unknown head %d", fn, (int)s->head), false;
+        return ad_nn_errf("%s: unknown head %d", fn, (int)s->head), false;
     if ((unsigned)s->loss > AD_LOSS_SOFTMAX_CE)
-        return ad_nn_errf(err, len, "%s: unknown loss %d", fn, (int)s->loss), false;
+        return ad_nn_errf("%s: unknown loss %d", fn, (int)s->loss), false;
     if (resolve_loss(s->head, s->loss) < 0)
-        return ad_nn_errf(err, len, "%s: loss %s does not suit the %s head", fn,
-                          loss_names[s->loss], head_names[s->head]),
+        return ad_nn_errf("%s: loss %s does not suit the %s head", fn, loss_names[s->loss],
+                          head_names[s->head]),
                false;
     if (s->head == AD_HEAD_SOFTMAX && s->outputs < 2)
-        return ad_nn_errf(err, len, "%s: a softmax head needs at least 2 outputs", fn), false;
+        return ad_nn_errf("%s: a softmax head needs at least 2 outputs", fn), false;
     if (!isfinite(s->leaky_slope))
-        return ad_nn_errf(err, len, "%s: leaky_slope is %g; it must be finite", fn, s->leaky_slope),
-               false;
+        return ad_nn_errf("%s: leaky_slope is %g; it must be finite", fn, s->leaky_slope), false;
     for (size_t i = 0; i < s->n_hidden; i++) {
         const ad_nn_layer_spec *l = &s->hidden[i];
         size_t k = i + 1; /* layers are numbered from 1; 0 is the input */
-        if (l->width == 0)
-            return ad_nn_errf(err, len, "%s: hidden layer %zu: width is 0", fn, k), false;
+        if (l->width == 0) return ad_nn_errf("%s: hidden layer %zu: width is 0", fn, k), false;
         if ((unsigned)l->act >= AD_ACT_COUNT)
-            return ad_nn_errf(err, len, "%s: hidden layer %zu: unknown activation %d", fn, k,
-                              (int)l->act),
+            return ad_nn_errf("%s: hidden layer %zu: unknown activation %d", fn, k, (int)l->act),
                    false;
         if (l->skip > k)
             return ad_nn_errf(
-                       err, len,
                        "%s: hidden layer %zu: skip %zu reaches before the input (at most %zu)", fn,
                        k, l->skip, k),
                    false;
         if (too_large(l->width, k == 1 ? s->inputs : s->hidden[k - 2].width, fn, "hidden layer", k,
-                      "weight matrix", err, len))
+                      "weight matrix"))
             return false;
         if (l->skip == 0) continue;
         size_t from = k == l->skip ? s->inputs : s->hidden[k - l->skip - 1].width;
         if (from != l->width && !l->project)
-            return ad_nn_errf(err, len,
-                              "%s: hidden layer %zu: residual from width %zu to width %zu needs a "
+            return ad_nn_errf("%s: hidden layer %zu: residual from width %zu to width %zu needs a "
                               "projection (set project)",
                               fn, k, from, l->width),
                    false;
-        if (l->project && too_large(from, l->width, fn, "hidden layer", k, "projection", err, len))
+        if (l->project && too_large(from, l->width, fn, "hidden layer", k, "projection"))
             return false;
     }
     return !too_large(s->outputs, s->n_hidden ? s->hidden[s->n_hidden - 1].width : s->inputs, fn,
-                      "output layer", 0, "weight matrix", err, len);
+                      "output layer", 0, "weight matrix");
 }
 
 static ad_param *new_matrix(ad_dtype dt, size_t rows, size_t cols)
@@ -205,20 +197,21 @@ void ad_nn_init_params(ad_nn *m, uint64_t seed)
     }
 }
 
-ad_nn *ad_nn_new(const ad_nn_spec *spec, char *err, size_t err_len)
+ad_nn *ad_nn_new(const ad_nn_spec *spec)
 {
-    if (!spec) return ad_nn_errf(err, err_len, "ad_nn_new: spec is NULL"), NULL;
-    if (!check_spec(spec, err, err_len)) return NULL;
+    ad_set_last_error(NULL);
+    if (!spec) return ad_nn_errf("ad_nn_new: spec is NULL"), NULL;
+    if (!check_spec(spec)) return NULL;
     size_t nl = spec->n_hidden + 1;
-    ad_nn *m = calloc(1, sizeof *m);
+    ad_nn *m = ad_nn_calloc(1, sizeof *m);
     if (!m) goto nomem;
     m->spec = *spec;
     m->spec.loss = (ad_nn_loss_kind)resolve_loss(spec->head, spec->loss);
     if (m->spec.leaky_slope == 0.0) m->spec.leaky_slope = 0.01;
-    m->hidden = calloc(nl, sizeof *m->hidden);
-    m->layers = calloc(nl, sizeof *m->layers);
-    m->params = calloc(3 * nl, sizeof *m->params);
-    m->h = calloc(nl, sizeof *m->h);
+    m->hidden = ad_nn_calloc(nl, sizeof *m->hidden);
+    m->layers = ad_nn_calloc(nl, sizeof *m->layers);
+    m->params = ad_nn_calloc(3 * nl, sizeof *m->params);
+    m->h = ad_nn_calloc(nl, sizeof *m->h);
     if (!m->hidden || !m->layers || !m->params || !m->h) goto nomem;
     if (spec->n_hidden) memcpy(m->hidden, spec->hidden, spec->n_hidden * sizeof *m->hidden);
     m->spec.hidden = m->hidden;
@@ -244,7 +237,7 @@ ad_nn *ad_nn_new(const ad_nn_spec *spec, char *err, size_t err_len)
     ad_nn_init_params(m, spec->seed);
     return m;
 nomem:
-    ad_nn_errf(err, err_len, "ad_nn_new: out of memory");
+    ad_nn_errf("ad_nn_new: out of memory");
     ad_nn_free(m);
     return NULL;
 }
@@ -254,11 +247,11 @@ void ad_nn_free(ad_nn *m)
     if (!m) return;
     for (size_t i = 0; i < m->n_params; i++)
         ad_param_free(m->params[i]);
-    free(m->hidden);
-    free(m->layers);
-    free(m->params);
-    free(m->h);
-    free(m);
+    ad_free(m->hidden);
+    ad_free(m->layers);
+    ad_free(m->params);
+    ad_free(m->h);
+    ad_free(m);
 }
 
 const ad_nn_spec *ad_nn_get_spec(const ad_nn *m)
@@ -358,7 +351,7 @@ ad_tensor ad_nn_forward(ad_nn *m, ad_tensor x)
         }
         if (i < nh) m->h[i + 1] = h;
     }
-    if (healthy) ad_nn_name_failure(t, h, fn);
+    if (healthy) ad_tape_error_context(t, fn); /* an op failed it: name ad_nn_forward */
     return h;
 }
 
@@ -377,7 +370,7 @@ ad_tensor ad_nn_predict(const ad_nn *m, ad_tensor logits)
 {
     ad_tape *t = ad_tensor_tape(logits);
     if (!m) return ad_nn_fail(t, AD_ERR_INVALID, "ad_nn_predict: model is NULL");
-    if (readable(logits) && !logits_fit(m, logits, "ad_nn_predict")) return ad_nn_invalid(t);
+    if (readable(logits) && !logits_fit(m, logits, "ad_nn_predict")) return ad_tensor_invalid(t);
     switch (m->spec.head) {
     case AD_HEAD_LOGISTIC:
         return ad_tsigmoid(logits);
@@ -424,7 +417,7 @@ ad_tensor ad_nn_loss(const ad_nn *m, ad_tensor logits, ad_tensor target, const i
         /* both fail the tape */
         if (!logits_fit(m, logits, "ad_nn_loss") ||
             (m->spec.loss != AD_LOSS_SOFTMAX_CE && !target_fits(m, logits, target)))
-            return ad_nn_invalid(t);
+            return ad_tensor_invalid(t);
         if (m->spec.loss == AD_LOSS_SOFTMAX_CE && !labels && b > 0) /* [0,C] reads none */
             return ad_nn_fail(t, AD_ERR_INVALID,
                               "ad_nn_loss: the softmax head needs labels (B class indices)");
@@ -447,6 +440,6 @@ ad_tensor ad_nn_loss(const ad_nn *m, ad_tensor logits, ad_tensor target, const i
         l = ad_mse_loss(logits, target);
         break;
     }
-    if (healthy) ad_nn_name_failure(t, l, "ad_nn_loss");
+    if (healthy) ad_tape_error_context(t, "ad_nn_loss");
     return l;
 }

@@ -3,27 +3,38 @@
 #include "nn_util.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
-void ad_nn_errf(char *err, size_t len, const char *fmt, ...)
+void ad_nn_errf(const char *fmt, ...)
 {
-    if (!err || len == 0) return;
+    char msg[4096]; /* ad_last_error's size */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    ad_set_last_error(msg);
 }
 
 bool ad_nn_labels_ok(const int32_t *labels, size_t n, size_t classes, const char *fn,
-                     const char *what, char *err, size_t len)
+                     const char *what)
 {
     for (size_t i = 0; i < n; i++)
         if (labels[i] < 0 || (size_t)labels[i] >= classes) {
-            ad_nn_errf(err, len, "%s: %slabel %d of sample %zu is not in [0, %zu)", fn, what,
-                       (int)labels[i], i, classes);
+            ad_nn_errf("%s: %slabel %d of sample %zu is not in [0, %zu)", fn, what, (int)labels[i],
+                       i, classes);
             return false;
         }
     return true;
+}
+
+void *ad_nn_calloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) return NULL;
+    void *p = ad_alloc(n * size);
+    if (p) memset(p, 0, n * size);
+    return p;
 }
 
 ad_tensor ad_nn_fail(ad_tape *t, ad_status code, const char *fmt, ...)
@@ -34,13 +45,7 @@ ad_tensor ad_nn_fail(ad_tape *t, ad_status code, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     ad_tape_set_error(t, code, msg);
-    return ad_nn_invalid(t);
-}
-
-ad_tensor ad_nn_invalid(ad_tape *t)
-{
-    /* a constructor on a failed tape returns the invalid handle */
-    return ad_tensor_new(t, AD_F32, 1, (size_t[]){1}, NULL);
+    return ad_tensor_invalid(t);
 }
 
 const char *ad_nn_shape_str(ad_tensor x, char *buf)
@@ -52,15 +57,4 @@ const char *ad_nn_shape_str(ad_tensor x, char *buf)
         at += (size_t)snprintf(buf + at, AD_NN_SHAPE_LEN - at, "%s%zu", i ? "," : "", dims[i]);
     snprintf(buf + at, AD_NN_SHAPE_LEN - at, "]");
     return buf;
-}
-
-void ad_nn_name_failure(ad_tape *t, ad_tensor result, const char *fn)
-{
-    const char *msg;
-    ad_status code;
-    if (ad_tensor_ok(result) || (code = ad_tape_error(t, &msg)) == AD_OK) return;
-    char buf[320];
-    snprintf(buf, sizeof buf, "%s: %s", fn, msg);
-    ad_tape_clear_error(t); /* the recording stays; only the message changes */
-    ad_tape_set_error(t, code, buf);
 }

@@ -3,7 +3,7 @@
  * Adam, AdamW, with L2 weight decay, global-norm clipping and epoch-based
  * learning-rate schedules. The update rules follow PyTorch's, so a run can be
  * checked against it step by step. State lives in ad_params so that it can be
- * saved; other heap memory comes from malloc/free (ad_alloc is internal). */
+ * saved; other heap memory comes from ad_alloc/ad_free. */
 #include "adtape/nn.h"
 #include "nn_util.h"
 
@@ -49,7 +49,7 @@ static int by_address(const void *a, const void *b)
 static int find_repeat(ad_param *const *params, size_t n, size_t *a, size_t *b)
 {
     if (n < 2) return 0;
-    param_at *v = malloc(n * sizeof *v); /* n <= SIZE_MAX / 8: params holds n pointers */
+    param_at *v = ad_alloc(n * sizeof *v); /* n <= SIZE_MAX / 8: params holds n pointers */
     if (!v) return -1;
     for (size_t i = 0; i < n; i++)
         v[i] = (param_at){(uintptr_t)params[i], i};
@@ -61,20 +61,19 @@ static int find_repeat(ad_param *const *params, size_t n, size_t *a, size_t *b)
             *a = v[i - 1].i;
             *b = v[i].i;
         }
-    free(v);
+    ad_free(v);
     return found;
 }
 
-ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, char *err,
-                   size_t err_len)
+ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n)
 {
     const char *fn = "ad_opt_new";
-    if (!cfg || (!params && n))
-        return ad_nn_errf(err, err_len, "%s: config or params NULL", fn), NULL;
+    ad_set_last_error(NULL);
+    if (!cfg || (!params && n)) return ad_nn_errf("%s: config or params NULL", fn), NULL;
     if ((unsigned)cfg->kind >= AD_OPT_COUNT)
-        return ad_nn_errf(err, err_len, "%s: unknown optimizer %d", fn, (int)cfg->kind), NULL;
+        return ad_nn_errf("%s: unknown optimizer %d", fn, (int)cfg->kind), NULL;
     if ((unsigned)cfg->schedule > AD_LR_COSINE)
-        return ad_nn_errf(err, err_len, "%s: unknown schedule %d", fn, (int)cfg->schedule), NULL;
+        return ad_nn_errf("%s: unknown schedule %d", fn, (int)cfg->schedule), NULL;
     /* each field in its range; NaN fails every comparison, so it is caught */
     const struct {
         const char *name;
@@ -94,28 +93,27 @@ ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, 
         double v = checks[i].v;
         bool ok = v >= 0 && (checks[i].below_one ? v < 1 : checks[i].inf_ok || isfinite(v));
         if (!ok)
-            return ad_nn_errf(err, err_len, "%s: %s is %g; it must be %s", fn, checks[i].name, v,
+            return ad_nn_errf("%s: %s is %g; it must be %s", fn, checks[i].name, v,
                               checks[i].below_one ? "in [0, 1)"
                               : checks[i].inf_ok  ? ">= 0"
                                                   : "finite and >= 0"),
                    NULL;
     }
     for (size_t i = 0; i < n; i++)
-        if (!params[i]) return ad_nn_errf(err, err_len, "%s: params[%zu] is NULL", fn, i), NULL;
+        if (!params[i]) return ad_nn_errf("%s: params[%zu] is NULL", fn, i), NULL;
     size_t dup_a, dup_b;
     switch (find_repeat(params, n, &dup_a, &dup_b)) {
     case 1:
-        return ad_nn_errf(err, err_len,
-                          "%s: params[%zu] and params[%zu] are the same parameter (it would be "
+        return ad_nn_errf("%s: params[%zu] and params[%zu] are the same parameter (it would be "
                           "updated twice per step)",
                           fn, dup_a, dup_b),
                NULL;
     case -1:
-        return ad_nn_errf(err, err_len, "%s: out of memory", fn), NULL;
+        return ad_nn_errf("%s: out of memory", fn), NULL;
     default:
         break;
     }
-    ad_opt *o = calloc(1, sizeof *o);
+    ad_opt *o = ad_nn_calloc(1, sizeof *o);
     if (!o) goto nomem;
     o->cfg = *cfg;
     ad_opt_config *c = &o->cfg;
@@ -128,9 +126,9 @@ ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, 
     if (c->gamma == 0) c->gamma = 0.1;
     if (c->total_epochs == 0) c->total_epochs = 100;
     o->n = n;
-    o->params = calloc(n ? n : 1, sizeof *o->params);
+    o->params = ad_nn_calloc(n ? n : 1, sizeof *o->params);
     size_t per = c->kind == AD_OPT_SGD ? 0 : adam_family(c->kind) ? 2 : 1;
-    o->state = calloc(1 + per * n, sizeof *o->state);
+    o->state = ad_nn_calloc(1 + per * n, sizeof *o->state);
     if (!o->params || !o->state) goto nomem;
     if (n) memcpy(o->params, params, n * sizeof *params);
     if (!(o->state[o->n_state++] = ad_param_new(AD_F64, 1, (size_t[]){2}))) goto nomem;
@@ -143,7 +141,7 @@ ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n, 
         }
     return o;
 nomem:
-    ad_nn_errf(err, err_len, "%s: out of memory", fn);
+    ad_nn_errf("%s: out of memory", fn);
     ad_opt_free(o);
     return NULL;
 }
@@ -153,9 +151,9 @@ void ad_opt_free(ad_opt *o)
     if (!o) return;
     for (size_t i = 0; i < o->n_state; i++)
         ad_param_free(o->state[i]);
-    free(o->state);
-    free(o->params);
-    free(o);
+    ad_free(o->state);
+    ad_free(o->params);
+    ad_free(o);
 }
 
 const ad_opt_config *ad_opt_get_config(const ad_opt *o)

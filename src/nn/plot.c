@@ -2,7 +2,7 @@
  * Loss and accuracy curves as a self-contained SVG: panels side by side, each
  * with axes, "nice" ticks (1, 2, 5 times a power of ten, or powers of ten on
  * a log axis), labels, a grid and a legend. No fonts or scripts are embedded,
- * so any browser or rsvg-convert renders it. Memory: malloc/free. */
+ * so any browser or rsvg-convert renders it. Memory: ad_alloc/ad_free. */
 #include "adtape/nn.h"
 #include "nn_util.h"
 
@@ -271,14 +271,13 @@ static void draw_panel(FILE *f, const ad_nn_panel *p, double ox, double oy)
 
 /* ad_nn_plot_svg for the public function fn, which its messages name. */
 static ad_status write_svg(const char *fn, const char *path, const char *title,
-                           const ad_nn_panel *panels, size_t n_panels, char *err, size_t err_len)
+                           const ad_nn_panel *panels, size_t n_panels)
 {
+    ad_set_last_error(NULL);
     if (!path || (!panels && n_panels))
-        return ad_nn_errf(err, err_len, "%s: path or panels is NULL", fn), AD_ERR_INVALID;
+        return ad_nn_errf("%s: path or panels is NULL", fn), AD_ERR_INVALID;
     FILE *f = fopen(path, "w");
-    if (!f)
-        return ad_nn_errf(err, err_len, "%s: cannot write %s: %s", fn, path, strerror(errno)),
-               AD_ERR_IO;
+    if (!f) return ad_nn_errf("%s: cannot write %s: %s", fn, path, strerror(errno)), AD_ERR_IO;
     double top = title ? TITLE_H : 0;
     double width = (double)PW * (double)(n_panels ? n_panels : 1), height = PH + top;
     fprintf(f,
@@ -302,16 +301,14 @@ static ad_status write_svg(const char *fn, const char *path, const char *title,
      * failed write the flush does not repeat leaves no reason: say EIO. */
     int e = fflush(f) != 0 ? errno : ferror(f) ? EIO : 0;
     if (fclose(f) != 0 && !e) e = errno;
-    if (e)
-        return ad_nn_errf(err, err_len, "%s: writing %s failed: %s", fn, path, strerror(e)),
-               AD_ERR_IO;
+    if (e) return ad_nn_errf("%s: writing %s failed: %s", fn, path, strerror(e)), AD_ERR_IO;
     return AD_OK;
 }
 
 ad_status ad_nn_plot_svg(const char *path, const char *title, const ad_nn_panel *panels,
-                         size_t n_panels, char *err, size_t err_len)
+                         size_t n_panels)
 {
-    return write_svg("ad_nn_plot_svg", path, title, panels, n_panels, err, err_len);
+    return write_svg("ad_nn_plot_svg", path, title, panels, n_panels);
 }
 
 static bool any_finite(const double *y, size_t n)
@@ -321,10 +318,10 @@ static bool any_finite(const double *y, size_t n)
     return false;
 }
 
-ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char *title, char *err,
-                            size_t err_len)
+ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char *title)
 {
-    if (!h) return ad_nn_errf(err, err_len, "ad_nn_history_svg: history is NULL"), AD_ERR_INVALID;
+    ad_set_last_error(NULL);
+    if (!h) return ad_nn_errf("ad_nn_history_svg: history is NULL"), AD_ERR_INVALID;
     ad_nn_series loss[2], acc[2];
     size_t nl = 0, na = 0;
     loss[nl++] = (ad_nn_series){"train loss", h->train_loss, h->n};
@@ -336,8 +333,8 @@ ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char
             double v = k ? h->val_loss[i] : h->train_loss[i];
             if (isfinite(v) && v > 0) lo = v < lo ? v : lo, hi = v > hi ? v : hi;
         }
-    double *pct = malloc(2 * (h->n ? h->n : 1) * sizeof *pct);
-    if (!pct) return ad_nn_errf(err, err_len, "ad_nn_history_svg: out of memory"), AD_ERR_NOMEM;
+    double *pct = ad_alloc(2 * (h->n ? h->n : 1) * sizeof *pct);
+    if (!pct) return ad_nn_errf("ad_nn_history_svg: out of memory"), AD_ERR_NOMEM;
     for (size_t i = 0; i < h->n; i++) {
         pct[i] = 100 * h->train_acc[i];
         pct[h->n + i] = 100 * h->val_acc[i];
@@ -347,7 +344,7 @@ ad_status ad_nn_history_svg(const ad_nn_history *h, const char *path, const char
         acc[na++] = (ad_nn_series){"validation accuracy", pct + h->n, h->n};
     ad_nn_panel panels[2] = {{"Loss", "loss", loss, nl, hi > 0 && hi / lo > 30, false},
                              {"Accuracy", "accuracy (%)", acc, na, false, false}};
-    ad_status st = write_svg("ad_nn_history_svg", path, title, panels, na ? 2 : 1, err, err_len);
-    free(pct);
+    ad_status st = write_svg("ad_nn_history_svg", path, title, panels, na ? 2 : 1);
+    ad_free(pct);
     return st;
 }

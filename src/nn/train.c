@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * The mini-batch training loop and its per-epoch history. It owns one tape,
  * reset every step, so after the first batch a step makes no heap allocation
- * in the engine; its own buffers come from malloc/free (ad_alloc is internal).
+ * in the engine; its own buffers come from ad_alloc/ad_free, as the engine's do.
  * Progress lines go to stderr: this is the client, not the library core. */
 #include "adtape/nn.h"
 #include "nn_util.h"
@@ -29,7 +29,7 @@ bool ad_nn_history_push(ad_nn_history *h, double train_loss, double train_acc, d
         double **arrays[5] = {&h->train_loss, &h->train_acc, &h->val_loss, &h->val_acc,
                               &h->seconds};
         for (int i = 0; i < 5; i++) {
-            double *p = realloc(*arrays[i], cap * sizeof *p);
+            double *p = ad_realloc(*arrays[i], h->cap * sizeof *p, cap * sizeof *p);
             if (!p) return false; /* arrays already grown keep their data */
             *arrays[i] = p;
         }
@@ -47,30 +47,27 @@ bool ad_nn_history_push(ad_nn_history *h, double train_loss, double train_acc, d
 void ad_nn_history_free(ad_nn_history *h)
 {
     if (!h) return;
-    free(h->train_loss);
-    free(h->train_acc);
-    free(h->val_loss);
-    free(h->val_acc);
-    free(h->seconds);
+    ad_free(h->train_loss);
+    ad_free(h->train_acc);
+    ad_free(h->val_loss);
+    ad_free(h->val_acc);
+    ad_free(h->seconds);
     memset(h, 0, sizeof *h);
 }
 
-static bool data_fits(const ad_nn *m, const ad_nn_data *d, const char *what, char *err, size_t len)
+static bool data_fits(const ad_nn *m, const ad_nn_data *d, const char *what)
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
-    if (!d->x)
-        return ad_nn_errf(err, len, "ad_nn_train: %s data has no inputs (x is NULL)", what), false;
+    if (!d->x) return ad_nn_errf("ad_nn_train: %s data has no inputs (x is NULL)", what), false;
     if (d->in != s->inputs)
-        return ad_nn_errf(err, len, "ad_nn_train: %s data has %zu features, the model takes %zu",
-                          what, d->in, s->inputs),
+        return ad_nn_errf("ad_nn_train: %s data has %zu features, the model takes %zu", what, d->in,
+                          s->inputs),
                false;
     if (s->head == AD_HEAD_SOFTMAX && !d->labels)
-        return ad_nn_errf(err, len,
-                          "ad_nn_train: %s data lacks the softmax head's targets (labels)", what),
+        return ad_nn_errf("ad_nn_train: %s data lacks the softmax head's targets (labels)", what),
                false;
     if (s->head != AD_HEAD_SOFTMAX && (!d->y || d->out != s->outputs))
-        return ad_nn_errf(err, len,
-                          "ad_nn_train: %s data lacks the %s head's targets (targets of width "
+        return ad_nn_errf("ad_nn_train: %s data lacks the %s head's targets (targets of width "
                           "%zu; the data has %s of width %zu)",
                           what, ad_nn_head_name(s->head), s->outputs, d->y ? "targets" : "none",
                           d->out),
@@ -80,22 +77,20 @@ static bool data_fits(const ad_nn *m, const ad_nn_data *d, const char *what, cha
     if (s->head == AD_HEAD_SOFTMAX) {
         char whose[32];
         snprintf(whose, sizeof whose, "%s data: ", what);
-        if (!ad_nn_labels_ok(d->labels, d->n, s->outputs, "ad_nn_train", whose, err, len))
-            return false;
+        if (!ad_nn_labels_ok(d->labels, d->n, s->outputs, "ad_nn_train", whose)) return false;
     }
     return true;
 }
 
 /* An optimizer over other parameters would step those, leave m's gradients
  * to pile up, and report a loss that never moves. */
-static bool opt_covers(const ad_nn *m, const ad_opt *o, char *err, size_t len)
+static bool opt_covers(const ad_nn *m, const ad_opt *o)
 {
     size_t np;
     ad_param *const *ps = ad_nn_params(m, &np);
     for (size_t i = 0; i < np; i++)
         if (!ad_nn_opt_has(o, ps[i]))
             return ad_nn_errf(
-                       err, len,
                        "ad_nn_train: the optimizer does not update the model's parameter %zu "
                        "(of %zu); build it over ad_nn_params(m)",
                        i, np),
@@ -112,7 +107,7 @@ typedef struct buffers {
 
 /* One pass over the data in shuffled batches; *loss and *acc are averages. */
 static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d, size_t batch,
-                           buffers *b, double *loss, double *acc, char *err, size_t err_len)
+                           buffers *b, double *loss, double *acc)
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
     double total = 0.0, correct = 0.0;
@@ -122,7 +117,7 @@ static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d,
         ad_tape_reset(t);
         ad_opt_zero_grad(o);
         ad_tensor x = ad_nn_gather(t, s->dtype, d->x, d->in, idx, nb, &b->sx, &b->lx);
-        ad_tensor y = {0};
+        ad_tensor y = AD_TENSOR_NONE; /* softmax: labels, no target */
         if (s->head == AD_HEAD_SOFTMAX)
             for (size_t i = 0; i < nb; i++)
                 b->labels[i] = d->labels[idx[i]];
@@ -134,7 +129,7 @@ static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d,
         if (st != AD_OK) {
             const char *msg;
             ad_tape_error(t, &msg);
-            ad_nn_errf(err, err_len, "ad_nn_train: %s", msg);
+            ad_nn_errf("ad_nn_train: %s", msg);
             return st;
         }
         total += ad_tensor_get(l, 0) * (double)nb;
@@ -175,40 +170,38 @@ static void progress(const char *name, size_t e, size_t last, double loss, doubl
 }
 
 ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_data *val,
-                      const ad_nn_train_opts *opts, ad_nn_history *h, char *err, size_t err_len)
+                      const ad_nn_train_opts *opts, ad_nn_history *h)
 {
+    ad_set_last_error(NULL);
     if (!m || !o || !train)
-        return ad_nn_errf(err, err_len, "ad_nn_train: model, optimizer or data is NULL"),
-               AD_ERR_INVALID;
+        return ad_nn_errf("ad_nn_train: model, optimizer or data is NULL"), AD_ERR_INVALID;
     ad_nn_train_opts op = opts ? *opts : (ad_nn_train_opts){0};
     if (op.epochs == 0) op.epochs = 10;
     if (op.batch_size == 0) op.batch_size = 32;
     if (!op.name) op.name = "train";
     if (op.print_every == 0) op.print_every = 1;
-    if (train->n == 0) return ad_nn_errf(err, err_len, "ad_nn_train: no samples"), AD_ERR_INVALID;
+    if (train->n == 0) return ad_nn_errf("ad_nn_train: no samples"), AD_ERR_INVALID;
     /* the permutation has n entries: n x sizeof(size_t) must not wrap */
     if (train->n > SIZE_MAX / sizeof(size_t))
-        return ad_nn_errf(err, err_len,
-                          "ad_nn_train: training data has %zu samples, too many to index",
+        return ad_nn_errf("ad_nn_train: training data has %zu samples, too many to index",
                           train->n),
                AD_ERR_INVALID;
     size_t e0 = (size_t)ad_opt_epoch(o);
     if (op.epochs > SIZE_MAX - e0)
-        return ad_nn_errf(err, err_len,
-                          "ad_nn_train: %zu epochs from epoch %zu pass the largest epoch number",
+        return ad_nn_errf("ad_nn_train: %zu epochs from epoch %zu pass the largest epoch number",
                           op.epochs, e0),
                AD_ERR_INVALID;
-    if (!opt_covers(m, o, err, err_len)) return AD_ERR_INVALID;
-    if (!data_fits(m, train, "training", err, err_len)) return AD_ERR_INVALID;
-    if (val && !data_fits(m, val, "validation", err, err_len)) return AD_ERR_INVALID;
+    if (!opt_covers(m, o)) return AD_ERR_INVALID;
+    if (!data_fits(m, train, "training")) return AD_ERR_INVALID;
+    if (val && !data_fits(m, val, "validation")) return AD_ERR_INVALID;
     size_t batch = op.batch_size < train->n ? op.batch_size : train->n;
     buffers b = {0};
     ad_tape *t = ad_tape_new();
-    b.perm = malloc(train->n * sizeof *b.perm);
-    b.labels = malloc(batch * sizeof *b.labels);
+    b.perm = ad_alloc(train->n * sizeof *b.perm);
+    b.labels = ad_alloc(batch * sizeof *b.labels);
     ad_status st = AD_OK;
     if (!t || !b.perm || !b.labels) {
-        ad_nn_errf(err, err_len, "ad_nn_train: out of memory");
+        ad_nn_errf("ad_nn_train: out of memory");
         st = AD_ERR_NOMEM;
         goto done;
     }
@@ -220,12 +213,12 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
                 b.perm[i] = i;
         else
             ad_nn_shuffle(b.perm, train->n, op.seed, e);
-        st = run_epoch(m, o, t, train, batch, &b, &loss, &acc, err, err_len);
+        st = run_epoch(m, o, t, train, batch, &b, &loss, &acc);
         if (st != AD_OK) goto done;
         double t1 = now();
         ad_opt_set_epoch(o, e + 1);
         if (val && val->n) {
-            st = ad_nn_evaluate(m, t, val, 0, &vloss, &vacc, err, err_len);
+            st = ad_nn_evaluate(m, t, val, 0, &vloss, &vacc);
             if (st != AD_OK) goto done;
         }
         double secs = now() - t0;
@@ -233,16 +226,16 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
             progress(op.name, e + 1, last, loss, acc, vloss, vacc, secs,
                      (double)train->n / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
         if (h && !ad_nn_history_push(h, loss, acc, vloss, vacc, secs)) {
-            ad_nn_errf(err, err_len, "ad_nn_train: out of memory");
+            ad_nn_errf("ad_nn_train: out of memory");
             st = AD_ERR_NOMEM;
             goto done;
         }
     }
 done:
-    free(b.perm);
-    free(b.labels);
-    free(b.sx);
-    free(b.sy);
+    ad_free(b.perm);
+    ad_free(b.labels);
+    ad_free(b.sx);
+    ad_free(b.sy);
     ad_tape_free(t);
     return st;
 }

@@ -199,7 +199,10 @@ static int run_nn_tiny(void)
                        .head = AD_HEAD_IDENTITY,
                        .loss = AD_LOSS_MSE,
                        .dtype = AD_F32};
-    if (!(net = ad_nn_new(&spec, err, sizeof err))) goto done;
+    if (!(net = ad_nn_new(&spec))) {
+        snprintf(err, sizeof err, "%s", ad_last_error());
+        goto done;
+    }
     size_t np;
     ad_param *const *ps = ad_nn_params(net, &np);
     for (size_t l = 0; l < c->n_layers; l++) { /* order: w, b per layer */
@@ -209,7 +212,10 @@ static int run_nn_tiny(void)
                ad_param_numel(m.b[l]) * sizeof(float));
     }
     ad_opt_config oc = {.kind = AD_OPT_SGD, .lr = 0.01};
-    if (!(opt = ad_opt_new(&oc, ps, np, err, sizeof err))) goto done;
+    if (!(opt = ad_opt_new(&oc, ps, np))) {
+        snprintf(err, sizeof err, "%s", ad_last_error());
+        goto done;
+    }
     ad_set_num_threads(1);
     static double steps[MAX_STEPS];
     double first = NAN, last = NAN;

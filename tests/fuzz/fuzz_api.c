@@ -347,7 +347,7 @@ static void op_binary(world *w, src *s)
         CALL_T(w, ad_matmul(a, b));
         break;
     case 8:
-        CALL_T(w, ad_linear(a, b, byte(s) & 1 ? T(w, s) : (ad_tensor){0}));
+        CALL_T(w, ad_linear(a, b, byte(s) & 1 ? T(w, s) : AD_TENSOR_NONE));
         break;
     case 9:
         CALL_T(w, ad_mse_loss(a, b));
@@ -650,7 +650,7 @@ static ad_tensor gop_apply(const gop *o, ad_tensor *pool, size_t np)
     case 5:
         return squash(ad_matmul(a, b));
     case 6:
-        return squash(ad_linear(a, b, o->k > 0 ? c : (ad_tensor){0}));
+        return squash(ad_linear(a, b, o->k > 0 ? c : AD_TENSOR_NONE));
     case 7:
         return ad_mse_loss(a, b);
     case 8:

@@ -139,7 +139,8 @@ static void fuzz_paramfile(unsigned mode, const uint8_t *data, size_t size)
     size_t meta_len = 7777;
     char err[300];
     ad_status s = ad_paramfile_parse(b, size, "ad_params_load", file, p, np, cap ? meta : NULL, cap,
-                                     &meta_len, err, sizeof err);
+                                     &meta_len);
+    snprintf(err, sizeof err, "%s", ad_last_error());
     if (s != AD_OK) {
         if (s != AD_ERR_FORMAT) finding("parse: unexpected status", ad_status_name(s));
         if (strncmp(err, "ad_params_load: ", 16) != 0) finding("parse: message", err);
@@ -153,8 +154,8 @@ static void fuzz_paramfile(unsigned mode, const uint8_t *data, size_t size)
     } else {
         /* loaded: saving what was loaded must give back the same bytes */
         if (meta_len > cap) finding("meta_len beyond meta_cap", NULL);
-        ad_status w = ad_params_save(saved, p, np, meta, meta_len, err, sizeof err);
-        if (w != AD_OK) finding("cannot save what was loaded", err);
+        ad_status w = ad_params_save(saved, p, np, meta, meta_len);
+        if (w != AD_OK) finding("cannot save what was loaded", ad_last_error());
         size_t n;
         uint8_t *again = read_file(saved, &n);
         if (n != size || memcmp(again, b, size) != 0) finding("load/save roundtrip differs", NULL);
@@ -165,15 +166,16 @@ static void fuzz_paramfile(unsigned mode, const uint8_t *data, size_t size)
     for (size_t i = 0; i < np; i++)
         memset(ad_param_value(p[i]), 0xA5, bytes_of(p[i]));
     char err2[300];
-    ad_status s2 =
-        ad_params_load(file, p, np, cap ? meta : NULL, cap, &meta_len, err2, sizeof err2);
+    ad_status s2 = ad_params_load(file, p, np, cap ? meta : NULL, cap, &meta_len);
+    snprintf(err2, sizeof err2, "%s", ad_last_error());
     if (s2 != s) finding("ad_params_load and ad_paramfile_parse disagree", err2);
     if (s2 != AD_OK && strcmp(err, err2) != 0) finding("different messages", err2);
     /* ad_params_info accepts every file a load accepts, with its count and
      * meta; what it refuses no load accepts */
     size_t count = 7777, info_len = 7777;
     uint8_t info_meta[1024];
-    ad_status si = ad_params_info(file, &count, info_meta, cap, &info_len, err2, sizeof err2);
+    ad_status si = ad_params_info(file, &count, info_meta, cap, &info_len);
+    snprintf(err2, sizeof err2, "%s", ad_last_error());
     if (si != AD_OK && si != AD_ERR_FORMAT) finding("info: unexpected status", ad_status_name(si));
     if (si != AD_OK && strncmp(err2, "ad_params_info: ", 16) != 0) finding("info: message", err2);
     if (s == AD_OK && si != AD_OK) finding("info refuses a file the load accepts", err2);
@@ -220,16 +222,15 @@ static void fuzz_nn(unsigned mode, const uint8_t *data, size_t size)
     ad_nn_layer_spec hidden = {3, AD_ACT_TANH, 0, false};
     ad_nn_spec spec = {2,      1, &hidden, 2, AD_HEAD_SOFTMAX, AD_LOSS_DEFAULT, AD_INIT_DEFAULT,
                        AD_F32, 7, 0};
-    char err[300];
-    ad_nn *m = ad_nn_new(&spec, err, sizeof err);
-    if (!m) finding("ad_nn_new", err);
+    ad_nn *m = ad_nn_new(&spec);
+    if (!m) finding("ad_nn_new", ad_last_error());
     ad_opt *o = NULL;
     if (mode & 16) {
         ad_opt_config cfg = {.kind = AD_OPT_ADAM};
         size_t n;
         ad_param *const *mp = ad_nn_params(m, &n);
-        o = ad_opt_new(&cfg, mp, n, err, sizeof err);
-        if (!o) finding("ad_opt_new", err);
+        o = ad_opt_new(&cfg, mp, n);
+        if (!o) finding("ad_opt_new", ad_last_error());
     }
     ad_param *p[64];
     size_t np = all_params(m, o, p), total = 0;
@@ -239,17 +240,18 @@ static void fuzz_nn(unsigned mode, const uint8_t *data, size_t size)
     for (size_t i = 0, off = 0; i < np; off += bytes_of(p[i]), i++)
         memcpy(before + off, ad_param_value(p[i]), bytes_of(p[i]));
     uint64_t steps = o ? ad_opt_steps(o) : 0, epoch = o ? ad_opt_epoch(o) : 0;
-    ad_status s = ad_nn_load(file, m, o, err, sizeof err);
+    ad_status s = ad_nn_load(file, m, o);
     if (s != AD_OK) {
         if (s != AD_ERR_FORMAT) finding("ad_nn_load: unexpected status", ad_status_name(s));
-        if (strncmp(err, "ad_nn_load", 10) != 0) finding("ad_nn_load: message", err);
+        if (strncmp(ad_last_error(), "ad_nn_load", 10) != 0)
+            finding("ad_nn_load: message", ad_last_error());
         for (size_t i = 0, off = 0; i < np; off += bytes_of(p[i]), i++)
             if (memcmp(before + off, ad_param_value(p[i]), bytes_of(p[i])) != 0)
-                finding("a refused checkpoint changed the model", err);
+                finding("a refused checkpoint changed the model", ad_last_error());
         if (o && (ad_opt_steps(o) != steps || ad_opt_epoch(o) != epoch))
-            finding("a refused checkpoint changed the optimizer", err);
+            finding("a refused checkpoint changed the optimizer", ad_last_error());
     } else {
-        if (ad_nn_save(saved, m, o, err, sizeof err) != AD_OK) finding("ad_nn_save", err);
+        if (ad_nn_save(saved, m, o) != AD_OK) finding("ad_nn_save", ad_last_error());
         size_t n;
         uint8_t *again = read_file(saved, &n);
         if (n != size || memcmp(again, b, size) != 0) finding("checkpoint roundtrip differs", NULL);
@@ -290,7 +292,6 @@ static int idx_valid(const uint8_t *b, size_t n, unsigned ndim, size_t *dims, si
 static void fuzz_idx(bool images, const uint8_t *b, size_t size)
 {
     write_file(file, b, size);
-    char err[300];
     size_t dims[3], total = 0;
     int valid = idx_valid(b, size, images ? 3 : 1, dims, &total);
     const char *fn = images ? "ad_idx_read_images: " : "ad_idx_read_labels: ";
@@ -298,34 +299,34 @@ static void fuzz_idx(bool images, const uint8_t *b, size_t size)
     if (images) {
         float *px = (float *)1;
         size_t c = 9, r = 9, w = 9;
-        s = ad_idx_read_images(file, &px, &c, &r, &w, err, sizeof err);
+        s = ad_idx_read_images(file, &px, &c, &r, &w);
         if (s == AD_OK) {
             if (!valid) finding("an invalid image file was accepted", NULL);
             if (c != dims[0] || r != dims[1] || w != dims[2]) finding("wrong image dims", NULL);
             for (size_t i = 0; i < total; i++)
                 if (px[i] != (float)b[16 + i] / 255.0f) finding("wrong pixel", NULL);
         } else if (px || c || r || w) {
-            finding("a refused image file left outputs set", err);
+            finding("a refused image file left outputs set", ad_last_error());
         }
-        ad_idx_free(s == AD_OK ? px : NULL);
+        ad_free(s == AD_OK ? px : NULL);
     } else {
         int32_t *lab = (int32_t *)1;
         size_t c = 9;
-        s = ad_idx_read_labels(file, &lab, &c, err, sizeof err);
+        s = ad_idx_read_labels(file, &lab, &c);
         if (s == AD_OK) {
             if (!valid) finding("an invalid label file was accepted", NULL);
             if (c != dims[0]) finding("wrong label count", NULL);
             for (size_t i = 0; i < total; i++)
                 if (lab[i] != b[8 + i]) finding("wrong label", NULL);
         } else if (lab || c) {
-            finding("a refused label file left outputs set", err);
+            finding("a refused label file left outputs set", ad_last_error());
         }
-        ad_idx_free(s == AD_OK ? lab : NULL);
+        ad_free(s == AD_OK ? lab : NULL);
     }
     if (s != AD_OK) {
-        if (valid) finding("a valid IDX file was refused", err);
-        if (s != AD_ERR_FORMAT) finding("IDX: unexpected status", err);
-        if (strncmp(err, fn, strlen(fn)) != 0) finding("IDX: message", err);
+        if (valid) finding("a valid IDX file was refused", ad_last_error());
+        if (s != AD_ERR_FORMAT) finding("IDX: unexpected status", ad_last_error());
+        if (strncmp(ad_last_error(), fn, strlen(fn)) != 0) finding("IDX: message", ad_last_error());
     }
 }
 
