@@ -588,6 +588,11 @@ AD_API ad_status ad_tape_export_dot_fn(ad_tape *t, ad_write_fn write, void *user
  *   ad_tape_new and ad_param_new, ad_concat and ad_stack_scalars when no
  *   input has a tape to fail, and the MLP client and data readers
  *   (adtape/nn.h, adtape/data.h) except where their comments name a tape.
+ * A tape op handed no tape at all (a NULL tape, zero-initialised handles, a
+ * NULL parameter or generator) has none to fail: it returns its invalid
+ * handle or documented default and leaves its message in ad_last_error(),
+ * which tape ops otherwise leave alone. Inputs are counted from 0 in every
+ * message, scalar and tensor ("ad_add: input 1 belongs to a different tape").
  * Graph export does both: it fails its tape and leaves the message here.
  * The drivers record on tapes of their own, which they free, so what
  * stopped them is told here too ("ad_log: ..." from the user's function,

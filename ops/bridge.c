@@ -54,7 +54,6 @@ ad_scalar ad_tensor_to_scalar(ad_tensor x, size_t i)
 {
     const char *fn = __func__;
     ad_tape *t = x.tape_;
-    if (!t) return ad_invalid_scalar(NULL);
     ad_node *n = ad_tensor_node(x, fn);
     if (!n) return ad_invalid_scalar(t);
     if (i >= n->numel) {

@@ -318,7 +318,6 @@ ad_tensor ad_softmax_cross_entropy(ad_tensor logits, const int32_t *labels, size
 {
     const char *fn = __func__;
     ad_tape *t = logits.tape_;
-    if (!t) return ad_invalid_tensor(NULL);
     ad_node *z = ad_tensor_node(logits, fn);
     if (!z) return ad_invalid_tensor(t);
     if (!labels && n > 0) {

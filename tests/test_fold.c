@@ -95,14 +95,14 @@ Test(fold, a_folded_handle_from_before_a_reset_is_stale_wherever_it_goes)
     ad_tape_reset(t);
     ad_scalar fresh = ad_variable(t, 1.0);
     cr_assert(!ad_scalar_ok(ad_cos(y)));
-    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_cos: operand 1 was recorded before the last");
+    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_cos: input 0 was recorded before the last");
     ad_tape_reset(t);
     fresh = ad_variable(t, 1.0);
     cr_assert(!ad_scalar_ok(ad_add(fresh, y)));
-    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_add: operand 2");
+    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_add: input 1");
     ad_tape_reset(t);
     cr_assert(!ad_scalar_ok(ad_keep(y)));
-    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_keep: operand 1");
+    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_keep: input 0");
     ad_tape_reset(t);
     cr_assert_eq(ad_backward_scalar(y), AD_ERR_STALE);
     cr_assert_eq(ad_grad(y), 0.0, "stale, not NaN");
@@ -202,7 +202,7 @@ Test(fold, generations_wrap_below_the_folded_bit)
     cr_assert_eq(t->hot.gen, 1, "wrapped to 1, and never to a value with the folded bit");
     ad_scalar x2 = ad_variable(t, 2.0);
     cr_assert(!ad_scalar_ok(ad_add(x2, y)));
-    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_add: operand 2");
+    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_add: input 1");
     ad_tape_free(t);
 }
 

@@ -193,7 +193,7 @@ Test(last_error, gradcheck_reports_an_error_of_the_function_at_x_plus_h)
     ad_gradcheck_report r;
     ad_status st = ad_gradcheck(fails_above_two, 1, x, NULL, NULL, &r);
     cr_assert_eq(st, AD_ERR_INVALID, "%s: %s", ad_status_name(st), ad_last_error());
-    cr_assert(strstr(ad_last_error(), "ad_add: operand 2 is not a scalar handle") != NULL, "%s",
+    cr_assert(strstr(ad_last_error(), "ad_add: input 1 is not a scalar handle") != NULL, "%s",
               ad_last_error());
 }
 

@@ -788,7 +788,7 @@ Test(scalar, a_zero_initialised_handle_is_named_as_such)
     ad_tape *t = ad_tape_new();
     ad_scalar x = ad_variable(t, 2.0), h = {0};
     cr_assert(!ad_scalar_ok(ad_add(x, h)));
-    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_add: operand 2 is not a scalar handle");
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_add: input 1 is not a scalar handle");
     ad_tape_free(t);
 }
 
@@ -856,7 +856,7 @@ Test(scalar, custom2_refuses_a_constant_second_operand_from_another_tape_or_befo
     ad_scalar x = ad_variable(t, 2.0);
     ad_scalar y = ad_custom2(x, ad_constant(u, 1.0), 5.0, 0.5, 0.25);
     cr_assert(!ad_scalar_ok(y));
-    ASSERT_TAPE_ERROR(t, AD_ERR_FOREIGN, "ad_custom2: operand 2 belongs to a different tape");
+    ASSERT_TAPE_ERROR(t, AD_ERR_FOREIGN, "ad_custom2: input 1 belongs to a different tape");
 
     ad_tape_reset(t);
     ad_scalar old = ad_constant(t, 1.0);
@@ -864,7 +864,7 @@ Test(scalar, custom2_refuses_a_constant_second_operand_from_another_tape_or_befo
     x = ad_variable(t, 2.0);
     y = ad_custom2(x, old, 5.0, 0.5, 0.25);
     cr_assert(!ad_scalar_ok(y));
-    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_custom2: operand 2 was recorded before the last");
+    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_custom2: input 1 was recorded before the last");
 
     /* a constant of its own tape is still a unary function: only da counts */
     ad_tape_reset(t);

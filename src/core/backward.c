@@ -7,6 +7,7 @@
 #include "op.h"
 
 #include "alloc.h"
+#include "last_error.h"
 
 #include <math.h>
 #include <string.h>
@@ -141,7 +142,7 @@ static ad_status run(ad_tape *t, const char *fn)
 static ad_status tensor_sweep(ad_tensor y, const double *seed, const char *fn)
 {
     ad_tape *t = y.tape_;
-    if (!t) return AD_ERR_INVALID;
+    if (!t) return ad_no_tape("%s: the output has no tape (a zero-initialised handle?)", fn);
     if (t->err != AD_OK) return t->err;
     ad_node *n = ad_tensor_node(y, fn);
     if (!n) return t->err;
@@ -183,7 +184,7 @@ ad_status ad_backward_seeded(ad_tensor y, const double *seed)
     if (!seed) {
         if (y.tape_)
             return ad_tape_fail(y.tape_, AD_ERR_INVALID, "ad_backward_seeded: seed is NULL");
-        return AD_ERR_INVALID;
+        return ad_no_tape("ad_backward_seeded: seed is NULL and the output has no tape");
     }
     return tensor_sweep(y, seed, "ad_backward_seeded");
 }
@@ -192,7 +193,7 @@ ad_status ad_backward_scalar_seeded(ad_scalar y, double seed)
 {
     const char *fn = "ad_backward_scalar";
     ad_tape *t = y.tape_;
-    if (!t) return AD_ERR_INVALID;
+    if (!t) return ad_no_tape("%s: the output has no tape (a zero-initialised handle?)", fn);
     if (t->err != AD_OK) return t->err;
     if (y.index_ == AD_INVALID_INDEX || y.gen_ == 0)
         return ad_tape_fail(t, AD_ERR_INVALID, "%s: output is an invalid scalar", fn);

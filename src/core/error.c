@@ -3,6 +3,8 @@
  * and the strings messages are made of: status names, shapes, dtypes. */
 #include "tape.h"
 
+#include "last_error.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -32,8 +34,8 @@ ad_status ad_tape_fail(ad_tape *t, ad_status code, const char *fmt, ...)
 ad_status ad_tape_error(const ad_tape *t, const char **message)
 {
     if (!t) {
-        if (message) *message = "ad_tape_error: tape is NULL";
-        return AD_ERR_INVALID;
+        if (message) *message = "ad_tape_error: the tape is NULL";
+        return ad_no_tape("ad_tape_error: the tape is NULL");
     }
     if (message) *message = t->msg;
     return t->err;
@@ -41,7 +43,7 @@ ad_status ad_tape_error(const ad_tape *t, const char **message)
 
 ad_status ad_tape_set_error(ad_tape *t, ad_status code, const char *message)
 {
-    if (!t) return AD_ERR_INVALID;
+    if (!t) return ad_no_tape("ad_tape_set_error: the tape is NULL");
     if (code == AD_OK) return t->err;
     if ((unsigned)code > (unsigned)AD_ERR_GRADCHECK) /* no ad_status: say so, keep the message */
         ad_tape_fail(t, AD_ERR_INVALID, "ad_tape_set_error: unknown status code %d (message: %s)",
@@ -53,7 +55,7 @@ ad_status ad_tape_set_error(ad_tape *t, ad_status code, const char *message)
 
 ad_status ad_tape_error_context(ad_tape *t, const char *fn)
 {
-    if (!t) return AD_ERR_INVALID;
+    if (!t) return ad_no_tape("ad_tape_error_context: the tape is NULL");
     if (t->err == AD_OK || !fn) return t->err;
     /* shift the message right by "fn: ", cutting its end to fit */
     size_t cap = sizeof t->msg - 1, fl = strlen(fn);
@@ -68,7 +70,10 @@ ad_status ad_tape_error_context(ad_tape *t, const char *fn)
 
 void ad_tape_clear_error(ad_tape *t)
 {
-    if (!t) return;
+    if (!t) {
+        ad_no_tape("ad_tape_clear_error: the tape is NULL");
+        return;
+    }
     t->err = AD_OK;
     t->msg[0] = '\0';
     ad_tape_update_live(t);

@@ -31,6 +31,15 @@ void ad_last_error_set(const char *fmt, ...)
     va_end(ap);
 }
 
+ad_status ad_no_tape(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last, sizeof last, fmt, ap);
+    va_end(ap);
+    return AD_ERR_INVALID;
+}
+
 ad_status ad_last_error_from(const ad_tape *t, ad_status st, const char *fn)
 {
     const char *msg = "";

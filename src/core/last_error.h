@@ -14,5 +14,9 @@ void ad_last_error_set(const char *fmt, ...) AD_PRINTF(1, 2);
 /* Records the outcome st of driver fn: "" for AD_OK, else t's message (t may
  * be NULL), or a generic one naming fn. Returns st. */
 ad_status ad_last_error_from(const ad_tape *t, ad_status st, const char *fn);
+/* A tape op handed no tape (a NULL tape, or handles that name none) has no
+ * tape to fail: its message goes to ad_last_error, the channel of calls
+ * without a tape, and it returns AD_ERR_INVALID. */
+ad_status ad_no_tape(const char *fmt, ...) AD_PRINTF(1, 2);
 
 #endif

@@ -58,46 +58,55 @@ void ad_param_free(ad_param *p)
     ad_free(p);
 }
 
+/* A NULL parameter: the accessors answer "nothing" and say why. */
+static bool param_given(const ad_param *p, const char *fn)
+{
+    if (!p) ad_no_tape("%s: the parameter is NULL", fn);
+    return p != NULL;
+}
+
 ad_dtype ad_param_dtype(const ad_param *p)
 {
-    return p ? (ad_dtype)p->dtype : AD_F32;
+    return param_given(p, __func__) ? (ad_dtype)p->dtype : AD_F32;
 }
 
 size_t ad_param_shape(const ad_param *p, size_t *dims)
 {
-    if (!p) return 0;
+    if (!param_given(p, __func__)) return 0;
     if (dims) memcpy(dims, p->dims, p->ndim * sizeof *dims);
     return p->ndim;
 }
 
 size_t ad_param_numel(const ad_param *p)
 {
-    return p ? p->numel : 0;
+    return param_given(p, __func__) ? p->numel : 0;
 }
 
 void *ad_param_value(ad_param *p)
 {
-    return p ? p->value : NULL;
+    return param_given(p, __func__) ? p->value : NULL;
 }
 
 void *ad_param_grad(ad_param *p)
 {
-    return p ? p->grad : NULL;
+    return param_given(p, __func__) ? p->grad : NULL;
 }
 
 void ad_param_zero_grad(ad_param *p)
 {
-    if (p) memset(p->grad, 0, p->numel * ad_dtype_size((ad_dtype)p->dtype));
+    if (param_given(p, __func__)) memset(p->grad, 0, p->numel * ad_dtype_size((ad_dtype)p->dtype));
 }
 
 void ad_param_uniform(ad_param *p, double lo, double hi, uint64_t seed)
 {
-    if (p) ad_fill_uniform(p->value, (ad_dtype)p->dtype, p->numel, lo, hi, seed);
+    if (param_given(p, __func__))
+        ad_fill_uniform(p->value, (ad_dtype)p->dtype, p->numel, lo, hi, seed);
 }
 
 void ad_param_normal(ad_param *p, double mean, double std, uint64_t seed)
 {
-    if (p) ad_fill_normal(p->value, (ad_dtype)p->dtype, p->numel, mean, std, seed);
+    if (param_given(p, __func__))
+        ad_fill_normal(p->value, (ad_dtype)p->dtype, p->numel, mean, std, seed);
 }
 
 static size_t param_bytes(const ad_param *p)
@@ -144,7 +153,10 @@ void ad_grads_restore(ad_grads_aside *a)
 /* A parameter as a leaf: the node borrows the parameter's buffers. */
 ad_tensor ad_param_use(ad_tape *t, ad_param *p)
 {
-    if (!t) return ad_invalid_tensor(NULL);
+    if (!t) {
+        ad_no_tape("ad_param_use: the tape is NULL");
+        return ad_invalid_tensor(NULL);
+    }
     if (t->err != AD_OK) return ad_invalid_tensor(t);
     if (!p) {
         ad_tape_fail(t, AD_ERR_INVALID, "ad_param_use: parameter is NULL");

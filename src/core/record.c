@@ -5,6 +5,7 @@
 #include "op.h"
 
 #include "alloc.h"
+#include "last_error.h"
 
 #include <string.h>
 
@@ -85,7 +86,13 @@ static bool check_inputs(const char *fn, const ad_op_def *def, const ad_tensor *
     for (size_t k = 0; k < n_in && !t; k++)
         t = ins[k].tape_;
     *tp = t;
-    if (!t || t->err != AD_OK) return false;
+    if (!t) {
+        ad_no_tape(n_in == 1 ? "%s: the input has no tape (a zero-initialised handle?)"
+                             : "%s: none of the inputs has a tape (zero-initialised handles?)",
+                   fn);
+        return false;
+    }
+    if (t->err != AD_OK) return false;
     for (size_t k = 0; k < n_in; k++)
         if (!ins[k].tape_) {
             ad_tape_fail(t, AD_ERR_INVALID, "%s: input %zu is not a tensor handle (no tape)", fn,
@@ -184,7 +191,10 @@ static inline void clear_op_fields(ad_node *y)
 ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t n_in,
                        const ad_op_attrs *attrs)
 {
-    if (n_in == 0 || !ins) return ad_invalid_tensor(NULL);
+    if (n_in == 0 || !ins) {
+        ad_no_tape("%s: no inputs", fn);
+        return ad_invalid_tensor(NULL);
+    }
     const ad_op_def *def = ad_op_table[op];
     ad_tape *t = ins[0].tape_;
     uint8_t want = 0;
@@ -231,7 +241,10 @@ ad_tensor ad_op_record(const char *fn, uint16_t op, const ad_tensor *ins, size_t
 ad_tensor ad_leaf_new(ad_tape *t, const char *fn, ad_dtype dt, size_t ndim, const size_t *dims,
                       const void *data, bool variable)
 {
-    if (!t) return ad_invalid_tensor(NULL);
+    if (!t) {
+        ad_no_tape("%s: the tape is NULL", fn);
+        return ad_invalid_tensor(NULL);
+    }
     if (t->err != AD_OK) return ad_invalid_tensor(t);
     if (dt != AD_F32 && dt != AD_F64) {
         ad_tape_fail(t, AD_ERR_DTYPE, "%s: unknown dtype %d", fn, (int)dt);

@@ -4,6 +4,8 @@
  * conversions to double are exact, and Box-Muller uses libm's log/cos/sin. */
 #include "tape.h"
 
+#include "last_error.h"
+
 #include <math.h>
 
 static uint64_t splitmix64(uint64_t *x)
@@ -14,8 +16,16 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
+/* A NULL generator: nothing to draw from; the caller learns why. */
+static bool rng_given(const ad_rng *r, const char *fn)
+{
+    if (!r) ad_no_tape("%s: the generator is NULL", fn);
+    return r != NULL;
+}
+
 void ad_rng_seed(ad_rng *r, uint64_t seed)
 {
+    if (!rng_given(r, __func__)) return;
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&seed);
 }
@@ -27,6 +37,7 @@ static uint64_t rotl(uint64_t x, int k)
 
 uint64_t ad_rng_next(ad_rng *r)
 {
+    if (!rng_given(r, __func__)) return 0;
     uint64_t *s = r->s;
     uint64_t out = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -41,11 +52,13 @@ uint64_t ad_rng_next(ad_rng *r)
 
 double ad_rng_uniform(ad_rng *r)
 {
+    if (!rng_given(r, __func__)) return (double)NAN;
     return (double)(ad_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
 double ad_rng_normal(ad_rng *r)
 {
+    if (!rng_given(r, __func__)) return (double)NAN;
     /* 1 - u lies in (0, 1], so the log is finite */
     double u1 = 1.0 - ad_rng_uniform(r);
     double u2 = ad_rng_uniform(r);
@@ -55,6 +68,7 @@ double ad_rng_normal(ad_rng *r)
 /* Rejection below 2^64 mod n keeps every residue equally likely. */
 uint64_t ad_rng_below(ad_rng *r, uint64_t n)
 {
+    if (!rng_given(r, __func__)) return 0;
     if (n == 0) return 0;
     uint64_t threshold = (0 - n) % n;
     for (;;) {

@@ -12,6 +12,7 @@
 #include "tape.h"
 
 #include "alloc.h"
+#include "last_error.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -70,31 +71,32 @@ static ad_scalar push_slow(ad_scalar a, ad_scalar b, int binary, double v, doubl
                            const char *fn)
 {
     ad_tape *t = a.tape_ ? a.tape_ : b.tape_;
-    if (!t) return ad_invalid_scalar(NULL);
+    if (!t) {
+        ad_no_tape("%s: input 0 is not a scalar handle (no tape: zero-initialised?)", fn);
+        return ad_invalid_scalar(NULL);
+    }
     if (t->err != AD_OK) return ad_invalid_scalar(t);
+    /* inputs count from 0, as the tensor ops' do */
     const ad_scalar *h[2] = {&a, &b};
     for (int k = 0; k < (binary ? 2 : 1); k++) {
         const ad_scalar *x = h[k];
         if (!x->tape_) {
             ad_tape_fail(t, AD_ERR_INVALID,
-                         "%s: operand %d is not a scalar handle (no tape: zero-initialised?)", fn,
-                         k + 1);
+                         "%s: input %d is not a scalar handle (no tape: zero-initialised?)", fn, k);
             return ad_invalid_scalar(t);
         }
         if (x->tape_ != t) {
-            ad_tape_fail(t, AD_ERR_FOREIGN, "%s: operand %d belongs to a different tape", fn,
-                         k + 1);
+            ad_tape_fail(t, AD_ERR_FOREIGN, "%s: input %d belongs to a different tape", fn, k);
             return ad_invalid_scalar(t);
         }
         if (x->index_ == AD_INVALID_INDEX || x->gen_ == 0) {
             ad_tape_fail(t, AD_ERR_INVALID,
-                         "%s: operand %d is an invalid scalar (the result of a failed op)", fn,
-                         k + 1);
+                         "%s: input %d is an invalid scalar (the result of a failed op)", fn, k);
             return ad_invalid_scalar(t);
         }
         if ((x->gen_ & AD_GEN_MASK_) != t->hot.gen) {
-            ad_tape_fail(t, AD_ERR_STALE,
-                         "%s: operand %d was recorded before the last ad_tape_reset", fn, k + 1);
+            ad_tape_fail(t, AD_ERR_STALE, "%s: input %d was recorded before the last ad_tape_reset",
+                         fn, k);
             return ad_invalid_scalar(t);
         }
     }
@@ -137,13 +139,17 @@ uint64_t ad_scalar_push_slow_(ad_tape *ta, uint64_t a, ad_tape *tb, uint64_t b, 
 ad_scalar ad_keep(ad_scalar x)
 {
     const ad_tape *t = x.tape_;
+    if (!t) ad_no_tape("ad_keep: the scalar handle has no tape (zero-initialised?)");
     if (!t || x.index_ == AD_INVALID_INDEX || !(x.gen_ & AD_FOLDED_)) return x;
     return push_slow(x, x, 0, x.value_, x.mult_, 0.0, "ad_keep");
 }
 
 ad_scalar ad_scalar_leaf(ad_tape *t, double value, const char *fn)
 {
-    if (!t) return ad_invalid_scalar(NULL);
+    if (!t) {
+        ad_no_tape("%s: the tape is NULL", fn);
+        return ad_invalid_scalar(NULL);
+    }
     if (t->err != AD_OK) return ad_invalid_scalar(t);
     ad_scalar out = {t, AD_UNRECORDED, t->hot.gen, value, 1.0};
     if (!t->recording) return out; /* evaluation mode: no record, no gradient */
@@ -166,7 +172,10 @@ uint64_t ad_variable_slow_(ad_tape *t, double value)
 
 ad_scalar ad_constant(ad_tape *t, double value)
 {
-    if (!t) return ad_invalid_scalar(NULL);
+    if (!t) {
+        ad_no_tape("ad_constant: the tape is NULL");
+        return ad_invalid_scalar(NULL);
+    }
     if (t->err != AD_OK) return ad_invalid_scalar(t);
     ad_scalar out = {t, 0, t->hot.gen, value, 0.0};
     return out;
@@ -174,6 +183,7 @@ ad_scalar ad_constant(ad_tape *t, double value)
 
 double ad_value(ad_scalar x)
 {
+    if (!x.tape_) ad_no_tape("ad_value: the scalar handle has no tape (zero-initialised?)");
     return ad_scalar_ok(x) ? x.value_ : (double)NAN; /* zeroed handles too */
 }
 

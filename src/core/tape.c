@@ -63,7 +63,10 @@ void ad_tape_free(ad_tape *t)
 
 void ad_tape_reset(ad_tape *t)
 {
-    if (!t) return;
+    if (!t) {
+        ad_no_tape("ad_tape_reset: the tape is NULL");
+        return;
+    }
     ad_arena_rewind(&t->arena);
     /* a recording that outgrew the caches by far is most likely followed by
      * another one of its size (a training loop, a benchmark): stream it all */
@@ -84,7 +87,7 @@ void ad_tape_reset(ad_tape *t)
 
 bool ad_tape_set_recording(ad_tape *t, bool on)
 {
-    if (!t) return false;
+    if (!t) return ad_no_tape("ad_tape_set_recording: the tape is NULL") == AD_OK;
     bool was = t->recording;
     t->recording = on;
     ad_tape_update_live(t);
@@ -93,7 +96,10 @@ bool ad_tape_set_recording(ad_tape *t, bool on)
 
 void ad_tape_set_anomaly(ad_tape *t, bool on)
 {
-    if (!t) return;
+    if (!t) {
+        ad_no_tape("ad_tape_set_anomaly: the tape is NULL");
+        return;
+    }
     t->anomaly = on;
     ad_tape_update_live(t);
 }
@@ -101,7 +107,10 @@ void ad_tape_set_anomaly(ad_tape *t, bool on)
 ad_tape_stats ad_tape_stats_get(const ad_tape *t)
 {
     ad_tape_stats s = {0};
-    if (!t) return s;
+    if (!t) {
+        ad_no_tape("ad_tape_stats_get: the tape is NULL");
+        return s;
+    }
     s.scalar_nodes = t->hot.ns - AD_DUMMIES_;
     s.tensor_nodes = t->nn;
     s.bytes_used = ad_arena_used(&t->arena) + t->hot.ns * sizeof(ad_srec) + t->nn * sizeof(ad_node);

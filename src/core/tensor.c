@@ -3,6 +3,8 @@
  * accessors that hand values and gradients back to the user. */
 #include "op.h"
 
+#include "last_error.h"
+
 #include <math.h>
 
 /* Anomaly mode checks every value that enters the tape, leaves included:
@@ -97,24 +99,28 @@ ad_tape *ad_tensor_tape(ad_tensor x)
     return x.tape_;
 }
 
-/* Accessors do not fail the tape: they answer "nothing" for a bad handle. */
-static const ad_node *peek(ad_tensor x)
+/* Accessors do not fail the tape: they answer "nothing" for a bad handle
+ * (a handle with no tape leaves its message in ad_last_error). */
+static const ad_node *peek(ad_tensor x, const char *fn)
 {
     ad_tape *t = x.tape_;
-    if (!t || x.index_ == AD_INVALID_INDEX || x.gen_ != t->hot.gen || x.index_ >= t->nn)
+    if (!t) {
+        ad_no_tape("%s: the tensor handle has no tape (zero-initialised?)", fn);
         return NULL;
+    }
+    if (x.index_ == AD_INVALID_INDEX || x.gen_ != t->hot.gen || x.index_ >= t->nn) return NULL;
     return &t->nodes[x.index_];
 }
 
 ad_dtype ad_tensor_dtype(ad_tensor x)
 {
-    const ad_node *n = peek(x);
+    const ad_node *n = peek(x, "ad_tensor_dtype");
     return n ? (ad_dtype)n->dtype : AD_F32;
 }
 
 size_t ad_tensor_shape(ad_tensor x, size_t *dims)
 {
-    const ad_node *n = peek(x);
+    const ad_node *n = peek(x, "ad_tensor_shape");
     if (!n) return 0;
     if (dims)
         for (size_t i = 0; i < AD_MAX_DIMS; i++)
@@ -124,25 +130,25 @@ size_t ad_tensor_shape(ad_tensor x, size_t *dims)
 
 size_t ad_tensor_numel(ad_tensor x)
 {
-    const ad_node *n = peek(x);
+    const ad_node *n = peek(x, "ad_tensor_numel");
     return n ? n->numel : 0;
 }
 
 const void *ad_tensor_data(ad_tensor x)
 {
-    const ad_node *n = peek(x);
+    const ad_node *n = peek(x, "ad_tensor_data");
     return n ? n->value : NULL;
 }
 
 const void *ad_tensor_grad(ad_tensor x)
 {
-    const ad_node *n = peek(x);
+    const ad_node *n = peek(x, "ad_tensor_grad");
     return n && n->needs_grad && ad_grad_live(x.tape_, n) ? n->grad : NULL;
 }
 
 double ad_tensor_get(ad_tensor x, size_t i)
 {
-    const ad_node *n = peek(x);
+    const ad_node *n = peek(x, "ad_tensor_get");
     if (!n || i >= n->numel) return (double)NAN;
     return n->dtype == AD_F32 ? (double)((const float *)n->value)[i]
                               : ((const double *)n->value)[i];

@@ -4,6 +4,7 @@
 #include "op.h"
 
 #include "alloc.h"
+#include "last_error.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,7 +18,10 @@ ad_scalar ad_invalid_scalar(ad_tape *t)
 ad_node *ad_tensor_node(ad_tensor x, const char *fn)
 {
     ad_tape *t = x.tape_;
-    if (!t) return NULL; /* no tape to report on; callers handle NULL tapes */
+    if (!t) { /* no tape to fail */
+        ad_no_tape("%s: the tensor handle has no tape (zero-initialised?)", fn);
+        return NULL;
+    }
     if (t->err != AD_OK) return NULL;
     if (x.index_ == AD_INVALID_INDEX || x.gen_ == 0) {
         ad_tape_fail(t, AD_ERR_INVALID, "%s: invalid tensor handle (the result of a failed op)",

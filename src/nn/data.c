@@ -57,8 +57,9 @@ ad_tensor ad_nn_gather(ad_tape *t, ad_dtype dt, const float *src, size_t cols, c
                        size_t b, void **scratch, size_t *scratch_len)
 {
     size_t dims[2] = {b, cols};
-    /* no tape, a failed one, or an unknown dtype: the constructor answers, copying nothing */
-    if (!t || ad_tape_error(t, NULL) != AD_OK || (dt != AD_F32 && dt != AD_F64))
+    if (!t) return ad_nn_fail(t, AD_ERR_INVALID, "ad_nn_gather: the tape is NULL");
+    /* a failed tape or an unknown dtype: the constructor answers, copying nothing */
+    if (ad_tape_error(t, NULL) != AD_OK || (dt != AD_F32 && dt != AD_F64))
         return ad_tensor_new(t, dt, 2, dims, NULL);
     const char *fn = "ad_nn_gather";
     if (!src || !scratch || !scratch_len)

@@ -44,7 +44,10 @@ ad_tensor ad_nn_fail(ad_tape *t, ad_status code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    ad_tape_set_error(t, code, msg);
+    if (t)
+        ad_tape_set_error(t, code, msg);
+    else
+        ad_set_last_error(msg); /* no tape to fail: the tapeless channel */
     return ad_tensor_invalid(t);
 }
 

@@ -31,7 +31,8 @@ bool ad_nn_labels_ok(const int32_t *labels, size_t n, size_t classes, const char
 
 /* Fails t with code and a printf message (start it with the public
  * function's name) and returns an invalid handle that carries t, so a sweep
- * from it reports t's error. A NULL or already failed t keeps its state. */
+ * from it reports t's error. An already failed t keeps its state; with a
+ * NULL t the message goes to ad_last_error. */
 ad_tensor ad_nn_fail(ad_tape *t, ad_status code, const char *fmt, ...) AD_NN_PRINTF(3, 4);
 
 /* x's shape as "[4,3]" into buf (AD_NN_SHAPE_LEN bytes); "[]" for an invalid
