@@ -12,7 +12,8 @@
 #include <string.h>
 
 typedef struct layer {
-    ad_param *w, *b, *p; /* w [out,in], b [out], p [skip_width,out] or NULL */
+    ad_param *w, *b, *p; /* w [out,in], b [out], p [from,out] (the projection of the skip
+                          * source's width `from` onto out) or NULL */
     size_t in, out, skip;
     ad_nn_act act;
 } layer;
