@@ -24,18 +24,24 @@ static void mish_u_f64(const double *x, double *u, size_t n)
 
 /* e^(-k|x|), k = 1 (sigmoid') or 2 (tanh'), a chunk at a time: the slopes
  * e / (1 + e)^2 and 4e / (1 + e)^2 keep full precision in the tails, where
- * y (1 - y) and 1 - y^2 cancel to 0 (float32 tanh'(10): 8e-9, not 0). */
-#define AD_EXP_NEG_ABS(SUF, T, K)                                                                  \
-    static void exp_neg_abs##K##_##SUF(const T *x, T *y, size_t n)                                 \
-    {                                                                                              \
-        for (size_t i = 0; i < n; i++)                                                             \
-            y[i] = -(T)K * fabs(x[i]);                                                             \
-        ad_vexp_##SUF(y, y, n);                                                                    \
-    }
-AD_EXP_NEG_ABS(f32, float, 1)
-AD_EXP_NEG_ABS(f64, double, 1)
-AD_EXP_NEG_ABS(f32, float, 2)
-AD_EXP_NEG_ABS(f64, double, 2)
+ * y (1 - y) and 1 - y^2 cancel to 0 (float32 tanh'(10): 8e-9, not 0).
+ * exp_neg_abs<K>_<SUF>, from exp_neg_abs_tmpl.h. */
+#define T   float
+#define SUF f32
+#define K   1
+#include "exp_neg_abs_tmpl.h"
+#define T   double
+#define SUF f64
+#define K   1
+#include "exp_neg_abs_tmpl.h"
+#define T   float
+#define SUF f32
+#define K   2
+#include "exp_neg_abs_tmpl.h"
+#define T   double
+#define SUF f64
+#define K   2
+#include "exp_neg_abs_tmpl.h"
 
 /* ---- sigmoid */
 

@@ -4,7 +4,6 @@
  * brings an output-shaped gradient back to an input's shape; and the shape
  * rules the op list shares between families (ad_shape_same, ad_shape_bcast). */
 #include "broadcast.h"
-#include "row_sum.h"
 
 #include <string.h>
 
@@ -147,9 +146,17 @@ static inline void walk_step(const walk *w, size_t *idx, size_t *row, size_t *of
 #define REDUCE_BLOCK 32
 #define REDUCE_CHUNK 256
 
-#define WIDE_TERM(k) ((double)a[k])
-AD_ROW_SUM(row_sum_float, double, WIDE_TERM, const float *a)
-AD_ROW_SUM(row_sum_double, double, WIDE_TERM, const double *a)
+/* a contiguous row summed in double (row_sum_tmpl.h) */
+#define RS_NAME    row_sum_float
+#define RS_ACC     double
+#define RS_TERM(k) ((double)a[k])
+#define RS_PARAMS  const float *a
+#include "row_sum_tmpl.h"
+#define RS_NAME    row_sum_double
+#define RS_ACC     double
+#define RS_TERM(k) ((double)a[k])
+#define RS_PARAMS  const double *a
+#include "row_sum_tmpl.h"
 
 /* One instantiation per dtype. When no target element gets more than one
  * block of rows, the plain walk over rows adds straight into gx (the

@@ -35,34 +35,17 @@ bool ad_shape_pair(ad_tape *t, ad_node *y, const char *fn)
     return true;
 }
 
-/* Each loss is a sum of per-element terms times c (1/N or 1/(2B)). The sum
- * runs in double for float32 too: a loss adds up many small terms. */
-#define SQ_FORWARD(T)                                                                              \
-    static double sq_sum_##T(const T *a, const T *b, size_t n)                                     \
-    {                                                                                              \
-        double s = 0.0;                                                                            \
-        for (size_t i = 0; i < n; i++) {                                                           \
-            double d = (double)a[i] - (double)b[i];                                                \
-            s += d * d;                                                                            \
-        }                                                                                          \
-        return s;                                                                                  \
-    }
-SQ_FORWARD(float)
-SQ_FORWARD(double)
+#define CHUNK 256 /* elements per stack buffer of the vector kernels */
 
-/* y = c sum (a - b)^2, so da = 2 c g (a - b) and db = -da; c2 = 2 c g. */
-#define SQ_BACKWARD(T)                                                                             \
-    static void sq_backward_##T(const T *a, const T *b, T c2, T *ga, T *gb, size_t n)              \
-    {                                                                                              \
-        if (ga)                                                                                    \
-            for (size_t i = 0; i < n; i++)                                                         \
-                ga[i] += c2 * (a[i] - b[i]);                                                       \
-        if (gb)                                                                                    \
-            for (size_t i = 0; i < n; i++)                                                         \
-                gb[i] -= c2 * (a[i] - b[i]);                                                       \
-    }
-SQ_BACKWARD(float)
-SQ_BACKWARD(double)
+/* The sums and gradients of every loss for each dtype (loss_tmpl.h). */
+#define T   float
+#define SUF f32
+#define LOG logf
+#include "loss_tmpl.h"
+#define T   double
+#define SUF f64
+#define LOG log
+#include "loss_tmpl.h"
 
 /* c in y = c sum (a - b)^2: mse has c = 1/N, half_sse c = 1/(2B). */
 static double sq_coef(const ad_node *y, const ad_node *a)
@@ -130,44 +113,6 @@ ad_tensor ad_half_sse_loss(ad_tensor y, ad_tensor target)
  * log1p(exp(-|z|)) (the vector kernel's form), which equals
  * softplus(z) - z t = -t log s(z) - (1-t) log(1-s(z)) without overflowing
  * exp for large |z| or taking log of a rounded-to-0 sigmoid. */
-
-#define CHUNK 256 /* elements per stack buffer of the vector kernels */
-
-#define BCE_FORWARD(T, SUF)                                                                        \
-    static double bce_sum_##T(const T *z, const T *tg, size_t n)                                   \
-    {                                                                                              \
-        double s = 0.0;                                                                            \
-        T sp[CHUNK];                                                                               \
-        for (size_t c = 0; c < n; c += CHUNK) {                                                    \
-            size_t len = n - c < CHUNK ? n - c : CHUNK;                                            \
-            ad_vsoftplus_##SUF(z + c, sp, len);                                                    \
-            for (size_t i = 0; i < len; i++)                                                       \
-                s += (double)(sp[i] - z[c + i] * tg[c + i]);                                       \
-        }                                                                                          \
-        return s;                                                                                  \
-    }
-BCE_FORWARD(float, f32)
-BCE_FORWARD(double, f64)
-
-/* dl/dz = sigmoid(z) - t and dl/dt = -z; c = g/N. The sigmoid kernel forms
- * it from e = exp(-|z|) <= 1 so it never overflows. */
-#define BCE_BACKWARD(T, SUF)                                                                       \
-    static void bce_backward_##T(const T *z, const T *tg, T c, T *gz, T *gt, size_t n)             \
-    {                                                                                              \
-        T sig[CHUNK];                                                                              \
-        if (gz)                                                                                    \
-            for (size_t b = 0; b < n; b += CHUNK) {                                                \
-                size_t len = n - b < CHUNK ? n - b : CHUNK;                                        \
-                ad_vsigmoid_##SUF(z + b, sig, len);                                                \
-                for (size_t i = 0; i < len; i++)                                                   \
-                    gz[b + i] += c * (sig[i] - tg[b + i]);                                         \
-            }                                                                                      \
-        if (gt)                                                                                    \
-            for (size_t i = 0; i < n; i++)                                                         \
-                gt[i] -= c * z[i];                                                                 \
-    }
-BCE_BACKWARD(float, f32)
-BCE_BACKWARD(double, f64)
 
 void ad_bce_with_logits_forward(ad_tape *t, ad_node *y)
 {
@@ -239,33 +184,6 @@ bool ad_shape_ce(ad_tape *t, ad_node *y, const char *fn)
     return true;
 }
 
-/* Row b: m = max z, s = sum exp(z - m); the loss term is (m - z[label]) +
- * log s, both parts small even when the logits are huge. */
-#define CE_FORWARD(T, SUF, LOG)                                                                    \
-    static double ce_sum_##T(const T *z, const int32_t *lab, T *p, size_t B, size_t C)             \
-    {                                                                                              \
-        double total = 0.0;                                                                        \
-        T e[CHUNK];                                                                                \
-        for (size_t b = 0; b < B; b++) {                                                           \
-            const T *zr = z + b * C;                                                               \
-            T m = ad_vmax_##SUF(zr, C), s = 0;                                                     \
-            if (p) /* e^(z - m) lands in p, then is scaled in place */                             \
-                s = ad_vexp_shift_sum_##SUF(zr, m, p + b * C, C);                                  \
-            else                                                                                   \
-                for (size_t c = 0; c < C; c += CHUNK)                                              \
-                    s += ad_vexp_shift_sum_##SUF(zr + c, m, e, C - c < CHUNK ? C - c : CHUNK);     \
-            total += (double)((m - zr[lab[b]]) + LOG(s));                                          \
-            if (p) {                                                                               \
-                T *pr = p + b * C, r = 1 / s;                                                      \
-                for (size_t k = 0; k < C; k++)                                                     \
-                    pr[k] *= r;                                                                    \
-            }                                                                                      \
-        }                                                                                          \
-        return total;                                                                              \
-    }
-CE_FORWARD(float, f32, logf)
-CE_FORWARD(double, f64, log)
-
 void ad_softmax_cross_entropy_forward(ad_tape *t, ad_node *y)
 {
     const ad_node *z = ad_node_input(t, y, 0);
@@ -283,19 +201,6 @@ void ad_softmax_cross_entropy_forward(ad_tape *t, ad_node *y)
     else
         ((double *)y->value)[0] = inv_b * ce_sum_double(z->value, c->labels, c->prob, B, C);
 }
-
-/* d/dz_b [lse(z_b) - z_b[label]] = softmax(z_b) - onehot(label); cg = g/B. */
-#define CE_BACKWARD(T)                                                                             \
-    static void ce_backward_##T(const T *p, const int32_t *lab, T cg, T *gz, size_t B, size_t C)   \
-    {                                                                                              \
-        for (size_t b = 0; b < B; b++) {                                                           \
-            for (size_t k = 0; k < C; k++)                                                         \
-                gz[b * C + k] += cg * p[b * C + k];                                                \
-            gz[b * C + (size_t)lab[b]] -= cg;                                                      \
-        }                                                                                          \
-    }
-CE_BACKWARD(float)
-CE_BACKWARD(double)
 
 void ad_softmax_cross_entropy_backward(ad_tape *t, ad_node *y)
 {

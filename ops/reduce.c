@@ -4,7 +4,6 @@
  * attr_i[1] = keepdim; attr_i[2] = 1 when an *_axis function recorded it, so
  * the shape rule can tell a user's axis -1 (the last) from "all elements". */
 #include "ops.h"
-#include "row_sum.h"
 
 #include "kernels/vmath.h"
 
@@ -70,10 +69,17 @@ static ad_tensor reduce(const char *fn, uint16_t op, ad_tensor x, int axis, bool
  * in y's own row, float32 in a row of double accumulators from the tape
  * (or local doubles when the reduced axis is the last). */
 
-/* a contiguous row summed in double (row_sum.h) */
-#define WIDE_TERM(k) ((double)a[k])
-AD_ROW_SUM(sum_contig_float, double, WIDE_TERM, const float *a)
-AD_ROW_SUM(sum_contig_double, double, WIDE_TERM, const double *a)
+/* a contiguous row summed in double (row_sum_tmpl.h) */
+#define RS_NAME    sum_contig_float
+#define RS_ACC     double
+#define RS_TERM(k) ((double)a[k])
+#define RS_PARAMS  const float *a
+#include "row_sum_tmpl.h"
+#define RS_NAME    sum_contig_double
+#define RS_ACC     double
+#define RS_TERM(k) ((double)a[k])
+#define RS_PARAMS  const double *a
+#include "row_sum_tmpl.h"
 
 #define SUM_KERNEL(T, ACC_ROW)                                                                     \
     do {                                                                                           \

@@ -18,43 +18,30 @@
 
 #define MR      6
 #define ROWS(X) ROWS6(X)
-#include "gemm_microkernel.h"
 
-#define V      __m256
-#define W      8
-#define VSET1  _mm256_set1_ps
-#define VLOAD  _mm256_loadu_ps
-#define VSTORE _mm256_storeu_ps
-#define VFMA   _mm256_fmadd_ps
-#define VMUL   _mm256_mul_ps
-#define VZERO  _mm256_setzero_ps
-KERNEL(kern_f32, float)
-#undef V
-#undef W
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VFMA
-#undef VMUL
-#undef VZERO
+#define MK_NAME kern_f32
+#define MK_T    float
+#define V       __m256
+#define W       8
+#define VSET1   _mm256_set1_ps
+#define VLOAD   _mm256_loadu_ps
+#define VSTORE  _mm256_storeu_ps
+#define VFMA    _mm256_fmadd_ps
+#define VMUL    _mm256_mul_ps
+#define VZERO   _mm256_setzero_ps
+#include "gemm_microkernel_tmpl.h"
 
-#define V      __m256d
-#define W      4
-#define VSET1  _mm256_set1_pd
-#define VLOAD  _mm256_loadu_pd
-#define VSTORE _mm256_storeu_pd
-#define VFMA   _mm256_fmadd_pd
-#define VMUL   _mm256_mul_pd
-#define VZERO  _mm256_setzero_pd
-KERNEL(kern_f64, double)
-#undef V
-#undef W
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VFMA
-#undef VMUL
-#undef VZERO
+#define MK_NAME kern_f64
+#define MK_T    double
+#define V       __m256d
+#define W       4
+#define VSET1   _mm256_set1_pd
+#define VLOAD   _mm256_loadu_pd
+#define VSTORE  _mm256_storeu_pd
+#define VFMA    _mm256_fmadd_pd
+#define VMUL    _mm256_mul_pd
+#define VZERO   _mm256_setzero_pd
+#include "gemm_microkernel_tmpl.h"
 
 #define PK_ATTR AD_TARGET(ISA)
 #define PK_T    float
@@ -113,10 +100,35 @@ AD_TARGET(ISA) static inline void hsum4_f64(__m256d a, __m256d b, __m256d c, __m
 #undef DOT_WIDE
 
 #include "gemm_transpose.h"
-TRANSPOSE_PACK(pack_a_fast_f32, float, 6, transpose4_f32, pack_a_f32, ta)
-TRANSPOSE_PACK(pack_b_fast_f32, float, 16, transpose4_f32, pack_b_f32, !ta)
-TRANSPOSE_PACK(pack_a_fast_f64, double, 6, transpose4_f64, pack_a_f64, ta)
-TRANSPOSE_PACK(pack_b_fast_f64, double, 8, transpose4_f64, pack_b_f64, !ta)
+/* the table's packers: A and B panels for each dtype */
+#define TP_NAME     pack_a_fast_f32
+#define TP_T        float
+#define TP_MR       6
+#define TP_BLOCKS   transpose4_f32
+#define TP_PORTABLE pack_a_f32
+#define TP_PLAIN    ta
+#include "gemm_transpose_pack_tmpl.h"
+#define TP_NAME     pack_b_fast_f32
+#define TP_T        float
+#define TP_MR       16
+#define TP_BLOCKS   transpose4_f32
+#define TP_PORTABLE pack_b_f32
+#define TP_PLAIN    !ta
+#include "gemm_transpose_pack_tmpl.h"
+#define TP_NAME     pack_a_fast_f64
+#define TP_T        double
+#define TP_MR       6
+#define TP_BLOCKS   transpose4_f64
+#define TP_PORTABLE pack_a_f64
+#define TP_PLAIN    ta
+#include "gemm_transpose_pack_tmpl.h"
+#define TP_NAME     pack_b_fast_f64
+#define TP_T        double
+#define TP_MR       8
+#define TP_BLOCKS   transpose4_f64
+#define TP_PORTABLE pack_b_f64
+#define TP_PLAIN    !ta
+#include "gemm_transpose_pack_tmpl.h"
 
 const ad_gemm_impl_f32 ad_gemm_avx2_f32 = {
     6, 16, 384, 768, 320, kern_f32, pack_a_fast_f32, pack_b_fast_f32, rows_f32, dot_f32};

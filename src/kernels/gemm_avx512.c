@@ -18,43 +18,30 @@
 
 #define MR      12
 #define ROWS(X) ROWS12(X)
-#include "gemm_microkernel.h"
 
-#define V      __m512
-#define W      16
-#define VSET1  _mm512_set1_ps
-#define VLOAD  _mm512_loadu_ps
-#define VSTORE _mm512_storeu_ps
-#define VFMA   _mm512_fmadd_ps
-#define VMUL   _mm512_mul_ps
-#define VZERO  _mm512_setzero_ps
-KERNEL(kern_f32, float)
-#undef V
-#undef W
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VFMA
-#undef VMUL
-#undef VZERO
+#define MK_NAME kern_f32
+#define MK_T    float
+#define V       __m512
+#define W       16
+#define VSET1   _mm512_set1_ps
+#define VLOAD   _mm512_loadu_ps
+#define VSTORE  _mm512_storeu_ps
+#define VFMA    _mm512_fmadd_ps
+#define VMUL    _mm512_mul_ps
+#define VZERO   _mm512_setzero_ps
+#include "gemm_microkernel_tmpl.h"
 
-#define V      __m512d
-#define W      8
-#define VSET1  _mm512_set1_pd
-#define VLOAD  _mm512_loadu_pd
-#define VSTORE _mm512_storeu_pd
-#define VFMA   _mm512_fmadd_pd
-#define VMUL   _mm512_mul_pd
-#define VZERO  _mm512_setzero_pd
-KERNEL(kern_f64, double)
-#undef V
-#undef W
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VFMA
-#undef VMUL
-#undef VZERO
+#define MK_NAME kern_f64
+#define MK_T    double
+#define V       __m512d
+#define W       8
+#define VSET1   _mm512_set1_pd
+#define VLOAD   _mm512_loadu_pd
+#define VSTORE  _mm512_storeu_pd
+#define VFMA    _mm512_fmadd_pd
+#define VMUL    _mm512_mul_pd
+#define VZERO   _mm512_setzero_pd
+#include "gemm_microkernel_tmpl.h"
 
 #define PK_ATTR AD_TARGET(ISA)
 #define PK_T    float
@@ -127,10 +114,35 @@ AD_TARGET(ISA) static inline void hsum4_f64(__m512d a, __m512d b, __m512d c, __m
 #undef DOT_WIDE
 
 #include "gemm_transpose.h"
-TRANSPOSE_PACK(pack_a_fast_f32, float, 12, transpose4_f32, pack_a_f32, ta)
-TRANSPOSE_PACK(pack_b_fast_f32, float, 32, transpose4_f32, pack_b_f32, !ta)
-TRANSPOSE_PACK(pack_a_fast_f64, double, 12, transpose4_f64, pack_a_f64, ta)
-TRANSPOSE_PACK(pack_b_fast_f64, double, 16, transpose4_f64, pack_b_f64, !ta)
+/* the table's packers: A and B panels for each dtype */
+#define TP_NAME     pack_a_fast_f32
+#define TP_T        float
+#define TP_MR       12
+#define TP_BLOCKS   transpose4_f32
+#define TP_PORTABLE pack_a_f32
+#define TP_PLAIN    ta
+#include "gemm_transpose_pack_tmpl.h"
+#define TP_NAME     pack_b_fast_f32
+#define TP_T        float
+#define TP_MR       32
+#define TP_BLOCKS   transpose4_f32
+#define TP_PORTABLE pack_b_f32
+#define TP_PLAIN    !ta
+#include "gemm_transpose_pack_tmpl.h"
+#define TP_NAME     pack_a_fast_f64
+#define TP_T        double
+#define TP_MR       12
+#define TP_BLOCKS   transpose4_f64
+#define TP_PORTABLE pack_a_f64
+#define TP_PLAIN    ta
+#include "gemm_transpose_pack_tmpl.h"
+#define TP_NAME     pack_b_fast_f64
+#define TP_T        double
+#define TP_MR       16
+#define TP_BLOCKS   transpose4_f64
+#define TP_PORTABLE pack_b_f64
+#define TP_PLAIN    !ta
+#include "gemm_transpose_pack_tmpl.h"
 
 /* f32 blocks: depth 256 keeps the A micro-panel (12 KB) and a B micro-panel
  * (32 KB) together in a 48 KB L1; at depth 384 they no longer fit. 1032 rows

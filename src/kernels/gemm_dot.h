@@ -11,7 +11,8 @@
  * which matters when k is short. Instantiated in each kernel file with
  * DOT_T, DOT_SUF, DOT_ATTR, DOT_WIDE (0 or 1) and the vector macros DV, DW
  * (lanes), DLOAD, DFMA, DZERO, DHSUM4(v0, v1, v2, v3, out) (out[i] = sum of
- * the lanes of vi); the per-type ones are undefined again at the end. */
+ * the lanes of vi); the per-type ones are undefined again at the end. The
+ * tiles are gemm_dot_tile_tmpl.h. */
 
 #define DOT_CAT_(a, b) a##b
 #define DOT_CAT(a, b)  DOT_CAT_(a, b)
@@ -30,26 +31,16 @@
     s3##j = DFMA(x3, y##j, s3##j);
 #define DOT_BPTR(j) const DOT_T *b##j = br[j];
 #define DOT_SUM(j)  DHSUM4(s0##j, s1##j, s2##j, s3##j, r[j]);
-/* One tile: rows ar[0..3] of A against rows br[0..RB) of B, sums into r[j][i]. */
-#define DOT_TILE(NAME, RB, BCOLS)                                                                  \
-    DOT_ATTR static inline void NAME(size_t kv, const DOT_T *const *ar, const DOT_T *const *br,    \
-                                     DOT_T r[][DOT_RA])                                            \
-    {                                                                                              \
-        const DOT_T *a0 = ar[0], *a1 = ar[1], *a2 = ar[2], *a3 = ar[3];                            \
-        BCOLS(DOT_BPTR)                                                                            \
-        BCOLS(DOT_ACC)                                                                             \
-        for (size_t p = 0; p < kv; p += DW) {                                                      \
-            DV x0 = DLOAD(a0 + p), x1 = DLOAD(a1 + p), x2 = DLOAD(a2 + p), x3 = DLOAD(a3 + p);     \
-            BCOLS(DOT_LOADB)                                                                       \
-            BCOLS(DOT_FMA)                                                                         \
-        }                                                                                          \
-        BCOLS(DOT_SUM)                                                                             \
-    }
 #endif
 
-DOT_TILE(DOT_FN(dot_tile3_), 3, DOT_B3)
+/* the tiles, 4 x 3 and (DOT_WIDE) 4 x 5 */
+#define DT_NAME  DOT_FN(dot_tile3_)
+#define DT_BCOLS DOT_B3
+#include "gemm_dot_tile_tmpl.h"
 #if DOT_WIDE
-DOT_TILE(DOT_FN(dot_tile5_), 5, DOT_B5)
+#define DT_NAME  DOT_FN(dot_tile5_)
+#define DT_BCOLS DOT_B5
+#include "gemm_dot_tile_tmpl.h"
 #endif
 
 DOT_ATTR

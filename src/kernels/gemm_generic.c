@@ -12,28 +12,12 @@
 #define GMR 4
 #define GNR 8
 
-#define KERNEL_GENERIC(NAME, T)                                                                    \
-    static void NAME(size_t kc, const T *a, const T *b, size_t bs, T *c, size_t ldc, T alpha,      \
-                     T beta)                                                                       \
-    {                                                                                              \
-        T acc[GMR][GNR] = {{0}};                                                                   \
-        for (size_t p = 0; p < kc; p++, a += GMR, b += bs)                                         \
-            for (int i = 0; i < GMR; i++)                                                          \
-                for (int j = 0; j < GNR; j++)                                                      \
-                    acc[i][j] += a[i] * b[j];                                                      \
-        for (int i = 0; i < GMR; i++) {                                                            \
-            T *ci = c + (size_t)i * ldc;                                                           \
-            if (beta == (T)0)                                                                      \
-                for (int j = 0; j < GNR; j++)                                                      \
-                    ci[j] = alpha * acc[i][j];                                                     \
-            else                                                                                   \
-                for (int j = 0; j < GNR; j++)                                                      \
-                    ci[j] = alpha * acc[i][j] + beta * ci[j];                                      \
-        }                                                                                          \
-    }
-
-KERNEL_GENERIC(kern_f32, float)
-KERNEL_GENERIC(kern_f64, double)
+#define KG_NAME kern_f32
+#define KG_T    float
+#include "gemm_generic_tmpl.h"
+#define KG_NAME kern_f64
+#define KG_T    double
+#include "gemm_generic_tmpl.h"
 
 #define PK_ATTR
 #define PK_T   float

@@ -2,8 +2,9 @@
  * Packing op(A) = A (not transposed) is a transpose: each step of k takes one
  * value from each of MR rows. Done in 4 x 4 register blocks (4 loads, 8
  * shuffles, 4 stores for 16 values) instead of 16 scalar loads and stores.
- * Included by the x86 kernel files after ISA and the portable packers
- * (pack_a_f32 / pack_a_f64) are defined; needs <immintrin.h>. */
+ * Included by the x86 kernel files after ISA is defined; needs
+ * <immintrin.h>. The packers built on these blocks are
+ * gemm_transpose_pack_tmpl.h. */
 
 /* Rows r0.. r0+4*groups of the panel, steps [0, kc4) with kc4 a multiple of 4. */
 AD_TARGET(ISA)
@@ -42,27 +43,3 @@ static void transpose4_f64(const double *src, size_t lda, size_t groups, size_t 
             _mm256_storeu_pd(d + 3 * mr, _mm256_permute2f128_pd(t1, t3, 0x31));
         }
 }
-
-/* A packer for the kernel table: full panels that need a transpose (A not
- * transposed, B transposed: PLAIN is false) go through the 4 x 4 blocks
- * (rows beyond a multiple of 4 and the last kc % 4 steps one by one);
- * everything else takes the portable packer. The flag is named ta in both. */
-#define TRANSPOSE_PACK(NAME, T, MR, BLOCKS, PORTABLE, PLAIN)                                       \
-    AD_TARGET(ISA)                                                                                 \
-    static void NAME(bool ta, const T *a, size_t lda, size_t i0, size_t mc, size_t p0, size_t kc,  \
-                     T *dst)                                                                       \
-    {                                                                                              \
-        for (size_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {                                   \
-            size_t me = mc - ip < MR ? mc - ip : MR;                                               \
-            if ((PLAIN) || me < MR) {                                                              \
-                PORTABLE(ta, a, lda, i0 + ip, me, p0, kc, dst);                                    \
-                continue;                                                                          \
-            }                                                                                      \
-            const T *src = a + (i0 + ip) * lda + p0;                                               \
-            size_t kc4 = kc & ~(size_t)3;                                                          \
-            BLOCKS(src, lda, MR / 4, kc4, MR, dst);                                                \
-            for (size_t p = 0; p < kc; p++)                                                        \
-                for (size_t i = p < kc4 ? MR / 4 * 4 : 0; i < MR; i++)                             \
-                    dst[p * MR + i] = src[i * lda + p];                                            \
-        }                                                                                          \
-    }

@@ -5,7 +5,8 @@
  * VM_TABLE (the ad_vmath_impl to define). Each element
  * function is branch-free: range reduction by integer tricks on the bits,
  * a polynomial, and special cases chosen by selects (c ? a : b) that the
- * compiler turns into vector blends, so every array loop vectorises. */
+ * compiler turns into vector blends, so every array loop vectorises. The
+ * array loops are vmath_map_tmpl.h and vmath_reduce_tmpl.h, included below. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -293,104 +294,71 @@ VM_ELEM double softplus_libm_1(double x)
 
 /* ---- array loops */
 
-#define VM_MAP(name, T, EXPR)                                                                      \
-    static VM_FN void name(const T *x, T *y, size_t n)                                             \
-    {                                                                                              \
-        for (size_t i = 0; i < n; i++)                                                             \
-            y[i] = (EXPR);                                                                         \
-    }
-
-VM_MAP(exp_f32, float, exp_f32_1(x[i]))
-VM_MAP(exp_f64, double, exp_f64_1(x[i]))
-VM_MAP(log_f32, float, LOG_F32_1(x[i]))
-VM_MAP(log_f64, double, LOG_F64_1(x[i]))
-VM_MAP(tanh_f32, float, (float)tanh_f64_1((double)x[i]))
-VM_MAP(tanh_f64, double, tanh_f64_1(x[i]))
-VM_MAP(sigmoid_f32, float, SIGMOID_F32_1(x[i]))
-VM_MAP(sigmoid_f64, double, SIGMOID_F64_1(x[i]))
-VM_MAP(softplus_f32, float, SOFTPLUS_F32_1(x[i]))
-VM_MAP(softplus_f64, double, SOFTPLUS_F64_1(x[i]))
-VM_MAP(gelu_f32, float, (float)gelu_1((double)x[i]))
-VM_MAP(gelu_grad_f32, float, (float)(normal_cdf_1((double)x[i]) + x_normal_pdf_1((double)x[i])))
+/* the maps, y[i] = f(x[i]) (vmath_map_tmpl.h) */
+#define VM_MAP_NAME exp_f32
+#define VM_MAP_T    float
+#define VM_MAP_F(v) exp_f32_1(v)
+#include "vmath_map_tmpl.h"
+#define VM_MAP_NAME exp_f64
+#define VM_MAP_T    double
+#define VM_MAP_F(v) exp_f64_1(v)
+#include "vmath_map_tmpl.h"
+#define VM_MAP_NAME log_f32
+#define VM_MAP_T    float
+#define VM_MAP_F(v) LOG_F32_1(v)
+#include "vmath_map_tmpl.h"
+#define VM_MAP_NAME log_f64
+#define VM_MAP_T    double
+#define VM_MAP_F(v) LOG_F64_1(v)
+#include "vmath_map_tmpl.h"
+#define VM_MAP_NAME tanh_f32
+#define VM_MAP_T    float
+#define VM_MAP_F(v) (float)tanh_f64_1((double)(v))
+#include "vmath_map_tmpl.h"
+#define VM_MAP_NAME tanh_f64
+#define VM_MAP_T    double
+#define VM_MAP_F(v) tanh_f64_1(v)
+#include "vmath_map_tmpl.h"
+#define VM_MAP_NAME sigmoid_f32
+#define VM_MAP_T    float
+#define VM_MAP_F(v) SIGMOID_F32_1(v)
+#include "vmath_map_tmpl.h"
+#define VM_MAP_NAME sigmoid_f64
+#define VM_MAP_T    double
+#define VM_MAP_F(v) SIGMOID_F64_1(v)
+#include "vmath_map_tmpl.h"
+#define VM_MAP_NAME softplus_f32
+#define VM_MAP_T    float
+#define VM_MAP_F(v) SOFTPLUS_F32_1(v)
+#include "vmath_map_tmpl.h"
+#define VM_MAP_NAME softplus_f64
+#define VM_MAP_T    double
+#define VM_MAP_F(v) SOFTPLUS_F64_1(v)
+#include "vmath_map_tmpl.h"
+#define VM_MAP_NAME gelu_f32
+#define VM_MAP_T    float
+#define VM_MAP_F(v) (float)gelu_1((double)(v))
+#include "vmath_map_tmpl.h"
+#define VM_MAP_NAME gelu_grad_f32
+#define VM_MAP_T    float
+#define VM_MAP_F(v) (float)(normal_cdf_1((double)(v)) + x_normal_pdf_1((double)(v)))
+#include "vmath_map_tmpl.h"
 
 /* Reductions keep VM_LANES partial results so the compiler can hold them in
  * vector registers (it may not reorder a single float sum by itself). */
 #define VM_LANES 16
 
-#define VM_MAX(name, T)                                                                            \
-    static VM_FN T name(const T *x, size_t n)                                                      \
-    {                                                                                              \
-        T acc[VM_LANES];                                                                           \
-        for (size_t j = 0; j < VM_LANES; j++)                                                      \
-            acc[j] = x[0];                                                                         \
-        size_t i = 0;                                                                              \
-        for (; i + VM_LANES <= n; i += VM_LANES)                                                   \
-            for (size_t j = 0; j < VM_LANES; j++)                                                  \
-                acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];                                    \
-        T m = acc[0];                                                                              \
-        for (size_t j = 1; j < VM_LANES; j++)                                                      \
-            m = acc[j] > m ? acc[j] : m;                                                           \
-        for (; i < n; i++)                                                                         \
-            m = x[i] > m ? x[i] : m;                                                               \
-        return m;                                                                                  \
-    }
-VM_MAX(max_f32, float)
-VM_MAX(max_f64, double)
-
-/* The index of the first maximum of x[0..n), n >= 1, where a NaN beats
- * every number and the first NaN wins: the max pass above (a NaN only in
- * x[0] survives it), a NaN scan, then a search 16 at a time for the block
- * holding the first maximum (or NaN). Flags as wide as T (U) keep the
- * compares in vector lanes. */
-#define VM_ARGMAX(name, T, U, MAX)                                                                 \
-    static VM_FN size_t name(const T *x, size_t n)                                                 \
-    {                                                                                              \
-        T m = MAX(x, n);                                                                           \
-        if (m != m) return 0;                                                                      \
-        U nan = 0;                                                                                 \
-        for (size_t i = 0; i < n; i++)                                                             \
-            nan |= (U)(x[i] != x[i]);                                                              \
-        size_t j = 0;                                                                              \
-        if (nan) {                                                                                 \
-            while (x[j] == x[j])                                                                   \
-                j++;                                                                               \
-            return j;                                                                              \
-        }                                                                                          \
-        for (; j + 16 <= n; j += 16) {                                                             \
-            U hit = 0;                                                                             \
-            for (size_t k = 0; k < 16; k++)                                                        \
-                hit |= (U)(x[j + k] == m);                                                         \
-            if (hit) break;                                                                        \
-        }                                                                                          \
-        while (x[j] != m)                                                                          \
-            j++;                                                                                   \
-        return j;                                                                                  \
-    }
-VM_ARGMAX(argmax_f32, float, uint32_t, max_f32)
-VM_ARGMAX(argmax_f64, double, uint64_t, max_f64)
-
-#define VM_EXP_SHIFT_SUM(name, T, EXP1)                                                            \
-    static VM_FN T name(const T *x, T m, T *y, size_t n)                                           \
-    {                                                                                              \
-        T acc[VM_LANES] = {0};                                                                     \
-        size_t i = 0;                                                                              \
-        for (; i + VM_LANES <= n; i += VM_LANES)                                                   \
-            for (size_t j = 0; j < VM_LANES; j++) {                                                \
-                T v = EXP1(x[i + j] - m);                                                          \
-                y[i + j] = v;                                                                      \
-                acc[j] += v;                                                                       \
-            }                                                                                      \
-        T s = 0;                                                                                   \
-        for (; i < n; i++) {                                                                       \
-            y[i] = EXP1(x[i] - m);                                                                 \
-            s += y[i];                                                                             \
-        }                                                                                          \
-        for (size_t j = 0; j < VM_LANES; j++)                                                      \
-            s += acc[j];                                                                           \
-        return s;                                                                                  \
-    }
-VM_EXP_SHIFT_SUM(exp_shift_sum_f32, float, exp_f32_1)
-VM_EXP_SHIFT_SUM(exp_shift_sum_f64, double, exp_f64_1)
+/* max, argmax and the shifted exp sum (vmath_reduce_tmpl.h) */
+#define VR_T    float
+#define VR_SUF  f32
+#define VR_U    uint32_t
+#define VR_EXP1 exp_f32_1
+#include "vmath_reduce_tmpl.h"
+#define VR_T    double
+#define VR_SUF  f64
+#define VR_U    uint64_t
+#define VR_EXP1 exp_f64_1
+#include "vmath_reduce_tmpl.h"
 
 const ad_vmath_impl VM_TABLE = {
     exp_f32,     exp_f64,     log_f32,      log_f64,      tanh_f32,          tanh_f64,
