@@ -60,7 +60,7 @@ SHARED := $(BUILD)/libadtape.so
 SHARED_REAL := $(BUILD)/libadtape.so.$(VERSION)
 
 .PHONY: all test demo examples sanitize bench bench-peers clean format format-check check-criterion check-tcc \
-        install uninstall install-check check-symbols check-cxx
+        install uninstall install-check check-symbols check-cxx check-strict-headers
 
 all: $(STATIC) $(SHARED)
 
@@ -112,8 +112,9 @@ check-symbols: $(STATIC) $(SHARED)
 # The public headers include only stddef/stdint/stdbool (and <math.h> for
 # compilers without GCC's math builtins), each other (adtape.h and the private
 # adtape/inline.h it ends with), compile as C++11 with strict warnings, link
-# and run.
-CXX_HEADER_FLAGS := -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude \
+# and run. (check-strict-headers builds every inline op as C++ as well.)
+CXX_HEADER_FLAGS := -std=c++11 -Wall -Wextra -Wpedantic -Wold-style-cast \
+                    -Wzero-as-null-pointer-constant -Werror -Iinclude \
                     $(foreach h,$(wildcard include/adtape/*.h),-include $(h))
 $(BUILD)/cxx_header_check: tests/cxx_header_check.cpp $(STATIC) $(wildcard include/*.h include/adtape/*.h)
 	$(CXX) $(CXX_HEADER_FLAGS) $(EXTRA_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
@@ -123,6 +124,37 @@ check-cxx: $(BUILD)/cxx_header_check
 	        -e '"adtape/inline\.h"' || \
 	    { echo "check-cxx: public headers may include only stddef/stdint/stdbool/math" >&2; exit 1; }
 	$(BUILD)/cxx_header_check
+
+# ---- the public headers under a user's strictest warnings (CI: .ci/run)
+# tests/strict_headers.c includes every public header and calls every inline
+# scalar op, so that each inline body is compiled under the user's flags. It
+# must build without one warning, as errors, with gcc, clang -Weverything,
+# g++ and clang++, at -O0 and -O2 (some warnings need the inlining), with and
+# without NDEBUG; each build then runs and checks its values and gradients.
+STRICT_GCC := -std=c11 -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow \
+              -Wcast-align -Wcast-qual -Wstrict-prototypes -Wmissing-prototypes \
+              -Wdouble-promotion -Wfloat-equal -Wundef -Wredundant-decls
+# clang: every warning there is, less these style-only ones, each turned off
+# only where the compiler knows it (clang 14, in CI, needs none of them):
+#   unsafe-buffer-usage: clang 16+ flags every pointer subscript (C++'s "safe
+#       buffers" model); C has no bounds-checked alternative to offer
+STRICT_CLANG_OFF := unsafe-buffer-usage
+STRICT_CLANG = -std=c11 -Weverything $(foreach w,$(STRICT_CLANG_OFF),$(shell clang -Werror \
+               -Wno-$(w) -x c -c /dev/null -o /dev/null 2>/dev/null && echo -Wno-$(w)))
+STRICT_CXX  := -std=c++11 -Wall -Wextra -Wpedantic -Wold-style-cast -Wzero-as-null-pointer-constant
+check-strict-headers: $(STATIC)
+	@mkdir -p $(BUILD)/strict
+	@for c in "gcc $(STRICT_GCC)" "clang $(STRICT_CLANG)" "g++ -x c++ $(STRICT_CXX) -Wuseless-cast" \
+	          "clang++ -x c++ $(STRICT_CXX)"; do \
+	    for o in -O0 -O2; do for d in "" -DNDEBUG; do \
+	        cc=$${c%% *}; exe=$(BUILD)/strict/$$cc$$o$$d; \
+	        echo "$$cc ... $$o $$d tests/strict_headers.c"; \
+	        $$c $$o $$d -Werror -Iinclude -c tests/strict_headers.c -o $$exe.o && \
+	        $$cc -o $$exe $$exe.o $(STATIC) $(LDLIBS) && $$exe >/dev/null || \
+	        { echo "check-strict-headers: failed: $$c $$o $$d" >&2; exit 1; }; \
+	    done; done; \
+	done
+	@echo "check-strict-headers: no warning from the public headers, every build works"
 
 # ---- install: headers, both libraries, the soname links and adtape.pc
 

@@ -626,6 +626,26 @@ Test(scalar, an_infinite_partial_on_the_path_gives_an_infinite_gradient)
     ad_tape_free(t);
 }
 
+/* ad_chain_ (adtape/inline.h) tests a partial for zero without ==, so that
+ * the header compiles under -Wfloat-equal: -0 must count as zero and NaN
+ * must not, as for d == 0.0. sqrt at 0 folds the multiplier +inf into its
+ * handle; a zero partial on top of it passes 0, not 0 * inf. */
+Test(scalar, a_zero_partial_of_either_sign_stops_an_infinite_slope_and_a_nan_partial_does_not)
+{
+    const double c[] = {0.0, -0.0, (double)NAN};
+    for (int k = 0; k < 3; k++) {
+        ad_tape *t = ad_tape_new();
+        ad_scalar x = ad_variable(t, 0.0);
+        ad_scalar y = ad_keep(ad_scale(ad_sqrt(x), c[k]));
+        cr_assert_eq(ad_backward_scalar(y), AD_OK);
+        if (k < 2)
+            cr_assert(ad_grad(x) == 0.0 && !signbit(ad_grad(x)), "c = %g: %g", c[k], ad_grad(x));
+        else
+            cr_assert(isnan(ad_grad(x)), "c = NaN: %g", ad_grad(x));
+        ad_tape_free(t);
+    }
+}
+
 /* fmin and fmax return the operand that is not NaN; so must the adjoint. */
 Test(scalar, fmin_and_fmax_pass_the_adjoint_to_the_operand_they_return_when_one_is_nan)
 {

@@ -24,6 +24,23 @@
 extern "C" {
 #endif
 
+/* This file must compile without a warning under the strictest flags a user
+ * may build with (tests/strict_headers.c, `make check-strict-headers`): gcc
+ * -Wconversion -Wfloat-equal -Wcast-align..., clang -Weverything, C++ with
+ * -Wold-style-cast. Hence the named casts in C++, the quiet comparison
+ * macros for floating-point equality and no declaration after a statement.
+ *
+ * Casts: C's in C, C++'s named casts in C++. AD_CAST_ converts a value,
+ * AD_PTR_CAST_ reinterprets a pointer (or the integer the record origin is
+ * kept in). Both compile to what the C cast does. */
+#ifdef __cplusplus
+#define AD_CAST_(T, x)     static_cast<T>(x)
+#define AD_PTR_CAST_(T, x) reinterpret_cast<T>(x)
+#else
+#define AD_CAST_(T, x)     ((T)(x))
+#define AD_PTR_CAST_(T, x) ((T)(x))
+#endif
+
 /* ---------------------------------------------- the tape, as the fast path sees it
  * A scalar record, and the part of a tape (struct ad_tape starts with it)
  * that the inline arithmetic reads and writes. */
@@ -76,13 +93,20 @@ AD_API uint64_t ad_variable_slow_(ad_tape *t, double value);
 #else
 #define AD_NAN_ NAN
 #endif
+/* <math.h>'s functions and classification macros. GCC and clang reach them
+ * through their builtins, so this header needs no <math.h> there. */
+#if defined(__GNUC__)
+#define AD_LIBM_(f) __builtin_##f
+#else
+#define AD_LIBM_(f) f
+#endif
 static inline uint64_t ad_index_gen_(ad_scalar x)
 {
-    return (uint64_t)x.index_ | (uint64_t)x.gen_ << 32;
+    return AD_CAST_(uint64_t, x.index_) | AD_CAST_(uint64_t, x.gen_) << 32;
 }
 static inline ad_scalar ad_from_slow_(ad_tape *t, uint64_t index_gen, double v)
 {
-    ad_scalar out = {t, (uint32_t)index_gen, (uint32_t)(index_gen >> 32), v, 1.0};
+    ad_scalar out = {t, AD_CAST_(uint32_t, index_gen), AD_CAST_(uint32_t, index_gen >> 32), v, 1.0};
     if (out.index_ == UINT32_MAX) out.value_ = AD_NAN_;
     return out;
 }
@@ -108,7 +132,7 @@ static inline ad_scalar ad_from_slow_(ad_tape *t, uint64_t index_gen, double v)
 /* The record slot of index t->ns (which the caller has checked < t->scap). */
 static inline ad_srec_ *ad_srec_slot_(const ad_tape_hot_ *t)
 {
-    return (ad_srec_ *)(t->srec_origin + t->ns * sizeof(ad_srec_));
+    return AD_PTR_CAST_(ad_srec_ *, t->srec_origin + t->ns * sizeof(ad_srec_));
 }
 
 /* Streaming (non-temporal) 8-byte stores, on x86-64 with GCC or clang. A
@@ -119,9 +143,9 @@ static inline ad_srec_ *ad_srec_slot_(const ad_tape_hot_ *t)
  * finds them in cache. Streamed records reach other threads at the next
  * lock or fence: hand a tape to another thread through a mutex. */
 #if defined(__x86_64__) && defined(__clang__)
-#define AD_STREAM_STORE_(p, v) __builtin_nontemporal_store((v), (long long *)(p))
+#define AD_STREAM_STORE_(p, v) __builtin_nontemporal_store((v), AD_PTR_CAST_(long long *, p))
 #elif defined(__x86_64__) && defined(__GNUC__) && !defined(__TINYC__)
-#define AD_STREAM_STORE_(p, v) __builtin_ia32_movnti64((long long *)(p), (v))
+#define AD_STREAM_STORE_(p, v) __builtin_ia32_movnti64(AD_PTR_CAST_(long long *, p), (v))
 #endif
 
 /* Zeroes the adjoint of record t->ns. */
@@ -147,7 +171,11 @@ AD_INLINE_ void ad_srec_write_(const ad_tape_hot_ *t, uint32_t a, uint32_t b, do
             double d;
             long long i;
         } pa = {da}, pb = {db};
-        AD_STREAM_STORE_(&r->a, (long long)((uint64_t)a | (uint64_t)b << 32)); /* little-endian */
+        /* a and b, the record's first 8-byte word (a in the low half, as
+         * x86-64 is little-endian), stored through the record's own pointer:
+         * &r->a is only 4-byte aligned as far as its type tells */
+        uint64_t ab = AD_CAST_(uint64_t, a) | AD_CAST_(uint64_t, b) << 32;
+        AD_STREAM_STORE_(r, AD_CAST_(long long, ab));
         AD_STREAM_STORE_(&r->da, pa.i);
         AD_STREAM_STORE_(&r->db, pb.i);
     } else
@@ -170,7 +198,7 @@ AD_INLINE_ void ad_leaf_write_(ad_tape_hot_ *t)
         ad_adj_zero_(t);
         t->leaf_run++;
     } else {
-        uint32_t dummy = (uint32_t)t->ns % AD_DUMMIES_;
+        uint32_t dummy = AD_CAST_(uint32_t, t->ns) % AD_DUMMIES_;
         ad_srec_write_(t, dummy, dummy, 0.0, 0.0);
     }
 }
@@ -181,13 +209,23 @@ AD_INLINE_ void ad_leaf_write_(ad_tape_hot_ *t)
  * gradient 0, not 0 * inf. */
 AD_INLINE_ double ad_chain_(double d, double m)
 {
-    return d == 0.0 ? 0.0 : d * m;
+    /* d == 0.0 (neither less, greater nor unordered), in the quiet
+     * comparison macros, which -Wfloat-equal leaves alone: GCC and clang
+     * compile this to the instructions of d == 0.0 */
+    return !(AD_LIBM_(islessgreater)(d, 0.0) || AD_LIBM_(isunordered)(d, 0.0)) ? 0.0 : d * m;
+}
+
+/* A handle (a function, so that the ops need no declaration after a
+ * statement to return one). */
+AD_INLINE_ ad_scalar ad_handle_(ad_tape *tape, uint32_t index, uint32_t gen, double v, double mult)
+{
+    ad_scalar out = {tape, index, gen, v, mult};
+    return out;
 }
 
 AD_INLINE_ ad_scalar ad_folded_(ad_scalar a, uint32_t index, double v, double mult)
 {
-    ad_scalar out = {a.tape_, index, a.gen_ | AD_FOLDED_, v, mult};
-    return out;
+    return ad_handle_(a.tape_, index, a.gen_ | AD_FOLDED_, v, mult);
 }
 
 /* out = f(a, b) with partials da, db. When a and b depend on two different
@@ -195,7 +233,7 @@ AD_INLINE_ ad_scalar ad_folded_(ad_scalar a, uint32_t index, double v, double mu
 AD_INLINE_ ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da, double db,
                                const char *fn)
 {
-    ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
+    ad_tape_hot_ *t = AD_PTR_CAST_(ad_tape_hot_ *, a.tape_);
     double ga = ad_chain_(da, a.mult_), gb = ad_chain_(db, b.mult_);
     if (AD_LIKELY_(t && a.tape_ == b.tape_ && (a.gen_ & AD_GEN_MASK_) == t->live_gen &&
                    (b.gen_ & AD_GEN_MASK_) == t->live_gen && (a.index_ | b.index_) != 0)) {
@@ -204,8 +242,7 @@ AD_INLINE_ ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da, do
         if (a.index_ == 0) return ad_folded_(a, b.index_, v, gb);
         if (AD_LIKELY_(t->ns < t->scap)) { /* else the slow path starts a segment */
             ad_srec_write_(t, a.index_, b.index_, ga, gb);
-            ad_scalar out = {a.tape_, (uint32_t)t->ns++, a.gen_ & AD_GEN_MASK_, v, 1.0};
-            return out;
+            return ad_handle_(a.tape_, AD_CAST_(uint32_t, t->ns++), a.gen_ & AD_GEN_MASK_, v, 1.0);
         }
     }
     return ad_from_slow_(a.tape_ ? a.tape_ : b.tape_,
@@ -217,7 +254,7 @@ AD_INLINE_ ad_scalar ad_push2_(ad_scalar a, ad_scalar b, double v, double da, do
 /* out = f(a) with partial da: always folded, never a record. */
 AD_INLINE_ ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *fn)
 {
-    ad_tape_hot_ *t = (ad_tape_hot_ *)a.tape_;
+    ad_tape_hot_ *t = AD_PTR_CAST_(ad_tape_hot_ *, a.tape_);
     double ga = ad_chain_(da, a.mult_);
     if (AD_LIKELY_(t && (a.gen_ & AD_GEN_MASK_) == t->live_gen && a.index_ != 0))
         return ad_folded_(a, a.index_, v, ga);
@@ -233,11 +270,10 @@ AD_INLINE_ ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *fn)
 /* A leaf record (none in the leading run of variables, ad_leaf_write_). */
 AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
 {
-    ad_tape_hot_ *t = (ad_tape_hot_ *)tape;
+    ad_tape_hot_ *t = AD_PTR_CAST_(ad_tape_hot_ *, tape);
     if (AD_LIKELY_(t && t->live_gen == t->gen && t->ns < t->scap)) {
         ad_leaf_write_(t);
-        ad_scalar out = {tape, (uint32_t)t->ns++, t->gen, value, 1.0};
-        return out;
+        return ad_handle_(tape, AD_CAST_(uint32_t, t->ns++), t->gen, value, 1.0);
     }
     return ad_from_slow_(tape, ad_variable_slow_(tape, value), value);
 }
@@ -246,7 +282,7 @@ AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
  * AD_DUMMIES_ are no one's); a folded handle has none (NaN). */
 AD_SCALAR_FN_ double ad_grad(ad_scalar x)
 {
-    const ad_tape_hot_ *t = (const ad_tape_hot_ *)x.tape_;
+    const ad_tape_hot_ *t = AD_PTR_CAST_(const ad_tape_hot_ *, x.tape_);
     if (t && x.gen_ == t->gen && x.index_ >= AD_DUMMIES_ && x.index_ < t->ns)
         return t->adj[x.index_];
     if (t && x.gen_ == (t->gen | AD_FOLDED_)) return AD_NAN_; /* invalid handles have gen 0 */
@@ -308,13 +344,7 @@ AD_SCALAR_FN_ ad_scalar ad_square(ad_scalar a)
 
 /* The one-line elementary functions are inline too: a call into the library
  * would pass and return the 32-byte handles through memory, which cost more
- * than the op itself. GCC and clang reach libm through their builtins, so
- * this header needs no <math.h> there. */
-#if defined(__GNUC__)
-#define AD_LIBM_(f) __builtin_##f
-#else
-#define AD_LIBM_(f) f
-#endif
+ * than the op itself. */
 AD_SCALAR_FN_ ad_scalar ad_sqrt(ad_scalar a)
 {
     double v = AD_LIBM_(sqrt)(a.value_);
@@ -406,7 +436,8 @@ AD_SCALAR_FN_ ad_scalar ad_erf(ad_scalar a) /* erf' = 2/sqrt(pi) e^(-x^2) */
 AD_SCALAR_FN_ ad_scalar ad_fabs(ad_scalar a) /* fabs'(0) = 0, the subgradient relu'(0) uses */
 {
     double x = a.value_;
-    double d = x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : x == 0.0 ? 0.0 : x; /* NaN stays NaN */
+    /* x >= 0.0 after x > 0.0 is x == 0.0 (which -Wfloat-equal flags); NaN stays NaN */
+    double d = x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : x >= 0.0 ? 0.0 : x;
     return ad_push1_(a, AD_LIBM_(fabs)(x), d, "ad_fabs");
 }
 
