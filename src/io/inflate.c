@@ -253,6 +253,7 @@ static bool codes(state *s)
         unsigned li = (unsigned)sym - 257;
         size_t mlen = len_base[li] + take(s, len_extra[li]);
         int ds = decode(s, &s->dist);
+        if (past_end(s)) return truncated(s);
         if (ds < 0) return fail(s, "invalid distance code");
         if (ds > 29) return fail(s, "invalid distance symbol %d", ds);
         size_t dist = dist_base[ds] + take(s, dist_extra[ds]);
@@ -319,6 +320,7 @@ static bool dynamic(state *s)
                                           11, 4,  12, 3, 13, 2, 14, 1, 15};
     refill(s);
     unsigned nlit = take(s, 5) + 257, ndist = take(s, 5) + 1, nclen = take(s, 4) + 4;
+    if (past_end(s)) return truncated(s);
     if (nlit > 286) return fail(s, "%u literal/length codes (at most 286)", nlit);
     if (ndist > 30) return fail(s, "%u distance codes (at most 30)", ndist);
     uint8_t lens[286 + 30] = {0};
@@ -333,6 +335,7 @@ static bool dynamic(state *s)
     for (unsigned i = 0; i < nlit + ndist;) {
         refill(s);
         int sym = decode(s, &s->clen);
+        if (past_end(s)) return truncated(s); /* before blaming bits that never came */
         if (sym < 0) return fail(s, "invalid code-length code");
         if (sym < 16) {
             lens[i++] = (uint8_t)sym;
@@ -349,6 +352,7 @@ static bool dynamic(state *s)
         } else {
             rep = 11 + take(s, 7);
         }
+        if (past_end(s)) return truncated(s);
         if (rep > nlit + ndist - i)
             return fail(s, "code lengths run past the %u codes of the block", nlit + ndist);
         memset(lens + i, val, rep);
@@ -402,10 +406,9 @@ static bool member(state *s, bool first)
 {
     const uint8_t *p = s->in + s->pos;
     size_t left = s->n - s->pos, h = 10;
-    if (!first && (left < 2 || p[0] != 0x1f || p[1] != 0x8b))
-        return fail(s, "%zu bytes of trailing garbage after the gzip data", left);
-    if (left < 2 || p[0] != 0x1f || p[1] != 0x8b)
-        return fail(s, "not a gzip file (it does not start with 1f 8b)");
+    bool magic = left >= 1 && p[0] == 0x1f && (left < 2 || p[1] == 0x8b);
+    if (!magic && !first) return fail(s, "%zu bytes of trailing garbage after the gzip data", left);
+    if (!magic) return fail(s, "not a gzip file (it does not start with 1f 8b)");
     if (left < h) return fail(s, "truncated gzip header");
     if (p[2] != 8) return fail(s, "compression method %u is not deflate (8)", p[2]);
     unsigned flg = p[3];
