@@ -378,12 +378,12 @@ Test(idx, refuses_a_damaged_gzip_file_naming_the_problem)
     unsigned char z[8192];
     size_t zn = slurp_file(gzipped("lab", y.b, y.len, "-9"), z, sizeof z);
     z[zn - 6] ^= 1; /* the CRC */
-    refuse_labels(spit("crc.gz", z, zn), AD_ERR_FORMAT,
-                  "damaged gzip stream: CRC-32 0x");
+    refuse_labels(spit("crc.gz", z, zn), AD_ERR_FORMAT, "damaged gzip stream: CRC-32 0x");
     z[zn - 6] ^= 1;
     refuse_labels(spit("cut.gz", z, zn / 2), AD_ERR_FORMAT,
                   "damaged gzip stream: truncated in the middle of a deflate block");
-    refuse_labels(spit("cut.gz", z, 5), AD_ERR_FORMAT, "damaged gzip stream: truncated gzip header");
+    refuse_labels(spit("cut.gz", z, 5), AD_ERR_FORMAT,
+                  "damaged gzip stream: truncated gzip header");
     refuse_labels(spit("cut.gz", z, zn - 1), AD_ERR_FORMAT, "truncated gzip trailer");
     z[zn] = 'x';
     refuse_labels(spit("more.gz", z, zn + 1), AD_ERR_FORMAT,

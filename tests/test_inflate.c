@@ -83,10 +83,9 @@ static void fixed_sym(bw *w, unsigned sym)
 /* a length-258 match (symbol 285) at distance dist, in a fixed block */
 static void fixed_match258(bw *w, unsigned dist)
 {
-    static const unsigned base[30] = {1,    2,    3,    4,     5,     7,    9,    13,
-                                      17,   25,   33,   49,    65,    97,   129,  193,
-                                      257,  385,  513,  769,   1025,  1537, 2049, 3073,
-                                      4097, 6145, 8193, 12289, 16385, 24577};
+    static const unsigned base[30] = {
+        1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
+        193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
     static const unsigned extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
                                        6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
     fixed_sym(w, 285);
@@ -185,7 +184,7 @@ static uint8_t *gzip_of(const uint8_t *data, size_t n, const char *opts, size_t 
     size_t cap = n + n / 8 + 1024;
     uint8_t *b = malloc(cap);
     *len = fread(b, 1, cap, f);
-    cr_assert(*len < cap && *len > 18);
+    cr_assert(*len<cap && * len> 18);
     fclose(f);
     return b;
 }
@@ -446,7 +445,8 @@ Test(inflate, refuses_invalid_fixed_length_and_distance_symbols)
  * its lengths in symbol order (0..18). */
 static void dyn_header(bw *w, unsigned nlit, unsigned ndist, const uint8_t clen[19])
 {
-    static const uint8_t order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+    static const uint8_t order[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                      11, 4,  12, 3, 13, 2, 14, 1, 15};
     put(w, 1, 1);
     put(w, 2, 2);
     put(w, nlit - 257, 5);

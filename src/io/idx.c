@@ -239,8 +239,8 @@ static ad_status slurp(const idx_req *r, FILE *f, const uint8_t *head, size_t go
  * then bounds the output of the full inflation to exactly the size it
  * declares, so a lying header or a zip bomb never holds more memory than
  * the data it promises (and at most IDX_GZ_MAX). */
-static ad_status read_gzip(const idx_req *r, FILE *f, const uint8_t *head, size_t got,
-                           size_t *dims, void **out)
+static ad_status read_gzip(const idx_req *r, FILE *f, const uint8_t *head, size_t got, size_t *dims,
+                           void **out)
 {
     uint8_t *z = NULL;
     size_t zn = 0, hlen = 4 + 4 * (size_t)r->ndim, total = 0;

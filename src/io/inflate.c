@@ -19,8 +19,8 @@
 #endif
 
 enum {
-    MAX_BITS = 15,   /* the longest deflate code */
-    FAST_BITS = 10,  /* codes this short decode with one table lookup */
+    MAX_BITS = 15,  /* the longest deflate code */
+    FAST_BITS = 10, /* codes this short decode with one table lookup */
     MAX_LITLEN = 288,
     MAX_DIST = 32,
     N_CLEN = 19,
@@ -32,8 +32,8 @@ enum {
  * a longer code (or none), found by decode_slow from count and symbol. */
 typedef struct huff {
     uint16_t fast[1 << FAST_BITS];
-    uint16_t count[MAX_BITS + 1];  /* codes of each length */
-    uint16_t symbol[MAX_LITLEN];   /* symbols in code order: by length, then value */
+    uint16_t count[MAX_BITS + 1]; /* codes of each length */
+    uint16_t symbol[MAX_LITLEN];  /* symbols in code order: by length, then value */
 } huff;
 
 typedef struct state {
@@ -41,10 +41,10 @@ typedef struct state {
     size_t n, pos; /* the input and its next unread byte */
     uint64_t bits; /* bits read but not used, the next one lowest */
     unsigned nbits;
-    size_t pad;    /* zero bytes fed into bits past the end of the input */
+    size_t pad; /* zero bytes fed into bits past the end of the input */
     uint8_t *out;
     size_t len, cap, limit;
-    size_t start;  /* this member's first output byte: distances stop there */
+    size_t start; /* this member's first output byte: distances stop there */
     bool over;
     ad_status err;
     char *msg;
@@ -224,14 +224,14 @@ static bool grow(state *s, size_t need)
 
 /* ---- blocks */
 
-static const uint16_t len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                      31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const uint16_t len_base[29] = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
+                                      15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
+                                      67, 83, 99, 115, 131, 163, 195, 227, 258};
 static const uint8_t len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
                                       2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-static const uint16_t dist_base[30] = {1,    2,    3,    4,    5,    7,     9,     13,    17,  25,
-                                       33,   49,   65,   97,   129,  193,   257,   385,   513, 769,
-                                       1025, 1537, 2049, 3073, 4097, 6145,  8193,  12289, 16385,
-                                       24577};
+static const uint16_t dist_base[30] = {
+    1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
+    193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
 static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
                                        6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
