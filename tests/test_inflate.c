@@ -584,6 +584,36 @@ Test(inflate, stops_at_the_limit_and_keeps_the_first_bytes)
     free(data);
 }
 
+Test(inflate, a_limit_of_zero_bytes_takes_empty_data_only)
+{
+    bw w = {0};
+    gz_header(&w);
+    stored_block(&w, true, "", 0);
+    gz_trailer(&w, (const uint8_t *)"", 0);
+    ad_gunzip_result r;
+    cr_assert_eq(ad_gunzip(w.b, w.len, 0, &r), AD_OK, "%s", r.msg);
+    cr_assert(r.len == 0 && r.data != NULL);
+    ad_free(r.data);
+    w.len = 0;
+    gz_header(&w);
+    stored_block(&w, true, "x", 1);
+    gz_trailer(&w, (const uint8_t *)"x", 1);
+    cr_assert_eq(ad_gunzip(w.b, w.len, 0, &r), AD_ERR_FORMAT);
+    cr_assert(r.over_limit && r.len == 0 && r.data != NULL);
+    ad_free(r.data);
+    w.len = 0, w.n = 0, w.acc = 0;
+    gz_header(&w);
+    put(&w, 1, 1);
+    put(&w, 1, 2);
+    fixed_sym(&w, 'x');
+    fixed_sym(&w, 256);
+    gz_trailer(&w, (const uint8_t *)"x", 1);
+    cr_assert_eq(ad_gunzip(w.b, w.len, 0, &r), AD_ERR_FORMAT);
+    cr_assert(r.over_limit && r.len == 0 && r.data != NULL);
+    ad_free(r.data);
+    free(w.b);
+}
+
 Test(inflate, out_of_memory_is_reported_and_leaks_nothing)
 {
     size_t n = 1 << 20, zn;

@@ -468,19 +468,18 @@ ad_status ad_gunzip(const uint8_t *in, size_t n, size_t limit, ad_gunzip_result 
     /* a first guess: typical data shrink 2-4 times; doubling does the rest */
     size_t guess = n < (SIZE_MAX - GROW_MIN) / 4 ? 4 * n + GROW_MIN : SIZE_MAX;
     if (guess > limit) guess = limit;
-    if (guess > 0) {
-        s->out = ad_alloc(guess);
-        if (s->out) s->cap = guess;
+    s->out = ad_alloc(guess); /* never NULL, even for a limit of 0: no arithmetic on NULL */
+    if (!s->out) {
+        ad_free(s);
+        snprintf(res->msg, sizeof res->msg, "out of memory for %zu bytes of decompressed data",
+                 guess);
+        return AD_ERR_NOMEM;
     }
+    s->cap = guess;
     for (bool first = true; s->err == AD_OK && (first || s->pos < n); first = false)
         member(s, first);
     ad_status st = s->err;
     if (st == AD_OK || s->over) {
-        if (!s->out) s->out = ad_alloc(0); /* empty output: still a block to free */
-        if (!s->out) {
-            snprintf(res->msg, sizeof res->msg, "out of memory");
-            st = AD_ERR_NOMEM;
-        }
         res->data = s->out;
         res->len = s->len;
         res->over_limit = s->over;
