@@ -614,6 +614,24 @@ Test(inflate, a_limit_of_zero_bytes_takes_empty_data_only)
     free(w.b);
 }
 
+Test(inflate, a_cut_stored_block_past_the_limit_is_reported_as_the_limit)
+{
+    /* zlib outputs what the input holds of a cut stored block; so does
+     * ad_gunzip, so that the first problem reached is the one reported */
+    uint8_t body[100];
+    memset(body, 'z', sizeof body);
+    bw w = {0};
+    gz_header(&w);
+    stored_block(&w, true, body, 100);
+    size_t cut = w.len - 60; /* 40 of the 100 bytes */
+    ad_gunzip_result r;
+    cr_assert_eq(ad_gunzip(w.b, cut, 30, &r), AD_ERR_FORMAT);
+    cr_assert(r.over_limit && r.len == 30, "%s", r.msg);
+    ad_free(r.data);
+    expect_damage(w.b, cut, "truncated in the middle of a deflate block");
+    free(w.b);
+}
+
 Test(inflate, out_of_memory_is_reported_and_leaks_nothing)
 {
     size_t n = 1 << 20, zn;

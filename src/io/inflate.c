@@ -287,9 +287,10 @@ static bool stored(state *s)
     if (len != (~nlen & 0xffffu))
         return fail(s, "stored block length %u does not match its complement %u", len, nlen);
     s->pos += 4;
-    if (s->n - s->pos < len) return truncated(s);
+    /* what the input holds of the block is output before a cut is reported,
+     * as zlib does, so a cut past the limit is reported as the limit */
+    size_t have = s->n - s->pos < len ? s->n - s->pos : len, n = have;
     bool ok = true;
-    size_t n = len;
     if (s->cap - s->len < n && !grow(s, n)) {
         if (!s->over) return false;
         n = s->limit - s->len;
@@ -297,8 +298,9 @@ static bool stored(state *s)
     }
     memcpy(s->out + s->len, s->in + s->pos, n);
     s->len += n;
-    s->pos += len;
-    return ok;
+    s->pos += n;
+    if (!ok) return false;
+    return have == len ? true : truncated(s);
 }
 
 static bool fixed(state *s)
