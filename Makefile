@@ -262,7 +262,9 @@ clean:
 # UBSan) into build-fuzz/ and runs each for FUZZ_SECONDS, starting from the
 # committed seed corpus; new inputs go to build-fuzz/corpus_*, findings to
 # build-fuzz/crash-*, and any finding fails the target. Needs clang and its
-# fuzzer runtime (Debian: libclang-rt-14-dev).
+# fuzzer runtime (Debian: libclang-rt-14-dev), and zlib (zlib1g-dev), the
+# oracle fuzz_gzip checks the library's own inflater against: the library
+# itself never links it.
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
@@ -278,7 +280,7 @@ fuzz-build:
 	@for f in $(FUZZERS); do \
 	    echo "$(FUZZ_CC) ... -o build-fuzz/$$f"; \
 	    $(FUZZ_CC) -std=c11 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -D_POSIX_C_SOURCE=200809L \
-	        -Iinclude -Isrc -I. $(WARN_COMMON) tests/fuzz/$$f.c build-fuzz/libadtape.a $(LDLIBS) \
+	        -Iinclude -Isrc -I. $(WARN_COMMON) tests/fuzz/$$f.c build-fuzz/libadtape.a $(LDLIBS) -lz \
 	        -o build-fuzz/$$f || exit 1; \
 	done
 

@@ -2,8 +2,8 @@
  * Fashion-MNIST (70 000 28x28 grey images of clothes, 10 classes) with a
  * 784-256-128-10 ReLU MLP trained by Adam. Reads the IDX files from the
  * directory given (default: where Debian's dataset-fashion-mnist package puts
- * them); gzipped files are unpacked with `gzip -dc` into a temporary
- * directory first. The last 5 000 training images are held out for
+ * them), plain or gzipped as that package ships them: the library's IDX
+ * readers decompress .gz files themselves. The last 5 000 training images are held out for
  * validation; the test set is scored once at the end.
  * Build: make examples; run: build/examples/fashion_mnist [DIR] [--epochs N]
  *        [--batch B] [--plot curve.svg] [--save model.adt] [--limit N] [--quiet] */
@@ -11,14 +11,10 @@
 #include "adtape/data.h"
 #include "adtape/nn.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
 #define PATH_LEN    1024
@@ -29,46 +25,15 @@ static bool exists(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* `gzip -dc gz > out`, run without a shell: the path reaches gzip as one
- * argument, so spaces, quotes or `;` in a directory name are only characters
- * of the name and can never become a command. */
-static bool gunzip(const char *gz, const char *out)
+/* dir/name or else dir/name.gz into path: 1 when one exists, 0 when
+ * neither does, -1 when the path is too long (reported). */
+static int locate(const char *dir, const char *name, char *path)
 {
-    int fd = open(out, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) return perror(out), false;
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (dup2(fd, STDOUT_FILENO) >= 0) execlp("gzip", "gzip", "-dc", "--", gz, (char *)NULL);
-        perror("gzip");
-        _exit(127);
-    }
-    close(fd);
-    if (pid < 0) return perror("fork"), false;
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return perror("waitpid"), false;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return true;
-    fprintf(stderr, "fashion_mnist: could not unpack %s\n", gz);
-    return false;
-}
-
-/* Finds dir/name or dir/name.gz: src gets the file found (for messages), out
- * the file to read, src itself or src unpacked into the temporary directory
- * tmp (made on first use). 1 when found, 0 when neither exists, -1 when the
- * path is too long or unpacking failed (reported). */
-static int locate(const char *dir, const char *name, char *tmp, char *src, char *out)
-{
-    if (snprintf(src, PATH_LEN - 3, "%s/%s", dir, name) >= PATH_LEN - 3) /* room for .gz */
+    if (snprintf(path, PATH_LEN - 3, "%s/%s", dir, name) >= PATH_LEN - 3) /* room for .gz */
         return fprintf(stderr, "fashion_mnist: %s: path too long\n", dir), -1;
-    if (exists(src)) return strcpy(out, src), 1;
-    strcat(src, ".gz");
-    if (!exists(src)) return 0;
-    if (!tmp[0]) {
-        strcpy(tmp, "/tmp/fashion_mnist_XXXXXX");
-        if (!mkdtemp(tmp)) return tmp[0] = '\0', perror("mkdtemp"), -1;
-    }
-    snprintf(out, PATH_LEN, "%s/%s", tmp, name);
-    return gunzip(src, out) ? 1 : -1;
+    if (exists(path)) return 1;
+    strcat(path, ".gz");
+    return exists(path) ? 1 : 0;
 }
 
 /* An image file and its label file must hold the same number of entries. */
@@ -110,21 +75,20 @@ int main(int argc, char **argv)
     }
     static const char *const names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
-    /* zeroed so the clean-up at done only sees paths that were filled in */
-    char tmp[64] = "", src[4][PATH_LEN] = {{0}}, paths[4][PATH_LEN] = {{0}};
+    char paths[4][PATH_LEN];
     float *xtr = NULL, *xte = NULL;
     int32_t *ltr = NULL, *lte = NULL;
     size_t ntr, nte, nltr, nlte, rows, cols, r2, c2;
     int rc = 1;
     for (int i = 0; i < 4; i++) {
-        int found = locate(dir, names[i], tmp, src[i], paths[i]);
+        int found = locate(dir, names[i], paths[i]);
         if (found == 0)
             fprintf(stderr,
                     "fashion_mnist: %s/%s[.gz] not found. Install the data set with\n"
                     "    sudo apt-get install -y dataset-fashion-mnist\n"
                     "or pass the directory that holds the four IDX files.\n",
                     dir, names[i]);
-        if (found <= 0) goto done; /* removes what was unpacked so far */
+        if (found <= 0) goto done;
     }
 
     if (ad_idx_read_images(paths[0], &xtr, &ntr, &rows, &cols) != AD_OK ||
@@ -136,7 +100,8 @@ int main(int argc, char **argv)
     }
     /* Before --limit: trimming both counts to N would hide a label file
      * shorter than its images, and the loops below would read past its end. */
-    if (!same_count(src[0], ntr, src[1], nltr) || !same_count(src[2], nte, src[3], nlte)) goto done;
+    if (!same_count(paths[0], ntr, paths[1], nltr) || !same_count(paths[2], nte, paths[3], nlte))
+        goto done;
     if (limit >= 10) {
         ntr = ntr < limit ? ntr : limit;
         nte = nte < limit ? nte : limit;
@@ -145,7 +110,7 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "fashion_mnist: need 10 or more training images the size of the test images "
                 "(%s: %zu of %zux%zu, %s: %zux%zu)\n",
-                src[0], ntr, rows, cols, src[2], r2, c2);
+                paths[0], ntr, rows, cols, paths[2], r2, c2);
         goto done;
     }
     size_t in = rows * cols;
@@ -229,10 +194,5 @@ int main(int argc, char **argv)
     ad_nn_free(m);
 done:
     ad_free(xtr), ad_free(ltr), ad_free(xte), ad_free(lte);
-    if (tmp[0]) {
-        for (int i = 0; i < 4; i++)
-            if (strncmp(paths[i], tmp, strlen(tmp)) == 0) unlink(paths[i]);
-        rmdir(tmp);
-    }
     return rc;
 }

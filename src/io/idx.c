@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT
  * IDX reader (MNIST, Fashion-MNIST): a big-endian header (magic, dims) and an
- * unsigned-byte payload. Buffers come from ad_alloc (the library's allocator)
- * and the caller frees them with ad_free. Files are untrusted input. */
+ * unsigned-byte payload, plain or gzip-compressed (told by the gzip magic,
+ * not by the name). Buffers come from ad_alloc (the library's allocator) and
+ * the caller frees them with ad_free. Files are untrusted input. */
 #include "adtape/data.h"
+
+#include "inflate.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +23,12 @@
 #endif
 
 enum { IDX_UBYTE = 0x08, CHUNK = 1 << 14 };
+
+/* A gzip IDX file may decompress to at most this many bytes, and be at most
+ * this large plus 1 MiB (headers, names, stored-block overhead): a small
+ * file claiming a huge payload (a zip bomb) is refused before memory runs
+ * out. 1 GiB holds every IDX data set in use (EMNIST ByClass: 547 MB). */
+#define IDX_GZ_MAX ((size_t)1 << 30)
 
 /* What a call expects and where it reports. */
 typedef struct idx_req {
@@ -72,21 +81,19 @@ static void convert(const idx_req *r, void *out, size_t at, const uint8_t *src, 
     }
 }
 
-/* The header: magic 00 00 08 ndim, then ndim big-endian u32 dims. Fills
- * dims and *total (their product) or fails. */
-static ad_status read_header(const idx_req *r, FILE *f, size_t *dims, size_t *total)
+/* The header in h[0, got): magic 00 00 08 ndim, then ndim big-endian u32
+ * dims. Fills dims and *total (their product) or fails. */
+static ad_status parse_header(const idx_req *r, const uint8_t *h, size_t got, size_t *dims,
+                              size_t *total)
 {
-    char es[128];
-    uint8_t h[4 + 4 * 3];
     size_t hlen = 4 + 4 * (size_t)r->ndim;
-    size_t got = fread(h, 1, hlen, f);
-    if (ferror(f)) return fail(r, AD_ERR_IO, "read failed: %s", errstr(errno, es, sizeof es));
     uint32_t want = (uint32_t)IDX_UBYTE << 8 | r->ndim;
     if (got < 4) return fail(r, AD_ERR_FORMAT, "truncated header: %zu of %zu bytes", got, hlen);
     uint32_t magic = be32(h);
-    if (h[0] == 0x1f && h[1] == 0x8b)
+    if (h[0] == 0x1f && h[1] == 0x8b) /* only inside a gzip file: plain ones go to read_gzip */
         return fail(r, AD_ERR_FORMAT,
-                    "wrong magic 0x%08" PRIx32 ": a gzip file; decompress it first (gzip -dc)",
+                    "wrong magic 0x%08" PRIx32 ": the gzip data hold another gzip file "
+                    "(compressed twice?)",
                     magic);
     if (h[0] || h[1])
         return fail(r, AD_ERR_FORMAT,
@@ -184,14 +191,115 @@ static ad_status read_payload(const idx_req *r, FILE *f, size_t total, void **ou
     return AD_OK;
 }
 
+/* The rest of f after the head[0, got) already read, all in memory: a gzip
+ * file to inflate. */
+static ad_status slurp(const idx_req *r, FILE *f, const uint8_t *head, size_t got, uint8_t **buf,
+                       size_t *len)
+{
+    char es[128];
+    const size_t max = IDX_GZ_MAX + ((size_t)1 << 20);
+    size_t cap = CHUNK, n = got;
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+        cap = (uintmax_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1; /* +1: sees EOF */
+    uint8_t *b = ad_alloc(cap);
+    if (!b) return fail(r, AD_ERR_NOMEM, "out of memory for %zu bytes of gzip data", cap);
+    memcpy(b, head, got);
+    for (;;) {
+        if (n == cap) {
+            size_t nc = cap > max / 2 ? max + 1 : cap * 2;
+            uint8_t *q = n > max ? NULL : ad_realloc(b, cap, nc);
+            if (!q) {
+                ad_free(b);
+                if (n > max)
+                    return fail(r, AD_ERR_FORMAT, "a gzip file larger than %zu bytes", max);
+                return fail(r, AD_ERR_NOMEM, "out of memory for %zu bytes of gzip data", nc);
+            }
+            b = q;
+            cap = nc;
+        }
+        size_t k = fread(b + n, 1, cap - n, f);
+        if (k == 0) break;
+        n += k;
+    }
+    if (ferror(f)) {
+        ad_free(b);
+        return fail(r, AD_ERR_IO, "read failed: %s", errstr(errno, es, sizeof es));
+    }
+    if (n > max) {
+        ad_free(b);
+        return fail(r, AD_ERR_FORMAT, "a gzip file larger than %zu bytes", max);
+    }
+    *buf = b;
+    *len = n;
+    return AD_OK;
+}
+
+/* A gzip-compressed IDX file: inflated once as far as the header, which
+ * then bounds the output of the full inflation to exactly the size it
+ * declares, so a lying header or a zip bomb never holds more memory than
+ * the data it promises (and at most IDX_GZ_MAX). */
+static ad_status read_gzip(const idx_req *r, FILE *f, const uint8_t *head, size_t got, size_t *dims,
+                           void **out)
+{
+    uint8_t *z = NULL;
+    size_t zn = 0, hlen = 4 + 4 * (size_t)r->ndim, total = 0;
+    ad_status s = slurp(r, f, head, got, &z, &zn);
+    if (s != AD_OK) return s;
+    ad_gunzip_result g;
+    s = ad_gunzip(z, zn, hlen, &g);
+    if (s == AD_OK || g.over_limit)
+        s = parse_header(r, g.data, g.len, dims, &total);
+    else
+        s = fail(r, s, "%s", g.msg);
+    ad_free(g.data);
+    if (s == AD_OK && total > IDX_GZ_MAX - hlen)
+        s = fail(r, AD_ERR_FORMAT,
+                 "the header promises %zu bytes, more than a gzip IDX file may hold (%zu)", total,
+                 IDX_GZ_MAX - hlen);
+    if (s == AD_OK) {
+        s = ad_gunzip(z, zn, hlen + total, &g);
+        if (g.over_limit)
+            s = fail(r, AD_ERR_FORMAT,
+                     "trailing garbage: the gzip data decompress to more than the %zu bytes the "
+                     "header promises",
+                     total);
+        else if (s != AD_OK)
+            s = fail(r, s, "%s", g.msg);
+        else if (g.len < hlen + total)
+            s = fail(r, AD_ERR_FORMAT,
+                     "truncated data: the header promises %zu bytes, the gzip data hold %zu", total,
+                     g.len - hlen);
+        if (s == AD_OK) {
+            void *data = ad_alloc((total ? total : 1) * 4);
+            if (data) {
+                convert(r, data, 0, g.data + hlen, total);
+                *out = data;
+            } else {
+                s = fail(r, AD_ERR_NOMEM, "out of memory for %zu elements", total);
+            }
+        }
+        ad_free(g.data);
+    }
+    ad_free(z);
+    return s;
+}
+
 static ad_status read_idx(const idx_req *r, size_t *dims, void **out)
 {
     char es[128];
     FILE *f = fopen(r->path, "rb");
     if (!f) return fail(r, AD_ERR_IO, "cannot open: %s", errstr(errno, es, sizeof es));
-    size_t total = 0;
-    ad_status s = read_header(r, f, dims, &total);
-    if (s == AD_OK) s = read_payload(r, f, total, out);
+    uint8_t h[4 + 4 * 3];
+    size_t hlen = 4 + 4 * (size_t)r->ndim, total = 0;
+    size_t got = fread(h, 1, hlen, f);
+    ad_status s;
+    if (ferror(f))
+        s = fail(r, AD_ERR_IO, "read failed: %s", errstr(errno, es, sizeof es));
+    else if (got >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+        s = read_gzip(r, f, h, got, dims, out);
+    else if ((s = parse_header(r, h, got, dims, &total)) == AD_OK)
+        s = read_payload(r, f, total, out);
     fclose(f);
     return s;
 }
