@@ -283,8 +283,8 @@ Test(binary, atan2_matches_hand_values_in_every_quadrant_and_at_extreme_scales)
     cr_assert_eq(ad_backward(ad_sum(v)), AD_OK);
     const double *da = ad_tensor_grad(va), *db = ad_tensor_grad(vb);
     /* b / r^2 and -a / r^2 with r = 5e200 and 5e-200 written out */
-    const double want_a[6] = {0.5, -0.5, -0.5, NAN, 0.16e-200, 0.16e200};
-    const double want_b[6] = {-0.5, -0.5, 0.5, NAN, -0.12e-200, -0.12e200};
+    const double want_a[6] = {0.5, -0.5, -0.5, (double)NAN, 0.16e-200, 0.16e200};
+    const double want_b[6] = {-0.5, -0.5, 0.5, (double)NAN, -0.12e-200, -0.12e200};
     for (size_t i = 0; i < 6; i++) {
         cr_assert(fabs(ad_tensor_get(v, i) - y[i]) <= 1e-15, "atan2(%g, %g)", a[i], b[i]);
         cr_assert(isnan(want_a[i]) ? isnan(da[i])

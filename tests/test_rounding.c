@@ -11,11 +11,11 @@ static ad_tensor clamp_both(ad_tensor x)
 }
 static ad_tensor clamp_lo(ad_tensor x)
 {
-    return ad_tclamp(x, -0.5, INFINITY);
+    return ad_tclamp(x, -0.5, INF_D);
 }
 static ad_tensor clamp_hi(ad_tensor x)
 {
-    return ad_tclamp(x, -INFINITY, 0.8);
+    return ad_tclamp(x, -INF_D, 0.8);
 }
 
 /* ranges keep clear of the jumps: 0 for sign, the integers for floor and
@@ -32,12 +32,12 @@ UNARY_CASE_TESTS(rounding, clamp_hi, AD_OP_CLAMP, clamp_hi, "ad_tclamp", -2.0, 2
 Test(rounding, steps_match_hand_values_at_and_beside_their_jumps)
 {
     const double z[5] = {0, 0, 0, 0, 0};
-    check_unary_values(ad_tsign, 5, (double[]){-3, -0.0, 0, 1e-300, INFINITY},
+    check_unary_values(ad_tsign, 5, (double[]){-3, -0.0, 0, 1e-300, INF_D},
                        (double[]){-1, -0.0, 0, 1, 1}, z, 0);
-    check_unary_values(ad_tfloor, 5, (double[]){-1.5, -1, 0.5, 2, -INFINITY},
-                       (double[]){-2, -1, 0, 2, -INFINITY}, z, 0);
-    check_unary_values(ad_tceil, 5, (double[]){-1.5, -1, 0.5, 2, INFINITY},
-                       (double[]){-1, -1, 1, 2, INFINITY}, z, 0);
+    check_unary_values(ad_tfloor, 5, (double[]){-1.5, -1, 0.5, 2, -INF_D},
+                       (double[]){-2, -1, 0, 2, -INF_D}, z, 0);
+    check_unary_values(ad_tceil, 5, (double[]){-1.5, -1, 0.5, 2, INF_D},
+                       (double[]){-1, -1, 1, 2, INF_D}, z, 0);
     /* halves to even, as PyTorch and NumPy round */
     check_unary_values(ad_tround, 5, (double[]){0.5, 1.5, 2.5, -2.5, -0.6},
                        (double[]){0, 2, 2, -2, -1}, z, 0);
@@ -57,7 +57,7 @@ Test(rounding, nan_gives_nan_values_and_slopes)
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
         for (int dt = 0; dt < 2; dt++) {
             ad_tensor x =
-                dt ? ad_tensor_variable(t, AD_F64, 1, (size_t[]){2}, (double[]){(double)NAN, 0.3})
+                dt ? ad_tensor_variable(t, AD_F64, 1, (size_t[]){2}, (double[]){NAN_D, 0.3})
                    : ad_tensor_variable(t, AD_F32, 1, (size_t[]){2}, (float[]){NAN, 0.3f});
             ad_tensor y = ops[k](x);
             cr_assert(isnan(ad_tensor_get(y, 0)), "op %zu dtype %d", k, dt);
@@ -75,11 +75,11 @@ Test(rounding, nan_gives_nan_values_and_slopes)
 /* At a bound the slope is 1 (PyTorch's clamp); beyond it 0 */
 Test(rounding, clamp_passes_the_gradient_on_its_bounds_and_stops_it_beyond)
 {
-    check_unary_values(clamp_both, 6, (double[]){-2, -0.5, 0.1, 0.8, 3, INFINITY},
+    check_unary_values(clamp_both, 6, (double[]){-2, -0.5, 0.1, 0.8, 3, INF_D},
                        (double[]){-0.5, -0.5, 0.1, 0.8, 0.8, 0.8}, (double[]){0, 1, 1, 1, 0, 0}, 0);
     check_unary_values(clamp_lo, 3, (double[]){-2, -0.5, 1e300}, (double[]){-0.5, -0.5, 1e300},
                        (double[]){0, 1, 1}, 0);
-    check_unary_values(clamp_hi, 3, (double[]){-INFINITY, 0.8, 2}, (double[]){-INFINITY, 0.8, 0.8},
+    check_unary_values(clamp_hi, 3, (double[]){-INF_D, 0.8, 2}, (double[]){-INF_D, 0.8, 0.8},
                        (double[]){1, 1, 0}, 0);
 }
 
@@ -89,7 +89,7 @@ static ad_tensor clamp_crossed(ad_tensor x)
 }
 static ad_tensor clamp_none(ad_tensor x)
 {
-    return ad_tclamp(x, -INFINITY, INFINITY);
+    return ad_tclamp(x, -INF_D, INF_D);
 }
 
 /* lo > hi: every element is hi and nothing passes, as PyTorch has it;
@@ -98,18 +98,18 @@ Test(rounding, clamp_with_crossed_bounds_gives_hi_and_without_bounds_the_identit
 {
     check_unary_values(clamp_crossed, 3, (double[]){-2, 0, 2}, (double[]){-1, -1, -1},
                        (double[]){0, 0, 0}, 0);
-    check_unary_values(clamp_none, 3, (double[]){-1e300, 0, INFINITY},
-                       (double[]){-1e300, 0, INFINITY}, (double[]){1, 1, 1}, 0);
+    check_unary_values(clamp_none, 3, (double[]){-1e300, 0, INF_D}, (double[]){-1e300, 0, INF_D},
+                       (double[]){1, 1, 1}, 0);
 }
 
 Test(rounding, clamp_refuses_a_nan_bound_naming_it)
 {
     ad_tape *t = ad_tape_new();
     ad_tensor x = ad_tensor_ones(t, AD_F32, 1, (size_t[]){3});
-    cr_assert(!ad_tensor_ok(ad_tclamp(x, (double)NAN, 1.0)));
+    cr_assert(!ad_tensor_ok(ad_tclamp(x, NAN_D, 1.0)));
     ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_tclamp: bound lo is NaN");
     ad_tape_clear_error(t);
-    cr_assert(!ad_tensor_ok(ad_tclamp(x, 0.0, (double)NAN)));
+    cr_assert(!ad_tensor_ok(ad_tclamp(x, 0.0, NAN_D)));
     ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "ad_tclamp: bound hi is NaN");
     ad_tape_free(t);
 }

@@ -26,7 +26,7 @@ Test(trig, circular_functions_match_hand_values)
                        (double[]){-0.0, -s3, -1.2246467991473532e-16}, 1e-15);
     check_unary_values(ad_ttan, 2, (double[]){0, pi / 4}, (double[]){0, 1}, (double[]){1, 2},
                        1e-15);
-    check_unary_values(ad_tatan, 3, (double[]){0, 1, INFINITY}, (double[]){0, pi / 4, pi / 2},
+    check_unary_values(ad_tatan, 3, (double[]){0, 1, INF_D}, (double[]){0, pi / 4, pi / 2},
                        (double[]){1, 0.5, 0}, 1e-15);
 }
 
@@ -50,15 +50,15 @@ Test(trig, inverse_functions_have_infinite_slopes_at_their_edges_and_nan_outside
 {
     const double pi = 3.14159265358979323846;
     check_unary_values(ad_tasin, 4, (double[]){1, -1, 1.5, -2},
-                       (double[]){pi / 2, -pi / 2, NAN, NAN},
-                       (double[]){INFINITY, INFINITY, NAN, NAN}, 1e-15);
-    check_unary_values(ad_tacos, 4, (double[]){1, -1, 1.5, -2}, (double[]){0, pi, NAN, NAN},
-                       (double[]){-INFINITY, -INFINITY, NAN, NAN}, 1e-15);
-    check_unary_values(ad_tacosh, 3, (double[]){1, 0.5, -1}, (double[]){0, NAN, NAN},
-                       (double[]){INFINITY, NAN, NAN}, 1e-15);
+                       (double[]){pi / 2, -pi / 2, NAN_D, NAN_D},
+                       (double[]){INF_D, INF_D, NAN_D, NAN_D}, 1e-15);
+    check_unary_values(ad_tacos, 4, (double[]){1, -1, 1.5, -2}, (double[]){0, pi, NAN_D, NAN_D},
+                       (double[]){-INF_D, -INF_D, NAN_D, NAN_D}, 1e-15);
+    check_unary_values(ad_tacosh, 3, (double[]){1, 0.5, -1}, (double[]){0, NAN_D, NAN_D},
+                       (double[]){INF_D, NAN_D, NAN_D}, 1e-15);
     check_unary_values(ad_tatanh, 4, (double[]){1, -1, 1.5, -2},
-                       (double[]){INFINITY, -INFINITY, NAN, NAN},
-                       (double[]){INFINITY, INFINITY, NAN, NAN}, 1e-15);
+                       (double[]){INF_D, -INF_D, NAN_D, NAN_D},
+                       (double[]){INF_D, INF_D, NAN_D, NAN_D}, 1e-15);
     ad_tape *t = ad_tape_new();
     ad_tensor x = ad_tensor_new(t, AD_F32, 1, (size_t[]){2}, (float[]){2.0f, -3.0f});
     cr_assert(isnan(ad_tensor_get(ad_tasin(x), 0)));

@@ -12,6 +12,10 @@
 
 typedef ad_tensor (*unop)(ad_tensor);
 
+/* NAN and INFINITY are float constants; hand values are doubles. */
+#define NAN_D ((double)NAN)
+#define INF_D ((double)INFINITY)
+
 /* An op and an input range away from its poles and kinks. With
  * both_signs, the range [lo, hi] (lo > 0) is used with alternating signs,
  * which keeps |x| >= lo away from a kink at 0. */
