@@ -328,6 +328,9 @@ AD_API ad_tensor ad_tdiv(ad_tensor a, ad_tensor b); /* a / b elementwise (IEEE a
 AD_API ad_tensor ad_tpow(ad_tensor a, ad_tensor b); /* a^b elementwise; a > 0 for the b-gradient */
 AD_API ad_tensor ad_tmaximum(ad_tensor a, ad_tensor b); /* ties: gradient to a */
 AD_API ad_tensor ad_tminimum(ad_tensor a, ad_tensor b); /* ties: gradient to a */
+/* atan2(a, b): the angle of the point (b, a), a first as in C's atan2;
+ * gradient NaN at the origin */
+AD_API ad_tensor ad_tatan2(ad_tensor a, ad_tensor b);
 
 AD_API ad_tensor ad_tneg(ad_tensor x);             /* -x */
 AD_API ad_tensor ad_texp(ad_tensor x);             /* e^x */
@@ -337,6 +340,50 @@ AD_API ad_tensor ad_tsquare(ad_tensor x);          /* x^2 */
 AD_API ad_tensor ad_tabs(ad_tensor x);             /* abs'(0) = 0 */
 AD_API ad_tensor ad_tscale(ad_tensor x, double c); /* x * c */
 AD_API ad_tensor ad_taddc(ad_tensor x, double c);  /* x + c */
+AD_API ad_tensor ad_tlog1p(ad_tensor x);           /* log(1 + x), accurate for small x */
+AD_API ad_tensor ad_texpm1(ad_tensor x);           /* e^x - 1, accurate for small x */
+AD_API ad_tensor ad_tlog2(ad_tensor x);            /* base-2 log, exact at powers of 2 */
+AD_API ad_tensor ad_tlog10(ad_tensor x);           /* base-10 log */
+AD_API ad_tensor ad_terf(ad_tensor x);             /* the error function */
+AD_API ad_tensor ad_terfc(ad_tensor x);            /* 1 - erf x, without its cancellation */
+AD_API ad_tensor ad_treciprocal(ad_tensor x);      /* 1 / x; slope -Inf at +-0 */
+/* x^c for a constant c (C's pow: NaN for x < 0 and non-integer c); the
+ * slope is 0 for c = 0 and +-Inf at x = 0 for 0 < c < 1 */
+AD_API ad_tensor ad_tpowc(ad_tensor x, double c);
+
+/* Trigonometric and hyperbolic functions and their inverses (radians).
+ * Outside an inverse's domain the value and the slope are NaN (data, not an
+ * error); at its edges the slope is the IEEE infinity: asin'(+-1) = +Inf,
+ * acos'(+-1) = -Inf, acosh'(1) = +Inf, atanh'(+-1) = +Inf. */
+AD_API ad_tensor ad_tsin(ad_tensor x);
+AD_API ad_tensor ad_tcos(ad_tensor x);
+AD_API ad_tensor ad_ttan(ad_tensor x);
+AD_API ad_tensor ad_tasin(ad_tensor x);
+AD_API ad_tensor ad_tacos(ad_tensor x);
+AD_API ad_tensor ad_tatan(ad_tensor x);
+AD_API ad_tensor ad_tsinh(ad_tensor x);
+AD_API ad_tensor ad_tcosh(ad_tensor x);
+AD_API ad_tensor ad_tasinh(ad_tensor x);
+AD_API ad_tensor ad_tacosh(ad_tensor x);
+AD_API ad_tensor ad_tatanh(ad_tensor x);
+
+/* Steps, with slope 0 everywhere (at their jumps too) and NaN at NaN.
+ * sign: -1, 0 or 1 (-0 at -0); round: to the nearest integer, halves to
+ * even as in PyTorch and NumPy (2.5 -> 2). */
+AD_API ad_tensor ad_tsign(ad_tensor x);
+AD_API ad_tensor ad_tfloor(ad_tensor x);
+AD_API ad_tensor ad_tceil(ad_tensor x);
+AD_API ad_tensor ad_tround(ad_tensor x);
+/* min(max(x, lo), hi): -INFINITY for lo or INFINITY for hi is no bound; a
+ * NaN bound fails with AD_ERR_INVALID; lo > hi gives hi (as PyTorch). The
+ * slope is 1 for lo <= x <= hi, the bounds included (PyTorch's convention:
+ * an element on a bound still follows x), else 0. */
+AD_API ad_tensor ad_tclamp(ad_tensor x, double lo, double hi);
+/* a's element where cond is nonzero (NaN counts as nonzero), else b's; cond
+ * is a 0/1 mask of the same dtype as a and b, and the three broadcast
+ * together. The gradient goes to a where cond holds, to b elsewhere; cond
+ * gets none. */
+AD_API ad_tensor ad_where(ad_tensor cond, ad_tensor a, ad_tensor b);
 
 /* Activations. relu'(0) = 0; leaky_relu(x) = x > 0 ? x : slope * x;
  * softplus(x) = log(1 + e^x) computed without overflow; swish = x sigmoid(x);

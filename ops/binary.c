@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  * Elementwise binary ops with NumPy broadcasting: add, sub, mul, div, pow,
- * maximum, minimum. Shapes and the walk over elements come from broadcast.h;
+ * maximum, minimum, atan2. Shapes and the walk over elements come from broadcast.h;
  * a gradient into a stretched input is summed back to its shape there. */
 #include "broadcast.h"
 
@@ -222,4 +222,25 @@ void ad_tminimum_backward(ad_tape *t, ad_node *y)
 ad_tensor ad_tminimum(ad_tensor a, ad_tensor b)
 {
     return binary(__func__, AD_OP_MINIMUM, a, b);
+}
+
+/* ---- atan2: y = atan2(a, b), the angle of the point (b, a), a first as in
+ * C's atan2 */
+
+void ad_tatan2_forward(ad_tape *t, ad_node *y)
+{
+    BINARY_FORWARD(atan2(A, B));
+}
+
+/* dy/da = b / r^2, dy/db = -a / r^2 with r = hypot(a, b), taken as (b / r) / r
+ * so that neither overflows nor underflows where a^2 + b^2 would (as the
+ * scalar ad_atan2 does); NaN at the origin */
+void ad_tatan2_backward(ad_tape *t, ad_node *y)
+{
+    BINARY_BACKWARD(G * (B / hypot(A, B)) / hypot(A, B), -G * (A / hypot(A, B)) / hypot(A, B));
+}
+
+ad_tensor ad_tatan2(ad_tensor a, ad_tensor b)
+{
+    return binary(__func__, AD_OP_ATAN2, a, b);
 }

@@ -40,6 +40,7 @@
             const real X = x_[i_], Y = yv_[i_], G = g_[i_];                                        \
             (void)X;                                                                               \
             (void)Y;                                                                               \
+            (void)G;                                                                               \
             gx_[i_] += (DEXPR);                                                                    \
         }                                                                                          \
     } while (0)

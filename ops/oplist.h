@@ -29,6 +29,7 @@
     X(POW,         tpow,                  2,  ad_shape_bcast,     NULL)                            \
     X(MAXIMUM,     tmaximum,              2,  ad_shape_bcast,     NULL)                            \
     X(MINIMUM,     tminimum,              2,  ad_shape_bcast,     NULL)                            \
+    X(ATAN2,       tatan2,                2,  ad_shape_bcast,     NULL)                            \
     /* unary.c */                                                                                  \
     X(NEG,         tneg,                  1,  ad_shape_same,      NULL)                            \
     X(EXP,         texp,                  1,  ad_shape_same,      NULL)                            \
@@ -38,6 +39,34 @@
     X(ABS,         tabs,                  1,  ad_shape_same,      NULL)                            \
     X(SCALE,       tscale,                1,  ad_shape_same,      NULL)                            \
     X(ADDC,        taddc,                 1,  ad_shape_same,      NULL)                            \
+    X(LOG1P,       tlog1p,                1,  ad_shape_same,      NULL)                            \
+    X(EXPM1,       texpm1,                1,  ad_shape_same,      NULL)                            \
+    X(LOG2,        tlog2,                 1,  ad_shape_same,      NULL)                            \
+    X(LOG10,       tlog10,                1,  ad_shape_same,      NULL)                            \
+    X(ERF,         terf,                  1,  ad_shape_same,      NULL)                            \
+    X(ERFC,        terfc,                 1,  ad_shape_same,      NULL)                            \
+    X(RECIPROCAL,  treciprocal,           1,  ad_shape_same,      NULL)                            \
+    X(POWC,        tpowc,                 1,  ad_shape_same,      NULL)                            \
+    /* trig.c */                                                                                   \
+    X(SIN,         tsin,                  1,  ad_shape_same,      NULL)                            \
+    X(COS,         tcos,                  1,  ad_shape_same,      NULL)                            \
+    X(TAN,         ttan,                  1,  ad_shape_same,      NULL)                            \
+    X(ASIN,        tasin,                 1,  ad_shape_same,      NULL)                            \
+    X(ACOS,        tacos,                 1,  ad_shape_same,      NULL)                            \
+    X(ATAN,        tatan,                 1,  ad_shape_same,      NULL)                            \
+    X(SINH,        tsinh,                 1,  ad_shape_same,      NULL)                            \
+    X(COSH,        tcosh,                 1,  ad_shape_same,      NULL)                            \
+    X(ASINH,       tasinh,                1,  ad_shape_same,      NULL)                            \
+    X(ACOSH,       tacosh,                1,  ad_shape_same,      NULL)                            \
+    X(ATANH,       tatanh,                1,  ad_shape_same,      NULL)                            \
+    /* rounding.c */                                                                               \
+    X(SIGN,        tsign,                 1,  ad_shape_same,      NULL)                            \
+    X(FLOOR,       tfloor,                1,  ad_shape_same,      NULL)                            \
+    X(CEIL,        tceil,                 1,  ad_shape_same,      NULL)                            \
+    X(ROUND,       tround,                1,  ad_shape_same,      NULL)                            \
+    X(CLAMP,       tclamp,                1,  ad_shape_clamp,     NULL)                            \
+    /* where.c: cond, a, b broadcast together */                                                   \
+    X(WHERE,       where,                 3,  ad_shape_where,     NULL)                            \
     /* activation.c */                                                                             \
     X(SIGMOID,     tsigmoid,              1,  ad_shape_same,      NULL)                            \
     X(TANH,        ttanh,                 1,  ad_shape_same,      NULL)                            \

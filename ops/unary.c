@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT
- * Elementwise unary ops: neg, exp, log, sqrt, square, abs, and the scalar
- * constant forms scale (x * c) and addc (x + c), c in attr_f[0]. */
+ * Elementwise unary ops: neg, exp, log, sqrt, square, abs, the exp and log
+ * variants log1p, expm1, log2, log10, the error functions erf and erfc,
+ * reciprocal, and the constant forms scale (x * c), addc (x + c) and powc
+ * (x^c), c in attr_f[0]. */
 #include "elementwise.h"
 
 #include <tgmath.h>
@@ -153,4 +155,164 @@ ad_tensor ad_taddc(ad_tensor x, double c)
 {
     ad_op_attrs at = {{c, 0.0}, {0, 0, 0, 0}, NULL};
     return ad_op_record(__func__, AD_OP_ADDC, &x, 1, &at);
+}
+
+/* ---- log1p: y = log(1 + x), accurate for small x */
+
+void ad_tlog1p_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(log1p(X));
+}
+
+/* dy/dx = 1 / (1 + x): +Inf at -1 */
+void ad_tlog1p_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(G / ((real)1 + X));
+}
+
+ad_tensor ad_tlog1p(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_LOG1P, &x, 1, NULL);
+}
+
+/* ---- expm1: y = e^x - 1, accurate for small x */
+
+void ad_texpm1_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(expm1(X));
+}
+
+/* dy/dx = e^x = y + 1 */
+void ad_texpm1_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(G * (Y + (real)1));
+}
+
+ad_tensor ad_texpm1(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_EXPM1, &x, 1, NULL);
+}
+
+/* ---- log2 and log10: libm's, exact at powers of the base (log2(8) = 3),
+ * which log x / log 2 is not */
+
+void ad_tlog2_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(log2(X));
+}
+
+/* dy/dx = 1 / (x ln 2) */
+void ad_tlog2_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(G / (X * (real)0.69314718055994530942));
+}
+
+ad_tensor ad_tlog2(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_LOG2, &x, 1, NULL);
+}
+
+void ad_tlog10_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(log10(X));
+}
+
+/* dy/dx = 1 / (x ln 10) */
+void ad_tlog10_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(G / (X * (real)2.30258509299404568402));
+}
+
+ad_tensor ad_tlog10(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_LOG10, &x, 1, NULL);
+}
+
+/* ---- erf and erfc */
+
+void ad_terf_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(erf(X));
+}
+
+/* dy/dx = 2/sqrt(pi) e^(-x^2); 0 once x^2 is large, the limit at +-Inf */
+void ad_terf_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(G * (real)1.12837916709551257390 * exp(-X * X));
+}
+
+ad_tensor ad_terf(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_ERF, &x, 1, NULL);
+}
+
+/* erfc x = 1 - erf x, computed without the cancellation for large x */
+void ad_terfc_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD(erfc(X));
+}
+
+/* dy/dx = -2/sqrt(pi) e^(-x^2) */
+void ad_terfc_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(-G * (real)1.12837916709551257390 * exp(-X * X));
+}
+
+ad_tensor ad_terfc(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_ERFC, &x, 1, NULL);
+}
+
+/* ---- reciprocal: y = 1 / x */
+
+void ad_treciprocal_forward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_FORWARD((real)1 / X);
+}
+
+/* dy/dx = -1/x^2 = -y^2: -Inf at +-0 */
+void ad_treciprocal_backward(ad_tape *t, ad_node *y)
+{
+    AD_UNARY_BACKWARD(-G * Y * Y);
+}
+
+ad_tensor ad_treciprocal(ad_tensor x)
+{
+    return ad_op_record(__func__, AD_OP_RECIPROCAL, &x, 1, NULL);
+}
+
+/* ---- powc: y = x^c, c = attr_f[0]; C's pow, so a negative x with a
+ * non-integer c gives NaN. The common exponents skip pow's general path. */
+
+void ad_tpowc_forward(ad_tape *t, ad_node *y)
+{
+    const double c = y->attr_f[0];
+    if (c == 2)
+        AD_UNARY_FORWARD(X * X);
+    else if (c == 1)
+        AD_UNARY_FORWARD(X);
+    else if (c == -1)
+        AD_UNARY_FORWARD((real)1 / X);
+    else
+        AD_UNARY_FORWARD(pow(X, (real)c));
+}
+
+/* dy/dx = c x^(c-1); 0 when c = 0 (x^0 is constant, 0^0 included), as
+ * ad_tpow has it; +-Inf at x = 0 for 0 < c < 1 */
+void ad_tpowc_backward(ad_tape *t, ad_node *y)
+{
+    const double c = y->attr_f[0];
+    if (c == 0) return;
+    if (c == 2)
+        AD_UNARY_BACKWARD(G * (X + X));
+    else if (c == 1)
+        AD_UNARY_BACKWARD(G);
+    else
+        AD_UNARY_BACKWARD(G * (real)c * pow(X, (real)(c - 1)));
+}
+
+ad_tensor ad_tpowc(ad_tensor x, double c)
+{
+    ad_op_attrs at = {{c, 0.0}, {0, 0, 0, 0}, NULL};
+    return ad_op_record(__func__, AD_OP_POWC, &x, 1, &at);
 }

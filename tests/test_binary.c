@@ -140,6 +140,9 @@ BINARY_GRADCHECK_TESTS(div, AD_OP_DIV, ad_tdiv, -2.0, 2.0, 0.5, 2.0)
 BINARY_GRADCHECK_TESTS(pow, AD_OP_POW, ad_tpow, 0.5, 2.0, -1.5, 1.5)
 BINARY_GRADCHECK_TESTS(maximum, AD_OP_MAXIMUM, ad_tmaximum, -2.0, 2.0, -2.0, 2.0)
 BINARY_GRADCHECK_TESTS(minimum, AD_OP_MINIMUM, ad_tminimum, -2.0, 2.0, -2.0, 2.0)
+/* atan2 away from its cut (b < 0, a = 0) and its pole at the origin */
+BINARY_GRADCHECK_TESTS(atan2, AD_OP_ATAN2, ad_tatan2, -2.0, 2.0, 0.5, 2.0)
+BINARY_GRADCHECK_TESTS(atan2_left, AD_OP_ATAN2, ad_tatan2, 0.5, 2.0, -2.0, 2.0)
 
 /* ---- forward values and gradients by hand: a [2,3] op b [3], seed ones */
 
@@ -265,6 +268,50 @@ Test(binary, pow_with_a_constant_exponent_has_finite_gradient_for_negative_base)
     ad_tape_free(t);
 }
 
+/* atan2(a, b) is the angle of (b, a); the partials b/r^2 and -a/r^2 stay
+ * finite where a^2 + b^2 overflows or underflows, and are NaN at the origin */
+Test(binary, atan2_matches_hand_values_in_every_quadrant_and_at_extreme_scales)
+{
+    const double pi = 3.14159265358979323846;
+    const double a[6] = {1, 1, -1, 0, 3e200, 3e-200}, b[6] = {1, -1, -1, 0, 4e200, 4e-200};
+    const double y[6] = {pi / 4, 3 * pi / 4,          -3 * pi / 4,
+                         0,      0.64350110879328437, 0.64350110879328437};
+    ad_tape *t = ad_tape_new();
+    ad_tensor va = ad_tensor_variable(t, AD_F64, 1, (size_t[]){6}, a);
+    ad_tensor vb = ad_tensor_variable(t, AD_F64, 1, (size_t[]){6}, b);
+    ad_tensor v = ad_tatan2(va, vb);
+    cr_assert_eq(ad_backward(ad_sum(v)), AD_OK);
+    const double *da = ad_tensor_grad(va), *db = ad_tensor_grad(vb);
+    /* b / r^2 and -a / r^2 with r = 5e200 and 5e-200 written out */
+    const double want_a[6] = {0.5, -0.5, -0.5, (double)NAN, 0.16e-200, 0.16e200};
+    const double want_b[6] = {-0.5, -0.5, 0.5, (double)NAN, -0.12e-200, -0.12e200};
+    for (size_t i = 0; i < 6; i++) {
+        cr_assert(fabs(ad_tensor_get(v, i) - y[i]) <= 1e-15, "atan2(%g, %g)", a[i], b[i]);
+        cr_assert(isnan(want_a[i]) ? isnan(da[i])
+                                   : fabs(da[i] - want_a[i]) <= 1e-14 * fabs(want_a[i]),
+                  "d/da at (%g, %g): %g", a[i], b[i], da[i]);
+        cr_assert(isnan(want_b[i]) ? isnan(db[i])
+                                   : fabs(db[i] - want_b[i]) <= 1e-14 * fabs(want_b[i]),
+                  "d/db at (%g, %g): %g", a[i], b[i], db[i]);
+    }
+    ad_tape_free(t);
+}
+
+Test(binary, atan2_rejects_float32_with_float64_and_a_stale_handle)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor a = ad_tensor_zeros(t, AD_F32, 1, (size_t[]){3});
+    ad_tensor b = ad_tensor_zeros(t, AD_F64, 1, (size_t[]){3});
+    cr_assert(!ad_tensor_ok(ad_tatan2(a, b)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_DTYPE,
+                      "ad_tatan2: dtypes differ: input 0 is float32, input 1 is float64");
+    ad_tape_reset(t);
+    ad_tensor c = ad_tensor_zeros(t, AD_F32, 1, (size_t[]){3});
+    cr_assert(!ad_tensor_ok(ad_tatan2(c, a)));
+    ASSERT_TAPE_ERROR(t, AD_ERR_STALE, "ad_tatan2: tensor handle #0 was recorded before");
+    ad_tape_free(t);
+}
+
 Test(binary, an_input_used_as_both_operands_gets_both_gradient_terms)
 {
     ad_tape *t = ad_tape_new();
@@ -302,7 +349,7 @@ static const binary_case all_cases[] = {
     {"ad_tadd", ad_tadd, -2, 2, -2, 2},         {"ad_tsub", ad_tsub, -2, 2, -2, 2},
     {"ad_tmul", ad_tmul, -2, 2, -2, 2},         {"ad_tdiv", ad_tdiv, -2, 2, 0.5, 2},
     {"ad_tpow", ad_tpow, 0.5, 2, -1.5, 1.5},    {"ad_tmaximum", ad_tmaximum, -2, 2, -2, 2},
-    {"ad_tminimum", ad_tminimum, -2, 2, -2, 2},
+    {"ad_tminimum", ad_tminimum, -2, 2, -2, 2}, {"ad_tatan2", ad_tatan2, -2, 2, 0.5, 2},
 };
 
 /* Values and gradients of one op in float32 and float64 on the same inputs. */

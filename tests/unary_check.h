@@ -12,6 +12,10 @@
 
 typedef ad_tensor (*unop)(ad_tensor);
 
+/* NAN and INFINITY are float constants; hand values are doubles. */
+#define NAN_D ((double)NAN)
+#define INF_D ((double)INFINITY)
+
 /* An op and an input range away from its poles and kinks. With
  * both_signs, the range [lo, hi] (lo > 0) is used with alternating signs,
  * which keeps |x| >= lo away from a kink at 0. */
@@ -88,6 +92,15 @@ static inline void check_unary_empty(const unary_case *c)
     }
 }
 
+/* u against a hand value: NaN matches NaN, an infinity itself, a finite
+ * value within tol relative (plus tol absolute). */
+static inline bool unary_close(double u, double want, double tol)
+{
+    if (isnan(want)) return isnan(u);
+    if (isinf(want)) return u == want;
+    return fabs(u - want) <= tol * (1 + fabs(want));
+}
+
 /* y = op(x) and dy/dx (seed ones) against hand values, in float64. */
 static inline void check_unary_values(unop op, size_t n, const double *x, const double *want_y,
                                       const double *want_g, double tol)
@@ -103,10 +116,10 @@ static inline void check_unary_values(unop op, size_t n, const double *x, const 
     const double *g = ad_tensor_grad(v);
     for (size_t i = 0; i < n; i++) {
         double u = ad_tensor_get(y, i);
-        cr_assert(fabs(u - want_y[i]) <= tol * (1 + fabs(want_y[i])),
-                  "y(%.17g) = %.17g, want %.17g", x[i], u, want_y[i]);
-        cr_assert(fabs(g[i] - want_g[i]) <= tol * (1 + fabs(want_g[i])),
-                  "y'(%.17g) = %.17g, want %.17g", x[i], g[i], want_g[i]);
+        cr_assert(unary_close(u, want_y[i], tol), "y(%.17g) = %.17g, want %.17g", x[i], u,
+                  want_y[i]);
+        cr_assert(unary_close(g[i], want_g[i], tol), "y'(%.17g) = %.17g, want %.17g", x[i], g[i],
+                  want_g[i]);
     }
     ad_tape_free(t);
 }
@@ -169,5 +182,27 @@ static inline void check_unary_errors(const unary_case *c)
     ad_tape_free(t);
     cr_assert(!ad_tensor_ok(c->op((ad_tensor){0})));
 }
+
+/* The standard tests of one unary case in a suite: the registered float64
+ * gradcheck over the shapes, empty tensors, float32 against float64, and
+ * the handle errors. */
+#define UNARY_CASE_TESTS(suite, name, code, fn, public_name, lo, hi, both)                         \
+    static const unary_case name##_case = {public_name, fn, lo, hi, both};                         \
+    GRADCHECK_TEST(suite, name##_gradient_matches_central_differences_over_shapes, code)           \
+    {                                                                                              \
+        check_unary_gradients(&name##_case);                                                       \
+    }                                                                                              \
+    Test(suite, name##_of_empty_tensors_is_empty_and_sweeps_without_error)                         \
+    {                                                                                              \
+        check_unary_empty(&name##_case);                                                           \
+    }                                                                                              \
+    Test(suite, name##_in_float32_matches_float64)                                                 \
+    {                                                                                              \
+        check_unary_dtypes(&name##_case);                                                          \
+    }                                                                                              \
+    Test(suite, name##_fails_cleanly_on_stale_invalid_and_tapeless_handles)                        \
+    {                                                                                              \
+        check_unary_errors(&name##_case);                                                          \
+    }
 
 #endif

@@ -2,7 +2,11 @@
  * elementwise group: the vector math kernels (src/kernels/vmath.h) on 2^20 elements,
  * float32 and float64, in ns per element, with the libm loop they replace
  * timed in the same run (`.libm.` names) and the portable build (`.sse2.`).
- * A self-check compares the two results. */
+ * A self-check compares the two results. Then the elementwise math ops
+ * (issue 20) as whole forward ops on a tape, ad_texp beside them
+ * (`elementwise.f32.tsin.n1m.ns_per_elem`), and each one's ratio to ad_texp
+ * (`elementwise.f32.tsin.vs_texp x`). */
+#include "adtape.h"
 #include "bench.h"
 #include "kernels/gemm.h"
 #include "kernels/vmath.h"
@@ -117,6 +121,98 @@ static double time64(vf64 f, const double *x, double *y)
     return bench_median(t, REPS) * 1e9 / N;
 }
 
+/* ---- the tensor ops: forward of y = op(x) on 2^20 elements, the input a
+ * parameter (no copy), the tape reset between repetitions so the output's
+ * memory is reused, as in a training loop */
+
+typedef ad_tensor (*unop)(ad_tensor);
+
+static ad_tensor atan2_by_2(ad_tensor x) /* atan2(x, 2): the second input broadcast */
+{
+    ad_tape *t = ad_tensor_tape(x);
+    double two = 2.0;
+    return ad_tatan2(
+        x, ad_tensor_new(t, ad_tensor_dtype(x), 1, (size_t[]){1},
+                         ad_tensor_dtype(x) == AD_F32 ? (void *)&(float){2.0f} : (void *)&two));
+}
+static ad_tensor powc_2_5(ad_tensor x)
+{
+    return ad_tpowc(x, 2.5);
+}
+
+static const struct {
+    const char *name;
+    unop op;
+    double lo, hi; /* the inputs, evenly spread */
+} ops[] = {
+    {"texp", ad_texp, -20, 20},         {"tsin", ad_tsin, -20, 20},
+    {"tcos", ad_tcos, -20, 20},         {"ttan", ad_ttan, -20, 20},
+    {"tasin", ad_tasin, -0.99, 0.99},   {"tacos", ad_tacos, -0.99, 0.99},
+    {"tatan", ad_tatan, -20, 20},       {"tatan2", atan2_by_2, -20, 20},
+    {"tsinh", ad_tsinh, -20, 20},       {"tcosh", ad_tcosh, -20, 20},
+    {"tasinh", ad_tasinh, -20, 20},     {"tacosh", ad_tacosh, 1, 21},
+    {"tatanh", ad_tatanh, -0.99, 0.99}, {"tlog1p", ad_tlog1p, -0.99, 20},
+    {"texpm1", ad_texpm1, -20, 20},     {"tlog2", ad_tlog2, 0.001, 100},
+    {"tlog10", ad_tlog10, 0.001, 100},  {"terf", ad_terf, -5, 5},
+    {"terfc", ad_terfc, -5, 5},         {"tpowc", powc_2_5, 0.001, 100},
+};
+
+static double time_op(unop op, ad_dtype dt, double lo, double hi)
+{
+    ad_param *p = ad_param_new(dt, 1, (size_t[]){N});
+    ad_tape *t = ad_tape_new();
+    if (!p || !t) {
+        ad_param_free(p);
+        ad_tape_free(t);
+        return -1;
+    }
+    for (size_t i = 0; i < N; i++) {
+        double v = lo + (hi - lo) * (double)i / N;
+        if (dt == AD_F32)
+            ((float *)ad_param_value(p))[i] = (float)v;
+        else
+            ((double *)ad_param_value(p))[i] = v;
+    }
+    double tm[REPS];
+    bool ok = true;
+    for (int r = 0; r < REPS + 1; r++) { /* the first run grows the tape's memory */
+        ad_tape_reset(t);
+        ad_tensor x = ad_param_use(t, p);
+        double t0 = bench_now();
+        ok &= ad_tensor_ok(op(x));
+        if (r) tm[r - 1] = bench_now() - t0;
+    }
+    ad_tape_free(t);
+    ad_param_free(p);
+    return ok ? bench_median(tm, REPS) * 1e9 / N : -1;
+}
+
+static int bench_ops(void)
+{
+    char name[96];
+    int bad = 0;
+    for (int d = 0; d < 2; d++) {
+        ad_dtype dt = d ? AD_F64 : AD_F32;
+        const char *dn = d ? "f64" : "f32";
+        double texp = 0;
+        for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+            double ns = time_op(ops[k].op, dt, ops[k].lo, ops[k].hi);
+            if (ns < 0) {
+                bench_fail("elementwise.%s.%s: the op failed", dn, ops[k].name);
+                bad = 1;
+                continue;
+            }
+            if (k == 0) texp = ns;
+            snprintf(name, sizeof name, "elementwise.%s.%s.n1m.ns_per_elem", dn, ops[k].name);
+            bench_emit(name, ns, "ns");
+            if (k == 0) continue;
+            snprintf(name, sizeof name, "elementwise.%s.%s.vs_texp", dn, ops[k].name);
+            bench_emit(name, ns / texp, "x");
+        }
+    }
+    return bad;
+}
+
 int bench_elementwise(void)
 {
     float *x32 = malloc(N * sizeof *x32), *y32 = malloc(N * sizeof *y32),
@@ -163,5 +259,5 @@ int bench_elementwise(void)
                : ad_vmath_isa() == AD_ISA_AVX2 ? "avx2"
                                                : "portable");
     free(x32), free(y32), free(w32), free(x64), free(y64), free(w64);
-    return bad;
+    return bench_ops() | bad;
 }
