@@ -41,5 +41,27 @@ const char *ad_nn_shape_str(ad_tensor x, char *buf);
 
 /* Whether o updates p (optim.c: the optimizer's parameter list is private). */
 bool ad_nn_opt_has(const ad_opt *o, const ad_param *p);
+/* The parameters o updates, in its order; the array belongs to o. */
+ad_param *const *ad_nn_opt_params(const ad_opt *o, size_t *n);
+
+/* ---- non-finite values (the training loops stop at the first) */
+
+/* The index of the first NaN or Inf among n values of dtype dt, or SIZE_MAX
+ * when all are finite. Scans at the speed of memory: it runs on every
+ * gradient after every step. */
+size_t ad_nn_first_nonfinite(const void *v, ad_dtype dt, size_t n);
+/* The same over a parameter's values, or its gradient when grad is true. */
+size_t ad_nn_param_nonfinite(ad_param *p, bool grad);
+/* Element i of a parameter's values as a double. */
+double ad_nn_param_at(ad_param *p, size_t i);
+/* Rows idx[0..b) of src [*, cols] (rows 0..b when idx is NULL): the first
+ * row holding a NaN or Inf, as its index in src and its column; false when
+ * all are finite. */
+bool ad_nn_rows_nonfinite(const float *src, size_t cols, const size_t *idx, size_t b, size_t *row,
+                          size_t *col);
+/* "layer 2 weights", "layer 1 bias", "layer 3 projection", "output layer
+ * weights": what parameter k of ad_nn_params(m) is, into buf. Returns buf. */
+#define AD_NN_PARAM_NAME_LEN 64
+const char *ad_nn_param_name(const ad_nn *m, size_t k, char *buf);
 
 #endif
