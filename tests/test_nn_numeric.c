@@ -498,3 +498,73 @@ Test(nn_numeric, levenberg_marquardt_names_the_op_with_the_anomaly_option)
     cr_assert_eq(*(const float *)ad_param_value(ps[0]), 10.0f);
     ad_nn_free(m);
 }
+
+/* ---- whatever the optimizer and the scales, no NaN or Inf is kept */
+
+static void assert_finite_params(ad_param *const *ps, size_t n, const char *what, const char *run)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ad_param_numel(ps[i]); j++) {
+            double v = ad_param_dtype(ps[i]) == AD_F32
+                           ? (double)((const float *)ad_param_value(ps[i]))[j]
+                           : ((const double *)ad_param_value(ps[i]))[j];
+            cr_assert(isfinite(v), "%s: %s %zu element %zu is %g", run, what, i, j, v);
+        }
+}
+
+/* Every optimizer, learning rates up to near FLT_MAX, data up to 1e18:
+ * training ends with AD_OK or AD_ERR_NUMERIC, and either way every weight
+ * and every moment is finite. Most steps after the first are proved safe by
+ * bounds instead of checked; this is the test of those bounds. */
+Test(nn_numeric, no_optimizer_at_any_scale_leaves_a_non_finite_weight_or_moment)
+{
+    static const double lrs[] = {1e-2, 1e2, 1e8, 1e14, 1e20, 1e26, 1e30, 1e34, 3e38};
+    static const float scales[] = {1, 1e10f, 1e18f};
+    static const ad_nn_layer_spec h[] = {{3, AD_ACT_TANH, 0, false}};
+    for (int kind = 0; kind < AD_OPT_COUNT; kind++)
+        for (size_t li = 0; li < sizeof lrs / sizeof lrs[0]; li++)
+            for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
+                float xs[6], ys[6];
+                for (int i = 0; i < 6; i++)
+                    xs[i] = line_x[i] * scales[si], ys[i] = line_y[i] * scales[si];
+                ad_nn *m = ad_nn_new(&(ad_nn_spec){
+                    .inputs = 1, .n_hidden = 1, .hidden = h, .outputs = 1, .seed = 7});
+                ad_opt *o =
+                    opt_for(m, (ad_opt_config){.kind = (ad_opt_kind)kind,
+                                               .lr = lrs[li],
+                                               .weight_decay = kind == AD_OPT_SGD ? 0 : 0.1});
+                ad_nn_data d = {6, 1, xs, 1, ys, NULL};
+                ad_nn_train_opts to = {.epochs = 4, .batch_size = 2, .seed = 1, .quiet = true};
+                ad_status st = ad_nn_train(m, o, &d, NULL, &to, NULL);
+                char run[96];
+                snprintf(run, sizeof run, "kind %d, lr %g, scale %g", kind, lrs[li],
+                         (double)scales[si]);
+                cr_assert(st == AD_OK || st == AD_ERR_NUMERIC, "%s: %d %s", run, st,
+                          ad_last_error());
+                size_t np, ns;
+                ad_param *const *ps = ad_nn_params(m, &np);
+                ad_param *const *ss = ad_opt_state(o, &ns);
+                assert_finite_params(ps, np, "parameter", run);
+                assert_finite_params(ss, ns, "state", run);
+                ad_opt_free(o);
+                ad_nn_free(m);
+            }
+}
+
+/* A model handed over with a NaN weight: the first loss is NaN, and the
+ * message blames the weight, not the (finite) data. */
+Test(nn_numeric, a_nan_weight_in_the_model_is_named_as_the_culprit)
+{
+    ad_nn *m = small_model();
+    ad_param *const *ps = ad_nn_params(m, NULL); /* w1 b1 w2 b2 */
+    ((float *)ad_param_value(ps[2]))[1] = NAN;
+    ad_opt *o = opt_for(m, (ad_opt_config){0});
+    ad_nn_data d = {N, 2, clean_x, 1, clean_y, NULL};
+    ad_nn_train_opts to = {.batch_size = 4, .quiet = true};
+    cr_assert_eq(ad_nn_train(m, o, &d, NULL, &to, NULL), AD_ERR_NUMERIC, "%s", ad_last_error());
+    assert_says("ad_nn_train: epoch 1, batch 1: the loss is nan: parameter 2 (output layer "
+                "weights) has nan at element 1");
+    cr_assert_eq(ad_opt_steps(o), 0);
+    ad_opt_free(o);
+    ad_nn_free(m);
+}

@@ -103,9 +103,18 @@ typedef struct buffers {
     int32_t *labels;
     void *sx, *sy;
     size_t lx, ly;
-    unsigned char *saved; /* the optimizer's parameters and state before a step */
-    char at[96];          /* "ad_nn_train: epoch 2, batch 7" */
+    ad_nn_guard guard;
+    size_t epoch, batch; /* from 1, for messages */
+    char at[96];
 } buffers;
+
+/* "ad_nn_train: epoch 2, batch 7", formatted only for a message: a
+ * snprintf per batch shows on a small model's step. */
+static const char *where(buffers *b)
+{
+    snprintf(b->at, sizeof b->at, "ad_nn_train: epoch %zu, batch %zu", b->epoch, b->batch);
+    return b->at;
+}
 
 /* ---- non-finite values: where they came from */
 
@@ -151,101 +160,62 @@ static void culprit(const ad_nn *m, const ad_nn_data *d, const size_t *idx, size
              whose);
 }
 
+/* Item i of what a step writes (o's parameters, then its state), named. */
+static void item_name(const ad_nn *m, const ad_opt *o, size_t i, char *buf, size_t len)
+{
+    size_t np, ns, mp, k = 0;
+    ad_param *const *op = ad_nn_opt_params(o, &np);
+    ad_opt_state(o, &ns);
+    ad_param *const *ps = ad_nn_params(m, &mp);
+    while (i < np && k < mp && ps[k] != op[i])
+        k++;
+    char name[AD_NN_PARAM_NAME_LEN];
+    if (i >= np)
+        snprintf(buf, len, "its state %zu (of %zu)", i - np, ns);
+    else if (k < mp)
+        snprintf(buf, len, "parameter %zu (%s)", k, ad_nn_param_name(m, k, name));
+    else
+        snprintf(buf, len, "its parameter %zu (not the model's)", i);
+}
+
 /* The loss and every gradient after a sweep; false (with the message) at
  * the first NaN or Inf. The gradients were just written: the scan reads
  * them from cache. */
-static bool sweep_finite(const ad_nn *m, const ad_nn_data *d, const size_t *idx, size_t nb,
-                         double loss, const buffers *b)
+static bool sweep_finite(const ad_nn *m, const ad_opt *o, const ad_nn_data *d, const size_t *idx,
+                         size_t nb, double loss, buffers *b)
 {
-    char why[512];
+    char why[512], what[128];
     if (!isfinite(loss)) {
         culprit(m, d, idx, nb, "", why, sizeof why);
-        return ad_nn_errf("%s: the loss is %g: %s", b->at, loss, why), false;
+        return ad_nn_errf("%s: the loss is %g: %s", where(b), loss, why), false;
     }
-    size_t np;
-    ad_param *const *ps = ad_nn_params(m, &np);
-    for (size_t k = 0; k < np; k++) {
-        size_t j = ad_nn_param_nonfinite(ps[k], true);
-        if (j == SIZE_MAX) continue;
-        const void *g = ad_param_grad(ps[k]);
-        double v = ad_param_dtype(ps[k]) == AD_F32 ? (double)((const float *)g)[j]
-                                                   : ((const double *)g)[j];
-        char name[AD_NN_PARAM_NAME_LEN];
-        culprit(m, d, idx, nb, "", why, sizeof why);
-        return ad_nn_errf("%s: the gradient of parameter %zu (%s) has %g at element %zu: %s", b->at,
-                          k, ad_nn_param_name(m, k, name), v, j, why),
-               false;
-    }
-    return true;
+    size_t j, i = ad_nn_guard_grads(&b->guard, o, &j);
+    if (i == SIZE_MAX) return true;
+    ad_param *p = ad_nn_opt_params(o, NULL)[i];
+    const void *g = ad_param_grad(p);
+    double v = ad_param_dtype(p) == AD_F32 ? (double)((const float *)g)[j] : ((const double *)g)[j];
+    item_name(m, o, i, what, sizeof what);
+    culprit(m, d, idx, nb, "", why, sizeof why);
+    return ad_nn_errf("%s: the gradient of %s has %g at element %zu: %s", where(b), what, v, j,
+                      why),
+           false;
 }
 
-/* What a step writes: the optimizer's parameters (i < np), then its state. */
-static ad_param *step_item(const ad_opt *o, size_t i)
-{
-    size_t np;
-    ad_param *const *ps = ad_nn_opt_params(o, &np);
-    return i < np ? ps[i] : ad_opt_state(o, NULL)[i - np];
-}
-
-static size_t step_items(const ad_opt *o)
-{
-    size_t np, ns;
-    ad_nn_opt_params(o, &np);
-    ad_opt_state(o, &ns);
-    return np + ns;
-}
-
-static size_t param_bytes(const ad_param *p)
-{
-    return ad_param_numel(p) * (ad_param_dtype(p) == AD_F32 ? sizeof(float) : sizeof(double));
-}
-
-/* Copies between the step's items and buf, one way or the other. */
-static void copy_step(const ad_opt *o, unsigned char *buf, bool restore)
-{
-    for (size_t i = 0, n = step_items(o); i < n; i++) {
-        ad_param *p = step_item(o, i);
-        size_t len = param_bytes(p);
-        if (restore)
-            memcpy(ad_param_value(p), buf, len);
-        else
-            memcpy(buf, ad_param_value(p), len);
-        buf += len;
-    }
-}
-
-/* ad_opt_step, undone when it leaves a NaN or Inf in a parameter or in the
- * optimizer's state: a finite gradient can still overflow a weight (a huge
- * learning rate) or Adam's second moment (g^2), which would freeze it. */
+/* The optimizer's step, undone when it leaves a NaN or Inf in a parameter
+ * or in the optimizer's state: a finite gradient can still overflow a
+ * weight (a huge learning rate) or Adam's second moment (g^2), which would
+ * freeze the weight for good. */
 static bool safe_step(const ad_nn *m, ad_opt *o, buffers *b)
 {
-    copy_step(o, b->saved, false);
-    ad_opt_step(o);
-    size_t np, n = step_items(o);
-    ad_nn_opt_params(o, &np);
-    for (size_t i = 0; i < n; i++) {
-        ad_param *p = step_item(o, i);
-        size_t j = ad_nn_param_nonfinite(p, false);
-        if (j == SIZE_MAX) continue;
-        double v = ad_nn_param_at(p, j);
-        copy_step(o, b->saved, true);
-        char what[128], name[AD_NN_PARAM_NAME_LEN];
-        size_t mp, k = 0;
-        ad_param *const *ps = ad_nn_params(m, &mp);
-        while (k < mp && ps[k] != p)
-            k++;
-        if (i >= np)
-            snprintf(what, sizeof what, "its state %zu (of %zu)", i - np, n - np);
-        else if (k < mp)
-            snprintf(what, sizeof what, "parameter %zu (%s)", k, ad_nn_param_name(m, k, name));
-        else
-            snprintf(what, sizeof what, "its parameter %zu (not the model's)", i);
-        return ad_nn_errf("%s: the optimizer's step made %s %g at element %zu from a finite "
-                          "gradient (the learning rate is too large?); the step is undone",
-                          b->at, what, v, j),
-               false;
-    }
-    return true;
+    size_t bad, j;
+    double v;
+    if (ad_nn_guard_step(&b->guard, o, &bad, &j, &v)) return true;
+    char what[128];
+    item_name(m, o, bad, what, sizeof what);
+    return ad_nn_errf("%s: the optimizer's step made %s %g at element %zu from a finite gradient "
+                      "(the learning rate is too large?); the step is undone",
+                      where(b), what, v, j),
+           false;
 }
 
 /* One pass over the data in shuffled batches; *loss and *acc are averages.
@@ -260,7 +230,7 @@ static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d,
     for (size_t start = 0; start < d->n && st == AD_OK; start += batch) {
         size_t nb = d->n - start < batch ? d->n - start : batch;
         const size_t *idx = b->perm + start;
-        snprintf(b->at, sizeof b->at, "ad_nn_train: epoch %zu, batch %zu", e, start / batch + 1);
+        b->epoch = e, b->batch = start / batch + 1;
         ad_tape_reset(t);
         ad_opt_zero_grad(o);
         ad_tensor x = ad_nn_gather(t, s->dtype, d->x, d->in, idx, nb, &b->sx, &b->lx);
@@ -278,13 +248,13 @@ static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d,
             ad_tape_error(t, &msg);
             /* anomaly mode names the op or leaf; the sample is ours to name */
             if (st == AD_ERR_NUMERIC && data_culprit(m, d, idx, nb, "", why, sizeof why))
-                ad_nn_errf("%s: %s (%s)", b->at, msg, why);
+                ad_nn_errf("%s: %s (%s)", where(b), msg, why);
             else
-                ad_nn_errf("%s: %s", b->at, msg);
+                ad_nn_errf("%s: %s", where(b), msg);
             break;
         }
         double lv = ad_tensor_get(l, 0);
-        if (!sweep_finite(m, d, idx, nb, lv, b)) {
+        if (!sweep_finite(m, o, d, idx, nb, lv, b)) {
             st = AD_ERR_NUMERIC;
             break;
         }
@@ -356,12 +326,9 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
     ad_tape *t = ad_tape_new();
     b.perm = ad_alloc(train->n * sizeof *b.perm);
     b.labels = ad_alloc(batch * sizeof *b.labels);
-    size_t saved = 1; /* bytes of what a step writes (they all exist: no overflow) */
-    for (size_t i = 0, n = step_items(o); i < n; i++)
-        saved += param_bytes(step_item(o, i));
-    b.saved = ad_alloc(saved);
+    bool guarded = ad_nn_guard_init(&b.guard, o);
     ad_status st = AD_OK;
-    if (!t || !b.perm || !b.labels || !b.saved) {
+    if (!t || !b.perm || !b.labels || !guarded) {
         ad_nn_errf("ad_nn_train: out of memory");
         st = AD_ERR_NOMEM;
         goto done;
@@ -411,7 +378,7 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
         }
     }
 done:
-    ad_free(b.saved);
+    ad_nn_guard_free(&b.guard);
     ad_free(b.perm);
     ad_free(b.labels);
     ad_free(b.sx);
