@@ -150,7 +150,7 @@ Test(nn_numeric, a_shuffled_nan_sample_is_named_by_its_index_in_the_data)
     ad_opt *o = opt_for(m, (ad_opt_config){.kind = AD_OPT_SGD, .lr = 0.1});
     ad_nn_train_opts to = {.epochs = 2, .batch_size = 2, .seed = 11, .quiet = true};
     cr_assert_eq(ad_nn_train(m, o, &bad, NULL, &to, NULL), AD_ERR_NUMERIC, "%s", ad_last_error());
-    char want[64];
+    char want[96];
     snprintf(want, sizeof want, "ad_nn_train: epoch 1, batch %zu: the gradient of ", pos / 2 + 1);
     assert_says(want);
     assert_says("sample 6's input has -inf at feature 0");
