@@ -568,3 +568,25 @@ Test(nn_numeric, a_nan_weight_in_the_model_is_named_as_the_culprit)
     ad_opt_free(o);
     ad_nn_free(m);
 }
+
+/* The same network at x = 1e5: every Jacobian entry is finite (w2 x =
+ * 1e305), its square in J^T J is not. */
+Test(nn_numeric, levenberg_marquardt_stops_when_the_normal_equations_overflow)
+{
+    static const ad_nn_layer_spec h[] = {{1, AD_ACT_IDENTITY, 0, false}};
+    ad_nn_spec s = {.inputs = 1, .n_hidden = 1, .hidden = h, .outputs = 1, .dtype = AD_F64};
+    ad_nn *m = ad_nn_new(&s);
+    cr_assert_not_null(m);
+    ad_param *const *ps = ad_nn_params(m, NULL);
+    const double v[4] = {0, 1e-300, 1e300, 0};
+    for (int i = 0; i < 4; i++)
+        *(double *)ad_param_value(ps[i]) = v[i];
+    const float xs[1] = {1e5f}, ys[1] = {0};
+    ad_nn_data d = {1, 1, xs, 1, ys, NULL};
+    cr_assert_eq(ad_lm_train(m, &d, &(ad_lm_opts){.quiet = true}, NULL), AD_ERR_NUMERIC, "%s",
+                 ad_last_error());
+    assert_says("ad_lm_train: epoch 1: J^T J or J^T e overflows at weight 0");
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(*(const double *)ad_param_value(ps[i]), v[i]);
+    ad_nn_free(m);
+}
