@@ -171,7 +171,8 @@ AD_API double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targ
  * with recording switched off on t (restored after). t is reset first and
  * left reset. acc may be NULL; it is NaN for the identity head. Errors,
  * the tape's included, go to ad_last_error ("ad_nn_evaluate: ..."): the
- * tape is left reset and healthy. */
+ * tape is left reset and healthy. A NaN or Inf in d gives a NaN or Inf
+ * loss with AD_OK: it is the measurement (ad_nn_train stops on it). */
 AD_API ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch,
                                 double *loss, double *acc);
 
@@ -260,6 +261,9 @@ typedef struct ad_nn_train_opts {
     bool quiet;         /* no progress lines */
     size_t print_every; /* a line every k epochs (and the last); 0: every epoch */
     const char *name;   /* prefix of progress lines; NULL: "train" */
+    bool anomaly;       /* anomaly mode on the training tape (ad_tape_set_anomaly): a NaN or
+                           Inf stops training at the op or leaf that made it, named in the
+                           message; slower (every value and gradient is scanned) */
 } ad_nn_train_opts;
 
 /* Trains m with o over `train` for opts->epochs more epochs, counting from
@@ -271,7 +275,14 @@ typedef struct ad_nn_train_opts {
  * (accuracy for classification heads, val fields when val is not NULL;
  * samples/s over the training pass). Appends to h when not NULL. o must
  * update every parameter of m (build it over ad_nn_params(m)); data that does
- * not fit m is refused (AD_ERR_INVALID) before the first step. */
+ * not fit m is refused (AD_ERR_INVALID) before the first step.
+ * Training stops with AD_ERR_NUMERIC at the first NaN or Inf in a batch's
+ * loss or gradients (no step is taken for it), in a parameter or the
+ * optimizer's state after a step (the step is undone), or in the validation
+ * loss (after the epoch's line and history entry): m keeps the parameters of
+ * the last finite step, and ad_last_error says where: "ad_nn_train: epoch 2,
+ * batch 7: the loss is nan: sample 13's input has nan at feature 1" (the
+ * sample by its index in the data); opts->anomaly names the op. */
 AD_API ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_data *val,
                              const ad_nn_train_opts *opts, ad_nn_history *h);
 
@@ -284,13 +295,20 @@ typedef struct ad_lm_opts {
     double target_loss; /* stop once the loss is at or below; 0: never */
     bool quiet;
     const char *name; /* NULL: "lm" */
+    bool anomaly;     /* anomaly mode on the recording of each epoch: names the op that
+                         makes a NaN or Inf (see ad_nn_train_opts) */
 } ad_lm_opts;
 
 /* Fits an identity-head model with a squared-error loss (mse or half_sse) to
  * d by Levenberg-Marquardt: per epoch one recording over all of d, the
  * Jacobian of the residuals by one seeded reverse sweep per residual, then
  * (J^T J + mu I) delta = -J^T e solved by Cholesky; mu x10 on a rejected step,
- * x0.1 on an accepted one. Memory is O(residuals x params): small networks. */
+ * x0.1 on an accepted one. Memory is O(residuals x params): small networks.
+ * A NaN or Inf in the residuals, the Jacobian or J^T J stops it with
+ * AD_ERR_NUMERIC ("ad_lm_train: epoch 3: the residual of sample 7 (output 0)
+ * is nan: its target is nan"), m keeping the weights of the last accepted
+ * step; a trial step that is not finite is rejected like one that raises the
+ * loss (mu grows). */
 AD_API ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts,
                              ad_nn_history *h);
 

@@ -9,6 +9,7 @@
 #include "adtape/nn.h"
 #include "nn_util.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -100,6 +101,8 @@ typedef struct lm_work {
     void *sx;
     size_t lx;
     double *J, *e, *A, *g, *delta, *w, *seed;
+    bool anomaly;
+    size_t epoch; /* from 1, for messages */
 } lm_work;
 
 /* Records the network over all of d and fills e with the residuals;
@@ -126,15 +129,72 @@ static double loss_of(const ad_nn *m, const double *e, const ad_nn_data *d)
                                                        : s / (double)(d->n * d->out);
 }
 
-/* Trial loss at the current weights, with recording off. */
+/* Trial loss at the current weights, with recording and anomaly mode off:
+ * a trial step whose loss overflows is rejected, like one that raises it. */
 static ad_status trial_loss(ad_nn *m, const ad_nn_data *d, lm_work *k, double *loss)
 {
     bool was = ad_tape_set_recording(k->t, false);
+    ad_tape_set_anomaly(k->t, false);
     residuals(m, d, k);
+    ad_tape_set_anomaly(k->t, k->anomaly);
     ad_tape_set_recording(k->t, was);
     ad_status st = ad_tape_error(k->t, NULL);
     *loss = loss_of(m, k->e, d);
     return st;
+}
+
+/* Weight p of the flat vector as "parameter 2 (layer 1 bias), element 3". */
+static void weight_name(const ad_nn *m, size_t p, char *buf, size_t len)
+{
+    size_t np, k = 0;
+    ad_param *const *ps = ad_nn_params(m, &np);
+    while (k + 1 < np && p >= ad_param_numel(ps[k]))
+        p -= ad_param_numel(ps[k++]);
+    char name[AD_NN_PARAM_NAME_LEN];
+    snprintf(buf, len, "parameter %zu (%s), element %zu", k, ad_nn_param_name(m, k, name), p);
+}
+
+/* The residuals at the accepted weights; false (with the message) at the
+ * first NaN or Inf, blaming the target, the input, a weight or the network
+ * in that order. */
+static bool residuals_finite(const ad_nn *m, const ad_nn_data *d, const lm_work *k)
+{
+    size_t R = d->n * d->out, r = ad_nn_first_nonfinite(k->e, AD_F64, R);
+    if (r == SIZE_MAX) return true;
+    size_t s = r / d->out, c = ad_nn_first_nonfinite(d->x + s * d->in, AD_F32, d->in), np, i = 0;
+    ad_param *const *ps = ad_nn_params(m, &np);
+    while (i < np && ad_nn_param_nonfinite(ps[i], false) == SIZE_MAX)
+        i++;
+    char why[256], name[AD_NN_PARAM_NAME_LEN];
+    if (!isfinite(d->y[r]))
+        snprintf(why, sizeof why, "its target is %g", (double)d->y[r]);
+    else if (c != SIZE_MAX)
+        snprintf(why, sizeof why, "its input has %g at feature %zu", (double)d->x[s * d->in + c],
+                 c);
+    else if (i < np)
+        snprintf(why, sizeof why, "parameter %zu (%s) is not finite", i,
+                 ad_nn_param_name(m, i, name));
+    else
+        snprintf(why, sizeof why,
+                 "the network's output overflows (set opts.anomaly to name the op)");
+    ad_nn_errf("ad_lm_train: epoch %zu: the residual of sample %zu (output %zu) is %g: %s",
+               k->epoch, s, r % d->out, k->e[r], why);
+    return false;
+}
+
+/* Every entry of the Jacobian; false (with the message) at the first NaN or
+ * Inf: the network's derivatives overflow at these weights. */
+static bool jacobian_finite(const ad_nn *m, const ad_nn_data *d, const lm_work *k, size_t P)
+{
+    size_t at = ad_nn_first_nonfinite(k->J, AD_F64, d->n * d->out * P);
+    if (at == SIZE_MAX) return true;
+    size_t r = at / P;
+    char w[128];
+    weight_name(m, at % P, w, sizeof w);
+    ad_nn_errf("ad_lm_train: epoch %zu: the Jacobian has %g at residual %zu (sample %zu, output "
+               "%zu), weight %zu (%s)",
+               k->epoch, k->J[at], r, r / d->out, r % d->out, at % P, w);
+    return false;
 }
 
 /* J^T J and J^T e, then the Jacobian rows by one unit-seeded sweep each. */
@@ -145,6 +205,7 @@ static ad_status jacobian(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, d
     ad_tensor y = residuals(m, d, k);
     ad_status st = ad_tape_error(k->t, NULL);
     if (st != AD_OK) return st;
+    if (!residuals_finite(m, d, k)) return AD_ERR_NUMERIC;
     *loss = loss_of(m, k->e, d);
     for (size_t r = 0; r < R; r++) {
         for (size_t i = 0; i < np; i++)
@@ -155,6 +216,7 @@ static ad_status jacobian(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, d
         if (st != AD_OK) return st;
         get_grads(ps, np, k->J + r * P);
     }
+    if (!jacobian_finite(m, d, k, P)) return AD_ERR_NUMERIC;
     for (size_t i = 0; i < np; i++)
         ad_param_zero_grad(ps[i]);
     /* A = J^T J (upper triangle mirrored), g = J^T e */
@@ -173,7 +235,23 @@ static ad_status jacobian(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, d
     for (size_t i = 0; i < P; i++)
         for (size_t j = 0; j < i; j++)
             k->A[i * P + j] = k->A[j * P + i];
+    /* |A_ij| <= sqrt(A_ii A_jj): a finite diagonal bounds the rest */
+    for (size_t i = 0; i < P; i++)
+        if (!isfinite(k->A[i * P + i]) || !isfinite(k->g[i]))
+            return ad_nn_errf("ad_lm_train: epoch %zu: J^T J or J^T e overflows at weight %zu "
+                              "(the Jacobian's entries are too large)",
+                              k->epoch, i),
+                   AD_ERR_NUMERIC;
     return AD_OK;
+}
+
+/* Whether every trial weight is finite in the model's dtype. */
+static bool representable(const double *w, size_t n, ad_dtype dt)
+{
+    double max = dt == AD_F32 ? (double)FLT_MAX : DBL_MAX;
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs(w[i]) <= max)) return false; /* NaN fails too */
+    return true;
 }
 
 /* Tries steps with growing mu until one lowers the loss. true: accepted. */
@@ -189,9 +267,12 @@ static bool lm_step(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, double 
             solve_buf[i * P + i] += *mu;
             k->delta[i] = -k->g[i];
         }
-        if (ad_nn_cholesky_solve(solve_buf, k->delta, P)) {
-            for (size_t i = 0; i < P; i++)
-                k->delta[i] += k->w[i];
+        bool solved = ad_nn_cholesky_solve(solve_buf, k->delta, P);
+        for (size_t i = 0; solved && i < P; i++)
+            k->delta[i] += k->w[i];
+        /* a trial that overflows the model's dtype is never written: a
+         * larger mu shortens the step, as for an indefinite system */
+        if (solved && representable(k->delta, P, ad_nn_get_spec(m)->dtype)) {
             set_weights(ps, np, k->delta);
             if ((*st = trial_loss(m, d, k, loss)) != AD_OK) {
                 set_weights(ps, np, k->w); /* a failed trial leaves the model as it was */
@@ -262,9 +343,12 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
         st = AD_ERR_NOMEM;
         goto done;
     }
+    k.anomaly = o.anomaly;
+    ad_tape_set_anomaly(k.t, o.anomaly);
     double mu = o.mu;
     for (size_t ep = 0; ep < o.epochs; ep++) {
         double t0 = now(), loss0, loss;
+        k.epoch = ep + 1;
         if ((st = jacobian(m, d, &k, P, &loss0)) != AD_OK) break;
         bool ok = lm_step(m, d, &k, P, &mu, o.mu_max, loss0, &loss, solve, &st);
         if (st != AD_OK) break;
@@ -282,7 +366,7 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
     if (st != AD_OK && !ad_last_error()[0]) { /* the tape's error, not yet told */
         const char *msg;
         ad_tape_error(k.t, &msg);
-        ad_nn_errf("%s: %s", fn, msg[0] ? msg : "out of memory");
+        ad_nn_errf("%s: epoch %zu: %s", fn, k.epoch, msg[0] ? msg : "out of memory");
     }
 done:
     ad_tape_free(k.t);

@@ -167,6 +167,12 @@ ad_param *const *ad_opt_state(const ad_opt *o, size_t *n)
     return o ? o->state : NULL;
 }
 
+ad_param *const *ad_nn_opt_params(const ad_opt *o, size_t *n)
+{
+    if (n) *n = o ? o->n : 0;
+    return o ? o->params : NULL;
+}
+
 bool ad_nn_opt_has(const ad_opt *o, const ad_param *p)
 {
     for (size_t i = 0; o && i < o->n; i++)

@@ -103,17 +103,134 @@ typedef struct buffers {
     int32_t *labels;
     void *sx, *sy;
     size_t lx, ly;
+    ad_nn_guard guard;
+    size_t epoch, batch; /* from 1, for messages */
+    char at[96];
 } buffers;
 
-/* One pass over the data in shuffled batches; *loss and *acc are averages. */
+/* "ad_nn_train: epoch 2, batch 7", formatted only for a message: a
+ * snprintf per batch shows on a small model's step. */
+static const char *where(buffers *b)
+{
+    snprintf(b->at, sizeof b->at, "ad_nn_train: epoch %zu, batch %zu", b->epoch, b->batch);
+    return b->at;
+}
+
+/* ---- non-finite values: where they came from */
+
+/* The first NaN or Inf in rows idx[0..nb) of d (all rows: idx NULL), its
+ * inputs first, into buf as "<whose>sample 5's input has nan at feature 1";
+ * false when they are finite. */
+static bool data_culprit(const ad_nn *m, const ad_nn_data *d, const size_t *idx, size_t nb,
+                         const char *whose, char *buf, size_t len)
+{
+    size_t r, c;
+    if (ad_nn_rows_nonfinite(d->x, d->in, idx, nb, &r, &c))
+        return snprintf(buf, len, "%ssample %zu's input has %g at feature %zu", whose, r,
+                        (double)d->x[r * d->in + c], c),
+               true;
+    if (ad_nn_get_spec(m)->head != AD_HEAD_SOFTMAX &&
+        ad_nn_rows_nonfinite(d->y, d->out, idx, nb, &r, &c))
+        return snprintf(buf, len, "%ssample %zu's target has %g at output %zu", whose, r,
+                        (double)d->y[r * d->out + c], c),
+               true;
+    return false;
+}
+
+/* Why a value computed from those rows and m's parameters is not finite:
+ * the data, else a parameter, else an op overflowed. */
+static void culprit(const ad_nn *m, const ad_nn_data *d, const size_t *idx, size_t nb,
+                    const char *whose, char *buf, size_t len)
+{
+    if (data_culprit(m, d, idx, nb, whose, buf, len)) return;
+    size_t np;
+    ad_param *const *ps = ad_nn_params(m, &np);
+    for (size_t k = 0; k < np; k++) {
+        size_t j = ad_nn_param_nonfinite(ps[k], false);
+        char name[AD_NN_PARAM_NAME_LEN];
+        if (j != SIZE_MAX) {
+            snprintf(buf, len, "parameter %zu (%s) has %g at element %zu", k,
+                     ad_nn_param_name(m, k, name), ad_nn_param_at(ps[k], j), j);
+            return;
+        }
+    }
+    snprintf(buf, len,
+             "not in the %sdata or the parameters, so an op overflowed (set opts.anomaly to name "
+             "it)",
+             whose);
+}
+
+/* Item i of what a step writes (o's parameters, then its state), named. */
+static void item_name(const ad_nn *m, const ad_opt *o, size_t i, char *buf, size_t len)
+{
+    size_t np, ns, mp, k = 0;
+    ad_param *const *op = ad_nn_opt_params(o, &np);
+    ad_opt_state(o, &ns);
+    ad_param *const *ps = ad_nn_params(m, &mp);
+    while (i < np && k < mp && ps[k] != op[i])
+        k++;
+    char name[AD_NN_PARAM_NAME_LEN];
+    if (i >= np)
+        snprintf(buf, len, "its state %zu (of %zu)", i - np, ns);
+    else if (k < mp)
+        snprintf(buf, len, "parameter %zu (%s)", k, ad_nn_param_name(m, k, name));
+    else
+        snprintf(buf, len, "its parameter %zu (not the model's)", i);
+}
+
+/* The loss and every gradient after a sweep; false (with the message) at
+ * the first NaN or Inf. The gradients were just written: the scan reads
+ * them from cache. */
+static bool sweep_finite(const ad_nn *m, const ad_opt *o, const ad_nn_data *d, const size_t *idx,
+                         size_t nb, double loss, buffers *b)
+{
+    char why[512], what[128];
+    if (!isfinite(loss)) {
+        culprit(m, d, idx, nb, "", why, sizeof why);
+        return ad_nn_errf("%s: the loss is %g: %s", where(b), loss, why), false;
+    }
+    size_t j, i = ad_nn_guard_grads(&b->guard, o, &j);
+    if (i == SIZE_MAX) return true;
+    ad_param *p = ad_nn_opt_params(o, NULL)[i];
+    const void *g = ad_param_grad(p);
+    double v = ad_param_dtype(p) == AD_F32 ? (double)((const float *)g)[j] : ((const double *)g)[j];
+    item_name(m, o, i, what, sizeof what);
+    culprit(m, d, idx, nb, "", why, sizeof why);
+    return ad_nn_errf("%s: the gradient of %s has %g at element %zu: %s", where(b), what, v, j,
+                      why),
+           false;
+}
+
+/* The optimizer's step, undone when it leaves a NaN or Inf in a parameter
+ * or in the optimizer's state: a finite gradient can still overflow a
+ * weight (a huge learning rate) or Adam's second moment (g^2), which would
+ * freeze the weight for good. */
+static bool safe_step(const ad_nn *m, ad_opt *o, buffers *b)
+{
+    size_t bad, j;
+    double v;
+    if (ad_nn_guard_step(&b->guard, o, &bad, &j, &v)) return true;
+    char what[128];
+    item_name(m, o, bad, what, sizeof what);
+    return ad_nn_errf("%s: the optimizer's step made %s %g at element %zu from a finite gradient "
+                      "(the learning rate is too large?); the step is undone",
+                      where(b), what, v, j),
+           false;
+}
+
+/* One pass over the data in shuffled batches; *loss and *acc are averages.
+ * e is the epoch counted from 1, for messages. On an error no step is taken
+ * for that batch and the gradients are zeroed. */
 static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d, size_t batch,
-                           buffers *b, double *loss, double *acc)
+                           size_t e, buffers *b, double *loss, double *acc)
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
     double total = 0.0, correct = 0.0;
-    for (size_t start = 0; start < d->n; start += batch) {
+    ad_status st = AD_OK;
+    for (size_t start = 0; start < d->n && st == AD_OK; start += batch) {
         size_t nb = d->n - start < batch ? d->n - start : batch;
         const size_t *idx = b->perm + start;
+        b->epoch = e, b->batch = start / batch + 1;
         ad_tape_reset(t);
         ad_opt_zero_grad(o);
         ad_tensor x = ad_nn_gather(t, s->dtype, d->x, d->in, idx, nb, &b->sx, &b->lx);
@@ -125,14 +242,23 @@ static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d,
             y = ad_nn_gather(t, s->dtype, d->y, d->out, idx, nb, &b->sy, &b->ly);
         ad_tensor z = ad_nn_forward(m, x);
         ad_tensor l = ad_nn_loss(m, z, y, b->labels);
-        ad_status st = ad_backward(l);
-        if (st != AD_OK) {
+        if ((st = ad_backward(l)) != AD_OK) {
             const char *msg;
+            char why[512];
             ad_tape_error(t, &msg);
-            ad_nn_errf("ad_nn_train: %s", msg);
-            return st;
+            /* anomaly mode names the op or leaf; the sample is ours to name */
+            if (st == AD_ERR_NUMERIC && data_culprit(m, d, idx, nb, "", why, sizeof why))
+                ad_nn_errf("%s: %s (%s)", where(b), msg, why);
+            else
+                ad_nn_errf("%s: %s", where(b), msg);
+            break;
         }
-        total += ad_tensor_get(l, 0) * (double)nb;
+        double lv = ad_tensor_get(l, 0);
+        if (!sweep_finite(m, o, d, idx, nb, lv, b)) {
+            st = AD_ERR_NUMERIC;
+            break;
+        }
+        total += lv * (double)nb;
         if (s->head == AD_HEAD_SOFTMAX) {
             correct += ad_nn_accuracy(m, z, NULL, b->labels) * (double)nb;
         } else if (s->head == AD_HEAD_LOGISTIC) {
@@ -141,17 +267,17 @@ static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d,
                 hit += (ad_tensor_get(z, i) > 0.0) == (ad_tensor_get(y, i) > 0.5);
             correct += (double)hit / (double)s->outputs;
         }
-        ad_opt_step(o);
+        if (!safe_step(m, o, b)) st = AD_ERR_NUMERIC;
     }
     ad_opt_zero_grad(o);
     ad_tape_reset(t);
     *loss = total / (double)d->n;
     *acc = s->head == AD_HEAD_IDENTITY ? (double)NAN : correct / (double)d->n;
-    return AD_OK;
+    return st;
 }
 
-static void progress(const char *name, size_t e, size_t last, double loss, double acc, double vloss,
-                     double vacc, double secs, double rate)
+static void progress(const char *name, size_t e, size_t last, double loss, double acc, bool has_val,
+                     double vloss, double vacc, double secs, double rate)
 {
     /* The name is cut to 96 characters so the figures fit; AT keeps each
      * append inside the line even if they did not (snprintf returns the
@@ -161,8 +287,9 @@ static void progress(const char *name, size_t e, size_t last, double loss, doubl
 #define AT (k < sizeof line ? k : sizeof line - 1)
     k = (size_t)snprintf(line, sizeof line, "%.96s epoch %zu/%zu  loss %.4g", name, e, last, loss);
     if (!isnan(acc)) k += (size_t)snprintf(line + AT, sizeof line - AT, "  acc %.2f%%", 100 * acc);
-    if (!isnan(vloss)) k += (size_t)snprintf(line + AT, sizeof line - AT, "  val loss %.4g", vloss);
-    if (!isnan(vacc))
+    /* a NaN validation loss is printed: it says the validation data is bad */
+    if (has_val) k += (size_t)snprintf(line + AT, sizeof line - AT, "  val loss %.4g", vloss);
+    if (has_val && !isnan(vacc)) /* NaN: the identity head has no accuracy */
         k += (size_t)snprintf(line + AT, sizeof line - AT, "  val acc %.2f%%", 100 * vacc);
     snprintf(line + AT, sizeof line - AT, "  %.3f s  %.0f samples/s", secs, rate);
 #undef AT
@@ -199,12 +326,14 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
     ad_tape *t = ad_tape_new();
     b.perm = ad_alloc(train->n * sizeof *b.perm);
     b.labels = ad_alloc(batch * sizeof *b.labels);
+    bool guarded = ad_nn_guard_init(&b.guard, o);
     ad_status st = AD_OK;
-    if (!t || !b.perm || !b.labels) {
+    if (!t || !b.perm || !b.labels || !guarded) {
         ad_nn_errf("ad_nn_train: out of memory");
         st = AD_ERR_NOMEM;
         goto done;
     }
+    ad_tape_set_anomaly(t, op.anomaly);
     size_t last = e0 + op.epochs;
     for (size_t e = e0; e < last; e++) {
         double t0 = now(), loss, acc, vloss = (double)NAN, vacc = (double)NAN;
@@ -213,25 +342,43 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
                 b.perm[i] = i;
         else
             ad_nn_shuffle(b.perm, train->n, op.seed, e);
-        st = run_epoch(m, o, t, train, batch, &b, &loss, &acc);
+        st = run_epoch(m, o, t, train, batch, e + 1, &b, &loss, &acc);
         if (st != AD_OK) goto done;
         double t1 = now();
         ad_opt_set_epoch(o, e + 1);
-        if (val && val->n) {
-            st = ad_nn_evaluate(m, t, val, 0, &vloss, &vacc);
-            if (st != AD_OK) goto done;
+        bool has_val = val && val->n;
+        if (has_val && (st = ad_nn_evaluate(m, t, val, 0, &vloss, &vacc)) != AD_OK) {
+            char why[512];
+            if (st == AD_ERR_NUMERIC && data_culprit(m, val, NULL, val->n, "validation ", why,
+                                                     sizeof why)) /* anomaly mode */
+                ad_nn_errf("ad_nn_train: epoch %zu: %s (%s)", e + 1, ad_last_error(), why);
+            else
+                ad_nn_errf("ad_nn_train: epoch %zu: %s", e + 1, ad_last_error());
+            goto done;
         }
+        /* A NaN validation loss harms no weight, but NaN in the history
+         * means "not measured", and the run would go on reporting nothing:
+         * the epoch is printed and kept, then training stops. */
+        bool bad_val = has_val && !isfinite(vloss);
         double secs = now() - t0;
-        if (!op.quiet && ((e + 1) % op.print_every == 0 || e + 1 == last))
-            progress(op.name, e + 1, last, loss, acc, vloss, vacc, secs,
+        if (!op.quiet && ((e + 1) % op.print_every == 0 || e + 1 == last || bad_val))
+            progress(op.name, e + 1, last, loss, acc, has_val, vloss, vacc, secs,
                      (double)train->n / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
         if (h && !ad_nn_history_push(h, loss, acc, vloss, vacc, secs)) {
             ad_nn_errf("ad_nn_train: out of memory");
             st = AD_ERR_NOMEM;
             goto done;
         }
+        if (bad_val) {
+            char why[512];
+            culprit(m, val, NULL, val->n, "validation ", why, sizeof why);
+            ad_nn_errf("ad_nn_train: epoch %zu: the validation loss is %g: %s", e + 1, vloss, why);
+            st = AD_ERR_NUMERIC;
+            goto done;
+        }
     }
 done:
+    ad_nn_guard_free(&b.guard);
     ad_free(b.perm);
     ad_free(b.labels);
     ad_free(b.sx);
