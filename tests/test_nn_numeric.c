@@ -590,3 +590,23 @@ Test(nn_numeric, levenberg_marquardt_stops_when_the_normal_equations_overflow)
         cr_assert_eq(*(const double *)ad_param_value(ps[i]), v[i]);
     ad_nn_free(m);
 }
+
+/* A NaN with its sign bit set (x86's default NaN, and what valgrind makes
+ * of a quiet one) used to print as "-nan"; the sign of a NaN means nothing,
+ * so messages and progress lines say "nan" whatever it is. */
+Test(nn_numeric, a_negative_nan_is_named_nan_in_messages)
+{
+    float bad_x[2 * N];
+    memcpy(bad_x, clean_x, sizeof bad_x);
+    bad_x[2 * 1] = -NAN;
+    ad_nn_data bad = {N, 2, bad_x, 1, clean_y, NULL};
+    ad_nn_train_opts to = {.epochs = 1, .batch_size = 2, .no_shuffle = true, .quiet = true};
+    ad_nn *m = small_model();
+    ad_opt *o = opt_for(m, (ad_opt_config){.kind = AD_OPT_SGD, .lr = 0.05});
+    cr_assert_eq(ad_nn_train(m, o, &bad, NULL, &to, NULL), AD_ERR_NUMERIC, "%s", ad_last_error());
+    assert_says("ad_nn_train: epoch 1, batch 1: the loss is nan: sample 1's input has nan at "
+                "feature 0");
+    cr_assert(strstr(ad_last_error(), "-nan") == NULL, "%s", ad_last_error());
+    ad_opt_free(o);
+    ad_nn_free(m);
+}

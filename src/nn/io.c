@@ -66,6 +66,7 @@ static size_t meta_of(const ad_nn *m, const ad_opt *o, char *buf, size_t len)
 static ad_param **collect(const ad_nn *m, const ad_opt *o, size_t *n)
 {
     size_t nm, no = 0;
+    *n = 0; /* also when the list cannot be made: callers size buffers by it */
     ad_param *const *pm = ad_nn_params(m, &nm);
     ad_param *const *po = o ? ad_opt_state(o, &no) : NULL;
     ad_param **all = ad_alloc((nm + no) * sizeof *all);

@@ -167,10 +167,10 @@ static bool residuals_finite(const ad_nn *m, const ad_nn_data *d, const lm_work 
         i++;
     char why[256], name[AD_NN_PARAM_NAME_LEN];
     if (!isfinite(d->y[r]))
-        snprintf(why, sizeof why, "its target is %g", (double)d->y[r]);
+        snprintf(why, sizeof why, "its target is %g", ad_nn_shown((double)d->y[r]));
     else if (c != SIZE_MAX)
-        snprintf(why, sizeof why, "its input has %g at feature %zu", (double)d->x[s * d->in + c],
-                 c);
+        snprintf(why, sizeof why, "its input has %g at feature %zu",
+                 ad_nn_shown((double)d->x[s * d->in + c]), c);
     else if (i < np)
         snprintf(why, sizeof why, "parameter %zu (%s) is not finite", i,
                  ad_nn_param_name(m, i, name));
@@ -178,7 +178,7 @@ static bool residuals_finite(const ad_nn *m, const ad_nn_data *d, const lm_work 
         snprintf(why, sizeof why,
                  "the network's output overflows (set opts.anomaly to name the op)");
     ad_nn_errf("ad_lm_train: epoch %zu: the residual of sample %zu (output %zu) is %g: %s",
-               k->epoch, s, r % d->out, k->e[r], why);
+               k->epoch, s, r % d->out, ad_nn_shown(k->e[r]), why);
     return false;
 }
 
@@ -193,7 +193,7 @@ static bool jacobian_finite(const ad_nn *m, const ad_nn_data *d, const lm_work *
     weight_name(m, at % P, w, sizeof w);
     ad_nn_errf("ad_lm_train: epoch %zu: the Jacobian has %g at residual %zu (sample %zu, output "
                "%zu), weight %zu (%s)",
-               k->epoch, k->J[at], r, r / d->out, r % d->out, at % P, w);
+               k->epoch, ad_nn_shown(k->J[at]), r, r / d->out, r % d->out, at % P, w);
     return false;
 }
 

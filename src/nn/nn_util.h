@@ -6,6 +6,7 @@
 
 #include "adtape/nn.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,30 +15,14 @@
 #define AD_NN_PRINTF(fmt, first) __attribute__((format(printf, fmt, first)))
 #else
 #define AD_NN_PRINTF(fmt, first)
-/* ---- the training loop's guard (guard.c) */
-
-/* Bounds on |w|, |m| and |v| over an optimizer's parameters and state
- * (valid when `known`), on |g| from the last scan (Inf: finite but too
- * large to bound), and a buffer for what a step writes. */
-typedef struct ad_nn_guard {
-    unsigned char *saved;
-    bool known;
-    double w, m, v, g;
-} ad_nn_guard;
-
-/* false: out of memory. */
-bool ad_nn_guard_init(ad_nn_guard *gd, const ad_opt *o);
-void ad_nn_guard_free(ad_nn_guard *gd);
-/* Scans the gradients of o's parameters: the index (in o's list) of the
- * first with a NaN or Inf, its element in *elem; SIZE_MAX when all are
- * finite. */
-size_t ad_nn_guard_grads(ad_nn_guard *gd, const ad_opt *o, size_t *elem);
-/* ad_opt_step, after a scan that found the gradients finite. false when the
- * step left a NaN or Inf: it is undone, and *bad is the item (o's
- * parameters, then ad_opt_state's entries), *elem and *value where. */
-bool ad_nn_guard_step(ad_nn_guard *gd, ad_opt *o, size_t *bad, size_t *elem, double *value);
-
 #endif
+
+/* A value as messages print it: the sign of a NaN means nothing and differs
+ * between machines (and under valgrind), so every NaN prints as "nan". */
+static inline double ad_nn_shown(double v)
+{
+    return isnan(v) ? fabs(v) : v;
+}
 
 /* n zeroed elements of size bytes from ad_alloc (free with ad_free), or NULL
  * when memory runs out or n * size overflows. */

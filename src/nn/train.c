@@ -127,12 +127,12 @@ static bool data_culprit(const ad_nn *m, const ad_nn_data *d, const size_t *idx,
     size_t r, c;
     if (ad_nn_rows_nonfinite(d->x, d->in, idx, nb, &r, &c))
         return snprintf(buf, len, "%ssample %zu's input has %g at feature %zu", whose, r,
-                        (double)d->x[r * d->in + c], c),
+                        ad_nn_shown((double)d->x[r * d->in + c]), c),
                true;
     if (ad_nn_get_spec(m)->head != AD_HEAD_SOFTMAX &&
         ad_nn_rows_nonfinite(d->y, d->out, idx, nb, &r, &c))
         return snprintf(buf, len, "%ssample %zu's target has %g at output %zu", whose, r,
-                        (double)d->y[r * d->out + c], c),
+                        ad_nn_shown((double)d->y[r * d->out + c]), c),
                true;
     return false;
 }
@@ -150,7 +150,7 @@ static void culprit(const ad_nn *m, const ad_nn_data *d, const size_t *idx, size
         char name[AD_NN_PARAM_NAME_LEN];
         if (j != SIZE_MAX) {
             snprintf(buf, len, "parameter %zu (%s) has %g at element %zu", k,
-                     ad_nn_param_name(m, k, name), ad_nn_param_at(ps[k], j), j);
+                     ad_nn_param_name(m, k, name), ad_nn_shown(ad_nn_param_at(ps[k], j)), j);
             return;
         }
     }
@@ -187,7 +187,7 @@ static bool sweep_finite(const ad_nn *m, const ad_opt *o, const ad_nn_data *d, c
     char why[512], what[128];
     if (!isfinite(loss)) {
         culprit(m, d, idx, nb, "", why, sizeof why);
-        return ad_nn_errf("%s: the loss is %g: %s", where(b), loss, why), false;
+        return ad_nn_errf("%s: the loss is %g: %s", where(b), ad_nn_shown(loss), why), false;
     }
     size_t j, i = ad_nn_guard_grads(&b->guard, o, &j);
     if (i == SIZE_MAX) return true;
@@ -196,8 +196,8 @@ static bool sweep_finite(const ad_nn *m, const ad_opt *o, const ad_nn_data *d, c
     double v = ad_param_dtype(p) == AD_F32 ? (double)((const float *)g)[j] : ((const double *)g)[j];
     item_name(m, o, i, what, sizeof what);
     culprit(m, d, idx, nb, "", why, sizeof why);
-    return ad_nn_errf("%s: the gradient of %s has %g at element %zu: %s", where(b), what, v, j,
-                      why),
+    return ad_nn_errf("%s: the gradient of %s has %g at element %zu: %s", where(b), what,
+                      ad_nn_shown(v), j, why),
            false;
 }
 
@@ -214,7 +214,7 @@ static bool safe_step(const ad_nn *m, ad_opt *o, buffers *b)
     item_name(m, o, bad, what, sizeof what);
     return ad_nn_errf("%s: the optimizer's step made %s %g at element %zu from a finite gradient "
                       "(the learning rate is too large?); the step is undone",
-                      where(b), what, v, j),
+                      where(b), what, ad_nn_shown(v), j),
            false;
 }
 
@@ -285,10 +285,12 @@ static void progress(const char *name, size_t e, size_t last, double loss, doubl
     char line[256];
     size_t k = 0;
 #define AT (k < sizeof line ? k : sizeof line - 1)
-    k = (size_t)snprintf(line, sizeof line, "%.96s epoch %zu/%zu  loss %.4g", name, e, last, loss);
+    k = (size_t)snprintf(line, sizeof line, "%.96s epoch %zu/%zu  loss %.4g", name, e, last,
+                         ad_nn_shown(loss));
     if (!isnan(acc)) k += (size_t)snprintf(line + AT, sizeof line - AT, "  acc %.2f%%", 100 * acc);
     /* a NaN validation loss is printed: it says the validation data is bad */
-    if (has_val) k += (size_t)snprintf(line + AT, sizeof line - AT, "  val loss %.4g", vloss);
+    if (has_val)
+        k += (size_t)snprintf(line + AT, sizeof line - AT, "  val loss %.4g", ad_nn_shown(vloss));
     if (has_val && !isnan(vacc)) /* NaN: the identity head has no accuracy */
         k += (size_t)snprintf(line + AT, sizeof line - AT, "  val acc %.2f%%", 100 * vacc);
     snprintf(line + AT, sizeof line - AT, "  %.3f s  %.0f samples/s", secs, rate);
@@ -372,7 +374,8 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
         if (bad_val) {
             char why[512];
             culprit(m, val, NULL, val->n, "validation ", why, sizeof why);
-            ad_nn_errf("ad_nn_train: epoch %zu: the validation loss is %g: %s", e + 1, vloss, why);
+            ad_nn_errf("ad_nn_train: epoch %zu: the validation loss is %g: %s", e + 1,
+                       ad_nn_shown(vloss), why);
             st = AD_ERR_NUMERIC;
             goto done;
         }
