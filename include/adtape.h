@@ -31,15 +31,16 @@ extern "C" {
 #else
 #define AD_API
 #endif
-/* The scalar ops that are inline for speed are declared with this: static
- * inline in your program (always inline with GCC and clang). The library
- * builds its exported copies of them with AD_DEFINE_SCALAR_OPS_. */
-#if defined(AD_DEFINE_SCALAR_OPS_)
-#define AD_SCALAR_FN_ AD_API
+/* AD_INLINE_API declares the scalar ops that are inline for speed, as
+ * AD_API declares the rest: static inline in your program (always inline
+ * with GCC and clang). The library defines AD_BUILDING_SCALAR_OPS when it
+ * builds its exported copies of them (for other languages and debuggers). */
+#if defined(AD_BUILDING_SCALAR_OPS)
+#define AD_INLINE_API AD_API
 #elif defined(__GNUC__) && !defined(__TINYC__)
-#define AD_SCALAR_FN_ static inline __attribute__((always_inline))
+#define AD_INLINE_API static inline __attribute__((always_inline))
 #else
-#define AD_SCALAR_FN_ static inline
+#define AD_INLINE_API static inline
 #endif
 
 /* ---------------------------------------------------------------- version */
@@ -152,14 +153,14 @@ AD_API ad_tape_stats ad_tape_stats_get(const ad_tape *t); /* zeros for NULL */
  * adjoint to the first operand (the first maximum); points where the
  * derivative is infinite give IEEE results (sqrt'(0) = +Inf).
  *
- * The functions declared AD_SCALAR_FN_ are inline: a call into the library
+ * The functions declared AD_INLINE_API are inline: a call into the library
  * would pass and return the 32-byte handles through memory, which costs more
  * than the op itself. Their bodies are in adtape/inline.h, which this header
  * includes at its end; the library exports a copy of each as well. Link with
  * -lm. */
 
 /* An independent variable: a leaf whose gradient ad_grad reports. */
-AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *t, double value);
+AD_INLINE_API ad_scalar ad_variable(ad_tape *t, double value);
 /* A constant: costs nothing on the tape and receives no gradient. */
 AD_API ad_scalar ad_constant(ad_tape *t, double value);
 /* The value (NaN for an invalid or zero-initialised handle). */
@@ -168,7 +169,7 @@ AD_API double ad_value(ad_scalar x);
  * sweep did not reach and for handles from before the last reset. NaN for
  * a folded result (see ad_scalar), which has no adjoint of its own:
  * variables always have one, and y = ad_keep(y) gives one to y. */
-AD_SCALAR_FN_ double ad_grad(ad_scalar x);
+AD_INLINE_API double ad_grad(ad_scalar x);
 /* The tape the handle belongs to. */
 AD_API ad_tape *ad_scalar_tape(ad_scalar x);
 /* false for the invalid handle that failed ops return. */
@@ -181,50 +182,50 @@ AD_API bool ad_scalar_ok(ad_scalar x);
 AD_API ad_scalar ad_keep(ad_scalar x);
 
 /* Arithmetic. Each returns what its comment says. */
-AD_SCALAR_FN_ ad_scalar ad_add(ad_scalar a, ad_scalar b); /* a + b */
-AD_SCALAR_FN_ ad_scalar ad_sub(ad_scalar a, ad_scalar b); /* a - b */
-AD_SCALAR_FN_ ad_scalar ad_mul(ad_scalar a, ad_scalar b); /* a * b */
+AD_INLINE_API ad_scalar ad_add(ad_scalar a, ad_scalar b); /* a + b */
+AD_INLINE_API ad_scalar ad_sub(ad_scalar a, ad_scalar b); /* a - b */
+AD_INLINE_API ad_scalar ad_mul(ad_scalar a, ad_scalar b); /* a * b */
 /* a / b, the value C's a / b gives (rounded once, not as a * (1/b));
  * d(a/b) = da/b - (a/b) db/b. */
-AD_SCALAR_FN_ ad_scalar ad_div(ad_scalar a, ad_scalar b);
-AD_SCALAR_FN_ ad_scalar ad_neg(ad_scalar a);             /* -a */
-AD_SCALAR_FN_ ad_scalar ad_addc(ad_scalar a, double c);  /* a + c */
-AD_SCALAR_FN_ ad_scalar ad_subc(ad_scalar a, double c);  /* a - c */
-AD_SCALAR_FN_ ad_scalar ad_rsub(double c, ad_scalar a);  /* c - a */
-AD_SCALAR_FN_ ad_scalar ad_scale(ad_scalar a, double c); /* a * c */
-AD_SCALAR_FN_ ad_scalar ad_divc(ad_scalar a, double c);  /* a / c */
-AD_SCALAR_FN_ ad_scalar ad_rdiv(double c, ad_scalar a);  /* c / a; d = -c/a^2 */
-AD_SCALAR_FN_ ad_scalar ad_square(ad_scalar a);          /* a^2 */
+AD_INLINE_API ad_scalar ad_div(ad_scalar a, ad_scalar b);
+AD_INLINE_API ad_scalar ad_neg(ad_scalar a);             /* -a */
+AD_INLINE_API ad_scalar ad_addc(ad_scalar a, double c);  /* a + c */
+AD_INLINE_API ad_scalar ad_subc(ad_scalar a, double c);  /* a - c */
+AD_INLINE_API ad_scalar ad_rsub(double c, ad_scalar a);  /* c - a */
+AD_INLINE_API ad_scalar ad_scale(ad_scalar a, double c); /* a * c */
+AD_INLINE_API ad_scalar ad_divc(ad_scalar a, double c);  /* a / c */
+AD_INLINE_API ad_scalar ad_rdiv(double c, ad_scalar a);  /* c / a; d = -c/a^2 */
+AD_INLINE_API ad_scalar ad_square(ad_scalar a);          /* a^2 */
 
 /* Elementary functions. The values come from libm, except tanh's. */
 AD_API ad_scalar ad_pow(ad_scalar a, ad_scalar b); /* a^b, a > 0 for the b-gradient */
 AD_API ad_scalar ad_powc(ad_scalar a, double p);   /* a^p, real exponent */
 AD_API ad_scalar ad_powi(ad_scalar a, int p);      /* a^p, integer exponent (any sign of a) */
 AD_API ad_scalar ad_rpow(double c, ad_scalar a);   /* c^a */
-AD_SCALAR_FN_ ad_scalar ad_sqrt(ad_scalar a);      /* sqrt'(0) = sqrt'(-0) = +Inf */
-AD_SCALAR_FN_ ad_scalar ad_cbrt(ad_scalar a);
-AD_SCALAR_FN_ ad_scalar ad_exp(ad_scalar a);
-AD_SCALAR_FN_ ad_scalar ad_expm1(ad_scalar a); /* e^a - 1, accurate for small a */
-AD_SCALAR_FN_ ad_scalar ad_log(ad_scalar a);   /* natural log; IEEE -Inf/NaN at a <= 0 */
-AD_SCALAR_FN_ ad_scalar ad_log1p(ad_scalar a); /* log(1 + a), accurate for small a */
-AD_SCALAR_FN_ ad_scalar ad_sin(ad_scalar a);
-AD_SCALAR_FN_ ad_scalar ad_cos(ad_scalar a);
-AD_SCALAR_FN_ ad_scalar ad_tan(ad_scalar a);
-AD_SCALAR_FN_ ad_scalar ad_asin(ad_scalar a);
-AD_SCALAR_FN_ ad_scalar ad_acos(ad_scalar a);
-AD_SCALAR_FN_ ad_scalar ad_atan(ad_scalar a);
+AD_INLINE_API ad_scalar ad_sqrt(ad_scalar a);      /* sqrt'(0) = sqrt'(-0) = +Inf */
+AD_INLINE_API ad_scalar ad_cbrt(ad_scalar a);
+AD_INLINE_API ad_scalar ad_exp(ad_scalar a);
+AD_INLINE_API ad_scalar ad_expm1(ad_scalar a); /* e^a - 1, accurate for small a */
+AD_INLINE_API ad_scalar ad_log(ad_scalar a);   /* natural log; IEEE -Inf/NaN at a <= 0 */
+AD_INLINE_API ad_scalar ad_log1p(ad_scalar a); /* log(1 + a), accurate for small a */
+AD_INLINE_API ad_scalar ad_sin(ad_scalar a);
+AD_INLINE_API ad_scalar ad_cos(ad_scalar a);
+AD_INLINE_API ad_scalar ad_tan(ad_scalar a);
+AD_INLINE_API ad_scalar ad_asin(ad_scalar a);
+AD_INLINE_API ad_scalar ad_acos(ad_scalar a);
+AD_INLINE_API ad_scalar ad_atan(ad_scalar a);
 /* The angle of the point (x, y), y first as in C's atan2. The partials
  * (x, -y) / (x^2 + y^2) are computed as (x / r) / r with r = hypot(x, y),
  * so they stay finite where x^2 + y^2 would overflow or underflow; NaN at
  * the origin. */
-AD_SCALAR_FN_ ad_scalar ad_atan2(ad_scalar y, ad_scalar x);
-AD_SCALAR_FN_ ad_scalar ad_sinh(ad_scalar a);
-AD_SCALAR_FN_ ad_scalar ad_cosh(ad_scalar a);
+AD_INLINE_API ad_scalar ad_atan2(ad_scalar y, ad_scalar x);
+AD_INLINE_API ad_scalar ad_sinh(ad_scalar a);
+AD_INLINE_API ad_scalar ad_cosh(ad_scalar a);
 /* The value and the slope 1 - tanh^2 within a few ulp, also where tanh
  * nears +-1 (the slope is not computed by cancellation). */
-AD_SCALAR_FN_ ad_scalar ad_tanh(ad_scalar a);
-AD_SCALAR_FN_ ad_scalar ad_erf(ad_scalar a);  /* erf' = 2/sqrt(pi) e^(-a^2) */
-AD_SCALAR_FN_ ad_scalar ad_fabs(ad_scalar a); /* fabs'(0) = 0, the subgradient relu'(0) uses */
+AD_INLINE_API ad_scalar ad_tanh(ad_scalar a);
+AD_INLINE_API ad_scalar ad_erf(ad_scalar a);  /* erf' = 2/sqrt(pi) e^(-a^2) */
+AD_INLINE_API ad_scalar ad_fabs(ad_scalar a); /* fabs'(0) = 0, the subgradient relu'(0) uses */
 AD_API ad_scalar ad_fmin(ad_scalar a, ad_scalar b);
 AD_API ad_scalar ad_fmax(ad_scalar a, ad_scalar b);
 AD_API ad_scalar ad_hypot(ad_scalar a, ad_scalar b);

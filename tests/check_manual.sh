@@ -2,15 +2,14 @@
 # SPDX-License-Identifier: MIT
 # include/adtape.h is the manual and holds no private name: an identifier
 # ending in `_` may appear there only as a handle's private field (tape_,
-# index_, gen_, value_, mult_) or as the one macro the inline scalar ops are
-# declared with (AD_SCALAR_FN_, chosen by AD_DEFINE_SCALAR_OPS_). The inline
-# machinery lives in include/adtape/inline.h, included exactly once.
+# index_, gen_, value_, mult_). The inline machinery lives in
+# include/adtape/inline.h, included exactly once.
 # usage: check_manual.sh [header]   (default include/adtape.h)
 # Exits non-zero, naming each private name and the lines it is on.
 cd "$(dirname "$0")/.." || exit 2
 h=${1:-include/adtape.h}
 [ -f "$h" ] || { echo "check_manual: no $h" >&2; exit 2; }
-allowed='tape_ index_ gen_ value_ mult_ AD_SCALAR_FN_ AD_DEFINE_SCALAR_OPS_'
+allowed='tape_ index_ gen_ value_ mult_'
 # grep -w keeps names that begin with `_` (__GNUC__, __attribute__) out
 names=$(grep -ow '[A-Za-z][A-Za-z0-9_]*_' "$h" | sort -u)
 fail=0

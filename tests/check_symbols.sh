@@ -38,10 +38,10 @@ fi
 
 # Every function declared AD_API in a public header must be exported, or a
 # user's program fails to link against the shared library; so must the
-# library's copies of the inline scalar ops (declared AD_SCALAR_FN_).
-declared=$(cat include/*.h include/adtape/*.h 2>/dev/null | grep -E 'AD_API|AD_SCALAR_FN_' |
+# library's copies of the inline scalar ops (declared AD_INLINE_API).
+declared=$(cat include/*.h include/adtape/*.h 2>/dev/null | grep -E 'AD_API|AD_INLINE_API' |
     grep -v '#define' |
-    sed -nE 's/^(AD_API|AD_SCALAR_FN_)[^(]*[ *](ad_[A-Za-z0-9_]*)\(.*/\2/p' | sort -u)
+    sed -nE 's/^(AD_API|AD_INLINE_API)[^(]*[ *](ad_[A-Za-z0-9_]*)\(.*/\2/p' | sort -u)
 missing=$(printf '%s\n' "$declared" | while read -r f; do
     printf '%s\n' "$exported" | grep -qx "$f" || echo "$f"
 done)

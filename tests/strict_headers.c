@@ -31,7 +31,7 @@ int main(void)
     ad_scalar x = ad_variable(t, 0.5), y = ad_variable(t, 2.0), f;
     if (!t) return 1;
 
-    /* Every AD_SCALAR_FN_ op of adtape.h, in its order there. The values
+    /* Every AD_INLINE_API op of adtape.h, in its order there. The values
      * are those of <math.h> at 0.5 and 2, written out so that this file
      * needs no libm of its own. */
     expect("ad_add", ad_value(ad_add(x, y)), 2.5);

@@ -121,8 +121,8 @@ static inline ad_scalar ad_from_slow_(ad_tape *t, uint64_t index_gen, double v)
  * Always inline: with 32-byte handles gcc's -O2 heuristics would otherwise
  * call the larger ops out of line, passing every handle through memory
  * (1.5x slower on the benchmark functions). The public ops are declared the
- * same way in adtape.h (AD_SCALAR_FN_), except in the library's exported
- * copies (src/core/scalar.c, built with AD_DEFINE_SCALAR_OPS_). */
+ * same way in adtape.h (AD_INLINE_API), except in the library's exported
+ * copies (src/core/scalar.c, built with AD_BUILDING_SCALAR_OPS). */
 #if defined(__GNUC__) && !defined(__TINYC__)
 #define AD_INLINE_ static inline __attribute__((always_inline))
 #else
@@ -268,7 +268,7 @@ AD_INLINE_ ad_scalar ad_push1_(ad_scalar a, double v, double da, const char *fn)
  * Declared and documented in adtape.h, in the same order. */
 
 /* A leaf record (none in the leading run of variables, ad_leaf_write_). */
-AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
+AD_INLINE_API ad_scalar ad_variable(ad_tape *tape, double value)
 {
     ad_tape_hot_ *t = AD_PTR_CAST_(ad_tape_hot_ *, tape);
     if (AD_LIKELY_(t && t->live_gen == t->gen && t->ns < t->scap)) {
@@ -280,7 +280,7 @@ AD_SCALAR_FN_ ad_scalar ad_variable(ad_tape *tape, double value)
 
 /* Only a record of the current generation has an adjoint (the dummies below
  * AD_DUMMIES_ are no one's); a folded handle has none (NaN). */
-AD_SCALAR_FN_ double ad_grad(ad_scalar x)
+AD_INLINE_API double ad_grad(ad_scalar x)
 {
     const ad_tape_hot_ *t = AD_PTR_CAST_(const ad_tape_hot_ *, x.tape_);
     if (t && x.gen_ == t->gen && x.index_ >= AD_DUMMIES_ && x.index_ < t->ns)
@@ -289,55 +289,55 @@ AD_SCALAR_FN_ double ad_grad(ad_scalar x)
     return 0.0;
 }
 
-AD_SCALAR_FN_ ad_scalar ad_add(ad_scalar a, ad_scalar b)
+AD_INLINE_API ad_scalar ad_add(ad_scalar a, ad_scalar b)
 {
     return ad_push2_(a, b, a.value_ + b.value_, 1.0, 1.0, "ad_add");
 }
-AD_SCALAR_FN_ ad_scalar ad_sub(ad_scalar a, ad_scalar b)
+AD_INLINE_API ad_scalar ad_sub(ad_scalar a, ad_scalar b)
 {
     return ad_push2_(a, b, a.value_ - b.value_, 1.0, -1.0, "ad_sub");
 }
-AD_SCALAR_FN_ ad_scalar ad_mul(ad_scalar a, ad_scalar b)
+AD_INLINE_API ad_scalar ad_mul(ad_scalar a, ad_scalar b)
 {
     return ad_push2_(a, b, a.value_ * b.value_, b.value_, a.value_, "ad_mul");
 }
 /* d(a/b) = da/b - (a/b) db/b. The value is C's a / b: a * (1/b) rounds
  * twice, and 1/b overflows for |b| < 5.6e-309. */
-AD_SCALAR_FN_ ad_scalar ad_div(ad_scalar a, ad_scalar b)
+AD_INLINE_API ad_scalar ad_div(ad_scalar a, ad_scalar b)
 {
     double v = a.value_ / b.value_;
     return ad_push2_(a, b, v, 1.0 / b.value_, -v / b.value_, "ad_div");
 }
-AD_SCALAR_FN_ ad_scalar ad_neg(ad_scalar a)
+AD_INLINE_API ad_scalar ad_neg(ad_scalar a)
 {
     return ad_push1_(a, -a.value_, -1.0, "ad_neg");
 }
-AD_SCALAR_FN_ ad_scalar ad_addc(ad_scalar a, double c) /* a + c */
+AD_INLINE_API ad_scalar ad_addc(ad_scalar a, double c) /* a + c */
 {
     return ad_push1_(a, a.value_ + c, 1.0, "ad_addc");
 }
-AD_SCALAR_FN_ ad_scalar ad_subc(ad_scalar a, double c) /* a - c */
+AD_INLINE_API ad_scalar ad_subc(ad_scalar a, double c) /* a - c */
 {
     return ad_push1_(a, a.value_ - c, 1.0, "ad_subc");
 }
-AD_SCALAR_FN_ ad_scalar ad_rsub(double c, ad_scalar a) /* c - a */
+AD_INLINE_API ad_scalar ad_rsub(double c, ad_scalar a) /* c - a */
 {
     return ad_push1_(a, c - a.value_, -1.0, "ad_rsub");
 }
-AD_SCALAR_FN_ ad_scalar ad_scale(ad_scalar a, double c) /* a * c */
+AD_INLINE_API ad_scalar ad_scale(ad_scalar a, double c) /* a * c */
 {
     return ad_push1_(a, a.value_ * c, c, "ad_scale");
 }
-AD_SCALAR_FN_ ad_scalar ad_divc(ad_scalar a, double c) /* a / c */
+AD_INLINE_API ad_scalar ad_divc(ad_scalar a, double c) /* a / c */
 {
     return ad_push1_(a, a.value_ / c, 1.0 / c, "ad_divc");
 }
-AD_SCALAR_FN_ ad_scalar ad_rdiv(double c, ad_scalar a) /* c / a; d = -c/a^2 */
+AD_INLINE_API ad_scalar ad_rdiv(double c, ad_scalar a) /* c / a; d = -c/a^2 */
 {
     double v = c / a.value_;
     return ad_push1_(a, v, -v / a.value_, "ad_rdiv");
 }
-AD_SCALAR_FN_ ad_scalar ad_square(ad_scalar a)
+AD_INLINE_API ad_scalar ad_square(ad_scalar a)
 {
     return ad_push1_(a, a.value_ * a.value_, 2.0 * a.value_, "ad_square");
 }
@@ -345,74 +345,74 @@ AD_SCALAR_FN_ ad_scalar ad_square(ad_scalar a)
 /* The one-line elementary functions are inline too: a call into the library
  * would pass and return the 32-byte handles through memory, which cost more
  * than the op itself. */
-AD_SCALAR_FN_ ad_scalar ad_sqrt(ad_scalar a)
+AD_INLINE_API ad_scalar ad_sqrt(ad_scalar a)
 {
     double v = AD_LIBM_(sqrt)(a.value_);
     return ad_push1_(a, v, 0.5 / (v + 0.0), "ad_sqrt"); /* + 0.0: sqrt(-0) = -0, sqrt' = +inf */
 }
-AD_SCALAR_FN_ ad_scalar ad_cbrt(ad_scalar a)
+AD_INLINE_API ad_scalar ad_cbrt(ad_scalar a)
 {
     double v = AD_LIBM_(cbrt)(a.value_);
     return ad_push1_(a, v, 1.0 / (3.0 * v * v), "ad_cbrt");
 }
-AD_SCALAR_FN_ ad_scalar ad_exp(ad_scalar a)
+AD_INLINE_API ad_scalar ad_exp(ad_scalar a)
 {
     double v = AD_LIBM_(exp)(a.value_);
     return ad_push1_(a, v, v, "ad_exp");
 }
-AD_SCALAR_FN_ ad_scalar ad_expm1(ad_scalar a)
+AD_INLINE_API ad_scalar ad_expm1(ad_scalar a)
 {
     double v = AD_LIBM_(expm1)(a.value_);
     return ad_push1_(a, v, v + 1.0, "ad_expm1");
 }
-AD_SCALAR_FN_ ad_scalar ad_log(ad_scalar a)
+AD_INLINE_API ad_scalar ad_log(ad_scalar a)
 {
     return ad_push1_(a, AD_LIBM_(log)(a.value_), 1.0 / a.value_, "ad_log");
 }
-AD_SCALAR_FN_ ad_scalar ad_log1p(ad_scalar a)
+AD_INLINE_API ad_scalar ad_log1p(ad_scalar a)
 {
     return ad_push1_(a, AD_LIBM_(log1p)(a.value_), 1.0 / (1.0 + a.value_), "ad_log1p");
 }
-AD_SCALAR_FN_ ad_scalar ad_sin(ad_scalar a) /* the compiler fuses sin and cos into one call */
+AD_INLINE_API ad_scalar ad_sin(ad_scalar a) /* the compiler fuses sin and cos into one call */
 {
     return ad_push1_(a, AD_LIBM_(sin)(a.value_), AD_LIBM_(cos)(a.value_), "ad_sin");
 }
-AD_SCALAR_FN_ ad_scalar ad_cos(ad_scalar a)
+AD_INLINE_API ad_scalar ad_cos(ad_scalar a)
 {
     return ad_push1_(a, AD_LIBM_(cos)(a.value_), -AD_LIBM_(sin)(a.value_), "ad_cos");
 }
-AD_SCALAR_FN_ ad_scalar ad_tan(ad_scalar a) /* tan' = 1 + tan^2 */
+AD_INLINE_API ad_scalar ad_tan(ad_scalar a) /* tan' = 1 + tan^2 */
 {
     double v = AD_LIBM_(tan)(a.value_);
     return ad_push1_(a, v, 1.0 + v * v, "ad_tan");
 }
-AD_SCALAR_FN_ ad_scalar ad_asin(ad_scalar a)
+AD_INLINE_API ad_scalar ad_asin(ad_scalar a)
 {
     double d = 1.0 / AD_LIBM_(sqrt)(1.0 - a.value_ * a.value_);
     return ad_push1_(a, AD_LIBM_(asin)(a.value_), d, "ad_asin");
 }
-AD_SCALAR_FN_ ad_scalar ad_acos(ad_scalar a)
+AD_INLINE_API ad_scalar ad_acos(ad_scalar a)
 {
     double d = -1.0 / AD_LIBM_(sqrt)(1.0 - a.value_ * a.value_);
     return ad_push1_(a, AD_LIBM_(acos)(a.value_), d, "ad_acos");
 }
-AD_SCALAR_FN_ ad_scalar ad_atan(ad_scalar a)
+AD_INLINE_API ad_scalar ad_atan(ad_scalar a)
 {
     return ad_push1_(a, AD_LIBM_(atan)(a.value_), 1.0 / (1.0 + a.value_ * a.value_), "ad_atan");
 }
 /* (x dy - y dx) / r^2 with r = hypot(x, y), as (x / r) / r: x^2 + y^2
  * overflows above 1e154 and underflows below 1e-154 (NaN at the origin) */
-AD_SCALAR_FN_ ad_scalar ad_atan2(ad_scalar y, ad_scalar x)
+AD_INLINE_API ad_scalar ad_atan2(ad_scalar y, ad_scalar x)
 {
     double r = AD_LIBM_(hypot)(x.value_, y.value_);
     return ad_push2_(y, x, AD_LIBM_(atan2)(y.value_, x.value_), x.value_ / r / r, -y.value_ / r / r,
                      "ad_atan2");
 }
-AD_SCALAR_FN_ ad_scalar ad_sinh(ad_scalar a)
+AD_INLINE_API ad_scalar ad_sinh(ad_scalar a)
 {
     return ad_push1_(a, AD_LIBM_(sinh)(a.value_), AD_LIBM_(cosh)(a.value_), "ad_sinh");
 }
-AD_SCALAR_FN_ ad_scalar ad_cosh(ad_scalar a)
+AD_INLINE_API ad_scalar ad_cosh(ad_scalar a)
 {
     return ad_push1_(a, AD_LIBM_(cosh)(a.value_), AD_LIBM_(sinh)(a.value_), "ad_cosh");
 }
@@ -423,17 +423,17 @@ typedef struct ad_value_slope_ {
     double v, d;
 } ad_value_slope_;
 AD_API ad_value_slope_ ad_tanh_slope_(double x);
-AD_SCALAR_FN_ ad_scalar ad_tanh(ad_scalar a)
+AD_INLINE_API ad_scalar ad_tanh(ad_scalar a)
 {
     ad_value_slope_ r = ad_tanh_slope_(a.value_);
     return ad_push1_(a, r.v, r.d, "ad_tanh");
 }
-AD_SCALAR_FN_ ad_scalar ad_erf(ad_scalar a) /* erf' = 2/sqrt(pi) e^(-x^2) */
+AD_INLINE_API ad_scalar ad_erf(ad_scalar a) /* erf' = 2/sqrt(pi) e^(-x^2) */
 {
     double d = 1.1283791670955126 * AD_LIBM_(exp)(-a.value_ * a.value_);
     return ad_push1_(a, AD_LIBM_(erf)(a.value_), d, "ad_erf");
 }
-AD_SCALAR_FN_ ad_scalar ad_fabs(ad_scalar a) /* fabs'(0) = 0, the subgradient relu'(0) uses */
+AD_INLINE_API ad_scalar ad_fabs(ad_scalar a) /* fabs'(0) = 0, the subgradient relu'(0) uses */
 {
     double x = a.value_;
     /* x >= 0.0 after x > 0.0 is x == 0.0 (which -Wfloat-equal flags); NaN stays NaN */

@@ -5,10 +5,10 @@
  * ad_scalar in adtape.h) and records nothing. Constants are not recorded at
  * all: they are handles with index 0. */
 /* This file also builds the library's exported copies of the inline scalar
- * ops (adtape.h declares them AD_API under AD_DEFINE_SCALAR_OPS_, and
+ * ops (adtape.h declares them AD_API under AD_BUILDING_SCALAR_OPS, and
  * adtape/inline.h defines them), and checks the layout that inline code
  * relies on. */
-#define AD_DEFINE_SCALAR_OPS_
+#define AD_BUILDING_SCALAR_OPS
 #include "tape.h"
 
 #include "alloc.h"
