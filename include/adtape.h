@@ -402,7 +402,10 @@ AD_API ad_tensor ad_mish(ad_tensor x);
 AD_API ad_tensor ad_gelu(ad_tensor x);
 
 /* Matrix products. matmul: a [M,K] . b [K,N] -> [M,N], or batched
- * a [B,M,K] . b [B,K,N] -> [B,M,N]. linear: x [B,In] . w[Out,In]^T + b[Out]
+ * a [B,M,K] . b [B,K,N] -> [B,M,N]; up to two batch dimensions in front,
+ * which broadcast like NumPy's ([M,K] . [B,K,N] -> [B,M,N],
+ * [B,1,M,K] . [C,K,N] -> [B,C,M,N]); an operand shared by several
+ * batches gets the sum of their gradients. linear: x [B,In] . w[Out,In]^T + b[Out]
  * -> [B,Out] (bias AD_TENSOR_NONE: none); x may also be [In]. */
 AD_API ad_tensor ad_matmul(ad_tensor a, ad_tensor b);
 AD_API ad_tensor ad_linear(ad_tensor x, ad_tensor w, ad_tensor bias);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT
- * Matrix products: matmul (plain and batched) and linear (x . w^T + bias).
+ * Matrix products: matmul (plain, or batched with batch dimensions that
+ * broadcast) and linear (x . w^T + bias).
  * Every product, forward and backward, goes through gemm() below: tiny ones
  * to the small path (matmul_small.c), the rest to ad_gemm_f32/f64; the
  * backward rules read transposes in place through the trans flags. */
@@ -49,16 +50,46 @@ static AD_ALWAYS_INLINE void gemm(ad_dtype dt, bool ta, bool tb, size_t m, size_
         ad_gemm_f64(ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
 }
 
-/* ---- matmul: a [M,K] . b [K,N] -> [M,N]; batched a [B,M,K] . b [B,K,N] -> [B,M,N] */
+/* ---- matmul: a [..., M,K] . b [..., K,N] -> [..., M,N]. The dimensions
+ * before the last two are batch dimensions (up to two), which broadcast
+ * like NumPy's: [M,K] . [B,K,N], [B,1,M,K] . [C,K,N] -> [B,C,M,N]. */
 
 typedef struct mm_dims {
     size_t batch, m, k, n;
+    /* the output's batch dimensions (padded to two, outermost first) and
+     * each operand's stride in matrices along them, 0 where it is stretched */
+    size_t bd[2], sa[2], sb[2];
+    /* batches pair one to one (equal batch shapes) */
+    bool same;
+    /* b is one matrix shared by every batch of a, whose batches are
+     * contiguous: the product is one [batch M, K] . [K, N] */
+    bool b_shared;
 } mm_dims;
+
+/* An operand's batch dimension d (0 or 1 of the padded pair); 1 if absent. */
+static size_t batch_dim(const ad_node *x, size_t d)
+{
+    size_t nb = (size_t)x->ndim - 2, off = 2 - nb;
+    return d < off ? 1 : x->dims[d - off];
+}
 
 static mm_dims matmul_dims(const ad_node *a, const ad_node *b)
 {
-    size_t r = a->ndim;
-    mm_dims d = {r == 3 ? a->dims[0] : 1, a->dims[r - 2], a->dims[r - 1], b->dims[r - 1]};
+    size_t ra = a->ndim, rb = b->ndim;
+    mm_dims d = {
+        1, a->dims[ra - 2], a->dims[ra - 1], b->dims[rb - 1], {1, 1}, {0, 0}, {0, 0}, true, false};
+    size_t ra_run = 1, rb_run = 1;
+    for (size_t k = 2; k-- > 0;) {
+        size_t da = batch_dim(a, k), db = batch_dim(b, k);
+        d.bd[k] = da == 1 ? db : da; /* 1 stretches (to 0 too) */
+        d.sa[k] = da == 1 ? 0 : ra_run;
+        d.sb[k] = db == 1 ? 0 : rb_run;
+        ra_run *= da;
+        rb_run *= db;
+        d.same &= da == db;
+    }
+    d.batch = d.bd[0] * d.bd[1];
+    d.b_shared = rb_run == 1 && ra_run == d.batch;
     return d;
 }
 
@@ -75,16 +106,33 @@ static mm_dims matmul_dims(const ad_node *a, const ad_node *b)
 bool ad_shape_matmul(ad_tape *t, ad_node *y, const char *fn)
 {
     const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
-    size_t r = a->ndim;
-    if (r != b->ndim || (r != 2 && r != 3))
-        PAIR_FAIL("%s: expects [M,K] x [K,N] or [B,M,K] x [B,K,N], got %s x %s", fn, a, b);
-    if (r == 3 && a->dims[0] != b->dims[0]) PAIR_FAIL("%s: batch sizes differ: %s x %s", fn, a, b);
-    if (a->dims[r - 1] != b->dims[r - 2])
+    size_t ra = a->ndim, rb = b->ndim;
+    if (ra < 2 || rb < 2)
+        PAIR_FAIL("%s: expects [M,K] x [K,N], each with up to two batch dimensions in front "
+                  "that broadcast, got %s x %s",
+                  fn, a, b);
+    for (size_t k = 0; k < 2; k++) {
+        size_t da = batch_dim(a, k), db = batch_dim(b, k);
+        if (da != db && da != 1 && db != 1) PAIR_FAIL("%s: batch sizes differ: %s x %s", fn, a, b);
+    }
+    if (a->dims[ra - 1] != b->dims[rb - 2])
         PAIR_FAIL("%s: inner dimensions differ: %s x %s", fn, a, b);
+    mm_dims d = matmul_dims(a, b);
+    size_t r = ra > rb ? ra : rb, nb = r - 2;
+    for (size_t k = 0; k < nb; k++)
+        y->dims[k] = d.bd[2 - nb + k];
+    y->dims[r - 2] = d.m;
+    y->dims[r - 1] = d.n;
     y->ndim = (uint8_t)r;
-    memcpy(y->dims, a->dims, r * sizeof *y->dims);
-    y->dims[r - 1] = b->dims[r - 1];
     return true;
+}
+
+/* The offsets (in matrices) of output batch p's operands. */
+static void batch_offsets(const mm_dims *d, size_t p, size_t *pa, size_t *pb)
+{
+    size_t i0 = p / d->bd[1], i1 = p % d->bd[1];
+    *pa = i0 * d->sa[0] + i1 * d->sa[1];
+    *pb = i0 * d->sb[0] + i1 * d->sb[1];
 }
 
 void ad_matmul_forward(ad_tape *t, ad_node *y)
@@ -92,26 +140,43 @@ void ad_matmul_forward(ad_tape *t, ad_node *y)
     const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
     ad_dtype dt = (ad_dtype)y->dtype;
     mm_dims d = matmul_dims(a, b);
-    for (size_t p = 0; p < d.batch; p++)
-        gemm(dt, false, false, d.m, d.n, d.k, cat(a->value, dt, p * d.m * d.k), d.k,
-             cat(b->value, dt, p * d.k * d.n), d.n, false, mat(y->value, dt, p * d.m * d.n), d.n);
+    if (d.b_shared) { /* [batch M, K] . [K, N]: one product */
+        gemm(dt, false, false, d.batch * d.m, d.n, d.k, a->value, d.k, b->value, d.n, false,
+             y->value, d.n);
+        return;
+    }
+    for (size_t p = 0; p < d.batch; p++) {
+        size_t pa = p, pb = p;
+        if (!d.same) batch_offsets(&d, p, &pa, &pb);
+        gemm(dt, false, false, d.m, d.n, d.k, cat(a->value, dt, pa * d.m * d.k), d.k,
+             cat(b->value, dt, pb * d.k * d.n), d.n, false, mat(y->value, dt, p * d.m * d.n), d.n);
+    }
 }
 
-/* C = A B per batch: dA += dC B^T [M,K], dB += A^T dC [K,N]. */
+/* C = A B per batch: dA += dC B^T [M,K], dB += A^T dC [K,N]; an operand
+ * stretched over several batches collects the sum of their products. */
 void ad_matmul_backward(ad_tape *t, ad_node *y)
 {
     const ad_node *a = ad_node_input(t, y, 0), *b = ad_node_input(t, y, 1);
     void *ga = ad_input_grad(t, y, 0), *gb = ad_input_grad(t, y, 1);
     ad_dtype dt = (ad_dtype)y->dtype;
     mm_dims d = matmul_dims(a, b);
+    if (d.b_shared) {
+        const size_t rows = d.batch * d.m;
+        if (ga) gemm(dt, false, true, rows, d.k, d.n, y->grad, d.n, b->value, d.n, true, ga, d.k);
+        if (gb) gemm(dt, true, false, d.k, d.n, rows, a->value, d.k, y->grad, d.n, true, gb, d.n);
+        return;
+    }
     for (size_t p = 0; p < d.batch; p++) {
+        size_t pa = p, pb = p;
+        if (!d.same) batch_offsets(&d, p, &pa, &pb);
         const void *gc = cat(y->grad, dt, p * d.m * d.n);
         if (ga)
-            gemm(dt, false, true, d.m, d.k, d.n, gc, d.n, cat(b->value, dt, p * d.k * d.n), d.n,
-                 true, mat(ga, dt, p * d.m * d.k), d.k);
+            gemm(dt, false, true, d.m, d.k, d.n, gc, d.n, cat(b->value, dt, pb * d.k * d.n), d.n,
+                 true, mat(ga, dt, pa * d.m * d.k), d.k);
         if (gb)
-            gemm(dt, true, false, d.k, d.n, d.m, cat(a->value, dt, p * d.m * d.k), d.k, gc, d.n,
-                 true, mat(gb, dt, p * d.k * d.n), d.n);
+            gemm(dt, true, false, d.k, d.n, d.m, cat(a->value, dt, pa * d.m * d.k), d.k, gc, d.n,
+                 true, mat(gb, dt, pb * d.k * d.n), d.n);
     }
 }
 

@@ -391,11 +391,13 @@ Test(matmul, rejects_mismatched_inner_dimensions_and_names_both_shapes)
     ad_tape_free(t);
 }
 
-Test(matmul, rejects_operands_that_are_not_both_matrices_or_both_batches)
+/* Batch dimensions broadcast (tests/test_matmul_bcast.c), so [2,3,4] x [4,5]
+ * and 4-D operands are products now; a vector is not a matrix. */
+Test(matmul, rejects_operands_that_are_not_matrices)
 {
-    size_t shapes[][2][4] = {{{3}, {3, 4}}, {{2, 3, 4}, {4, 5}}, {{1, 1, 1, 1}, {1, 1, 1, 1}}};
-    size_t nds[][2] = {{1, 2}, {3, 2}, {4, 4}};
-    const char *names[] = {"[3] x [3,4]", "[2,3,4] x [4,5]", "[1,1,1,1] x [1,1,1,1]"};
+    size_t shapes[][2][4] = {{{3}, {3, 4}}, {{2, 3, 4}, {4}}, {{3}, {3}}};
+    size_t nds[][2] = {{1, 2}, {3, 1}, {1, 1}};
+    const char *names[] = {"[3] x [3,4]", "[2,3,4] x [4]", "[3] x [3]"};
     for (int k = 0; k < 3; k++) {
         ad_tape *t = ad_tape_new();
         ad_tensor c = ad_matmul(zeros(t, AD_F64, nds[k][0], shapes[k][0]),
