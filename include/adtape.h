@@ -457,6 +457,91 @@ AD_API ad_scalar ad_tensor_item(ad_tensor x);                /* the one element 
  * tape to fail: the invalid handle's reason goes to ad_last_error(). */
 AD_API ad_tensor ad_stack_scalars(const ad_scalar *xs, size_t n, size_t ndim, const size_t *dims);
 
+/* ------------------------------------- casts, more reductions, indexing
+ * Casts between float32 and float64, reductions beyond sum/mean/max,
+ * cumulative sums, and ops driven by integer indices (int64_t arrays the
+ * op copies to the tape, so the caller's array may go away). An index
+ * outside its bound fails the op with AD_ERR_INVALID naming the index, its
+ * position and the bound ("ad_embedding: index 12 (position 3) is out of
+ * range [0, 10) for the 10 rows of weight [10,4]"). */
+
+/* x converted to dtype dt (AD_F32 or AD_F64; the same dtype gives a copy).
+ * float64 -> float32 rounds to nearest, overflowing to +-Inf; the gradient
+ * is converted back the other way and added, so a float32 network can take
+ * a float64 penalty back. Another dt fails with AD_ERR_DTYPE. */
+AD_API ad_tensor ad_cast(ad_tensor x, ad_dtype dt);
+
+/* min, like ad_max: over all elements (-> [1]) or along an axis (keepdim
+ * keeps it as size 1). The gradient goes to the first minimum of each group
+ * (ties: the first takes it all, as ad_max's first maximum does); a NaN
+ * wins over every number. An empty group fails with AD_ERR_INVALID
+ * ("ad_min: empty tensor [0,3] has no minimum"), as for ad_max and
+ * ad_logsumexp. */
+AD_API ad_tensor ad_min(ad_tensor x);
+AD_API ad_tensor ad_min_axis(ad_tensor x, int axis, bool keepdim);
+/* The product of the elements (an empty product is 1), accumulated in
+ * double. Its gradient (the product of the others) is computed from prefix
+ * and suffix products, never by division: exact when some x are zero. */
+AD_API ad_tensor ad_prod(ad_tensor x);
+AD_API ad_tensor ad_prod_axis(ad_tensor x, int axis, bool keepdim);
+/* log(sum(e^x)), stable (the group's maximum is subtracted first); its
+ * gradient is the group's softmax. A group whose maximum is +-Inf gives that
+ * infinity (all -Inf: -Inf) and a NaN gradient; empty groups fail. */
+AD_API ad_tensor ad_logsumexp(ad_tensor x);
+AD_API ad_tensor ad_logsumexp_axis(ad_tensor x, int axis, bool keepdim);
+/* Variance sum((x - mean)^2) / (n - correction), n the group's size:
+ * correction 1 is the unbiased sample variance (PyTorch's default), 0 the
+ * population's. A correction that is negative or not finite, or that
+ * leaves n - correction <= 0, fails with AD_ERR_INVALID naming n and the
+ * correction. std = sqrt(var); where std is 0 (all elements equal) its
+ * gradient is taken as 0, the subgradient |x| gets at 0 (PyTorch: NaN). */
+AD_API ad_tensor ad_var(ad_tensor x, double correction);
+AD_API ad_tensor ad_var_axis(ad_tensor x, int axis, bool keepdim, double correction);
+AD_API ad_tensor ad_std(ad_tensor x, double correction);
+AD_API ad_tensor ad_std_axis(ad_tensor x, int axis, bool keepdim, double correction);
+/* The L1 (p = 1, sum |x|) or L2 (p = 2, sqrt(sum x^2), without overflow
+ * or underflow in between) norm; other p fail with AD_ERR_INVALID. An empty
+ * group's norm is 0. Gradients: L1 sign(x) (0 at x = 0); L2 x / norm, taken
+ * as 0 where the norm is 0 (as PyTorch). */
+AD_API ad_tensor ad_norm(ad_tensor x, double p);
+AD_API ad_tensor ad_norm_axis(ad_tensor x, double p, int axis, bool keepdim);
+/* Running sums along an axis, shaped like x: y[.., j, ..] = sum over k <= j
+ * of x[.., k, ..] (accumulated in double). */
+AD_API ad_tensor ad_cumsum(ad_tensor x, int axis);
+
+/* The (flat) index of the first maximum or minimum of x into *idx, or
+ * along an axis one index per group into idx[0..n), n the number of groups
+ * (numel(x) / dims[axis], row-major over the other dimensions; another n
+ * fails with AD_ERR_SHAPE). A NaN wins, as in ad_max. They record nothing
+ * and have no gradient; errors (bad handle or axis, an empty group) go to
+ * x's tape like an op's, and the call returns the tape's error. */
+AD_API ad_status ad_argmax(ad_tensor x, int64_t *idx);
+AD_API ad_status ad_argmin(ad_tensor x, int64_t *idx);
+AD_API ad_status ad_argmax_axis(ad_tensor x, int axis, int64_t *idx, size_t n);
+AD_API ad_status ad_argmin_axis(ad_tensor x, int axis, int64_t *idx, size_t n);
+
+/* Slices of x along an axis at idx[0..n), in that order (repeats allowed):
+ * x's shape with dims[axis] = n. The backward scatter-adds, so a repeated
+ * index collects the gradient of every copy. */
+AD_API ad_tensor ad_index_select(ad_tensor x, int axis, const int64_t *idx, size_t n);
+/* torch.gather: idx has shape (ndim, dims), x's number of dimensions and,
+ * off the axis, dimensions no larger than x's; y has idx's shape and
+ * y[p] = x[p with its axis coordinate replaced by idx[p]]. The backward
+ * scatter-adds. */
+AD_API ad_tensor ad_gather(ad_tensor x, int axis, const int64_t *idx, size_t ndim,
+                           const size_t *dims);
+/* Embedding lookup: the rows of weight [V,D] at idx (shape (ndim, dims),
+ * 1 to 3 dimensions) -> dims + [D]. The backward scatter-adds into the
+ * weight's rows, so a token seen k times collects k gradients. */
+AD_API ad_tensor ad_embedding(ad_tensor weight, const int64_t *idx, size_t ndim,
+                              const size_t *dims);
+/* A constant of dtype dt and shape dims + [classes] (idx has shape (ndim,
+ * dims), 1 to 3 dimensions): 1 at each index's class, 0 elsewhere. No
+ * gradient. A NULL t returns the invalid handle, its reason in
+ * ad_last_error(). */
+AD_API ad_tensor ad_one_hot(ad_tape *t, ad_dtype dt, const int64_t *idx, size_t ndim,
+                            const size_t *dims, size_t classes);
+
 /* --------------------------------------------------------------- backward
  * A sweep zeroes the adjoints of all tape nodes, seeds the output and walks
  * the tape backwards, adding into parameter gradients (+=). A tape may be

@@ -96,7 +96,22 @@
     X(MSE,         mse_loss,              2,  ad_shape_pair,      NULL)                            \
     X(HALF_SSE,    half_sse_loss,         2,  ad_shape_pair,      NULL)                            \
     X(BCE_LOGITS,  bce_with_logits,       2,  ad_shape_pair,      NULL)                            \
-    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)
+    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)                            \
+    /* cast.c: float32 <-> float64 (attr_i[0]: the target dtype) */                               \
+    X(CAST,        cast,                  1,  ad_shape_cast,      NULL)                            \
+    /* reduce_more.c: attributes as reduce.c's */                                                  \
+    X(MIN,         min,                   1,  ad_shape_min,       NULL)                            \
+    X(PROD,        prod,                  1,  ad_shape_reduce,    NULL)                            \
+    X(CUMSUM,      cumsum,                1,  ad_shape_cumsum,    NULL)                            \
+    /* reduce_stats.c: attributes as reduce.c's, attr_f[0] the correction or p */                  \
+    X(LOGSUMEXP,   logsumexp,             1,  ad_shape_logsumexp, NULL)                            \
+    X(VAR,         var,                   1,  ad_shape_var,       NULL)                            \
+    X(STD,         std,                   1,  ad_shape_var,       NULL)                            \
+    X(NORM,        norm,                  1,  ad_shape_norm,      NULL)                            \
+    /* index.c: int64_t indices, copied to the tape, in y->ctx */                                   \
+    X(INDEX_SELECT, index_select,         1,  ad_shape_index_select, NULL)                         \
+    X(GATHER,      gather,                1,  ad_shape_gather,    NULL)                            \
+    X(EMBEDDING,   embedding,             1,  ad_shape_embedding, NULL)
 /* clang-format on */
 
 #endif

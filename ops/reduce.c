@@ -3,30 +3,12 @@
  * Attributes (ops.h): attr_i[0] = normalised axis or -1 for all elements,
  * attr_i[1] = keepdim; attr_i[2] = 1 when an *_axis function recorded it, so
  * the shape rule can tell a user's axis -1 (the last) from "all elements". */
-#include "ops.h"
+#include "reduce.h"
 
 #include "kernels/vmath.h"
 
 #include <math.h>
 #include <string.h>
-
-/* x viewed as [outer, n, inner] with n the reduced extent; y is [outer, inner]. */
-typedef struct red_dims {
-    size_t outer, n, inner;
-} red_dims;
-
-static red_dims red_geometry(const ad_node *x, int64_t axis)
-{
-    red_dims g = {1, x->numel, 1};
-    if (axis < 0) return g;
-    size_t a = (size_t)axis;
-    g.n = x->dims[a];
-    for (size_t d = 0; d < a; d++)
-        g.outer *= x->dims[d];
-    for (size_t d = a + 1; d < x->ndim; d++)
-        g.inner *= x->dims[d];
-    return g;
-}
 
 /* Shared by all three: [1] over all elements; along an axis the axis is
  * dropped, or kept as 1 with keepdim (a 1-D input without keepdim gives [1]). */
@@ -201,16 +183,20 @@ ad_tensor ad_mean_axis(ad_tensor x, int axis, bool keepdim)
 
 bool ad_shape_max(ad_tape *t, ad_node *y, const char *fn)
 {
-    if (!ad_shape_reduce(t, y, fn)) return false;
+    return ad_shape_reduce(t, y, fn) && ad_reduce_nonempty(t, y, fn, "maximum");
+}
+
+bool ad_reduce_nonempty(ad_tape *t, const ad_node *y, const char *fn, const char *what)
+{
     const ad_node *x = ad_node_input(t, y, 0);
     if (red_geometry(x, y->attr_i[0]).n > 0) return true;
     char s[AD_SHAPE_STR];
     ad_shape_str(x->ndim, x->dims, s);
     if (y->attr_i[0] < 0)
-        ad_tape_fail(t, AD_ERR_INVALID, "%s: empty tensor %s has no maximum", fn, s);
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: empty tensor %s has no %s", fn, s, what);
     else
-        ad_tape_fail(t, AD_ERR_INVALID, "%s: axis %d of shape %s is empty: no maximum", fn,
-                     (int)y->attr_i[0], s);
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: axis %d of shape %s is empty: no %s", fn,
+                     (int)y->attr_i[0], s, what);
     return false;
 }
 

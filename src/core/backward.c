@@ -122,7 +122,9 @@ static ad_status run(ad_tape *t, const char *fn)
             for (size_t i = 0; i < y->n_in; i++) {
                 ad_node *x = ad_node_input(t, y, i);
                 /* the message names y: its rule produced the bad input gradient */
-                if (x->needs_grad && !ad_anomaly_check(t, y, x->grad, x->numel, true)) break;
+                if (x->needs_grad &&
+                    !ad_anomaly_check_dt(t, y, x->grad, (ad_dtype)x->dtype, x->numel, true))
+                    break;
             }
             if (t->err != AD_OK) return t->err;
         }

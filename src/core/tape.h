@@ -219,6 +219,10 @@ int ad_axis_norm(ad_tape *t, const char *fn, int axis, const ad_node *x);
  * verdict does not depend on where a 0 is. */
 size_t ad_shape_nonzero_product(size_t ndim, const size_t *dims);
 bool ad_anomaly_check(ad_tape *t, const ad_node *y, const void *buf, size_t n, bool backward);
+/* The same for a buffer of dtype dt: an input's gradient, whose dtype is
+ * not y's when y is a cast. */
+bool ad_anomaly_check_dt(ad_tape *t, const ad_node *y, const void *buf, ad_dtype dt, size_t n,
+                         bool backward);
 /* Anomaly mode for leaf node k (what: "variable", "parameter", ...): fails t
  * naming fn and the first NaN or Inf in its value; true when all are finite. */
 bool ad_anomaly_check_leaf(ad_tape *t, const char *fn, const char *what, size_t k);
