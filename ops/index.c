@@ -270,20 +270,34 @@ static gather_walk gather_plan(const ad_node *x, const ad_node *y)
     return w;
 }
 
-/* Runs BODY with p the flat index into y (and the index array) and xi the
- * flat index into x of the element it takes. */
+/* Runs BODY with q the flat index into y (and the index array) and xi the
+ * flat index into x of the element it takes. base is the offset of the
+ * three outer coordinates off the axis, so the inner loop adds the index
+ * (and, when the axis is not the last, the inner coordinate). */
 #define GATHER_EACH(w, idx, BODY)                                                                  \
     do {                                                                                           \
-        size_t p = 0, c_[4];                                                                       \
-        for (c_[0] = 0; c_[0] < (w).d[0]; c_[0]++)                                                 \
-            for (c_[1] = 0; c_[1] < (w).d[1]; c_[1]++)                                             \
-                for (c_[2] = 0; c_[2] < (w).d[2]; c_[2]++)                                         \
-                    for (c_[3] = 0; c_[3] < (w).d[3]; c_[3]++, p++) {                              \
-                        size_t xi = 0;                                                             \
-                        for (size_t k_ = 0; k_ < 4; k_++)                                          \
-                            xi += (k_ == (w).axis ? (size_t)(idx)[p] : c_[k_]) * (w).xs[k_];       \
+        const size_t sa_ = (w).xs[(w).axis], s3_ = (w).axis == 3 ? 0 : (w).xs[3];                  \
+        size_t p = 0;                                                                              \
+        for (size_t c0_ = 0; c0_ < (w).d[0]; c0_++)                                                \
+            for (size_t c1_ = 0; c1_ < (w).d[1]; c1_++)                                            \
+                for (size_t c2_ = 0; c2_ < (w).d[2]; c2_++, p += (w).d[3]) {                       \
+                    const size_t base_ = ((w).axis == 0 ? 0 : c0_ * (w).xs[0]) +                   \
+                                         ((w).axis == 1 ? 0 : c1_ * (w).xs[1]) +                   \
+                                         ((w).axis == 2 ? 0 : c2_ * (w).xs[2]);                    \
+                    const int64_t *ix_ = (idx) + p;                                                \
+                    if (s3_ == 0) { /* along the last axis: a row of x */                          \
+                        for (size_t c3_ = 0; c3_ < (w).d[3]; c3_++) {                              \
+                            const size_t xi = base_ + (size_t)ix_[c3_], q = p + c3_;               \
+                            BODY;                                                                  \
+                        }                                                                          \
+                        continue;                                                                  \
+                    }                                                                              \
+                    for (size_t c3_ = 0; c3_ < (w).d[3]; c3_++) {                                  \
+                        const size_t xi = base_ + c3_ * s3_ + (size_t)ix_[c3_] * sa_;              \
+                        const size_t q = p + c3_;                                                  \
                         BODY;                                                                      \
                     }                                                                              \
+                }                                                                                  \
     } while (0)
 
 void ad_gather_forward(ad_tape *t, ad_node *y)
@@ -294,11 +308,11 @@ void ad_gather_forward(ad_tape *t, ad_node *y)
     if (y->dtype == AD_F32) {
         const float *xv = x->value;
         float *yv = y->value;
-        GATHER_EACH(w, s->idx, yv[p] = xv[xi]);
+        GATHER_EACH(w, s->idx, yv[q] = xv[xi]);
     } else {
         const double *xv = x->value;
         double *yv = y->value;
-        GATHER_EACH(w, s->idx, yv[p] = xv[xi]);
+        GATHER_EACH(w, s->idx, yv[q] = xv[xi]);
     }
 }
 
@@ -313,11 +327,11 @@ void ad_gather_backward(ad_tape *t, ad_node *y)
     if (y->dtype == AD_F32) {
         const float *gy = y->grad;
         float *gx = gxv;
-        GATHER_EACH(w, s->idx, gx[xi] += gy[p]);
+        GATHER_EACH(w, s->idx, gx[xi] += gy[q]);
     } else {
         const double *gy = y->grad;
         double *gx = gxv;
-        GATHER_EACH(w, s->idx, gx[xi] += gy[p]);
+        GATHER_EACH(w, s->idx, gx[xi] += gy[q]);
     }
 }
 

@@ -314,6 +314,22 @@ bool ad_shape_cumsum(ad_tape *t, ad_node *y, const char *fn)
     do {                                                                                           \
         const T *src = srcv;                                                                       \
         T *dst = dstv;                                                                             \
+        if (g.inner == 1 && !reverse) { /* contiguous rows: the common case, one running sum */    \
+            for (size_t o = 0; o < g.outer; o++) {                                                 \
+                double s = 0.0;                                                                    \
+                for (size_t j = o * g.n; j < (o + 1) * g.n; j++)                                   \
+                    dst[j] = add ? dst[j] + (T)(s += (double)src[j]) : (T)(s += (double)src[j]);   \
+            }                                                                                      \
+            break;                                                                                 \
+        }                                                                                          \
+        if (g.inner == 1) {                                                                        \
+            for (size_t o = 0; o < g.outer; o++) {                                                 \
+                double s = 0.0;                                                                    \
+                for (size_t j = (o + 1) * g.n; j-- > o * g.n;)                                     \
+                    dst[j] = add ? dst[j] + (T)(s += (double)src[j]) : (T)(s += (double)src[j]);   \
+            }                                                                                      \
+            break;                                                                                 \
+        }                                                                                          \
         for (size_t o = 0; o < g.outer; o++) {                                                     \
             const size_t base = o * g.n * g.inner;                                                 \
             for (size_t i = 0; i < g.inner; i++)                                                   \

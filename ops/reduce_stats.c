@@ -134,9 +134,18 @@ static void store(ad_node *y, const double *v)
 }
 
 /* Runs BODY for every element of x with j, i its place in the group and
- * k = o * inner + i its group's (y's) index; xi is its flat index. */
+ * k = o * inner + i its group's (y's) index; xi is its flat index. The
+ * innermost loop runs along memory: over j for contiguous rows (inner 1),
+ * else over i, so either vectorises. */
 #define EACH_ELEMENT(BODY)                                                                         \
     do {                                                                                           \
+        if (g.inner == 1) {                                                                        \
+            for (size_t k = 0; k < g.outer; k++)                                                   \
+                for (size_t xi = k * g.n; xi < (k + 1) * g.n; xi++) {                              \
+                    BODY;                                                                          \
+                }                                                                                  \
+            break;                                                                                 \
+        }                                                                                          \
         for (size_t o = 0; o < g.outer; o++)                                                       \
             for (size_t j = 0; j < g.n; j++)                                                       \
                 for (size_t i = 0; i < g.inner; i++) {                                             \
