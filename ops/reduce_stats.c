@@ -184,7 +184,7 @@ bool ad_shape_logsumexp(ad_tape *t, ad_node *y, const char *fn)
     do {                                                                                           \
         const T *xv = x->value;                                                                    \
         for (size_t k = 0; k < y->numel; k++) {                                                    \
-            mx[k] = -INFINITY;                                                                     \
+            mx[k] = -(double)INFINITY;                                                             \
             out[k] = 0.0;                                                                          \
         }                                                                                          \
         EACH_ELEMENT(const double v = (double)xv[xi]; mx[k] = v > mx[k] || isnan(v) ? v : mx[k]);  \

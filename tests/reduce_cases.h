@@ -46,7 +46,7 @@ static inline ad_tensor rapply(const rcase *c, ad_tensor x)
 /* The reduction of one group of n values, strided by `step`, in double. */
 static inline double rnaive_group(const rcase *c, const double *x, size_t n, size_t step)
 {
-    double acc = c->op == R_PROD ? 1.0 : 0.0, mean = 0.0, m = -INFINITY;
+    double acc = c->op == R_PROD ? 1.0 : 0.0, mean = 0.0, m = -(double)INFINITY;
     for (size_t j = 0; j < n; j++) {
         double v = x[j * step];
         mean += v / (double)n;
