@@ -348,3 +348,47 @@ Test(index, one_hot_rejects_classes_out_of_range_and_bad_arguments)
     cr_assert(strstr(ad_last_error(), "ad_one_hot: the tape is NULL") != NULL, "%s",
               ad_last_error());
 }
+
+/* ---- no tape: every issue-20 call names itself in ad_last_error */
+
+static void expect_named(const char *fn)
+{
+    const char *m = ad_last_error();
+    size_t n = strlen(fn);
+    cr_expect(strncmp(m, fn, n) == 0 && m[n] == ':', "\"%s\" does not name %s", m, fn);
+}
+
+#define NAMED(fn, call)                                                                            \
+    do {                                                                                           \
+        ad_set_last_error("");                                                                     \
+        (void)(call);                                                                              \
+        expect_named(fn);                                                                          \
+    } while (0)
+
+Test(index, issue_20_calls_on_zeroed_handles_name_themselves)
+{
+    ad_tensor z = {0};
+    int64_t i = 0, out[1];
+    NAMED("ad_cast", ad_cast(z, AD_F64));
+    NAMED("ad_min", ad_min(z));
+    NAMED("ad_min_axis", ad_min_axis(z, 0, false));
+    NAMED("ad_prod", ad_prod(z));
+    NAMED("ad_prod_axis", ad_prod_axis(z, 0, false));
+    NAMED("ad_logsumexp", ad_logsumexp(z));
+    NAMED("ad_logsumexp_axis", ad_logsumexp_axis(z, 0, false));
+    NAMED("ad_var", ad_var(z, 1));
+    NAMED("ad_var_axis", ad_var_axis(z, 0, false, 1));
+    NAMED("ad_std", ad_std(z, 1));
+    NAMED("ad_std_axis", ad_std_axis(z, 0, false, 1));
+    NAMED("ad_norm", ad_norm(z, 2));
+    NAMED("ad_norm_axis", ad_norm_axis(z, 2, 0, false));
+    NAMED("ad_cumsum", ad_cumsum(z, 0));
+    NAMED("ad_argmax", ad_argmax(z, out));
+    NAMED("ad_argmin", ad_argmin(z, out));
+    NAMED("ad_argmax_axis", ad_argmax_axis(z, 0, out, 1));
+    NAMED("ad_argmin_axis", ad_argmin_axis(z, 0, out, 1));
+    NAMED("ad_index_select", ad_index_select(z, 0, &i, 1));
+    NAMED("ad_gather", ad_gather(z, 0, &i, 1, (size_t[]){1}));
+    NAMED("ad_embedding", ad_embedding(z, &i, 1, (size_t[]){1}));
+    NAMED("ad_one_hot", ad_one_hot(NULL, AD_F32, &i, 1, (size_t[]){1}, 2));
+}

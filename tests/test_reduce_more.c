@@ -239,6 +239,29 @@ Test(reduce_more, cumsum_matches_hand_values_in_both_dtypes_along_each_axis)
     }
 }
 
+Test(reduce_more, cumsum_float32_matches_float64_along_every_axis)
+{
+    for (size_t s = 0; s < N_RSHAPES; s++) {
+        size_t nd = rshapes[s][0], n = 1;
+        for (size_t d = 0; d < nd; d++)
+            n *= rshapes[s][1 + d];
+        double *v = random_values(n, 90 + s);
+        ad_tape *t = ad_tape_new();
+        ad_tensor x64 = tensor_from(t, AD_F64, nd, rshapes[s] + 1, v, false);
+        ad_tensor x32 = tensor_from(t, AD_F32, nd, rshapes[s] + 1, v, false);
+        for (int a = 0; a < (int)nd; a++) {
+            ad_tensor y64 = ad_cumsum(x64, a), y32 = ad_cumsum(x32, a);
+            for (size_t i = 0; i < n; i++) {
+                double w = ad_tensor_get(y64, i), g = ad_tensor_get(y32, i);
+                cr_assert(fabs(g - w) <= 1e-6 * (1 + fabs(w)), "shape %zu axis %d [%zu]: %g vs %g",
+                          s, a, i, g, w);
+            }
+        }
+        ad_tape_free(t);
+        free(v);
+    }
+}
+
 /* float32 running sums are double: 10^5 terms of 0.1 stay within float rounding */
 Test(reduce_more, cumsum_of_float32_accumulates_in_double)
 {
