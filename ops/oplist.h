@@ -96,7 +96,11 @@
     X(MSE,         mse_loss,              2,  ad_shape_pair,      NULL)                            \
     X(HALF_SSE,    half_sse_loss,         2,  ad_shape_pair,      NULL)                            \
     X(BCE_LOGITS,  bce_with_logits,       2,  ad_shape_pair,      NULL)                            \
-    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)
+    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)                            \
+    /* norm.c, dropout.c: normalisation and regularisation (weight, bias optional) */              \
+    X(LAYER_NORM,  layer_norm,            3,  ad_shape_layer_norm, NULL)                           \
+    X(BATCH_NORM,  batch_norm,            3,  ad_shape_batch_norm, NULL)                           \
+    X(DROPOUT,     dropout,               1,  ad_shape_dropout,   NULL)
 /* clang-format on */
 
 #endif
