@@ -8,6 +8,8 @@
 
 #include "common.h"
 
+#include <criterion/redirect.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,6 +397,34 @@ Test(nn_options, early_stopping_without_a_stop_keeps_the_best_epoch)
     cr_assert(params_equal(m, ref));
     ad_nn_history_free(&h);
     ad_nn_free(m), ad_nn_free(ref);
+}
+
+/* Unless quiet, the stop is told in one line after the epoch's own. */
+Test(nn_options, early_stopping_prints_the_epoch_it_stopped_at_and_the_best,
+     .init = cr_redirect_stderr)
+{
+    ad_nn_data train, val;
+    es_data(&train, &val);
+    ad_nn *m = es_model();
+    ad_opt *o = opt_over(m, (ad_opt_config){.kind = AD_OPT_ADAM, .lr = 0.01});
+    ad_nn_train_opts to = {.epochs = 200, .batch_size = 8, .seed = 2, .patience = 3, .name = "es"};
+    ad_nn_history h = {0};
+    cr_assert_eq(ad_nn_train(m, o, &train, &val, &to, &h), AD_OK, "%s", ad_last_error());
+    fflush(stderr);
+    FILE *f = cr_get_redirected_stderr();
+    char line[512], last[512] = "", want[160];
+    size_t lines = 0;
+    while (fgets(line, sizeof line, f))
+        strcpy(last, line), lines++;
+    cr_assert_eq(lines, h.n + 1, "one line per epoch and the stop");
+    snprintf(want, sizeof want,
+             "es early stop at epoch %zu: best val loss %.4g at epoch %zu "
+             "restored\n",
+             h.n, h.val_loss[h.best_epoch - 1], h.best_epoch);
+    cr_assert_str_eq(last, want);
+    ad_nn_history_free(&h);
+    ad_opt_free(o);
+    ad_nn_free(m);
 }
 
 Test(nn_options, early_stopping_needs_validation_data_and_a_sane_min_delta)
