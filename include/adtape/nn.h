@@ -140,7 +140,9 @@ AD_API const char *ad_nn_head_name(ad_nn_head h);
 
 /* Records the network on x's tape: x [B, inputs] (or [inputs]) in the model's
  * dtype -> logits [B, outputs]. The head is not applied (losses take logits).
- * Not reentrant: one forward at a time per model. */
+ * Dropout layers drop only in training mode (ad_nn_set_training), each
+ * forward drawing fresh masks from the model's generator. Not reentrant:
+ * one forward at a time per model. */
 AD_API ad_tensor ad_nn_forward(ad_nn *m, ad_tensor x);
 /* The head applied to logits: identity, sigmoid or softmax over the last axis. */
 AD_API ad_tensor ad_nn_predict(const ad_nn *m, ad_tensor logits);
