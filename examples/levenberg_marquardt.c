@@ -19,7 +19,7 @@ static float xs[N], ys[N];
 
 static ad_nn *model(void)
 {
-    static const ad_nn_layer_spec hidden[] = {{10, AD_ACT_TANH, 0, false}};
+    static const ad_nn_layer_spec hidden[] = {{10, AD_ACT_TANH, 0, false, 0, false}};
     ad_nn_spec s = {.inputs = 1,
                     .n_hidden = 1,
                     .hidden = hidden,

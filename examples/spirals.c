@@ -41,9 +41,9 @@ int main(int argc, char **argv)
     ad_nn_make_spirals(PER_CLASS, 2.0, 0.03, 1, xtr, ltr);
     ad_nn_make_spirals(VAL_PER_CLASS, 2.0, 0.03, 2, xva, lva);
 
-    const ad_nn_layer_spec hidden[] = {{32, AD_ACT_RELU, 0, false},
-                                       {32, AD_ACT_RELU, 1, false}, /* h2 = f(h1) + h1 */
-                                       {32, AD_ACT_RELU, 1, false}};
+    const ad_nn_layer_spec hidden[] = {{32, AD_ACT_RELU, 0, false, 0, false},
+                                       {32, AD_ACT_RELU, 1, false, 0, false}, /* h2 = f(h1) + h1 */
+                                       {32, AD_ACT_RELU, 1, false, 0, false}};
     ad_nn_spec spec = {.inputs = 2,
                        .n_hidden = 3,
                        .hidden = hidden,

@@ -34,7 +34,7 @@ int main(int argc, char **argv)
     }
     static const float x[] = {0, 0, 0, 1, 1, 0, 1, 1};
     static const float y[] = {0, 1, 1, 0};
-    const ad_nn_layer_spec hidden[] = {{2, AD_ACT_TANH, 0, false}};
+    const ad_nn_layer_spec hidden[] = {{2, AD_ACT_TANH, 0, false, 0, false}};
     ad_nn_spec spec = {.inputs = 2,
                        .n_hidden = 1,
                        .hidden = hidden,

@@ -541,6 +541,44 @@ AD_API ad_tensor ad_embedding(ad_tensor weight, const int64_t *idx, size_t ndim,
  * ad_last_error(). */
 AD_API ad_tensor ad_one_hot(ad_tape *t, ad_dtype dt, const int64_t *idx, size_t ndim,
                             const size_t *dims, size_t classes);
+/* ---------------------------------------- normalisation and regularisation
+ * Training and evaluation differ for batch_norm and dropout, and each takes
+ * an explicit `training` flag (as PyTorch's functional forms do) rather than
+ * reading the tape's recording switch: a gradient check evaluates with
+ * recording off, and must see the same function it differentiates. The
+ * affine weight and bias are optional: pass AD_TENSOR_NONE for either. The
+ * statistics are computed in double for both dtypes, two-pass (the mean,
+ * then the squares about it), and the backwards are fused (one node, no
+ * intermediate tensors). eps must be > 0 and finite (else AD_ERR_INVALID). */
+
+/* Layer normalisation over the last k dims of x (1 <= k <= ndim): each
+ * group of those dims is shifted to mean 0 and scaled to variance 1 (the
+ * biased variance, plus eps), then multiplied by weight and shifted by
+ * bias, both shaped like the last k dims of x. Gives x's shape. Errors name
+ * the op and the values: "ad_layer_norm: weight has shape [3]; expected [4]
+ * (the last 1 dims of x [2,4])". */
+AD_API ad_tensor ad_layer_norm(ad_tensor x, size_t k, ad_tensor weight, ad_tensor bias, double eps);
+/* Batch normalisation of x [N,C] or [N,C,...] (NCHW) per channel c:
+ * (x - mean_c) / sqrt(var_c + eps) * weight[c] + bias[c], weight and bias
+ * [C]. In training the statistics are the batch's (the biased variance over
+ * the N x (H x W ...) values of each channel; fewer than two values fails
+ * with AD_ERR_INVALID) and, when given, the running statistics are updated
+ * as PyTorch does: running = (1 - momentum) running + momentum batch, the
+ * variance unbiased (m / (m - 1)); momentum in [0, 1] (PyTorch's default is
+ * 0.1). In evaluation (training false) running_mean and running_var are
+ * used and must be given. They are parameters [C] of x's dtype, read or
+ * written when the op is recorded (not by the sweep); they are never
+ * recorded and receive no gradient. Pass both or neither (NULL). */
+AD_API ad_tensor ad_batch_norm(ad_tensor x, ad_tensor weight, ad_tensor bias,
+                               ad_param *running_mean, ad_param *running_var, bool training,
+                               double momentum, double eps);
+/* Inverted dropout: in training each element is kept with probability
+ * 1 - p and scaled by 1/(1 - p), or set to 0 (a dropped NaN or Inf too),
+ * the mask drawn from rng (which advances; the same state gives the same
+ * mask) and held for the backward. With training false or p = 0 it is the
+ * identity: x itself comes back and rng (then allowed NULL) is not touched.
+ * p outside [0, 1), NaN included, fails with AD_ERR_INVALID. */
+AD_API ad_tensor ad_dropout(ad_tensor x, double p, bool training, ad_rng *rng);
 
 /* --------------------------------------------------------------- backward
  * A sweep zeroes the adjoints of all tape nodes, seeds the output and walks

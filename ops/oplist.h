@@ -111,7 +111,12 @@
     /* index.c: int64_t indices, copied to the tape, in y->ctx */                                   \
     X(INDEX_SELECT, index_select,         1,  ad_shape_index_select, NULL)                         \
     X(GATHER,      gather,                1,  ad_shape_gather,    NULL)                            \
-    X(EMBEDDING,   embedding,             1,  ad_shape_embedding, NULL)
+    X(EMBEDDING,   embedding,             1,  ad_shape_embedding, NULL)                           \
+    /* norm.c, dropout.c: normalisation and regularisation (weight, bias optional) */              \
+    X(LAYER_NORM,  layer_norm,            3,  ad_shape_layer_norm, NULL)                           \
+    X(BATCH_NORM,  batch_norm,            3,  ad_shape_batch_norm, NULL)                           \
+    X(DROPOUT,     dropout,               1,  ad_shape_dropout,   NULL)                            \
+    /* new families go above this line, each row ending in a backslash */
 /* clang-format on */
 
 #endif

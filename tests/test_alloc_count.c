@@ -103,7 +103,7 @@ Test(alloc_count, a_whole_training_run_allocates_and_frees_only_through_the_allo
     float x[2 * N * 2];
     int32_t labels[2 * N];
     ad_nn_make_spirals(N, 1.0, 0.05, 7, x, labels);
-    ad_nn_layer_spec hidden[1] = {{8, AD_ACT_TANH, 0, false}};
+    ad_nn_layer_spec hidden[1] = {{8, AD_ACT_TANH, 0, false, 0, false}};
     ad_nn_spec spec = {.inputs = 2,
                        .n_hidden = 1,
                        .hidden = hidden,

@@ -11,7 +11,7 @@
 
 static ad_nn *tiny_model(void)
 {
-    static const ad_nn_layer_spec hidden = {3, AD_ACT_TANH, 0, false};
+    static const ad_nn_layer_spec hidden = {3, AD_ACT_TANH, 0, false, 0, false};
     ad_nn_spec spec = {2,      1, &hidden, 2, AD_HEAD_SOFTMAX, AD_LOSS_DEFAULT, AD_INIT_DEFAULT,
                        AD_F32, 7, 0};
     ad_nn *m = ad_nn_new(&spec);

@@ -30,7 +30,8 @@ static ad_tensor loss_graph(ad_tape *t, ad_param *const *params, size_t n, void 
 /* 3 -> 4 (act) -> 4 (act, + h1) -> 3 (act, + x P) -> head */
 static void check(ad_nn_act act, ad_nn_head head, ad_nn_loss_kind loss, ad_nn_init init)
 {
-    ad_nn_layer_spec h[] = {{4, act, 0, false}, {4, act, 1, false}, {3, act, 2, true}};
+    ad_nn_layer_spec h[] = {
+        {4, act, 0, false, 0, false}, {4, act, 1, false, 0, false}, {3, act, 2, true, 0, false}};
     size_t outputs = head == AD_HEAD_IDENTITY ? 2 : head == AD_HEAD_LOGISTIC ? 1 : 3;
     ad_nn_spec s = {.inputs = IN,
                     .n_hidden = 3,

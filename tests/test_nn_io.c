@@ -25,7 +25,7 @@ static ad_nn *deep_model(size_t depth, uint64_t seed)
 {
     ad_nn_layer_spec *h = calloc(depth, sizeof *h);
     for (size_t i = 0; i < depth; i++)
-        h[i] = (ad_nn_layer_spec){3, AD_ACT_LEAKY_RELU, i >= 2 ? 2 : 0, false};
+        h[i] = (ad_nn_layer_spec){3, AD_ACT_LEAKY_RELU, i >= 2 ? 2 : 0, false, 0, false};
     ad_nn_spec s = {.inputs = 2,
                     .n_hidden = depth,
                     .hidden = h,
@@ -65,7 +65,7 @@ Test(nn_io, a_deep_model_with_a_long_description_saves_and_loads)
 
 static ad_nn *small_model(void)
 {
-    static const ad_nn_layer_spec h[] = {{5, AD_ACT_TANH, 0, false}};
+    static const ad_nn_layer_spec h[] = {{5, AD_ACT_TANH, 0, false, 0, false}};
     ad_nn_spec s = {
         .inputs = 2, .n_hidden = 1, .hidden = h, .outputs = 2, .head = AD_HEAD_SOFTMAX, .seed = 4};
     ad_nn *m = ad_nn_new(&s);

@@ -38,7 +38,7 @@ static ad_nn *regression_model(void)
         xs[i] = -3.0f + 6.0f * (float)i / (N - 1);
         ys[i] = sinf(xs[i]) + 0.3f * cosf(2 * xs[i]);
     }
-    static const ad_nn_layer_spec h[] = {{8, AD_ACT_TANH, 0, false}};
+    static const ad_nn_layer_spec h[] = {{8, AD_ACT_TANH, 0, false, 0, false}};
     ad_nn_spec s = {.inputs = 1,
                     .n_hidden = 1,
                     .hidden = h,

@@ -21,7 +21,7 @@ static const float clean_y[N] = {0, 1, 1, 0, 1, 0, 1, 0};
 /* 2-4 tanh-1 logistic, float32 */
 static ad_nn *small_model(void)
 {
-    static const ad_nn_layer_spec h[] = {{4, AD_ACT_TANH, 0, false}};
+    static const ad_nn_layer_spec h[] = {{4, AD_ACT_TANH, 0, false, 0, false}};
     ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 2,
                                        .n_hidden = 1,
                                        .hidden = h,
@@ -357,7 +357,7 @@ static ad_nn *lm_model(void)
         lm_x[i] = -2.0f + 4.0f * (float)i / (LN - 1);
         lm_y[i] = sinf(lm_x[i]);
     }
-    static const ad_nn_layer_spec h[] = {{4, AD_ACT_TANH, 0, false}};
+    static const ad_nn_layer_spec h[] = {{4, AD_ACT_TANH, 0, false, 0, false}};
     ad_nn *m = ad_nn_new(&(ad_nn_spec){.inputs = 1,
                                        .n_hidden = 1,
                                        .hidden = h,
@@ -408,7 +408,7 @@ Test(nn_numeric, levenberg_marquardt_keeps_its_last_weights_when_the_data_turns_
  * its derivative for w1 (w2 x = 1e310) is not. */
 Test(nn_numeric, levenberg_marquardt_stops_at_an_infinite_jacobian)
 {
-    static const ad_nn_layer_spec h[] = {{1, AD_ACT_IDENTITY, 0, false}};
+    static const ad_nn_layer_spec h[] = {{1, AD_ACT_IDENTITY, 0, false, 0, false}};
     ad_nn_spec s = {.inputs = 1, .n_hidden = 1, .hidden = h, .outputs = 1, .dtype = AD_F64};
     ad_nn *m = ad_nn_new(&s);
     cr_assert_not_null(m);
@@ -520,7 +520,7 @@ Test(nn_numeric, no_optimizer_at_any_scale_leaves_a_non_finite_weight_or_moment)
 {
     static const double lrs[] = {1e-2, 1e2, 1e8, 1e14, 1e20, 1e26, 1e30, 1e34, 3e38};
     static const float scales[] = {1, 1e10f, 1e18f};
-    static const ad_nn_layer_spec h[] = {{3, AD_ACT_TANH, 0, false}};
+    static const ad_nn_layer_spec h[] = {{3, AD_ACT_TANH, 0, false, 0, false}};
     for (int kind = 0; kind < AD_OPT_COUNT; kind++)
         for (size_t li = 0; li < sizeof lrs / sizeof lrs[0]; li++)
             for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
@@ -573,7 +573,7 @@ Test(nn_numeric, a_nan_weight_in_the_model_is_named_as_the_culprit)
  * 1e305), its square in J^T J is not. */
 Test(nn_numeric, levenberg_marquardt_stops_when_the_normal_equations_overflow)
 {
-    static const ad_nn_layer_spec h[] = {{1, AD_ACT_IDENTITY, 0, false}};
+    static const ad_nn_layer_spec h[] = {{1, AD_ACT_IDENTITY, 0, false, 0, false}};
     ad_nn_spec s = {.inputs = 1, .n_hidden = 1, .hidden = h, .outputs = 1, .dtype = AD_F64};
     ad_nn *m = ad_nn_new(&s);
     cr_assert_not_null(m);

@@ -19,7 +19,8 @@ static void expect_refused(const ad_nn_spec *s, const char *needle)
 
 Test(nn_spec, refuses_a_hidden_layer_of_width_zero_and_names_it)
 {
-    ad_nn_layer_spec h[] = {{4, AD_ACT_RELU, 0, false}, {0, AD_ACT_RELU, 0, false}};
+    ad_nn_layer_spec h[] = {{4, AD_ACT_RELU, 0, false, 0, false},
+                            {0, AD_ACT_RELU, 0, false, 0, false}};
     expect_refused(&(ad_nn_spec){.inputs = 2, .n_hidden = 2, .hidden = h, .outputs = 1},
                    "hidden layer 2: width is 0");
 }
@@ -32,21 +33,22 @@ Test(nn_spec, refuses_zero_inputs_and_zero_outputs)
 
 Test(nn_spec, refuses_an_unknown_activation)
 {
-    ad_nn_layer_spec h[] = {{4, (ad_nn_act)42, 0, false}};
+    ad_nn_layer_spec h[] = {{4, (ad_nn_act)42, 0, false, 0, false}};
     expect_refused(&(ad_nn_spec){.inputs = 2, .n_hidden = 1, .hidden = h, .outputs = 1},
                    "hidden layer 1: unknown activation 42");
 }
 
 Test(nn_spec, refuses_a_residual_between_different_widths_without_projection)
 {
-    ad_nn_layer_spec h[] = {{4, AD_ACT_TANH, 0, false}, {6, AD_ACT_TANH, 1, false}};
+    ad_nn_layer_spec h[] = {{4, AD_ACT_TANH, 0, false, 0, false},
+                            {6, AD_ACT_TANH, 1, false, 0, false}};
     expect_refused(&(ad_nn_spec){.inputs = 2, .n_hidden = 2, .hidden = h, .outputs = 1},
                    "hidden layer 2: residual from width 4 to width 6 needs a projection");
 }
 
 Test(nn_spec, refuses_a_skip_reaching_before_the_input)
 {
-    ad_nn_layer_spec h[] = {{2, AD_ACT_TANH, 2, false}};
+    ad_nn_layer_spec h[] = {{2, AD_ACT_TANH, 2, false, 0, false}};
     expect_refused(&(ad_nn_spec){.inputs = 2, .n_hidden = 1, .hidden = h, .outputs = 1},
                    "skip 2 reaches before the input");
 }
@@ -68,8 +70,9 @@ Test(nn_spec, refuses_a_loss_that_does_not_suit_the_head_and_unknown_enums)
 
 Test(nn_spec, lists_weights_biases_and_projections_in_order)
 {
-    ad_nn_layer_spec h[] = {
-        {5, AD_ACT_RELU, 0, false}, {5, AD_ACT_RELU, 1, false}, {3, AD_ACT_TANH, 2, true}};
+    ad_nn_layer_spec h[] = {{5, AD_ACT_RELU, 0, false, 0, false},
+                            {5, AD_ACT_RELU, 1, false, 0, false},
+                            {3, AD_ACT_TANH, 2, true, 0, false}};
     ad_nn_spec s = {.inputs = 4, .n_hidden = 3, .hidden = h, .outputs = 2};
     ad_nn *m = ad_nn_new(&s);
     cr_assert_not_null(m);
@@ -105,7 +108,7 @@ static void moments(ad_param *p, double *maxabs, double *var)
 
 Test(nn_spec, glorot_and_he_initialisation_have_their_ranges_and_variances)
 {
-    ad_nn_layer_spec h[] = {{200, AD_ACT_RELU, 0, false}};
+    ad_nn_layer_spec h[] = {{200, AD_ACT_RELU, 0, false, 0, false}};
     ad_nn_init inits[] = {AD_INIT_XAVIER_UNIFORM, AD_INIT_XAVIER_NORMAL, AD_INIT_HE_UNIFORM,
                           AD_INIT_HE_NORMAL};
     double fan_in = 300, fan_out = 200;
@@ -135,7 +138,8 @@ Test(nn_spec, glorot_and_he_initialisation_have_their_ranges_and_variances)
 
 Test(nn_spec, the_same_seed_gives_the_same_weights_and_another_seed_does_not)
 {
-    ad_nn_layer_spec h[] = {{8, AD_ACT_TANH, 0, false}, {8, AD_ACT_GELU, 1, false}};
+    ad_nn_layer_spec h[] = {{8, AD_ACT_TANH, 0, false, 0, false},
+                            {8, AD_ACT_GELU, 1, false, 0, false}};
     ad_nn_spec s = {.inputs = 3, .n_hidden = 2, .hidden = h, .outputs = 2, .seed = 11};
     ad_nn *a = ad_nn_new(&s), *b = ad_nn_new(&s);
     s.seed = 12;
@@ -265,7 +269,7 @@ Test(nn_spec, loss_names_itself_for_bad_targets_or_labels)
 
 Test(nn_spec, refuses_a_nan_or_infinite_leaky_slope)
 {
-    ad_nn_layer_spec h[] = {{4, AD_ACT_LEAKY_RELU, 0, false}};
+    ad_nn_layer_spec h[] = {{4, AD_ACT_LEAKY_RELU, 0, false, 0, false}};
     expect_refused(
         &(ad_nn_spec){
             .inputs = 2, .n_hidden = 1, .hidden = h, .outputs = 1, .leaky_slope = (double)NAN},
@@ -278,7 +282,7 @@ Test(nn_spec, refuses_a_nan_or_infinite_leaky_slope)
 
 Test(nn_spec, a_layer_too_large_to_hold_is_refused_with_its_shape)
 {
-    ad_nn_layer_spec h[] = {{SIZE_MAX / 2, AD_ACT_TANH, 0, false}};
+    ad_nn_layer_spec h[] = {{SIZE_MAX / 2, AD_ACT_TANH, 0, false, 0, false}};
     expect_refused(
         &(ad_nn_spec){.inputs = (size_t)1 << 20, .n_hidden = 1, .hidden = h, .outputs = 1},
         "hidden layer 1: a [9223372036854775807,1048576] weight matrix is too large");

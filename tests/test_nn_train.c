@@ -18,7 +18,7 @@ static const float xor_y[] = {0, 1, 1, 0};
 /* 2-2-1, sigmoid hidden units, logistic head: the classic problem */
 static ad_nn *xor_model(uint64_t seed)
 {
-    static const ad_nn_layer_spec h[] = {{2, AD_ACT_TANH, 0, false}};
+    static const ad_nn_layer_spec h[] = {{2, AD_ACT_TANH, 0, false, 0, false}};
     ad_nn_spec s = {.inputs = 2,
                     .n_hidden = 1,
                     .hidden = h,
@@ -75,8 +75,9 @@ static int32_t sp_l[2 * SPIRAL_N];
 Test(nn_train, residual_mlp_separates_two_spirals_above_95_percent)
 {
     ad_nn_make_spirals(SPIRAL_N, 1.5, 0.01, 5, sp_x, sp_l);
-    static const ad_nn_layer_spec h[] = {
-        {32, AD_ACT_RELU, 0, false}, {32, AD_ACT_RELU, 1, false}, {32, AD_ACT_RELU, 1, false}};
+    static const ad_nn_layer_spec h[] = {{32, AD_ACT_RELU, 0, false, 0, false},
+                                         {32, AD_ACT_RELU, 1, false, 0, false},
+                                         {32, AD_ACT_RELU, 1, false, 0, false}};
     ad_nn_spec s = {
         .inputs = 2, .n_hidden = 3, .hidden = h, .outputs = 2, .head = AD_HEAD_SOFTMAX, .seed = 9};
     ad_nn *m = ad_nn_new(&s);
@@ -134,7 +135,8 @@ static void train_more(ad_nn *m, ad_opt *o, size_t epochs)
 
 static ad_nn *small_model(void)
 {
-    static const ad_nn_layer_spec h[] = {{16, AD_ACT_RELU, 0, false}, {12, AD_ACT_GELU, 1, true}};
+    static const ad_nn_layer_spec h[] = {{16, AD_ACT_RELU, 0, false, 0, false},
+                                         {12, AD_ACT_GELU, 1, true, 0, false}};
     ad_nn_spec s = {
         .inputs = 2, .n_hidden = 2, .hidden = h, .outputs = 2, .head = AD_HEAD_SOFTMAX, .seed = 21};
     return ad_nn_new(&s);
@@ -199,7 +201,8 @@ Test(nn_train, loading_into_another_architecture_is_refused_and_changes_nothing)
     temp_path(path);
     cr_assert_eq(ad_nn_save(path, a, NULL), AD_OK, "%s", ad_last_error());
     /* same shapes, other activation: only the description tells them apart */
-    static const ad_nn_layer_spec h[] = {{16, AD_ACT_TANH, 0, false}, {12, AD_ACT_GELU, 1, true}};
+    static const ad_nn_layer_spec h[] = {{16, AD_ACT_TANH, 0, false, 0, false},
+                                         {12, AD_ACT_GELU, 1, true, 0, false}};
     ad_nn *b = ad_nn_new(&(ad_nn_spec){.inputs = 2,
                                        .n_hidden = 2,
                                        .hidden = h,

@@ -228,8 +228,8 @@ static void save_part(run *r, ad_param *const *p, const char *path)
 
 static void nn_part(run *r, ad_tape *t, const char *path)
 {
-    static const ad_nn_layer_spec hidden[2] = {{5, AD_ACT_TANH, 0, false},
-                                               {4, AD_ACT_GELU, 1, true}};
+    static const ad_nn_layer_spec hidden[2] = {{5, AD_ACT_TANH, 0, false, 0, false},
+                                               {4, AD_ACT_GELU, 1, true, 0, false}};
     ad_nn_spec spec = {.inputs = 3,
                        .n_hidden = 2,
                        .hidden = hidden,

@@ -68,12 +68,21 @@ typedef enum ad_nn_init {
  * the output of k layers back (h_{i-k}; h_0 is the input) is added after the
  * activation: h_i = act(...) + h_{i-k}, or + h_{i-k} P_i when `project` is set
  * (a learned [width_{i-k}, width_i] matrix, no bias). Widths that differ need
- * `project`. skip = 1 is the plain residual block h + f(h). */
+ * `project`. skip = 1 is the plain residual block h + f(h).
+ * Regularisation, per layer: with layer_norm the product is normalised over
+ * the layer's width before the activation, with a learned gain (starting at
+ * 1) and shift (at 0), eps 1e-5: act(LN(h_{i-1} W_i^T + b_i)). With dropout
+ * = p > 0 the activation's output is dropped (ad_dropout) at rate p while
+ * the model is in training mode (ad_nn_set_training; ad_nn_train sets it),
+ * before the skip is added: h_i = dropout(act(...)) + h_{i-k}. A rate
+ * outside [0, 1) is refused by ad_nn_new. */
 typedef struct ad_nn_layer_spec {
     size_t width;
     ad_nn_act act;
-    size_t skip;  /* 0: no skip connection */
-    bool project; /* learn a projection on the skip path */
+    size_t skip;     /* 0: no skip connection */
+    bool project;    /* learn a projection on the skip path */
+    double dropout;  /* dropout rate after the activation; 0: none */
+    bool layer_norm; /* layer normalisation before the activation */
 } ad_nn_layer_spec;
 
 /* A multilayer perceptron. Zero fields take the defaults noted. */
@@ -99,11 +108,27 @@ AD_API ad_nn *ad_nn_new(const ad_nn_spec *spec);
 AD_API void ad_nn_free(ad_nn *m);
 /* The model's spec (its hidden array points into the model). */
 AD_API const ad_nn_spec *ad_nn_get_spec(const ad_nn *m);
-/* Re-initialises every parameter from `seed` as ad_nn_new would. */
+/* Re-initialises every parameter from `seed` as ad_nn_new would, and
+ * reseeds the dropout generator with it. */
 AD_API void ad_nn_init_params(ad_nn *m, uint64_t seed);
 /* The model's parameters, in a fixed order (per layer: W [out,in], b [out],
- * then P when present; the head last). The array belongs to the model. */
+ * then P when present, then the layer norm's gain and shift [out] when
+ * set; the head last). The array belongs to the model. */
 AD_API ad_param *const *ad_nn_params(const ad_nn *m, size_t *n);
+/* Layer k's slice of ad_nn_params (k = 1 .. n_hidden for the hidden
+ * layers, n_hidden + 1 for the output layer), its length in *n: a
+ * parameter group, e.g. for ad_opt_set_decay. NULL (and *n 0) for a NULL
+ * model or a k out of range. */
+AD_API ad_param *const *ad_nn_layer_params(const ad_nn *m, size_t k, size_t *n);
+/* Training mode: dropout layers drop only while it is on. It is off in a
+ * new model, so ad_nn_forward evaluates; ad_nn_train switches it on for
+ * its training steps (and back), ad_nn_evaluate and ad_lm_train off.
+ * Returns the previous setting (false for NULL). */
+AD_API bool ad_nn_set_training(ad_nn *m, bool on);
+AD_API bool ad_nn_training(const ad_nn *m); /* false for NULL */
+/* Reseeds the generator the dropout masks come from (ad_nn_new seeds it
+ * with spec.seed; ad_nn_train with (opts.seed, epoch) every epoch). */
+AD_API void ad_nn_seed_dropout(ad_nn *m, uint64_t seed);
 /* Total number of scalar weights. */
 AD_API size_t ad_nn_param_count(const ad_nn *m);
 
@@ -115,7 +140,9 @@ AD_API const char *ad_nn_head_name(ad_nn_head h);
 
 /* Records the network on x's tape: x [B, inputs] (or [inputs]) in the model's
  * dtype -> logits [B, outputs]. The head is not applied (losses take logits).
- * Not reentrant: one forward at a time per model. */
+ * Dropout layers drop only in training mode (ad_nn_set_training), each
+ * forward drawing fresh masks from the model's generator. Not reentrant:
+ * one forward at a time per model. */
 AD_API ad_tensor ad_nn_forward(ad_nn *m, ad_tensor x);
 /* The head applied to logits: identity, sigmoid or softmax over the last axis. */
 AD_API ad_tensor ad_nn_predict(const ad_nn *m, ad_tensor logits);
@@ -168,7 +195,8 @@ AD_API double ad_nn_accuracy(const ad_nn *m, ad_tensor logits, const float *targ
                              const int32_t *labels);
 
 /* Mean loss and accuracy over a data set, in batches of `batch` (0: 256)
- * with recording switched off on t (restored after). t is reset first and
+ * with recording switched off on t and the model out of training mode (no
+ * dropout; both restored after). t is reset first and
  * left reset. acc may be NULL; it is NaN for the identity head. Errors,
  * the tape's included, go to ad_last_error ("ad_nn_evaluate: ..."): the
  * tape is left reset and healthy. A NaN or Inf in d gives a NaN or Inf
@@ -239,6 +267,22 @@ AD_API uint64_t ad_opt_epoch(const ad_opt *o);
 AD_API void ad_opt_set_epoch(ad_opt *o, uint64_t epoch);
 /* The state parameters in a fixed order; the array belongs to the optimizer. */
 AD_API ad_param *const *ad_opt_state(const ad_opt *o, size_t *n);
+/* Weight decay per parameter group: the n parameters ps (each one o
+ * updates) decay at wd instead of cfg.weight_decay, in the same way (L2 in
+ * the gradient, decoupled for AdamW); later calls override earlier ones.
+ * AD_ERR_INVALID, with nothing changed, for a NULL o or ps (n > 0), a wd
+ * that is negative, NaN or infinite, or a parameter o does not update
+ * ("ad_opt_set_decay: ps[1] is not one of the optimizer's parameters"). */
+AD_API ad_status ad_opt_set_decay(ad_opt *o, ad_param *const *ps, size_t n, double wd);
+/* The decay o applies to p; NaN when o does not update p or either is NULL. */
+AD_API double ad_opt_decay(const ad_opt *o, const ad_param *p);
+/* The usual two groups of a model: its weight matrices (W and P) decay at
+ * `weights`, its vectors (biases, layer norm gains and shifts) at `others`
+ * (often 0). AD_ERR_INVALID, with nothing changed, for a NULL model or
+ * optimizer, a rate that is negative, NaN or infinite, or an optimizer that
+ * does not update all of the model's parameters. For one decay per layer,
+ * call ad_opt_set_decay on each ad_nn_layer_params slice. */
+AD_API ad_status ad_nn_set_decay(const ad_nn *m, ad_opt *o, double weights, double others);
 
 /* ---------------------------------------------------------------- training */
 
@@ -247,6 +291,12 @@ AD_API ad_param *const *ad_opt_state(const ad_opt *o, size_t *n);
 typedef struct ad_nn_history {
     size_t n, cap;
     double *train_loss, *train_acc, *val_loss, *val_acc, *seconds;
+    /* early stopping (ad_nn_train_opts.patience): the epoch (from 1, as in
+     * the progress lines) whose parameters the model was given back, and
+     * whether training stopped before its last epoch; 0 and false when
+     * early stopping was off */
+    size_t best_epoch;
+    bool stopped_early;
 } ad_nn_history;
 /* Appends one epoch (false when memory runs out or h is NULL). */
 AD_API bool ad_nn_history_push(ad_nn_history *h, double train_loss, double train_acc,
@@ -264,6 +314,10 @@ typedef struct ad_nn_train_opts {
     bool anomaly;       /* anomaly mode on the training tape (ad_tape_set_anomaly): a NaN or
                            Inf stops training at the op or leaf that made it, named in the
                            message; slower (every value and gradient is scanned) */
+    size_t patience;    /* early stopping: stop after this many epochs in a row without a
+                           validation loss below the best by more than min_delta; 0: off.
+                           Needs validation data */
+    double min_delta;   /* early stopping: the least improvement that counts; >= 0 */
 } ad_nn_train_opts;
 
 /* Trains m with o over `train` for opts->epochs more epochs, counting from
@@ -282,7 +336,20 @@ typedef struct ad_nn_train_opts {
  * loss (after the epoch's line and history entry): m keeps the parameters of
  * the last finite step, and ad_last_error says where: "ad_nn_train: epoch 2,
  * batch 7: the loss is nan: sample 13's input has nan at feature 1" (the
- * sample by its index in the data); opts->anomaly names the op. */
+ * sample by its index in the data); opts->anomaly names the op.
+ * Dropout: the model is in training mode for the training steps (its
+ * previous mode is restored on return), and its dropout generator is
+ * seeded from (opts->seed, epoch) at the start of every epoch, so a resumed
+ * run draws the masks an uninterrupted one would.
+ * Early stopping (opts->patience > 0): after each epoch the validation loss
+ * is compared with the best so far; the parameters of the best epoch are
+ * kept, training stops once `patience` epochs in a row brought no
+ * improvement, and the model ends with the best epoch's parameters (also
+ * when the epochs run out first; the optimizer's state is not rewound). The
+ * epoch is in h (best_epoch, stopped_early) and, unless quiet, in a line:
+ * "train early stop at epoch 9: best val loss 0.0412 at epoch 6 restored".
+ * A patience without validation data, or a min_delta that is negative or
+ * not finite, is refused with AD_ERR_INVALID before the first step. */
 AD_API ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_data *val,
                              const ad_nn_train_opts *opts, ad_nn_history *h);
 
@@ -308,7 +375,8 @@ typedef struct ad_lm_opts {
  * AD_ERR_NUMERIC ("ad_lm_train: epoch 3: the residual of sample 7 (output 0)
  * is nan: its target is nan"), m keeping the weights of the last accepted
  * step; a trial step that is not finite is rejected like one that raises the
- * loss (mu grows). */
+ * loss (mu grows). The model runs out of training mode (no dropout; its
+ * mode is restored on return). */
 AD_API ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts,
                              ad_nn_history *h);
 
@@ -321,7 +389,10 @@ AD_API bool ad_nn_cholesky_solve(double *a, double *b, size_t n);
 
 /* A one-line description of the architecture into buf (truncated to len,
  * always terminated), e.g. "2-16 tanh-16 tanh +1-2 softmax f32"; returns the
- * length it needed. A NULL buf only measures. */
+ * length it needed. A NULL buf only measures. A layer with layer norm
+ * shows " ln" ("16 tanh ln"); dropout rates, which change no parameter,
+ * are not shown (a file saved with dropout loads into the same model
+ * without). */
 AD_API size_t ad_nn_describe(const ad_nn *m, char *buf, size_t len);
 
 /* Saves the model's parameters and, when o is not NULL, the optimizer's

@@ -182,7 +182,7 @@ ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch
     double total = 0.0;
     ad_status st = AD_OK;
     ad_tape_reset(t);
-    bool was = ad_tape_set_recording(t, false);
+    bool was = ad_tape_set_recording(t, false), training = ad_nn_set_training(m, false);
     for (size_t start = 0; start < d->n; start += batch) {
         size_t b = d->n - start < batch ? d->n - start : batch;
         ad_tensor x = ad_nn_gather(t, s->dtype, d->x + start * d->in, d->in, NULL, b, &sx, &lx);
@@ -203,6 +203,7 @@ ad_status ad_nn_evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *d, size_t batch
         ad_tape_reset(t);
     }
     ad_tape_set_recording(t, was);
+    ad_nn_set_training(m, training);
     ad_tape_reset(t);
     ad_free(sx);
     ad_free(sy);

@@ -91,7 +91,7 @@ static bool provably_safe(ad_nn_guard *gd, const ad_opt *o)
 {
     if (!gd->known) return false;
     const ad_opt_config *c = ad_opt_get_config(o);
-    double lr = ad_opt_lr(o), wd = c->weight_decay, gw = gd->g + wd * gd->w;
+    double lr = ad_opt_lr(o), wd = ad_nn_opt_max_decay(o), gw = gd->g + wd * gd->w;
     double w = gd->w, m = gd->m, v = gd->v;
     switch (c->kind) {
     case AD_OPT_SGD:

@@ -46,6 +46,7 @@ size_t ad_nn_describe(const ad_nn *m, char *buf, size_t len)
         const ad_nn_layer_spec *l = &s->hidden[i];
         at = put(buf, len, at, "-%zu %s", l->width, ad_nn_act_name(l->act));
         if (l->act == AD_ACT_LEAKY_RELU) at = put(buf, len, at, "(%g)", s->leaky_slope);
+        if (l->layer_norm) at = put(buf, len, at, " ln");
         if (l->skip) at = put(buf, len, at, " +%zu%s", l->skip, l->project ? "P" : "");
     }
     static const char *const losses[] = {"", "mse", "half_sse", "bce", "ce"};

@@ -112,7 +112,9 @@ static ad_tensor residuals(ad_nn *m, const ad_nn_data *d, lm_work *k)
     ad_tape_reset(k->t);
     ad_tensor x =
         ad_nn_gather(k->t, ad_nn_get_spec(m)->dtype, d->x, d->in, NULL, d->n, &k->sx, &k->lx);
+    bool was = ad_nn_set_training(m, false); /* no dropout: LM needs one function */
     ad_tensor y = ad_nn_forward(m, x);
+    ad_nn_set_training(m, was);
     if (ad_tape_error(k->t, NULL) != AD_OK) return y;
     for (size_t r = 0; r < d->n * d->out; r++)
         k->e[r] = ad_tensor_get(y, r) - (double)d->y[r];

@@ -11,11 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* layer norm's eps, PyTorch's default */
+#define AD_NN_LN_EPS 1e-5
+
 typedef struct layer {
-    ad_param *w, *b, *p; /* w [out,in], b [out], p [from,out] (the projection of the skip
-                          * source's width `from` onto out) or NULL */
+    ad_param *w, *b, *p;   /* w [out,in], b [out], p [from,out] (the projection of the skip
+                            * source's width `from` onto out) or NULL */
+    ad_param *ln_g, *ln_s; /* layer norm's gain and shift [out], or NULL */
     size_t in, out, skip;
     ad_nn_act act;
+    double dropout;
 } layer;
 
 struct ad_nn {
@@ -24,7 +29,9 @@ struct ad_nn {
     layer *layers;            /* n_hidden + 1: the head is last */
     ad_param **params;
     size_t n_params;
-    ad_tensor *h; /* forward scratch: h[0] input, h[i] hidden layer i */
+    ad_tensor *h;  /* forward scratch: h[0] input, h[i] hidden layer i */
+    bool training; /* dropout drops (ad_nn_set_training) */
+    ad_rng drop;   /* the dropout masks' generator */
 };
 
 static const char *const act_names[AD_ACT_COUNT] = {
@@ -112,6 +119,10 @@ static bool check_spec(const ad_nn_spec *s)
         if ((unsigned)l->act >= AD_ACT_COUNT)
             return ad_nn_errf("%s: hidden layer %zu: unknown activation %d", fn, k, (int)l->act),
                    false;
+        if (!(l->dropout >= 0 && l->dropout < 1)) /* NaN fails too */
+            return ad_nn_errf("%s: hidden layer %zu: dropout is %g; the rate must be in [0, 1)", fn,
+                              k, ad_nn_shown(l->dropout)),
+                   false;
         if (l->skip > k)
             return ad_nn_errf(
                        "%s: hidden layer %zu: skip %zu reaches before the input (at most %zu)", fn,
@@ -192,10 +203,21 @@ void ad_nn_init_params(ad_nn *m, uint64_t seed)
             size_t from = ad_param_numel(l->p) / l->out;
             init_weight(l->p, m->spec.init, AD_ACT_IDENTITY, from, l->out, param_seed(seed, k++));
         }
+        if (l->ln_g) { /* the identity to start with: gain 1, shift 0 */
+            for (size_t j = 0; j < l->out; j++)
+                if (m->spec.dtype == AD_F32)
+                    ((float *)ad_param_value(l->ln_g))[j] = 1.0f;
+                else
+                    ((double *)ad_param_value(l->ln_g))[j] = 1.0;
+            memset(ad_param_value(l->ln_s), 0, l->out * (m->spec.dtype == AD_F32 ? 4 : 8));
+            ad_param_zero_grad(l->ln_g);
+            ad_param_zero_grad(l->ln_s);
+        }
         ad_param_zero_grad(l->w);
         ad_param_zero_grad(l->b);
         if (l->p) ad_param_zero_grad(l->p);
     }
+    ad_rng_seed(&m->drop, seed);
 }
 
 ad_nn *ad_nn_new(const ad_nn_spec *spec)
@@ -211,7 +233,7 @@ ad_nn *ad_nn_new(const ad_nn_spec *spec)
     if (m->spec.leaky_slope == 0.0) m->spec.leaky_slope = 0.01;
     m->hidden = ad_nn_calloc(nl, sizeof *m->hidden);
     m->layers = ad_nn_calloc(nl, sizeof *m->layers);
-    m->params = ad_nn_calloc(3 * nl, sizeof *m->params);
+    m->params = ad_nn_calloc(5 * nl, sizeof *m->params);
     m->h = ad_nn_calloc(nl, sizeof *m->h);
     if (!m->hidden || !m->layers || !m->params || !m->h) goto nomem;
     if (spec->n_hidden) memcpy(m->hidden, spec->hidden, spec->n_hidden * sizeof *m->hidden);
@@ -233,6 +255,13 @@ ad_nn *ad_nn_new(const ad_nn_spec *spec)
             if (!(l->p = new_matrix(spec->dtype, from, l->out))) goto nomem;
             m->params[m->n_params++] = l->p;
         }
+        if (!head && spec->hidden[i].layer_norm) {
+            if (!(l->ln_g = new_matrix(spec->dtype, l->out, 0))) goto nomem;
+            m->params[m->n_params++] = l->ln_g;
+            if (!(l->ln_s = new_matrix(spec->dtype, l->out, 0))) goto nomem;
+            m->params[m->n_params++] = l->ln_s;
+        }
+        l->dropout = head ? 0.0 : spec->hidden[i].dropout;
         prev = l->out;
     }
     ad_nn_init_params(m, spec->seed);
@@ -264,6 +293,93 @@ ad_param *const *ad_nn_params(const ad_nn *m, size_t *n)
 {
     if (n) *n = m ? m->n_params : 0;
     return m ? m->params : NULL;
+}
+
+bool ad_nn_set_training(ad_nn *m, bool on)
+{
+    if (!m) return false;
+    bool was = m->training;
+    m->training = on;
+    return was;
+}
+
+bool ad_nn_training(const ad_nn *m)
+{
+    return m && m->training;
+}
+
+void ad_nn_seed_dropout(ad_nn *m, uint64_t seed)
+{
+    if (m) ad_rng_seed(&m->drop, seed);
+}
+
+/* How many parameters layer l has in ad_nn_params: w, b, [p], [gain, shift]. */
+static size_t layer_param_count(const layer *l)
+{
+    return 2 + (l->p ? 1u : 0u) + (l->ln_g ? 2u : 0u);
+}
+
+ad_param *const *ad_nn_layer_params(const ad_nn *m, size_t k, size_t *n)
+{
+    if (n) *n = 0;
+    if (!m || k < 1 || k > m->spec.n_hidden + 1) return NULL;
+    size_t at = 0;
+    for (size_t i = 0; i + 1 < k; i++)
+        at += layer_param_count(&m->layers[i]);
+    if (n) *n = layer_param_count(&m->layers[k - 1]);
+    return m->params + at;
+}
+
+ad_status ad_nn_set_decay(const ad_nn *m, ad_opt *o, double weights, double others)
+{
+    const char *fn = "ad_nn_set_decay";
+    ad_set_last_error(NULL);
+    if (!m || !o) return ad_nn_errf("%s: model or optimizer is NULL", fn), AD_ERR_INVALID;
+    const double wd[2] = {weights, others};
+    for (int k = 0; k < 2; k++)
+        if (!(wd[k] >= 0) || !isfinite(wd[k]))
+            return ad_nn_errf("%s: %s is %g; it must be finite and >= 0", fn,
+                              k ? "others" : "weights", ad_nn_shown(wd[k])),
+                   AD_ERR_INVALID;
+    /* the matrices first, then the vectors, each group in one call */
+    size_t nw = 0, nv = 0;
+    ad_param **mat = ad_nn_calloc(m->n_params, sizeof *mat);
+    ad_param **vec = ad_nn_calloc(m->n_params, sizeof *vec);
+    ad_status st = AD_OK;
+    if (!mat || !vec) {
+        ad_nn_errf("%s: out of memory", fn);
+        st = AD_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i <= m->spec.n_hidden; i++) {
+        const layer *l = &m->layers[i];
+        mat[nw++] = l->w;
+        if (l->p) mat[nw++] = l->p;
+        vec[nv++] = l->b;
+        if (l->ln_g) vec[nv++] = l->ln_g, vec[nv++] = l->ln_s;
+    }
+    /* the first call checks every matrix is o's; the vectors are checked
+     * before anything changes by asking for their current decay */
+    for (size_t i = 0; i < nv; i++)
+        if (isnan(ad_opt_decay(o, vec[i]))) {
+            char name[AD_NN_PARAM_NAME_LEN];
+            size_t k = 0;
+            while (k < m->n_params && m->params[k] != vec[i])
+                k++;
+            ad_nn_errf("%s: the optimizer does not update the model's parameter %zu (%s)", fn, k,
+                       ad_nn_param_name(m, k, name));
+            st = AD_ERR_INVALID;
+            goto out;
+        }
+    if ((st = ad_opt_set_decay(o, mat, nw, weights)) != AD_OK) {
+        ad_nn_errf("%s: the optimizer does not update all of the model's weights", fn);
+        goto out;
+    }
+    st = ad_opt_set_decay(o, vec, nv, others);
+out:
+    ad_free(mat);
+    ad_free(vec);
+    return st;
 }
 
 size_t ad_nn_param_count(const ad_nn *m)
@@ -341,10 +457,15 @@ ad_tensor ad_nn_forward(ad_nn *m, ad_tensor x)
     for (size_t i = 0; i <= nh; i++) {
         const layer *l = &m->layers[i];
         ad_tensor w = ad_param_use(t, l->w), b = ad_param_use(t, l->b);
-        if (l->act == AD_ACT_RELU) /* one node for both */
+        if (l->ln_g) /* normalised between the product and the activation */
+            h = activate(ad_layer_norm(ad_linear(h, w, b), 1, ad_param_use(t, l->ln_g),
+                                       ad_param_use(t, l->ln_s), AD_NN_LN_EPS),
+                         l->act, m->spec.leaky_slope);
+        else if (l->act == AD_ACT_RELU) /* one node for both */
             h = ad_linear_relu(h, w, b);
         else
             h = activate(ad_linear(h, w, b), l->act, m->spec.leaky_slope);
+        if (l->dropout > 0) h = ad_dropout(h, l->dropout, m->training, &m->drop);
         if (l->skip) {
             ad_tensor s = m->h[i + 1 - l->skip];
             if (l->p) s = ad_matmul(s, ad_param_use(t, l->p));

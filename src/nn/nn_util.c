@@ -167,17 +167,22 @@ bool ad_nn_rows_nonfinite(const float *src, size_t cols, const size_t *idx, size
 
 const char *ad_nn_param_name(const ad_nn *m, size_t k, char *buf)
 {
-    /* ad_nn_params order: per layer w, b, then the projection when it has one */
+    /* ad_nn_params order: per layer w, b, then the projection when it has
+     * one, then the layer norm's gain and shift when it has them */
     const ad_nn_spec *s = ad_nn_get_spec(m);
-    static const char *const what[3] = {"weights", "bias", "projection"};
+    static const char *const what[5] = {"weights", "bias", "projection", "norm gain", "norm shift"};
     size_t at = 0;
     for (size_t i = 0; s && i <= s->n_hidden; i++) {
-        size_t n = i < s->n_hidden && s->hidden[i].skip && s->hidden[i].project ? 3 : 2;
+        bool hidden = i < s->n_hidden, proj = hidden && s->hidden[i].skip && s->hidden[i].project;
+        bool ln = hidden && s->hidden[i].layer_norm;
+        size_t n = 2 + (proj ? 1u : 0u) + (ln ? 2u : 0u);
         if (k < at + n) {
+            size_t j = k - at;
+            if (j >= 2 && !proj) j++; /* no projection: 2, 3 are the norm's */
             if (i == s->n_hidden)
-                snprintf(buf, AD_NN_PARAM_NAME_LEN, "output layer %s", what[k - at]);
+                snprintf(buf, AD_NN_PARAM_NAME_LEN, "output layer %s", what[j]);
             else
-                snprintf(buf, AD_NN_PARAM_NAME_LEN, "layer %zu %s", i + 1, what[k - at]);
+                snprintf(buf, AD_NN_PARAM_NAME_LEN, "layer %zu %s", i + 1, what[j]);
             return buf;
         }
         at += n;

@@ -52,6 +52,9 @@ const char *ad_nn_shape_str(ad_tensor x, char *buf);
 bool ad_nn_opt_has(const ad_opt *o, const ad_param *p);
 /* The parameters o updates, in its order; the array belongs to o. */
 ad_param *const *ad_nn_opt_params(const ad_opt *o, size_t *n);
+/* The largest weight decay o applies to any of its parameters (its groups'
+ * and cfg.weight_decay): the guard's bound must cover every group. */
+double ad_nn_opt_max_decay(const ad_opt *o);
 
 /* ---- non-finite values (the training loops stop at the first) */
 

@@ -19,6 +19,7 @@ struct ad_opt {
     size_t n;
     ad_param **state; /* counters, then m_i for every param, then v_i (Adam family) */
     size_t n_state;
+    double *decay; /* per parameter: cfg.weight_decay unless ad_opt_set_decay set a group's */
 };
 
 static bool adam_family(ad_opt_kind k)
@@ -127,9 +128,12 @@ ad_opt *ad_opt_new(const ad_opt_config *cfg, ad_param *const *params, size_t n)
     if (c->total_epochs == 0) c->total_epochs = 100;
     o->n = n;
     o->params = ad_nn_calloc(n ? n : 1, sizeof *o->params);
+    o->decay = ad_nn_calloc(n ? n : 1, sizeof *o->decay);
     size_t per = c->kind == AD_OPT_SGD ? 0 : adam_family(c->kind) ? 2 : 1;
     o->state = ad_nn_calloc(1 + per * n, sizeof *o->state);
-    if (!o->params || !o->state) goto nomem;
+    if (!o->params || !o->state || !o->decay) goto nomem;
+    for (size_t i = 0; i < n; i++)
+        o->decay[i] = c->weight_decay;
     if (n) memcpy(o->params, params, n * sizeof *params);
     if (!(o->state[o->n_state++] = ad_param_new(AD_F64, 1, (size_t[]){2}))) goto nomem;
     for (size_t k = 0; k < per; k++)
@@ -153,6 +157,7 @@ void ad_opt_free(ad_opt *o)
         ad_param_free(o->state[i]);
     ad_free(o->state);
     ad_free(o->params);
+    ad_free(o->decay);
     ad_free(o);
 }
 
@@ -178,6 +183,47 @@ bool ad_nn_opt_has(const ad_opt *o, const ad_param *p)
     for (size_t i = 0; o && i < o->n; i++)
         if (o->params[i] == p) return true;
     return false;
+}
+
+/* p's position in o's list, or SIZE_MAX. O(n) per parameter: groups are
+ * set once, not per step. */
+static size_t index_of(const ad_opt *o, const ad_param *p)
+{
+    for (size_t i = 0; p && i < o->n; i++)
+        if (o->params[i] == p) return i;
+    return SIZE_MAX;
+}
+
+ad_status ad_opt_set_decay(ad_opt *o, ad_param *const *ps, size_t n, double wd)
+{
+    const char *fn = "ad_opt_set_decay";
+    ad_set_last_error(NULL);
+    if (!o || (!ps && n))
+        return ad_nn_errf("%s: %s is NULL", fn, !o ? "the optimizer" : "ps"), AD_ERR_INVALID;
+    if (!(wd >= 0) || !isfinite(wd))
+        return ad_nn_errf("%s: wd is %g; it must be finite and >= 0", fn, ad_nn_shown(wd)),
+               AD_ERR_INVALID;
+    for (size_t k = 0; k < n; k++) /* all checked before any is set */
+        if (index_of(o, ps[k]) == SIZE_MAX)
+            return ad_nn_errf("%s: ps[%zu] is not one of the optimizer's parameters", fn, k),
+                   AD_ERR_INVALID;
+    for (size_t k = 0; k < n; k++)
+        o->decay[index_of(o, ps[k])] = wd;
+    return AD_OK;
+}
+
+double ad_opt_decay(const ad_opt *o, const ad_param *p)
+{
+    size_t i = o ? index_of(o, p) : SIZE_MAX;
+    return i == SIZE_MAX ? (double)NAN : o->decay[i];
+}
+
+double ad_nn_opt_max_decay(const ad_opt *o)
+{
+    double m = 0;
+    for (size_t i = 0; o && i < o->n; i++)
+        m = o->decay[i] > m ? o->decay[i] : m;
+    return m;
 }
 
 uint64_t ad_opt_steps(const ad_opt *o)
@@ -284,6 +330,7 @@ void ad_opt_step(ad_opt *o)
         ad_param *p = o->params[i];
         void *m = c->kind == AD_OPT_SGD ? NULL : ad_param_value(o->state[1 + i]);
         void *v = adam ? ad_param_value(o->state[1 + o->n + i]) : NULL;
+        r.wd = o->decay[i];
         if (ad_param_dtype(p) == AD_F32)
             update_float(&r, ad_param_value(p), ad_param_grad(p), m, v, ad_param_numel(p));
         else

@@ -99,6 +99,7 @@ static bool opt_covers(const ad_nn *m, const ad_opt *o)
 }
 
 typedef struct buffers {
+    unsigned char *best; /* early stopping: the best epoch's parameter values */
     size_t *perm;
     int32_t *labels;
     void *sx, *sy;
@@ -276,6 +277,31 @@ static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d,
     return st;
 }
 
+/* Bytes of all of m's parameter values. */
+static size_t params_bytes(const ad_nn *m)
+{
+    size_t np, len = 0;
+    ad_param *const *ps = ad_nn_params(m, &np);
+    for (size_t i = 0; i < np; i++)
+        len += ad_param_numel(ps[i]) * (ad_param_dtype(ps[i]) == AD_F32 ? 4 : 8);
+    return len;
+}
+
+/* m's parameter values into buf, or back from it (restore). */
+static void params_copy(ad_nn *m, unsigned char *buf, bool restore)
+{
+    size_t np;
+    ad_param *const *ps = ad_nn_params(m, &np);
+    for (size_t i = 0; i < np; i++) {
+        size_t len = ad_param_numel(ps[i]) * (ad_param_dtype(ps[i]) == AD_F32 ? 4 : 8);
+        if (restore)
+            memcpy(ad_param_value(ps[i]), buf, len);
+        else
+            memcpy(buf, ad_param_value(ps[i]), len);
+        buf += len;
+    }
+}
+
 static void progress(const char *name, size_t e, size_t last, double loss, double acc, bool has_val,
                      double vloss, double vacc, double secs, double rate)
 {
@@ -320,6 +346,14 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
         return ad_nn_errf("ad_nn_train: %zu epochs from epoch %zu pass the largest epoch number",
                           op.epochs, e0),
                AD_ERR_INVALID;
+    if (op.patience && !(val && val->n))
+        return ad_nn_errf("ad_nn_train: early stopping (patience %zu) needs validation data",
+                          op.patience),
+               AD_ERR_INVALID;
+    if (!(op.min_delta >= 0) || !isfinite(op.min_delta))
+        return ad_nn_errf("ad_nn_train: min_delta is %g; it must be finite and >= 0",
+                          ad_nn_shown(op.min_delta)),
+               AD_ERR_INVALID;
     if (!opt_covers(m, o)) return AD_ERR_INVALID;
     if (!data_fits(m, train, "training")) return AD_ERR_INVALID;
     if (val && !data_fits(m, val, "validation")) return AD_ERR_INVALID;
@@ -329,8 +363,13 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
     b.perm = ad_alloc(train->n * sizeof *b.perm);
     b.labels = ad_alloc(batch * sizeof *b.labels);
     bool guarded = ad_nn_guard_init(&b.guard, o);
+    if (op.patience) b.best = ad_alloc(params_bytes(m) + 1);
+    bool training = ad_nn_training(m);
     ad_status st = AD_OK;
-    if (!t || !b.perm || !b.labels || !guarded) {
+    size_t best_epoch = 0, since = 0;
+    double best = (double)INFINITY;
+    if (h) h->best_epoch = 0, h->stopped_early = false;
+    if (!t || !b.perm || !b.labels || !guarded || (op.patience && !b.best)) {
         ad_nn_errf("ad_nn_train: out of memory");
         st = AD_ERR_NOMEM;
         goto done;
@@ -344,7 +383,11 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
                 b.perm[i] = i;
         else
             ad_nn_shuffle(b.perm, train->n, op.seed, e);
+        /* masks from (seed, epoch) alone, as the shuffle: a resumed run matches */
+        ad_nn_seed_dropout(m, op.seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(e + 1)));
+        ad_nn_set_training(m, true);
         st = run_epoch(m, o, t, train, batch, e + 1, &b, &loss, &acc);
+        ad_nn_set_training(m, training);
         if (st != AD_OK) goto done;
         double t1 = now();
         ad_opt_set_epoch(o, e + 1);
@@ -379,8 +422,26 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
             st = AD_ERR_NUMERIC;
             goto done;
         }
+        if (!op.patience) continue;
+        if (vloss < best - op.min_delta) {
+            best = vloss, best_epoch = e + 1, since = 0;
+            params_copy(m, b.best, false);
+        } else if (++since >= op.patience) {
+            if (h) h->stopped_early = true;
+            if (!op.quiet)
+                fprintf(stderr,
+                        "%.96s early stop at epoch %zu: best val loss %.4g at epoch %zu "
+                        "restored\n",
+                        op.name, e + 1, best, best_epoch);
+            break;
+        }
+    }
+    if (op.patience && best_epoch) { /* the epochs ran out or patience did */
+        params_copy(m, b.best, true);
+        if (h) h->best_epoch = best_epoch;
     }
 done:
+    ad_free(b.best);
     ad_nn_guard_free(&b.guard);
     ad_free(b.perm);
     ad_free(b.labels);

@@ -219,7 +219,7 @@ static void fuzz_nn(unsigned mode, const uint8_t *data, size_t size)
             b[size - 4 + i] = (uint8_t)(c >> (8 * i));
     }
     write_file(file, b, size);
-    ad_nn_layer_spec hidden = {3, AD_ACT_TANH, 0, false};
+    ad_nn_layer_spec hidden = {3, AD_ACT_TANH, 0, false, 0, false};
     ad_nn_spec spec = {2,      1, &hidden, 2, AD_HEAD_SOFTMAX, AD_LOSS_DEFAULT, AD_INIT_DEFAULT,
                        AD_F32, 7, 0};
     ad_nn *m = ad_nn_new(&spec);
