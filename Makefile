@@ -248,7 +248,8 @@ bench: $(BUILD)/bench
 # ---- housekeeping
 
 FORMAT_SRC := $(wildcard include/*.h include/adtape/*.h src/*/*.[ch] ops/*.[ch] \
-                tests/*.[ch] tests/bench/*.[ch] tests/fuzz/*.[ch] tests/mpi/*.[ch] examples/*.c)
+                tests/*.[ch] tests/bench/*.[ch] tests/fuzz/*.[ch] tests/mpi/*.[ch] tests/bench/mpi/*.[ch] \
+                examples/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:

@@ -7,6 +7,7 @@
 #include "adtape/mpi.h"
 #include "mpi_util.h"
 
+#include <limits.h>
 #include <string.h>
 
 typedef struct dist {
@@ -25,12 +26,26 @@ static ad_status step_end(void *ctx, ad_status local)
     return ad_mpi_grads_finish(((dist *)ctx)->g, local);
 }
 
+/* Summed on rank 0 and sent to all: every rank gets the same bits, so the
+ * decisions taken from them (Levenberg-Marquardt's accept or reject) are
+ * the same everywhere and the ranks never drift into different
+ * collectives. */
 static ad_status sum(void *ctx, double *buf, size_t n, ad_status local)
 {
     dist *D = ctx;
+    if (local == AD_OK && n > INT_MAX)
+        local = ad_mpi_fail(AD_ERR_INVALID,
+                            "ad_nn_dist: %zu numbers to sum, more than one MPI "
+                            "message holds",
+                            n);
     ad_status st = ad_mpi_agree(local, D->comm);
-    if (st == AD_OK && n) st = ad_mpi_allreduce_doubles(buf, n, D->comm, AD_MPI_SUM);
-    return st;
+    if (st != AD_OK || !n) return st;
+    if (D->d.rank == 0)
+        MPI_Reduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, 0, D->comm);
+    else
+        MPI_Reduce(buf, NULL, (int)n, MPI_DOUBLE, MPI_SUM, 0, D->comm);
+    MPI_Bcast(buf, (int)n, MPI_DOUBLE, 0, D->comm);
+    return AD_OK;
 }
 
 ad_nn_dist *ad_mpi_nn_dist_new(ad_nn *m, MPI_Comm comm, const ad_mpi_opts *opts)
