@@ -108,9 +108,11 @@ static void ready(ad_param *p, void *user)
         for (i = 0; i < g->n && g->params[i] != p; i++)
             ;
     if (i == g->n || g->packed[i]) return; /* not ours, or seen */
+    double t0 = MPI_Wtime();
     g->hint = i ? i - 1 : 0;
     pack(g, i);
     progress(g);
+    g->stats.hook_seconds += MPI_Wtime() - t0;
 }
 
 /* Buckets over the parameters from the last to the first (the order a

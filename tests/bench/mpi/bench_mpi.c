@@ -178,11 +178,16 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     const char *svg = NULL;
     bool proj = false;
-    for (int i = 1; i < argc; i++)
+    ad_mpi_opts mo = {0};
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--project") == 0) {
             proj = true;
             if (i + 1 < argc) svg = argv[++i];
         }
+        if (strcmp(argv[i], "--bucket") == 0 && i + 1 < argc) /* bytes */
+            mo.bucket_bytes = strtoul(argv[++i], NULL, 10);
+        if (strcmp(argv[i], "--deterministic") == 0) mo.deterministic = true;
+    }
     static const ad_nn_layer_spec hidden[2] = {{1024, AD_ACT_RELU, 0, false},
                                                {1024, AD_ACT_RELU, 0, false}};
     ad_nn_spec spec = {.inputs = IN,
@@ -207,7 +212,7 @@ int main(int argc, char **argv)
         b.labels[i] = (int32_t)ad_rng_below(&r, 10);
     b.lo = GLOBAL_BATCH * (size_t)rank / (size_t)size;
     b.n = GLOBAL_BATCH * (size_t)(rank + 1) / (size_t)size - b.lo;
-    ad_mpi_grads *g = ad_mpi_grads_new(ps, np, MPI_COMM_WORLD, NULL);
+    ad_mpi_grads *g = ad_mpi_grads_new(ps, np, MPI_COMM_WORLD, &mo);
     double bytes = (double)ad_nn_param_count(b.m) * sizeof(float);
 
     double tc = run(&b, COMPUTE, g); /* this rank's share, no communication */
@@ -217,6 +222,7 @@ int main(int argc, char **argv)
     emit("overlap.samples_per_s", GLOBAL_BATCH / to, "samples/s");
     double wait = s0.wait_seconds / (double)s0.steps;
     emit("overlap.wait_ms_per_step", 1e3 * wait, "ms");
+    emit("overlap.hook_ms_per_step", 1e3 * s0.hook_seconds / (double)s0.steps, "ms");
     emit("overlap.step_ms", 1e3 * to, "ms");
     if (size > 1) {
         double tb = run(&b, BLOCKING, g);
