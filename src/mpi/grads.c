@@ -183,6 +183,13 @@ ad_mpi_grads *ad_mpi_grads_new(ad_param *const *params, size_t n, MPI_Comm comm,
         } else {
             memcpy(g->params, params, n * sizeof *params);
             if (!plan(g)) st = ad_mpi_fail(AD_ERR_NOMEM, "%s: out of memory", fn);
+            /* the ring tags its messages with the bucket; MPI promises tags
+             * up to 32767 */
+            else if (o.deterministic && g->nb > 32767)
+                st = ad_mpi_fail(AD_ERR_INVALID,
+                                 "%s: %zu buckets; deterministic mode takes at most 32767 (raise "
+                                 "bucket_bytes)",
+                                 fn, g->nb);
         }
     }
     uint64_t sig = st == AD_OK ? ad_mpi_params_sig(params, n) ^ (uint64_t)o.deterministic : 0;
