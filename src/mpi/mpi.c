@@ -80,7 +80,7 @@ ad_status ad_mpi_check(ad_status local, uint64_t sig, const char *fn, const char
         if (rank == root) snprintf(m.msg, sizeof m.msg, "%s", ad_last_error());
         MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, root, comm);
         char out[MSG_LEN + 64];
-        if (!m.msg[0]) snprintf(m.msg, sizeof m.msg, "failed with %s", ad_status_name(m.code));
+        if (!m.msg[0]) snprintf(m.msg, sizeof m.msg, "failed with %s", ad_status_name((ad_status)m.code));
         name_rank(m.msg, root, size, out, sizeof out);
         ad_set_last_error(out);
         return (ad_status)m.code;
@@ -193,7 +193,7 @@ double ad_mpi_gradient(ad_scalar_fn f, size_t n, const double *x, double *grad, 
 {
     static const char *fn = "ad_mpi_gradient";
     ad_status st = AD_OK;
-    double v = NAN;
+    double v = (double)NAN;
     if (n > INT_MAX)
         st = ad_mpi_fail(AD_ERR_INVALID, "%s: n = %zu is more than one MPI message holds", fn, n);
     else
@@ -204,7 +204,7 @@ double ad_mpi_gradient(ad_scalar_fn f, size_t n, const double *x, double *grad, 
         MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_DOUBLE, MPI_SUM, comm);
         ad_set_last_error(NULL);
     } else {
-        v = NAN;
+        v = (double)NAN;
     }
     if (status) *status = st;
     return v;
