@@ -80,7 +80,8 @@ ad_status ad_mpi_check(ad_status local, uint64_t sig, const char *fn, const char
         if (rank == root) snprintf(m.msg, sizeof m.msg, "%s", ad_last_error());
         MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, root, comm);
         char out[MSG_LEN + 64];
-        if (!m.msg[0]) snprintf(m.msg, sizeof m.msg, "failed with %s", ad_status_name((ad_status)m.code));
+        if (!m.msg[0])
+            snprintf(m.msg, sizeof m.msg, "failed with %s", ad_status_name((ad_status)m.code));
         name_rank(m.msg, root, size, out, sizeof out);
         ad_set_last_error(out);
         return (ad_status)m.code;
