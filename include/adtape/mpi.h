@@ -115,6 +115,7 @@ typedef struct ad_mpi_grads_stats {
     size_t steps;         /* finished steps */
     size_t buckets;       /* buckets per step */
     size_t bytes;         /* bytes reduced per step */
+    size_t early;         /* buckets started during sweeps (not by finish), over all steps */
     double wait_seconds;  /* time blocked in finish, waiting for the reductions, over all steps */
     double hook_seconds;  /* time in the sweep's hand-overs: packing, starting, testing buckets */
     double total_seconds; /* time from each attach to the end of its finish */

@@ -93,8 +93,10 @@ static void pack(ad_mpi_grads *g, size_t i)
     }
     g->packed[i] = true;
     b->pending--;
-    while (g->next < g->nb && g->b[g->next].pending == 0)
+    while (g->next < g->nb && g->b[g->next].pending == 0) {
+        g->stats.early += g->tape != NULL; /* finish detaches first */
         launch(g, &g->b[g->next++]);
+    }
 }
 
 /* The gradient-ready hook: p is final; pack it, launch what is complete. */

@@ -213,6 +213,9 @@ MT_TEST(grads, bucketed_overlapped_reduction_equals_the_blocking_allreduce)
     }
     ad_mpi_grads_stats s = ad_mpi_grads_stats_get(g);
     mt_assert(s.steps == 2 && s.buckets > 2, "steps %zu buckets %zu", s.steps, s.buckets);
+    /* the sweep used every parameter: every bucket started before finish */
+    mt_assert(s.early == 2 * s.buckets, "%zu of %zu buckets started in the sweeps", s.early,
+              2 * s.buckets);
     ad_mpi_grads_free(g);
     ad_tape_free(t);
     ad_nn_free(a);
