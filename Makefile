@@ -72,7 +72,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(MPI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -378,6 +378,7 @@ MPI_CFLAGS := $(shell pkg-config --cflags $(MPI_PC) 2>/dev/null || mpicc --showm
 MPI_LIBS   := $(shell pkg-config --libs $(MPI_PC) 2>/dev/null || mpicc --showme:link)
 all: $(MPI_STATIC) $(MPI_SHARED)
 $(MPI_OBJ): LIB_CFLAGS += $(MPI_CFLAGS)
+-include $(MPI_OBJ:.o=.d)
 
 $(MPI_STATIC): $(MPI_OBJ)
 	rm -f $@
