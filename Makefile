@@ -52,7 +52,7 @@ LIB_SRC  := $(wildcard src/core/*.c src/kernels/*.c src/io/*.c src/nn/*.c ops/*.
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
-EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(filter-out examples/mpi_%,$(wildcard examples/*.c)))
 BENCH_SRC := $(wildcard tests/bench/*.c)
 
 STATIC := $(BUILD)/libadtape.a
@@ -115,11 +115,11 @@ check-symbols: $(STATIC) $(SHARED)
 # and run. (check-strict-headers builds every inline op as C++ as well.)
 CXX_HEADER_FLAGS := -std=c++11 -Wall -Wextra -Wpedantic -Wold-style-cast \
                     -Wzero-as-null-pointer-constant -Werror -Iinclude \
-                    $(foreach h,$(wildcard include/adtape/*.h),-include $(h))
+                    $(foreach h,$(filter-out include/adtape/mpi.h,$(wildcard include/adtape/*.h)),-include $(h))
 $(BUILD)/cxx_header_check: tests/cxx_header_check.cpp $(STATIC) $(wildcard include/*.h include/adtape/*.h)
 	$(CXX) $(CXX_HEADER_FLAGS) $(EXTRA_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 check-cxx: $(BUILD)/cxx_header_check
-	@! grep -n '^ *# *include' include/*.h $(wildcard include/adtape/*.h) | \
+	@! grep -n '^ *# *include' include/*.h $(filter-out include/adtape/mpi.h,$(wildcard include/adtape/*.h)) | \
 	    grep -v -e '<stddef.h>' -e '<stdint.h>' -e '<stdbool.h>' -e '<math.h>' -e 'adtape\.h[">]' \
 	        -e '"adtape/inline\.h"' || \
 	    { echo "check-cxx: public headers may include only stddef/stdint/stdbool/math" >&2; exit 1; }
@@ -159,7 +159,7 @@ check-strict-headers: $(STATIC)
 # ---- install: headers, both libraries, the soname links and adtape.pc
 
 HEADERS   := $(wildcard include/*.h)
-HEADERS_SUB := $(wildcard include/adtape/*.h)
+HEADERS_SUB := $(filter-out include/adtape/mpi.h,$(wildcard include/adtape/*.h))
 LDCONFIG  ?= ldconfig
 
 # Generated at install time because it records where the files went.
@@ -248,7 +248,8 @@ bench: $(BUILD)/bench
 # ---- housekeeping
 
 FORMAT_SRC := $(wildcard include/*.h include/adtape/*.h src/*/*.[ch] ops/*.[ch] \
-                tests/*.[ch] tests/bench/*.[ch] tests/fuzz/*.[ch] examples/*.c)
+                tests/*.[ch] tests/bench/*.[ch] tests/fuzz/*.[ch] tests/mpi/*.[ch] tests/bench/mpi/*.[ch] \
+                examples/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:
@@ -349,3 +350,89 @@ tsan:
 	    build-tsan/test_threads
 	@if ls build-tsan/tsan.* >/dev/null 2>&1; then cat build-tsan/tsan.*; exit 1; fi
 	@echo "tsan: no data races reported"
+
+# ---- MPI (optional): `make MPI=1` adds build/libadtape_mpi.{a,so} from
+# src/mpi/ (include/adtape/mpi.h), built with the flags of Open MPI's
+# pkg-config file (or mpicc's); `make MPI=1 test-mpi` runs tests/mpi under
+# mpirun on 2 ranks of this machine (shared memory / loopback, oversubscribed
+# so a 1-core machine works too); `make MPI=1 install` adds the library, the
+# header and adtape-mpi.pc. The plain build never needs MPI.
+MPI     ?= 0
+MPI_PC  ?= mpi-c
+MPIRUN  ?= mpirun
+MPI_NP  ?= 2
+# root may run mpirun only when asked to (CI containers run as root)
+MPIRUN_FLAGS ?= --oversubscribe --mca btl self,vader $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
+MPI_SONAME := libadtape_mpi.so.$(VERSION_MAJOR)
+MPI_STATIC := $(BUILD)/libadtape_mpi.a
+MPI_SHARED := $(BUILD)/libadtape_mpi.so
+MPI_SHARED_REAL := $(BUILD)/libadtape_mpi.so.$(VERSION)
+MPI_SRC := $(wildcard src/mpi/*.c)
+MPI_OBJ := $(MPI_SRC:%.c=$(BUILD)/obj/%.o)
+MPI_TEST_SRC := $(wildcard tests/mpi/*.c)
+
+.PHONY: test-mpi check-mpi bench-mpi
+
+ifeq ($(MPI),1)
+MPI_CFLAGS := $(shell pkg-config --cflags $(MPI_PC) 2>/dev/null || mpicc --showme:compile)
+MPI_LIBS   := $(shell pkg-config --libs $(MPI_PC) 2>/dev/null || mpicc --showme:link)
+all: $(MPI_STATIC) $(MPI_SHARED)
+$(MPI_OBJ): LIB_CFLAGS += $(MPI_CFLAGS)
+-include $(MPI_OBJ:.o=.d)
+
+$(MPI_STATIC): $(MPI_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+$(MPI_SHARED_REAL): $(MPI_OBJ) $(SHARED)
+	$(CC) -shared -Wl,-soname,$(MPI_SONAME) $(EXTRA_LDFLAGS) -o $@ $(MPI_OBJ) -L$(BUILD) -ladtape \
+	    $(MPI_LIBS) $(LDLIBS)
+$(MPI_SHARED): $(MPI_SHARED_REAL)
+	ln -sf $(notdir $(MPI_SHARED_REAL)) $(BUILD)/$(MPI_SONAME)
+	ln -sf $(MPI_SONAME) $@
+
+$(BUILD)/tests_mpi: $(MPI_TEST_SRC) $(wildcard tests/mpi/*.h) $(MPI_STATIC) $(STATIC)
+	$(CC) $(filter-out -MMD -MP,$(TEST_CFLAGS)) $(MPI_CFLAGS) -o $@ $(MPI_TEST_SRC) $(MPI_STATIC) \
+	    $(STATIC) $(MPI_LIBS) $(LDLIBS)
+
+# The libraries export only ad_ names; the MPI library's every AD_API too.
+check-mpi: $(MPI_STATIC) $(MPI_SHARED)
+	@sh tests/check_symbols.sh $(MPI_SHARED_REAL) $(MPI_STATIC) $(MPI_SONAME) include/adtape/mpi.h
+
+test-mpi: check-mpi $(BUILD)/tests_mpi
+	$(MPIRUN) $(MPIRUN_FLAGS) -np $(MPI_NP) $(BUILD)/tests_mpi $(TEST_ARGS)
+	$(MPIRUN) $(MPIRUN_FLAGS) -np 3 $(BUILD)/tests_mpi --filter uneven $(TEST_ARGS)
+
+$(BUILD)/adtape-mpi.pc: FORCE
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	    'Name: adtape-mpi' 'Description: adtape data-parallel training over MPI' \
+	    'Version: $(VERSION)' 'Requires: adtape $(MPI_PC)' 'Cflags: -I$${includedir}' \
+	    'Libs: -L$${libdir} -ladtape_mpi' > $@
+
+install: install-mpi
+.PHONY: install-mpi
+install-mpi: $(MPI_STATIC) $(MPI_SHARED) $(BUILD)/adtape-mpi.pc
+	install -d $(DESTDIR)$(INCLUDEDIR)/adtape $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/adtape/mpi.h $(DESTDIR)$(INCLUDEDIR)/adtape/
+	install -m 644 $(MPI_STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(MPI_SHARED_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(MPI_SHARED_REAL)) $(DESTDIR)$(LIBDIR)/$(MPI_SONAME)
+	ln -sf $(MPI_SONAME) $(DESTDIR)$(LIBDIR)/libadtape_mpi.so
+	install -m 644 $(BUILD)/adtape-mpi.pc $(DESTDIR)$(PKGCONFIGDIR)/
+
+$(BUILD)/examples/mpi_%: examples/mpi_%.c $(MPI_STATIC) $(STATIC) $(wildcard include/*.h include/adtape/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(TEST_CFLAGS)) $(MPI_CFLAGS) -o $@ $< $(MPI_STATIC) $(STATIC) \
+	    $(MPI_LIBS) $(LDLIBS)
+examples: $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/mpi_*.c))
+
+$(BUILD)/bench_mpi: tests/bench/mpi/bench_mpi.c $(MPI_STATIC) $(STATIC)
+	$(CC) $(filter-out -MMD -MP,$(TEST_CFLAGS)) $(MPI_CFLAGS) -o $@ $< $(MPI_STATIC) $(STATIC) \
+	    $(MPI_LIBS) $(LDLIBS)
+bench-mpi: $(BUILD)/bench_mpi
+	sh tests/bench/mpi/bench_mpi.sh $(BUILD) "$(MPIRUN) $(MPIRUN_FLAGS)"
+else
+test-mpi check-mpi bench-mpi:
+	@echo "$@: build with MPI=1 (needs Open MPI: apt-get install -y openmpi-bin libopenmpi-dev)" >&2
+	@exit 1
+endif

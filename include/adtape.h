@@ -596,6 +596,21 @@ AD_API ad_status ad_backward_seeded(ad_tensor y, const double *seed);
 AD_API ad_status ad_backward_scalar(ad_scalar y);
 AD_API ad_status ad_backward_scalar_seeded(ad_scalar y, double seed);
 
+/* ------------------------------------------------------ gradient-ready hook
+ * For code that ships gradients elsewhere while the sweep still runs (the
+ * MPI module, adtape/mpi.h, reduces them across ranks in buckets): during
+ * every sweep on t, fn(p, user) is called once for each parameter that
+ * entered t (ad_param_use), as soon as p's gradient holds the whole of
+ * this sweep's contribution, that is when the sweep has passed the first
+ * op that read p. Later layers' parameters come first, in the reverse of
+ * the order they entered the tape. fn must not record on t, reset it or
+ * sweep it; it may read and change p's gradient. A sweep from an output that
+ * depends on no parameter calls it for none. No hook (the default) costs
+ * the sweep one test per leaf. The hook stays through ad_tape_reset; fn
+ * NULL removes it. A NULL t leaves its message in ad_last_error. */
+typedef void (*ad_grad_ready_fn)(ad_param *p, void *user);
+AD_API void ad_tape_set_grad_ready(ad_tape *t, ad_grad_ready_fn fn, void *user);
+
 /* ------------------------------------------------ drivers and gradient check */
 
 /* A user function of n scalars to one scalar, recorded on tape t. */

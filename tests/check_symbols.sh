@@ -4,11 +4,14 @@
 # and every AD_API function the headers declare; the static library defines
 # no global symbol outside the ad_ prefix (a user's program links it whole
 # into its own namespace); the shared library carries the expected soname.
-# usage: check_symbols.sh build/libadtape.so.X.Y.Z build/libadtape.a libadtape.so.X
+# usage: check_symbols.sh build/libadtape.so.X.Y.Z build/libadtape.a libadtape.so.X [headers]
+# headers: the public headers whose AD_API functions the library exports;
+# default: all but adtape/mpi.h, which belongs to libadtape_mpi (make MPI=1).
 set -u
 so=$1
 ar=$2
 soname=$3
+headers=${4:-$(ls include/*.h include/adtape/*.h | grep -v '^include/adtape/mpi\.h$')}
 fail=0
 
 # nm prints "address type name"; only defined symbols are asked for. An
@@ -39,7 +42,7 @@ fi
 # Every function declared AD_API in a public header must be exported, or a
 # user's program fails to link against the shared library; so must the
 # library's copies of the inline scalar ops (declared AD_INLINE_API).
-declared=$(cat include/*.h include/adtape/*.h 2>/dev/null | grep -E 'AD_API|AD_INLINE_API' |
+declared=$(cat $headers 2>/dev/null | grep -E 'AD_API|AD_INLINE_API' |
     grep -v '#define' |
     sed -nE 's/^(AD_API|AD_INLINE_API)[^(]*[ *](ad_[A-Za-z0-9_]*)\(.*/\2/p' | sort -u)
 missing=$(printf '%s\n' "$declared" | while read -r f; do

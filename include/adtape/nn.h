@@ -303,21 +303,48 @@ AD_API bool ad_nn_history_push(ad_nn_history *h, double train_loss, double train
                                double val_loss, double val_acc, double seconds);
 AD_API void ad_nn_history_free(ad_nn_history *h);
 
+/* Data-parallel training: how ad_nn_train and ad_lm_train split their work
+ * over `size` processes (ranks) and combine it. The core library has no
+ * transport: adtape/mpi.h fills one over an MPI communicator
+ * (ad_mpi_nn_dist_new), and any other transport can fill its own. Every
+ * rank runs the same trainer with the same model, optimizer, data and
+ * options; each takes its share of every global batch (rank r the rows
+ * [r b / size, (r+1) b / size) of a batch of b), the shares' gradients are
+ * summed with weights share / b, and every rank takes the same step.
+ * Progress lines come from rank 0 only. The callbacks return AD_OK on
+ * every rank, or the same error on every rank (a failure on one is
+ * reported on all, its rank named in ad_last_error). */
+typedef struct ad_nn_dist {
+    size_t rank, size; /* this process, of size > 0 */
+    void *ctx;
+    /* Before the sweep of a step on t: the gradients this rank's sweep
+     * makes are to be multiplied by weight and summed over the ranks (they
+     * may be handed over while the sweep runs: ad_tape_set_grad_ready). */
+    ad_status (*step_begin)(void *ctx, ad_tape *t, double weight);
+    /* After the sweep, with its status (or the caller's verdict): the
+     * model's gradients become the weighted sums, on every rank. */
+    ad_status (*step_end)(void *ctx, ad_status local);
+    /* Agrees on local first, then sums buf[0..n) over the ranks in place
+     * (n the same on every rank; n 0: only the agreement). */
+    ad_status (*sum)(void *ctx, double *buf, size_t n, ad_status local);
+} ad_nn_dist;
+
 typedef struct ad_nn_train_opts {
-    size_t epochs;      /* more epochs to run from the optimizer's epoch; 0: 10 */
-    size_t batch_size;  /* 0: 32; larger than the data: full batch */
-    uint64_t seed;      /* shuffling seed (per epoch: see ad_nn_shuffle) */
-    bool no_shuffle;    /* keep the data order */
-    bool quiet;         /* no progress lines */
-    size_t print_every; /* a line every k epochs (and the last); 0: every epoch */
-    const char *name;   /* prefix of progress lines; NULL: "train" */
-    bool anomaly;       /* anomaly mode on the training tape (ad_tape_set_anomaly): a NaN or
-                           Inf stops training at the op or leaf that made it, named in the
-                           message; slower (every value and gradient is scanned) */
-    size_t patience;    /* early stopping: stop after this many epochs in a row without a
-                           validation loss below the best by more than min_delta; 0: off.
-                           Needs validation data */
-    double min_delta;   /* early stopping: the least improvement that counts; >= 0 */
+    size_t epochs;          /* more epochs to run from the optimizer's epoch; 0: 10 */
+    size_t batch_size;      /* 0: 32; larger than the data: full batch */
+    uint64_t seed;          /* shuffling seed (per epoch: see ad_nn_shuffle) */
+    bool no_shuffle;        /* keep the data order */
+    bool quiet;             /* no progress lines */
+    size_t print_every;     /* a line every k epochs (and the last); 0: every epoch */
+    const char *name;       /* prefix of progress lines; NULL: "train" */
+    bool anomaly;           /* anomaly mode on the training tape (ad_tape_set_anomaly): a NaN or
+                               Inf stops training at the op or leaf that made it, named in the
+                               message; slower (every value and gradient is scanned) */
+    size_t patience;        /* early stopping: stop after this many epochs in a row without a
+                               validation loss below the best by more than min_delta; 0: off.
+                               Needs validation data */
+    double min_delta;       /* early stopping: the least improvement that counts; >= 0 */
+    const ad_nn_dist *dist; /* NULL: this process alone; else data-parallel (see ad_nn_dist) */
 } ad_nn_train_opts;
 
 /* Trains m with o over `train` for opts->epochs more epochs, counting from
@@ -361,9 +388,11 @@ typedef struct ad_lm_opts {
     double mu_max;      /* give up an epoch's step past this; 0: 1e10 */
     double target_loss; /* stop once the loss is at or below; 0: never */
     bool quiet;
-    const char *name; /* NULL: "lm" */
-    bool anomaly;     /* anomaly mode on the recording of each epoch: names the op that
-                         makes a NaN or Inf (see ad_nn_train_opts) */
+    const char *name;       /* NULL: "lm" */
+    bool anomaly;           /* anomaly mode on the recording of each epoch: names the op that
+                               makes a NaN or Inf (see ad_nn_train_opts) */
+    const ad_nn_dist *dist; /* NULL: alone; else each rank takes a share of the samples and
+                               the normal equations and losses are summed over the ranks */
 } ad_lm_opts;
 
 /* Fits an identity-head model with a squared-error loss (mse or half_sse) to

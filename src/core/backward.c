@@ -102,16 +102,38 @@ static inline bool reached(const ad_tape *t, const ad_node *y)
     return y->grad_sweep == t->sweep;
 }
 
+/* A parameter may enter a tape several times (weight sharing, two forward
+ * passes); its gradient is final only at its lowest leaf, since every op
+ * that reads it comes after that. Marks each parameter's lowest leaf. */
+static void mark_ready_nodes(ad_tape *t)
+{
+    for (size_t k = t->nn; k-- > 0;)
+        if (t->nodes[k].op == AD_OP_LEAF && t->nodes[k].param) t->nodes[k].param->ready_node = k;
+}
+
+/* The sweep has passed every op above leaf k: when k is its parameter's
+ * lowest leaf, the gradient holds this sweep's whole contribution. */
+static void grad_ready(ad_tape *t, size_t k)
+{
+    ad_param *p = t->nodes[k].param;
+    if (p && p->ready_node == k) t->grad_ready(p, t->grad_ready_user);
+}
+
 static ad_status run(ad_tape *t, const char *fn)
 {
     size_t cur = t->hot.ns;
+    if (t->grad_ready) mark_ready_nodes(t);
     for (size_t k = t->nn; k-- > 0;) {
         ad_node *y = &t->nodes[k];
         if (y->scalar_mark < cur) {
             ad_scalar_sweep(t, y->scalar_mark, cur);
             cur = y->scalar_mark;
         }
-        if (!y->needs_grad || y->op == AD_OP_LEAF) continue;
+        if (y->op == AD_OP_LEAF) {
+            if (t->grad_ready) grad_ready(t, k);
+            continue;
+        }
+        if (!y->needs_grad) continue;
         if (!reached(t, y)) continue;
         for (size_t i = 0; i < y->n_in; i++) {
             ad_node *x = ad_node_input(t, y, i);
@@ -139,6 +161,16 @@ static ad_status run(ad_tape *t, const char *fn)
                                     fn, ad_srec_number(i), t->hot.adj[i]);
     }
     return zero_unreached_variables(t, fn);
+}
+
+void ad_tape_set_grad_ready(ad_tape *t, ad_grad_ready_fn fn, void *user)
+{
+    if (!t) {
+        ad_no_tape("ad_tape_set_grad_ready: the tape is NULL");
+        return;
+    }
+    t->grad_ready = fn;
+    t->grad_ready_user = fn ? user : NULL;
 }
 
 static ad_status tensor_sweep(ad_tensor y, const double *seed, const char *fn)

@@ -115,6 +115,11 @@ struct ad_tape {
 
     ad_arena arena; /* tensor values, gradients and saved context */
     size_t allocations;
+
+    /* ad_tape_set_grad_ready: called as each parameter's gradient becomes
+     * final during a sweep; NULL (the default) costs one test per leaf */
+    ad_grad_ready_fn grad_ready;
+    void *grad_ready_user;
 };
 
 struct ad_param {
@@ -124,6 +129,11 @@ struct ad_param {
     size_t numel;
     void *value;
     void *grad;
+    /* During a sweep with a grad-ready hook: the lowest node index at which
+     * the parameter enters the tape, where its gradient becomes final. Only
+     * hooked sweeps write it (and they write grad too, so two such sweeps on
+     * one parameter at once race already). */
+    size_t ready_node;
 };
 
 /* Gradients of the parameters t uses, copied so a sweep that adds into them

@@ -102,7 +102,9 @@ typedef struct lm_work {
     size_t lx;
     double *J, *e, *A, *g, *delta, *w, *seed;
     bool anomaly;
-    size_t epoch; /* from 1, for messages */
+    size_t epoch;        /* from 1, for messages */
+    const ad_nn_dist *D; /* NULL: alone */
+    size_t lo, n_all;    /* this rank's first sample, and the samples of all ranks */
 } lm_work;
 
 /* Records the network over all of d and fills e with the residuals;
@@ -121,14 +123,37 @@ static ad_tensor residuals(ad_nn *m, const ad_nn_data *d, lm_work *k)
     return y;
 }
 
-/* The model's own loss from residuals: mse = sum e^2 / R; half_sse = sum e^2 / 2B. */
-static double loss_of(const ad_nn *m, const double *e, const ad_nn_data *d)
+/* The sum of squared residuals of this rank's samples. */
+static double sse_of(const double *e, const ad_nn_data *d)
 {
     double s = 0;
     for (size_t r = 0; r < d->n * d->out; r++)
         s += e[r] * e[r];
-    return ad_nn_get_spec(m)->loss == AD_LOSS_HALF_SSE ? 0.5 * s / (double)d->n
-                                                       : s / (double)(d->n * d->out);
+    return s;
+}
+
+/* The model's own loss from the sum of squares s over all ranks' samples:
+ * mse = s / R; half_sse = s / 2B. */
+static double loss_of(const ad_nn *m, double s, const ad_nn_data *d, const lm_work *k)
+{
+    return ad_nn_get_spec(m)->loss == AD_LOSS_HALF_SSE ? 0.5 * s / (double)k->n_all
+                                                       : s / (double)(k->n_all * d->out);
+}
+
+/* The tape's error, told in ad_last_error now: with other ranks waiting,
+ * the message must be ready before they agree on the status. */
+static ad_status tape_status(const lm_work *k)
+{
+    const char *msg;
+    ad_status st = ad_tape_error(k->t, &msg);
+    if (st != AD_OK) ad_nn_errf("ad_lm_train: epoch %zu: %s", k->epoch, msg);
+    return st;
+}
+
+/* Sums buf over the ranks after agreeing on st (alone: st). */
+static ad_status combine(const lm_work *k, double *buf, size_t n, ad_status st)
+{
+    return k->D ? k->D->sum(k->D->ctx, buf, n, st) : st;
 }
 
 /* Trial loss at the current weights, with recording and anomaly mode off:
@@ -137,11 +162,13 @@ static ad_status trial_loss(ad_nn *m, const ad_nn_data *d, lm_work *k, double *l
 {
     bool was = ad_tape_set_recording(k->t, false);
     ad_tape_set_anomaly(k->t, false);
-    residuals(m, d, k);
+    if (d->n) residuals(m, d, k);
     ad_tape_set_anomaly(k->t, k->anomaly);
     ad_tape_set_recording(k->t, was);
-    ad_status st = ad_tape_error(k->t, NULL);
-    *loss = loss_of(m, k->e, d);
+    ad_status st = tape_status(k);
+    double sse = st == AD_OK ? sse_of(k->e, d) : 0.0;
+    st = combine(k, &sse, 1, st);
+    *loss = loss_of(m, sse, d, k);
     return st;
 }
 
@@ -180,7 +207,7 @@ static bool residuals_finite(const ad_nn *m, const ad_nn_data *d, const lm_work 
         snprintf(why, sizeof why,
                  "the network's output overflows (set opts.anomaly to name the op)");
     ad_nn_errf("ad_lm_train: epoch %zu: the residual of sample %zu (output %zu) is %g: %s",
-               k->epoch, s, r % d->out, ad_nn_shown(k->e[r]), why);
+               k->epoch, s + k->lo, r % d->out, ad_nn_shown(k->e[r]), why);
     return false;
 }
 
@@ -195,35 +222,37 @@ static bool jacobian_finite(const ad_nn *m, const ad_nn_data *d, const lm_work *
     weight_name(m, at % P, w, sizeof w);
     ad_nn_errf("ad_lm_train: epoch %zu: the Jacobian has %g at residual %zu (sample %zu, output "
                "%zu), weight %zu (%s)",
-               k->epoch, ad_nn_shown(k->J[at]), r, r / d->out, r % d->out, at % P, w);
+               k->epoch, ad_nn_shown(k->J[at]), r + k->lo * d->out, r / d->out + k->lo, r % d->out,
+               at % P, w);
     return false;
 }
 
-/* J^T J and J^T e, then the Jacobian rows by one unit-seeded sweep each. */
-static ad_status jacobian(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, double *loss)
+/* This rank's J^T J, J^T e and sum of squares (k->A, k->g, k->A[P P + P]):
+ * the Jacobian rows by one unit-seeded sweep each. */
+static ad_status local_normal_equations(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P)
 {
     size_t np, R = d->n * d->out;
     ad_param *const *ps = ad_nn_params(m, &np);
+    memset(k->A, 0, (P * P + P + 1) * sizeof *k->A);
+    if (d->n == 0) return AD_OK; /* more ranks than samples: this one adds nothing */
     ad_tensor y = residuals(m, d, k);
-    ad_status st = ad_tape_error(k->t, NULL);
+    ad_status st = tape_status(k);
     if (st != AD_OK) return st;
     if (!residuals_finite(m, d, k)) return AD_ERR_NUMERIC;
-    *loss = loss_of(m, k->e, d);
+    k->A[P * P + P] = sse_of(k->e, d);
     for (size_t r = 0; r < R; r++) {
         for (size_t i = 0; i < np; i++)
             ad_param_zero_grad(ps[i]);
         k->seed[r] = 1.0; /* row r of J = d e_r / d w = the VJP with seed e_r */
         st = ad_backward_seeded(y, k->seed);
         k->seed[r] = 0.0;
-        if (st != AD_OK) return st;
+        if (st != AD_OK) return tape_status(k);
         get_grads(ps, np, k->J + r * P);
     }
     if (!jacobian_finite(m, d, k, P)) return AD_ERR_NUMERIC;
     for (size_t i = 0; i < np; i++)
         ad_param_zero_grad(ps[i]);
     /* A = J^T J (upper triangle mirrored), g = J^T e */
-    memset(k->A, 0, P * P * sizeof *k->A);
-    memset(k->g, 0, P * sizeof *k->g);
     for (size_t r = 0; r < R; r++) {
         const double *row = k->J + r * P;
         for (size_t i = 0; i < P; i++) {
@@ -237,6 +266,16 @@ static ad_status jacobian(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, d
     for (size_t i = 0; i < P; i++)
         for (size_t j = 0; j < i; j++)
             k->A[i * P + j] = k->A[j * P + i];
+    return AD_OK;
+}
+
+/* The normal equations over all ranks' samples (each rank's summed: the
+ * same bits on every rank) and the loss. */
+static ad_status jacobian(ad_nn *m, const ad_nn_data *d, lm_work *k, size_t P, double *loss)
+{
+    ad_status st = combine(k, k->A, P * P + P + 1, local_normal_equations(m, d, k, P));
+    if (st != AD_OK) return st;
+    *loss = loss_of(m, k->A[P * P + P], d, k);
     /* |A_ij| <= sqrt(A_ii A_jj): a finite diagonal bounds the rest */
     for (size_t i = 0; i < P; i++)
         if (!isfinite(k->A[i * P + i]) || !isfinite(k->g[i]))
@@ -325,6 +364,19 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
     if (d->n > SIZE_MAX / d->out)
         return ad_nn_errf("%s: %zu samples x %zu outputs: too many residuals", fn, d->n, d->out),
                AD_ERR_INVALID;
+    const ad_nn_dist *D = o.dist;
+    if (D && (D->size == 0 || D->rank >= D->size || !D->sum))
+        return ad_nn_errf("%s: opts->dist is incomplete (rank %zu of %zu, sum needed)", fn, D->rank,
+                          D->size),
+               AD_ERR_INVALID;
+    /* with D, this rank's share of the samples: rows [lo, hi) */
+    size_t lo = D ? d->n * D->rank / D->size : 0, hi = D ? d->n * (D->rank + 1) / D->size : d->n;
+    ad_nn_data part = *d;
+    part.n = hi - lo;
+    part.x = d->x + lo * d->in;
+    part.y = d->y + lo * d->out;
+    size_t n_all = d->n;
+    d = &part;
     size_t P = ad_nn_param_count(m), R = d->n * d->out;
     if (R > SIZE_MAX / sizeof(double) / P || P > 20000)
         return ad_nn_errf("%s: %zu residuals x %zu weights is too large for LM", fn, R, P),
@@ -334,17 +386,19 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
     k.J = ad_alloc(R * P * sizeof *k.J);
     k.e = ad_alloc(R * sizeof *k.e);
     k.seed = ad_nn_calloc(R, sizeof *k.seed);
-    k.A = ad_alloc(P * P * sizeof *k.A);
-    k.g = ad_alloc(P * sizeof *k.g);
+    /* A, g and the sum of squares in one block: one sum over the ranks */
+    k.A = ad_alloc((P * P + P + 1) * sizeof *k.A);
+    k.g = k.A ? k.A + P * P : NULL;
     k.delta = ad_alloc(P * sizeof *k.delta);
     k.w = ad_alloc(P * sizeof *k.w);
     double *solve = ad_alloc(P * P * sizeof *solve);
     ad_status st = AD_OK;
+    k.D = D, k.lo = lo, k.n_all = n_all;
     if (!k.t || !k.J || !k.e || !k.seed || !k.A || !k.g || !k.delta || !k.w || !solve) {
         ad_nn_errf("%s: out of memory", fn);
         st = AD_ERR_NOMEM;
-        goto done;
     }
+    if ((st = combine(&k, NULL, 0, st)) != AD_OK) goto done; /* every rank is ready */
     k.anomaly = o.anomaly;
     ad_tape_set_anomaly(k.t, o.anomaly);
     double mu = o.mu;
@@ -355,7 +409,7 @@ ad_status ad_lm_train(ad_nn *m, const ad_nn_data *d, const ad_lm_opts *opts, ad_
         bool ok = lm_step(m, d, &k, P, &mu, o.mu_max, loss0, &loss, solve, &st);
         if (st != AD_OK) break;
         double secs = now() - t0;
-        if (!o.quiet)
+        if (!o.quiet && (!D || D->rank == 0)) /* one voice */
             fprintf(stderr, "%s epoch %zu/%zu  loss %.6g  mu %.3g%s  %.3f s\n", o.name, ep + 1,
                     o.epochs, loss, mu, ok ? "" : "  (no step lowers the loss)", secs);
         if (h && !ad_nn_history_push(h, loss, (double)NAN, (double)NAN, (double)NAN, secs)) {
@@ -377,7 +431,6 @@ done:
     ad_free(k.e);
     ad_free(k.seed);
     ad_free(k.A);
-    ad_free(k.g);
     ad_free(k.delta);
     ad_free(k.w);
     ad_free(solve);

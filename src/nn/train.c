@@ -107,6 +107,7 @@ typedef struct buffers {
     ad_nn_guard guard;
     size_t epoch, batch; /* from 1, for messages */
     char at[96];
+    char why[512];
 } buffers;
 
 /* "ad_nn_train: epoch 2, batch 7", formatted only for a message: a
@@ -179,29 +180,6 @@ static void item_name(const ad_nn *m, const ad_opt *o, size_t i, char *buf, size
         snprintf(buf, len, "its parameter %zu (not the model's)", i);
 }
 
-/* The loss and every gradient after a sweep; false (with the message) at
- * the first NaN or Inf. The gradients were just written: the scan reads
- * them from cache. */
-static bool sweep_finite(const ad_nn *m, const ad_opt *o, const ad_nn_data *d, const size_t *idx,
-                         size_t nb, double loss, buffers *b)
-{
-    char why[512], what[128];
-    if (!isfinite(loss)) {
-        culprit(m, d, idx, nb, "", why, sizeof why);
-        return ad_nn_errf("%s: the loss is %g: %s", where(b), ad_nn_shown(loss), why), false;
-    }
-    size_t j, i = ad_nn_guard_grads(&b->guard, o, &j);
-    if (i == SIZE_MAX) return true;
-    ad_param *p = ad_nn_opt_params(o, NULL)[i];
-    const void *g = ad_param_grad(p);
-    double v = ad_param_dtype(p) == AD_F32 ? (double)((const float *)g)[j] : ((const double *)g)[j];
-    item_name(m, o, i, what, sizeof what);
-    culprit(m, d, idx, nb, "", why, sizeof why);
-    return ad_nn_errf("%s: the gradient of %s has %g at element %zu: %s", where(b), what,
-                      ad_nn_shown(v), j, why),
-           false;
-}
-
 /* The optimizer's step, undone when it leaves a NaN or Inf in a parameter
  * or in the optimizer's state: a finite gradient can still overflow a
  * weight (a huge learning rate) or Adam's second moment (g^2), which would
@@ -219,61 +197,104 @@ static bool safe_step(const ad_nn *m, ad_opt *o, buffers *b)
            false;
 }
 
-/* One pass over the data in shuffled batches; *loss and *acc are averages.
- * e is the epoch counted from 1, for messages. On an error no step is taken
- * for that batch and the gradients are zeroed. */
-static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d, size_t batch,
-                           size_t e, buffers *b, double *loss, double *acc)
+/* Rows [lo, hi) of a batch of nb that this rank takes (all of them alone). */
+static void share(const ad_nn_dist *D, size_t nb, size_t *lo, size_t *hi)
+{
+    *lo = D ? nb * D->rank / D->size : 0;
+    *hi = D ? nb * (D->rank + 1) / D->size : nb;
+}
+
+/* Records, sweeps and checks the loss of rows idx[0..nb) on t: the part
+ * of a step that is this rank's alone. */
+static ad_status local_step(ad_nn *m, ad_tape *t, const ad_nn_data *d, const size_t *idx, size_t nb,
+                            buffers *b, double *lv, double *correct)
 {
     const ad_nn_spec *s = ad_nn_get_spec(m);
-    double total = 0.0, correct = 0.0;
+    ad_tensor x = ad_nn_gather(t, s->dtype, d->x, d->in, idx, nb, &b->sx, &b->lx);
+    ad_tensor y = AD_TENSOR_NONE; /* softmax: labels, no target */
+    if (s->head == AD_HEAD_SOFTMAX)
+        for (size_t i = 0; i < nb; i++)
+            b->labels[i] = d->labels[idx[i]];
+    else
+        y = ad_nn_gather(t, s->dtype, d->y, d->out, idx, nb, &b->sy, &b->ly);
+    ad_tensor z = ad_nn_forward(m, x);
+    ad_tensor l = ad_nn_loss(m, z, y, b->labels);
+    ad_status st = ad_backward(l);
+    if (st != AD_OK) {
+        const char *msg;
+        char why[512];
+        ad_tape_error(t, &msg);
+        /* anomaly mode names the op or leaf; the sample is ours to name */
+        if (st == AD_ERR_NUMERIC && data_culprit(m, d, idx, nb, "", why, sizeof why))
+            ad_nn_errf("%s: %s (%s)", where(b), msg, why);
+        else
+            ad_nn_errf("%s: %s", where(b), msg);
+        return st;
+    }
+    *lv = ad_tensor_get(l, 0);
+    if (!isfinite(*lv)) {
+        culprit(m, d, idx, nb, "", b->why, sizeof b->why);
+        ad_nn_errf("%s: the loss is %g: %s", where(b), ad_nn_shown(*lv), b->why);
+        return AD_ERR_NUMERIC;
+    }
+    if (s->head == AD_HEAD_SOFTMAX) {
+        *correct = ad_nn_accuracy(m, z, NULL, b->labels) * (double)nb;
+    } else if (s->head == AD_HEAD_LOGISTIC) {
+        size_t hit = 0; /* per output: (logit > 0) == (target > 0.5) */
+        for (size_t i = 0; i < nb * s->outputs; i++)
+            hit += (ad_tensor_get(z, i) > 0.0) == (ad_tensor_get(y, i) > 0.5);
+        *correct = (double)hit / (double)s->outputs;
+    }
+    return AD_OK;
+}
+
+/* One pass over the data in shuffled batches; *loss and *acc are averages.
+ * e is the epoch counted from 1, for messages. On an error no step is taken
+ * for that batch and the gradients are zeroed. With D, each rank records
+ * its share of every batch and the gradients are summed, weighted by the
+ * shares, before the (same) step on every rank. */
+static ad_status run_epoch(ad_nn *m, ad_opt *o, ad_tape *t, const ad_nn_data *d, size_t batch,
+                           size_t e, buffers *b, const ad_nn_dist *D, double *loss, double *acc)
+{
+    const ad_nn_spec *s = ad_nn_get_spec(m);
+    double sums[2] = {0.0, 0.0}; /* loss x rows, correct rows */
     ad_status st = AD_OK;
     for (size_t start = 0; start < d->n && st == AD_OK; start += batch) {
-        size_t nb = d->n - start < batch ? d->n - start : batch;
-        const size_t *idx = b->perm + start;
+        size_t nb = d->n - start < batch ? d->n - start : batch, lo, hi;
+        share(D, nb, &lo, &hi);
+        const size_t *idx = b->perm + start + lo;
         b->epoch = e, b->batch = start / batch + 1;
         ad_tape_reset(t);
         ad_opt_zero_grad(o);
-        ad_tensor x = ad_nn_gather(t, s->dtype, d->x, d->in, idx, nb, &b->sx, &b->lx);
-        ad_tensor y = AD_TENSOR_NONE; /* softmax: labels, no target */
-        if (s->head == AD_HEAD_SOFTMAX)
-            for (size_t i = 0; i < nb; i++)
-                b->labels[i] = d->labels[idx[i]];
-        else
-            y = ad_nn_gather(t, s->dtype, d->y, d->out, idx, nb, &b->sy, &b->ly);
-        ad_tensor z = ad_nn_forward(m, x);
-        ad_tensor l = ad_nn_loss(m, z, y, b->labels);
-        if ((st = ad_backward(l)) != AD_OK) {
-            const char *msg;
-            char why[512];
-            ad_tape_error(t, &msg);
-            /* anomaly mode names the op or leaf; the sample is ours to name */
-            if (st == AD_ERR_NUMERIC && data_culprit(m, d, idx, nb, "", why, sizeof why))
-                ad_nn_errf("%s: %s (%s)", where(b), msg, why);
-            else
-                ad_nn_errf("%s: %s", where(b), msg);
-            break;
-        }
-        double lv = ad_tensor_get(l, 0);
-        if (!sweep_finite(m, o, d, idx, nb, lv, b)) {
+        double lv = 0.0, correct = 0.0;
+        if (D) st = D->step_begin(D->ctx, t, (double)(hi - lo) / (double)nb);
+        if (st == AD_OK && hi > lo) st = local_step(m, t, d, idx, hi - lo, b, &lv, &correct);
+        if (D) st = D->step_end(D->ctx, st); /* the same verdict on every rank */
+        if (st != AD_OK) break;
+        /* the summed gradients are the same on every rank, so is this */
+        size_t j, i = ad_nn_guard_grads(&b->guard, o, &j);
+        if (i != SIZE_MAX) {
+            char what[128];
+            ad_param *p = ad_nn_opt_params(o, NULL)[i];
+            const void *g = ad_param_grad(p);
+            double v = ad_param_dtype(p) == AD_F32 ? (double)((const float *)g)[j]
+                                                   : ((const double *)g)[j];
+            item_name(m, o, i, what, sizeof what);
+            culprit(m, d, idx, hi - lo, "", b->why, sizeof b->why);
+            ad_nn_errf("%s: the gradient of %s has %g at element %zu: %s", where(b), what,
+                       ad_nn_shown(v), j, b->why);
             st = AD_ERR_NUMERIC;
             break;
         }
-        total += lv * (double)nb;
-        if (s->head == AD_HEAD_SOFTMAX) {
-            correct += ad_nn_accuracy(m, z, NULL, b->labels) * (double)nb;
-        } else if (s->head == AD_HEAD_LOGISTIC) {
-            size_t hit = 0; /* per output: (logit > 0) == (target > 0.5) */
-            for (size_t i = 0; i < nb * s->outputs; i++)
-                hit += (ad_tensor_get(z, i) > 0.0) == (ad_tensor_get(y, i) > 0.5);
-            correct += (double)hit / (double)s->outputs;
-        }
+        sums[0] += lv * (double)(hi - lo);
+        sums[1] += correct;
         if (!safe_step(m, o, b)) st = AD_ERR_NUMERIC;
     }
     ad_opt_zero_grad(o);
     ad_tape_reset(t);
-    *loss = total / (double)d->n;
-    *acc = s->head == AD_HEAD_IDENTITY ? (double)NAN : correct / (double)d->n;
+    if (D && st == AD_OK) st = D->sum(D->ctx, sums, 2, AD_OK);
+    *loss = sums[0] / (double)d->n;
+    *acc = s->head == AD_HEAD_IDENTITY ? (double)NAN : sums[1] / (double)d->n;
     return st;
 }
 
@@ -300,6 +321,30 @@ static void params_copy(ad_nn *m, unsigned char *buf, bool restore)
             memcpy(buf, ad_param_value(ps[i]), len);
         buf += len;
     }
+}
+
+/* The validation loss and accuracy; with D each rank evaluates its share
+ * of the rows and the sums are combined. */
+static ad_status evaluate(ad_nn *m, ad_tape *t, const ad_nn_data *val, const ad_nn_dist *D,
+                          double *vloss, double *vacc)
+{
+    if (!D) return ad_nn_evaluate(m, t, val, 0, vloss, vacc);
+    size_t lo, hi;
+    share(D, val->n, &lo, &hi);
+    ad_nn_data part = *val;
+    part.n = hi - lo;
+    part.x = val->x + lo * val->in;
+    part.y = val->y ? val->y + lo * val->out : NULL;
+    part.labels = val->labels ? val->labels + lo : NULL;
+    double l = 0.0, a = 0.0, sums[2] = {0.0, 0.0};
+    ad_status st = AD_OK;
+    if (part.n) st = ad_nn_evaluate(m, t, &part, 0, &l, &a);
+    sums[0] = l * (double)part.n;
+    sums[1] = a * (double)part.n;
+    if ((st = D->sum(D->ctx, sums, 2, st)) != AD_OK) return st;
+    *vloss = sums[0] / (double)val->n;
+    *vacc = ad_nn_get_spec(m)->head == AD_HEAD_IDENTITY ? (double)NAN : sums[1] / (double)val->n;
+    return AD_OK;
 }
 
 static void progress(const char *name, size_t e, size_t last, double loss, double acc, bool has_val,
@@ -354,9 +399,18 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
         return ad_nn_errf("ad_nn_train: min_delta is %g; it must be finite and >= 0",
                           ad_nn_shown(op.min_delta)),
                AD_ERR_INVALID;
-    if (!opt_covers(m, o)) return AD_ERR_INVALID;
-    if (!data_fits(m, train, "training")) return AD_ERR_INVALID;
-    if (val && !data_fits(m, val, "validation")) return AD_ERR_INVALID;
+    const ad_nn_dist *D = op.dist;
+    if (D && (D->size == 0 || D->rank >= D->size || !D->step_begin || !D->step_end || !D->sum))
+        return ad_nn_errf("ad_nn_train: opts->dist is incomplete (rank %zu of %zu, every callback "
+                          "needed)",
+                          D->rank, D->size),
+               AD_ERR_INVALID;
+    ad_status ok = AD_OK;
+    if (!opt_covers(m, o) || !data_fits(m, train, "training") ||
+        (val && !data_fits(m, val, "validation")))
+        ok = AD_ERR_INVALID;
+    if (D) ok = D->sum(D->ctx, NULL, 0, ok); /* a rank refused: all stop, told why */
+    if (ok != AD_OK) return ok;
     size_t batch = op.batch_size < train->n ? op.batch_size : train->n;
     buffers b = {0};
     ad_tape *t = ad_tape_new();
@@ -372,8 +426,9 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
     if (!t || !b.perm || !b.labels || !guarded || (op.patience && !b.best)) {
         ad_nn_errf("ad_nn_train: out of memory");
         st = AD_ERR_NOMEM;
-        goto done;
     }
+    if (D) st = D->sum(D->ctx, NULL, 0, st);
+    if (st != AD_OK) goto done;
     ad_tape_set_anomaly(t, op.anomaly);
     size_t last = e0 + op.epochs;
     for (size_t e = e0; e < last; e++) {
@@ -386,13 +441,13 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
         /* masks from (seed, epoch) alone, as the shuffle: a resumed run matches */
         ad_nn_seed_dropout(m, op.seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(e + 1)));
         ad_nn_set_training(m, true);
-        st = run_epoch(m, o, t, train, batch, e + 1, &b, &loss, &acc);
+        st = run_epoch(m, o, t, train, batch, e + 1, &b, D, &loss, &acc);
         ad_nn_set_training(m, training);
         if (st != AD_OK) goto done;
         double t1 = now();
         ad_opt_set_epoch(o, e + 1);
         bool has_val = val && val->n;
-        if (has_val && (st = ad_nn_evaluate(m, t, val, 0, &vloss, &vacc)) != AD_OK) {
+        if (has_val && (st = evaluate(m, t, val, D, &vloss, &vacc)) != AD_OK) {
             char why[512];
             if (st == AD_ERR_NUMERIC && data_culprit(m, val, NULL, val->n, "validation ", why,
                                                      sizeof why)) /* anomaly mode */
@@ -406,7 +461,8 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
          * the epoch is printed and kept, then training stops. */
         bool bad_val = has_val && !isfinite(vloss);
         double secs = now() - t0;
-        if (!op.quiet && ((e + 1) % op.print_every == 0 || e + 1 == last || bad_val))
+        bool talk = !op.quiet && (!D || D->rank == 0); /* one voice */
+        if (talk && ((e + 1) % op.print_every == 0 || e + 1 == last || bad_val))
             progress(op.name, e + 1, last, loss, acc, has_val, vloss, vacc, secs,
                      (double)train->n / (t1 - t0 > 0 ? t1 - t0 : 1e-9));
         if (h && !ad_nn_history_push(h, loss, acc, vloss, vacc, secs)) {
@@ -428,7 +484,7 @@ ad_status ad_nn_train(ad_nn *m, ad_opt *o, const ad_nn_data *train, const ad_nn_
             params_copy(m, b.best, false);
         } else if (++since >= op.patience) {
             if (h) h->stopped_early = true;
-            if (!op.quiet)
+            if (!op.quiet && (!D || D->rank == 0))
                 fprintf(stderr,
                         "%.96s early stop at epoch %zu: best val loss %.4g at epoch %zu "
                         "restored\n",

@@ -64,7 +64,8 @@ static const struct {
     const char *name;
     int (*run)(void);
 } groups[] = {
-    /* one group a line: each issue's benchmarks add their own */
+    /* one group a line, so each issue's benchmarks add their own */
+    /* clang-format off */
     {"scalar", bench_scalar},
     {"gemm", bench_gemm},
     {"mlp", bench_mlp},
@@ -72,6 +73,7 @@ static const struct {
     {"memory", bench_memory},
     {"index", bench_index},
     {"norm", bench_norm},
+    /* clang-format on */
 };
 enum { N_GROUPS = sizeof groups / sizeof groups[0] };
 
