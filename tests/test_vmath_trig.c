@@ -526,3 +526,87 @@ Test(vmath_trig, log2_and_log10_are_exact_at_powers_of_their_base_on_every_famil
     }
     ad_vmath_force_isa(AD_ISA_AUTO);
 }
+
+/* ---- ad_tatan2 runs the vector kernel when neither input is stretched or
+ * one is a single element, libm's atan2 over other broadcasts: the same
+ * values either way, in both dtypes; its slopes keep C hypot's limits */
+Test(vmath_trig, tensor_atan2_gives_libm_values_on_its_vector_and_broadcast_paths)
+{
+    enum { R = 5, C = 67 };
+    static double a[R * C], b[R * C];
+    for (size_t i = 0; i < R * C; i++)
+        a[i] = uniform(-3, 3), b[i] = uniform(-3, 3);
+    a[3] = HUGE_VAL, b[4] = -0.0, a[5] = 0.0, b[5] = -0.0, a[6] = (double)NAN;
+    const size_t full[2] = {R, C}, one[1] = {1}, row[1] = {C};
+    static const struct {
+        int a_shape, b_shape; /* 0: R x C, 1: one element, 2: a row of C */
+    } cases[] = {{0, 0}, {0, 1}, {1, 0}, {2, 0}, {0, 2}, {1, 1}};
+    for (int d = 0; d < 2; d++)
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            ad_dtype dt = d ? AD_F64 : AD_F32;
+            ad_tape *t = ad_tape_new();
+            float a32[R * C], b32[R * C];
+            for (size_t i = 0; i < R * C; i++)
+                a32[i] = (float)a[i], b32[i] = (float)b[i];
+            const void *pa = d ? (const void *)a : (const void *)a32;
+            const void *pb = d ? (const void *)b : (const void *)b32;
+            int sa = cases[k].a_shape, sb = cases[k].b_shape;
+            ad_tensor ta = ad_tensor_variable(t, dt, sa == 0 ? 2 : 1,
+                                              sa == 0   ? full
+                                              : sa == 1 ? one
+                                                        : row,
+                                              pa);
+            ad_tensor tb = ad_tensor_variable(t, dt, sb == 0 ? 2 : 1,
+                                              sb == 0   ? full
+                                              : sb == 1 ? one
+                                                        : row,
+                                              pb);
+            ad_tensor v = ad_tatan2(ta, tb);
+            cr_assert(ad_tensor_ok(v));
+            size_t n = sa == 1 && sb == 1 ? 1 : R * C;
+            for (size_t i = 0; i < n; i++) {
+                size_t ia = sa == 0 ? i : sa == 1 ? 0 : i % C;
+                size_t ib = sb == 0 ? i : sb == 1 ? 0 : i % C;
+                double got = ad_tensor_get(v, i);
+                if (d) {
+                    double w = atan2(a[ia], b[ib]);
+                    cr_assert(isnan(w) ? isnan(got) : ulp64(got, w) <= 2,
+                              "atan2 f64 case %zu [%zu]: %a, want %a", k, i, got, w);
+                } else {
+                    float w = (float)atan2((double)a32[ia], (double)b32[ib]);
+                    cr_assert(isnan(w) ? isnan(got) : ulp32((float)got, w) <= 1,
+                              "atan2 f32 case %zu [%zu]: %a, want %a", k, i, got, (double)w);
+                }
+            }
+            ad_tape_free(t);
+        }
+}
+
+Test(vmath_trig, tensor_atan2_slopes_at_infinity_are_the_limits_of_b_over_r_squared)
+{
+    const double a[4] = {HUGE_VAL, 1.0, 2.0, HUGE_VAL}, b[4] = {1.0, -HUGE_VAL, 3e-300, HUGE_VAL};
+    for (int d = 0; d < 2; d++) {
+        ad_dtype dt = d ? AD_F64 : AD_F32;
+        float a32[4], b32[4];
+        for (size_t i = 0; i < 4; i++)
+            a32[i] = (float)a[i], b32[i] = (float)b[i];
+        ad_tape *t = ad_tape_new();
+        ad_tensor ta = ad_tensor_variable(t, dt, 1, (size_t[]){4}, d ? (void *)a : (void *)a32);
+        ad_tensor tb = ad_tensor_variable(t, dt, 1, (size_t[]){4}, d ? (void *)b : (void *)b32);
+        cr_assert_eq(ad_backward(ad_sum(ad_tatan2(ta, tb))), AD_OK);
+        double da[4], db[4];
+        for (size_t i = 0; i < 4; i++) {
+            da[i] = d ? ((const double *)ad_tensor_grad(ta))[i]
+                      : (double)((const float *)ad_tensor_grad(ta))[i];
+            db[i] = d ? ((const double *)ad_tensor_grad(tb))[i]
+                      : (double)((const float *)ad_tensor_grad(tb))[i];
+        }
+        /* (inf, 1): b/r^2 -> 0; (1, -inf): -a/r^2 -> 0; both infinite: NaN */
+        cr_assert(da[0] == 0 && isnan(db[0]), "dtype %d: %g %g", d, da[0], db[0]);
+        cr_assert(isnan(da[1]) && db[1] == 0, "dtype %d: %g %g", d, da[1], db[1]);
+        cr_assert(isnan(da[3]) && isnan(db[3]));
+        /* (2, 3e-300) in float64: r = 2 exactly, b/r^2 = 7.5e-301 */
+        if (d) cr_assert(fabs(da[2] - 7.5e-301) <= 1e-15 * 7.5e-301 && fabs(db[2] + 0.5) <= 1e-15);
+        ad_tape_free(t);
+    }
+}
