@@ -459,7 +459,8 @@ VM_ELEM double tan_f64_1(double x)
     return fabs(x) < 0x1p-27 ? x : y;
 }
 /* the arguments the kernels above leave to libm */
-#define VM_TRIG_BIG(v) (fabs((double)(v)) > 0x1p20)
+#define VM_TRIG_BIG(v)   (fabs(v) > 0x1p20)
+#define VM_TRIG_BIG32(v) (fabsf(v) > 0x1p20f)
 
 /* ---- atan and its relatives, from one core: atan(n/d) for n, d >= 0 not
  * both 0 or both Inf, by Cephes' reduction of the ratio to |t| <= 0.66
@@ -589,6 +590,210 @@ VM_ELEM double acosh_grad_f64_1(double x)
     return x < 1.0 ? (double)NAN : y; /* (x - 1)(x + 1) > 0 below -1 too */
 }
 
+/* ==== float32 kernels of the elementwise math ops: the float64 ones'
+ * algorithms with float32 polynomials (Cephes' sinf, cosf, atanf; fdlibm's
+ * logf coefficients), sixteen lanes to a register instead of eight. */
+
+/* e^x 2^-1, finite up to log(2 FLT_MAX) (exp_f32_1 with one less in the
+ * exponent) */
+VM_ELEM float exp_half_f32_1(float x)
+{
+    const float shift = 0x1.8p23f;
+    float z = FMAF(x, 0x1.715476p0f, shift);
+    float n = z - shift;
+    float r = FMAF(n, -0x1.62e4p-1f, x);
+    r = FMAF(n, -0x1.7f7d1cp-20f, r);
+    float p = 1.0f / 5040.0f;
+    p = FMAF(p, r, 1.0f / 720.0f);
+    p = FMAF(p, r, 1.0f / 120.0f);
+    p = FMAF(p, r, 1.0f / 24.0f);
+    p = FMAF(p, r, 1.0f / 6.0f);
+    p = FMAF(p, r, 0.5f);
+    p = FMAF(p, r, 1.0f);
+    p = FMAF(p, r, 1.0f);
+    uint32_t u = bits_f32(z) - bits_f32(shift) + 253u; /* n - 1 + 2 * 127 */
+    uint32_t u1 = u >> 1, u2 = u - u1;
+    float y = p * from_bits_f32(u1 << 23) * from_bits_f32(u2 << 23);
+    y = x < -104.0f ? 0.0f : y;
+    return x > 0x1.65a9f8p6f ? HUGE_VALF : y; /* above log(2 FLT_MAX) */
+}
+VM_ELEM float cosh_f32_1(float x)
+{
+    float h = exp_half_f32_1(fabsf(x));
+    return h + 0.25f / h;
+}
+VM_ELEM float sinh_f32_1(float x)
+{
+    float a = fabsf(x), h = exp_half_f32_1(a), z = a * a;
+    float p = 1.0f / 39916800.0f;
+    p = FMAF(p, z, 1.0f / 362880.0f);
+    p = FMAF(p, z, 1.0f / 5040.0f);
+    p = FMAF(p, z, 1.0f / 120.0f);
+    p = FMAF(p, z, 1.0f / 6.0f);
+    float y = a < 1.0f ? FMAF(a * z, p, a) : h - 0.25f / h;
+    return copysignf(y, x);
+}
+/* as expm1_f64_1; x clamped to [-30, 88.8] (e^-30 is below half an ulp of
+ * 1; past log(FLT_MAX) = 88.72 the result overflows, and n stays <= 128,
+ * so 2^(n-1) is finite and no Inf * 0 or Inf - Inf arises) */
+VM_ELEM float expm1_f32_1(float x)
+{
+    const float shift = 0x1.8p23f;
+    float xc = x < -30.0f ? -30.0f : x > 88.8f ? 88.8f : x;
+    float z = FMAF(xc, 0x1.715476p0f, shift);
+    float n = z - shift;
+    float r = FMAF(n, -0x1.62e4p-1f, xc);
+    r = FMAF(n, -0x1.7f7d1cp-20f, r);
+    float p = 1.0f / 40320.0f;
+    p = FMAF(p, r, 1.0f / 5040.0f);
+    p = FMAF(p, r, 1.0f / 720.0f);
+    p = FMAF(p, r, 1.0f / 120.0f);
+    p = FMAF(p, r, 1.0f / 24.0f);
+    p = FMAF(p, r, 1.0f / 6.0f);
+    p = FMAF(p, r, 0.5f);
+    float em = FMAF(r * r, p, r);
+    float s = from_bits_f32((bits_f32(z) - bits_f32(shift) + 126u) << 23); /* 2^(n-1) */
+    float y = 2.0f * FMAF(s, em, s - 0.5f);
+    return fabsf(x) < 0x1p-25f ? x : y;
+}
+
+/* log(m), x = 2^k m, m in [sqrt2/2, sqrt2), k in *kp; x > 0 finite */
+VM_ELEM float log_m_f32(float x, float *kp)
+{
+    int sub = x < 0x1p-126f;
+    float xs = x * (sub ? 0x1p25f : 1.0f);
+    uint32_t ix = bits_f32(xs) + (0x3f800000u - 0x3f3504f3u);
+    *kp = (float)((int32_t)(ix >> 23) - 127) - (sub ? 25.0f : 0.0f);
+    float f = from_bits_f32((ix & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
+    float s = f / (2.0f + f), z = s * s, w = z * z;
+    float t1 = w * (0.40000972152f + w * 0.24279078841f);
+    float t2 = z * (0.66666662693f + w * 0.28498786688f);
+    float hfsq = 0.5f * f * f;
+    return f - (hfsq - s * (hfsq + (t2 + t1)));
+}
+VM_ELEM float log_special_f32(float x, float y)
+{
+    y = x < 0.0f ? NAN : y;
+    y = x == 0.0f ? -HUGE_VALF : y;
+    y = x == HUGE_VALF ? HUGE_VALF : y;
+    return x != x ? x : y;
+}
+VM_ELEM float log2_f32_1(float x)
+{
+    float k, l = log_m_f32(x, &k);
+    return log_special_f32(x, k + l * 1.44269504089f);
+}
+VM_ELEM float log10_f32_1(float x)
+{
+    float k, l = log_m_f32(x, &k);
+    float z = k * 7.9034151668e-07f + l * 4.3429449201e-01f;
+    return log_special_f32(x, z + k * 3.0102920532e-01f);
+}
+VM_ELEM float log1p_f32_1(float x)
+{
+    float u = 1.0f + x;
+    float y = log_f32_1(u) - ((u - 1.0f) - x) / u;
+    y = x == -1.0f ? -HUGE_VALF : y;
+    y = x == HUGE_VALF ? HUGE_VALF : y;
+    return fabsf(x) < 0x1p-25f ? x : y;
+}
+
+/* sin, cos, tan: pi/2 in three floats, reduced as in sincos_red_f64 */
+typedef struct vm_sincos32 {
+    float s, c;
+    uint32_t q;
+} vm_sincos32;
+VM_ELEM vm_sincos32 sincos_red_f32(float x)
+{
+    const float shift = 0x1.8p23f;
+    float z = FMAF(x, 0x1.45f306p-1f, shift);
+    float n = z - shift;
+    float r = FMAF(n, -0x1.921fb6p0f, x);
+    r = FMAF(n, 0x1.777a5cp-25f, r);
+    r = FMAF(n, 0x1.ee59dap-50f, r);
+    float zz = r * r;
+    float s =
+        FMAF(zz * r, FMAF(FMAF(-1.9515295891e-4f, zz, 8.3321608736e-3f), zz, -1.6666654611e-1f), r);
+    float pc =
+        FMAF(FMAF(2.443315711809948e-5f, zz, -1.388731625493765e-3f), zz, 4.166664568298827e-2f);
+    float c = FMAF(zz * zz, pc, FMAF(-0.5f, zz, 1.0f));
+    return (vm_sincos32){s, c, bits_f32(z) & 3u};
+}
+VM_ELEM float sin_f32_1(float x)
+{
+    vm_sincos32 t = sincos_red_f32(x);
+    float y = t.q & 1u ? t.c : t.s;
+    y = from_bits_f32(bits_f32(y) ^ ((t.q & 2u) << 30));
+    return fabsf(x) < 0x1p-12f ? x : y;
+}
+VM_ELEM float cos_f32_1(float x)
+{
+    vm_sincos32 t = sincos_red_f32(x);
+    uint32_t q = t.q + 1u;
+    float y = q & 1u ? t.c : t.s;
+    return from_bits_f32(bits_f32(y) ^ ((q & 2u) << 30));
+}
+VM_ELEM float tan_f32_1(float x)
+{
+    vm_sincos32 t = sincos_red_f32(x);
+    float y = t.q & 1u ? -t.c / t.s : t.s / t.c;
+    return fabsf(x) < 0x1p-12f ? x : y;
+}
+
+/* atan(n/d), n, d >= 0, by Cephes' atanf: the ratio reduced to |t| <=
+ * tan(pi/8) (t, (n - d)/(n + d) plus pi/4, -d/n plus pi/2) */
+VM_ELEM float atan_ratio_f32(float n, float d)
+{
+    int big = n > 2.414213562373095f * d, mid = n > 0.4142135623730950f * d;
+    float num = big ? -d : mid ? n - d : n;
+    float den = big ? n : mid ? n + d : d;
+    float base = big ? 0x1.921fb6p0f : mid ? 0x1.921fb6p-1f : 0.0f;
+    float more = big ? -0x1.777a5cp-25f : mid ? -0x1.777a5cp-26f : 0.0f;
+    float t = num / den, z = t * t;
+    float p = FMAF(FMAF(FMAF(8.05374449538e-2f, z, -1.38776856032e-1f), z, 1.99777106478e-1f), z,
+                   -3.33329491539e-1f);
+    return base + (FMAF(t * z, p, t) + more);
+}
+VM_ELEM float atan_f32_1(float x)
+{
+    return copysignf(atan_ratio_f32(fabsf(x), 1.0f), x);
+}
+VM_ELEM float asin_f32_1(float x)
+{
+    float a = fabsf(x), s = sqrtf((1.0f - a) * (1.0f + a));
+    return copysignf(atan_ratio_f32(a, s), x);
+}
+VM_ELEM float acos_f32_1(float x)
+{
+    float a = fabsf(x), s = sqrtf((1.0f - a) * (1.0f + a));
+    float r = atan_ratio_f32(s, a);
+    return bits_f32(x) >> 31 ? (0x1.921fb6p1f - r) - 0x1.777a5cp-24f : r;
+}
+
+/* asinh, acosh, atanh through log1pf; log(2a) above 2^12, where the 1 in
+ * a^2 + 1 no longer counts */
+VM_ELEM float asinh_f32_1(float x)
+{
+    float a = fabsf(x);
+    int big = a > 0x1p12f;
+    float t = big ? a - 1.0f : a + a * a / (1.0f + sqrtf(FMAF(a, a, 1.0f)));
+    float y = log1p_f32_1(t) + (big ? 0x1.62e43p-1f : 0.0f);
+    return copysignf(y, x);
+}
+VM_ELEM float acosh_f32_1(float x)
+{
+    int big = x > 0x1p12f;
+    float xm1 = x - 1.0f;
+    float t = big ? xm1 : xm1 + sqrtf(xm1 * (x + 1.0f));
+    float y = log1p_f32_1(t) + (big ? 0x1.62e43p-1f : 0.0f);
+    return x < 1.0f ? NAN : y;
+}
+VM_ELEM float atanh_f32_1(float x)
+{
+    float a = fabsf(x);
+    return copysignf(0.5f * log1p_f32_1((a + a) / (1.0f - a)), x);
+}
+
 /* ---- libm forms, for the baseline build (VM_PREFER_LIBM): two lanes of
  * SSE2 run the branch-free log, and the sigmoid and softplus built on it,
  * slower than glibc's table-driven scalar code, so they call libm; exp and
@@ -622,7 +827,7 @@ VM_ELEM double softplus_libm_1(double x)
 #define SOFTPLUS_F64_1(x)  softplus_libm_1(x)
 #else
 #define NEW_F64_1(name, x) name##_f64_1(x)
-#define NEW_F32_1(name, x) (float)name##_f64_1((double)(x))
+#define NEW_F32_1(name, x) name##_f32_1(x)
 #define ATAN2_F64_1(a, b)  atan2_f64_1(a, b)
 #define ATAN2_F32_1(a, b)  (float)atan2_f64_1((double)(a), (double)(b))
 #define LOG_F32_1(x)       log_f32_1(x)
@@ -688,7 +893,7 @@ VM_ELEM double softplus_libm_1(double x)
 /* the elementwise math ops (issue 20) */
 #define VM_MAP_NAME sinh_f32
 #define VM_MAP_T    float
-#define VM_MAP_F(v) (float)sinh_f64_1((double)(v))
+#define VM_MAP_F(v) sinh_f32_1(v)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME sinh_f64
 #define VM_MAP_T    double
@@ -696,7 +901,7 @@ VM_ELEM double softplus_libm_1(double x)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME cosh_f32
 #define VM_MAP_T    float
-#define VM_MAP_F(v) (float)cosh_f64_1((double)(v))
+#define VM_MAP_F(v) cosh_f32_1(v)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME cosh_f64
 #define VM_MAP_T    double
@@ -704,7 +909,7 @@ VM_ELEM double softplus_libm_1(double x)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME expm1_f32
 #define VM_MAP_T    float
-#define VM_MAP_F(v) (float)expm1_f64_1((double)(v))
+#define VM_MAP_F(v) expm1_f32_1(v)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME expm1_f64
 #define VM_MAP_T    double
@@ -785,7 +990,7 @@ VM_ELEM double softplus_libm_1(double x)
 #define VM_MAP_NAME    sin_f32
 #define VM_MAP_T       float
 #define VM_MAP_F(v)    NEW_F32_1(sin, v)
-#define VM_MAP_BIG(v)  VM_TRIG_BIG(v)
+#define VM_MAP_BIG(v)  VM_TRIG_BIG32(v)
 #define VM_MAP_LIBM(v) sinf(v)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME    sin_f64
@@ -797,7 +1002,7 @@ VM_ELEM double softplus_libm_1(double x)
 #define VM_MAP_NAME    cos_f32
 #define VM_MAP_T       float
 #define VM_MAP_F(v)    NEW_F32_1(cos, v)
-#define VM_MAP_BIG(v)  VM_TRIG_BIG(v)
+#define VM_MAP_BIG(v)  VM_TRIG_BIG32(v)
 #define VM_MAP_LIBM(v) cosf(v)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME    cos_f64
@@ -809,7 +1014,7 @@ VM_ELEM double softplus_libm_1(double x)
 #define VM_MAP_NAME    tan_f32
 #define VM_MAP_T       float
 #define VM_MAP_F(v)    NEW_F32_1(tan, v)
-#define VM_MAP_BIG(v)  VM_TRIG_BIG(v)
+#define VM_MAP_BIG(v)  VM_TRIG_BIG32(v)
 #define VM_MAP_LIBM(v) tanf(v)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME    tan_f64
@@ -901,6 +1106,7 @@ const ad_vmath_impl VM_TABLE = {
 #undef ATAN2_F32_1
 #undef ATAN2_F64_1
 #undef VM_TRIG_BIG
+#undef VM_TRIG_BIG32
 #undef LOG_F64_1
 #undef SIGMOID_F32_1
 #undef SIGMOID_F64_1
