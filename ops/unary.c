@@ -303,7 +303,8 @@ ad_tensor ad_treciprocal(ad_tensor x)
 }
 
 /* ---- powc: y = x^c, c = attr_f[0]; C's pow, so a negative x with a
- * non-integer c gives NaN. The common exponents skip pow's general path. */
+ * non-integer c gives NaN. The common exponents skip pow's general path;
+ * float32 runs on the vector kernel (within 1 ulp of powf). */
 
 void ad_tpowc_forward(ad_tape *t, ad_node *y)
 {
@@ -314,6 +315,8 @@ void ad_tpowc_forward(ad_tape *t, ad_node *y)
         AD_UNARY_FORWARD(X);
     else if (c == -1)
         AD_UNARY_FORWARD((real)1 / X);
+    else if (y->dtype == AD_F32 && c != 0 && isfinite((float)c))
+        ad_vpowc_f32(ad_node_input(t, y, 0)->value, (float)c, y->value, y->numel);
     else
         AD_UNARY_FORWARD(pow(X, (real)c));
 }
@@ -328,7 +331,17 @@ void ad_tpowc_backward(ad_tape *t, ad_node *y)
         AD_UNARY_BACKWARD(G * (X + X));
     else if (c == 1)
         AD_UNARY_BACKWARD(G);
-    else
+    else if (y->dtype == AD_F32 && c - 1 != 0 && isfinite((float)(c - 1))) {
+        float *gx = ad_input_grad(t, y, 0), buf[AD_CHUNK];
+        const float *x = ad_node_input(t, y, 0)->value, *g = y->grad, cf = (float)c;
+        if (!gx) return;
+        for (size_t i = 0; i < y->numel; i += AD_CHUNK) {
+            size_t m = y->numel - i < AD_CHUNK ? y->numel - i : AD_CHUNK;
+            ad_vpowc_f32(x + i, (float)(c - 1), buf, m);
+            for (size_t j = 0; j < m; j++)
+                gx[i + j] += g[i + j] * cf * buf[j];
+        }
+    } else
         AD_UNARY_BACKWARD(G * (real)c * pow(X, (real)(c - 1)));
 }
 

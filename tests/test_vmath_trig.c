@@ -626,3 +626,47 @@ Test(vmath_trig, tensor_atan2_slopes_at_infinity_are_the_limits_of_b_over_r_squa
         ad_tape_free(t);
     }
 }
+
+/* ---- powc for float32: x^c against long double powl for exponents
+ * integer and not, odd and even, of both signs, over random bit patterns
+ * (negative x, zeros, infinities, NaN) and the busy range, every family */
+static void powc_checks(int isa)
+{
+    if (!use_isa(isa)) return;
+    static const float cs[] = {2.5f, 3.0f, -3.0f, -1.5f, 0.5f, 7.0f, -2.0f, 1e-3f, 40.0f, -0.75f};
+    static const float sp[] = {0.0f,          -0.0f,     1.0f,       -1.0f, 2.0f,
+                               -2.0f,         HUGE_VALF, -HUGE_VALF, NAN,   FLT_TRUE_MIN,
+                               -FLT_TRUE_MIN, FLT_MAX,   -FLT_MAX,   1e-30f};
+    enum { S = sizeof sp / sizeof sp[0], N = S + BLOCK };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ci++) {
+        memcpy(x, sp, sizeof sp);
+        for (size_t i = S; i < N; i++) {
+            uint32_t u = (uint32_t)next_u64();
+            if (i % 2)
+                memcpy(&x[i], &u, 4);
+            else
+                x[i] = (float)uniform(-4, 4);
+        }
+        ad_vpowc_f32(x, cs[ci], y, N);
+        for (size_t i = 0; i < N; i++) {
+            float w = (float)powl((long double)x[i], (long double)cs[ci]);
+            if (isnan(w) || isinf(w) || w == 0)
+                cr_assert(isnan(w) ? isnan(y[i]) : memcmp(&w, &y[i], 4) == 0,
+                          "powc f32 isa %d: %a^%g = %a, libm %a", isa, (double)x[i], (double)cs[ci],
+                          (double)y[i], (double)w);
+            else
+                cr_assert(ulp32(y[i], w) <= 1, "powc f32 isa %d: %a^%g = %a, want %a", isa,
+                          (double)x[i], (double)cs[ci], (double)y[i], (double)w);
+        }
+    }
+    free(x), free(y);
+    ad_vmath_force_isa(AD_ISA_AUTO);
+}
+
+Test(vmath_trig, float32_powc_matches_long_double_pow_and_its_signs_on_every_family)
+{
+    powc_checks(AD_ISA_GENERIC);
+    powc_checks(AD_ISA_AVX2);
+    powc_checks(AD_ISA_AVX512);
+}

@@ -325,3 +325,7 @@ void ad_vatan2_f64(const double *a, const double *b, double *y, size_t n)
 {
     impl()->atan2_f64(a, b, y, n);
 }
+void ad_vpowc_f32(const float *x, float c, float *y, size_t n)
+{
+    impl()->powc_f32(x, c, y, n);
+}

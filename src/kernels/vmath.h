@@ -98,6 +98,10 @@ void ad_verfc_f32(const float *x, float *y, size_t n);
 /* y = atan2(a, b) elementwise, a and b of n elements (either may be y) */
 void ad_vatan2_f32(const float *a, const float *b, float *y, size_t n);
 void ad_vatan2_f64(const double *a, const double *b, double *y, size_t n);
+/* y = x^c for float32, c finite and not 0: C's powf within 1 ulp (in
+ * double on every family), negative x included (an odd integer c gives the
+ * sign, a c that is no integer NaN). float64 stays on libm's pow. */
+void ad_vpowc_f32(const float *x, float c, float *y, size_t n);
 /* Derivatives: y = 1/sqrt(1 - x^2) (asin'), 1/sqrt(x^2 + 1) (asinh') and
  * 1/sqrt(x^2 - 1) (acosh'), without cancellation or overflow: +Inf at the
  * domain's edge, NaN outside it. */

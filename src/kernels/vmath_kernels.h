@@ -67,6 +67,7 @@ typedef struct ad_vmath_impl {
     void (*acosh_grad_f64)(const double *, double *, size_t);
     void (*atan2_f32)(const float *, const float *, float *, size_t);
     void (*atan2_f64)(const double *, const double *, double *, size_t);
+    void (*powc_f32)(const float *, float, float *, size_t);
 } ad_vmath_impl;
 
 extern const ad_vmath_impl ad_vmath_generic;

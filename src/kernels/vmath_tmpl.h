@@ -1068,6 +1068,24 @@ static VM_FN void atan2_f64(const double *a, const double *b, double *y, size_t 
         y[i] = ATAN2_F64_1(a[i], b[i]);
 }
 
+/* x^c for float32, evaluated in double as e^(c log|x|), whose relative
+ * error (|c log x| 2^-52) is far below float32's; a negative x takes its
+ * sign from an odd integer c and is NaN for a c that is no integer, as C's
+ * pow has it (-Inf to a fraction is +Inf). c finite and not 0 (the op
+ * handles those). */
+static VM_FN void powc_f32(const float *x, float c, float *y, size_t n)
+{
+    double cd = (double)c, half = 0.5 * cd;
+    int c_int = cd == floor(cd), c_odd = c_int && half != floor(half);
+    for (size_t i = 0; i < n; i++) {
+        double v = (double)x[i];
+        double m = exp_f64_1(cd * LOG_F64_1(fabs(v)));
+        m = c_odd && bits_f64(v) >> 63 ? -m : m;
+        m = !c_int && v < 0.0 && v > -HUGE_VAL ? (double)NAN : m;
+        y[i] = (float)m;
+    }
+}
+
 /* Reductions keep VM_LANES partial results so the compiler can hold them in
  * vector registers (it may not reorder a single float sum by itself). */
 #define VM_LANES 16
@@ -1096,7 +1114,7 @@ const ad_vmath_impl VM_TABLE = {
     acos_f32,       acos_f64,          asinh_f32,         asinh_f64,      acosh_f32,
     acosh_f64,      atanh_f32,         atanh_f64,         erf_f32,        erfc_f32,
     asin_grad_f32,  asin_grad_f64,     asinh_grad_f32,    asinh_grad_f64, acosh_grad_f32,
-    acosh_grad_f64, atan2_f32,         atan2_f64};
+    acosh_grad_f64, atan2_f32,         atan2_f64,         powc_f32};
 
 #undef FMAF
 #undef FMAD
