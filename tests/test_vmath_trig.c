@@ -63,9 +63,9 @@ static const vfn fns[] = {
     {"atanh", ad_vatanh_f32, ad_vatanh_f64, atanhl, -1, 1, 2, 3},
     {"erf", ad_verf_f32, NULL, erfl, -5, 5, 1, 0},
     {"erfc", ad_verfc_f32, NULL, erfcl, -5, 12, 1, 0},
-    {"asin_grad", ad_vasin_grad_f32, ad_vasin_grad_f64, asin_grad_l, -1, 1, 1, 2},
-    {"asinh_grad", ad_vasinh_grad_f32, ad_vasinh_grad_f64, asinh_grad_l, -20, 20, 1, 2},
-    {"acosh_grad", ad_vacosh_grad_f32, ad_vacosh_grad_f64, acosh_grad_l, 1, 20, 1, 2},
+    {"asin_grad", ad_vasin_grad_f32, ad_vasin_grad_f64, asin_grad_l, -1, 1, 2, 2},
+    {"asinh_grad", ad_vasinh_grad_f32, ad_vasinh_grad_f64, asinh_grad_l, -20, 20, 2, 2},
+    {"acosh_grad", ad_vacosh_grad_f32, ad_vacosh_grad_f64, acosh_grad_l, 1, 20, 2, 2},
 };
 enum { N_FNS = sizeof fns / sizeof fns[0] };
 

@@ -43,8 +43,8 @@ void ad_vgelu_grad_f64(const double *x, double *y, size_t n);
 
 /* ---- The elementwise math ops (issue 20). Vector kernels on the AVX2 and
  * AVX-512 families, float32 ones with float32 polynomials (sixteen lanes to
- * a register) but for erf, erfc and the derivative helpers, which are
- * evaluated in double and rounded once. The portable family calls libm (in
+ * a register) but for erf and erfc, which are evaluated in double and
+ * rounded once. The portable family calls libm (in
  * double, also for float32: glibc's log10f is off by 2 ulp) for all but
  * sinh, cosh and expm1, whose exp-based kernels beat libm there too, and
  * the erf and derivative kernels. Special values (NaN, +-Inf, +-0, the
@@ -52,9 +52,9 @@ void ad_vgelu_grad_f64(const double *x, double *y, size_t n);
  * exactly; outside a domain the value is NaN. Accuracy, measured in
  * tests/test_vmath_trig.c against long double libm over dense sweeps, is
  * within these bounds on every family:
- *   float32: 1 ulp for erf, erfc and the derivative helpers; 2 ulp for
- *   sinh, cosh, expm1, log1p, log2, log10, sin, cos, atan, acos, atan2,
- *   asinh, acosh, atanh; 3 ulp for tan and asin.
+ *   float32: 1 ulp for erf, erfc and atan2; 2 ulp for sinh, cosh, expm1,
+ *   log1p, log2, log10, sin, cos, atan, acos, asinh, acosh, atanh and the
+ *   derivative helpers; 3 ulp for tan and asin.
  *   float64: 2 ulp for sinh, cosh, expm1, log1p, log2, log10, sin, cos,
  *   atan, asin, acos, atan2 and the derivative helpers; 3 ulp for tan,
  *   asinh, acosh, atanh. log2 and log10 are exact at powers of their base.

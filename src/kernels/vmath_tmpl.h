@@ -794,6 +794,22 @@ VM_ELEM float atanh_f32_1(float x)
     return copysignf(0.5f * log1p_f32_1((a + a) / (1.0f - a)), x);
 }
 
+/* the derivative helpers in float32 (see asin_grad_f64_1) */
+VM_ELEM float asin_grad_f32_1(float x)
+{
+    return 1.0f / sqrtf((1.0f - x) * (1.0f + x));
+}
+VM_ELEM float asinh_grad_f32_1(float x)
+{
+    float a = fabsf(x);
+    return a > 0x1p60f ? 1.0f / a : 1.0f / sqrtf(FMAF(a, a, 1.0f));
+}
+VM_ELEM float acosh_grad_f32_1(float x)
+{
+    float y = x > 0x1p60f ? 1.0f / x : 1.0f / sqrtf((x - 1.0f) * (x + 1.0f));
+    return x < 1.0f ? NAN : y;
+}
+
 /* ---- libm forms, for the baseline build (VM_PREFER_LIBM): two lanes of
  * SSE2 run the branch-free log, and the sigmoid and softplus built on it,
  * slower than glibc's table-driven scalar code, so they call libm; exp and
@@ -1033,7 +1049,7 @@ VM_ELEM double softplus_libm_1(double x)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME asin_grad_f32
 #define VM_MAP_T    float
-#define VM_MAP_F(v) (float)asin_grad_f64_1((double)(v))
+#define VM_MAP_F(v) asin_grad_f32_1(v)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME asin_grad_f64
 #define VM_MAP_T    double
@@ -1041,7 +1057,7 @@ VM_ELEM double softplus_libm_1(double x)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME asinh_grad_f32
 #define VM_MAP_T    float
-#define VM_MAP_F(v) (float)asinh_grad_f64_1((double)(v))
+#define VM_MAP_F(v) asinh_grad_f32_1(v)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME asinh_grad_f64
 #define VM_MAP_T    double
@@ -1049,7 +1065,7 @@ VM_ELEM double softplus_libm_1(double x)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME acosh_grad_f32
 #define VM_MAP_T    float
-#define VM_MAP_F(v) (float)acosh_grad_f64_1((double)(v))
+#define VM_MAP_F(v) acosh_grad_f32_1(v)
 #include "vmath_map_tmpl.h"
 #define VM_MAP_NAME acosh_grad_f64
 #define VM_MAP_T    double
