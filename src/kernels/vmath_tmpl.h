@@ -360,10 +360,32 @@ VM_ELEM double cosh_f64_1(double x)
  * (log2(8) = 3, log10(1000) = 3; fdlibm's e_log10.c). */
 VM_ELEM double log1p_f64_1(double x)
 {
+    /* u = 1 + x = 2^k (1 + f); log1p x = k ln2 + log(1 + f) + c/u with
+     * c = x - (u - 1), the rounding of u. One division serves both
+     * s = f/(2 + f) and c/u = c 2^-k/(1 + f), through 1/((2 + f)(1 + f)):
+     * s picks up an ulp or two, which moves s (hfsq + R), a few percent of
+     * the result at most, by a fraction of an ulp. */
     double u = 1.0 + x;
-    double y = log_f64_1(u) - ((u - 1.0) - x) / u;
+    uint64_t ix = bits_f64(u) + ((uint64_t)(0x3ff00000u - 0x3fe6a09eu) << 32);
+    uint64_t e = ix >> 52; /* k + 1023 */
+    double k = from_bits_f64(0x4330000000000000u | e) - 0x1p52 - 1023.0;
+    double f = from_bits_f64((ix & 0x000fffffffffffffu) + 0x3fe6a09e00000000u) - 1.0;
+    double m = 1.0 + f, d = 1.0 / ((2.0 + f) * m);
+    double s = f * m * d, z = s * s, w = z * z;
+    double t1 = w * (3.999999999940941908e-01 +
+                     w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+    double t2 = z * (6.666666666666735130e-01 +
+                     w * (2.857142874366239149e-01 +
+                          w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    double hfsq = 0.5 * f * f;
+    double sc = from_bits_f64(((2046u - e) & 0x7ffu) << 52); /* 2^-k */
+    double c = k > 1000.0 ? 0.0 : (x - (u - 1.0)) * sc * (2.0 + f) * d;
+    double y = k * 6.93147180369123816490e-01 -
+               ((hfsq - (s * (hfsq + (t2 + t1)) + (k * 1.90821492927058770002e-10 + c))) - f);
+    y = x < -1.0 ? (double)NAN : y;
     y = x == -1.0 ? -HUGE_VAL : y;
     y = x == HUGE_VAL ? HUGE_VAL : y;
+    y = x != x ? x : y;
     return fabs(x) < 0x1p-54 ? x : y;
 }
 /* log(m) with x = 2^k m, m in [sqrt2/2, sqrt2); k in *kp. x > 0 finite. */
@@ -689,12 +711,26 @@ VM_ELEM float log10_f32_1(float x)
     float z = k * 7.9034151668e-07f + l * 4.3429449201e-01f;
     return log_special_f32(x, z + k * 3.0102920532e-01f);
 }
-VM_ELEM float log1p_f32_1(float x)
+VM_ELEM float log1p_f32_1(float x) /* as log1p_f64_1 */
 {
     float u = 1.0f + x;
-    float y = log_f32_1(u) - ((u - 1.0f) - x) / u;
+    uint32_t ix = bits_f32(u) + (0x3f800000u - 0x3f3504f3u);
+    uint32_t e = ix >> 23; /* k + 127 */
+    float k = (float)((int32_t)e - 127);
+    float f = from_bits_f32((ix & 0x007fffffu) + 0x3f3504f3u) - 1.0f;
+    float m = 1.0f + f, d = 1.0f / ((2.0f + f) * m);
+    float s = f * m * d, z = s * s, w = z * z;
+    float t1 = w * (0.40000972152f + w * 0.24279078841f);
+    float t2 = z * (0.66666662693f + w * 0.28498786688f);
+    float hfsq = 0.5f * f * f;
+    float sc = from_bits_f32(((254u - e) & 0xffu) << 23); /* 2^-k */
+    float c = k > 120.0f ? 0.0f : (x - (u - 1.0f)) * sc * (2.0f + f) * d;
+    float y = k * 6.9313812256e-01f -
+              ((hfsq - (s * (hfsq + (t2 + t1)) + (k * 9.0580006145e-06f + c))) - f);
+    y = x < -1.0f ? NAN : y;
     y = x == -1.0f ? -HUGE_VALF : y;
     y = x == HUGE_VALF ? HUGE_VALF : y;
+    y = x != x ? x : y;
     return fabsf(x) < 0x1p-25f ? x : y;
 }
 
