@@ -68,6 +68,11 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
+# The vector math kernels promise values, not errno: with errno every sqrt
+# keeps a libm call for negative arguments and its loop stays scalar.
+$(BUILD)/obj/src/kernels/vmath.o $(BUILD)/obj/src/kernels/vmath_avx2.o \
+$(BUILD)/obj/src/kernels/vmath_avx512.o: LIB_CFLAGS += -fno-math-errno
+
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@

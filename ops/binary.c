@@ -3,7 +3,9 @@
  * maximum, minimum, atan2. Shapes and the walk over elements come from broadcast.h;
  * a gradient into a stretched input is summed back to its shape there. */
 #include "broadcast.h"
+#include "kernels/vmath.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <tgmath.h>
 
@@ -227,17 +229,68 @@ ad_tensor ad_tminimum(ad_tensor a, ad_tensor b)
 /* ---- atan2: y = atan2(a, b), the angle of the point (b, a), a first as in
  * C's atan2 */
 
+/* Through the vector kernel where neither input is stretched or one is a
+ * single element (repeated into a stack buffer, a chunk at a time); other
+ * broadcasts walk the elements with libm's atan2. */
+#define ATAN2_VECTOR_T(T, SUF)                                                                     \
+    do {                                                                                           \
+        const T *a_ = an->value, *b_ = bn->value;                                                  \
+        T *y_ = y->value, rep_[ATAN2_CHUNK];                                                       \
+        if (an->numel == y->numel && bn->numel == y->numel) {                                      \
+            ad_vatan2_##SUF(a_, b_, y_, y->numel);                                                 \
+            break;                                                                                 \
+        }                                                                                          \
+        const T one_ = an->numel == 1 ? a_[0] : b_[0];                                             \
+        for (size_t i_ = 0; i_ < ATAN2_CHUNK; i_++)                                                \
+            rep_[i_] = one_;                                                                       \
+        for (size_t c_ = 0; c_ < y->numel; c_ += ATAN2_CHUNK) {                                    \
+            size_t m_ = y->numel - c_ < ATAN2_CHUNK ? y->numel - c_ : ATAN2_CHUNK;                 \
+            if (an->numel == 1)                                                                    \
+                ad_vatan2_##SUF(rep_, b_ + c_, y_ + c_, m_);                                       \
+            else                                                                                   \
+                ad_vatan2_##SUF(a_ + c_, rep_, y_ + c_, m_);                                       \
+        }                                                                                          \
+    } while (0)
+enum { ATAN2_CHUNK = 256 };
+
 void ad_tatan2_forward(ad_tape *t, ad_node *y)
 {
-    BINARY_FORWARD(atan2(A, B));
+    size_t na = ad_node_input(t, y, 0)->numel, nb = ad_node_input(t, y, 1)->numel;
+    if (!(na == y->numel || na == 1) || !(nb == y->numel || nb == 1)) {
+        BINARY_FORWARD(atan2(A, B));
+        return;
+    }
+    const ad_node *an = ad_node_input(t, y, 0), *bn = ad_node_input(t, y, 1);
+    if (y->dtype == AD_F32)
+        ATAN2_VECTOR_T(float, f32);
+    else
+        ATAN2_VECTOR_T(double, f64);
 }
+
+/* sqrt(a^2 + b^2) without overflow or underflow, as C's hypot (+Inf if
+ * either is infinite, else NaN if either is NaN), inline: libm's hypot is
+ * several times slower. float32 squares in double, which holds them;
+ * float64 scales by the larger magnitude (within 2 ulp). */
+static inline double hypot_f64_(double a, double b)
+{
+    a = fabs(a), b = fabs(b);
+    double s = a > b ? a : b, m = a > b ? b : a, r = m / s;
+    double h = s == 0 ? 0.0 : s * sqrt(1.0 + r * r);
+    return isinf(a) || isinf(b) ? HUGE_VAL : h;
+}
+static inline float hypot_f32_(float a, float b)
+{
+    double h = sqrt((double)a * (double)a + (double)b * (double)b);
+    return isinf(a) || isinf(b) ? HUGE_VALF : (float)h;
+}
+#define HYPOT(a, b) _Generic((a), float : hypot_f32_, default : hypot_f64_)(a, b)
 
 /* dy/da = b / r^2, dy/db = -a / r^2 with r = hypot(a, b), taken as (b / r) / r
  * so that neither overflows nor underflows where a^2 + b^2 would (as the
  * scalar ad_atan2 does); NaN at the origin */
 void ad_tatan2_backward(ad_tape *t, ad_node *y)
 {
-    BINARY_BACKWARD(G * (B / hypot(A, B)) / hypot(A, B), -G * (A / hypot(A, B)) / hypot(A, B));
+    BINARY_BACKWARD(G * (B / HYPOT(A, B)) / HYPOT(A, B), -G * (A / HYPOT(A, B)) / HYPOT(A, B));
 }
 
 ad_tensor ad_tatan2(ad_tensor a, ad_tensor b)

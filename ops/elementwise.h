@@ -58,7 +58,7 @@
     } while (0)
 
 /* y = FN(x) through the vector math kernels (src/kernels/vmath.h): FN is exp, log,
- * tanh, sigmoid or softplus. */
+ * tanh, sigmoid, softplus, or one of the elementwise math ops' (sin, log1p, ...). */
 #define AD_VMAP(FN)                                                                                \
     do {                                                                                           \
         const ad_node *x_ = ad_node_input(t, y, 0);                                                \

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT
  * Elementwise trigonometric and hyperbolic ops and their inverses: sin, cos,
- * tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh. Values come from
- * libm (sinf for float32, sin for float64, through <tgmath.h>); outside an
- * inverse's domain the value is NaN, as libm gives it, and at its edges the
- * slope is the IEEE infinity (asin'(+-1) = +Inf). */
+ * tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh. Values and the
+ * slopes that need a function (cos for sin', 1/sqrt(1 - x^2) for asin', ...)
+ * come from the vector kernels (src/kernels/vmath.h, libm's accuracy within
+ * 1-3 ulp); outside an inverse's domain the value is NaN, as libm gives it,
+ * and at its edges the slope is the IEEE infinity (asin'(+-1) = +Inf). */
 #include "elementwise.h"
 
 #include <tgmath.h>
@@ -12,13 +13,13 @@
 
 void ad_tsin_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(sin(X));
+    AD_VMAP(sin);
 }
 
 /* dy/dx = cos x */
 void ad_tsin_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G * cos(X));
+    AD_CHUNKED_BACKWARD(ad_vcos, ad_vnone, S1);
 }
 
 ad_tensor ad_tsin(ad_tensor x)
@@ -30,13 +31,13 @@ ad_tensor ad_tsin(ad_tensor x)
 
 void ad_tcos_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(cos(X));
+    AD_VMAP(cos);
 }
 
 /* dy/dx = -sin x */
 void ad_tcos_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(-G * sin(X));
+    AD_CHUNKED_BACKWARD(ad_vsin, ad_vnone, -S1);
 }
 
 ad_tensor ad_tcos(ad_tensor x)
@@ -48,7 +49,7 @@ ad_tensor ad_tcos(ad_tensor x)
 
 void ad_ttan_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(tan(X));
+    AD_VMAP(tan);
 }
 
 /* dy/dx = 1 + tan^2 x = 1 + y^2, from the saved output */
@@ -66,14 +67,14 @@ ad_tensor ad_ttan(ad_tensor x)
 
 void ad_tasin_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(asin(X));
+    AD_VMAP(asin);
 }
 
 /* dy/dx = 1 / sqrt(1 - x^2), with 1 - x^2 as (1 - x)(1 + x), which does not
  * cancel near +-1; +Inf at +-1, NaN for |x| > 1 */
 void ad_tasin_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G / sqrt(((real)1 - X) * ((real)1 + X)));
+    AD_CHUNKED_BACKWARD(ad_vasin_grad, ad_vnone, S1);
 }
 
 ad_tensor ad_tasin(ad_tensor x)
@@ -85,13 +86,13 @@ ad_tensor ad_tasin(ad_tensor x)
 
 void ad_tacos_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(acos(X));
+    AD_VMAP(acos);
 }
 
 /* dy/dx = -1 / sqrt(1 - x^2): -Inf at +-1, NaN for |x| > 1 */
 void ad_tacos_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(-G / sqrt(((real)1 - X) * ((real)1 + X)));
+    AD_CHUNKED_BACKWARD(ad_vasin_grad, ad_vnone, -S1);
 }
 
 ad_tensor ad_tacos(ad_tensor x)
@@ -103,7 +104,7 @@ ad_tensor ad_tacos(ad_tensor x)
 
 void ad_tatan_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(atan(X));
+    AD_VMAP(atan);
 }
 
 /* dy/dx = 1 / (1 + x^2); 0 once x^2 overflows, which is the limit */
@@ -121,13 +122,13 @@ ad_tensor ad_tatan(ad_tensor x)
 
 void ad_tsinh_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(sinh(X));
+    AD_VMAP(sinh);
 }
 
 /* dy/dx = cosh x */
 void ad_tsinh_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G * cosh(X));
+    AD_CHUNKED_BACKWARD(ad_vcosh, ad_vnone, S1);
 }
 
 ad_tensor ad_tsinh(ad_tensor x)
@@ -139,13 +140,13 @@ ad_tensor ad_tsinh(ad_tensor x)
 
 void ad_tcosh_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(cosh(X));
+    AD_VMAP(cosh);
 }
 
 /* dy/dx = sinh x */
 void ad_tcosh_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G * sinh(X));
+    AD_CHUNKED_BACKWARD(ad_vsinh, ad_vnone, S1);
 }
 
 ad_tensor ad_tcosh(ad_tensor x)
@@ -157,14 +158,14 @@ ad_tensor ad_tcosh(ad_tensor x)
 
 void ad_tasinh_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(asinh(X));
+    AD_VMAP(asinh);
 }
 
 /* dy/dx = 1 / sqrt(x^2 + 1) = 1 / hypot(x, 1), which neither overflows for
  * large |x| nor loses the tail */
 void ad_tasinh_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G / hypot(X, (real)1));
+    AD_CHUNKED_BACKWARD(ad_vasinh_grad, ad_vnone, S1);
 }
 
 ad_tensor ad_tasinh(ad_tensor x)
@@ -176,14 +177,14 @@ ad_tensor ad_tasinh(ad_tensor x)
 
 void ad_tacosh_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(acosh(X));
+    AD_VMAP(acosh);
 }
 
 /* dy/dx = 1 / sqrt(x^2 - 1) = 1 / (sqrt(x - 1) sqrt(x + 1)), which neither
  * cancels near 1 nor overflows for large x: +Inf at 1, NaN below it */
 void ad_tacosh_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G / (sqrt(X - (real)1) * sqrt(X + (real)1)));
+    AD_CHUNKED_BACKWARD(ad_vacosh_grad, ad_vnone, S1);
 }
 
 ad_tensor ad_tacosh(ad_tensor x)
@@ -195,7 +196,7 @@ ad_tensor ad_tacosh(ad_tensor x)
 
 void ad_tatanh_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(atanh(X));
+    AD_VMAP(atanh);
 }
 
 /* dy/dx = 1 / (1 - x^2) = 1 / ((1 - x)(1 + x)): +Inf at +-1. Outside

@@ -161,7 +161,7 @@ ad_tensor ad_taddc(ad_tensor x, double c)
 
 void ad_tlog1p_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(log1p(X));
+    AD_VMAP(log1p);
 }
 
 /* dy/dx = 1 / (1 + x): +Inf at -1 */
@@ -179,7 +179,7 @@ ad_tensor ad_tlog1p(ad_tensor x)
 
 void ad_texpm1_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(expm1(X));
+    AD_VMAP(expm1);
 }
 
 /* dy/dx = e^x = y + 1 */
@@ -193,12 +193,12 @@ ad_tensor ad_texpm1(ad_tensor x)
     return ad_op_record(__func__, AD_OP_EXPM1, &x, 1, NULL);
 }
 
-/* ---- log2 and log10: libm's, exact at powers of the base (log2(8) = 3),
- * which log x / log 2 is not */
+/* ---- log2 and log10: exact at powers of the base (log2(8) = 3), which
+ * log x / log 2 is not (the kernels split x = 2^k m as libm does) */
 
 void ad_tlog2_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(log2(X));
+    AD_VMAP(log2);
 }
 
 /* dy/dx = 1 / (x ln 2) */
@@ -214,7 +214,7 @@ ad_tensor ad_tlog2(ad_tensor x)
 
 void ad_tlog10_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(log10(X));
+    AD_VMAP(log10);
 }
 
 /* dy/dx = 1 / (x ln 10) */
@@ -228,17 +228,35 @@ ad_tensor ad_tlog10(ad_tensor x)
     return ad_op_record(__func__, AD_OP_LOG10, &x, 1, NULL);
 }
 
-/* ---- erf and erfc */
+/* ---- erf and erfc: float32 from the vector kernels, float64 from libm
+ * (the kernels' erfc is good to 7.6e-12, not to a double's last bit) */
 
 void ad_terf_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(erf(X));
+    if (y->dtype == AD_F32)
+        ad_verf_f32(ad_node_input(t, y, 0)->value, y->value, y->numel);
+    else
+        AD_UNARY_FORWARD_T(double, erf(X));
+}
+
+/* e^(-x^2), a chunk at a time, for the slopes of erf and erfc */
+static void exp_negsq_f32(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = -x[i] * x[i];
+    ad_vexp_f32(y, y, n);
+}
+static void exp_negsq_f64(const double *x, double *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = -x[i] * x[i];
+    ad_vexp_f64(y, y, n);
 }
 
 /* dy/dx = 2/sqrt(pi) e^(-x^2); 0 once x^2 is large, the limit at +-Inf */
 void ad_terf_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(G * (real)1.12837916709551257390 * exp(-X * X));
+    AD_CHUNKED_BACKWARD(exp_negsq, ad_vnone, (real)1.12837916709551257390 * S1);
 }
 
 ad_tensor ad_terf(ad_tensor x)
@@ -249,13 +267,16 @@ ad_tensor ad_terf(ad_tensor x)
 /* erfc x = 1 - erf x, computed without the cancellation for large x */
 void ad_terfc_forward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_FORWARD(erfc(X));
+    if (y->dtype == AD_F32)
+        ad_verfc_f32(ad_node_input(t, y, 0)->value, y->value, y->numel);
+    else
+        AD_UNARY_FORWARD_T(double, erfc(X));
 }
 
 /* dy/dx = -2/sqrt(pi) e^(-x^2) */
 void ad_terfc_backward(ad_tape *t, ad_node *y)
 {
-    AD_UNARY_BACKWARD(-G * (real)1.12837916709551257390 * exp(-X * X));
+    AD_CHUNKED_BACKWARD(exp_negsq, ad_vnone, (real)-1.12837916709551257390 * S1);
 }
 
 ad_tensor ad_terfc(ad_tensor x)
@@ -282,7 +303,8 @@ ad_tensor ad_treciprocal(ad_tensor x)
 }
 
 /* ---- powc: y = x^c, c = attr_f[0]; C's pow, so a negative x with a
- * non-integer c gives NaN. The common exponents skip pow's general path. */
+ * non-integer c gives NaN. The common exponents skip pow's general path;
+ * float32 runs on the vector kernel (within 1 ulp of powf). */
 
 void ad_tpowc_forward(ad_tape *t, ad_node *y)
 {
@@ -293,6 +315,8 @@ void ad_tpowc_forward(ad_tape *t, ad_node *y)
         AD_UNARY_FORWARD(X);
     else if (c == -1)
         AD_UNARY_FORWARD((real)1 / X);
+    else if (y->dtype == AD_F32 && c != 0 && isfinite((float)c))
+        ad_vpowc_f32(ad_node_input(t, y, 0)->value, (float)c, y->value, y->numel);
     else
         AD_UNARY_FORWARD(pow(X, (real)c));
 }
@@ -307,7 +331,17 @@ void ad_tpowc_backward(ad_tape *t, ad_node *y)
         AD_UNARY_BACKWARD(G * (X + X));
     else if (c == 1)
         AD_UNARY_BACKWARD(G);
-    else
+    else if (y->dtype == AD_F32 && c - 1 != 0 && isfinite((float)(c - 1))) {
+        float *gx = ad_input_grad(t, y, 0), buf[AD_CHUNK];
+        const float *x = ad_node_input(t, y, 0)->value, *g = y->grad, cf = (float)c;
+        if (!gx) return;
+        for (size_t i = 0; i < y->numel; i += AD_CHUNK) {
+            size_t m = y->numel - i < AD_CHUNK ? y->numel - i : AD_CHUNK;
+            ad_vpowc_f32(x + i, (float)(c - 1), buf, m);
+            for (size_t j = 0; j < m; j++)
+                gx[i + j] += g[i + j] * cf * buf[j];
+        }
+    } else
         AD_UNARY_BACKWARD(G * (real)c * pow(X, (real)(c - 1)));
 }
 

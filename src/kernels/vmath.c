@@ -163,3 +163,169 @@ double ad_vexp_shift_sum_f64(const double *x, double m, double *y, size_t n)
 {
     return impl()->exp_shift_sum_f64(x, m, y, n);
 }
+
+/* the elementwise math ops (issue 20) */
+void ad_vsinh_f32(const float *x, float *y, size_t n)
+{
+    impl()->sinh_f32(x, y, n);
+}
+void ad_vsinh_f64(const double *x, double *y, size_t n)
+{
+    impl()->sinh_f64(x, y, n);
+}
+void ad_vcosh_f32(const float *x, float *y, size_t n)
+{
+    impl()->cosh_f32(x, y, n);
+}
+void ad_vcosh_f64(const double *x, double *y, size_t n)
+{
+    impl()->cosh_f64(x, y, n);
+}
+void ad_vexpm1_f32(const float *x, float *y, size_t n)
+{
+    impl()->expm1_f32(x, y, n);
+}
+void ad_vexpm1_f64(const double *x, double *y, size_t n)
+{
+    impl()->expm1_f64(x, y, n);
+}
+void ad_vlog1p_f32(const float *x, float *y, size_t n)
+{
+    impl()->log1p_f32(x, y, n);
+}
+void ad_vlog1p_f64(const double *x, double *y, size_t n)
+{
+    impl()->log1p_f64(x, y, n);
+}
+void ad_vlog2_f32(const float *x, float *y, size_t n)
+{
+    impl()->log2_f32(x, y, n);
+}
+void ad_vlog2_f64(const double *x, double *y, size_t n)
+{
+    impl()->log2_f64(x, y, n);
+}
+void ad_vlog10_f32(const float *x, float *y, size_t n)
+{
+    impl()->log10_f32(x, y, n);
+}
+void ad_vlog10_f64(const double *x, double *y, size_t n)
+{
+    impl()->log10_f64(x, y, n);
+}
+void ad_vsin_f32(const float *x, float *y, size_t n)
+{
+    impl()->sin_f32(x, y, n);
+}
+void ad_vsin_f64(const double *x, double *y, size_t n)
+{
+    impl()->sin_f64(x, y, n);
+}
+void ad_vcos_f32(const float *x, float *y, size_t n)
+{
+    impl()->cos_f32(x, y, n);
+}
+void ad_vcos_f64(const double *x, double *y, size_t n)
+{
+    impl()->cos_f64(x, y, n);
+}
+void ad_vtan_f32(const float *x, float *y, size_t n)
+{
+    impl()->tan_f32(x, y, n);
+}
+void ad_vtan_f64(const double *x, double *y, size_t n)
+{
+    impl()->tan_f64(x, y, n);
+}
+void ad_vatan_f32(const float *x, float *y, size_t n)
+{
+    impl()->atan_f32(x, y, n);
+}
+void ad_vatan_f64(const double *x, double *y, size_t n)
+{
+    impl()->atan_f64(x, y, n);
+}
+void ad_vasin_f32(const float *x, float *y, size_t n)
+{
+    impl()->asin_f32(x, y, n);
+}
+void ad_vasin_f64(const double *x, double *y, size_t n)
+{
+    impl()->asin_f64(x, y, n);
+}
+void ad_vacos_f32(const float *x, float *y, size_t n)
+{
+    impl()->acos_f32(x, y, n);
+}
+void ad_vacos_f64(const double *x, double *y, size_t n)
+{
+    impl()->acos_f64(x, y, n);
+}
+void ad_vasinh_f32(const float *x, float *y, size_t n)
+{
+    impl()->asinh_f32(x, y, n);
+}
+void ad_vasinh_f64(const double *x, double *y, size_t n)
+{
+    impl()->asinh_f64(x, y, n);
+}
+void ad_vacosh_f32(const float *x, float *y, size_t n)
+{
+    impl()->acosh_f32(x, y, n);
+}
+void ad_vacosh_f64(const double *x, double *y, size_t n)
+{
+    impl()->acosh_f64(x, y, n);
+}
+void ad_vatanh_f32(const float *x, float *y, size_t n)
+{
+    impl()->atanh_f32(x, y, n);
+}
+void ad_vatanh_f64(const double *x, double *y, size_t n)
+{
+    impl()->atanh_f64(x, y, n);
+}
+void ad_verf_f32(const float *x, float *y, size_t n)
+{
+    impl()->erf_f32(x, y, n);
+}
+void ad_verfc_f32(const float *x, float *y, size_t n)
+{
+    impl()->erfc_f32(x, y, n);
+}
+void ad_vasin_grad_f32(const float *x, float *y, size_t n)
+{
+    impl()->asin_grad_f32(x, y, n);
+}
+void ad_vasin_grad_f64(const double *x, double *y, size_t n)
+{
+    impl()->asin_grad_f64(x, y, n);
+}
+void ad_vasinh_grad_f32(const float *x, float *y, size_t n)
+{
+    impl()->asinh_grad_f32(x, y, n);
+}
+void ad_vasinh_grad_f64(const double *x, double *y, size_t n)
+{
+    impl()->asinh_grad_f64(x, y, n);
+}
+void ad_vacosh_grad_f32(const float *x, float *y, size_t n)
+{
+    impl()->acosh_grad_f32(x, y, n);
+}
+void ad_vacosh_grad_f64(const double *x, double *y, size_t n)
+{
+    impl()->acosh_grad_f64(x, y, n);
+}
+void ad_vatan2_f32(const float *a, const float *b, float *y, size_t n)
+{
+    impl()->atan2_f32(a, b, y, n);
+}
+void ad_vatan2_f64(const double *a, const double *b, double *y, size_t n)
+{
+    impl()->atan2_f64(a, b, y, n);
+}
+void ad_vpowc_f32(const float *x, float c, float *y, size_t n)
+{
+    impl()->powc_f32(x, c, y, n);
+}

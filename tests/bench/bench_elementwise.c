@@ -5,7 +5,8 @@
  * A self-check compares the two results. Then the elementwise math ops
  * (issue 20) as whole forward ops on a tape, ad_texp beside them
  * (`elementwise.f32.tsin.n1m.ns_per_elem`), and each one's ratio to ad_texp
- * (`elementwise.f32.tsin.vs_texp x`). */
+ * (`elementwise.f32.tsin.vs_texp x`); then forward and backward together
+ * (`elementwise.f32.tsin.fwdbwd.n1m.ns_per_elem`, `...fwdbwd.vs_texp`). */
 #include "adtape.h"
 #include "bench.h"
 #include "kernels/gemm.h"
@@ -157,7 +158,8 @@ static const struct {
     {"terfc", ad_terfc, -5, 5},         {"tpowc", powc_2_5, 0.001, 100},
 };
 
-static double time_op(unop op, ad_dtype dt, double lo, double hi)
+/* Forward, or forward and a backward sweep seeded with ones (bwd). */
+static double time_op(unop op, ad_dtype dt, double lo, double hi, bool bwd, const double *seed)
 {
     ad_param *p = ad_param_new(dt, 1, (size_t[]){N});
     ad_tape *t = ad_tape_new();
@@ -179,7 +181,9 @@ static double time_op(unop op, ad_dtype dt, double lo, double hi)
         ad_tape_reset(t);
         ad_tensor x = ad_param_use(t, p);
         double t0 = bench_now();
-        ok &= ad_tensor_ok(op(x));
+        ad_tensor y = op(x);
+        ok &= ad_tensor_ok(y);
+        if (bwd) ok &= ad_backward_seeded(y, seed) == AD_OK;
         if (r) tm[r - 1] = bench_now() - t0;
     }
     ad_tape_free(t);
@@ -191,25 +195,35 @@ static int bench_ops(void)
 {
     char name[96];
     int bad = 0;
-    for (int d = 0; d < 2; d++) {
-        ad_dtype dt = d ? AD_F64 : AD_F32;
-        const char *dn = d ? "f64" : "f32";
-        double texp = 0;
-        for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
-            double ns = time_op(ops[k].op, dt, ops[k].lo, ops[k].hi);
-            if (ns < 0) {
-                bench_fail("elementwise.%s.%s: the op failed", dn, ops[k].name);
-                bad = 1;
-                continue;
-            }
-            if (k == 0) texp = ns;
-            snprintf(name, sizeof name, "elementwise.%s.%s.n1m.ns_per_elem", dn, ops[k].name);
-            bench_emit(name, ns, "ns");
-            if (k == 0) continue;
-            snprintf(name, sizeof name, "elementwise.%s.%s.vs_texp", dn, ops[k].name);
-            bench_emit(name, ns / texp, "x");
-        }
+    double *seed = malloc(N * sizeof *seed);
+    if (!seed) {
+        bench_fail("elementwise: out of memory");
+        return 1;
     }
+    for (size_t i = 0; i < N; i++)
+        seed[i] = 1.0;
+    for (int bwd = 0; bwd < 2; bwd++)
+        for (int d = 0; d < 2; d++) {
+            ad_dtype dt = d ? AD_F64 : AD_F32;
+            const char *dn = d ? "f64" : "f32", *pass = bwd ? ".fwdbwd" : "";
+            double texp = 0;
+            for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+                double ns = time_op(ops[k].op, dt, ops[k].lo, ops[k].hi, bwd, seed);
+                if (ns < 0) {
+                    bench_fail("elementwise.%s.%s%s: the op failed", dn, ops[k].name, pass);
+                    bad = 1;
+                    continue;
+                }
+                if (k == 0) texp = ns;
+                snprintf(name, sizeof name, "elementwise.%s.%s%s.n1m.ns_per_elem", dn, ops[k].name,
+                         pass);
+                bench_emit(name, ns, "ns");
+                if (k == 0) continue;
+                snprintf(name, sizeof name, "elementwise.%s.%s%s.vs_texp", dn, ops[k].name, pass);
+                bench_emit(name, ns / texp, "x");
+            }
+        }
+    free(seed);
     return bad;
 }
 
