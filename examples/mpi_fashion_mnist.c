@@ -106,7 +106,8 @@ int main(int argc, char **argv)
         nte = nte < limit ? nte : limit;
     }
 
-    const ad_nn_layer_spec hidden[] = {{256, AD_ACT_RELU, 0, false}, {128, AD_ACT_RELU, 0, false}};
+    const ad_nn_layer_spec hidden[] = {{256, AD_ACT_RELU, 0, false, 0, false},
+                                       {128, AD_ACT_RELU, 0, false, 0, false}};
     ad_nn_spec spec = {.inputs = in,
                        .n_hidden = 2,
                        .hidden = hidden,

@@ -56,7 +56,7 @@ static int32_t ys[40];
 
 static ad_nn *model(void)
 {
-    static const ad_nn_layer_spec h[] = {{8, AD_ACT_TANH, 0, false}};
+    static const ad_nn_layer_spec h[] = {{8, AD_ACT_TANH, 0, false, 0, false}};
     ad_nn_spec s = {
         .inputs = 2, .n_hidden = 1, .hidden = h, .outputs = 2, .head = AD_HEAD_SOFTMAX, .seed = 4};
     for (size_t i = 0; i < 40; i++) {
@@ -155,7 +155,7 @@ Test(nn_dist, levenberg_marquardt_on_one_rank_fits_as_without_transport)
         x[i] = (float)i / 10.0f - 1.0f;
         y[i] = x[i] * x[i];
     }
-    static const ad_nn_layer_spec h[] = {{4, AD_ACT_TANH, 0, false}};
+    static const ad_nn_layer_spec h[] = {{4, AD_ACT_TANH, 0, false, 0, false}};
     ad_nn_spec s = {.inputs = 1, .n_hidden = 1, .hidden = h, .outputs = 1, .seed = 3};
     ad_nn *a = ad_nn_new(&s), *b = ad_nn_new(&s);
     ad_nn_data data = {.n = 21, .in = 1, .x = x, .out = 1, .y = y};

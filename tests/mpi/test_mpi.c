@@ -136,8 +136,8 @@ MT_TEST(mpi, gradient_of_a_sum_of_per_rank_functions)
 
 static ad_nn *mlp(ad_dtype dt, uint64_t seed)
 {
-    static const ad_nn_layer_spec hidden[2] = {{12, AD_ACT_TANH, 0, false},
-                                               {9, AD_ACT_RELU, 0, false}};
+    static const ad_nn_layer_spec hidden[2] = {{12, AD_ACT_TANH, 0, false, 0, false},
+                                               {9, AD_ACT_RELU, 0, false, 0, false}};
     ad_nn_spec s = {.inputs = 5,
                     .n_hidden = 2,
                     .hidden = hidden,
@@ -461,7 +461,7 @@ static ad_nn *lm_fit(const ad_nn_dist *d, ad_status *st)
         x[i] = (float)(-2.0 + 4.0 * (double)i / (N - 1));
         y[i] = (float)sin(1.5 * (double)x[i]);
     }
-    static const ad_nn_layer_spec hidden[1] = {{6, AD_ACT_TANH, 0, false}};
+    static const ad_nn_layer_spec hidden[1] = {{6, AD_ACT_TANH, 0, false, 0, false}};
     ad_nn_spec s = {
         .inputs = 1, .n_hidden = 1, .hidden = hidden, .outputs = 1, .dtype = AD_F64, .seed = 2};
     ad_nn *m = ad_nn_new(&s);

@@ -196,8 +196,8 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--compute-us") == 0 && i + 1 < argc)
             compute_us = strtod(argv[++i], NULL);
     }
-    static const ad_nn_layer_spec hidden[2] = {{1024, AD_ACT_RELU, 0, false},
-                                               {1024, AD_ACT_RELU, 0, false}};
+    static const ad_nn_layer_spec hidden[2] = {{1024, AD_ACT_RELU, 0, false, 0, false},
+                                               {1024, AD_ACT_RELU, 0, false, 0, false}};
     ad_nn_spec spec = {.inputs = IN,
                        .n_hidden = 2,
                        .hidden = hidden,
