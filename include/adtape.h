@@ -513,8 +513,9 @@ AD_API ad_tensor ad_cumsum(ad_tensor x, int axis);
  * along an axis one index per group into idx[0..n), n the number of groups
  * (numel(x) / dims[axis], row-major over the other dimensions; another n
  * fails with AD_ERR_SHAPE). A NaN wins, as in ad_max. They record nothing
- * and have no gradient; errors (bad handle or axis, an empty group) go to
- * x's tape like an op's, and the call returns the tape's error. */
+ * (a scratch of one word per group comes from the tape until its next
+ * reset) and have no gradient; errors (bad handle or axis, an empty group)
+ * go to x's tape like an op's, and the call returns the tape's error. */
 AD_API ad_status ad_argmax(ad_tensor x, int64_t *idx);
 AD_API ad_status ad_argmin(ad_tensor x, int64_t *idx);
 AD_API ad_status ad_argmax_axis(ad_tensor x, int axis, int64_t *idx, size_t n);

@@ -149,8 +149,9 @@ static void pl_argmax(const float *x, int64_t *out)
 {
     for (size_t r = 0; r < R; r++) {
         size_t b = 0;
+        float m = x[r * C];
         for (size_t j = 1; j < C; j++)
-            b = x[r * C + j] > x[r * C + b] ? j : b;
+            if (x[r * C + j] > m) m = x[r * C + j], b = j;
         out[r] = (int64_t)b;
     }
 }
