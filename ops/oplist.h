@@ -96,7 +96,13 @@
     X(MSE,         mse_loss,              2,  ad_shape_pair,      NULL)                            \
     X(HALF_SSE,    half_sse_loss,         2,  ad_shape_pair,      NULL)                            \
     X(BCE_LOGITS,  bce_with_logits,       2,  ad_shape_pair,      NULL)                            \
-    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)
+    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)                            \
+    /* conv.c, pool.c: NCHW; conv's bias is optional (two inputs without it) */                   \
+    X(CONV1D,      conv1d,                3,  ad_shape_conv,      NULL)                            \
+    X(CONV2D,      conv2d,                3,  ad_shape_conv,      NULL)                            \
+    X(MAX_POOL2D,  max_pool2d,            1,  ad_shape_pool,      NULL)                            \
+    X(AVG_POOL2D,  avg_pool2d,            1,  ad_shape_pool,      NULL)                            \
+    X(GLOBAL_AVG_POOL2D, global_avg_pool2d, 1, ad_shape_global_pool, NULL)
 /* clang-format on */
 
 #endif
