@@ -27,16 +27,16 @@ static void FN(mm_)(bool ta, bool tb, size_t m, size_t n, size_t k, const T *a, 
         GEMM(ta, tb, m, n, k, (T)1, a, lda, b, ldb, acc ? (T)1 : (T)0, c, ldc);
 }
 
-/* cols [C KH KW, OH OW] from one image x [C,H,W]: row (c, ki, kj), column
- * (oh, ow) holds x[c, oh sh - ph + ki dh, ow sw - pw + kj dw], 0 in the
- * padding. Each row is a run of zeros, a copy and zeros per output row. */
-static void FN(im2col_)(const conv_dims *d, const T *x, T *cols)
+/* cols [C KH KW, OH OW] (rows ld apart) from one image x [C,H,W]: row
+ * (c, ki, kj), column (oh, ow) holds x[c, oh sh - ph + ki dh, ow sw - pw +
+ * kj dw], 0 in the padding. Each row is a run of zeros, a copy and zeros
+ * per output row. */
+static void FN(im2col_)(const conv_dims *d, const T *x, T *cols, size_t ld)
 {
-    const size_t ohw = d->oh * d->ow;
     for (size_t c = 0; c < d->c; c++)
         for (size_t ki = 0; ki < d->kh; ki++)
             for (size_t kj = 0; kj < d->kw; kj++) {
-                T *row = cols + ((c * d->kh + ki) * d->kw + kj) * ohw;
+                T *row = cols + ((c * d->kh + ki) * d->kw + kj) * ld;
                 const T *xc = x + c * d->h * d->w;
                 size_t ow0, ow1;
                 conv_range(d->ow, d->sw, kj * d->dw, d->pw, d->w, &ow0, &ow1);
@@ -65,13 +65,12 @@ static void FN(im2col_)(const conv_dims *d, const T *x, T *cols)
 
 /* The adjoint of im2col: gx [C,H,W] += each column entry at the pixel it
  * was read from (padding entries are dropped). */
-static void FN(col2im_)(const conv_dims *d, const T *cols, T *gx)
+static void FN(col2im_)(const conv_dims *d, const T *cols, size_t ld, T *gx)
 {
-    const size_t ohw = d->oh * d->ow;
     for (size_t c = 0; c < d->c; c++)
         for (size_t ki = 0; ki < d->kh; ki++)
             for (size_t kj = 0; kj < d->kw; kj++) {
-                const T *row = cols + ((c * d->kh + ki) * d->kw + kj) * ohw;
+                const T *row = cols + ((c * d->kh + ki) * d->kw + kj) * ld;
                 T *gc = gx + c * d->h * d->w;
                 size_t ow0, ow1;
                 conv_range(d->ow, d->sw, kj * d->dw, d->pw, d->w, &ow0, &ow1);
@@ -93,29 +92,41 @@ static void FN(col2im_)(const conv_dims *d, const T *cols, T *gx)
 }
 
 /* Forward, images [n0, n1): y_n [OC, OH OW] = w [OC, C KH KW] . cols_n per
- * group (w_g [OC/G, Kg] . cols_n,g [Kg, OH OW]), on top of the bias. */
+ * group (w_g [OC/G, Kg] . cols_n,g [Kg, OH OW]), plus the bias. Up to
+ * J->chunk images are unrolled side by side into one [C KH KW, m OH OW]
+ * matrix, so each GEMM is wide enough to run near its peak; the product
+ * [OC, m OH OW] then moves to the images' NCHW places with the bias. */
 static void FN(fwd_images_)(const conv_job *J, size_t n0, size_t n1, T *scratch)
 {
     const conv_dims *d = &J->d;
     const size_t ohw = d->oh * d->ow, kg = d->c / d->g * d->kh * d->kw, ocg = d->oc / d->g;
+    const size_t xsz = d->c * d->h * d->w;
     const T *x = J->x, *w = J->w, *bias = J->bias;
     T *y = J->y;
-    for (size_t n = n0; n < n1; n++) {
-        const T *xn = x + n * d->c * d->h * d->w;
-        T *yn = y + n * d->oc * ohw;
-        const T *cols = xn;
-        if (!d->direct) {
-            FN(im2col_)(d, xn, scratch);
-            cols = scratch;
-        }
-        if (bias)
+    for (size_t n = n0; n < n1; n += J->chunk) {
+        const size_t m = n1 - n < J->chunk ? n1 - n : J->chunk, p = m * ohw;
+        const T *cols = x + n * xsz;
+        if (!d->direct)
+            for (size_t j = 0; j < m; j++)
+                FN(im2col_)(d, x + (n + j) * xsz, scratch + j * ohw, p);
+        if (!d->direct) cols = scratch;
+        T *out = m == 1 ? y + n * d->oc * ohw : scratch + J->cols_len;
+        if (m == 1 && bias)
             for (size_t o = 0; o < d->oc; o++)
-                for (size_t j = 0; j < ohw; j++)
-                    yn[o * ohw + j] = bias[o];
+                for (size_t k = 0; k < ohw; k++)
+                    out[o * ohw + k] = bias[o];
         for (size_t g = 0; g < d->g; g++)
             FN(mm_)
-            (false, false, ocg, ohw, kg, w + g * ocg * kg, kg, cols + g * kg * ohw, ohw,
-             bias != NULL, yn + g * ocg * ohw, ohw);
+        (false, false, ocg, p, kg, w + g * ocg * kg, kg, cols + g * kg * p, p, m == 1 && bias,
+         out + g * ocg * p, p);
+        if (m == 1) continue;
+        for (size_t j = 0; j < m; j++)
+            for (size_t o = 0; o < d->oc; o++) {
+                T *yo = y + ((n + j) * d->oc + o) * ohw;
+                const T *src = out + o * p + j * ohw, b = bias ? bias[o] : (T)0;
+                for (size_t k = 0; k < ohw; k++)
+                    yo[k] = src[k] + b;
+            }
     }
 }
 
@@ -127,11 +138,13 @@ static void FN(fwd_part_)(void *ctx, size_t i, size_t parts)
     FN(fwd_images_)(J, n0, n1, (T *)J->scratch + i * J->scratch_len);
 }
 
-/* Backward, images [n0, n1), with dL/dy_n = g_n [OC, OH OW] per group:
- *   dw_g += g_n,g . cols_n,g^T        [OC/G, Kg]  (into gw, this part's sum)
- *   db   += row sums of g_n           [OC]
- *   dcols = w_g^T . g_n,g             [Kg, OH OW], then col2im into dx_n.
- * One scratch buffer serves as cols, then as dcols. */
+/* Backward, images [n0, n1), chunked as the forward, with dL/dy of a
+ * chunk gathered into gc [OC, m OH OW] (per group [OC/G, m OH OW]):
+ *   dw_g += gc_g . cols_g^T        [OC/G, Kg]  (into gw, this part's sum)
+ *   db   += row sums of gc         [OC]
+ *   dcols = w_g^T . gc_g           [Kg, m OH OW], then col2im into each dx_n.
+ * The unroll buffer serves as cols, then as dcols. Direct (1x1) convolutions
+ * take one image at a time, reading x and adding into dx in place. */
 static void FN(bwd_images_)(const conv_job *J, size_t n0, size_t n1, T *scratch, T *gw, T *gb)
 {
     const conv_dims *d = &J->d;
@@ -139,33 +152,45 @@ static void FN(bwd_images_)(const conv_job *J, size_t n0, size_t n1, T *scratch,
     const size_t xsz = d->c * d->h * d->w;
     const T *x = J->x, *w = J->w, *gy = J->gy;
     T *gx = J->gx;
-    for (size_t n = n0; n < n1; n++) {
-        const T *xn = x + n * xsz, *gn = gy + n * d->oc * ohw;
-        if (gw) {
-            const T *cols = xn;
-            if (!d->direct) {
-                FN(im2col_)(d, xn, scratch);
-                cols = scratch;
-            }
-            for (size_t g = 0; g < d->g; g++)
-                FN(mm_)
-                (false, true, ocg, kg, ohw, gn + g * ocg * ohw, ohw, cols + g * kg * ohw, ohw, true,
-                 gw + g * ocg * kg, kg);
+    for (size_t n = n0; n < n1; n += J->chunk) {
+        const size_t m = n1 - n < J->chunk ? n1 - n : J->chunk, p = m * ohw;
+        const T *gc = gy + n * d->oc * ohw;
+        if (m > 1) {
+            T *buf = scratch + J->cols_len;
+            for (size_t j = 0; j < m; j++)
+                for (size_t o = 0; o < d->oc; o++)
+                    memcpy(buf + o * p + j * ohw, gy + ((n + j) * d->oc + o) * ohw,
+                           ohw * sizeof(T));
+            gc = buf;
         }
         if (gb)
             for (size_t o = 0; o < d->oc; o++) {
                 T s = (T)0;
-                for (size_t j = 0; j < ohw; j++)
-                    s += gn[o * ohw + j];
+                for (size_t k = 0; k < p; k++)
+                    s += gc[o * p + k];
                 gb[o] += s;
             }
+        if (gw) {
+            const T *cols = x + n * xsz;
+            if (!d->direct) {
+                for (size_t j = 0; j < m; j++)
+                    FN(im2col_)(d, x + (n + j) * xsz, scratch + j * ohw, p);
+                cols = scratch;
+            }
+            for (size_t g = 0; g < d->g; g++)
+                FN(mm_)
+            (false, true, ocg, kg, p, gc + g * ocg * p, p, cols + g * kg * p, p, true,
+             gw + g * ocg * kg, kg);
+        }
         if (gx) {
             T *gxn = gx + n * xsz;
             for (size_t g = 0; g < d->g; g++)
                 FN(mm_)
-                (true, false, kg, ohw, ocg, w + g * ocg * kg, kg, gn + g * ocg * ohw, ohw,
-                 d->direct, d->direct ? gxn + g * kg * ohw : scratch + g * kg * ohw, ohw);
-            if (!d->direct) FN(col2im_)(d, scratch, gxn);
+            (true, false, kg, p, ocg, w + g * ocg * kg, kg, gc + g * ocg * p, p, d->direct,
+             d->direct ? gxn + g * kg * p : scratch + g * kg * p, p);
+            if (!d->direct)
+                for (size_t j = 0; j < m; j++)
+                    FN(col2im_)(d, scratch + j * ohw, p, gx + (n + j) * xsz);
         }
     }
 }

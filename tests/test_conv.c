@@ -29,6 +29,11 @@ static const conv_case cases2d[] = {
     {2, {1, 2, 3, 3}, {2, 2, 2, 2}, OPTS(3, 3, 3, 2, 1, 1, 1), true},  /* padding > kernel */
 };
 
+/* Forward only: 12x12 outputs unroll 5 images side by side (conv.c's
+ * CONV_COLUMNS), so 7 images end in a partial chunk of 2. */
+static const conv_case chunked2d = {
+    2, {7, 2, 12, 12}, {3, 2, 3, 3}, OPTS(1, 1, 1, 1, 1, 1, 1), true};
+
 static const conv_case cases1d[] = {
     {1, {1, 1, 6}, {1, 1, 3}, OPTS(1, 0, 0, 0, 1, 0, 1), true},
     {1, {2, 3, 9}, {4, 3, 2}, OPTS(2, 0, 1, 0, 1, 0, 1), true},
@@ -162,6 +167,8 @@ Test(conv, forward_matches_a_direct_convolution_in_float64_and_float32)
         check_forward(&cases2d[k], AD_F64, 1e-12, 100 + k);
         check_forward(&cases2d[k], AD_F32, 1e-5, 100 + k);
     }
+    check_forward(&chunked2d, AD_F64, 1e-12, 150);
+    check_forward(&chunked2d, AD_F32, 1e-5, 150);
     for (size_t k = 0; k < sizeof cases1d / sizeof cases1d[0]; k++) {
         check_forward(&cases1d[k], AD_F64, 1e-12, 200 + k);
         check_forward(&cases1d[k], AD_F32, 1e-5, 200 + k);
@@ -245,14 +252,15 @@ static void conv_grads(int nt, const conv_case *c, const double *x, const double
     ad_set_num_threads(0);
 }
 
-/* Big enough that the batch is split over two threads (and, in the second
+/* Big enough that the batch is split over two threads (one thread takes 7
+ * images in chunks of 5 and 2, two take 3 and 4; and, in the second
  * case, that each image's product would thread the GEMM from inside a
  * part, which must run on the part's thread instead of waiting for the
  * busy pool). */
 Test(conv, two_threads_split_the_batch_and_agree_with_one, .timeout = 60)
 {
     static const conv_case cs[] = {
-        {2, {8, 16, 12, 12}, {32, 16, 3, 3}, OPTS(1, 1, 1, 1, 1, 1, 1), true},
+        {2, {7, 16, 12, 12}, {32, 16, 3, 3}, OPTS(1, 1, 1, 1, 1, 1, 1), true},
         {2, {2, 64, 32, 32}, {256, 64, 3, 3}, OPTS(1, 1, 1, 1, 1, 1, 1), true},
     };
     for (size_t k = 0; k < 2; k++) {
