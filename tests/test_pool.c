@@ -103,7 +103,7 @@ static size_t naive_pool(const pool_case *c, int op, const double *x, double *y)
     for (size_t p = 0; p < c->x[0] * c->x[1]; p++)
         for (size_t i = 0; i < OH; i++)
             for (size_t j = 0; j < OW; j++) {
-                double m = -INFINITY, s = 0;
+                double m = -(double)INFINITY, s = 0;
                 size_t cnt = 0;
                 for (size_t a = 0; a < o->kernel[0]; a++)
                     for (size_t b = 0; b < o->kernel[1]; b++) {
