@@ -390,3 +390,36 @@ Test(conv, a_dtype_mismatch_and_a_failed_tape_are_reported)
     cr_assert(!ad_tensor_ok(ad_conv2d(AD_TENSOR_NONE, AD_TENSOR_NONE, AD_TENSOR_NONE, NULL)));
     cr_assert(strstr(ad_last_error(), "ad_conv2d") != NULL, "%s", ad_last_error());
 }
+
+/* Each input's gradient is the same whether or not the others need one (the
+ * backward skips the products nobody needs: dx alone, dw alone, the bias
+ * alone without any unroll). */
+Test(conv, each_gradient_is_the_same_whichever_others_are_needed)
+{
+    const conv_case *c = &cases2d[1];
+    size_t nx = numel(4, c->x), nw = numel(4, c->w), oc = c->w[0];
+    double *x = random_values(nx, 31), *w = random_values(nw, 32), *b = random_values(oc, 33);
+    double all[3][256], one[3][256];
+    for (int need = -1; need < 3; need++) { /* -1: all three */
+        ad_tape *t = ad_tape_new();
+        ad_tensor in[3] = {tensor_from(t, AD_F64, 4, c->x, x, need < 0 || need == 0),
+                           tensor_from(t, AD_F64, 4, c->w, w, need < 0 || need == 1),
+                           tensor_from(t, AD_F64, 1, c->w, b, need < 0 || need == 2)};
+        ad_tensor y = ad_conv2d(in[0], in[1], in[2], &c->o);
+        cr_assert_eq(ad_backward(weighted_sum(y, 3)), AD_OK, "%s", test_tape_msg(t));
+        for (int k = 0; k < 3; k++)
+            if (need < 0)
+                grad_as_double(in[k], all[k]);
+            else if (k == need)
+                grad_as_double(in[k], one[k]);
+            else
+                cr_assert_null(ad_tensor_grad(in[k]));
+        ad_tape_free(t);
+    }
+    ASSERT_CLOSE_ARRAY(one[0], all[0], nx, 1e-14, 1e-14);
+    ASSERT_CLOSE_ARRAY(one[1], all[1], nw, 1e-14, 1e-14);
+    ASSERT_CLOSE_ARRAY(one[2], all[2], oc, 1e-14, 1e-14);
+    free(x);
+    free(w);
+    free(b);
+}
