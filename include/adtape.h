@@ -581,6 +581,60 @@ AD_API ad_tensor ad_batch_norm(ad_tensor x, ad_tensor weight, ad_tensor bias,
  * p outside [0, 1), NaN included, fails with AD_ERR_INVALID. */
 AD_API ad_tensor ad_dropout(ad_tensor x, double p, bool training, ad_rng *rng);
 
+/* ------------------------------------------------ convolution and pooling
+ * Images are NCHW: x [N,C,H,W] (conv1d: [N,C,L]), row-major, batch first;
+ * the batch must be present (N may be 1). Geometry pairs are [height,
+ * width]; conv1d reads element [0] of each. Values that do not fit (a
+ * stride, dilation or group count of 0, groups that do not divide the
+ * channels, a channel count w does not expect, a window larger than the
+ * padded input, pooling padding over half the window) fail the tape with
+ * AD_ERR_INVALID or AD_ERR_SHAPE naming the op and the values. */
+
+/* Convolution geometry. Unlike other option structs, 0 is not a default
+ * here: start from AD_CONV_OPTS_DEFAULT (or pass NULL for it). */
+typedef struct ad_conv_opts {
+    size_t stride[2];   /* >= 1 */
+    size_t padding[2];  /* zeros added on both sides; any size */
+    size_t dilation[2]; /* >= 1: spacing of the kernel taps */
+    size_t groups;      /* >= 1, divides the input and output channels */
+} ad_conv_opts;
+#define AD_CONV_OPTS_DEFAULT                                                                       \
+    {                                                                                              \
+        {1, 1}, {0, 0}, {1, 1}, 1                                                                  \
+    }
+
+/* Cross-correlation, as PyTorch's conv2d: x [N,C,H,W], w [OC,C/groups,KH,KW],
+ * bias [OC] (AD_TENSOR_NONE: none) -> [N,OC,OH,OW], OH = (H + 2 padding -
+ * dilation (KH - 1) - 1) / stride + 1 (rounded down), OW likewise. Output
+ * channel o of group g = o / (OC/groups) sees input channels g C/groups
+ * .. (g+1) C/groups - 1. Runs im2col and GEMM per image, images split over
+ * ad_set_num_threads threads. */
+AD_API ad_tensor ad_conv2d(ad_tensor x, ad_tensor w, ad_tensor bias, const ad_conv_opts *opts);
+/* The same along one axis: x [N,C,L], w [OC,C/groups,K], bias [OC] -> [N,OC,OL]. */
+AD_API ad_tensor ad_conv1d(ad_tensor x, ad_tensor w, ad_tensor bias, const ad_conv_opts *opts);
+
+/* Pooling windows: kernel and stride >= 1, padding <= kernel / 2 (as PyTorch
+ * requires). exclude_padding: avg_pool2d divides by the window's elements
+ * inside the input only; 0 (the default, as PyTorch's count_include_pad)
+ * divides by KH KW, padding counted as zeros. */
+typedef struct ad_pool_opts {
+    size_t kernel[2];
+    size_t stride[2];
+    size_t padding[2];
+    bool exclude_padding;
+} ad_pool_opts;
+
+/* x [N,C,H,W] -> [N,C,OH,OW], OH = (H + 2 padding - KH) / stride + 1
+ * (rounded down). max_pool2d: the window's largest element; padding never
+ * wins; a NaN wins and propagates. Ties: the whole gradient goes to the
+ * first maximal element in row-major window order (as PyTorch's CPU kernel).
+ * avg_pool2d: the window's mean (see exclude_padding). */
+AD_API ad_tensor ad_max_pool2d(ad_tensor x, const ad_pool_opts *opts);
+AD_API ad_tensor ad_avg_pool2d(ad_tensor x, const ad_pool_opts *opts);
+/* The mean over each channel's H x W plane: x [N,C,H,W] -> [N,C], ready
+ * for a linear head (PyTorch's adaptive_avg_pool2d(x, 1) then flatten). */
+AD_API ad_tensor ad_global_avg_pool2d(ad_tensor x);
+
 /* --------------------------------------------------------------- backward
  * A sweep zeroes the adjoints of all tape nodes, seeds the output and walks
  * the tape backwards, adding into parameter gradients (+=). A tape may be

@@ -116,6 +116,12 @@
     X(LAYER_NORM,  layer_norm,            3,  ad_shape_layer_norm, NULL)                           \
     X(BATCH_NORM,  batch_norm,            3,  ad_shape_batch_norm, NULL)                           \
     X(DROPOUT,     dropout,               1,  ad_shape_dropout,   NULL)                            \
+    /* conv.c, pool.c: NCHW; conv's bias is optional (two inputs without it) */                   \
+    X(CONV1D,      conv1d,                3,  ad_shape_conv,      NULL)                            \
+    X(CONV2D,      conv2d,                3,  ad_shape_conv,      NULL)                            \
+    X(MAX_POOL2D,  max_pool2d,            1,  ad_shape_pool,      NULL)                            \
+    X(AVG_POOL2D,  avg_pool2d,            1,  ad_shape_pool,      NULL)                            \
+    X(GLOBAL_AVG_POOL2D, global_avg_pool2d, 1, ad_shape_global_pool, NULL)                          \
     /* new families go above this line, each row ending in a backslash */
 /* clang-format on */
 

@@ -82,14 +82,20 @@ static bool job_open;           /* workers may still join (under mu) */
 static atomic_size_t next_part; /* the next unclaimed part */
 static atomic_int busy;         /* workers inside the job (changed under mu) */
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+/* Set while this thread runs parts of a job: a job started from inside one
+ * (a convolution's parts call GEMM) runs on the calling thread alone, since
+ * the pool runs one job at a time and waiting for it would deadlock. */
+static _Thread_local bool in_job;
 
 static void run_parts(ad_pool_fn fn, void *ctx, size_t parts)
 {
+    in_job = true;
     for (;;) {
         size_t i = atomic_fetch_add(&next_part, 1);
-        if (i >= parts) return;
+        if (i >= parts) break;
         fn(ctx, i, parts);
     }
+    in_job = false;
 }
 
 static void *worker_main(void *arg)
@@ -175,7 +181,7 @@ void ad_pool_run(int threads, size_t parts, ad_pool_fn fn, void *ctx)
 {
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     if ((size_t)threads > parts) threads = (int)parts;
-    if (threads <= 1) {
+    if (threads <= 1 || in_job) {
         for (size_t i = 0; i < parts; i++)
             fn(ctx, i, parts);
         return;

@@ -73,6 +73,7 @@ static const struct {
     {"memory", bench_memory},
     {"index", bench_index},
     {"norm", bench_norm},
+    {"conv", bench_conv},
     /* clang-format on */
 };
 enum { N_GROUPS = sizeof groups / sizeof groups[0] };

@@ -24,7 +24,7 @@ for r in $(seq 1 "$RUNS"); do
     echo "# run $r of $RUNS: adtape" >&2
     build/bench > "$OUT/ours.$r.txt"
     echo "# run $r of $RUNS: peers" >&2
-    bash "$PEERS/run_all.sh" gemm adolc torch > "$OUT/peers.$r.txt" 2> "$OUT/peers.$r.err"
+    bash "$PEERS/run_all.sh" gemm adolc torch conv > "$OUT/peers.$r.txt" 2> "$OUT/peers.$r.err"
     for t in 1 2; do
         env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$t build/blas_skinny $t
     done >> "$OUT/peers.$r.txt"

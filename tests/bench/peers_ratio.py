@@ -43,6 +43,14 @@ def main():
             pairs.append((f"mlp.{net}.t2.{part}_ms",
                           [f"torch.t2.mlp.{net}.{peer}", f"torch.t1.blas2.mlp.{net}.{peer}"]))
     pairs.append(("memory.large.peak_rss_mib", ["torch.t1.mlp.large.peak_rss"]))
+    # conv2d alone and the small CNN step (torch_second.py's conv2d and cnn parts, step `conv`)
+    for part in ("fwd_bwd", "fwd", "bwd"):
+        pairs.append((f"conv.f32.t1.{part}_ms", [f"torch.conv2d.t1.{part}_ms"]))
+        pairs.append((f"conv.f32.t2.{part}_ms",
+                      [f"torch.conv2d.t2.{part}_ms", f"torch.conv2d.t1.blas2.{part}_ms"]))
+    for part, peer in (("step", "step"), ("fwd", "forward"), ("bwd", "backward")):
+        pairs.append((f"cnn.f32.t1.{part}_ms", [f"torch.cnn.t1.{peer}_ms"]))
+        pairs.append((f"cnn.f32.t2.{part}_ms", [f"torch.cnn.t2.{peer}_ms", f"torch.cnn.t1.blas2.{peer}_ms"]))
     for name, cands in pairs:
         have = [(peers[c], c) for c in cands if c in peers]
         if name not in ours or not have:
