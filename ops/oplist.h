@@ -96,7 +96,12 @@
     X(MSE,         mse_loss,              2,  ad_shape_pair,      NULL)                            \
     X(HALF_SSE,    half_sse_loss,         2,  ad_shape_pair,      NULL)                            \
     X(BCE_LOGITS,  bce_with_logits,       2,  ad_shape_pair,      NULL)                            \
-    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)
+    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)                            \
+    /* axis.c and rnn.c: recurrent networks (time steps, Elman and GRU layers) */                  \
+    X(SELECT,      select,                1,  ad_shape_select,    NULL)                            \
+    X(STACK_AXIS,  stack,                -1,  ad_shape_stack_axis, NULL)                           \
+    X(RNN_TANH,    rnn_tanh,             -1,  ad_shape_rnn,       NULL)                            \
+    X(GRU,         gru,                  -1,  ad_shape_rnn,       NULL)
 /* clang-format on */
 
 #endif

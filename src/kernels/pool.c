@@ -83,13 +83,20 @@ static atomic_size_t next_part; /* the next unclaimed part */
 static atomic_int busy;         /* workers inside the job (changed under mu) */
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 
+/* Set while this thread runs a part: a job whose parts call kernels that
+ * would start a job of their own (an RNN step's GEMM) runs those inline,
+ * where waiting for job_lock, held by this very job, would never end. */
+static _Thread_local bool in_part;
+
 static void run_parts(ad_pool_fn fn, void *ctx, size_t parts)
 {
+    in_part = true;
     for (;;) {
         size_t i = atomic_fetch_add(&next_part, 1);
-        if (i >= parts) return;
+        if (i >= parts) break;
         fn(ctx, i, parts);
     }
+    in_part = false;
 }
 
 static void *worker_main(void *arg)
@@ -175,7 +182,7 @@ void ad_pool_run(int threads, size_t parts, ad_pool_fn fn, void *ctx)
 {
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     if ((size_t)threads > parts) threads = (int)parts;
-    if (threads <= 1) {
+    if (threads <= 1 || in_part) {
         for (size_t i = 0; i < parts; i++)
             fn(ctx, i, parts);
         return;

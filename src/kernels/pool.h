@@ -15,8 +15,8 @@ typedef void (*ad_pool_fn)(void *ctx, size_t i, size_t n);
  * done. The caller and up to threads - 1 workers claim parts one at a time,
  * in no fixed order and on no fixed thread, so parts must be independent;
  * more parts than threads balance the load, and a worker that starts late
- * (or cannot be started) leaves its parts to the others. Must not be
- * called from inside fn. */
+ * (or cannot be started) leaves its parts to the others. Called from
+ * inside fn (a part whose GEMM would thread), it runs the parts inline. */
 void ad_pool_run(int threads, size_t parts, ad_pool_fn fn, void *ctx);
 
 #endif

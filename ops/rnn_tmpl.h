@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT
+ * The recurrent ops' kernels for one element type: a time step of the Elman
+ * (tanh) and GRU cells over the hidden units [j0, j1), forward and backward,
+ * and a column sum. Included by rnn.c once per dtype with T (the element
+ * type), SUF (f32/f64), GEMM (a gemm helper of that type), VSIG and VTANH
+ * (the vector sigmoid and tanh of src/kernels/vmath.h) defined; it undefines
+ * nothing, the includer does. Shapes: x [T,B,In], h [B,H], gates [T,B,G H]
+ * with G = 1 (Elman) or 3 (GRU, PyTorch's order r, z, n). */
+
+#define RNN_CAT2_(a, b) a##_##b
+#define RNN_CAT_(a, b)  RNN_CAT2_(a, b)
+#define FN(name)        RNN_CAT_(name, SUF)
+
+/* The hidden state before step t: h0 at t = 0, else the output of step t-1. */
+static const T *FN(h_prev)(const rnn_seq *s, size_t t)
+{
+    return t ? (const T *)s->y + (t - 1) * s->B * s->H : (const T *)s->h0;
+}
+
+/* Elman, step t, units [j0, j1): y[t] holds x W_ih^T + b_ih + b_hh (rnn.c
+ * fills it for all steps at once); add h W_hh^T and take tanh. */
+static void FN(elman_fwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
+{
+    size_t B = s->B, H = s->H, w = j1 - j0;
+    T *y = (T *)s->y + t * B * H;
+    GEMM(false, true, B, w, H, FN(h_prev)(s, t), H, (const T *)s->w_hh + j0 * H, H, true, y + j0,
+         H);
+    for (size_t b = 0; b < B; b++)
+        VTANH(y + b * H + j0, y + b * H + j0, w);
+}
+
+/* h_t = tanh(a_t): da_t = (dy_t + dh_t) (1 - h_t^2), where the carried
+ * dh_t = da_{t+1} W_hh reaches step t through h_t's use at step t+1. */
+static void FN(elman_bwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
+{
+    size_t B = s->B, H = s->H, w = j1 - j0;
+    T *carry = s->carry, *da = (T *)s->dgi + t * B * H;
+    const T *y = (const T *)s->y + t * B * H, *gy = (const T *)s->gy + t * B * H;
+    if (t + 1 < s->steps)
+        GEMM(false, false, B, w, H, da + B * H, H, (const T *)s->w_hh + j0, H, false, carry + j0,
+             H);
+    else
+        for (size_t b = 0; b < B; b++)
+            for (size_t j = j0; j < j1; j++)
+                carry[b * H + j] = 0;
+    for (size_t b = 0; b < B; b++)
+        for (size_t j = j0; j < j1; j++) {
+            size_t i = b * H + j;
+            da[i] = (gy[i] + carry[i]) * ((T)1 - y[i] * y[i]);
+        }
+}
+
+/* GRU, step t, units [j0, j1). g[t] holds x W_ih^T + b_ih, plus b_hh in the
+ * r and z columns (rnn.c fills it for all steps); with gh = h W_hh^T + b_hh:
+ *   r = sigmoid(gi_r + gh_r), z = sigmoid(gi_z + gh_z),
+ *   n = tanh(gi_n + r hn) with hn = gh_n, h' = (1 - z) n + z h.
+ * g[t] is overwritten by (r, z, n) and hn[t] keeps hn: all the backward
+ * needs besides h. */
+static void FN(gru_fwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
+{
+    size_t B = s->B, H = s->H, H3 = 3 * H, w = j1 - j0;
+    const T *h = FN(h_prev)(s, t), *whh = s->w_hh, *bhh = s->b_hh;
+    T *g = (T *)s->g + t * B * H3, *hn = (T *)s->hn + t * B * H, *y = (T *)s->y + t * B * H;
+    GEMM(false, true, B, w, H, h, H, whh + j0 * H, H, true, g + j0, H3);
+    GEMM(false, true, B, w, H, h, H, whh + (H + j0) * H, H, true, g + H + j0, H3);
+    if (bhh)
+        for (size_t b = 0; b < B; b++)
+            for (size_t j = j0; j < j1; j++)
+                hn[b * H + j] = bhh[2 * H + j];
+    GEMM(false, true, B, w, H, h, H, whh + (2 * H + j0) * H, H, bhh != NULL, hn + j0, H);
+    for (size_t b = 0; b < B; b++) {
+        T *r = g + b * H3, *z = r + H, *n = r + 2 * H;
+        const T *hnb = hn + b * H, *hb = h + b * H;
+        T *yb = y + b * H;
+        VSIG(r + j0, r + j0, w);
+        VSIG(z + j0, z + j0, w);
+        for (size_t j = j0; j < j1; j++)
+            n[j] += r[j] * hnb[j];
+        VTANH(n + j0, n + j0, w);
+        for (size_t j = j0; j < j1; j++)
+            yb[j] = n[j] + z[j] * (hb[j] - n[j]);
+    }
+}
+
+/* With dh = dy_t + the carried gradient:
+ *   dn = dh (1 - z), dz = dh (h - n), dh_prev = dh z + dgh W_hh,
+ *   dan = dn (1 - n^2), dar = dan hn r (1 - r), daz = dz z (1 - z),
+ * dgi = (dar, daz, dan) and dgh = (dar, daz, dan r): the gradients of the
+ * input and hidden projections. The carried gradient of this step comes in
+ * as dh z of step t+1 plus dgh_{t+1} W_hh, added here for units [j0, j1). */
+static void FN(gru_bwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
+{
+    size_t B = s->B, H = s->H, H3 = 3 * H, w = j1 - j0;
+    T *carry = s->carry, *dgi = (T *)s->dgi + t * B * H3, *dgh = (T *)s->dgh + t * B * H3;
+    const T *h = FN(h_prev)(s, t), *g = (const T *)s->g + t * B * H3;
+    const T *hn = (const T *)s->hn + t * B * H, *gy = (const T *)s->gy + t * B * H;
+    if (t + 1 < s->steps)
+        GEMM(false, false, B, w, H3, dgh + B * H3, H3, (const T *)s->w_hh + j0, H, true, carry + j0,
+             H);
+    else
+        for (size_t b = 0; b < B; b++)
+            for (size_t j = j0; j < j1; j++)
+                carry[b * H + j] = 0;
+    for (size_t b = 0; b < B; b++) {
+        const T *r = g + b * H3, *z = r + H, *n = r + 2 * H, *hnb = hn + b * H, *hb = h + b * H;
+        T *di = dgi + b * H3, *dh = dgh + b * H3, *cb = carry + b * H;
+        const T *gyb = gy + b * H;
+        for (size_t j = j0; j < j1; j++) {
+            T d = gyb[j] + cb[j];
+            T dan = d * ((T)1 - z[j]) * ((T)1 - n[j] * n[j]);
+            T dar = dan * hnb[j] * r[j] * ((T)1 - r[j]);
+            T daz = d * (hb[j] - n[j]) * z[j] * ((T)1 - z[j]);
+            di[j] = dh[j] = dar;
+            di[H + j] = dh[H + j] = daz;
+            di[2 * H + j] = dan;
+            dh[2 * H + j] = dan * r[j];
+            cb[j] = d * z[j];
+        }
+    }
+}
+
+/* out[j] += sum over rows of a [rows,cols][:, j], summed in double. */
+static void FN(col_sum)(T *out, const T *a, size_t rows, size_t cols, double *acc)
+{
+    for (size_t j = 0; j < cols; j++)
+        acc[j] = 0.0;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++)
+            acc[j] += (double)a[i * cols + j];
+    for (size_t j = 0; j < cols; j++)
+        out[j] = (T)((double)out[j] + acc[j]);
+}
+
+#undef FN
+#undef RNN_CAT_
+#undef RNN_CAT2_
