@@ -19,6 +19,7 @@
 typedef struct rnn_seq {
     size_t steps, B, H;
     const void *h0, *w_hh, *b_hh; /* b_hh NULL without biases */
+    const void *w_hh_t;           /* forward: w_hh^T [H,G H] */
     void *y;                      /* [T,B,H] */
     void *g, *hn;                 /* GRU: gates [T,B,3H] and hn [T,B,H] */
     /* backward */
@@ -258,7 +259,7 @@ static void rnn_forward(ad_tape *t, ad_node *y, const char *fn)
     ad_dtype dt = (ad_dtype)y->dtype;
     size_t G = gates_of(y), T = steps_of(x), B = h0->dims[0], H = h0->dims[1];
     size_t In = wi->dims[1], rows = T * B, es = ad_dtype_size(dt);
-    rnn_seq s = {T, B, H, h0->value, wh->value, NULL, y->value, NULL, NULL, NULL, NULL, NULL, NULL};
+    rnn_seq s = {.steps = T, .B = B, .H = H, .h0 = h0->value, .w_hh = wh->value, .y = y->value};
     if (y->n_in == 6) s.b_hh = rnn_in(t, y, 5)->value;
     void *bias = NULL;
     if (y->n_in == 6 && !(bias = pre_bias(t, y, G, H, fn))) return;
@@ -276,6 +277,13 @@ static void rnn_forward(ad_tape *t, ad_node *y, const char *fn)
         s.hn = sv->hn;
     }
     fill_rows(dt, pre, bias, rows, G * H);
+    void *wt = ad_tape_alloc(t, G * H * H * es, fn);
+    if (!wt) return;
+    s.w_hh_t = wt;
+    if (dt == AD_F32)
+        transpose_f32(wt, wh->value, G * H, H);
+    else
+        transpose_f64(wt, wh->value, G * H, H);
     if (dt == AD_F32) {
         gemm_f32(false, true, rows, G * H, In, x->value, In, wi->value, In, true, pre, G * H);
         run_steps(&s, G, false, G == 3 ? gru_fwd_f32 : elman_fwd_f32);
@@ -311,8 +319,13 @@ static void rnn_backward(ad_tape *t, ad_node *y)
     size_t In = wi->dims[1], rows = T * B, GH = G * H, es = ad_dtype_size(dt);
     const rnn_saved *sv = y->ctx;
     if (T == 0 || B == 0) return; /* an empty sequence passes nothing back */
-    rnn_seq s = {T,    B,    H,       h0->value, wh->value, NULL, y->value,
-                 NULL, NULL, y->grad, NULL,      NULL,      NULL};
+    rnn_seq s = {.steps = T,
+                 .B = B,
+                 .H = H,
+                 .h0 = h0->value,
+                 .w_hh = wh->value,
+                 .y = y->value,
+                 .gy = y->grad};
     if (G == 3) {
         s.g = sv->g;
         s.hn = sv->hn;

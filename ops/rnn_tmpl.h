@@ -23,8 +23,7 @@ static void FN(elman_fwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
 {
     size_t B = s->B, H = s->H, w = j1 - j0;
     T *y = (T *)s->y + t * B * H;
-    GEMM(false, true, B, w, H, FN(h_prev)(s, t), H, (const T *)s->w_hh + j0 * H, H, true, y + j0,
-         H);
+    GEMM(false, false, B, w, H, FN(h_prev)(s, t), H, (const T *)s->w_hh_t + j0, H, true, y + j0, H);
     for (size_t b = 0; b < B; b++)
         VTANH(y + b * H + j0, y + b * H + j0, w);
 }
@@ -59,15 +58,15 @@ static void FN(elman_bwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
 static void FN(gru_fwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
 {
     size_t B = s->B, H = s->H, H3 = 3 * H, w = j1 - j0;
-    const T *h = FN(h_prev)(s, t), *whh = s->w_hh, *bhh = s->b_hh;
+    const T *h = FN(h_prev)(s, t), *wt = s->w_hh_t, *bhh = s->b_hh;
     T *g = (T *)s->g + t * B * H3, *hn = (T *)s->hn + t * B * H, *y = (T *)s->y + t * B * H;
-    GEMM(false, true, B, w, H, h, H, whh + j0 * H, H, true, g + j0, H3);
-    GEMM(false, true, B, w, H, h, H, whh + (H + j0) * H, H, true, g + H + j0, H3);
+    GEMM(false, false, B, w, H, h, H, wt + j0, H3, true, g + j0, H3);
+    GEMM(false, false, B, w, H, h, H, wt + H + j0, H3, true, g + H + j0, H3);
     if (bhh)
         for (size_t b = 0; b < B; b++)
             for (size_t j = j0; j < j1; j++)
                 hn[b * H + j] = bhh[2 * H + j];
-    GEMM(false, true, B, w, H, h, H, whh + (2 * H + j0) * H, H, bhh != NULL, hn + j0, H);
+    GEMM(false, false, B, w, H, h, H, wt + 2 * H + j0, H3, bhh != NULL, hn + j0, H);
     for (size_t b = 0; b < B; b++) {
         T *r = g + b * H3, *z = r + H, *n = r + 2 * H;
         const T *hnb = hn + b * H, *hb = h + b * H;
@@ -117,6 +116,17 @@ static void FN(gru_bwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
             cb[j] = d * z[j];
         }
     }
+}
+
+/* wt [H,G H] = w_hh^T: the steps then read it in place, where w_hh itself
+ * would be transposed into the GEMM's panels again at every step. */
+static void FN(transpose)(T *wt, const T *w, size_t rows, size_t cols)
+{
+    for (size_t i0 = 0; i0 < rows; i0 += 32)
+        for (size_t j0 = 0; j0 < cols; j0 += 32)
+            for (size_t i = i0; i < rows && i < i0 + 32; i++)
+                for (size_t j = j0; j < cols && j < j0 + 32; j++)
+                    wt[j * rows + i] = w[i * cols + j];
 }
 
 /* out[j] += sum over rows of a [rows,cols][:, j], summed in double. */

@@ -43,6 +43,11 @@ def main():
             pairs.append((f"mlp.{net}.t2.{part}_ms",
                           [f"torch.t2.mlp.{net}.{peer}", f"torch.t1.blas2.mlp.{net}.{peer}"]))
     pairs.append(("memory.large.peak_rss_mib", ["torch.t1.mlp.large.peak_rss"]))
+    # the char-RNN training step (bench_rnn.c against peers/torch_gru.py)
+    for part, peer in (("step", "step"), ("fwd", "forward"), ("bwd", "backward")):
+        pairs.append((f"rnn.gru.t1.{part}_ms", [f"torch.t1.rnn.gru.{peer}"]))
+        pairs.append((f"rnn.gru.t2.{part}_ms",
+                      [f"torch.t2.rnn.gru.{peer}", f"torch.t1.blas2.rnn.gru.{peer}"]))
     for name, cands in pairs:
         have = [(peers[c], c) for c in cands if c in peers]
         if name not in ours or not have:
