@@ -160,6 +160,102 @@ Test(rnn, rnn_tanh_matches_its_equations_composed_from_elementwise_ops)
     check_against_reference(false, (rnn_case){2, 1, 1, 1, false});
 }
 
+/* ---- against torch.nn.GRU and torch.nn.RNN themselves: T 3, B 2, In 3,
+ * H 2, float64, every input and weight value(i, seed) = ((7 i + seed) mod
+ * 11 - 5) / 10, loss sum(y * c) with c = value(i, 8). The expected numbers
+ * were printed by this script (python3-torch 1.13):
+ *   import torch; torch.set_default_dtype(torch.float64); T,B,In,H = 3,2,3,2
+ *   def v(n, s): return torch.tensor([((i*7+s)%11-5)/10 for i in range(n)])
+ *   m = torch.nn.GRU(In, H)  # or torch.nn.RNN(In, H, nonlinearity="tanh"), G = 1
+ *   with torch.no_grad():
+ *       m.weight_ih_l0.copy_(v(3*H*In, 1).reshape(3*H, In))
+ *       m.weight_hh_l0.copy_(v(3*H*H, 2).reshape(3*H, H))
+ *       m.bias_ih_l0.copy_(v(3*H, 3)); m.bias_hh_l0.copy_(v(3*H, 4))
+ *   x = v(T*B*In, 5).reshape(T, B, In).requires_grad_()
+ *   h0 = v(B*H, 6).reshape(1, B, H).requires_grad_()
+ *   y, _ = m(x, h0); (y.reshape(-1) * v(T*B*H, 8)).sum().backward()
+ *   print(y, h0.grad, x.grad, m.weight_hh_l0.grad, m.bias_hh_l0.grad) */
+
+static const double torch_gru_y[] = {
+    0.22656768857200613, 0.11677456611101136,   0.41791706083266239, 0.16797557776654387,
+    0.32255542616826322, 0.0094996025444015336, 0.43855777217691533, -0.010000206273249504,
+    0.38534414438815368, -0.076464144011248902, 0.4548472980832417,  -0.11006337397445591};
+static const double torch_gru_dh0[] = {0.15818443950381444, 0.030690430918051397,
+                                       -0.284703772811914, -0.018341516235239538};
+static const double torch_gru_dx[] = {
+    0.021795686501319127,   -0.013717260975589955, -0.045603648344271788, -0.035011096858238722,
+    -0.0023182203565771144, 0.14297280722138053,   0.076093400962084362,  -0.070701435602679913,
+    0.17058955507055842,    -0.050630883091288888, 0.040075530530024252,  -0.072752329463039306,
+    0.027910016097415398,   -0.010583800627160717, -0.065539863195740233, 0.0078422953347235189,
+    -0.029744350850354664,  0.16477106937375424};
+static const double torch_gru_dwhh[] = {
+    -0.0095684280575136539, -0.0030674515543585431, 0.0044229034201281291,  -8.4442252668319998e-05,
+    -0.0024478281834526988, 0.0066002040554152975,  -0.0012696443578795948, 0.00035986702971479837,
+    -0.037477297369480175,  -0.013848154099969794,  0.069300090397818773,   0.0017933995467381942};
+static const double torch_gru_dbhh[] = {-0.012796570253043208, 0.014441868897733141,
+                                        -0.025851177213041858, 0.0027790804313572743,
+                                        -0.043163507696776175, 0.25462905840837163};
+static const double torch_rnn_y[] = {
+    -0.5370495669980353,  -0.019997333759930951, -0.50052021119023526, -0.089757784747160133,
+    0.072985923464147312, 0.1858149512600315,    0.054199782991908266, 0.25980857461544038,
+    0.012429563307593488, 0.2028221384404415,    0.067560421352596933, 0.22230208045634522};
+static const double torch_rnn_dh0[] = {-0.084425089801222888, 0.30536407673257066,
+                                       0.12718119132326372, -0.36851061312167921};
+static const double torch_rnn_dx[] = {
+    0.1284298265120446,    -0.011973555364247171, 0.068256948565062425,  -0.079094692432307795,
+    -0.027713345644599929, -0.057074115237575877, -0.19128331767336015,  0.031954555880269464,
+    -0.095609943293233204, 0.17979636216574027,   -0.041285480288136958, 0.085047001114078619,
+    -0.15997528095295721,  0.11998146071471791,   -0.039993820238239303, 0.016682426560948455,
+    -0.062417363634512314, -0.017217483522820452};
+static const double torch_rnn_dwhh[] = {-0.072411460299989266, -0.12683466856078179,
+                                        0.091588656772254293, 0.25393468754491355};
+static const double torch_rnn_dbhh[] = {-0.2402257047461841, 0.40306991543673093};
+
+static ad_tensor torch_value(ad_tape *t, size_t nd, const size_t *dims, size_t seed, bool var)
+{
+    double v[64];
+    size_t n = 1;
+    for (size_t d = 0; d < nd; d++)
+        n *= dims[d];
+    for (size_t i = 0; i < n; i++)
+        v[i] = (double)((int)((i * 7 + seed) % 11) - 5) / 10.0;
+    return tensor_from(t, AD_F64, nd, dims, v, var);
+}
+
+static void check_against_torch(bool gru, const double *y_want, const double *dh0, const double *dx,
+                                const double *dwhh, const double *dbhh)
+{
+    size_t T = 3, B = 2, In = 3, H = 2, GH = (gru ? 3 : 1) * H;
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = torch_value(t, 3, (size_t[]){T, B, In}, 5, true);
+    ad_tensor h0 = torch_value(t, 2, (size_t[]){B, H}, 6, true);
+    ad_tensor wi = torch_value(t, 2, (size_t[]){GH, In}, 1, true);
+    ad_tensor wh = torch_value(t, 2, (size_t[]){GH, H}, 2, true);
+    ad_tensor bi = torch_value(t, 1, &GH, 3, true), bh = torch_value(t, 1, &GH, 4, true);
+    ad_tensor c = torch_value(t, 1, (size_t[]){T * B * H}, 8, false);
+    ad_tensor y = (gru ? ad_gru : ad_rnn_tanh)(x, h0, wi, wh, bi, bh);
+    ad_tensor loss = ad_sum(ad_tmul(ad_reshape(y, 1, (size_t[]){T * B * H}), c));
+    cr_assert_eq(ad_backward(loss), AD_OK, "%s", test_tape_msg(t));
+    ASSERT_CLOSE_ARRAY((const double *)ad_tensor_data(y), y_want, T * B * H, 1e-15, 1e-13);
+    ASSERT_CLOSE_ARRAY((const double *)ad_tensor_grad(h0), dh0, B * H, 1e-15, 1e-13);
+    ASSERT_CLOSE_ARRAY((const double *)ad_tensor_grad(x), dx, T * B * In, 1e-15, 1e-13);
+    ASSERT_CLOSE_ARRAY((const double *)ad_tensor_grad(wh), dwhh, GH * H, 1e-15, 1e-13);
+    ASSERT_CLOSE_ARRAY((const double *)ad_tensor_grad(bh), dbhh, GH, 1e-15, 1e-13);
+    ad_tape_free(t);
+}
+
+Test(rnn, gru_values_and_gradients_match_torch_nn_gru)
+{
+    check_against_torch(true, torch_gru_y, torch_gru_dh0, torch_gru_dx, torch_gru_dwhh,
+                        torch_gru_dbhh);
+}
+
+Test(rnn, rnn_tanh_values_and_gradients_match_torch_nn_rnn)
+{
+    check_against_torch(false, torch_rnn_y, torch_rnn_dh0, torch_rnn_dx, torch_rnn_dwhh,
+                        torch_rnn_dbhh);
+}
+
 /* y of op on random inputs in dtype dt, as doubles (numel into *n). */
 static double *rnn_values(rnn_op op, size_t G, rnn_case c, ad_dtype dt, size_t *n)
 {
