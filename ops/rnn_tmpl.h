@@ -68,9 +68,9 @@ static void FN(gru_fwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
                 hn[b * H + j] = bhh[2 * H + j];
     GEMM(false, false, B, w, H, h, H, wt + 2 * H + j0, H3, bhh != NULL, hn + j0, H);
     for (size_t b = 0; b < B; b++) {
-        T *r = g + b * H3, *z = r + H, *n = r + 2 * H;
-        const T *hnb = hn + b * H, *hb = h + b * H;
-        T *yb = y + b * H;
+        T *restrict r = g + b * H3, *restrict z = r + H, *restrict n = r + 2 * H;
+        const T *restrict hnb = hn + b * H, *restrict hb = h + b * H;
+        T *restrict yb = y + b * H;
         VSIG(r + j0, r + j0, w);
         VSIG(z + j0, z + j0, w);
         for (size_t j = j0; j < j1; j++)
@@ -78,6 +78,28 @@ static void FN(gru_fwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
         VTANH(n + j0, n + j0, w);
         for (size_t j = j0; j < j1; j++)
             yb[j] = n[j] + z[j] * (hb[j] - n[j]);
+    }
+}
+
+/* One batch row of gru_bwd over units [j0, j1). Parameters, so restrict
+ * holds and the loop vectorises (gcc ignores restrict on local pointers). */
+static void FN(gru_bwd_row)(size_t j0, size_t j1, const T *restrict r, const T *restrict z,
+                            const T *restrict n, const T *restrict hn, const T *restrict h,
+                            const T *restrict gy, T *restrict ir, T *restrict iz, T *restrict in,
+                            T *restrict hr, T *restrict hz, T *restrict hnn, T *restrict carry)
+{
+    for (size_t j = j0; j < j1; j++) {
+        T d = gy[j] + carry[j];
+        T dan = d * ((T)1 - z[j]) * ((T)1 - n[j] * n[j]);
+        T dar = dan * hn[j] * r[j] * ((T)1 - r[j]);
+        T daz = d * (h[j] - n[j]) * z[j] * ((T)1 - z[j]);
+        ir[j] = dar;
+        hr[j] = dar;
+        iz[j] = daz;
+        hz[j] = daz;
+        in[j] = dan;
+        hnn[j] = dan * r[j];
+        carry[j] = d * z[j];
     }
 }
 
@@ -101,20 +123,11 @@ static void FN(gru_bwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
             for (size_t j = j0; j < j1; j++)
                 carry[b * H + j] = 0;
     for (size_t b = 0; b < B; b++) {
-        const T *r = g + b * H3, *z = r + H, *n = r + 2 * H, *hnb = hn + b * H, *hb = h + b * H;
-        T *di = dgi + b * H3, *dh = dgh + b * H3, *cb = carry + b * H;
-        const T *gyb = gy + b * H;
-        for (size_t j = j0; j < j1; j++) {
-            T d = gyb[j] + cb[j];
-            T dan = d * ((T)1 - z[j]) * ((T)1 - n[j] * n[j]);
-            T dar = dan * hnb[j] * r[j] * ((T)1 - r[j]);
-            T daz = d * (hb[j] - n[j]) * z[j] * ((T)1 - z[j]);
-            di[j] = dh[j] = dar;
-            di[H + j] = dh[H + j] = daz;
-            di[2 * H + j] = dan;
-            dh[2 * H + j] = dan * r[j];
-            cb[j] = d * z[j];
-        }
+        const T *gb = g + b * H3;
+        T *ib = dgi + b * H3, *hb = dgh + b * H3;
+        FN(gru_bwd_row)
+        (j0, j1, gb, gb + H, gb + 2 * H, hn + b * H, h + b * H, gy + b * H, ib, ib + H, ib + 2 * H,
+         hb, hb + H, hb + 2 * H, carry + b * H);
     }
 }
 
