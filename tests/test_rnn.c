@@ -521,3 +521,74 @@ Test(rnn, a_pool_job_started_inside_a_part_runs_inline, .timeout = 20)
     cr_assert_eq(atomic_load(&c.outer), 50 * 4);
     cr_assert_eq(atomic_load(&c.inner), 50 * 4 * 3);
 }
+
+/* ---- evaluation mode and running out of memory */
+
+Test(rnn, evaluation_mode_gives_the_same_values_and_refuses_a_sweep)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor in[6];
+    size_t dims[6][3] = {{3, 2, 4}, {2, 5}, {15, 4}, {15, 5}, {15}, {15}};
+    size_t nd[6] = {3, 2, 2, 2, 1, 1};
+    for (int pass = 0; pass < 2; pass++) {
+        ad_tape_set_recording(t, pass == 0);
+        for (size_t k = 0; k < 6; k++)
+            in[k] = ad_tensor_uniform(t, AD_F64, nd[k], dims[k], -1, 1, 60 + k);
+        in[2] = ad_tensor_variable(t, AD_F64, 2, dims[2], ad_tensor_data(in[2]));
+        ad_tensor y = ad_gru(in[0], in[1], in[2], in[3], in[4], in[5]);
+        cr_assert(ad_tensor_ok(y), "%s", test_tape_msg(t));
+        static double first[30];
+        if (pass == 0) {
+            memcpy(first, ad_tensor_data(y), sizeof first);
+            cr_assert_eq(ad_backward(ad_sum(y)), AD_OK);
+        } else {
+            cr_assert_arr_eq(first, ad_tensor_data(y), sizeof first);
+            ad_tensor s = ad_sum(y);
+            cr_assert_eq(ad_backward(s), AD_ERR_INVALID);
+            ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "recording off");
+        }
+        ad_tape_reset(t);
+    }
+    ad_tape_free(t);
+}
+
+/* A GRU forward and backward with the k-th allocation failing, for every k
+ * until it completes: each run ends in AD_OK or AD_ERR_NOMEM and frees all. */
+Test(rnn, running_out_of_memory_anywhere_fails_cleanly)
+{
+    size_t live = 0;
+    long failed_runs = 0;
+    ad_status s = AD_ERR_NOMEM;
+    /* k = -1 first: a run without failures leaves the GEMM's per-thread
+     * packing buffers in place, which later runs reuse */
+    for (long k = -1; (s != AD_OK || k == 0) && k < 200; k++) {
+        if (k == 0) live = ad_debug_live_allocs();
+        ad_debug_fail_alloc_after(k);
+        ad_tape *t = ad_tape_new();
+        if (!t) {
+            ad_debug_fail_alloc_after(-1);
+            s = AD_ERR_NOMEM;
+            failed_runs++;
+            continue;
+        }
+        size_t d[6][3] = {{5, 8, 40}, {8, 64}, {192, 40}, {192, 64}, {192}, {192}};
+        size_t nd[6] = {3, 2, 2, 2, 1, 1};
+        ad_tensor in[6];
+        for (size_t i = 0; i < 6; i++)
+            in[i] = ad_tensor_variable(t, AD_F32, nd[i], d[i], NULL);
+        ad_tensor y = ad_gru(in[0], in[1], in[2], in[3], in[4], in[5]);
+        ad_tensor e = ad_rnn_tanh(ad_select(y, 0, 3), in[1], ad_slice(in[3], 0, 0, 64),
+                                  ad_slice(in[3], 0, 64, 128), AD_TENSOR_NONE, AD_TENSOR_NONE);
+        s = ad_backward(ad_sum(e));
+        const char *m;
+        cr_assert(s == AD_OK || s == AD_ERR_NOMEM, "k %ld: %s (%s)", k, ad_status_name(s),
+                  (ad_tape_error(t, &m), m));
+        ad_tape_free(t);
+        ad_debug_fail_alloc_after(-1);
+        if (k >= 0) cr_assert_eq(ad_debug_live_allocs(), live, "k %ld leaks", k);
+        failed_runs += k >= 0 && s != AD_OK;
+    }
+    ad_debug_fail_alloc_after(-1);
+    cr_assert_eq(s, AD_OK, "never completed");
+    cr_assert_gt(failed_runs, 3, "%ld", failed_runs); /* the tape, its node array, arena blocks */
+}
