@@ -19,7 +19,9 @@
 typedef struct rnn_seq {
     size_t steps, B, H;
     const void *h0, *w_hh, *b_hh; /* b_hh NULL without biases */
-    const void *w_hh_t;           /* forward: w_hh^T [H,G H] */
+    const void *w_hh_t;           /* forward: w_hh^T [H,G H] (GRU: columns by band) */
+    void *gh;                     /* forward, GRU: h w_hh^T of one step [B,3H] */
+    size_t parts;                 /* forward: the bands w_hh_t is laid out for */
     void *y;                      /* [T,B,H] */
     void *g, *hn;                 /* GRU: gates [T,B,3H] and hn [T,B,H] */
     /* backward */
@@ -61,6 +63,17 @@ static inline void gemm_f64(bool ta, bool tb, size_t m, size_t n, size_t k, cons
         ad_small_gemm_f64(ta, tb, m, n, k, a, lda, b, ldb, acc, c, ldc);
     else
         ad_gemm_f64(ta, tb, m, n, k, 1.0, a, lda, b, ldb, acc ? 1.0 : 0.0, c, ldc);
+}
+
+/* Bands start at multiples of 16 units, so each part's rows stay aligned
+ * for the vector kernels. */
+static void band_of(size_t H, size_t i, size_t n, size_t *j0, size_t *j1)
+{
+    size_t units = (H + 15) / 16;
+    *j0 = units * i / n * 16;
+    *j1 = units * (i + 1) / n * 16;
+    if (*j0 > H) *j0 = H;
+    if (*j1 > H) *j1 = H;
 }
 
 #define T     float
@@ -161,17 +174,6 @@ typedef struct rnn_job {
     void (*step)(const rnn_seq *s, size_t t, size_t j0, size_t j1);
 } rnn_job;
 
-/* Bands start at multiples of 16 units, so each part's rows stay aligned
- * for the vector kernels. */
-static void band_of(size_t H, size_t i, size_t n, size_t *j0, size_t *j1)
-{
-    size_t units = (H + 15) / 16;
-    *j0 = units * i / n * 16;
-    *j1 = units * (i + 1) / n * 16;
-    if (*j0 > H) *j0 = H;
-    if (*j1 > H) *j1 = H;
-}
-
 static void step_part(void *ctx, size_t i, size_t n)
 {
     const rnn_job *J = ctx;
@@ -198,7 +200,7 @@ static size_t step_parts(const rnn_seq *s, size_t G)
 static void run_steps(const rnn_seq *s, size_t G, bool backward,
                       void (*step)(const rnn_seq *, size_t, size_t, size_t))
 {
-    size_t parts = step_parts(s, G);
+    size_t parts = backward ? step_parts(s, G) : s->parts;
     rnn_job J = {s, 0, step};
     for (size_t k = 0; k < s->steps; k++) {
         J.t = backward ? s->steps - 1 - k : k;
@@ -280,10 +282,12 @@ static void rnn_forward(ad_tape *t, ad_node *y, const char *fn)
     void *wt = ad_tape_alloc(t, G * H * H * es, fn);
     if (!wt) return;
     s.w_hh_t = wt;
-    if (dt == AD_F32)
-        transpose_f32(wt, wh->value, G * H, H);
-    else
-        transpose_f64(wt, wh->value, G * H, H);
+    s.parts = step_parts(&s, G);
+    if (G == 3 && !(s.gh = ad_tape_alloc(t, B * 3 * H * es, fn))) return;
+    if (G == 1 && dt == AD_F32) transpose_f32(wt, wh->value, H, H);
+    if (G == 1 && dt == AD_F64) transpose_f64(wt, wh->value, H, H);
+    if (G == 3 && dt == AD_F32) gru_weights_f32(wt, wh->value, H, s.parts);
+    if (G == 3 && dt == AD_F64) gru_weights_f64(wt, wh->value, H, s.parts);
     if (dt == AD_F32) {
         gemm_f32(false, true, rows, G * H, In, x->value, In, wi->value, In, true, pre, G * H);
         run_steps(&s, G, false, G == 3 ? gru_fwd_f32 : elman_fwd_f32);
@@ -335,7 +339,8 @@ static void rnn_backward(ad_tape *t, ad_node *y)
     s.dgh = s.dgi;
     if (G == 3 && s.dgi) s.dgh = ad_tape_alloc(t, rows * GH * es, fn);
     double *acc = s.dgh ? ad_tape_alloc(t, GH * sizeof *acc, fn) : NULL;
-    if (!acc) return; /* the tape has failed; the sweep reports it */
+    void *part = acc ? ad_tape_alloc(t, GH * es, fn) : NULL;
+    if (!part) return; /* the tape has failed; the sweep reports it */
     void *gx = rnn_grad(t, y, 0), *gh0 = rnn_grad(t, y, 1);
     void *gwi = rnn_grad(t, y, 2), *gwh = rnn_grad(t, y, 3);
     void *gbi = y->n_in == 6 ? rnn_grad(t, y, 4) : NULL;
@@ -358,8 +363,8 @@ static void rnn_backward(ad_tape *t, ad_node *y)
             if (T > 1)
                 gemm_f32(true, false, GH, H, rows - B, dgh + B * GH, GH, y->value, H, true, gwh, H);
         }
-        if (gbi) col_sum_f32(gbi, dgi, rows, GH, acc);
-        if (gbh) col_sum_f32(gbh, dgh, rows, GH, acc);
+        if (gbi) col_sum_f32(gbi, dgi, rows, GH, part, acc);
+        if (gbh) col_sum_f32(gbh, dgh, rows, GH, part, acc);
     } else {
         run_steps(&s, G, true, G == 3 ? gru_bwd_f64 : elman_bwd_f64);
         const double *dgi = s.dgi, *dgh = s.dgh;
@@ -377,8 +382,8 @@ static void rnn_backward(ad_tape *t, ad_node *y)
             if (T > 1)
                 gemm_f64(true, false, GH, H, rows - B, dgh + B * GH, GH, y->value, H, true, gwh, H);
         }
-        if (gbi) col_sum_f64(gbi, dgi, rows, GH, acc);
-        if (gbh) col_sum_f64(gbh, dgh, rows, GH, acc);
+        if (gbi) col_sum_f64(gbi, dgi, rows, GH, part, acc);
+        if (gbh) col_sum_f64(gbh, dgh, rows, GH, part, acc);
     }
 }
 

@@ -58,19 +58,22 @@ static void FN(elman_bwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
 static void FN(gru_fwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
 {
     size_t B = s->B, H = s->H, H3 = 3 * H, w = j1 - j0;
-    const T *h = FN(h_prev)(s, t), *wt = s->w_hh_t, *bhh = s->b_hh;
+    const T *h = FN(h_prev)(s, t), *bhh = s->b_hh;
     T *g = (T *)s->g + t * B * H3, *hn = (T *)s->hn + t * B * H, *y = (T *)s->y + t * B * H;
-    GEMM(false, false, B, w, H, h, H, wt + j0, H3, true, g + j0, H3);
-    GEMM(false, false, B, w, H, h, H, wt + H + j0, H3, true, g + H + j0, H3);
-    if (bhh)
-        for (size_t b = 0; b < B; b++)
-            for (size_t j = j0; j < j1; j++)
-                hn[b * H + j] = bhh[2 * H + j];
-    GEMM(false, false, B, w, H, h, H, wt + 2 * H + j0, H3, bhh != NULL, hn + j0, H);
+    /* the band's three gates in one product: columns [3 j0, 3 j1) of the
+     * permuted w_hh^T (gru_weights) are its r, z and n units side by side */
+    T *gh = (T *)s->gh + 3 * j0;
+    GEMM(false, false, B, 3 * w, H, h, H, (const T *)s->w_hh_t + 3 * j0, H3, false, gh, H3);
     for (size_t b = 0; b < B; b++) {
         T *restrict r = g + b * H3, *restrict z = r + H, *restrict n = r + 2 * H;
-        const T *restrict hnb = hn + b * H, *restrict hb = h + b * H;
+        T *restrict hnb = hn + b * H;
+        const T *restrict hb = h + b * H, *restrict ghb = gh + b * H3;
         T *restrict yb = y + b * H;
+        for (size_t j = j0; j < j1; j++) {
+            r[j] += ghb[j - j0];
+            z[j] += ghb[w + j - j0];
+            hnb[j] = ghb[2 * w + j - j0] + (bhh ? bhh[2 * H + j] : (T)0);
+        }
         VSIG(r + j0, r + j0, w);
         VSIG(z + j0, z + j0, w);
         for (size_t j = j0; j < j1; j++)
@@ -78,6 +81,28 @@ static void FN(gru_fwd)(const rnn_seq *s, size_t t, size_t j0, size_t j1)
         VTANH(n + j0, n + j0, w);
         for (size_t j = j0; j < j1; j++)
             yb[j] = n[j] + z[j] * (hb[j] - n[j]);
+    }
+}
+
+/* GRU: w_hh [3H,H] transposed into wt [H,3H] with its columns permuted so
+ * that band [j0, j1) of the parts the steps run in holds the band's r, z
+ * and n units side by side, in columns [3 j0, 3 j1): each step of a band
+ * is then one product (gru_fwd). */
+static void FN(gru_weights)(T *wt, const T *w, size_t H, size_t parts)
+{
+    size_t H3 = 3 * H;
+    for (size_t k = 0; k < parts; k++) {
+        size_t j0, j1;
+        band_of(H, k, parts, &j0, &j1);
+        for (size_t gate = 0; gate < 3; gate++) /* in 32 x 32 tiles, for the cache */
+            for (size_t jt = j0; jt < j1; jt += 32)
+                for (size_t it = 0; it < H; it += 32)
+                    for (size_t j = jt; j < j1 && j < jt + 32; j++) {
+                        const T *row = w + (gate * H + j) * H;
+                        size_t col = 3 * j0 + gate * (j1 - j0) + (j - j0);
+                        for (size_t i = it; i < H && i < it + 32; i++)
+                            wt[i * H3 + col] = row[i];
+                    }
     }
 }
 
@@ -142,14 +167,30 @@ static void FN(transpose)(T *wt, const T *w, size_t rows, size_t cols)
                     wt[j * rows + i] = w[i * cols + j];
 }
 
-/* out[j] += sum over rows of a [rows,cols][:, j], summed in double. */
-static void FN(col_sum)(T *out, const T *a, size_t rows, size_t cols, double *acc)
+/* d[0..n) += a[0..n), separate buffers. */
+static void FN(add_row)(T *restrict d, const T *restrict a, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        d[j] += a[j];
+}
+
+/* out[j] += sum over rows of a [rows,cols][:, j]: blocks of 32 rows summed
+ * in T (a vector loop), the block sums added in double, so a float32 sum
+ * over thousands of rows keeps the error of a 32-term one. part holds
+ * cols T's, acc cols doubles. */
+static void FN(col_sum)(T *out, const T *a, size_t rows, size_t cols, T *part, double *acc)
 {
     for (size_t j = 0; j < cols; j++)
         acc[j] = 0.0;
-    for (size_t i = 0; i < rows; i++)
+    for (size_t i0 = 0; i0 < rows; i0 += 32) {
+        size_t i1 = rows - i0 < 32 ? rows : i0 + 32;
         for (size_t j = 0; j < cols; j++)
-            acc[j] += (double)a[i * cols + j];
+            part[j] = a[i0 * cols + j];
+        for (size_t i = i0 + 1; i < i1; i++)
+            FN(add_row)(part, a + i * cols, cols);
+        for (size_t j = 0; j < cols; j++)
+            acc[j] += (double)part[j];
+    }
     for (size_t j = 0; j < cols; j++)
         out[j] = (T)((double)out[j] + acc[j]);
 }

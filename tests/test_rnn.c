@@ -301,7 +301,7 @@ Test(rnn, float32_forward_matches_float64)
  * one and of two threads agree (large enough to be cut: B G H^2 >= 2^20). */
 static void grads_at_threads(rnn_op op, size_t G, int threads, double **out, size_t *n)
 {
-    rnn_case c = {3, 16, 7, 160, true};
+    rnn_case c = {3, 16, 7, 170, true}; /* bands of 80 and 90 units */
     ad_param *p[6];
     rnn_params(c, G, p, 31);
     ad_set_num_threads(threads);
