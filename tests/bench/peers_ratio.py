@@ -44,7 +44,8 @@ def main():
                           [f"torch.t2.mlp.{net}.{peer}", f"torch.t1.blas2.mlp.{net}.{peer}"]))
     pairs.append(("memory.large.peak_rss_mib", ["torch.t1.mlp.large.peak_rss"]))
     # the char-RNN training step (bench_rnn.c against peers/torch_gru.py)
-    for part, peer in (("step", "step"), ("fwd", "forward"), ("bwd", "backward")):
+    for part, peer in (("step", "step"), ("step_cpu", "step_cpu"), ("fwd", "forward"),
+                       ("bwd", "backward")):
         pairs.append((f"rnn.gru.t1.{part}_ms", [f"torch.t1.rnn.gru.{peer}"]))
         pairs.append((f"rnn.gru.t2.{part}_ms",
                       [f"torch.t2.rnn.gru.{peer}", f"torch.t1.blas2.rnn.gru.{peer}"]))

@@ -51,6 +51,7 @@ h0 = torch.zeros(1, BATCH, HIDDEN)
 
 
 def step():
+    c0 = time.process_time()  # CPU time of all threads, as bench_rnn.c's step_cpu_ms
     t0 = now()
     y, _ = gru(x, h0)
     loss = F.cross_entropy(out(y.reshape(-1, HIDDEN)), labels)
@@ -59,17 +60,17 @@ def step():
     t2 = now()
     opt.step()
     opt.zero_grad(set_to_none=True)
-    return t1 - t0, t2 - t1, now() - t0, loss.item()
+    return t1 - t0, t2 - t1, now() - t0, time.process_time() - c0, loss.item()
 
 
-first = step()[3]
+first = step()[4]
 for _ in range(4):
     step()
-fw, bw, st = [], [], []
+fw, bw, st, cpu = [], [], [], []
 start = now()
 while len(st) < 500 and (len(st) < 10 or now() - start < 2.0):
-    f, b, s, last = step()
-    fw.append(f), bw.append(b), st.append(s)
+    f, b, s, c, last = step()
+    fw.append(f), bw.append(b), st.append(s), cpu.append(c)
 assert last < first, (first, last)
 
 
@@ -81,5 +82,6 @@ def emit(name, xs):
 
 print(f"# torch {torch.__version__}, threads={torch.get_num_threads()}, OPENBLAS_NUM_THREADS={blas}")
 emit(f"{P}.rnn.gru.step", st)
+emit(f"{P}.rnn.gru.step_cpu", cpu)
 emit(f"{P}.rnn.gru.forward", fw)
 emit(f"{P}.rnn.gru.backward", bw)
