@@ -297,6 +297,51 @@ Test(rnn, float32_forward_matches_float64)
     }
 }
 
+/* The gradients of all six inputs of sum(y * c) in dtype dt, concatenated
+ * as doubles (count into *n); inputs as rnn_values. */
+static double *rnn_grads(rnn_op op, size_t G, rnn_case c, ad_dtype dt, size_t *n)
+{
+    ad_tape *t = ad_tape_new();
+    size_t GH = G * c.H,
+           dims[6][3] = {{c.T, c.B, c.In}, {c.B, c.H}, {GH, c.In}, {GH, c.H}, {GH}, {GH}};
+    size_t nd[6] = {3, 2, 2, 2, 1, 1}, total = 0, m[6];
+    ad_tensor in[6];
+    for (size_t k = 0; k < 6; k++) {
+        m[k] = 1;
+        for (size_t d = 0; d < nd[k]; d++)
+            m[k] *= dims[k][d];
+        double *v = random_values(m[k], 50 + k);
+        in[k] = tensor_from(t, dt, nd[k], dims[k], v, true);
+        free(v);
+        total += m[k];
+    }
+    ad_tensor y = op(in[0], in[1], in[2], in[3], in[4], in[5]);
+    cr_assert_eq(ad_backward(weighted_sum(y, 21)), AD_OK, "%s", test_tape_msg(t));
+    double *out = malloc(total * sizeof *out), *w = out;
+    for (size_t k = 0; k < 6; k++) {
+        grad_as_double(in[k], w);
+        w += m[k];
+    }
+    *n = total;
+    ad_tape_free(t);
+    return out;
+}
+
+Test(rnn, float32_gradients_match_float64)
+{
+    rnn_op ops[2] = {ad_rnn_tanh, ad_gru};
+    for (int k = 0; k < 2; k++) {
+        rnn_case c = {6, 5, 9, 37, true};
+        size_t n32, n64;
+        double *a = rnn_grads(ops[k], k ? 3 : 1, c, AD_F32, &n32);
+        double *b = rnn_grads(ops[k], k ? 3 : 1, c, AD_F64, &n64);
+        cr_assert_eq(n32, n64);
+        ASSERT_CLOSE_ARRAY(a, b, n64, 1e-4, 1e-3);
+        free(a);
+        free(b);
+    }
+}
+
 /* The steps are cut into bands of hidden units across threads: results of
  * one and of two threads agree (large enough to be cut: B G H^2 >= 2^20). */
 static void grads_at_threads(rnn_op op, size_t G, int threads, double **out, size_t *n)
