@@ -635,6 +635,53 @@ AD_API ad_tensor ad_avg_pool2d(ad_tensor x, const ad_pool_opts *opts);
  * for a linear head (PyTorch's adaptive_avg_pool2d(x, 1) then flatten). */
 AD_API ad_tensor ad_global_avg_pool2d(ad_tensor x);
 
+/* ---------------------------------------------------- recurrent networks
+ * Sequences are [T,B,...]: time first, then the batch. ad_select takes one
+ * time step (or any slice along an axis) as one node, ad_stack builds a
+ * sequence from its steps as one node, and the recurrent layers run a whole
+ * sequence (or one step) as one node, with PyTorch's shapes and gate order
+ * so weights and results carry over from torch.nn.RNN / torch.nn.GRU.
+ * Errors as for every tensor op: the tape fails with a message naming the
+ * function and the shapes ("ad_gru: w_hh must be [3H,H] = [12,4] (h0
+ * [2,4]), got [12,5]"). */
+
+/* The slice of x at `index` along `axis`, with that axis dropped: x
+ * [T,B,H], axis 0, index t gives step t, [B,H]. A 1-D x gives shape [1].
+ * Negative axes count from the end; an index past the axis fails the tape
+ * (AD_ERR_INVALID). The gradient adds into that slice of x only. */
+AD_API ad_tensor ad_select(ad_tensor x, int axis, size_t index);
+/* n tensors of one shape (and dtype) stacked along a new axis: n steps of
+ * [B,H] with axis 0 give [n,B,H]. axis runs from 0 to ndim of the inputs
+ * (negative: from the end, -1 is a new last axis); the result has at most
+ * AD_MAX_DIMS dimensions. With no input that has a tape (n 0, xs NULL,
+ * zeroed handles) there is no tape to fail: the reason goes to
+ * ad_last_error(). */
+AD_API ad_tensor ad_stack(const ad_tensor *xs, size_t n, int axis);
+
+/* An Elman RNN layer, h(t) = tanh(x(t) w_ih^T + b_ih + h(t-1) w_hh^T + b_hh),
+ * as torch.nn.RNN (nonlinearity tanh) computes it.
+ * x [T,B,In] gives all hidden states h(1) .. h(T) as [T,B,H] (the last one,
+ * to carry into the next chunk of a sequence, is ad_select(y, 0, T - 1));
+ * x [B,In] is one step and gives h(1) [B,H]. h0 [B,H] is the initial state,
+ * w_ih [H,In], w_hh [H,H], b_ih and b_hh [H]; pass both biases or neither
+ * (AD_TENSOR_NONE). T, B, H or In may be 0. One node for the whole
+ * sequence: the input projection and all weight gradients are single
+ * products over the T B rows, and each step's product runs on the
+ * library's threads (ad_set_num_threads) in bands of hidden units. */
+AD_API ad_tensor ad_rnn_tanh(ad_tensor x, ad_tensor h0, ad_tensor w_ih, ad_tensor w_hh,
+                             ad_tensor b_ih, ad_tensor b_hh);
+/* A GRU layer with torch.nn.GRU's equations and gate order (r, z, n):
+ *   r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)
+ *   z = sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)
+ *   n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn))
+ *   h' = (1 - z) n + z h
+ * where w_ih [3H,In] stacks W_ir, W_iz, W_in by rows, w_hh [3H,H] stacks
+ * W_hr, W_hz, W_hn, and b_ih, b_hh are [3H] (both or neither). Shapes,
+ * sequences and threads otherwise as ad_rnn_tanh. It keeps the gates of
+ * every step (4 T B H elements) on the tape for the sweep. */
+AD_API ad_tensor ad_gru(ad_tensor x, ad_tensor h0, ad_tensor w_ih, ad_tensor w_hh, ad_tensor b_ih,
+                        ad_tensor b_hh);
+
 /* --------------------------------------------------------------- backward
  * A sweep zeroes the adjoints of all tape nodes, seeds the output and walks
  * the tape backwards, adding into parameter gradients (+=). A tape may be

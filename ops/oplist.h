@@ -122,6 +122,11 @@
     X(MAX_POOL2D,  max_pool2d,            1,  ad_shape_pool,      NULL)                            \
     X(AVG_POOL2D,  avg_pool2d,            1,  ad_shape_pool,      NULL)                            \
     X(GLOBAL_AVG_POOL2D, global_avg_pool2d, 1, ad_shape_global_pool, NULL)                          \
+    /* axis.c and rnn.c: recurrent networks (time steps, Elman and GRU layers) */                  \
+    X(SELECT,      select,                1,  ad_shape_select,    NULL)                            \
+    X(STACK_AXIS,  stack,                -1,  ad_shape_stack_axis, NULL)                           \
+    X(RNN_TANH,    rnn_tanh,             -1,  ad_shape_rnn,       NULL)                            \
+    X(GRU,         gru,                  -1,  ad_shape_rnn,       NULL)                             \
     /* new families go above this line, each row ending in a backslash */
 /* clang-format on */
 

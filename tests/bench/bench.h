@@ -25,6 +25,7 @@ int bench_index(void);
 int bench_norm(void);
 int bench_memory(void);
 int bench_conv(void);
+int bench_rnn(void);
 /* The process that bench_memory starts to measure peak RSS on its own. */
 int bench_memory_child(void);
 

@@ -74,6 +74,7 @@ static const struct {
     {"index", bench_index},
     {"norm", bench_norm},
     {"conv", bench_conv},
+    {"rnn", bench_rnn},
     /* clang-format on */
 };
 enum { N_GROUPS = sizeof groups / sizeof groups[0] };

@@ -28,5 +28,11 @@ for r in $(seq 1 "$RUNS"); do
     for t in 1 2; do
         env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$t build/blas_skinny $t
     done >> "$OUT/peers.$r.txt"
+    # the char-RNN step with torch.nn.GRU (bench_rnn.c's rnn.* figures): t1, t2, t1.blas2
+    for tb in "1 1" "2 2" "1 2"; do
+        set -- $tb
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$2 \
+            /usr/bin/python3 tests/bench/peers/torch_gru.py "$1"
+    done >> "$OUT/peers.$r.txt" 2>> "$OUT/peers.$r.err"
 done
 python3 tests/bench/peers_ratio.py "$OUT"/ours.*.txt -- "$OUT"/peers.*.txt

@@ -51,6 +51,12 @@ def main():
     for part, peer in (("step", "step"), ("fwd", "forward"), ("bwd", "backward")):
         pairs.append((f"cnn.f32.t1.{part}_ms", [f"torch.cnn.t1.{peer}_ms"]))
         pairs.append((f"cnn.f32.t2.{part}_ms", [f"torch.cnn.t2.{peer}_ms", f"torch.cnn.t1.blas2.{peer}_ms"]))
+    # the char-RNN training step (bench_rnn.c against peers/torch_gru.py)
+    for part, peer in (("step", "step"), ("step_cpu", "step_cpu"), ("fwd", "forward"),
+                       ("bwd", "backward")):
+        pairs.append((f"rnn.gru.t1.{part}_ms", [f"torch.t1.rnn.gru.{peer}"]))
+        pairs.append((f"rnn.gru.t2.{part}_ms",
+                      [f"torch.t2.rnn.gru.{peer}", f"torch.t1.blas2.rnn.gru.{peer}"]))
     for name, cands in pairs:
         have = [(peers[c], c) for c in cands if c in peers]
         if name not in ours or not have:
