@@ -547,3 +547,31 @@ Test(nn_options, a_model_with_layer_norm_saves_and_loads)
     unlink(path);
     ad_nn_free(a), ad_nn_free(b), ad_nn_free(c);
 }
+
+/* Out of memory: every allocation the options add is checked, reported as
+ * AD_ERR_NOMEM naming the function, and leaves nothing behind. */
+Test(nn_options, the_options_report_out_of_memory_and_leak_nothing)
+{
+    ad_nn_data train, val;
+    es_data(&train, &val);
+    size_t live = ad_debug_live_allocs();
+    for (long k = 0; k < 40; k++) {
+        ad_nn *m = model(AD_F32, 1, 4, 4, 0.25, true, AD_HEAD_IDENTITY, 1, 17);
+        ad_opt *o = opt_over(m, (ad_opt_config){.kind = AD_OPT_ADAM});
+        ad_debug_fail_alloc_after(k);
+        ad_status s1 = ad_nn_set_decay(m, o, 0.1, 0.0);
+        const char *why1 = s1 == AD_ERR_NOMEM ? "ad_nn_set_decay: out of memory" : "";
+        if (s1 != AD_OK) cr_assert_str_eq(ad_last_error(), why1, "k %ld", k);
+        ad_nn_train_opts to = {.epochs = 2, .batch_size = 8, .quiet = true, .patience = 1};
+        ad_status s2 = ad_nn_train(m, o, &train, &val, &to, NULL);
+        ad_debug_fail_alloc_after(-1);
+        cr_assert(s2 == AD_OK || s2 == AD_ERR_NOMEM, "k %ld: %s", k, ad_last_error());
+        if (s2 == AD_ERR_NOMEM)
+            cr_assert(strstr(ad_last_error(), "ad_nn_train") == ad_last_error(), "%s",
+                      ad_last_error());
+        cr_assert(!ad_nn_training(m));
+        ad_opt_free(o);
+        ad_nn_free(m);
+        cr_assert_eq(ad_debug_live_allocs(), live, "k %ld: a leak", k);
+    }
+}
