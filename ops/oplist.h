@@ -96,7 +96,12 @@
     X(MSE,         mse_loss,              2,  ad_shape_pair,      NULL)                            \
     X(HALF_SSE,    half_sse_loss,         2,  ad_shape_pair,      NULL)                            \
     X(BCE_LOGITS,  bce_with_logits,       2,  ad_shape_pair,      NULL)                            \
-    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)
+    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)                            \
+    /* detach.c, custom.c: stop-gradient and user-defined ops (issue 19); a                    \
+     * custom op is one node (its first output) plus a view per further output */             \
+    X(DETACH,      tdetach,               1,  ad_shape_same,      NULL)                            \
+    X(CUSTOM,      custom_op,            -1,  ad_shape_custom,    NULL)                            \
+    X(CUSTOM_OUTPUT, custom_output,       1,  ad_shape_custom_output, NULL)
 /* clang-format on */
 
 #endif

@@ -66,6 +66,8 @@ typedef struct ad_node {
     uint8_t unrecorded;       /* no gradient reaches it, but one would have with
                                * recording on: made in evaluation mode from a
                                * variable or parameter (or from such a node) */
+    uint8_t named;            /* ctx starts with the node's own op name (a const char *):
+                               * custom ops (ad_custom_op), named by their user */
     uint32_t n_in;
     uint32_t in_inline[AD_NODE_INLINE_INPUTS];
     uint32_t *in_ext;     /* inputs when n_in > AD_NODE_INLINE_INPUTS (arena) */
@@ -219,6 +221,10 @@ int ad_axis_norm(ad_tape *t, const char *fn, int axis, const ad_node *x);
  * verdict does not depend on where a 0 is. */
 size_t ad_shape_nonzero_product(size_t ndim, const size_t *dims);
 bool ad_anomaly_check(ad_tape *t, const ad_node *y, const void *buf, size_t n, bool backward);
+/* The same for a buffer of dtype dt (an input's gradient whose dtype is not
+ * y's: custom ops take mixed dtypes). */
+bool ad_anomaly_check_dt(ad_tape *t, const ad_node *y, ad_dtype dt, const void *buf, size_t n,
+                         bool backward);
 /* Anomaly mode for leaf node k (what: "variable", "parameter", ...): fails t
  * naming fn and the first NaN or Inf in its value; true when all are finite. */
 bool ad_anomaly_check_leaf(ad_tape *t, const char *fn, const char *what, size_t k);

@@ -93,7 +93,13 @@ bool ad_anomaly_check_leaf(ad_tape *t, const char *fn, const char *what, size_t 
 
 bool ad_anomaly_check(ad_tape *t, const ad_node *y, const void *buf, size_t n, bool backward)
 {
-    size_t bad = first_nonfinite(buf, (ad_dtype)y->dtype, n);
+    return ad_anomaly_check_dt(t, y, (ad_dtype)y->dtype, buf, n, backward);
+}
+
+bool ad_anomaly_check_dt(ad_tape *t, const ad_node *y, ad_dtype dt, const void *buf, size_t n,
+                         bool backward)
+{
+    size_t bad = first_nonfinite(buf, dt, n);
     if (bad == SIZE_MAX) return true;
     char ins[4 * AD_SHAPE_STR] = "";
     size_t off = 0;
@@ -103,14 +109,15 @@ bool ad_anomaly_check(ad_tape *t, const ad_node *y, const void *buf, size_t n, b
         off += (size_t)snprintf(ins + off, sizeof ins - off, "%s%s", k ? " " : "",
                                 ad_shape_str(x->ndim, x->dims, s));
     }
-    double v = y->dtype == AD_F32 ? (double)((const float *)buf)[bad] : ((const double *)buf)[bad];
+    double v = dt == AD_F32 ? (double)((const float *)buf)[bad] : ((const double *)buf)[bad];
     /* like every message, it starts with the public function that failed:
-     * the op's own (ad_<name>) in the forward sweep, ad_backward after it */
+     * the op's own (ad_<name>, ad_custom_op for a named node) in the forward
+     * sweep, ad_backward after it */
     ad_tape_fail(t, AD_ERR_NUMERIC,
                  "ad_%s: anomaly in the %s sweep: op %s (node %zu, inputs %s) produced %g at "
                  "element %zu",
-                 backward ? "backward" : ad_op_table[y->op]->name,
-                 backward ? "backward" : "forward", ad_op_table[y->op]->name,
-                 (size_t)(y - t->nodes), off ? ins : "none", v, bad);
+                 backward ? "backward" : y->named ? "custom_op" : ad_op_table[y->op]->name,
+                 backward ? "backward" : "forward", ad_node_op_name(y), (size_t)(y - t->nodes),
+                 off ? ins : "none", v, bad);
     return false;
 }
