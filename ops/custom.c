@@ -94,7 +94,7 @@ static bool frame_pop(frame *f, bool ok)
 static void prefill(ad_custom_tensor *o)
 {
     if (o->dtype == AD_F64) {
-        uint64_t *p = o->data; /* arena memory, never read as double before the callback */
+        uint64_t *p = o->data; /* a store gives arena memory its type */
         for (size_t i = 0; i < o->numel; i++)
             p[i] = UNSET64;
     } else {
@@ -104,22 +104,43 @@ static void prefill(ad_custom_tensor *o)
     }
 }
 
-/* The first element still holding the prefill, or SIZE_MAX. */
+/* The first element still holding the prefill, or SIZE_MAX. Blocks of 256
+ * are tested without an early exit, so the compiler vectorises the scan:
+ * it costs one read of the output, a fraction of any forward. */
+#define UNSET_BLOCK 256
+static size_t first_unset_slow(const ad_custom_tensor *o)
+{
+    const unsigned char *p = o->data;
+    for (size_t i = 0; i < o->numel; i++) {
+        uint64_t v = 0;
+        uint32_t w = 0;
+        if (o->dtype == AD_F64 ? (memcpy(&v, p + 8 * i, 8), v == UNSET64)
+                               : (memcpy(&w, p + 4 * i, 4), w == UNSET32))
+            return i;
+    }
+    return SIZE_MAX;
+}
+
 static size_t first_unset(const ad_custom_tensor *o)
 {
-    if (o->dtype == AD_F64) {
-        const unsigned char *p = o->data;
-        for (size_t i = 0; i < o->numel; i++) {
-            uint64_t v;
-            memcpy(&v, p + 8 * i, 8);
-            if (v == UNSET64) return i;
-        }
-    } else {
-        const unsigned char *p = o->data;
-        for (size_t i = 0; i < o->numel; i++) {
-            uint32_t v;
+    /* a filter over 32-bit words in blocks of 256, without an early exit so
+     * that the compiler vectorises it (one compare per word, SSE2 has no
+     * 64-bit one): a float32 prefill, or a word equal to the float64
+     * prefill's low half; a hit is then checked exactly */
+    size_t n = o->numel * (o->dtype == AD_F64 ? 2 : 1);
+    uint32_t low = o->dtype == AD_F64 ? (uint32_t)(UNSET64 & 0xffffffffu) : UNSET32;
+    const unsigned char *p = o->data;
+    for (size_t b = 0; b < n; b += UNSET_BLOCK) {
+        size_t e = n - b < UNSET_BLOCK ? n : b + UNSET_BLOCK;
+        int hit = 0;
+        for (size_t i = b; i < e; i++) {
+            uint32_t v; /* the callback wrote floats or doubles: memcpy reads their bits */
             memcpy(&v, p + 4 * i, 4);
-            if (v == UNSET32) return i;
+            hit |= v == low;
+        }
+        if (hit) {
+            size_t k = first_unset_slow(o);
+            if (k != SIZE_MAX) return k;
         }
     }
     return SIZE_MAX;
@@ -197,7 +218,7 @@ void ad_custom_op_backward(ad_tape *t, ad_node *y)
         c->grad_in[i] = c->in[i];
         c->grad_in[i].data = ad_input_grad(t, y, i);
     }
-    ad_custom_args a = {c->name, c->user, c->n_in,     c->n_out, c->in,
+    ad_custom_args a = {c->name, c->user,     c->n_in,    c->n_out, c->in,
                         c->out,  c->grad_out, c->grad_in, NULL,     NULL};
     frame f;
     frame_push(&f, t, c, "backward", (size_t)(y - t->nodes), true);
@@ -270,13 +291,15 @@ static bool take_output(ad_tape *t, const ad_custom_node *c, size_t j, const ad_
                         ad_custom_tensor *o)
 {
     if (d->dtype != AD_F32 && d->dtype != AD_F64) {
-        ad_tape_fail(t, AD_ERR_DTYPE, "%s: %s: output %zu has dtype %d; outputs are AD_F32 or AD_F64",
-                     c->fn, c->name, j, d->dtype);
+        ad_tape_fail(t, AD_ERR_DTYPE,
+                     "%s: %s: output %zu has dtype %d; outputs are AD_F32 or AD_F64", c->fn,
+                     c->name, j, d->dtype);
         return false;
     }
     if (d->ndim < 1 || d->ndim > AD_MAX_DIMS) {
-        ad_tape_fail(t, AD_ERR_INVALID, "%s: %s: output %zu has %zu dimensions; tensors have 1 to %d",
-                     c->fn, c->name, j, d->ndim, AD_MAX_DIMS);
+        ad_tape_fail(t, AD_ERR_INVALID,
+                     "%s: %s: output %zu has %zu dimensions; tensors have 1 to %d", c->fn, c->name,
+                     j, d->ndim, AD_MAX_DIMS);
         return false;
     }
     o->dtype = (ad_dtype)d->dtype;
@@ -291,8 +314,8 @@ static bool take_output(ad_tape *t, const ad_custom_node *c, size_t j, const ad_
         empty |= o->dims[i] == 0;
     if (n >= SIZE_MAX / 16) {
         char s[AD_SHAPE_STR];
-        ad_tape_fail(t, AD_ERR_INVALID, "%s: %s: output %zu: shape %s is too large", c->fn,
-                     c->name, j, ad_shape_str(o->ndim, o->dims, s));
+        ad_tape_fail(t, AD_ERR_INVALID, "%s: %s: output %zu: shape %s is too large", c->fn, c->name,
+                     j, ad_shape_str(o->ndim, o->dims, s));
         return false;
     }
     o->numel = empty ? 0 : n;
@@ -336,10 +359,9 @@ static bool fill_inputs(ad_tape *t, ad_custom_node *c, const ad_tensor *in, uint
     snprintf(who, sizeof who, "%s: %s", c->fn, c->name);
     for (size_t k = 0; k < c->n_in; k++) {
         if (in[k].tape_ != t) {
-            ad_tape_fail(t, in[k].tape_ ? AD_ERR_FOREIGN : AD_ERR_INVALID, "%s: input %zu %s",
-                         who, k,
-                         in[k].tape_ ? "belongs to a different tape"
-                                     : "is not a tensor handle (no tape)");
+            ad_tape_fail(
+                t, in[k].tape_ ? AD_ERR_FOREIGN : AD_ERR_INVALID, "%s: input %zu %s", who, k,
+                in[k].tape_ ? "belongs to a different tape" : "is not a tensor handle (no tape)");
             return false;
         }
         const ad_node *x = ad_tensor_node(in[k], who);
@@ -364,8 +386,8 @@ static bool take_outputs(ad_tape *t, ad_custom_node *c, const ad_custom_def *def
         ad_custom_shape *s = ad_tape_alloc(t, c->n_out * sizeof *s, c->fn);
         if (!s) return false;
         memset(s, 0, c->n_out * sizeof *s);
-        ad_custom_args a = {c->name, c->user, c->n_in, c->n_out, c->in, NULL, NULL, NULL, NULL,
-                            NULL};
+        ad_custom_args a = {c->name, c->user, c->n_in, c->n_out, c->in,
+                            NULL,    NULL,    NULL,    NULL,     NULL};
         frame f;
         frame_push(&f, t, c, "shape", t->nn, false);
         if (!frame_pop(&f, def->shape(&a, s))) return false;
@@ -390,9 +412,8 @@ static ad_custom_node *new_state(ad_tape *t, const char *fn, const char *kind,
     if (!c || !name || !ts || !node) return NULL;
     memcpy(name, def->name, len);
     name[len] = '\0';
-    *c = (ad_custom_node){name, fn,      kind,    def->forward, def->backward, def->jvp, def->ctx,
-                          ni,   no,      ts,      ts + ni,      ts + ni + no,  ts + 2 * ni + no,
-                          node};
+    *c = (ad_custom_node){name, fn, kind, def->forward, def->backward, def->jvp,         def->ctx,
+                          ni,   no, ts,   ts + ni,      ts + ni + no,  ts + 2 * ni + no, node};
     return c;
 }
 

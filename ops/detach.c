@@ -23,8 +23,7 @@ ad_scalar ad_detach(ad_scalar x)
         return ad_invalid_scalar(t);
     }
     if ((x.gen_ & AD_GEN_MASK_) != t->hot.gen) {
-        ad_tape_fail(t, AD_ERR_STALE, "%s: input 0 was recorded before the last ad_tape_reset",
-                     fn);
+        ad_tape_fail(t, AD_ERR_STALE, "%s: input 0 was recorded before the last ad_tape_reset", fn);
         return ad_invalid_scalar(t);
     }
     /* index 0: a constant, in evaluation mode too (where x may point at the

@@ -107,11 +107,11 @@ ad_status ad_external(const ad_external_def *def, const ad_scalar *x, size_t n, 
         y[j] = ad_invalid_scalar(t);
     if (!def || !y || !t)
         return ad_no_tape("%s: %s", fn,
-                          !def  ? "def is NULL"
-                          : !y  ? "y is NULL"
-                          : !x  ? "x is NULL, so no tape to record on"
-                          : n ? "none of the inputs has a tape (zero-initialised handles?)"
-                              : "n is 0, so no tape to record on");
+                          !def ? "def is NULL"
+                          : !y ? "y is NULL"
+                          : !x ? "x is NULL, so no tape to record on"
+                          : n  ? "none of the inputs has a tape (zero-initialised handles?)"
+                               : "n is 0, so no tape to record on");
     if (t->err != AD_OK) return t->err;
     const char *why = bad_call(def, n, m);
     if (why)
@@ -124,8 +124,8 @@ ad_status ad_external(const ad_external_def *def, const ad_scalar *x, size_t n, 
     *e = (ext){*def, t, xbar, NULL};
     ad_tensor xs = ad_stack_scalars(x, n, 1, (size_t[]){n});
     ad_custom_shape out = {AD_F64, 1, {m, 0, 0, 0}};
-    ad_custom_def cd = {def->name, 1,    1,    NULL, &out, NULL, ext_forward,
-                        def->vjp ? ext_vjp : ext_fd, NULL, e};
+    ad_custom_def cd = {def->name, 1, 1, NULL, &out, NULL, ext_forward, def->vjp ? ext_vjp : ext_fd,
+                        NULL,      e};
     ad_tensor ys = ad_tensor_ok(xs) ? ad_custom_record(fn, "external function", &cd, &xs, NULL)
                                     : ad_invalid_tensor(t);
     for (size_t j = 0; j < m && ad_tensor_ok(ys); j++)

@@ -91,7 +91,7 @@ GRADCHECK_TEST(custom, elementwise_op_passes_gradcheck_over_shapes_size_one_odd_
 {
     static const struct {
         size_t nd, d[4];
-    } shapes[] = {{1, {1}},       {1, {7}},       {2, {3, 5}}, {3, {2, 1, 3}},
+    } shapes[] = {{1, {1}},          {1, {7}}, {2, {3, 5}}, {3, {2, 1, 3}},
                   {4, {2, 3, 1, 2}}, {1, {0}}, {2, {4, 0}}};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         ad_param *p[2] = {test_param(shapes[k].nd, shapes[k].d, -2, 2, 40 + k),
@@ -306,9 +306,11 @@ static bool mixsum_backward(const ad_custom_args *a)
     return true;
 }
 
-static const ad_custom_shape vec3_any_dtype[5] = {
-    {AD_CUSTOM_ANY_DTYPE, 1, {3}}, {AD_CUSTOM_ANY_DTYPE, 1, {3}}, {AD_CUSTOM_ANY_DTYPE, 1, {3}},
-    {AD_CUSTOM_ANY_DTYPE, 1, {3}}, {AD_CUSTOM_ANY_DTYPE, 1, {3}}};
+static const ad_custom_shape vec3_any_dtype[5] = {{AD_CUSTOM_ANY_DTYPE, 1, {3}},
+                                                  {AD_CUSTOM_ANY_DTYPE, 1, {3}},
+                                                  {AD_CUSTOM_ANY_DTYPE, 1, {3}},
+                                                  {AD_CUSTOM_ANY_DTYPE, 1, {3}},
+                                                  {AD_CUSTOM_ANY_DTYPE, 1, {3}}};
 static const ad_custom_shape vec3_out = {AD_F64, 1, {3}};
 
 static ad_custom_def mixsum_def(size_t n_in)
@@ -452,8 +454,12 @@ Test(custom, anomaly_mode_names_the_op_whose_backward_made_an_infinity)
     ad_tape *t = ad_tape_new();
     ad_tape_set_anomaly(t, true);
     const ad_custom_shape o = {AD_F64, 1, {2}};
-    ad_custom_def d = {.name = "blowup", .n_in = 1, .n_out = 1, .out = &o,
-                       .forward = copy_forward, .backward = inf_backward};
+    ad_custom_def d = {.name = "blowup",
+                       .n_in = 1,
+                       .n_out = 1,
+                       .out = &o,
+                       .forward = copy_forward,
+                       .backward = inf_backward};
     ad_tensor x = ad_tensor_variable(t, AD_F64, 1, (size_t[]){2}, (double[]){1, 2});
     cr_assert_eq(ad_backward(ad_sum(ad_custom_op(&d, &x, NULL))), AD_ERR_NUMERIC);
     ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "op blowup");

@@ -143,7 +143,8 @@ Test(custom_errors, foreign_stale_and_invalid_inputs_are_refused_naming_the_op)
     d.n_in = 2;
     d.in = NULL;
     cr_assert_not(ad_tensor_ok(ad_custom_op(&d, in, NULL)));
-    ASSERT_TAPE_ERROR(t, AD_ERR_FOREIGN, "ad_custom_op: twice: input 1 belongs to a different tape");
+    ASSERT_TAPE_ERROR(t, AD_ERR_FOREIGN,
+                      "ad_custom_op: twice: input 1 belongs to a different tape");
     ad_tape_reset(t);
     ad_tensor old = vec4(t, AD_F64);
     ad_tape_reset(t);
@@ -182,9 +183,11 @@ static bool failing_forward(const ad_custom_args *a)
     const double *x = a->in[0].data;
     double *o = a->out[0].data;
     switch (mode) {
-    case 0: return ad_custom_fail(AD_ERR_NUMERIC, "pivot %d is zero", 3);
-    case 1: return false; /* no reason given */
-    case 2:                /* element 2 left unset */
+    case 0:
+        return ad_custom_fail(AD_ERR_NUMERIC, "pivot %d is zero", 3);
+    case 1:
+        return false; /* no reason given */
+    case 2:           /* element 2 left unset */
         o[0] = x[0], o[1] = x[1], o[3] = x[3];
         return true;
     case 3: /* a reason, but true returned: still a failure */
@@ -240,13 +243,14 @@ Test(custom_errors, an_unset_element_of_a_later_output_is_found_and_named)
 {
     ad_tape *t = ad_tape_new();
     const ad_custom_shape outs[3] = {{AD_F32, 1, {2}}, {AD_F32, 2, {2, 2}}, {AD_F32, 1, {5}}};
-    ad_custom_def d = {.name = "three", .n_in = 1, .n_out = 3, .out = outs,
-                       .forward = partial_views_forward};
+    ad_custom_def d = {
+        .name = "three", .n_in = 1, .n_out = 3, .out = outs, .forward = partial_views_forward};
     ad_tensor x = vec4(t, AD_F32), out[3];
     cr_assert_not(ad_tensor_ok(ad_custom_op(&d, &x, out)));
     for (size_t j = 0; j < 3; j++)
         cr_assert_not(ad_tensor_ok(out[j]));
-    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID, "three: forward left output 2 (shape [5]) unset at element 4");
+    ASSERT_TAPE_ERROR(t, AD_ERR_INVALID,
+                      "three: forward left output 2 (shape [5]) unset at element 4");
     ad_tape_free(t);
 }
 
@@ -264,7 +268,8 @@ Test(custom_errors, a_shape_callback_can_refuse_the_inputs)
     d.shape = failing_shape;
     ad_tensor x = vec4(t, AD_F64);
     cr_assert_not(ad_tensor_ok(ad_custom_op(&d, &x, NULL)));
-    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE, "ad_custom_op: twice: shape: want a matrix, got 1 dimensions");
+    ASSERT_TAPE_ERROR(t, AD_ERR_SHAPE,
+                      "ad_custom_op: twice: shape: want a matrix, got 1 dimensions");
     ad_tape_free(t);
 }
 
@@ -402,8 +407,12 @@ static ad_status oom_program(void)
     ad_tape *t = ad_tape_new();
     if (!t) return AD_ERR_NOMEM;
     const ad_custom_shape outs[2] = {{AD_F64, 1, {4}}, {AD_F64, 1, {4}}};
-    ad_custom_def d = {.name = "sum3", .n_in = 5, .n_out = 2, .out = outs,
-                       .forward = sum3_forward, .backward = sum3_backward};
+    ad_custom_def d = {.name = "sum3",
+                       .n_in = 5,
+                       .n_out = 2,
+                       .out = outs,
+                       .forward = sum3_forward,
+                       .backward = sum3_backward};
     ad_tensor in[5], out[2];
     for (size_t k = 0; k < 5; k++)
         in[k] = ad_tensor_variable(t, AD_F64, 1, (size_t[]){4}, NULL);

@@ -41,7 +41,8 @@ GRADCHECK_TEST(detach, tdetach_holds_its_branch_constant_in_gradcheck_over_shape
 
 Test(detach, the_gradient_through_tdetach_is_zero_and_elsewhere_unchanged)
 {
-    ad_param *p = test_param(1, (size_t[]){5}, -1, 1, 3), *q = test_param(1, (size_t[]){5}, -1, 1, 4);
+    ad_param *p = test_param(1, (size_t[]){5}, -1, 1, 3),
+             *q = test_param(1, (size_t[]){5}, -1, 1, 4);
     ad_tape *t = ad_tape_new();
     ad_param *ps[1] = {p};
     cr_assert_eq(ad_backward(detached_graph(t, ps, 1, q)), AD_OK, "%s", test_tape_msg(t));

@@ -68,8 +68,8 @@ Test(external, finite_differences_pass_gradcheck_and_agree_with_the_vjp_to_1e_9)
     double fb = ad_gradient(through_f, 3, x, gb, (void *)&by_fd);
     cr_assert_eq(fa, fb);
     for (size_t i = 0; i < 3; i++)
-        cr_assert_float_eq(ga[i], gb[i], 1e-9 * (1.0 + fabs(ga[i])), "[%zu] %.17g %.17g", i,
-                           ga[i], gb[i]);
+        cr_assert_float_eq(ga[i], gb[i], 1e-9 * (1.0 + fabs(ga[i])), "[%zu] %.17g %.17g", i, ga[i],
+                           gb[i]);
 }
 
 /* n x m of odd sizes, through the tensor bridge on both sides:
@@ -198,7 +198,8 @@ Test(external, a_failing_function_fails_the_tape_naming_it)
     } cases[] = {
         {AD_ERR_NUMERIC, "ad_external: solve: forward: solver did not converge"},
         {AD_ERR_INVALID, "ad_external: solve: forward: the callback returned false"},
-        {AD_ERR_INVALID, "ad_external: solve: forward left output 0 (shape [2]) unset at element 1"},
+        {AD_ERR_INVALID,
+         "ad_external: solve: forward left output 0 (shape [2]) unset at element 1"},
     };
     ad_external_def d = {"solve", 2, 2, failing_fn, NULL, NULL};
     for (fail_mode = 0; fail_mode < 3; fail_mode++) {

@@ -116,7 +116,9 @@ bool ad_anomaly_check_dt(ad_tape *t, const ad_node *y, ad_dtype dt, const void *
     ad_tape_fail(t, AD_ERR_NUMERIC,
                  "ad_%s: anomaly in the %s sweep: op %s (node %zu, inputs %s) produced %g at "
                  "element %zu",
-                 backward ? "backward" : y->named ? "custom_op" : ad_op_table[y->op]->name,
+                 backward   ? "backward"
+                 : y->named ? "custom_op"
+                            : ad_op_table[y->op]->name,
                  backward ? "backward" : "forward", ad_node_op_name(y), (size_t)(y - t->nodes),
                  off ? ins : "none", v, bad);
     return false;
