@@ -448,3 +448,76 @@ Test(custom_errors, failing_the_kth_allocation_while_recording_ends_in_nomem_wit
     }
     cr_assert_eq(k, needed);
 }
+
+/* The sweep stops at the rule that failed: no rule before it on the tape
+ * runs, so no gradient is computed past the failure. */
+static int counted_backward_calls;
+
+static bool counted_backward(const ad_custom_args *a)
+{
+    counted_backward_calls++;
+    return twice_backward(a);
+}
+
+Test(custom_errors, the_sweep_stops_at_a_failing_backward_and_runs_no_earlier_rule)
+{
+    mode = 0;
+    ad_tape *t = ad_tape_new();
+    ad_custom_def inner = twice(), outer = twice();
+    inner.backward = counted_backward;
+    outer.name = "outer";
+    outer.backward = failing_backward;
+    ad_tensor x = vec4(t, AD_F64);
+    ad_tensor y = ad_custom_op(&inner, &x, NULL);
+    ad_tensor z = ad_custom_op(&outer, &y, NULL);
+    counted_backward_calls = 0;
+    cr_assert_eq(ad_backward(ad_sum(z)), AD_ERR_NUMERIC);
+    ASSERT_TAPE_ERROR(t, AD_ERR_NUMERIC, "outer (custom op, node 2)");
+    cr_assert_eq(counted_backward_calls, 0);
+    /* once the error is cleared, a sweep from the inner op works */
+    ad_tape_clear_error(t);
+    cr_assert_eq(ad_backward(ad_sum(y)), AD_OK, "%s", test_tape_msg(t));
+    cr_assert_eq(counted_backward_calls, 1);
+    ad_tape_free(t);
+}
+
+/* float32 output, float64 input: the input gradient is a finite double
+ * whose low word, read as a float, is a NaN. Anomaly mode must read it as
+ * the double it is. */
+static bool narrow_forward(const ad_custom_args *a)
+{
+    const double *x = a->in[0].data;
+    float *o = a->out[0].data;
+    for (size_t i = 0; i < 4; i++)
+        o[i] = (float)x[i];
+    return true;
+}
+
+static bool odd_bits_backward(const ad_custom_args *a)
+{
+    double *gx = a->grad_in[0].data;
+    uint64_t bits = UINT64_C(0x3ff000007fc00000); /* 1.0000000004..., low word a float NaN */
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    for (size_t i = 0; gx && i < 4; i++)
+        gx[i] += v;
+    return true;
+}
+
+Test(custom_errors, anomaly_mode_checks_an_input_gradient_in_the_inputs_own_dtype)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tape_set_anomaly(t, true);
+    const ad_custom_shape o = {AD_F32, 1, {4}};
+    ad_custom_def d = {.name = "narrow",
+                       .n_in = 1,
+                       .n_out = 1,
+                       .out = &o,
+                       .forward = narrow_forward,
+                       .backward = odd_bits_backward};
+    ad_tensor x = vec4(t, AD_F64);
+    ad_tensor y = ad_custom_op(&d, &x, NULL);
+    cr_assert_eq(ad_backward(ad_sum(y)), AD_OK, "%s", test_tape_msg(t));
+    cr_assert(((const double *)ad_tensor_grad(x))[3] > 1.0);
+    ad_tape_free(t);
+}
