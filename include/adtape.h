@@ -658,7 +658,7 @@ typedef struct ad_custom_def {
  * AD_ERR_INVALID), and a forward that leaves an output element unset
  * (AD_ERR_INVALID, naming the output and element: outputs are prefilled
  * with a NaN of a private payload that is checked for after the call, one
- * extra write and read of each output, about 15% of the time of a cheap
+ * extra write and read of each output, about 20% of the time of a cheap
  * elementwise op and nothing next to a solve). Declared dimensions
  * AD_CUSTOM_ANY print as "*".
  * During a sweep, a backward callback that fails ends the sweep with its
