@@ -2,8 +2,9 @@
  * adtape: reverse-mode automatic differentiation in C11.
  *
  * This header is the manual. Read it top to bottom: version, status codes,
- * types, tape, scalars, tensors, random numbers, parameters, ops, backward, drivers and
- * gradient checking, parameter files, graph export, errors, threads and memory.
+ * types, tape, scalars, tensors, random numbers, parameters, ops, backward,
+ * drivers and gradient checking, detach, custom ops and external functions,
+ * parameter files, graph export, errors, threads and memory.
  *
  * The model in one paragraph: a tape (ad_tape) records every operation your
  * code performs on ad_scalar and ad_tensor handles, in execution order. A
@@ -785,6 +786,178 @@ AD_API ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size
                                     void *ctx, const ad_gradcheck_opts *opts,
                                     ad_gradcheck_report *report);
 
+/* ------------------------------- detach, custom ops and external functions
+ * Code that is not written against ad_scalar / ad_tensor (a LAPACK solve, an
+ * ODE integrator, a hand-optimised kernel) joins a tape here, with the
+ * derivative its author supplies; ad_detach cuts a path instead. */
+
+/* x's value with no path back: a constant that receives no gradient and
+ * passes none to x, in evaluation mode too (a sweep from it is no error:
+ * it depends on nothing). An invalid or stale x fails its tape as any op
+ * does; a handle with no tape leaves the reason in ad_last_error. */
+AD_API ad_scalar ad_detach(ad_scalar x);
+/* ad_detach for tensors (ad_t*, as the scalar op owns the name): a copy of
+ * x's value, recorded as a "tdetach" node that passes no gradient back, so
+ * the sweep treats it as a constant. Like every op it fails the tape on a
+ * bad handle. */
+AD_API ad_tensor ad_tdetach(ad_tensor x);
+
+/* ---- custom tensor ops
+ * A custom op is a user function on float32/float64 buffers with a
+ * vector-Jacobian product for the sweep: any number of inputs (of either
+ * dtype, mixed), one or more outputs whose dtypes and shapes it declares.
+ * It records ONE node, which holds the op's first output; each further
+ * output is a view node that only gives that output a handle (its buffer
+ * is written by the one forward call, and its gradient is read by the one
+ * backward call, so nothing is copied and the user's callbacks run once per
+ * recording and once per sweep, whatever the number of outputs). Graph
+ * export and error messages name the op by def->name, its outputs after
+ * the first "name[j]". (Packing all outputs into one node's buffer would
+ * need one dtype for all of them and a copy per output in each direction;
+ * views cost a node record each and nothing per element.) A sweep may
+ * start from any output. Works in evaluation mode (values only; a sweep
+ * from the result is refused as for every op), in anomaly mode (every
+ * output and every input gradient checked) and with ad_gradcheck_graph.
+ * Callbacks run on the thread that records or sweeps, and must not record
+ * on the op's own tape (tapes of their own are fine, custom ops included).
+ * Broadcasting is the op's own business: the engine passes shapes as they
+ * are. */
+
+/* One input or output as a callback sees it: dtype, shape (numel elements)
+ * and data, float * or double * by dtype (NULL where the comments below say
+ * so). The buffers belong to the tape. */
+typedef struct ad_custom_tensor {
+    ad_dtype dtype;
+    size_t ndim;
+    size_t dims[AD_MAX_DIMS];
+    size_t numel;
+    void *data;
+} ad_custom_tensor;
+
+/* What every callback receives, valid only during the call.
+ * forward: reads in[i].data, writes every element of out[j].data.
+ * backward: reads in, out and grad_out[j].data (dLoss/dout_j; zeros for
+ *   an output the loss does not use), and ADDS (+=) the product
+ *   grad_out . d out / d in_i into grad_in[i].data; grad_in[i].data is
+ *   NULL when input i needs no gradient (skip it).
+ * jvp (forward mode): reads in, out and tangent_in[i].data (NULL: a zero
+ *   tangent), writes tangent_out[j].data. The fields a callback does not
+ *   use are NULL. */
+typedef struct ad_custom_args {
+    const char *name; /* def->name */
+    void *ctx;        /* def->ctx */
+    size_t n_in, n_out;
+    const ad_custom_tensor *in;
+    const ad_custom_tensor *out;
+    const ad_custom_tensor *grad_out;
+    const ad_custom_tensor *grad_in;
+    const ad_custom_tensor *tangent_in;
+    const ad_custom_tensor *tangent_out;
+} ad_custom_args;
+
+/* A callback returns true when it worked. false fails the tape with a
+ * message naming the op; call ad_custom_fail first to say why. */
+typedef bool (*ad_custom_fn)(const ad_custom_args *a);
+
+/* A declared dtype and shape. For an input, dtype AD_CUSTOM_ANY_DTYPE, ndim
+ * 0 and a dimension AD_CUSTOM_ANY each accept anything; an output's
+ * declaration is exact (1 to AD_MAX_DIMS dimensions, a 0 dimension is an
+ * empty output). */
+typedef struct ad_custom_shape {
+    int dtype; /* AD_F32, AD_F64, or (inputs) AD_CUSTOM_ANY_DTYPE */
+    size_t ndim;
+    size_t dims[AD_MAX_DIMS];
+} ad_custom_shape;
+#define AD_CUSTOM_ANY_DTYPE (-1)
+#define AD_CUSTOM_ANY       SIZE_MAX
+
+typedef struct ad_custom_def {
+    const char *name; /* required: messages and graph export (copied, up to 63 bytes) */
+    size_t n_in;      /* inputs, at least 1 (the op takes its tape from them) */
+    size_t n_out;     /* outputs, at least 1 */
+    /* n_in declarations the inputs must match, or NULL: any input */
+    const ad_custom_shape *in;
+    /* the n_out outputs' dtypes and shapes, or NULL: shape computes them */
+    const ad_custom_shape *out;
+    /* fills out[0..n_out) from a->in (a->out and the buffers are NULL); may
+     * refuse inputs with ad_custom_fail. Used only when out is NULL. */
+    bool (*shape)(const ad_custom_args *a, ad_custom_shape *out);
+    ad_custom_fn forward;  /* required */
+    ad_custom_fn backward; /* the VJP; NULL: a sweep that reaches the op fails */
+    /* the JVP, kept on the node for forward mode, which the engine does not
+     * have yet (it is planned): nothing calls it today. May be NULL. */
+    ad_custom_fn jvp;
+    void *ctx; /* handed to every callback; must outlive the tape's sweeps */
+} ad_custom_def;
+
+/* Records def's op on inputs in[0..def->n_in) (one tape) and returns its
+ * first output; when out is not NULL, out[0..def->n_out) receive every
+ * output (out may be NULL for one output). def is copied; the callbacks
+ * and def->ctx must outlive the sweeps. The forward callback runs now.
+ * Fails the tape, naming the op ("ad_custom_op: tridiag: input 1 is
+ * [4,3] float32, declared [4] float64"), for a bad def (AD_ERR_INVALID),
+ * inputs that do not match their declarations (AD_ERR_SHAPE,
+ * AD_ERR_DTYPE), a failing callback (its ad_custom_fail code, else
+ * AD_ERR_INVALID), and a forward that leaves an output element unset
+ * (AD_ERR_INVALID, naming the output and element: outputs are prefilled
+ * with a NaN of a private payload that is checked for after the call, one
+ * extra write and read of each output, about 20% of the time of a cheap
+ * elementwise op and nothing next to a solve). Declared dimensions
+ * AD_CUSTOM_ANY print as "*".
+ * During a sweep, a backward callback that fails ends the sweep with its
+ * error ("ad_backward: tridiag (custom op, node 7): backward: ..."), the
+ * gradients then partial. On failure every out[j] is invalid. */
+AD_API ad_tensor ad_custom_op(const ad_custom_def *def, const ad_tensor *in, ad_tensor *out);
+
+/* Fails the custom op or external function whose callback is running on
+ * the calling thread, with code (AD_OK or an unknown code: AD_ERR_INVALID)
+ * and a printf-style message; the tape's message puts the public function,
+ * the op's name and the callback in front ("ad_custom_op: tridiag:
+ * forward: pivot 3 is zero"). Returns false, for `return
+ * ad_custom_fail(...);`. Called outside a callback it only sets
+ * ad_last_error. The first error wins, as always. */
+AD_API bool ad_custom_fail(ad_status code, const char *fmt, ...);
+
+/* ---- external scalar functions
+ * y = f(x) for a C function f: R^n -> R^m on plain doubles, recorded as one
+ * unit from ad_scalar inputs to ad_scalar outputs: the inputs are stacked
+ * into a float64 tensor, one custom op (named def->name) calls f, and its
+ * outputs become scalars again, so the tape holds a few nodes, not f's
+ * arithmetic. The gradient comes from def->vjp, or, when vjp is NULL, from
+ * central differences of f: the first sweep that reaches the function
+ * evaluates f at x +- h_i e_i for every input (2n calls), with h_i =
+ * cbrt(DBL_EPSILON) max(1, |x_i|) ~ 6.1e-6 max(1, |x_i|), and keeps the
+ * m x n Jacobian for later sweeps. Its error is O(h^2 f''') + O(eps |f| /
+ * h), about eps^(2/3) ~ 4e-11 relative to the scale of f and its
+ * derivatives: 1e-10 to 1e-9 for smooth f of moderate size (gradcheck's
+ * default tolerances pass), worse near a kink or where f is noisy or
+ * computed in lower precision. A failure of f at a shifted point fails the
+ * sweep ("ad_backward: name (external function, node 5): backward: ...").
+ * Messages name the outputs as "output 0 ... element j" (y[j]). */
+
+/* f: writes y[0..m) from x[0..n); returns false (after ad_custom_fail, to
+ * say why) when it cannot. vjp: writes (or adds into; it arrives zeroed)
+ * xbar[0..n) = sum_j ybar[j] d y_j / d x_i. */
+typedef bool (*ad_external_fn)(const double *x, size_t n, double *y, size_t m, void *ctx);
+typedef bool (*ad_external_vjp)(const double *x, size_t n, const double *y, size_t m,
+                                const double *ybar, double *xbar, void *ctx);
+typedef struct ad_external_def {
+    const char *name;    /* required, as a custom op's */
+    size_t n, m;         /* the dimensions f takes and gives, both at least 1 */
+    ad_external_fn f;    /* required */
+    ad_external_vjp vjp; /* NULL: central differences (above) */
+    void *ctx;           /* handed to f and vjp; must outlive the sweeps */
+} ad_external_def;
+
+/* y[0..m) = f(x[0..n)) on the inputs' tape (n and m must equal def->n and
+ * def->m). Returns the tape's error: AD_OK, or the reason, which the tape
+ * keeps, every y[j] then invalid; a failing f, an output f left unset,
+ * and in anomaly mode a NaN or Inf it produced, name the function. With no
+ * input that has a tape (n 0, x NULL, zeroed handles) the reason goes to
+ * ad_last_error (AD_ERR_INVALID). */
+AD_API ad_status ad_external(const ad_external_def *def, const ad_scalar *x, size_t n, ad_scalar *y,
+                             size_t m);
+
 /* -------------------------------------------------------- parameter files
  * A parameter file holds the values of n parameters (dtype, shape, data) and
  * an optional opaque blob `meta` (optimizer step counters, epoch, ...), in a
@@ -876,8 +1049,9 @@ AD_API ad_status ad_tape_export_dot_fn(ad_tape *t, ad_write_fn write, void *user
  *   These are the parameter files (ad_params_save, ad_params_load,
  *   ad_params_info), the drivers and gradient checks (ad_gradient*,
  *   ad_jacobian, ad_gradcheck*), graph export,
- *   ad_tape_new and ad_param_new, ad_concat and ad_stack_scalars when no
- *   input has a tape to fail, and the MLP client and data readers
+ *   ad_tape_new and ad_param_new, ad_concat, ad_stack_scalars,
+ *   ad_custom_op and ad_external when no input has a tape to fail,
+ *   ad_custom_fail called outside a callback, and the MLP client and data readers
  *   (adtape/nn.h, adtape/data.h) except where their comments name a tape.
  * A tape op handed no tape at all (a NULL tape, zero-initialised handles, a
  * NULL parameter or generator) has none to fail: it returns its invalid

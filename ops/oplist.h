@@ -127,6 +127,11 @@
     X(STACK_AXIS,  stack,                -1,  ad_shape_stack_axis, NULL)                           \
     X(RNN_TANH,    rnn_tanh,             -1,  ad_shape_rnn,       NULL)                            \
     X(GRU,         gru,                  -1,  ad_shape_rnn,       NULL)                             \
+    /* detach.c, custom.c: stop-gradient and user-defined ops (issue 19); a                    \
+     * custom op is one node (its first output) plus a view per further output */             \
+    X(DETACH,      tdetach,               1,  ad_shape_same,      NULL)                            \
+    X(CUSTOM,      custom_op,            -1,  ad_shape_custom,    NULL)                            \
+    X(CUSTOM_OUTPUT, custom_output,       1,  ad_shape_custom_output, NULL)                         \
     /* new families go above this line, each row ending in a backslash */
 /* clang-format on */
 

@@ -140,6 +140,9 @@ static ad_status run(ad_tape *t, const char *fn)
             if (x->needs_grad && !make_live(t, x, fn)) return t->err;
         }
         ad_op_table[y->op]->backward(t, y);
+        /* a rule may fail the tape (a custom op's callback, memory): the
+         * gradients so far are partial, and the sweep says so */
+        if (t->err != AD_OK) return t->err;
         if (t->anomaly) {
             for (size_t i = 0; i < y->n_in; i++) {
                 ad_node *x = ad_node_input(t, y, i);

@@ -36,6 +36,13 @@ typedef struct ad_op_def {
 /* One row per op code, defined by ops/ from its op list. */
 extern const ad_op_def *const ad_op_table[];
 
+/* The op's name in messages and graph export: the table's, or the node's
+ * own for a named node (a custom op, named by its user). */
+static inline const char *ad_node_op_name(const ad_node *y)
+{
+    return y->named ? *(const char *const *)y->ctx : ad_op_table[y->op]->name;
+}
+
 /* The input's gradient buffer when it needs one, else NULL. */
 static inline void *ad_input_grad(const ad_tape *t, const ad_node *y, size_t k)
 {

@@ -170,6 +170,7 @@ ad_tensor ad_param_use(ad_tape *t, ad_param *p)
     y->ndim = p->ndim;
     ad_node_set_grad(t, y, true, false);
     y->grad_from_scalar = 0;
+    y->named = 0;
     y->n_in = 0;
     for (size_t k = 0; k < AD_NODE_INLINE_INPUTS; k++)
         y->in_inline[k] = 0;

@@ -164,6 +164,7 @@ static inline ad_node *push_node(ad_tape *t, uint16_t op, uint8_t dtype)
     y->needs_grad = 0;
     y->grad_from_scalar = 0;
     y->unrecorded = 0;
+    y->named = 0;
     y->n_in = 0;
     y->scalar_mark = (uint32_t)t->hot.ns;
     y->grad_sweep = 0;

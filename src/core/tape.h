@@ -66,6 +66,8 @@ typedef struct ad_node {
     uint8_t unrecorded;       /* no gradient reaches it, but one would have with
                                * recording on: made in evaluation mode from a
                                * variable or parameter (or from such a node) */
+    uint8_t named;            /* ctx starts with the node's own op name (a const char *):
+                               * custom ops (ad_custom_op), named by their user */
     uint32_t n_in;
     uint32_t in_inline[AD_NODE_INLINE_INPUTS];
     uint32_t *in_ext;     /* inputs when n_in > AD_NODE_INLINE_INPUTS (arena) */

@@ -111,12 +111,15 @@ bool ad_anomaly_check_dt(ad_tape *t, const ad_node *y, const void *buf, ad_dtype
     }
     double v = dt == AD_F32 ? (double)((const float *)buf)[bad] : ((const double *)buf)[bad];
     /* like every message, it starts with the public function that failed:
-     * the op's own (ad_<name>) in the forward sweep, ad_backward after it */
+     * the op's own (ad_<name>, ad_custom_op for a named node) in the forward
+     * sweep, ad_backward after it */
     ad_tape_fail(t, AD_ERR_NUMERIC,
                  "ad_%s: anomaly in the %s sweep: op %s (node %zu, inputs %s) produced %g at "
                  "element %zu",
-                 backward ? "backward" : ad_op_table[y->op]->name,
-                 backward ? "backward" : "forward", ad_op_table[y->op]->name,
-                 (size_t)(y - t->nodes), off ? ins : "none", v, bad);
+                 backward   ? "backward"
+                 : y->named ? "custom_op"
+                            : ad_op_table[y->op]->name,
+                 backward ? "backward" : "forward", ad_node_op_name(y), (size_t)(y - t->nodes),
+                 off ? ins : "none", v, bad);
     return false;
 }

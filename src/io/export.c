@@ -164,9 +164,11 @@ static void emit_tensor_node(writer *w, const ad_tape *t, size_t k, uint8_t flag
     else if (y->op == AD_OP_LEAF)
         emit(w, "label=\"constant\\n%s %s", s, dt);
     else if (y->grad_from_scalar)
-        emit(w, "label=\"%s\\nelement %lld", ad_op_table[y->op]->name, (long long)y->attr_i[0]);
+        emit(w, "label=\"%s\\nelement %lld", ad_node_op_name(y), (long long)y->attr_i[0]);
     else {
-        emit(w, "label=\"%s\\n%s %s", ad_op_table[y->op]->name, s, dt);
+        emit(w, "label=\"");
+        emit_escaped(w, ad_node_op_name(y)); /* a custom op's name is the user's text */
+        emit(w, "\\n%s %s", s, dt);
         output = !(flags & USED);
     }
     if (ad_grad_live(t, y) && y->grad && y->numel) emit(w, "\\n|grad| = %.4g", grad_norm(y));

@@ -75,6 +75,7 @@ static const struct {
     {"norm", bench_norm},
     {"conv", bench_conv},
     {"rnn", bench_rnn},
+    {"custom", bench_custom},
     /* clang-format on */
 };
 enum { N_GROUPS = sizeof groups / sizeof groups[0] };
