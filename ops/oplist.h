@@ -96,7 +96,11 @@
     X(MSE,         mse_loss,              2,  ad_shape_pair,      NULL)                            \
     X(HALF_SSE,    half_sse_loss,         2,  ad_shape_pair,      NULL)                            \
     X(BCE_LOGITS,  bce_with_logits,       2,  ad_shape_pair,      NULL)                            \
-    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)
+    X(SOFTMAX_CE,  softmax_cross_entropy, 1,  ad_shape_ce,        NULL)                            \
+    /* checkpoint*.c: hubs (their rule re-runs the function) and their outputs */                 \
+    X(CHECKPOINT,  checkpoint,           -1,  ad_shape_checkpoint, NULL)                           \
+    X(CHECKPOINT_LOOP, checkpoint_loop,  -1,  ad_shape_checkpoint, NULL)                           \
+    X(CHECKPOINT_OUTPUT, checkpoint_output, 1, ad_shape_checkpoint, NULL)
 /* clang-format on */
 
 #endif

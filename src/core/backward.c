@@ -102,10 +102,15 @@ static inline bool reached(const ad_tape *t, const ad_node *y)
     return y->grad_sweep == t->sweep;
 }
 
-static ad_status run(ad_tape *t, const char *fn)
+/* Sweeps nodes n_lo.. and records s_lo.. (all of them: 0 and
+ * AD_DUMMIES_). A rule may fail the tape (a checkpoint whose function
+ * fails when re-run) and may record on the tape and forget it again
+ * (ops/checkpoint.c), which can move the node array: y is read anew after
+ * every rule. */
+static ad_status run_range(ad_tape *t, size_t n_lo, size_t s_lo, const char *fn)
 {
     size_t cur = t->hot.ns;
-    for (size_t k = t->nn; k-- > 0;) {
+    for (size_t k = t->nn; k-- > n_lo;) {
         ad_node *y = &t->nodes[k];
         if (y->scalar_mark < cur) {
             ad_scalar_sweep(t, y->scalar_mark, cur);
@@ -118,6 +123,8 @@ static ad_status run(ad_tape *t, const char *fn)
             if (x->needs_grad && !make_live(t, x, fn)) return t->err;
         }
         ad_op_table[y->op]->backward(t, y);
+        if (t->err != AD_OK) return t->err;
+        y = &t->nodes[k];
         if (t->anomaly) {
             for (size_t i = 0; i < y->n_in; i++) {
                 ad_node *x = ad_node_input(t, y, i);
@@ -127,16 +134,32 @@ static ad_status run(ad_tape *t, const char *fn)
             if (t->err != AD_OK) return t->err;
         }
     }
-    if (cur > AD_DUMMIES_) ad_scalar_sweep(t, AD_DUMMIES_, cur); /* any records left */
-    if (t->anomaly) { /* the sweep reaches the highest record first */
-        for (size_t i = t->hot.ns; i-- > AD_DUMMIES_;)
+    if (cur > s_lo) ad_scalar_sweep(t, s_lo, cur); /* any records left */
+    if (t->anomaly) {                              /* the sweep reaches the highest record first */
+        for (size_t i = t->hot.ns; i-- > s_lo;)
             if (!isfinite(t->hot.adj[i]))
                 return ad_tape_fail(t, AD_ERR_NUMERIC,
                                     "%s: anomaly in the backward sweep: scalar record %zu has "
                                     "adjoint %g",
                                     fn, ad_srec_number(i), t->hot.adj[i]);
     }
+    return AD_OK;
+}
+
+static ad_status run(ad_tape *t, const char *fn)
+{
+    if (run_range(t, 0, AD_DUMMIES_, fn) != AD_OK) return t->err;
     return zero_unreached_variables(t, fn);
+}
+
+ad_status ad_sweep_tail(ad_tape *t, size_t n_lo, size_t s_lo, const char *fn)
+{
+    return run_range(t, n_lo, s_lo < AD_DUMMIES_ ? AD_DUMMIES_ : s_lo, fn);
+}
+
+bool ad_node_make_live(ad_tape *t, ad_node *x, const char *fn)
+{
+    return make_live(t, x, fn);
 }
 
 static ad_status tensor_sweep(ad_tensor y, const double *seed, const char *fn)
