@@ -231,7 +231,7 @@ examples: $(EXAMPLES)
 demo: all examples
 	@for e in $(DEMOS); do echo "== $$e"; $(BUILD)/examples/$$e || exit 1; done
 
-DEMOS ?= gradient residual xor spirals
+DEMOS ?= gradient residual xor spirals ode_adjoint
 
 # ---- benchmarks
 

@@ -91,15 +91,39 @@ static void copy_io(ad_checkpoint_io *to, const ad_checkpoint_io *from)
     if (from->n_scalars) memmove(to->scalars, from->scalars, from->n_scalars * sizeof *to->scalars);
 }
 
-/* One step with its failures named; true when next is a valid state. */
+/* Whether next holds current handles on t with the state's dtypes and
+ * shapes: the check every step passes, without formatting a message. */
+static bool next_ok(const ad_tape *t, const loop_ctx *c, const ad_checkpoint_io *next)
+{
+    for (size_t j = 0; j < next->n_tensors; j++) {
+        ad_tensor x = next->tensors[j];
+        if (x.tape_ != t || x.gen_ != t->hot.gen || x.index_ >= t->nn) return false;
+        const ad_node *n = &t->nodes[x.index_];
+        const ckpt_tensor *d = &c->d[j];
+        if (n->dtype != d->dtype || n->ndim != d->ndim ||
+            memcmp(n->dims, d->dims, sizeof n->dims) != 0)
+            return false;
+    }
+    for (size_t j = 0; j < next->n_scalars; j++) {
+        ad_scalar s = next->scalars[j];
+        if (s.tape_ != t || (s.gen_ & AD_GEN_MASK_) != t->hot.gen || s.index_ >= t->hot.ns)
+            return false;
+    }
+    return true;
+}
+
+/* One step with its failures named; true when next is a valid state.
+ * Messages are formatted only on failure: this runs 2T times. */
 static bool run_step(ad_tape *t, const loop_ctx *c, size_t i, const char *phase,
                      const ad_checkpoint_io *cur, ad_checkpoint_io *next)
 {
     uint32_t gen = t->hot.gen;
-    char where[96];
-    snprintf(where, sizeof where, "step %zu%s", i, phase);
     ckpt_io_invalidate(t, next);
     ad_status st = c->step(t, i, cur, next, c->ctx);
+    if (AD_LIKELY(t->hot.gen == gen && st == AD_OK && t->err == AD_OK && next_ok(t, c, next)))
+        return true;
+    char where[96];
+    snprintf(where, sizeof where, "step %zu%s", i, phase);
     if (t->hot.gen != gen) {
         ad_tape_fail(t, AD_ERR_INVALID, "%s: %s: the step function reset the tape", c->h.label,
                      where);

@@ -22,6 +22,7 @@ int bench_gemm(void);
 int bench_mlp(void);
 int bench_elementwise(void);
 int bench_memory(void);
+int bench_checkpoint(void);
 /* The process that bench_memory starts to measure peak RSS on its own. */
 int bench_memory_child(void);
 

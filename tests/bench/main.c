@@ -65,7 +65,7 @@ static const struct {
     int (*run)(void);
 } groups[] = {
     {"scalar", bench_scalar},           {"gemm", bench_gemm},     {"mlp", bench_mlp},
-    {"elementwise", bench_elementwise}, {"memory", bench_memory},
+    {"elementwise", bench_elementwise}, {"memory", bench_memory}, {"checkpoint", bench_checkpoint},
 };
 enum { N_GROUPS = sizeof groups / sizeof groups[0] };
 
@@ -78,8 +78,10 @@ int main(int argc, char **argv)
         for (size_t g = 0; g < N_GROUPS; g++)
             found |= strcmp(argv[i], groups[g].name) == 0;
         if (!found) {
-            fprintf(stderr, "bench: unknown group '%s' (scalar, gemm, mlp, elementwise, memory)\n",
-                    argv[i]);
+            fprintf(
+                stderr,
+                "bench: unknown group '%s' (scalar, gemm, mlp, elementwise, memory, checkpoint)\n",
+                argv[i]);
             return 2;
         }
     }
