@@ -69,6 +69,39 @@ static ckpt_ctx *make_ctx(ad_tape *t, const char *label, const ad_checkpoint_io 
     return c;
 }
 
+/* The work of ad_checkpoint once the arguments are checked. The inputs
+ * are copied first (into the context, below the mark), so out may be the
+ * same arrays as in. */
+static bool checkpoint(ad_tape *t, const char *label, ad_checkpoint_fn f,
+                       const ad_checkpoint_io *in_arg, ad_checkpoint_io *out, void *ctx)
+{
+    ckpt_ctx *c = make_ctx(t, label, in_arg);
+    if (!c) return false;
+    ad_checkpoint_io in = {c->h.in_t, c->h.n_in_t, c->h.in_s, c->h.n_in_s};
+    if (!t->recording) /* evaluation mode: just the function */
+        return run_fn(t, label, "in evaluation mode", f, &in, out, ctx);
+    ad_tape_mark m;
+    ad_tape_mark_take(t, &m);
+    ckpt_first o = {0};
+    if (!run_fn(t, label, "in the forward pass", f, &in, out, ctx) ||
+        !ckpt_copy_outputs(t, label, out, &o)) {
+        ad_tape_truncate(t, &m);
+        return false;
+    }
+    c->records = t->hot.ns - m.ns;
+    c->nodes = t->nn - m.nn;
+    c->hash = ckpt_node_hash(t, m.nn);
+    ad_tape_truncate(t, &m);
+    c->f = f;
+    c->ctx = ctx;
+    c->h.n_out_t = out->n_tensors;
+    c->h.n_out_s = out->n_scalars;
+    c->h.anomaly = t->anomaly;
+    bool ok = ckpt_emit(t, AD_OP_CHECKPOINT, &c->h, o.d, o.sv, o.kinds, out);
+    ad_free(o.block);
+    return ok;
+}
+
 ad_status ad_checkpoint(ad_tape *t, const char *name, ad_checkpoint_fn f,
                         const ad_checkpoint_io *in, ad_checkpoint_io *out, void *ctx)
 {
@@ -77,44 +110,12 @@ ad_status ad_checkpoint(ad_tape *t, const char *name, ad_checkpoint_fn f,
     ckpt_label(label, "ad_checkpoint", name, t->nn);
     const ad_checkpoint_io none = {NULL, 0, NULL, 0};
     if (!in) in = &none;
-    if (out && ckpt_io_ok(t, label, "out", out, false)) ckpt_io_invalidate(t, out);
-    if (t->err != AD_OK) return t->err;
-    if (!f || !out)
-        return ckpt_fail(t, AD_ERR_INVALID, label, "%s is NULL", !f ? "the function" : "out");
-    if (!ckpt_io_ok(t, label, "out", out, false) || !ckpt_io_ok(t, label, "input", in, true))
-        return t->err;
-    if (!t->recording) { /* evaluation mode: just the function */
-        if (!run_fn(t, label, "in evaluation mode", f, in, out, ctx)) ckpt_io_invalidate(t, out);
-        return t->err;
-    }
-    ad_tape_mark m;
-    ad_tape_mark_take(t, &m);
-    bool anomaly = t->anomaly;
-    ckpt_first o = {0};
-    if (!run_fn(t, label, "in the forward pass", f, in, out, ctx) ||
-        !ckpt_copy_outputs(t, label, out, &o)) {
-        ad_tape_truncate(t, &m);
-        ckpt_io_invalidate(t, out);
-        return t->err;
-    }
-    size_t records = t->hot.ns - m.ns, nodes = t->nn - m.nn;
-    uint64_t hash = ckpt_node_hash(t, m.nn);
-    ad_tape_truncate(t, &m);
-    ckpt_ctx *c = make_ctx(t, label, in);
-    bool ok = c != NULL;
-    if (ok) {
-        c->f = f;
-        c->ctx = ctx;
-        c->records = records;
-        c->nodes = nodes;
-        c->hash = hash;
-        c->h.n_out_t = out->n_tensors;
-        c->h.n_out_s = out->n_scalars;
-        c->h.anomaly = anomaly;
-        ok = ckpt_emit(t, AD_OP_CHECKPOINT, &c->h, o.d, o.sv, o.kinds, out);
-    }
-    ad_free(o.block);
-    if (!ok) ckpt_io_invalidate(t, out);
+    bool out_ok = out && ckpt_io_ok(t, label, "out", out, false);
+    if (t->err == AD_OK && (!f || !out))
+        ckpt_fail(t, AD_ERR_INVALID, label, "%s is NULL", !f ? "the function" : "out");
+    if (t->err == AD_OK && ckpt_io_ok(t, label, "input", in, true))
+        checkpoint(t, label, f, in, out, ctx);
+    if (t->err != AD_OK && out_ok) ckpt_io_invalidate(t, out);
     return t->err;
 }
 

@@ -187,19 +187,14 @@ static loop_ctx *make_ctx(ad_tape *t, const char *label, const ad_checkpoint_io 
 }
 
 /* Evaluation mode: the steps, one after another, nothing kept. */
-static ad_status run_plain(ad_tape *t, loop_ctx *c, const ad_checkpoint_io *state,
-                           ad_checkpoint_io *final_state)
+static void run_plain(ad_tape *t, loop_ctx *c, ad_checkpoint_io *final_state)
 {
-    copy_io(&c->cur, state);
+    copy_io(&c->cur, &(ad_checkpoint_io){c->h.in_t, c->h.n_in_t, c->h.in_s, c->h.n_in_s});
     for (size_t i = 0; i < c->T; i++) {
-        if (!run_step(t, c, i, " in evaluation mode", &c->cur, &c->next)) {
-            ckpt_io_invalidate(t, final_state);
-            return t->err;
-        }
+        if (!run_step(t, c, i, " in evaluation mode", &c->cur, &c->next)) return;
         copy_io(&c->cur, &c->next);
     }
     copy_io(final_state, &c->cur);
-    return AD_OK;
 }
 
 /* The forward pass: each step above the mark, then forgotten. */
@@ -224,6 +219,33 @@ static bool run_forward(ad_tape *t, loop_ctx *c, const ad_tape_mark *m, ckpt_fir
     return ckpt_copy_outputs(t, c->h.label, &c->next, o);
 }
 
+/* The work of ad_checkpoint_loop once the arguments are checked; the
+ * state is copied into the context first, so final_state may be state. */
+static void loop(ad_tape *t, const char *label, ad_step_fn step, size_t T, size_t segment,
+                 const ad_checkpoint_io *state, ad_checkpoint_io *final_state, void *ctx)
+{
+    size_t L = segment ? segment : 1;
+    while (!segment && L < T / L + (T % L != 0)) /* ceil(sqrt(T)) */
+        L++;
+    if (L > T) L = T;
+    loop_ctx *c = make_ctx(t, label, state, T, L);
+    if (!c) return;
+    c->step = step;
+    c->ctx = ctx;
+    c->h.anomaly = t->anomaly;
+    if (!t->recording) {
+        run_plain(t, c, final_state);
+        return;
+    }
+    ad_tape_mark m;
+    ad_tape_mark_take(t, &m);
+    ckpt_first o = {0};
+    bool ok = run_forward(t, c, &m, &o);
+    ad_tape_truncate(t, &m);
+    if (ok) ckpt_emit(t, AD_OP_CHECKPOINT_LOOP, &c->h, o.d, o.sv, o.kinds, final_state);
+    ad_free(o.block);
+}
+
 ad_status ad_checkpoint_loop(ad_tape *t, const char *name, ad_step_fn step, size_t T,
                              size_t segment, const ad_checkpoint_io *state,
                              ad_checkpoint_io *final_state, void *ctx)
@@ -231,41 +253,26 @@ ad_status ad_checkpoint_loop(ad_tape *t, const char *name, ad_step_fn step, size
     if (!t) return ad_no_tape("ad_checkpoint_loop: the tape is NULL");
     char label[CKPT_LABEL];
     ckpt_label(label, "ad_checkpoint_loop", name, t->nn);
-    if (final_state && ckpt_io_ok(t, label, "final_state", final_state, false))
-        ckpt_io_invalidate(t, final_state);
-    if (t->err != AD_OK) return t->err;
-    if (!step || !state || !final_state)
-        return ckpt_fail(t, AD_ERR_INVALID, label, "%s is NULL",
-                         !step    ? "the step function"
-                         : !state ? "state"
-                                  : "final_state");
-    if (T == 0) return ckpt_fail(t, AD_ERR_INVALID, label, "T is 0: a loop needs a step");
-    if (final_state->n_tensors != state->n_tensors || final_state->n_scalars != state->n_scalars)
-        return ckpt_fail(t, AD_ERR_INVALID, label,
-                         "state has %zu tensors and %zu scalars, final_state %zu and %zu",
-                         state->n_tensors, state->n_scalars, final_state->n_tensors,
-                         final_state->n_scalars);
-    if (!ckpt_io_ok(t, label, "final_state", final_state, false) ||
-        !ckpt_io_ok(t, label, "state", state, true))
-        return t->err;
-    size_t L = segment ? segment : 1;
-    while (!segment && L < T / L + (T % L != 0)) /* ceil(sqrt(T)) */
-        L++;
-    if (L > T) L = T;
-    loop_ctx *c = make_ctx(t, label, state, T, L);
-    if (!c) return t->err;
-    c->step = step;
-    c->ctx = ctx;
-    c->h.anomaly = t->anomaly;
-    if (!t->recording) return run_plain(t, c, state, final_state);
-    ad_tape_mark m;
-    ad_tape_mark_take(t, &m);
-    ckpt_first o = {0};
-    bool ok = run_forward(t, c, &m, &o);
-    ad_tape_truncate(t, &m);
-    ok = ok && ckpt_emit(t, AD_OP_CHECKPOINT_LOOP, &c->h, o.d, o.sv, o.kinds, final_state);
-    ad_free(o.block);
-    if (!ok) ckpt_io_invalidate(t, final_state);
+    bool out_ok = final_state && ckpt_io_ok(t, label, "final_state", final_state, false);
+    if (t->err != AD_OK) { /* a failed tape: nothing to run */
+        (void)0;
+    } else if (!step || !state || !final_state) {
+        ckpt_fail(t, AD_ERR_INVALID, label, "%s is NULL",
+                  !step    ? "the step function"
+                  : !state ? "state"
+                           : "final_state");
+    } else if (T == 0) {
+        ckpt_fail(t, AD_ERR_INVALID, label, "T is 0: a loop needs a step");
+    } else if (final_state->n_tensors != state->n_tensors ||
+               final_state->n_scalars != state->n_scalars) {
+        ckpt_fail(t, AD_ERR_INVALID, label,
+                  "state has %zu tensors and %zu scalars, final_state %zu and %zu",
+                  state->n_tensors, state->n_scalars, final_state->n_tensors,
+                  final_state->n_scalars);
+    } else if (ckpt_io_ok(t, label, "state", state, true)) {
+        loop(t, label, step, T, segment, state, final_state, ctx);
+    }
+    if (t->err != AD_OK && out_ok) ckpt_io_invalidate(t, final_state);
     return t->err;
 }
 

@@ -8,6 +8,9 @@
 #include "common.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 /* ---- a cell of tensor and scalar code: h = tanh((x . w) * a), and two
  * scalars, sum(h^2) * b and sin(a) (folded from an input) */
@@ -540,4 +543,57 @@ Test(checkpoint, the_peak_counter_sees_the_forward_run_and_resets_with_the_tape)
     ad_tape_reset(t);
     cr_assert_eq(ad_tape_peak_bytes(t), ad_tape_stats_get(t).bytes_used);
     ad_tape_free(t);
+}
+
+Test(checkpoint, out_may_be_the_same_arrays_as_in)
+{
+    double g[2][2];
+    for (int mode = 0; mode < 2; mode++) {
+        ad_tape *t = ad_tape_new();
+        ad_scalar x = ad_variable(t, 0.3), y = ad_variable(t, 0.9), io_s[2] = {x, y}, os[2];
+        ad_checkpoint_io io = {NULL, 0, io_s, 2};
+        if (mode) {
+            cr_assert_eq(ad_checkpoint(t, "inplace", chain, &io, &io, NULL), AD_OK, "%s",
+                         test_tape_msg(t));
+            os[0] = io_s[0];
+            os[1] = io_s[1];
+        } else {
+            ad_checkpoint_io out = {NULL, 0, os, 2};
+            chain(t, &io, &out, NULL);
+        }
+        cr_assert_eq(ad_backward_scalar(ad_mul(os[0], os[1])), AD_OK, "%s", test_tape_msg(t));
+        g[mode][0] = ad_grad(x);
+        g[mode][1] = ad_grad(y);
+        ad_tape_free(t);
+    }
+    close_to(g[1][0], g[0][0], "dx", 0);
+    close_to(g[1][1], g[0][1], "dy", 0);
+}
+
+Test(checkpoint, graph_export_draws_a_checkpointed_tape)
+{
+    cell_ctx c = {cell_weight(), 0};
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_variable(t, AD_F64, 2, (size_t[]){3, 4}, NULL);
+    ad_scalar a = ad_variable(t, 0.2), b = ad_variable(t, 0.4);
+    ad_tensor ot[1];
+    ad_scalar os[2];
+    ad_checkpoint_io in = {&x, 1, (ad_scalar[]){a, b}, 2}, out = {ot, 1, os, 2};
+    cr_assert_eq(ad_checkpoint(t, "cell", cell, &in, &out, &c), AD_OK);
+    cr_assert_eq(ad_backward_scalar(loss_of(x, &out)), AD_OK);
+    char path[] = "/tmp/adtape-ckpt-dot-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(ad_tape_export_dot(t, path), AD_OK, "%s", ad_last_error());
+    FILE *fp = fopen(path, "r");
+    char buf[8192] = "";
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    remove(path);
+    cr_assert(strstr(buf, "checkpoint\\n"), "%s", buf);
+    cr_assert(strstr(buf, "checkpoint_output"), "%s", buf);
+    ad_tape_free(t);
+    ad_param_free(c.w);
 }

@@ -372,3 +372,22 @@ Test(checkpoint_loop, evaluation_mode_runs_the_steps_once)
     ad_tape_free(t);
     ad_param_free(o.w);
 }
+
+Test(checkpoint_loop, final_state_may_be_the_same_arrays_as_state)
+{
+    osc o = {.w = test_param(2, (size_t[]){3, 3}, -0.5, 0.5, 5), .h = 0.05};
+    result plain = run_osc(9, 0, false, &o);
+    ad_tape *t = ad_tape_new();
+    ad_param_zero_grad(o.w);
+    o.k = ad_variable(t, 1.3);
+    o.c = ad_variable(t, 0.2);
+    ad_scalar x = ad_variable(t, 0.4), v = ad_variable(t, -0.1), s[2] = {x, v};
+    ad_checkpoint_io io = {NULL, 0, s, 2};
+    cr_assert_eq(ad_checkpoint_loop(t, "inplace", osc_step, 9, 0, &io, &io, &o), AD_OK);
+    ad_scalar l = ad_add(ad_square(s[0]), ad_mul(s[1], ad_constant(t, 0.7)));
+    cr_assert_eq(ad_backward_scalar(l), AD_OK, "%s", test_tape_msg(t));
+    close_to(ad_grad(x), plain.gx, "gx", 0);
+    close_to(ad_grad(o.k), plain.gk, "gk", 0);
+    ad_tape_free(t);
+    ad_param_free(o.w);
+}
