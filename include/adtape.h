@@ -3,7 +3,8 @@
  *
  * This header is the manual. Read it top to bottom: version, status codes,
  * types, tape, scalars, tensors, random numbers, parameters, ops, backward, drivers and
- * gradient checking, parameter files, graph export, errors, threads and memory.
+ * gradient checking, checkpointing, parameter files, graph export, errors, threads and
+ * memory.
  *
  * The model in one paragraph: a tape (ad_tape) records every operation your
  * code performs on ad_scalar and ad_tensor handles, in execution order. A
@@ -553,8 +554,10 @@ AD_API ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size
  * single piece (ad_tape_peak_bytes). ad_checkpoint_loop does the same for
  * T steps of a step function with a state, keeping about sqrt(T) states.
  *
- * The gradients equal those of the same code recorded without checkpoints,
- * bit for bit: the same operations run in the same order. The price is
+ * The gradients equal those of the same code recorded without checkpoints:
+ * the same operations run on the same values, and only the order in which
+ * several contributions to one adjoint are added can differ (a few ulp at
+ * most; often none, as in examples/ode_adjoint.c). The price is
  * running the function twice (in the forward pass and in the sweep; each
  * further sweep runs it again), and a promise: given the same inputs the
  * function computes the same thing every time. The sweep checks it: the
@@ -634,9 +637,10 @@ typedef ad_status (*ad_step_fn)(ad_tape *t, size_t step, const ad_checkpoint_io 
  * the minimum any checkpointing needs (one re-run). Nest a loop inside a
  * step for T^(1/3) memory.
  * Each re-run segment's final state must equal the forward pass's bit for
- * bit (else AD_ERR_INVALID naming the loop, the segment's steps and the
- * element); every step's next state must match state in counts, dtypes
- * and shapes (AD_ERR_SHAPE naming the step and both shapes). Errors as for
+ * bit (else AD_ERR_INVALID naming the loop, the step it ends with and the
+ * element; the record counts are not compared, as a segment re-run from a
+ * kept state may fold differently than the steps did); every step's next state must match state in
+ * counts, dtypes and shapes (AD_ERR_SHAPE naming the step and both shapes). Errors as for
  * ad_checkpoint, and AD_ERR_INVALID for T = 0, NULL step, state or
  * final_state, counts that differ. Messages name "ad_checkpoint_loop
  * 'name'" (or "at node K") and, for a step's failure, the step. In

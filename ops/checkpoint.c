@@ -21,21 +21,21 @@
 
 #include <string.h>
 
-typedef struct ckpt_ctx {
-    ckpt_hub h; /* first */
+typedef struct ad_ckpt_ctx {
+    ad_ckpt_hub h; /* first */
     ad_checkpoint_fn f;
     void *ctx;
     /* the first run's fingerprint */
     size_t records, nodes;
     uint64_t hash;
-} ckpt_ctx;
+} ad_ckpt_ctx;
 
 /* Runs f with its failures named; true when it ran and left valid outputs. */
 static bool run_fn(ad_tape *t, const char *label, const char *where, ad_checkpoint_fn f,
                    const ad_checkpoint_io *in, ad_checkpoint_io *out, void *ctx)
 {
     uint32_t gen = t->hot.gen;
-    ckpt_io_invalidate(t, out);
+    ad_ckpt_io_invalidate(t, out);
     ad_status st = f(t, in, out, ctx);
     if (t->hot.gen != gen) {
         /* the tape was reset under us: nothing recorded before is valid */
@@ -43,16 +43,16 @@ static bool run_fn(ad_tape *t, const char *label, const char *where, ad_checkpoi
         return false;
     }
     if (st != AD_OK || t->err != AD_OK) {
-        ckpt_fail_from(t, st == AD_OK ? t->err : st, label, where);
+        ad_ckpt_fail_from(t, st == AD_OK ? t->err : st, label, where);
         return false;
     }
-    return ckpt_io_ok(t, label, "output", out, true);
+    return ad_ckpt_io_ok(t, label, "output", out, true);
 }
 
-static ckpt_ctx *make_ctx(ad_tape *t, const char *label, const ad_checkpoint_io *in)
+static ad_ckpt_ctx *make_ctx(ad_tape *t, const char *label, const ad_checkpoint_io *in)
 {
     size_t ll = strlen(label) + 1;
-    ckpt_ctx *c = ad_tape_alloc(t, sizeof *c, label);
+    ad_ckpt_ctx *c = ad_tape_alloc(t, sizeof *c, label);
     char *l = c ? ad_tape_alloc(t, ll, label) : NULL;
     ad_tensor *it = l ? ad_tape_alloc(t, in->n_tensors * sizeof *it, label) : NULL;
     ad_scalar *is = it ? ad_tape_alloc(t, in->n_scalars * sizeof *is, label) : NULL;
@@ -75,29 +75,29 @@ static ckpt_ctx *make_ctx(ad_tape *t, const char *label, const ad_checkpoint_io 
 static bool checkpoint(ad_tape *t, const char *label, ad_checkpoint_fn f,
                        const ad_checkpoint_io *in_arg, ad_checkpoint_io *out, void *ctx)
 {
-    ckpt_ctx *c = make_ctx(t, label, in_arg);
+    ad_ckpt_ctx *c = make_ctx(t, label, in_arg);
     if (!c) return false;
     ad_checkpoint_io in = {c->h.in_t, c->h.n_in_t, c->h.in_s, c->h.n_in_s};
     if (!t->recording) /* evaluation mode: just the function */
         return run_fn(t, label, "in evaluation mode", f, &in, out, ctx);
     ad_tape_mark m;
     ad_tape_mark_take(t, &m);
-    ckpt_first o = {0};
+    ad_ckpt_first o = {0};
     if (!run_fn(t, label, "in the forward pass", f, &in, out, ctx) ||
-        !ckpt_copy_outputs(t, label, out, &o)) {
+        !ad_ckpt_copy_outputs(t, label, out, &o)) {
         ad_tape_truncate(t, &m);
         return false;
     }
     c->records = t->hot.ns - m.ns;
     c->nodes = t->nn - m.nn;
-    c->hash = ckpt_node_hash(t, m.nn);
+    c->hash = ad_ckpt_node_hash(t, m.nn);
     ad_tape_truncate(t, &m);
     c->f = f;
     c->ctx = ctx;
     c->h.n_out_t = out->n_tensors;
     c->h.n_out_s = out->n_scalars;
     c->h.anomaly = t->anomaly;
-    bool ok = ckpt_emit(t, AD_OP_CHECKPOINT, &c->h, o.d, o.sv, o.kinds, out);
+    bool ok = ad_ckpt_emit(t, AD_OP_CHECKPOINT, &c->h, o.d, o.sv, o.kinds, out);
     ad_free(o.block);
     return ok;
 }
@@ -107,15 +107,15 @@ ad_status ad_checkpoint(ad_tape *t, const char *name, ad_checkpoint_fn f,
 {
     if (!t) return ad_no_tape("ad_checkpoint: the tape is NULL");
     char label[CKPT_LABEL];
-    ckpt_label(label, "ad_checkpoint", name, t->nn);
+    ad_ckpt_label(label, "ad_checkpoint", name, t->nn);
     const ad_checkpoint_io none = {NULL, 0, NULL, 0};
     if (!in) in = &none;
-    bool out_ok = out && ckpt_io_ok(t, label, "out", out, false);
+    bool out_ok = out && ad_ckpt_io_ok(t, label, "out", out, false);
     if (t->err == AD_OK && (!f || !out))
-        ckpt_fail(t, AD_ERR_INVALID, label, "%s is NULL", !f ? "the function" : "out");
-    if (t->err == AD_OK && ckpt_io_ok(t, label, "input", in, true))
+        ad_ckpt_fail(t, AD_ERR_INVALID, label, "%s is NULL", !f ? "the function" : "out");
+    if (t->err == AD_OK && ad_ckpt_io_ok(t, label, "input", in, true))
         checkpoint(t, label, f, in, out, ctx);
-    if (t->err != AD_OK && out_ok) ckpt_io_invalidate(t, out);
+    if (t->err != AD_OK && out_ok) ad_ckpt_io_invalidate(t, out);
     return t->err;
 }
 
@@ -128,17 +128,18 @@ void ad_checkpoint_forward(ad_tape *t, ad_node *y)
 }
 
 /* Whether the re-run recorded what the first run did. */
-static bool same_recording(ad_tape *t, const ckpt_ctx *c, const ad_tape_mark *m)
+static bool same_recording(ad_tape *t, const ad_ckpt_ctx *c, const ad_tape_mark *m)
 {
     size_t records = t->hot.ns - m->ns, nodes = t->nn - m->nn;
     bool counts = (records == c->records || t->anomaly != c->h.anomaly) && nodes == c->nodes;
-    if (counts && ckpt_node_hash(t, m->nn) == c->hash) return true;
-    ckpt_fail(t, AD_ERR_INVALID, c->h.label,
-              "the re-run in the backward sweep recorded %zu scalar records and %zu tensor nodes, "
-              "the forward pass %zu and %zu%s; the function must compute the same thing every "
-              "time (a branch on a global? an unseeded random number?)",
-              records, nodes, c->records, c->nodes,
-              counts ? " (the same counts, but other ops or shapes)" : "");
+    if (counts && ad_ckpt_node_hash(t, m->nn) == c->hash) return true;
+    ad_ckpt_fail(
+        t, AD_ERR_INVALID, c->h.label,
+        "the re-run in the backward sweep recorded %zu scalar records and %zu tensor nodes, "
+        "the forward pass %zu and %zu%s; the function must compute the same thing every "
+        "time (a branch on a global? an unseeded random number?)",
+        records, nodes, c->records, c->nodes,
+        counts ? " (the same counts, but other ops or shapes)" : "");
     return false;
 }
 
@@ -147,39 +148,39 @@ static bool same_recording(ad_tape *t, const ckpt_ctx *c, const ad_tape_mark *m)
  * receive their share) and forgets it. */
 void ad_checkpoint_backward(ad_tape *t, ad_node *y)
 {
-    const ckpt_ctx *c = y->ctx;
-    const ckpt_hub *h = &c->h;
+    const ad_ckpt_ctx *c = y->ctx;
+    const ad_ckpt_hub *h = &c->h;
     const char *label = h->label;
-    bool was = ckpt_recording_on(t);
+    bool was = ad_ckpt_recording_on(t);
     ad_tape_mark m;
     ad_tape_mark_take(t, &m);
     /* fresh copies of the handle arrays: the function may write its own */
     ad_tensor *it = ad_tape_alloc(t, (h->n_in_t + h->n_out_t) * sizeof *it, label);
     ad_scalar *is = it ? ad_tape_alloc(t, (h->n_in_s + h->n_out_s) * sizeof *is, label) : NULL;
     const void **gt = is ? ad_tape_alloc(t, h->n_out_t * sizeof *gt, label) : NULL;
-    ckpt_tensor *d = gt ? ad_tape_alloc(t, h->n_out_t * sizeof *d, label) : NULL;
+    ad_ckpt_tensor *d = gt ? ad_tape_alloc(t, h->n_out_t * sizeof *d, label) : NULL;
     if (!d) goto done;
     memcpy(it, h->in_t, h->n_in_t * sizeof *it);
     memcpy(is, h->in_s, h->n_in_s * sizeof *is);
     ad_checkpoint_io in = {it, h->n_in_t, is, h->n_in_s};
     ad_checkpoint_io out = {it + h->n_in_t, h->n_out_t, is + h->n_in_s, h->n_out_s};
     for (size_t j = 0; j < h->n_out_t; j++) {
-        gt[j] = ckpt_out_grad(t, h, j);
+        gt[j] = ad_ckpt_out_grad(t, h, j);
         const ad_node *o = &t->nodes[h->out0 + j];
-        d[j] = (ckpt_tensor){o->dtype, o->ndim, 0, 0, {0}, o->numel, o->value};
+        d[j] = (ad_ckpt_tensor){o->dtype, o->ndim, 0, 0, {0}, o->numel, o->value};
         memcpy(d[j].dims, o->dims, sizeof d[j].dims);
     }
-    const double *gs = ckpt_out_scalar_grad(t, h);
+    const double *gs = ad_ckpt_out_scalar_grad(t, h);
     const double *sv = h->n_out_s ? t->nodes[h->out0 + h->n_out_t].value : NULL;
     ad_tape_mark run;
     ad_tape_mark_take(t, &run);
     if (!run_fn(t, label, "re-run in the backward sweep", c->f, &in, &out, c->ctx)) goto done;
     if (!same_recording(t, c, &run)) goto done;
-    if (!ckpt_same_shapes(t, label, "output", &out, d)) goto done;
-    if (!ckpt_same_values(t, label, "output", &out, d, sv)) goto done;
-    if (!ckpt_seed(t, label, &out, gt, gs)) goto done;
+    if (!ad_ckpt_same_shapes(t, label, "output", &out, d)) goto done;
+    if (!ad_ckpt_same_values(t, label, "output", &out, d, sv)) goto done;
+    if (!ad_ckpt_seed(t, label, &out, gt, gs)) goto done;
     ad_sweep_tail(t, m.nn, m.ns, label);
 done:
     ad_tape_truncate(t, &m);
-    ckpt_recording_restore(t, was);
+    ad_ckpt_recording_restore(t, was);
 }

@@ -18,11 +18,11 @@
 #include <string.h>
 
 typedef struct loop_ctx {
-    ckpt_hub h; /* first */
+    ad_ckpt_hub h; /* first */
     ad_step_fn step;
     void *ctx;
     size_t T, L, nseg;
-    ckpt_tensor *d;       /* the state's tensors (values unused) */
+    ad_ckpt_tensor *d;    /* the state's tensors (values unused) */
     size_t *off;          /* where tensor j sits in a state image; scalars at off[n] */
     size_t image;         /* bytes of one state image */
     unsigned char *snap;  /* images of the states at the starts of segments 1 .. nseg-1 */
@@ -55,7 +55,7 @@ static void store(const ad_tape *t, const loop_ctx *c, const ad_checkpoint_io *i
     double *sv = (double *)(void *)(img + c->off[io->n_tensors]);
     for (size_t j = 0; j < io->n_scalars; j++) {
         sv[j] = io->scalars[j].value_;
-        kinds[io->n_tensors + j] = ckpt_kind(io->scalars[j]);
+        kinds[io->n_tensors + j] = ad_ckpt_kind(io->scalars[j]);
     }
 }
 
@@ -67,7 +67,7 @@ static bool load(ad_tape *t, const loop_ctx *c, const unsigned char *img, const 
     const char *fn = c->h.label;
     size_t nt = c->h.n_in_t;
     for (size_t j = 0; j < nt; j++) {
-        const ckpt_tensor *d = &c->d[j];
+        const ad_ckpt_tensor *d = &c->d[j];
         ad_tensor x = ad_leaf_new(t, fn, (ad_dtype)d->dtype, d->ndim, d->dims, img + c->off[j],
                                   kinds[j] == CKPT_RECORD);
         if (!ad_tensor_ok(x)) return false;
@@ -99,7 +99,7 @@ static bool next_ok(const ad_tape *t, const loop_ctx *c, const ad_checkpoint_io 
         ad_tensor x = next->tensors[j];
         if (x.tape_ != t || x.gen_ != t->hot.gen || x.index_ >= t->nn) return false;
         const ad_node *n = &t->nodes[x.index_];
-        const ckpt_tensor *d = &c->d[j];
+        const ad_ckpt_tensor *d = &c->d[j];
         if (n->dtype != d->dtype || n->ndim != d->ndim ||
             memcmp(n->dims, d->dims, sizeof n->dims) != 0)
             return false;
@@ -118,7 +118,7 @@ static bool run_step(ad_tape *t, const loop_ctx *c, size_t i, const char *phase,
                      const ad_checkpoint_io *cur, ad_checkpoint_io *next)
 {
     uint32_t gen = t->hot.gen;
-    ckpt_io_invalidate(t, next);
+    ad_ckpt_io_invalidate(t, next);
     ad_status st = c->step(t, i, cur, next, c->ctx);
     if (AD_LIKELY(t->hot.gen == gen && st == AD_OK && t->err == AD_OK && next_ok(t, c, next)))
         return true;
@@ -130,12 +130,12 @@ static bool run_step(ad_tape *t, const loop_ctx *c, size_t i, const char *phase,
         return false;
     }
     if (st != AD_OK || t->err != AD_OK) {
-        ckpt_fail_from(t, st == AD_OK ? t->err : st, c->h.label, where);
+        ad_ckpt_fail_from(t, st == AD_OK ? t->err : st, c->h.label, where);
         return false;
     }
     char what[128];
     snprintf(what, sizeof what, "%s: next state", where);
-    return ckpt_same_shapes(t, c->h.label, what, next, c->d);
+    return ad_ckpt_same_shapes(t, c->h.label, what, next, c->d);
 }
 
 /* The context, the images and the handle arrays, all in tape memory. */
@@ -164,7 +164,7 @@ static loop_ctx *make_ctx(ad_tape *t, const char *label, const ad_checkpoint_io 
     c->h.n_in_s = c->h.n_out_s = ns;
     if (nt) memcpy(c->h.in_t, s->tensors, nt * sizeof *ht);
     if (ns) memcpy(c->h.in_s, s->scalars, ns * sizeof *hs);
-    ckpt_describe(t, s, c->d, NULL);
+    ad_ckpt_describe(t, s, c->d, NULL);
     size_t off = 0;
     for (size_t j = 0; j < nt; j++) {
         c->off[j] = off;
@@ -198,7 +198,7 @@ static void run_plain(ad_tape *t, loop_ctx *c, ad_checkpoint_io *final_state)
 }
 
 /* The forward pass: each step above the mark, then forgotten. */
-static bool run_forward(ad_tape *t, loop_ctx *c, const ad_tape_mark *m, ckpt_first *o)
+static bool run_forward(ad_tape *t, loop_ctx *c, const ad_tape_mark *m, ad_ckpt_first *o)
 {
     copy_io(&c->cur, &(ad_checkpoint_io){c->h.in_t, c->h.n_in_t, c->h.in_s, c->h.n_in_s});
     for (size_t i = 0; i < c->T; i++) {
@@ -216,7 +216,7 @@ static bool run_forward(ad_tape *t, loop_ctx *c, const ad_tape_mark *m, ckpt_fir
             ad_tape_truncate(t, m);
         }
     }
-    return ckpt_copy_outputs(t, c->h.label, &c->next, o);
+    return ad_ckpt_copy_outputs(t, c->h.label, &c->next, o);
 }
 
 /* The work of ad_checkpoint_loop once the arguments are checked; the
@@ -239,10 +239,10 @@ static void loop(ad_tape *t, const char *label, ad_step_fn step, size_t T, size_
     }
     ad_tape_mark m;
     ad_tape_mark_take(t, &m);
-    ckpt_first o = {0};
+    ad_ckpt_first o = {0};
     bool ok = run_forward(t, c, &m, &o);
     ad_tape_truncate(t, &m);
-    if (ok) ckpt_emit(t, AD_OP_CHECKPOINT_LOOP, &c->h, o.d, o.sv, o.kinds, final_state);
+    if (ok) ad_ckpt_emit(t, AD_OP_CHECKPOINT_LOOP, &c->h, o.d, o.sv, o.kinds, final_state);
     ad_free(o.block);
 }
 
@@ -252,27 +252,27 @@ ad_status ad_checkpoint_loop(ad_tape *t, const char *name, ad_step_fn step, size
 {
     if (!t) return ad_no_tape("ad_checkpoint_loop: the tape is NULL");
     char label[CKPT_LABEL];
-    ckpt_label(label, "ad_checkpoint_loop", name, t->nn);
-    bool out_ok = final_state && ckpt_io_ok(t, label, "final_state", final_state, false);
+    ad_ckpt_label(label, "ad_checkpoint_loop", name, t->nn);
+    bool out_ok = final_state && ad_ckpt_io_ok(t, label, "final_state", final_state, false);
     if (t->err != AD_OK) { /* a failed tape: nothing to run */
         (void)0;
     } else if (!step || !state || !final_state) {
-        ckpt_fail(t, AD_ERR_INVALID, label, "%s is NULL",
-                  !step    ? "the step function"
-                  : !state ? "state"
-                           : "final_state");
+        ad_ckpt_fail(t, AD_ERR_INVALID, label, "%s is NULL",
+                     !step    ? "the step function"
+                     : !state ? "state"
+                              : "final_state");
     } else if (T == 0) {
-        ckpt_fail(t, AD_ERR_INVALID, label, "T is 0: a loop needs a step");
+        ad_ckpt_fail(t, AD_ERR_INVALID, label, "T is 0: a loop needs a step");
     } else if (final_state->n_tensors != state->n_tensors ||
                final_state->n_scalars != state->n_scalars) {
-        ckpt_fail(t, AD_ERR_INVALID, label,
-                  "state has %zu tensors and %zu scalars, final_state %zu and %zu",
-                  state->n_tensors, state->n_scalars, final_state->n_tensors,
-                  final_state->n_scalars);
-    } else if (ckpt_io_ok(t, label, "state", state, true)) {
+        ad_ckpt_fail(t, AD_ERR_INVALID, label,
+                     "state has %zu tensors and %zu scalars, final_state %zu and %zu",
+                     state->n_tensors, state->n_scalars, final_state->n_tensors,
+                     final_state->n_scalars);
+    } else if (ad_ckpt_io_ok(t, label, "state", state, true)) {
         loop(t, label, step, T, segment, state, final_state, ctx);
     }
-    if (t->err != AD_OK && out_ok) ckpt_io_invalidate(t, final_state);
+    if (t->err != AD_OK && out_ok) ad_ckpt_io_invalidate(t, final_state);
     return t->err;
 }
 
@@ -299,14 +299,14 @@ static void read_lambda(const ad_tape *t, const loop_ctx *c, const ad_checkpoint
     double *ls = (double *)(void *)(lam + c->off[start->n_tensors]);
     for (size_t j = 0; j < start->n_scalars; j++) {
         ad_scalar s = start->scalars[j];
-        ls[j] = ckpt_kind(s) == CKPT_RECORD ? t->hot.adj[s.index_] : 0.0;
+        ls[j] = ad_ckpt_kind(s) == CKPT_RECORD ? t->hot.adj[s.index_] : 0.0;
     }
 }
 
 /* Segment s: its steps re-run from its first state, checked against the
  * state the forward pass kept at its end, seeded with lam, swept; lam then
  * holds the adjoint of its first state. */
-static bool segment(ad_tape *t, const loop_ctx *c, size_t s, const ckpt_tensor *d_end,
+static bool segment(ad_tape *t, const loop_ctx *c, size_t s, const ad_ckpt_tensor *d_end,
                     const double *sv_end, unsigned char *lam, const void **gt,
                     ad_checkpoint_io *cur, ad_checkpoint_io *next, ad_checkpoint_io *start)
 {
@@ -326,8 +326,9 @@ static bool segment(ad_tape *t, const loop_ctx *c, size_t s, const ckpt_tensor *
     }
     char what[96];
     snprintf(what, sizeof what, "the state after step %zu:", i1 - 1);
-    ok = ok && ckpt_same_values(t, label, what, cur, d_end, sv_end);
-    ok = ok && ckpt_seed(t, label, cur, gt, (const double *)(void *)(lam + c->off[cur->n_tensors]));
+    ok = ok && ad_ckpt_same_values(t, label, what, cur, d_end, sv_end);
+    ok = ok &&
+         ad_ckpt_seed(t, label, cur, gt, (const double *)(void *)(lam + c->off[cur->n_tensors]));
     ok = ok && ad_sweep_tail(t, m.nn, m.ns, label) == AD_OK;
     if (ok && s > 0) read_lambda(t, c, start, lam);
     ad_tape_truncate(t, &m);
@@ -339,12 +340,12 @@ void ad_checkpoint_loop_backward(ad_tape *t, ad_node *y)
     const loop_ctx *c = y->ctx;
     const char *label = c->h.label;
     size_t nt = c->h.n_in_t, ns = c->h.n_in_s;
-    bool was = ckpt_recording_on(t);
+    bool was = ad_ckpt_recording_on(t);
     ad_tape_mark m;
     ad_tape_mark_take(t, &m);
     unsigned char *lam = ad_tape_alloc(t, c->image, label);
     const void **gt = lam ? ad_tape_alloc(t, nt * sizeof *gt, label) : NULL;
-    ckpt_tensor *d = gt ? ad_tape_alloc(t, nt * sizeof *d, label) : NULL;
+    ad_ckpt_tensor *d = gt ? ad_tape_alloc(t, nt * sizeof *d, label) : NULL;
     ad_tensor *ht = d ? ad_tape_alloc(t, 3 * nt * sizeof *ht, label) : NULL;
     ad_scalar *hs = ht ? ad_tape_alloc(t, 3 * ns * sizeof *hs, label) : NULL;
     if (!hs) goto done;
@@ -353,7 +354,7 @@ void ad_checkpoint_loop_backward(ad_tape *t, ad_node *y)
     /* the final state's adjoint, and its values for the last segment's check */
     for (size_t j = 0; j < nt; j++) {
         const ad_node *o = &t->nodes[c->h.out0 + j];
-        const void *g = ckpt_out_grad(t, &c->h, j);
+        const void *g = ad_ckpt_out_grad(t, &c->h, j);
         size_t bytes = o->numel * ad_dtype_size((ad_dtype)o->dtype);
         if (g)
             memcpy(lam + c->off[j], g, bytes);
@@ -363,7 +364,7 @@ void ad_checkpoint_loop_backward(ad_tape *t, ad_node *y)
         d[j] = c->d[j];
         d[j].value = o->value;
     }
-    const double *gs = ckpt_out_scalar_grad(t, &c->h);
+    const double *gs = ad_ckpt_out_scalar_grad(t, &c->h);
     double *ls = (double *)(void *)(lam + c->off[nt]);
     for (size_t j = 0; j < ns; j++)
         ls[j] = gs ? gs[j] : 0.0;
@@ -379,5 +380,5 @@ void ad_checkpoint_loop_backward(ad_tape *t, ad_node *y)
     }
 done:
     ad_tape_truncate(t, &m);
-    ckpt_recording_restore(t, was);
+    ad_ckpt_recording_restore(t, was);
 }

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void ckpt_label(char *buf, const char *fn, const char *name, size_t node)
+void ad_ckpt_label(char *buf, const char *fn, const char *name, size_t node)
 {
     if (name)
         snprintf(buf, CKPT_LABEL, "%s '%.100s'", fn, name);
@@ -20,7 +20,7 @@ void ckpt_label(char *buf, const char *fn, const char *name, size_t node)
         snprintf(buf, CKPT_LABEL, "%s at node %zu", fn, node);
 }
 
-ad_status ckpt_fail(ad_tape *t, ad_status code, const char *label, const char *fmt, ...)
+ad_status ad_ckpt_fail(ad_tape *t, ad_status code, const char *label, const char *fmt, ...)
 {
     char msg[400];
     va_list ap;
@@ -30,11 +30,11 @@ ad_status ckpt_fail(ad_tape *t, ad_status code, const char *label, const char *f
     return ad_tape_fail(t, code, "%s: %s", label, msg);
 }
 
-ad_status ckpt_fail_from(ad_tape *t, ad_status st, const char *label, const char *where)
+ad_status ad_ckpt_fail_from(ad_tape *t, ad_status st, const char *label, const char *where)
 {
     if (t->err == AD_OK)
-        return ckpt_fail(t, st, label, "%s: the function returned %s without failing the tape",
-                         where, ad_status_name(st));
+        return ad_ckpt_fail(t, st, label, "%s: the function returned %s without failing the tape",
+                            where, ad_status_name(st));
     char prefix[CKPT_LABEL + 64];
     snprintf(prefix, sizeof prefix, "%s: %s", label, where);
     return ad_tape_error_context(t, prefix);
@@ -54,7 +54,7 @@ static bool scalar_ok(ad_tape *t, const char *label, const char *what, size_t i,
         why = "was recorded before the last ad_tape_reset", code = AD_ERR_STALE;
     else if (s.index_ >= t->hot.ns)
         why = "is not on the tape (a handle kept from an earlier re-run?)";
-    if (why) ckpt_fail(t, code, label, "%s scalar %zu %s", what, i, why);
+    if (why) ad_ckpt_fail(t, code, label, "%s scalar %zu %s", what, i, why);
     return !why;
 }
 
@@ -72,18 +72,18 @@ static bool tensor_ok(ad_tape *t, const char *label, const char *what, size_t i,
         why = "was recorded before the last ad_tape_reset", code = AD_ERR_STALE;
     else if (x.index_ >= t->nn)
         why = "is not on the tape (a handle kept from an earlier re-run?)";
-    if (why) ckpt_fail(t, code, label, "%s tensor %zu %s", what, i, why);
+    if (why) ad_ckpt_fail(t, code, label, "%s tensor %zu %s", what, i, why);
     return !why;
 }
 
-bool ckpt_io_ok(ad_tape *t, const char *label, const char *what, const ad_checkpoint_io *io,
-                bool handles)
+bool ad_ckpt_io_ok(ad_tape *t, const char *label, const char *what, const ad_checkpoint_io *io,
+                   bool handles)
 {
     if ((io->n_tensors && !io->tensors) || (io->n_scalars && !io->scalars)) {
-        ckpt_fail(t, AD_ERR_INVALID, label,
-                  "%s has %zu tensors and %zu scalars but its %s array is NULL", what,
-                  io->n_tensors, io->n_scalars,
-                  io->n_tensors && !io->tensors ? "tensors" : "scalars");
+        ad_ckpt_fail(t, AD_ERR_INVALID, label,
+                     "%s has %zu tensors and %zu scalars but its %s array is NULL", what,
+                     io->n_tensors, io->n_scalars,
+                     io->n_tensors && !io->tensors ? "tensors" : "scalars");
         return false;
     }
     if (!handles) return true;
@@ -94,7 +94,7 @@ bool ckpt_io_ok(ad_tape *t, const char *label, const char *what, const ad_checkp
     return true;
 }
 
-void ckpt_io_invalidate(ad_tape *t, ad_checkpoint_io *io)
+void ad_ckpt_io_invalidate(ad_tape *t, ad_checkpoint_io *io)
 {
     for (size_t i = 0; io->tensors && i < io->n_tensors; i++)
         io->tensors[i] = ad_invalid_tensor(t);
@@ -102,13 +102,14 @@ void ckpt_io_invalidate(ad_tape *t, ad_checkpoint_io *io)
         io->scalars[i] = ad_invalid_scalar(t);
 }
 
-uint8_t ckpt_kind(ad_scalar s)
+uint8_t ad_ckpt_kind(ad_scalar s)
 {
     if (s.index_ == 0) return CKPT_CONST;
     return s.index_ < AD_DUMMIES_ ? CKPT_UNRECORDED : CKPT_RECORD;
 }
 
-void ckpt_describe(const ad_tape *t, const ad_checkpoint_io *io, ckpt_tensor *d, uint8_t *kinds)
+void ad_ckpt_describe(const ad_tape *t, const ad_checkpoint_io *io, ad_ckpt_tensor *d,
+                      uint8_t *kinds)
 {
     for (size_t j = 0; j < io->n_tensors; j++) {
         const ad_node *x = &t->nodes[io->tensors[j].index_];
@@ -121,11 +122,11 @@ void ckpt_describe(const ad_tape *t, const ad_checkpoint_io *io, ckpt_tensor *d,
         d[j].value = x->value;
     }
     for (size_t j = 0; kinds && j < io->n_scalars; j++)
-        kinds[j] = ckpt_kind(io->scalars[j]);
+        kinds[j] = ad_ckpt_kind(io->scalars[j]);
 }
 
 /* FNV-1a over what a node is: the re-run must make the same sequence. */
-uint64_t ckpt_node_hash(const ad_tape *t, size_t k0)
+uint64_t ad_ckpt_node_hash(const ad_tape *t, size_t k0)
 {
     uint64_t h = 1469598103934665603u;
     for (size_t k = k0; k < t->nn; k++) {
@@ -141,7 +142,8 @@ uint64_t ckpt_node_hash(const ad_tape *t, size_t k0)
 
 /* One heap block: the descriptions, the scalars' values, the tensors'
  * values (8-byte aligned) and the scalars' kinds. */
-bool ckpt_copy_outputs(ad_tape *t, const char *label, const ad_checkpoint_io *out, ckpt_first *o)
+bool ad_ckpt_copy_outputs(ad_tape *t, const char *label, const ad_checkpoint_io *out,
+                          ad_ckpt_first *o)
 {
     size_t bytes = out->n_tensors * sizeof *o->d + out->n_scalars * (sizeof(double) + 1);
     for (size_t j = 0; j < out->n_tensors; j++) {
@@ -150,15 +152,16 @@ bool ckpt_copy_outputs(ad_tape *t, const char *label, const ad_checkpoint_io *ou
     }
     o->block = ad_alloc(bytes);
     if (!o->block) {
-        ckpt_fail(t, AD_ERR_NOMEM, label, "out of memory copying the outputs (%zu bytes)", bytes);
+        ad_ckpt_fail(t, AD_ERR_NOMEM, label, "out of memory copying the outputs (%zu bytes)",
+                     bytes);
         return false;
     }
     char *p = o->block;
-    o->d = (ckpt_tensor *)(void *)p;
+    o->d = (ad_ckpt_tensor *)(void *)p;
     p += out->n_tensors * sizeof *o->d;
     o->sv = (double *)(void *)p;
     p += out->n_scalars * sizeof(double);
-    ckpt_describe(t, out, o->d, NULL);
+    ad_ckpt_describe(t, out, o->d, NULL);
     for (size_t j = 0; j < out->n_tensors; j++) {
         size_t n = o->d[j].numel * ad_dtype_size((ad_dtype)o->d[j].dtype);
         memcpy(p, o->d[j].value, n);
@@ -168,7 +171,7 @@ bool ckpt_copy_outputs(ad_tape *t, const char *label, const ad_checkpoint_io *ou
     o->kinds = (uint8_t *)p;
     for (size_t j = 0; j < out->n_scalars; j++) {
         o->sv[j] = out->scalars[j].value_;
-        o->kinds[j] = ckpt_kind(out->scalars[j]);
+        o->kinds[j] = ad_ckpt_kind(out->scalars[j]);
     }
     return true;
 }
@@ -186,7 +189,7 @@ static ad_node *new_node(ad_tape *t, uint16_t op, uint8_t dtype, const char *fn)
 }
 
 /* A node of shape d holding a copy of d's value; input 0 is node `in`. */
-static bool emit_tensor(ad_tape *t, uint16_t op, const ckpt_tensor *d, uint32_t in, void *ctx,
+static bool emit_tensor(ad_tape *t, uint16_t op, const ad_ckpt_tensor *d, uint32_t in, void *ctx,
                         const char *fn, ad_tensor *h)
 {
     size_t bytes = d->numel * ad_dtype_size((ad_dtype)d->dtype);
@@ -208,7 +211,7 @@ static bool emit_tensor(ad_tape *t, uint16_t op, const ckpt_tensor *d, uint32_t 
 }
 
 /* Outputs that need no gradient: constant leaves and scalars. */
-static bool emit_constants(ad_tape *t, const char *fn, const ckpt_tensor *d, const double *sv,
+static bool emit_constants(ad_tape *t, const char *fn, const ad_ckpt_tensor *d, const double *sv,
                            const uint8_t *kinds, ad_checkpoint_io *out)
 {
     for (size_t j = 0; j < out->n_tensors; j++) {
@@ -225,8 +228,8 @@ static bool emit_constants(ad_tape *t, const char *fn, const ckpt_tensor *d, con
     return true;
 }
 
-bool ckpt_emit(ad_tape *t, uint16_t op, ckpt_hub *h, const ckpt_tensor *d, const double *sv,
-               const uint8_t *kinds, ad_checkpoint_io *out)
+bool ad_ckpt_emit(ad_tape *t, uint16_t op, ad_ckpt_hub *h, const ad_ckpt_tensor *d,
+                  const double *sv, const uint8_t *kinds, ad_checkpoint_io *out)
 {
     const char *fn = h->label;
     bool any = false;
@@ -262,7 +265,7 @@ bool ckpt_emit(ad_tape *t, uint16_t op, ckpt_hub *h, const ckpt_tensor *d, const
     if (!out->n_scalars) return true;
     /* the scalar outputs: one float64 node of their values, whose elements
      * become scalars through the bridge (ad_tensor_to_scalar) */
-    ckpt_tensor s = {AD_F64, 1, 1, 0, {out->n_scalars}, out->n_scalars, sv};
+    ad_ckpt_tensor s = {AD_F64, 1, 1, 0, {out->n_scalars}, out->n_scalars, sv};
     ad_tensor sn;
     if (!emit_tensor(t, AD_OP_CHECKPOINT_OUTPUT, &s, hub, NULL, fn, &sn)) return false;
     for (size_t j = 0; j < out->n_scalars; j++) {
@@ -277,21 +280,21 @@ bool ckpt_emit(ad_tape *t, uint16_t op, ckpt_hub *h, const ckpt_tensor *d, const
     return true;
 }
 
-const void *ckpt_out_grad(const ad_tape *t, const ckpt_hub *h, size_t j)
+const void *ad_ckpt_out_grad(const ad_tape *t, const ad_ckpt_hub *h, size_t j)
 {
     const ad_node *y = &t->nodes[h->out0 + j];
     return y->needs_grad && ad_grad_live(t, y) ? y->grad : NULL;
 }
 
-const double *ckpt_out_scalar_grad(const ad_tape *t, const ckpt_hub *h)
+const double *ad_ckpt_out_scalar_grad(const ad_tape *t, const ad_ckpt_hub *h)
 {
     if (!h->n_out_s) return NULL;
     const ad_node *y = &t->nodes[h->out0 + h->n_out_t];
     return y->needs_grad && ad_grad_live(t, y) ? y->grad : NULL;
 }
 
-bool ckpt_seed(ad_tape *t, const char *label, const ad_checkpoint_io *io, const void *const *gt,
-               const double *gs)
+bool ad_ckpt_seed(ad_tape *t, const char *label, const ad_checkpoint_io *io, const void *const *gt,
+                  const double *gs)
 {
     for (size_t j = 0; j < io->n_tensors; j++) {
         ad_node *x = &t->nodes[io->tensors[j].index_];
@@ -312,7 +315,7 @@ bool ckpt_seed(ad_tape *t, const char *label, const ad_checkpoint_io *io, const 
     for (size_t j = 0; gs && j < io->n_scalars; j++) {
         ad_scalar s = io->scalars[j];
         /* a folded output seeds the record it depends on, times its slope */
-        if (ckpt_kind(s) == CKPT_RECORD) t->hot.adj[s.index_] += ad_chain_(gs[j], s.mult_);
+        if (ad_ckpt_kind(s) == CKPT_RECORD) t->hot.adj[s.index_] += ad_chain_(gs[j], s.mult_);
     }
     return true;
 }
@@ -322,8 +325,8 @@ static double elem(const void *v, uint8_t dtype, size_t i)
     return dtype == AD_F32 ? (double)((const float *)v)[i] : ((const double *)v)[i];
 }
 
-bool ckpt_same_values(ad_tape *t, const char *label, const char *what, const ad_checkpoint_io *io,
-                      const ckpt_tensor *d, const double *sv)
+bool ad_ckpt_same_values(ad_tape *t, const char *label, const char *what,
+                         const ad_checkpoint_io *io, const ad_ckpt_tensor *d, const double *sv)
 {
     for (size_t j = 0; j < io->n_tensors; j++) {
         const ad_node *x = &t->nodes[io->tensors[j].index_];
@@ -332,45 +335,46 @@ bool ckpt_same_values(ad_tape *t, const char *label, const char *what, const ad_
         size_t i = 0;
         while (memcmp((const char *)x->value + i * es, (const char *)d[j].value + i * es, es))
             i++;
-        ckpt_fail(t, AD_ERR_INVALID, label,
-                  "the re-run in the backward sweep gave %s tensor %zu element %zu = %.17g, the "
-                  "forward pass %.17g; the function must compute the same thing every time (a "
-                  "branch on a global? an unseeded random number?)",
-                  what, j, i, elem(x->value, x->dtype, i), elem(d[j].value, d[j].dtype, i));
+        ad_ckpt_fail(t, AD_ERR_INVALID, label,
+                     "the re-run in the backward sweep gave %s tensor %zu element %zu = %.17g, the "
+                     "forward pass %.17g; the function must compute the same thing every time (a "
+                     "branch on a global? an unseeded random number?)",
+                     what, j, i, elem(x->value, x->dtype, i), elem(d[j].value, d[j].dtype, i));
         return false;
     }
     for (size_t j = 0; j < io->n_scalars; j++) {
         double v = io->scalars[j].value_;
         if (!memcmp(&v, &sv[j], sizeof v)) continue;
-        ckpt_fail(t, AD_ERR_INVALID, label,
-                  "the re-run in the backward sweep gave %s scalar %zu = %.17g, the forward pass "
-                  "%.17g; the function must compute the same thing every time (a branch on a "
-                  "global? an unseeded random number?)",
-                  what, j, v, sv[j]);
+        ad_ckpt_fail(
+            t, AD_ERR_INVALID, label,
+            "the re-run in the backward sweep gave %s scalar %zu = %.17g, the forward pass "
+            "%.17g; the function must compute the same thing every time (a branch on a "
+            "global? an unseeded random number?)",
+            what, j, v, sv[j]);
         return false;
     }
     return true;
 }
 
-bool ckpt_same_shapes(ad_tape *t, const char *label, const char *what, const ad_checkpoint_io *io,
-                      const ckpt_tensor *d)
+bool ad_ckpt_same_shapes(ad_tape *t, const char *label, const char *what,
+                         const ad_checkpoint_io *io, const ad_ckpt_tensor *d)
 {
-    if (!ckpt_io_ok(t, label, what, io, true)) return false;
+    if (!ad_ckpt_io_ok(t, label, what, io, true)) return false;
     for (size_t j = 0; j < io->n_tensors; j++) {
         const ad_node *x = &t->nodes[io->tensors[j].index_];
         if (x->dtype == d[j].dtype && x->ndim == d[j].ndim &&
             !memcmp(x->dims, d[j].dims, x->ndim * sizeof *x->dims))
             continue;
         char a[AD_SHAPE_STR], b[AD_SHAPE_STR];
-        ckpt_fail(t, AD_ERR_SHAPE, label, "%s tensor %zu is %s %s, expected %s %s", what, j,
-                  ad_dtype_name((ad_dtype)x->dtype), ad_shape_str(x->ndim, x->dims, a),
-                  ad_dtype_name((ad_dtype)d[j].dtype), ad_shape_str(d[j].ndim, d[j].dims, b));
+        ad_ckpt_fail(t, AD_ERR_SHAPE, label, "%s tensor %zu is %s %s, expected %s %s", what, j,
+                     ad_dtype_name((ad_dtype)x->dtype), ad_shape_str(x->ndim, x->dims, a),
+                     ad_dtype_name((ad_dtype)d[j].dtype), ad_shape_str(d[j].ndim, d[j].dims, b));
         return false;
     }
     return true;
 }
 
-bool ckpt_recording_on(ad_tape *t)
+bool ad_ckpt_recording_on(ad_tape *t)
 {
     bool was = t->recording;
     t->recording = true;
@@ -378,14 +382,14 @@ bool ckpt_recording_on(ad_tape *t)
     return was;
 }
 
-void ckpt_recording_restore(ad_tape *t, bool was)
+void ad_ckpt_recording_restore(ad_tape *t, bool was)
 {
     t->recording = was;
     ad_tape_update_live(t);
 }
 
 /* ---- the output nodes: values set when recorded; their adjoints are read
- * by the hub's rule (ckpt_out_grad), so their own rules pass nothing on */
+ * by the hub's rule (ad_ckpt_out_grad), so their own rules pass nothing on */
 
 bool ad_shape_checkpoint(ad_tape *t, ad_node *y, const char *fn)
 {

@@ -597,3 +597,63 @@ Test(checkpoint, graph_export_draws_a_checkpointed_tape)
     ad_tape_free(t);
     ad_param_free(c.w);
 }
+
+static ad_status identity(ad_tape *t, const ad_checkpoint_io *in, ad_checkpoint_io *out, void *ctx)
+{
+    (void)t;
+    (void)ctx;
+    out->tensors[0] = in->tensors[0];
+    out->tensors[1] = ad_tscale(in->tensors[0], 2.0);
+    return AD_OK;
+}
+
+Test(checkpoint, an_input_passed_through_as_an_output_gets_its_gradient)
+{
+    ad_tape *t = ad_tape_new();
+    ad_tensor x = ad_tensor_variable(t, AD_F32, 1, (size_t[]){3}, (float[]){1, 2, 3}), o[2];
+    ad_checkpoint_io in = {&x, 1, NULL, 0}, out = {o, 2, NULL, 0};
+    cr_assert_eq(ad_checkpoint(t, "id", identity, &in, &out, NULL), AD_OK);
+    cr_assert_eq(ad_backward(ad_sum(ad_tmul(ad_tadd(o[0], o[1]), x))), AD_OK, "%s",
+                 test_tape_msg(t));
+    /* d/dx sum((x + 2x) x) = 6x */
+    const float *g = ad_tensor_grad(x);
+    for (int i = 0; i < 3; i++)
+        cr_assert_float_eq(g[i], 6.0f * (float)(i + 1), 1e-5f, "[%d] %g", i, (double)g[i]);
+    ad_tape_free(t);
+}
+
+static ad_status f32_cell(ad_tape *t, const ad_checkpoint_io *in, ad_checkpoint_io *out, void *ctx)
+{
+    (void)t;
+    (void)ctx;
+    ad_tensor h = ad_tsigmoid(ad_matmul(in->tensors[0], in->tensors[1])); /* [3,3] */
+    out->tensors[0] = ad_tmul(h, h);
+    out->tensors[1] = ad_mean(ad_texp(h));
+    return AD_OK;
+}
+
+Test(checkpoint, float32_tensor_code_gives_the_plain_gradient)
+{
+    float gx[2][12];
+    for (int mode = 0; mode < 2; mode++) {
+        ad_tape *t = ad_tape_new();
+        float xv[12];
+        for (int i = 0; i < 12; i++)
+            xv[i] = 0.1f * (float)i - 0.4f;
+        ad_tensor x = ad_tensor_variable(t, AD_F32, 2, (size_t[]){3, 4}, xv), o[2];
+        ad_tensor w = ad_tensor_uniform(t, AD_F32, 2, (size_t[]){4, 3}, -1, 1, 5);
+        ad_checkpoint_io in = {(ad_tensor[]){x, w}, 2, NULL, 0}, out = {o, 2, NULL, 0};
+        if (mode) {
+            cr_assert_eq(ad_checkpoint(t, "f32", f32_cell, &in, &out, NULL), AD_OK, "%s",
+                         test_tape_msg(t));
+        } else {
+            f32_cell(t, &in, &out, NULL);
+        }
+        cr_assert_eq(ad_backward(ad_sum(ad_tadd(ad_sum(o[0]), o[1]))), AD_OK, "%s",
+                     test_tape_msg(t));
+        memcpy(gx[mode], ad_tensor_grad(x), sizeof gx[mode]);
+        ad_tape_free(t);
+    }
+    for (int i = 0; i < 12; i++)
+        cr_assert_float_eq(gx[1][i], gx[0][i], 1e-6f * fmaxf(1.0f, fabsf(gx[0][i])), "[%d]", i);
+}

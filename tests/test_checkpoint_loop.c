@@ -391,3 +391,35 @@ Test(checkpoint_loop, final_state_may_be_the_same_arrays_as_state)
     ad_tape_free(t);
     ad_param_free(o.w);
 }
+
+/* x <- x k (k passed through unchanged), s <- s (a tensor passed through) */
+static ad_status passes_through(ad_tape *t, size_t step, const ad_checkpoint_io *state,
+                                ad_checkpoint_io *next, void *ctx)
+{
+    (void)t;
+    (void)step;
+    (void)ctx;
+    next->scalars[0] = ad_mul(state->scalars[0], state->scalars[1]);
+    next->scalars[1] = state->scalars[1];
+    next->tensors[0] = state->tensors[0];
+    return AD_OK;
+}
+
+Test(checkpoint_loop, state_passed_through_unchanged_keeps_its_gradient)
+{
+    ad_tape *t = ad_tape_new();
+    ad_scalar x = ad_variable(t, 1.5), k = ad_variable(t, 0.9), s[2] = {x, k};
+    ad_tensor v = ad_tensor_variable(t, AD_F64, 1, (size_t[]){2}, (double[]){1, 2});
+    ad_checkpoint_io io = {&v, 1, s, 2};
+    ad_tensor v0 = v;
+    cr_assert_eq(ad_checkpoint_loop(t, "pass", passes_through, 10, 3, &io, &io, NULL), AD_OK);
+    /* loss = x k^10 + k + sum(3 v) */
+    ad_scalar l = ad_add(ad_add(s[0], s[1]), ad_tensor_item(ad_sum(ad_tscale(v, 3.0))));
+    cr_assert_eq(ad_backward_scalar(l), AD_OK, "%s", test_tape_msg(t));
+    close_to(ad_grad(x), pow(0.9, 10), "dx", 0);
+    close_to(ad_grad(k), 10 * 1.5 * pow(0.9, 9) + 1.0, "dk", 0);
+    const double *gv = ad_tensor_grad(v0);
+    close_to(gv[0], 3.0, "dv", 0);
+    close_to(gv[1], 3.0, "dv", 1);
+    ad_tape_free(t);
+}

@@ -6,12 +6,15 @@
  * and the median time of recording plus sweep on a reused tape, each
  * pair measured in the same run; the ratios are checkpointed / plain
  * (targets: memory <= 1/50, time <= 3). The gradients must agree to 1e-12
- * relative, else the group fails. */
+ * relative, else the group fails. The tensor case does the same for
+ * s <- s + h tanh(s W) with s [1,8] and a parameter W [8,8], T = 10^5
+ * (checkpoint.tensor_*), its gradient w.r.t. W and s0. */
 #include "adtape.h"
 #include "bench.h"
 
 #include <math.h>
 #include <stdbool.h>
+#include <string.h>
 
 enum { T = 100000, REPS = 5 };
 static const double H = 1e-4, G = 9.81;
@@ -73,6 +76,91 @@ static bool solve(ad_tape *t, bool checkpointed, double *g, size_t *peak)
     return true;
 }
 
+/* ---- the tensor case */
+
+enum { D = 8 };
+
+static ad_status euler(ad_tape *t, size_t step, const ad_checkpoint_io *s, ad_checkpoint_io *next,
+                       void *ctx)
+{
+    (void)step;
+    ad_tensor w = ad_param_use(t, ctx);
+    ad_tensor x = s->tensors[0];
+    next->tensors[0] = ad_tadd(x, ad_tscale(ad_ttanh(ad_matmul(x, w)), 0.01));
+    return AD_OK;
+}
+
+static bool solve_tensor(ad_tape *t, ad_param *w, bool checkpointed, double *g, size_t *peak)
+{
+    ad_tape_reset(t);
+    ad_param_zero_grad(w);
+    double v[D];
+    for (int i = 0; i < D; i++)
+        v[i] = 0.1 * (i + 1);
+    ad_tensor s0 = ad_tensor_variable(t, AD_F64, 2, (size_t[]){1, D}, v), cur = s0, fin;
+    ad_checkpoint_io s = {&cur, 1, NULL, 0}, f = {&fin, 1, NULL, 0};
+    if (checkpointed) {
+        ad_checkpoint_loop(t, "euler", euler, T, 0, &s, &f, w);
+    } else {
+        for (size_t i = 0; i < T; i++) {
+            euler(t, i, &s, &f, w);
+            cur = fin;
+        }
+    }
+    if (ad_backward(ad_sum(fin)) != AD_OK) {
+        const char *m;
+        ad_tape_error(t, &m);
+        bench_fail("checkpoint: %s", m);
+        return false;
+    }
+    memcpy(g, ad_param_grad(w), D * D * sizeof *g);
+    memcpy(g + D * D, ad_tensor_grad(s0), D * sizeof *g);
+    *peak = ad_tape_peak_bytes(t);
+    return true;
+}
+
+static int tensor_case(void)
+{
+    ad_tape *tp = ad_tape_new(), *tc = ad_tape_new();
+    ad_param *w = ad_param_new(AD_F64, 2, (size_t[]){D, D});
+    double gp[D * D + D], gc[D * D + D], ms[2][REPS];
+    size_t peak[2] = {0, 0};
+    if (w) ad_param_uniform(w, -0.5, 0.5, 3);
+    if (!tp || !tc || !w || !solve_tensor(tp, w, false, gp, &peak[0]) ||
+        !solve_tensor(tc, w, true, gc, &peak[1])) {
+        ad_tape_free(tp);
+        ad_tape_free(tc);
+        ad_param_free(w);
+        bench_fail("checkpoint: the tensor case could not run");
+        return 1;
+    }
+    for (int r = 0; r < REPS; r++)
+        for (int k = 0; k < 2; k++) {
+            double t0 = bench_now();
+            solve_tensor(k ? tc : tp, w, k == 1, k ? gc : gp, &peak[k]);
+            ms[k][r] = 1e3 * (bench_now() - t0);
+        }
+    double worst = 0.0;
+    for (int i = 0; i < D * D + D; i++)
+        worst = fmax(worst, fabs(gc[i] - gp[i]) / fmax(fabs(gp[i]), 1e-300));
+    double plain = bench_median(ms[0], REPS), ck = bench_median(ms[1], REPS);
+    bench_emit("checkpoint.tensor_plain_peak_bytes", (double)peak[0], "bytes");
+    bench_emit("checkpoint.tensor_ckpt_peak_bytes", (double)peak[1], "bytes");
+    bench_emit("checkpoint.tensor_memory_ratio", (double)peak[1] / (double)peak[0], "x");
+    bench_emit("checkpoint.tensor_plain_ms", plain, "ms");
+    bench_emit("checkpoint.tensor_ckpt_ms", ck, "ms");
+    bench_emit("checkpoint.tensor_time_ratio", ck / plain, "x");
+    bench_emit("checkpoint.tensor_grad_max_rel_diff", worst, "rel");
+    ad_tape_free(tp);
+    ad_tape_free(tc);
+    ad_param_free(w);
+    if (!(worst <= 1e-12)) {
+        bench_fail("checkpoint: tensor gradients differ by %.3g relative", worst);
+        return 1;
+    }
+    return 0;
+}
+
 int bench_checkpoint(void)
 {
     /* one tape each, warmed by a first run: the timed runs allocate nothing */
@@ -109,5 +197,5 @@ int bench_checkpoint(void)
         bench_fail("checkpoint: gradients differ by %.3g relative", worst);
         return 1;
     }
-    return 0;
+    return tensor_case();
 }
