@@ -42,11 +42,14 @@ typedef struct result {
     size_t peak;
 } result;
 
+static bool anomaly_mode; /* run_osc records in anomaly mode */
+
 /* segment: 0 plain; else passed to ad_checkpoint_loop (SIZE_MAX: 0, the default) */
 static result run_osc(size_t T, size_t segment, bool tensors, osc *o)
 {
     result r = {0};
     ad_tape *t = ad_tape_new();
+    ad_tape_set_anomaly(t, anomaly_mode);
     ad_param_zero_grad(o->w);
     o->k = ad_variable(t, 1.3);
     o->c = ad_variable(t, 0.2);
@@ -160,6 +163,13 @@ Test(checkpoint_loop, a_tensor_state_over_a_thousand_steps_gives_the_plain_gradi
     cr_assert_lt(ck.peak * 5, plain.peak, "peak %zu bytes checkpointed, %zu plain", ck.peak,
                  plain.peak);
     ad_param_free(o.w);
+}
+
+Test(checkpoint_loop, anomaly_mode_gives_the_plain_gradient)
+{
+    anomaly_mode = true;
+    check_T(23, SIZE_MAX, true);
+    anomaly_mode = false;
 }
 
 /* ---- a loop inside a checkpoint, and a checkpoint inside a step */
