@@ -551,8 +551,14 @@ AD_API ad_status ad_gradcheck_graph(ad_graph_fn f, ad_param *const *params, size
  * adjoints (the inputs and the parameters the function uses receive what
  * they would without the checkpoint), and forgets it: its memory is reused
  * by the next piece, so the tape's peak is what it keeps plus the largest
- * single piece (ad_tape_peak_bytes). ad_checkpoint_loop does the same for
- * T steps of a step function with a state, keeping about sqrt(T) states.
+ * single piece (ad_tape_peak_bytes). The same tape rather than a scratch
+ * one: the re-run records on the caller's own handles, so the sweep of the
+ * piece adds straight into the adjoints of the inputs, the parameters and
+ * anything else recorded before that the function reads, with nothing
+ * copied in or out; a nested checkpoint is one more piece on top; and the
+ * memory is the tape's own, kept across pieces and freed with the tape.
+ * ad_checkpoint_loop does the same for T steps of a step function with a
+ * state, keeping about sqrt(T) states.
  *
  * The gradients equal those of the same code recorded without checkpoints:
  * the same operations run on the same values, and only the order in which
