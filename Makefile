@@ -236,7 +236,7 @@ examples: $(EXAMPLES)
 demo: all examples
 	@for e in $(DEMOS); do echo "== $$e"; $(BUILD)/examples/$$e || exit 1; done
 
-DEMOS ?= gradient residual xor spirals char_rnn custom_op
+DEMOS ?= gradient residual xor spirals char_rnn custom_op ode_adjoint
 
 # ---- benchmarks
 

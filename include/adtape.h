@@ -2,9 +2,12 @@
  * adtape: reverse-mode automatic differentiation in C11.
  *
  * This header is the manual. Read it top to bottom: version, status codes,
- * types, tape, scalars, tensors, random numbers, parameters, ops, backward,
- * drivers and gradient checking, detach, custom ops and external functions,
- * parameter files, graph export, errors, threads and memory.
+ * types, tape, scalars, tensors, random numbers, parameters, tensor ops
+ * (then casts, reductions and indexing; normalisation and regularisation;
+ * convolution and pooling; recurrent networks), backward, the gradient-ready
+ * hook, drivers and gradient checking, detach, custom ops and external
+ * functions, checkpointing, parameter files, graph export, errors, threads
+ * and memory.
  *
  * The model in one paragraph: a tape (ad_tape) records every operation your
  * code performs on ad_scalar and ad_tensor handles, in execution order. A
@@ -957,6 +960,124 @@ typedef struct ad_external_def {
  * ad_last_error (AD_ERR_INVALID). */
 AD_API ad_status ad_external(const ad_external_def *def, const ad_scalar *x, size_t n, ad_scalar *y,
                              size_t m);
+
+/* ---------------------------------------------------------- checkpointing
+ * Memory for time. ad_checkpoint runs a function of tensors and scalars and
+ * keeps only its inputs and outputs on the tape; the backward sweep, when
+ * it reaches the checkpoint, runs the function again with recording on, at
+ * the end of the same tape, sweeps that piece seeded with the outputs'
+ * adjoints (the inputs and the parameters the function uses receive what
+ * they would without the checkpoint), and forgets it: its memory is reused
+ * by the next piece, so the tape's peak is what it keeps plus the largest
+ * single piece (ad_tape_peak_bytes). The same tape rather than a scratch
+ * one: the re-run records on the caller's own handles, so the sweep of the
+ * piece adds straight into the adjoints of the inputs, the parameters and
+ * anything else recorded before that the function reads, with nothing
+ * copied in or out; a nested checkpoint is one more piece on top; and the
+ * memory is the tape's own, kept across pieces and freed with the tape.
+ * ad_checkpoint_loop does the same for T steps of a step function with a
+ * state, keeping about sqrt(T) states.
+ *
+ * The gradients equal those of the same code recorded without checkpoints:
+ * the same operations run on the same values, and only the order in which
+ * several contributions to one adjoint are added can differ (a few ulp at
+ * most; often none, as in examples/ode_adjoint.c). The price is
+ * running the function twice (in the forward pass and in the sweep; each
+ * further sweep runs it again), and a promise: given the same inputs the
+ * function computes the same thing every time. The sweep checks it: the
+ * re-run must make as many scalar records and the same sequence of tensor
+ * ops and shapes, and outputs equal bit for bit to the first run's. If not
+ * (a branch on a global, an unseeded random number), the sweep fails the
+ * tape with AD_ERR_INVALID and a message naming the checkpoint and what
+ * differs ("ad_checkpoint 'cell': the re-run in the backward sweep gave
+ * output tensor 0 element 3 = 0.25, the forward pass 0.5; ..."), never a
+ * wrong gradient. (The record count is not compared when anomaly mode was
+ * switched between the forward pass and the sweep: it changes folding.)
+ *
+ * The function may use its inputs, parameters (ad_param_use), constants,
+ * and tensors or scalars recorded before the checkpoint that it reaches
+ * through ctx: all of them receive their gradients. It may call
+ * ad_checkpoint itself: checkpoints nest. Handles it makes are valid only
+ * during the call (their memory is reused); it must not reset the tape. It
+ * reports failure by failing the tape (an op that fails, ad_tape_set_error)
+ * or by returning a code other than AD_OK; the checkpoint then fails the
+ * tape with a message that names it and carries the function's own.
+ *
+ * With recording off (evaluation mode) both calls just run the function on
+ * the inputs: nothing is kept or checked. Anomaly mode checks the re-run's
+ * values and gradients as it checks everything recorded. An allocation
+ * that fails during the re-run fails the tape with AD_ERR_NOMEM; the
+ * memory stays the tape's, freed with it. */
+
+/* Tensors and scalars on one tape: a checkpoint's inputs, outputs or state.
+ * An array may be NULL when its count is 0. */
+typedef struct ad_checkpoint_io {
+    ad_tensor *tensors;
+    size_t n_tensors;
+    ad_scalar *scalars;
+    size_t n_scalars;
+} ad_checkpoint_io;
+
+/* A checkpointed function. in holds the inputs (read them; the arrays are
+ * not the function's to change). out's counts are fixed by the caller: the
+ * function sets out->tensors[0 .. n_tensors) and out->scalars[0 ..
+ * n_scalars) to handles on t (an input passed through is fine). Returns
+ * AD_OK, or another code when it failed. */
+typedef ad_status (*ad_checkpoint_fn)(ad_tape *t, const ad_checkpoint_io *in, ad_checkpoint_io *out,
+                                      void *ctx);
+
+/* Runs f(t, in, out, ctx) and puts its outputs into out (out's arrays and
+ * counts are the caller's; on failure every entry is an invalid handle on
+ * t). name (may be NULL; copied) names the checkpoint in messages:
+ * "ad_checkpoint 'name'", else "ad_checkpoint at node K". in may be NULL
+ * (no inputs). Returns the tape's error: AD_ERR_INVALID for NULL t (then in
+ * ad_last_error), f or out, a count without its array, an input handle
+ * that is invalid, stale or from another tape (AD_ERR_FOREIGN,
+ * AD_ERR_STALE), an output f left unset, and whatever f's failure or an
+ * allocation (AD_ERR_NOMEM) gives. Outputs that depend on nothing recorded
+ * are kept as constants, with nothing to re-run. */
+AD_API ad_status ad_checkpoint(ad_tape *t, const char *name, ad_checkpoint_fn f,
+                               const ad_checkpoint_io *in, ad_checkpoint_io *out, void *ctx);
+
+/* One step of a loop: from state (step is 0 .. T-1) the next state, with
+ * the same counts (set by the caller), dtypes and shapes; returns AD_OK or
+ * another code when it failed, as an ad_checkpoint_fn. */
+typedef ad_status (*ad_step_fn)(ad_tape *t, size_t step, const ad_checkpoint_io *state,
+                                ad_checkpoint_io *next, void *ctx);
+
+/* Runs T steps of step from state (copied; not changed) and puts the final
+ * state into final_state (the caller's arrays, with the same counts as
+ * state), keeping on the tape only the two states and the states at the
+ * starts of segments of `segment` steps (0: ceil(sqrt(T)), which needs the
+ * least memory when a step records about as much as a state holds; more
+ * recording per step favours shorter segments: sqrt(T * state / step)).
+ * The sweep runs the segments again from last to first, each once,
+ * recording one at a time, so a step runs twice in all, and peak memory
+ * is about (T / segment) states plus one segment's recording instead of T
+ * steps' recording. This is the two-level sqrt(T) schedule rather than
+ * revolve's binomial one: revolve needs fewer states (O(log T)) but runs
+ * steps O(log T) times; with sqrt(T) states, which at T = 10^5 is a few
+ * hundred, the tape already shrinks a hundredfold, and recomputation stays
+ * the minimum any checkpointing needs (one re-run). Nest a loop inside a
+ * step for T^(1/3) memory.
+ * Each re-run segment's final state must equal the forward pass's bit for
+ * bit (else AD_ERR_INVALID naming the loop, the step it ends with and the
+ * element; the record counts are not compared, as a segment re-run from a
+ * kept state may fold differently than the steps did); every step's next state must match state in
+ * counts, dtypes and shapes (AD_ERR_SHAPE naming the step and both shapes). Errors as for
+ * ad_checkpoint, and AD_ERR_INVALID for T = 0, NULL step, state or
+ * final_state, counts that differ. Messages name "ad_checkpoint_loop
+ * 'name'" (or "at node K") and, for a step's failure, the step. In
+ * evaluation mode the steps simply run. */
+AD_API ad_status ad_checkpoint_loop(ad_tape *t, const char *name, ad_step_fn step, size_t T,
+                                    size_t segment, const ad_checkpoint_io *state,
+                                    ad_checkpoint_io *final_state, void *ctx);
+
+/* The most tape memory in use (ad_tape_stats' bytes_used: tensor memory,
+ * scalar records and tensor nodes) at any moment since the tape was made
+ * or last reset, backward sweeps and the checkpoints' re-runs included.
+ * 0 (and ad_last_error says why) for a NULL tape. */
+AD_API size_t ad_tape_peak_bytes(const ad_tape *t);
 
 /* -------------------------------------------------------- parameter files
  * A parameter file holds the values of n parameters (dtype, shape, data) and

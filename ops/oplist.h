@@ -132,6 +132,10 @@
     X(DETACH,      tdetach,               1,  ad_shape_same,      NULL)                            \
     X(CUSTOM,      custom_op,            -1,  ad_shape_custom,    NULL)                            \
     X(CUSTOM_OUTPUT, custom_output,       1,  ad_shape_custom_output, NULL)                         \
+    /* checkpoint*.c: hubs (their rule re-runs the function) and their outputs */                 \
+    X(CHECKPOINT,  checkpoint,           -1,  ad_shape_checkpoint, NULL)                           \
+    X(CHECKPOINT_LOOP, checkpoint_loop,  -1,  ad_shape_checkpoint, NULL)                           \
+    X(CHECKPOINT_OUTPUT, checkpoint_output, 1, ad_shape_checkpoint, NULL)                           \
     /* new families go above this line, each row ending in a backslash */
 /* clang-format on */
 

@@ -68,6 +68,27 @@ void ad_arena_rewind(ad_arena *a)
     a->used_before = 0;
 }
 
+void ad_arena_mark_take(const ad_arena *a, ad_arena_mark *m)
+{
+    m->cur = a->cur;
+    m->used = a->cur ? a->cur->used : 0;
+    m->used_before = a->used_before;
+}
+
+/* Blocks after the mark's keep a stale `used`: ad_arena_alloc zeroes it when
+ * it walks into them. An arena that had no block at the mark starts over
+ * at its first. */
+void ad_arena_truncate(ad_arena *a, const ad_arena_mark *m)
+{
+    if (!m->cur) {
+        ad_arena_rewind(a);
+        return;
+    }
+    a->cur = m->cur;
+    a->cur->used = m->used;
+    a->used_before = m->used_before;
+}
+
 void ad_arena_release(ad_arena *a)
 {
     ad_arena_block *b = a->first;

@@ -43,6 +43,17 @@ static inline void *ad_arena_bump(ad_arena *a, size_t bytes)
     return p;
 }
 
+/* Where the arena stood: ad_arena_truncate(a, m) forgets everything
+ * allocated after ad_arena_mark_take(a, m) and keeps the blocks, so the same
+ * requests land in the same memory again (checkpoints record a tape's tail
+ * and forget it). */
+typedef struct ad_arena_mark {
+    ad_arena_block *cur;
+    size_t used, used_before;
+} ad_arena_mark;
+void ad_arena_mark_take(const ad_arena *a, ad_arena_mark *m);
+void ad_arena_truncate(ad_arena *a, const ad_arena_mark *m);
+
 /* Forgets all allocations, keeps the blocks. */
 void ad_arena_rewind(ad_arena *a);
 void ad_arena_release(ad_arena *a);

@@ -119,18 +119,26 @@ static void grad_ready(ad_tape *t, size_t k)
     if (p && p->ready_node == k) t->grad_ready(p, t->grad_ready_user);
 }
 
-static ad_status run(ad_tape *t, const char *fn)
+/* Sweeps nodes n_lo.. and records s_lo.. (all of them: 0 and
+ * AD_DUMMIES_). A rule may fail the tape (a checkpoint whose function
+ * fails when re-run) and may record on the tape and forget it again
+ * (ops/checkpoint.c), which can move the node array: y is read anew after
+ * every rule. Parameters are announced ready only in the whole sweep
+ * (n_lo 0): a checkpoint's re-run tail lies above the marks, and a
+ * parameter used only inside it is left to the hook's owner to finish. */
+static ad_status run_range(ad_tape *t, size_t n_lo, size_t s_lo, const char *fn)
 {
     size_t cur = t->hot.ns;
-    if (t->grad_ready) mark_ready_nodes(t);
-    for (size_t k = t->nn; k-- > 0;) {
+    bool announce = t->grad_ready && n_lo == 0;
+    if (announce) mark_ready_nodes(t);
+    for (size_t k = t->nn; k-- > n_lo;) {
         ad_node *y = &t->nodes[k];
         if (y->scalar_mark < cur) {
             ad_scalar_sweep(t, y->scalar_mark, cur);
             cur = y->scalar_mark;
         }
         if (y->op == AD_OP_LEAF) {
-            if (t->grad_ready) grad_ready(t, k);
+            if (announce) grad_ready(t, k);
             continue;
         }
         if (!y->needs_grad) continue;
@@ -140,9 +148,11 @@ static ad_status run(ad_tape *t, const char *fn)
             if (x->needs_grad && !make_live(t, x, fn)) return t->err;
         }
         ad_op_table[y->op]->backward(t, y);
-        /* a rule may fail the tape (a custom op's callback, memory): the
-         * gradients so far are partial, and the sweep says so */
+        /* a rule may fail the tape (a custom op's callback, memory, a
+         * checkpoint's re-run): the gradients so far are partial, and the
+         * sweep says so */
         if (t->err != AD_OK) return t->err;
+        y = &t->nodes[k];
         if (t->anomaly) {
             for (size_t i = 0; i < y->n_in; i++) {
                 ad_node *x = ad_node_input(t, y, i);
@@ -154,15 +164,21 @@ static ad_status run(ad_tape *t, const char *fn)
             if (t->err != AD_OK) return t->err;
         }
     }
-    if (cur > AD_DUMMIES_) ad_scalar_sweep(t, AD_DUMMIES_, cur); /* any records left */
-    if (t->anomaly) { /* the sweep reaches the highest record first */
-        for (size_t i = t->hot.ns; i-- > AD_DUMMIES_;)
+    if (cur > s_lo) ad_scalar_sweep(t, s_lo, cur); /* any records left */
+    if (t->anomaly) {                              /* the sweep reaches the highest record first */
+        for (size_t i = t->hot.ns; i-- > s_lo;)
             if (!isfinite(t->hot.adj[i]))
                 return ad_tape_fail(t, AD_ERR_NUMERIC,
                                     "%s: anomaly in the backward sweep: scalar record %zu has "
                                     "adjoint %g",
                                     fn, ad_srec_number(i), t->hot.adj[i]);
     }
+    return AD_OK;
+}
+
+static ad_status run(ad_tape *t, const char *fn)
+{
+    if (run_range(t, 0, AD_DUMMIES_, fn) != AD_OK) return t->err;
     return zero_unreached_variables(t, fn);
 }
 
@@ -174,6 +190,16 @@ void ad_tape_set_grad_ready(ad_tape *t, ad_grad_ready_fn fn, void *user)
     }
     t->grad_ready = fn;
     t->grad_ready_user = fn ? user : NULL;
+}
+
+ad_status ad_sweep_tail(ad_tape *t, size_t n_lo, size_t s_lo, const char *fn)
+{
+    return run_range(t, n_lo, s_lo < AD_DUMMIES_ ? AD_DUMMIES_ : s_lo, fn);
+}
+
+bool ad_node_make_live(ad_tape *t, ad_node *x, const char *fn)
+{
+    return make_live(t, x, fn);
 }
 
 static ad_status tensor_sweep(ad_tensor y, const double *seed, const char *fn)

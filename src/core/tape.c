@@ -68,6 +68,7 @@ void ad_tape_reset(ad_tape *t)
         return;
     }
     ad_arena_rewind(&t->arena);
+    t->peak_used = 0;
     /* a recording that outgrew the caches by far is most likely followed by
      * another one of its size (a training loop, a benchmark): stream it all */
     t->hot.stream = t->hot.ns * sizeof(ad_srec) >= AD_STREAM_ALL_BYTES;
@@ -104,6 +105,48 @@ void ad_tape_set_anomaly(ad_tape *t, bool on)
     ad_tape_update_live(t);
 }
 
+size_t ad_tape_bytes_used(const ad_tape *t)
+{
+    return ad_arena_used(&t->arena) + t->hot.ns * sizeof(ad_srec) + t->nn * sizeof(ad_node);
+}
+
+size_t ad_tape_peak_bytes(const ad_tape *t)
+{
+    if (!t) {
+        ad_no_tape("ad_tape_peak_bytes: the tape is NULL");
+        return 0;
+    }
+    size_t now = ad_tape_bytes_used(t);
+    return now > t->peak_used ? now : t->peak_used;
+}
+
+void ad_tape_mark_take(const ad_tape *t, ad_tape_mark *m)
+{
+    m->nn = t->nn;
+    m->ns = t->hot.ns;
+    m->cur_seg = t->cur_seg;
+    m->scap = t->hot.scap;
+    m->leaf_run = t->hot.leaf_run;
+    m->srec_origin = t->hot.srec_origin;
+    ad_arena_mark_take(&t->arena, &m->arena);
+}
+
+/* Segments above the mark's stay allocated and are walked into again by
+ * ad_srec_next_segment; their records and adjoints are rewritten (and the
+ * adjoints zeroed) as the next tail records them. */
+void ad_tape_truncate(ad_tape *t, const ad_tape_mark *m)
+{
+    size_t now = ad_tape_bytes_used(t);
+    if (now > t->peak_used) t->peak_used = now;
+    t->nn = m->nn;
+    t->hot.ns = m->ns;
+    t->cur_seg = m->cur_seg;
+    t->hot.scap = m->scap;
+    t->hot.leaf_run = m->leaf_run;
+    t->hot.srec_origin = m->srec_origin;
+    ad_arena_truncate(&t->arena, &m->arena);
+}
+
 ad_tape_stats ad_tape_stats_get(const ad_tape *t)
 {
     ad_tape_stats s = {0};
@@ -113,7 +156,7 @@ ad_tape_stats ad_tape_stats_get(const ad_tape *t)
     }
     s.scalar_nodes = t->hot.ns - AD_DUMMIES_;
     s.tensor_nodes = t->nn;
-    s.bytes_used = ad_arena_used(&t->arena) + t->hot.ns * sizeof(ad_srec) + t->nn * sizeof(ad_node);
+    s.bytes_used = ad_tape_bytes_used(t);
     size_t records = 0;
     for (size_t k = 0; k < AD_MAX_SEGS && t->seg[k]; k++)
         records += ad_seg_start(k + 1) - ad_seg_start(k);

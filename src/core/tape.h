@@ -122,6 +122,9 @@ struct ad_tape {
      * final during a sweep; NULL (the default) costs one test per leaf */
     ad_grad_ready_fn grad_ready;
     void *grad_ready_user;
+    /* the most bytes in use (ad_tape_bytes_used) seen since the last reset;
+     * memory only shrinks at a reset or a truncation, which update it */
+    size_t peak_used;
 };
 
 struct ad_param {
@@ -187,6 +190,35 @@ static inline size_t ad_dtype_size(ad_dtype dt)
 {
     return dt == AD_F32 ? sizeof(float) : sizeof(double);
 }
+
+/* Bytes in use: tensor memory, scalar records and tensor nodes (what
+ * ad_tape_stats_get reports as bytes_used). */
+size_t ad_tape_bytes_used(const ad_tape *t);
+
+/* ---- marks: a tail recorded, used and forgotten (checkpoints, ops/checkpoint.c)
+ * A mark is where the tape stood. Truncating to it forgets every node,
+ * record and byte of tape memory made since, keeping the memory itself, so
+ * the next tail reuses it. Marks nest like a stack: truncate to the newest
+ * first. Handles made in the tail dangle afterwards (a later tail reuses
+ * their indices): only the code that made the tail may hold them. */
+typedef struct ad_tape_mark {
+    size_t nn, ns, cur_seg, scap, leaf_run;
+    uintptr_t srec_origin;
+    ad_arena_mark arena;
+} ad_tape_mark;
+void ad_tape_mark_take(const ad_tape *t, ad_tape_mark *m);
+/* Also notes the peak before the memory is given back. */
+void ad_tape_truncate(ad_tape *t, const ad_tape_mark *m);
+
+/* The backward sweep over the tail above a mark: nodes n_lo.. and records
+ * s_lo.. of the current sweep (no new sweep number, nothing zeroed but what
+ * the tail itself made), seeded by the caller through the tail's gradients
+ * and adjoints. Rules in the tail add into nodes and records below the mark
+ * as any sweep does. Anomaly mode checks the tail. Returns the tape's error. */
+ad_status ad_sweep_tail(ad_tape *t, size_t n_lo, size_t s_lo, const char *fn);
+/* Makes x's gradient buffer part of the current sweep (zeroed the first
+ * time); false, the tape failed naming fn, when memory runs out. */
+bool ad_node_make_live(ad_tape *t, ad_node *x, const char *fn);
 
 /* ---- handles */
 

@@ -27,6 +27,7 @@ int bench_memory(void);
 int bench_conv(void);
 int bench_rnn(void);
 int bench_custom(void);
+int bench_checkpoint(void);
 /* The process that bench_memory starts to measure peak RSS on its own. */
 int bench_memory_child(void);
 

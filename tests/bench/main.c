@@ -76,6 +76,7 @@ static const struct {
     {"conv", bench_conv},
     {"rnn", bench_rnn},
     {"custom", bench_custom},
+    {"checkpoint", bench_checkpoint},
     /* clang-format on */
 };
 enum { N_GROUPS = sizeof groups / sizeof groups[0] };
