@@ -711,7 +711,10 @@ AD_API ad_status ad_backward_scalar_seeded(ad_scalar y, double seed);
  * op that read p. Later layers' parameters come first, in the reverse of
  * the order they entered the tape. fn must not record on t, reset it or
  * sweep it; it may read and change p's gradient. A sweep from an output that
- * depends on no parameter calls it for none. No hook (the default) costs
+ * depends on no parameter calls it for none. A parameter that enters t
+ * only inside checkpointed functions (ad_checkpoint, ad_checkpoint_loop:
+ * the sweep re-records them) is not announced: its gradient is final when
+ * the sweep returns (the MPI reducer ships such leftovers then). No hook (the default) costs
  * the sweep one test per leaf. The hook stays through ad_tape_reset; fn
  * NULL removes it. A NULL t leaves its message in ad_last_error. */
 typedef void (*ad_grad_ready_fn)(ad_param *p, void *user);

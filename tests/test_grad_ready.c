@@ -111,3 +111,38 @@ Test(grad_ready, an_output_of_no_parameter_announces_none_and_a_null_tape_is_rep
     cr_assert(strstr(ad_last_error(), "ad_tape_set_grad_ready: the tape is NULL"), "%s",
               ad_last_error());
 }
+
+/* y = w x, checkpointed; z = v y */
+static ad_status ckpt_cell(ad_tape *t, const ad_checkpoint_io *in, ad_checkpoint_io *out, void *ctx)
+{
+    ad_param **ps = ctx;
+    ad_tensor y = ad_matmul(ad_param_use(t, ps[0]), in->tensors[0]);
+    out->tensors[0] = ad_matmul(ad_param_use(t, ps[1]), ad_ttanh(y));
+    return AD_OK;
+}
+
+/* w enters before the checkpoint and inside it; v only inside. The sweep
+ * re-records the checkpoint's function above the marks, so w is announced
+ * once, after the re-run has added into it, and v is left for the end. */
+Test(grad_ready, a_checkpoint_rerun_never_announces_early_or_twice)
+{
+    ad_param *ps[2] = {param(3, 3, 7), param(3, 3, 8)};
+    ad_tape *t = ad_tape_new();
+    seen s = {0};
+    ad_tape_set_grad_ready(t, note, &s);
+    static const double xv[3] = {0.5, -1.0, 0.25};
+    ad_tensor x = ad_tensor_new(t, AD_F64, 2, (size_t[]){3, 1}, xv);
+    ad_tensor x1 = ad_ttanh(ad_matmul(ad_param_use(t, ps[0]), x));
+    ad_tensor out[1];
+    ad_checkpoint_io in = {&x1, 1, NULL, 0}, o = {out, 1, NULL, 0};
+    cr_assert_eq(ad_checkpoint(t, "cell", ckpt_cell, &in, &o, ps), AD_OK, "%s", test_tape_msg(t));
+    cr_assert_eq(ad_backward(ad_sum(out[0])), AD_OK, "%s", test_tape_msg(t));
+    cr_assert_eq(s.n, 1, "announced %zu times", s.n);
+    cr_assert_eq(s.p[0], ps[0]);
+    double g = ((const double *)ad_param_grad(ps[0]))[0];
+    cr_assert_eq(s.g0[0], g, "announced with %g, the sweep ended with %g", s.g0[0], g);
+    cr_assert_neq(((const double *)ad_param_grad(ps[1]))[0], 0.0);
+    ad_tape_free(t);
+    ad_param_free(ps[0]);
+    ad_param_free(ps[1]);
+}
