@@ -238,7 +238,7 @@ demo: all examples
 
 DEMOS ?= gradient residual xor spirals char_rnn resnet_fashion
 # Arguments per demo, DEMO_ARGS_<example>: a subset run where the full one takes minutes.
-DEMO_ARGS_resnet_fashion ?= --limit 4000 --test-limit 1000 --epochs 3 --min-acc 0.5 \
+DEMO_ARGS_resnet_fashion ?= --limit 3000 --test-limit 1000 --epochs 3 --min-acc 0.5 \
                             --skip-missing --plot $(BUILD)/resnet_fashion.svg
 
 # ---- benchmarks
