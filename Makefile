@@ -331,7 +331,7 @@ memcheck: check-criterion
 	    case $$n in fashion_mnist) a="--epochs 1 --limit 2000 --quiet"; \
 	        if ! ls $(FASHION_DIR)/train-images-idx3-ubyte* >/dev/null 2>&1; then \
 	            echo "== skipped $$n: no data set in $(FASHION_DIR)"; continue; fi;; \
-	        resnet_fashion) a="--epochs 1 --limit 256 --test-limit 256 --batch 64 \
+	        resnet_fashion) a="--epochs 1 --limit 32 --test-limit 32 --batch 16 \
 	            --skip-missing --plot $(MEMCHECK)/resnet_fashion.svg";; esac; \
 	    echo "== valgrind $$e $$a"; \
 	    $(VALGRIND) --log-file=$(MEMCHECK)/$$n.%p.log $$e $$a >/dev/null || exit 1; \
