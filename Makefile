@@ -234,9 +234,12 @@ $(BUILD)/examples/%: examples/%.c $(STATIC) $(wildcard include/*.h include/adtap
 examples: $(EXAMPLES)
 
 demo: all examples
-	@for e in $(DEMOS); do echo "== $$e"; $(BUILD)/examples/$$e || exit 1; done
+	@$(foreach e,$(DEMOS),echo "== $e" && $(BUILD)/examples/$e $(DEMO_ARGS_$e) &&) true
 
-DEMOS ?= gradient residual xor spirals char_rnn custom_op ode_adjoint
+DEMOS ?= gradient residual xor spirals char_rnn custom_op ode_adjoint resnet_fashion
+# Arguments per demo, DEMO_ARGS_<example>: a subset run where the full one takes minutes.
+DEMO_ARGS_resnet_fashion ?= --limit 3000 --test-limit 1000 --epochs 3 --min-acc 0.5 \
+                            --skip-missing --plot $(BUILD)/resnet_fashion.svg
 
 # ---- benchmarks
 
@@ -327,7 +330,9 @@ memcheck: check-criterion
 	    case " $(MEMCHECK_SKIP) " in *" $$n "*) echo "== skipped $$n"; continue;; esac; \
 	    case $$n in fashion_mnist) a="--epochs 1 --limit 2000 --quiet"; \
 	        if ! ls $(FASHION_DIR)/train-images-idx3-ubyte* >/dev/null 2>&1; then \
-	            echo "== skipped $$n: no data set in $(FASHION_DIR)"; continue; fi;; esac; \
+	            echo "== skipped $$n: no data set in $(FASHION_DIR)"; continue; fi;; \
+	        resnet_fashion) a="--epochs 1 --limit 32 --test-limit 32 --batch 16 \
+	            --skip-missing --plot $(MEMCHECK)/resnet_fashion.svg";; esac; \
 	    echo "== valgrind $$e $$a"; \
 	    $(VALGRIND) --log-file=$(MEMCHECK)/$$n.%p.log $$e $$a >/dev/null || exit 1; \
 	done
