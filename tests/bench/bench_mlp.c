@@ -190,8 +190,8 @@ static int run_nn_tiny(void)
     int bad = 1;
     char err[256] = "out of memory";
     if (mlp_init(&m, c) != 0) goto done;
-    ad_nn_layer_spec hidden[2] = {{c->widths[1], AD_ACT_RELU, 0, false},
-                                  {c->widths[2], AD_ACT_RELU, 0, false}};
+    ad_nn_layer_spec hidden[2] = {{.width = c->widths[1], .act = AD_ACT_RELU},
+                                  {.width = c->widths[2], .act = AD_ACT_RELU}};
     ad_nn_spec spec = {.inputs = c->widths[0],
                        .n_hidden = 2,
                        .hidden = hidden,
