@@ -256,8 +256,9 @@ static void conv_grads(int nt, const conv_case *c, const double *x, const double
  * images in chunks of 5 and 2, two take 3 and 4; and, in the second
  * case, that each image's product would thread the GEMM from inside a
  * part, which must run on the part's thread instead of waiting for the
- * busy pool). */
-Test(conv, two_threads_split_the_batch_and_agree_with_one, .timeout = 60)
+ * busy pool). The timeout catches that deadlock; it is generous because
+ * make memcheck runs the test under valgrind, where 60 s were too few. */
+Test(conv, two_threads_split_the_batch_and_agree_with_one, .timeout = 600)
 {
     static const conv_case cs[] = {
         {2, {7, 16, 12, 12}, {32, 16, 3, 3}, OPTS(1, 1, 1, 1, 1, 1, 1), true},
